@@ -1,0 +1,143 @@
+import { parseDuration } from './duration.js'
+import { InputError } from './errors.js'
+import { checkRoleName } from './names.js'
+import { MIN_PASSWORD_LENGTH } from './password.js'
+import { checkAppUrl, checkConnectionUrl, defaultAppUrl, type ConnectionTarget } from './urls.js'
+
+export const PHASES = ['setup', 'open', 'verify-drain', 'close'] as const
+export type Phase = (typeof PHASES)[number]
+
+export type PasswordEncryption = 'scram-sha-256' | 'server'
+
+/** The workflow run a phase comes from; recorded in the rotation state. */
+export interface RunInfo {
+  runId: string
+  runAttempt: string
+  workflow: string
+  repository: string
+  actor: string
+}
+
+/** Everything a phase needs, validated once, before any connection is made. */
+export interface Config {
+  phase: Phase
+  admin: ConnectionTarget
+  role: string
+  logins: [string, string]
+  appUrl: string
+  passwordLength: number
+  passwordEncryption: PasswordEncryption
+  timeoutMs: number
+  intervalMs: number
+  terminateAfterMs: number | null
+  minNewConnections: number
+  terminate: boolean
+  force: boolean
+  rotationId: string | null
+  run: RunInfo
+}
+
+/** Reads one input by its action.yml name; '' when not given. */
+export type InputReader = (name: string) => string
+
+export const DEFAULTS = {
+  passwordLength: '32',
+  passwordEncryption: 'scram-sha-256',
+  timeout: '15m',
+  interval: '5s',
+  minNewConnections: '0',
+} as const
+
+export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
+  const get = (name: string) => read(name).trim()
+
+  const phaseText = get('phase')
+  if (!phaseText) throw new InputError('phase', `is required; one of ${PHASES.join(', ')}`)
+  if (!(PHASES as readonly string[]).includes(phaseText)) {
+    throw new InputError('phase', `'${phaseText}' is not a phase; use one of ${PHASES.join(', ')}`)
+  }
+  const phase = phaseText as Phase
+
+  const adminUrl = get('admin-url')
+  const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
+  if (!adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
+    throw new InputError('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)')
+  }
+
+  const role = get('role')
+  if (!role) throw new InputError('role', 'is required: the NOLOGIN group role that owns the objects, e.g. app')
+  checkRoleName(role, 'role')
+
+  const logins = parseLogins(get('login-roles'), role)
+
+  const appUrlText = get('app-url')
+  const appUrl = appUrlText ? checkAppUrl(appUrlText, 'app-url') : defaultAppUrl(admin, env)
+
+  const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', MIN_PASSWORD_LENGTH, 1024)
+
+  const enc = get('password-encryption') || DEFAULTS.passwordEncryption
+  if (enc !== 'scram-sha-256' && enc !== 'server') {
+    throw new InputError('password-encryption', `'${enc}' is not supported; use scram-sha-256 or server`)
+  }
+
+  const timeoutMs = parseDuration(get('timeout') || DEFAULTS.timeout, 'timeout')
+  const intervalMs = parseDuration(get('interval') || DEFAULTS.interval, 'interval')
+  if (intervalMs <= 0) throw new InputError('interval', 'must be greater than zero')
+  const terminateAfterText = get('terminate-after')
+  const terminateAfterMs = terminateAfterText ? parseDuration(terminateAfterText, 'terminate-after') : null
+
+  const rotationId = get('rotation-id') || null
+  if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+    throw new InputError('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`)
+  }
+
+  return {
+    phase,
+    admin,
+    role,
+    logins,
+    appUrl,
+    passwordLength,
+    passwordEncryption: enc,
+    timeoutMs,
+    intervalMs,
+    terminateAfterMs,
+    minNewConnections: parseInteger(get('min-new-connections') || DEFAULTS.minNewConnections, 'min-new-connections', 0, 1_000_000),
+    terminate: parseBoolean(get('terminate'), 'terminate'),
+    force: parseBoolean(get('force'), 'force'),
+    rotationId,
+    run: {
+      runId: env.GITHUB_RUN_ID ?? '',
+      runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
+      workflow: env.GITHUB_WORKFLOW ?? '',
+      repository: env.GITHUB_REPOSITORY ?? '',
+      actor: env.GITHUB_ACTOR ?? '',
+    },
+  }
+}
+
+function parseLogins(text: string, role: string): [string, string] {
+  const names = text ? text.split(',').map((s) => s.trim()) : [`${role}_a`, `${role}_b`]
+  if (names.length !== 2 || names.some((n) => n === '')) {
+    throw new InputError('login-roles', `must name exactly two login roles, comma-separated (got '${text}')`)
+  }
+  for (const n of names) checkRoleName(n, text ? 'login-roles' : 'role')
+  if (names[0] === names[1]) throw new InputError('login-roles', `names the same role twice ('${names[0]}')`)
+  if (names.includes(role)) throw new InputError('login-roles', `must not include the group role '${role}'`)
+  return [names[0], names[1]]
+}
+
+function parseInteger(text: string, input: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new InputError(input, `'${text}' is not a whole number`)
+  const n = Number(text)
+  if (n < min || n > max) throw new InputError(input, `must be between ${min} and ${max} (got ${n})`)
+  return n
+}
+
+/** YAML 1.2 core-schema booleans, as @actions/core's getBooleanInput; empty is false. */
+function parseBoolean(text: string, input: string): boolean {
+  if (text === '') return false
+  if (['true', 'True', 'TRUE'].includes(text)) return true
+  if (['false', 'False', 'FALSE'].includes(text)) return false
+  throw new InputError(input, `'${text}' is not a boolean; use true or false`)
+}

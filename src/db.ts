@@ -1,0 +1,84 @@
+import pg from 'pg'
+import { DatabaseError } from './errors.js'
+import { clientConfig, type ConnectionTarget } from './urls.js'
+
+export type Client = pg.Client
+
+export interface ConnectOptions {
+  applicationName: string
+  /** Log in as this role instead of the target's user (the open phase's login check). */
+  user?: string
+  password?: string
+  connectTimeoutMs?: number
+}
+
+/** Opens a connection; errors say which connection failed without repeating any secret. */
+export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
+  const override: pg.ClientConfig = {
+    application_name: opts.applicationName,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
+  }
+  if (opts.user !== undefined) override.user = opts.user
+  if (opts.password !== undefined) override.password = opts.password
+  const client = new pg.Client(clientConfig(target, override))
+  // An idle client whose server goes away emits 'error'; without a listener Node exits.
+  client.on('error', () => {})
+  try {
+    await client.connect()
+  } catch (e) {
+    await client.end().catch(() => {})
+    throw connectionError(e, what)
+  }
+  return client
+}
+
+export async function close(client: pg.Client | null | undefined): Promise<void> {
+  if (client) await client.end().catch(() => {})
+}
+
+export function connectionError(e: unknown, what: string): DatabaseError {
+  const err = e as { code?: string; message?: string; address?: string; port?: number }
+  const code = err.code ?? ''
+  switch (code) {
+    case '28P01':
+      return new DatabaseError(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code)
+    case '28000':
+      return new DatabaseError(`${what}: the server rejected the login (${err.message}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
+    case '3D000':
+      return new DatabaseError(`${what}: ${err.message}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
+    case '57P03':
+      return new DatabaseError(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code)
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+      return new DatabaseError(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code)
+  }
+  const msg = err.message ?? String(e)
+  if (/timeout/i.test(msg)) {
+    return new DatabaseError(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT')
+  }
+  return new DatabaseError(`${what}: ${msg}`, undefined, code || undefined)
+}
+
+/** True for errors after which a new connection may succeed (server restart, network). */
+export function isConnectionLost(e: unknown): boolean {
+  const err = e as { code?: string; message?: string }
+  if (err.code && /^(08|57P0[1-3])/.test(err.code)) return true
+  if (err.code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(err.code)) return true
+  return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message ?? '')
+}
+
+/** Translates a failed statement into an error that names what the admin lacks. */
+export function statementError(e: unknown, statement: string): DatabaseError {
+  const err = e as { code?: string; message?: string }
+  if (err.code === '42501') {
+    return new DatabaseError(
+      `The admin role lacks a privilege: ${err.message} (while running: ${statement}).`,
+      'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.',
+      err.code,
+    )
+  }
+  return new DatabaseError(`${err.message ?? String(e)} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
+}

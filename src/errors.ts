@@ -1,0 +1,50 @@
+/**
+ * Errors a user sees. Each says what went wrong, where (an input or the family's
+ * state), and what to do next. `InputError` is raised before any connection is
+ * made; `StateError` after observing the family, before anything is changed.
+ */
+
+/** A bad input value: names the input, changes nothing. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(`input '${input}': ${message}`)
+    this.name = 'InputError'
+  }
+}
+
+/** The family is not in a state where the phase may act. Nothing was changed. */
+export class StateError extends Error {
+  constructor(
+    message: string,
+    /** What the family looks like now, in one phrase: "idle, app_a active". */
+    readonly state: string,
+    /** What to run next. */
+    readonly next: string,
+  ) {
+    super(`${message} The family is ${state}. ${next}`)
+    this.name = 'StateError'
+  }
+}
+
+/** The database refused or failed; `hint` says what to check. */
+export class DatabaseError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly code?: string,
+  ) {
+    super(hint ? `${message} ${hint}` : message)
+    this.name = 'DatabaseError'
+  }
+}
+
+/** Sessions of the outgoing login remained when the phase gave up waiting. */
+export class NotDrainedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NotDrainedError'
+  }
+}

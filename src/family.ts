@@ -1,0 +1,51 @@
+import type { StateRead } from './state.js'
+
+/** What observe() saw of one role of the family. */
+export interface RoleInfo {
+  name: string
+  canLogin: boolean
+  superuser: boolean
+  /** For login roles: a direct member of the group role. */
+  member: boolean
+  /** The membership allows SET ROLE to the group (always true before PostgreSQL 16). */
+  canSet: boolean
+  inherits: boolean
+  /** The role-wide `role` setting (ALTER ROLE ... SET role), or null. */
+  defaultRole: string | null
+}
+
+/** Sessions of one login grouped by database, application and client address. */
+export interface SessionGroup {
+  login: string
+  database: string | null
+  applicationName: string
+  clientAddr: string | null
+  count: number
+}
+
+/** Everything a phase decides on, read inside the phase's transaction. */
+export interface Observation {
+  serverVersion: number
+  scramIterations: number
+  admin: string
+  group: RoleInfo | null
+  /** Keyed by login role name; null when the role does not exist. */
+  logins: Record<string, RoleInfo | null>
+  /** Raw comment of the group role (the state lives there). */
+  state: StateRead
+  sessions: SessionGroup[]
+}
+
+export function sessionCount(sessions: SessionGroup[], login: string): number {
+  return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0)
+}
+
+/** "3 (appdb: 2, other: 1)" */
+export function describeSessions(sessions: SessionGroup[], login: string): string {
+  const mine = sessions.filter((s) => s.login === login)
+  const total = sessionCount(sessions, login)
+  if (total === 0) return '0'
+  const byDb = new Map<string, number>()
+  for (const s of mine) byDb.set(s.database ?? '(none)', (byDb.get(s.database ?? '(none)') ?? 0) + s.count)
+  return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`
+}

@@ -1,0 +1,26 @@
+import { InputError } from './errors.js'
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
+export const MAX_NAME_BYTES = 63
+
+const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'current_role', 'all'])
+
+/**
+ * Checks a role name before it reaches SQL. Names are always quoted when used,
+ * so any character is safe there; this only rejects names PostgreSQL would
+ * truncate, reserve or refuse.
+ */
+export function checkRoleName(name: string, input: string): string {
+  if (name.length === 0) throw new InputError(input, 'a role name is empty')
+  if (name.includes('\0')) throw new InputError(input, 'a role name contains a NUL character')
+  const bytes = Buffer.byteLength(name, 'utf8')
+  if (bytes > MAX_NAME_BYTES) {
+    throw new InputError(
+      input,
+      `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`,
+    )
+  }
+  if (RESERVED.has(name.toLowerCase())) throw new InputError(input, `'${name}' is a reserved role name`)
+  if (name.startsWith('pg_')) throw new InputError(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`)
+  return name
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto'
+import type { Config } from '../config.js'
+import type { Client } from '../db.js'
+import { observe } from '../observe.js'
+import type { PlanContext } from '../plan.js'
+import type { Reporter } from '../reporter.js'
+import type { PhaseOutputs, PhaseResult } from '../result.js'
+import { buildDatabaseUrl } from '../urls.js'
+
+export interface PhaseDeps {
+  reporter: Reporter
+  now: () => Date
+  sleep: (ms: number) => Promise<void>
+  /** Opens a new admin connection (verify-drain reconnects with it). */
+  reconnect: () => Promise<Client>
+}
+
+export function planContext(deps: PhaseDeps): PlanContext {
+  const now = deps.now()
+  return { now, newRotationId: () => rotationId(now) }
+}
+
+/** "20261127T224400Z-3f9a1c": sortable, unique enough, and free of anything secret. */
+export function rotationId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `${stamp}-${randomBytes(3).toString('hex')}`
+}
+
+/** Credentials outputs for a newly issued password; masks the URL before it exists anywhere else. */
+export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string): Partial<PhaseOutputs> {
+  const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
+  reporter.secret(databaseUrl)
+  return { username, password, databaseUrl }
+}
+
+/** Re-reads the family after the phase so the summary shows what is true now. */
+export async function finish(
+  client: Client,
+  cfg: Config,
+  outputs: PhaseOutputs,
+  changes: string[],
+  notes: string[],
+  failure?: string,
+): Promise<PhaseResult> {
+  const after = await observe(client, { group: cfg.role, logins: cfg.logins })
+  return {
+    phase: cfg.phase,
+    group: cfg.role,
+    outputs,
+    changes,
+    notes,
+    roles: {
+      group: after.group,
+      logins: cfg.logins.map((l) => after.logins[l] ?? { name: l, missing: true as const }),
+    },
+    sessions: after.sessions,
+    failure,
+  }
+}

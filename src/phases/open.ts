@@ -1,0 +1,59 @@
+import { applyInTransaction } from '../apply.js'
+import type { Config } from '../config.js'
+import { close, connect, type Client } from '../db.js'
+import { DatabaseError } from '../errors.js'
+import { planOpen, planRevertOpen } from '../plan.js'
+import type { PhaseResult } from '../result.js'
+import { WHO_AM_I } from '../statements.js'
+import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
+
+/**
+ * Gives the standby login a new password and LOGIN, then logs in with it and
+ * checks that the session runs as the group role. If that check fails the
+ * rotation is undone and the phase fails.
+ */
+export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)))
+  const { plan, password } = applied
+  const rotation = plan.state.rotation!
+  const incoming = rotation.incoming
+
+  const problem = await checkLogin(cfg, incoming, password!)
+  if (problem) {
+    const undo = await applyInTransaction(client, cfg, deps.reporter, (obs) => {
+      const p = planRevertOpen(obs, cfg, rotation.id)
+      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status check by hand.`)
+      return p
+    })
+    throw new DatabaseError(
+      `${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`,
+      'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.',
+    )
+  }
+  deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`)
+
+  const outputs = {
+    ...credentialOutputs(cfg, deps.reporter, incoming, password!),
+    previousUsername: plan.state.active,
+    rotationId: rotation.id,
+    state: 'open' as const,
+  }
+  return finish(client, cfg, outputs, applied.executed.map((s) => s.display), plan.notes)
+}
+
+/** Logs in as the login with its new password; returns what is wrong, or null. */
+async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
+  let c: Client | null = null
+  try {
+    c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password })
+    const row = (await c.query(WHO_AM_I)).rows[0]
+    if (row.current_user !== cfg.role) {
+      return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`
+    }
+    return null
+  } catch (e) {
+    return `Logging in as "${login}" with the new password failed: ${(e as Error).message}`
+  } finally {
+    await close(c)
+  }
+}

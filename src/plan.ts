@@ -1,0 +1,281 @@
+/**
+ * The state machine, as pure functions: given what observe() saw and the
+ * config, decide the steps and the next state, or refuse with a StateError
+ * that says what state the family is in and what to run next. Nothing here
+ * touches the database.
+ */
+import type { Config, RunInfo } from './config.js'
+import { StateError } from './errors.js'
+import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
+import type { Step } from './statements.js'
+import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
+
+export interface PlanContext {
+  now: Date
+  /** A fresh rotation id, used only when a rotation is opened. */
+  newRotationId: () => string
+}
+
+export interface Plan {
+  steps: Step[]
+  /** The state after the steps (unchanged when nothing is to be done). */
+  state: FamilyState
+  /** The login that receives a new password to hand out, if any. */
+  issue: string | null
+  /** Why nothing is to be done, when nothing is. */
+  noop: string | null
+  notes: string[]
+}
+
+type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo }
+
+// ---- setup --------------------------------------------------------------------
+
+export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const group = cfg.role
+  const notes: string[] = []
+  if (obs.state.kind === 'invalid') {
+    throw new StateError(`The state comment on role "${group}" cannot be read: ${obs.state.reason}.`, 'in an unknown state', `Inspect it with: SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '${group}'.`)
+  }
+  const existing = obs.state.kind === 'ok' ? obs.state.state : null
+  if (obs.group?.canLogin) {
+    throw new StateError(
+      `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role.`,
+      'not set up',
+      'Choose a role name that does not exist yet, or make it NOLOGIN first once no application logs in with it.',
+    )
+  }
+  for (const r of [obs.group, ...Object.values(obs.logins)]) {
+    if (r?.superuser) {
+      throw new StateError(`Role "${r.name}" is a superuser; a rotated application role must not be.`, existing ? describeState(existing) : 'not set up', 'Use other role names, or revoke SUPERUSER first.')
+    }
+  }
+  if (existing && !sameLogins(existing.logins, cfg.logins)) {
+    throw new StateError(
+      `The family's state names the login roles ${existing.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
+      describeState(existing),
+      `Pass login-roles: ${existing.logins.join(',')}.`,
+    )
+  }
+
+  const steps: Step[] = []
+  if (!obs.group) steps.push({ kind: 'create-role', role: group })
+  for (const login of cfg.logins) {
+    const r = obs.logins[login]
+    if (!r) steps.push({ kind: 'create-role', role: login })
+    if (!r || !r.member || !r.canSet || !r.inherits) steps.push({ kind: 'grant-membership', login, group })
+    if (!r || r.defaultRole !== group) steps.push({ kind: 'set-default-role', login, group })
+  }
+
+  if (existing) {
+    if (!obs.logins[existing.active]?.canLogin) notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+    return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes }
+  }
+
+  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
+  if (canLogin.length === 2) {
+    throw new StateError(
+      `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
+      'not set up',
+      `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`,
+    )
+  }
+  let active: string
+  let issue: string | null = null
+  if (canLogin.length === 1) {
+    active = canLogin[0]
+    notes.push(`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`)
+  } else {
+    active = cfg.logins[0]
+    issue = active
+    steps.push({ kind: 'enable-login', role: active })
+  }
+  if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+  const state: FamilyState = {
+    tool: STATE_TOOL,
+    version: STATE_VERSION,
+    logins: [...cfg.logins],
+    active,
+    rotation: null,
+    lastClosed: null,
+    passwordSetAt: issue ? { [issue]: ctx.now.toISOString() } : {},
+  }
+  steps.push({ kind: 'write-state', group, state })
+  return { steps, state, issue, noop: null, notes }
+}
+
+// ---- open ---------------------------------------------------------------------
+
+export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const state = requireState(obs, cfg)
+  const group = cfg.role
+  if (state.rotation) {
+    const r = state.rotation
+    const sameRun = cfg.run.runId !== '' && r.openedBy.runId === cfg.run.runId
+    if (!sameRun) {
+      throw new StateError(
+        `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
+        describeState(state),
+        'Finish it with verify-drain and close, then open again.',
+      )
+    }
+    const sessions = sessionCount(obs.sessions, r.incoming)
+    if (sessions > 0) {
+      throw new StateError(
+        `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
+        describeState(state),
+        'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
+      )
+    }
+    const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+    return {
+      steps: [{ kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
+      state: next,
+      issue: r.incoming,
+      noop: null,
+      notes: [`Rotation ${r.id} was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).`],
+    }
+  }
+  const incoming = otherLogin(state, state.active)
+  const problem = loginProblem(obs.logins[incoming], group)
+  if (problem) {
+    throw new StateError(`The standby login "${incoming}" is not ready: ${problem}.`, describeState(state), 'Run the setup phase to repair the family, then open again.')
+  }
+  const notes: string[] = []
+  const stale = sessionCount(obs.sessions, incoming)
+  if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
+  const next: FamilyState = {
+    ...state,
+    rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
+    passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
+  }
+  return {
+    steps: [{ kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
+    state: next,
+    issue: incoming,
+    noop: null,
+    notes,
+  }
+}
+
+// ---- verify-drain -------------------------------------------------------------
+
+export type DrainTarget =
+  | { kind: 'noop'; reason: string; state: FamilyState }
+  | { kind: 'wait'; outgoing: string; incoming: string; rotationId: string; state: FamilyState }
+
+export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
+  const state = requireState(obs, cfg)
+  const done = closedRerun(state, cfg)
+  if (done) return { kind: 'noop', reason: done, state }
+  const r = requireRotation(state, cfg, 'verify-drain')
+  return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state }
+}
+
+// ---- close --------------------------------------------------------------------
+
+export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const state = requireState(obs, cfg)
+  const done = closedRerun(state, cfg)
+  if (done) return { steps: [], state, issue: null, noop: done, notes: [] }
+  const r = requireRotation(state, cfg, 'close')
+  const outgoing = state.active
+  const remaining = sessionCount(obs.sessions, outgoing)
+  const notes: string[] = []
+  if (remaining > 0) {
+    if (!cfg.terminate && !cfg.force) {
+      throw new StateError(
+        `The outgoing login "${outgoing}" still has ${describeSessions(obs.sessions, outgoing)} sessions.`,
+        describeState(state),
+        'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.',
+      )
+    }
+    notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`)
+  }
+  const next: FamilyState = {
+    ...state,
+    active: r.incoming,
+    rotation: null,
+    lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming },
+    passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
+  }
+  return {
+    steps: [{ kind: 'disable-login', role: outgoing }, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes,
+  }
+}
+
+/** Undo an open rotation: used when open's login check fails after commit. */
+export function planRevertOpen(obs: Observation, cfg: PlanConfig, rotationId: string): Plan | null {
+  if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId) return null
+  const state = obs.state.state
+  const next: FamilyState = { ...state, rotation: null }
+  return {
+    steps: [{ kind: 'disable-login', role: state.rotation!.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes: [],
+  }
+}
+
+// ---- shared checks --------------------------------------------------------------
+
+function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
+  const s = obs.state
+  if (s.kind === 'ok') {
+    if (!sameLogins(s.state.logins, cfg.logins)) {
+      throw new StateError(
+        `The family's state names the login roles ${s.state.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
+        describeState(s.state),
+        `Pass login-roles: ${s.state.logins.join(',')}.`,
+      )
+    }
+    return s.state
+  }
+  if (s.kind === 'invalid') {
+    throw new StateError(`The state comment on role "${cfg.role}" cannot be read: ${s.reason}.`, 'in an unknown state', 'Inspect the comment on the group role; run setup to write a fresh state only if no rotation is under way.')
+  }
+  throw new StateError(
+    obs.group ? `Role "${cfg.role}" has no rotation state.` : `Role "${cfg.role}" does not exist.`,
+    'not set up',
+    'Run the setup phase first.',
+  )
+}
+
+function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
+  const r = state.rotation
+  if (!r) {
+    const last = state.lastClosed ? ` The last closed rotation is ${state.lastClosed.id}.` : ''
+    throw new StateError(
+      cfg.rotationId ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}` : `No rotation is open, so there is nothing to ${phase}.${last}`,
+      describeState(state),
+      'Run open first (a re-run of a finished phase succeeds only with the rotation-id it finished).',
+    )
+  }
+  if (cfg.rotationId && cfg.rotationId !== r.id) {
+    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase that started this rotation.')
+  }
+  return r
+}
+
+/** A re-run of verify-drain/close after the rotation was closed: succeed, do nothing. */
+function closedRerun(state: FamilyState, cfg: PlanConfig): string | null {
+  if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId) return null
+  return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`
+}
+
+function loginProblem(r: RoleInfo | null | undefined, group: string): string | null {
+  if (!r) return 'the role does not exist'
+  if (!r.member) return `it is not a member of "${group}"`
+  if (!r.canSet) return `its membership in "${group}" does not allow SET ROLE`
+  if (r.defaultRole !== group) return `its default role is ${r.defaultRole === null ? 'not set' : `"${r.defaultRole}"`}, not "${group}"`
+  return null
+}
+
+function sameLogins(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x))
+}

@@ -1,0 +1,95 @@
+import type { ClientConfig } from 'pg'
+import { parse } from 'pg-connection-string'
+import { InputError } from './errors.js'
+
+const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
+const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile'])
+
+/** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
+export interface ConnectionTarget {
+  url?: string
+}
+
+/** Validates a connection URI; the message never repeats the URI (it may hold a password). */
+export function checkConnectionUrl(url: string, input: string): string {
+  if (!URL_RE.test(url)) {
+    throw new InputError(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...')
+  }
+  try {
+    parse(url, { useLibpqCompat: true })
+    new URL(url.replace(/^postgres(ql)?:/, 'http:'))
+  } catch {
+    throw new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
+  }
+  return url
+}
+
+/**
+ * pg client settings for a target. Connection-URI parameters follow libpq's
+ * meaning (sslmode=require encrypts without verifying, verify-full verifies);
+ * without a URI, pg reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and
+ * PGSSLMODE itself.
+ */
+export function clientConfig(target: ConnectionTarget, override: Partial<ClientConfig> = {}): ClientConfig {
+  const base: ClientConfig = target.url ? (parse(target.url, { useLibpqCompat: true }) as ClientConfig) : {}
+  for (const k of Object.keys(base) as (keyof ClientConfig)[]) if (base[k] === undefined || base[k] === null) delete base[k]
+  return { ...base, ...override }
+}
+
+/**
+ * Default `app-url`: the admin connection's host, port, database and parameters,
+ * without its credentials.
+ */
+export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv): string {
+  if (target.url) {
+    const [, scheme, authority, rest] = URL_RE.exec(target.url)!
+    const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority
+    return `${scheme}://${hostPart}${stripCredentialParams(rest)}`
+  }
+  const host = env.PGHOST || 'localhost'
+  const port = env.PGPORT || '5432'
+  const db = env.PGDATABASE || env.PGUSER || 'postgres'
+  const params = new URLSearchParams()
+  let authority = `${host}:${port}`
+  if (host.startsWith('/')) {
+    params.set('host', host)
+    authority = ''
+    if (env.PGPORT) params.set('port', port)
+  }
+  if (env.PGSSLMODE) params.set('sslmode', env.PGSSLMODE)
+  const query = params.toString()
+  return `postgresql://${authority}/${encodeURIComponent(db)}${query ? `?${query}` : ''}`
+}
+
+/** Checks that `app-url` is a URI without credentials. */
+export function checkAppUrl(url: string, input: string): string {
+  const m = URL_RE.exec(url)
+  if (!m) throw new InputError(input, 'is not a connection URI; expected postgresql://host:port/database?parameters')
+  if (m[2].includes('@')) {
+    throw new InputError(input, 'must not contain a user name or password; the action adds the credentials it issues')
+  }
+  const query = m[3].split('#')[0].split('?')[1]
+  if (query) {
+    for (const key of new URLSearchParams(query).keys()) {
+      if (CREDENTIAL_PARAMS.has(key)) throw new InputError(input, `must not contain the '${key}' parameter; the action adds the credentials it issues`)
+    }
+  }
+  return url
+}
+
+/** `app-url` with the issued credentials, percent-encoded. */
+export function buildDatabaseUrl(appUrl: string, username: string, password: string): string {
+  const [, scheme, authority, rest] = URL_RE.exec(appUrl)!
+  return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
+}
+
+function stripCredentialParams(rest: string): string {
+  const hash = rest.indexOf('#')
+  const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest
+  const q = beforeHash.indexOf('?')
+  if (q < 0) return beforeHash
+  const params = new URLSearchParams(beforeHash.slice(q + 1))
+  for (const k of CREDENTIAL_PARAMS) params.delete(k)
+  const query = params.toString()
+  return beforeHash.slice(0, q) + (query ? `?${query}` : '')
+}

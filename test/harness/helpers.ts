@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { inject } from 'vitest'
+import { parseConfig } from '../../src/config.js'
+import type { Reporter } from '../../src/reporter.js'
+import type { PhaseResult } from '../../src/result.js'
+import { runPhase } from '../../src/rotate.js'
+import type { TestServer } from './servers.js'
+
+export function servers(): TestServer[] {
+  return inject('pgServers')
+}
+
+/** A role family name no other test uses. */
+export function familyName(prefix = 'app'): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`
+}
+
+export async function adminClient(server: TestServer): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: server.url })
+  c.on('error', () => {})
+  await c.connect()
+  return c
+}
+
+export async function withAdmin<T>(server: TestServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = await adminClient(server)
+  try {
+    return await fn(c)
+  } finally {
+    await c.end()
+  }
+}
+
+/** Connects as a login; the caller ends the client. Throws when the login is refused. */
+export async function loginAs(server: TestServer, user: string, password: string, database = 'postgres'): Promise<pg.Client> {
+  const c = new pg.Client({ host: server.host, port: server.port, user, password, database, application_name: 'test-app' })
+  c.on('error', () => {})
+  try {
+    await c.connect()
+  } catch (e) {
+    await c.end().catch(() => {})
+    throw e
+  }
+  return c
+}
+
+/** Resolves to null when the login works, or the SQLSTATE/code of the refusal. */
+export async function loginError(server: TestServer, user: string, password: string): Promise<string | null> {
+  try {
+    const c = await loginAs(server, user, password)
+    await c.end()
+    return null
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).message
+  }
+}
+
+export interface Recorded extends Reporter {
+  secrets: string[]
+  lines: string[]
+}
+
+export function recorder(): Recorded {
+  const secrets: string[] = []
+  const lines: string[] = []
+  return {
+    secrets,
+    lines,
+    info: (m) => lines.push(m),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: (m) => lines.push(`debug: ${m}`),
+    secret: (v) => secrets.push(v),
+  }
+}
+
+/** Runs a phase in-process through the same config parser the Action uses. */
+export async function phase(server: TestServer, inputs: Record<string, string>, opts: { reporter?: Recorded; env?: NodeJS.ProcessEnv } = {}): Promise<PhaseResult & { log: Recorded }> {
+  const reporter = opts.reporter ?? recorder()
+  const all: Record<string, string> = { 'admin-url': server.url, interval: '100ms', timeout: '10s', ...inputs }
+  const cfg = parseConfig((n) => all[n] ?? '', opts.env ?? { GITHUB_RUN_ID: '1001' })
+  const result = await runPhase(cfg, { reporter })
+  return { ...result, log: reporter }
+}
+
+/** Everything about the family's roles that a phase may change, for before/after comparisons. */
+export async function snapshotRoles(server: TestServer, names: string[]): Promise<unknown> {
+  return withAdmin(server, async (c) => {
+    const roles = await c.query(
+      `SELECT a.rolname, a.rolcanlogin, a.rolpassword, a.rolinherit, shobj_description(a.oid, 'pg_authid') AS comment,
+              (SELECT array_agg(c ORDER BY c) FROM pg_db_role_setting s, unnest(s.setconfig) c WHERE s.setrole = a.oid) AS settings
+         FROM pg_authid a WHERE a.rolname = ANY($1) ORDER BY a.rolname`,
+      [names],
+    )
+    const members = await c.query(
+      `SELECT m.rolname AS member, g.rolname AS grp FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid
+        WHERE m.rolname = ANY($1) ORDER BY 1, 2`,
+      [names],
+    )
+    return { roles: roles.rows, members: members.rows }
+  })
+}
+
+export async function ownerOf(server: TestServer, table: string): Promise<string> {
+  return withAdmin(server, async (c) => (await c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [table])).rows[0]?.tableowner)
+}
