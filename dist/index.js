@@ -38328,6 +38328,8 @@ async function connect(target, what, opts) {
         override.user = opts.user;
     if (opts.password !== undefined)
         override.password = opts.password;
+    if (opts.withoutOptions)
+        override.options = undefined;
     const client = new pg_esm.Client(clientConfig(target, override));
     // An idle client whose server goes away emits 'error'; without a listener Node exits.
     client.on('error', () => { });
@@ -38520,7 +38522,7 @@ const READ_SESSIONS = `
 SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
-       client_addr::text AS client_addr,
+       host(client_addr) AS client_addr,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
@@ -38851,12 +38853,16 @@ function planClose(obs, cfg, ctx) {
         notes,
     };
 }
-/** Undo an open rotation: used when open's login check fails after commit. */
-function planRevertOpen(obs, cfg, rotationId) {
+/**
+ * Undo an open whose login check failed after commit: the incoming login gets
+ * NOLOGIN and a scrambled password, and the state goes back to what it was
+ * before the open (or, for a re-issue inside an open rotation, to idle).
+ */
+function planRevertOpen(obs, cfg, rotationId, previous) {
     if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId)
         return null;
     const state = obs.state.state;
-    const next = { ...state, rotation: null };
+    const next = previous.rotation ? { ...state, rotation: null } : previous;
     return {
         steps: [{ kind: 'disable-login', role: state.rotation.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
         state: next,
@@ -39009,12 +39015,15 @@ async function waitGone(client, login, deps, limitMs = 5000) {
 async function open_open(client, cfg, deps) {
     const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)));
     const { plan, password } = applied;
+    if (applied.before.state.kind !== 'ok')
+        throw new Error('internal: open planned without a state');
+    const previous = applied.before.state.state;
     const rotation = plan.state.rotation;
     const incoming = rotation.incoming;
     const problem = await checkLogin(cfg, incoming, password);
     if (problem) {
         const undo = await applyInTransaction(client, cfg, deps.reporter, (obs) => {
-            const p = planRevertOpen(obs, cfg, rotation.id);
+            const p = planRevertOpen(obs, cfg, rotation.id, previous);
             if (!p)
                 throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status check by hand.`);
             return p;
@@ -39034,7 +39043,8 @@ async function open_open(client, cfg, deps) {
 async function checkLogin(cfg, login, password) {
     let c = null;
     try {
-        c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password });
+        // Same host, port, database and TLS settings as the admin connection, but not its session options.
+        c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password, withoutOptions: true });
         const row = (await c.query(WHO_AM_I)).rows[0];
         if (row.current_user !== cfg.role) {
             return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`;

@@ -9,6 +9,8 @@ export interface ConnectOptions {
   /** Log in as this role instead of the target's user (the open phase's login check). */
   user?: string
   password?: string
+  /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
+  withoutOptions?: boolean
   connectTimeoutMs?: number
 }
 
@@ -20,6 +22,7 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   }
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
+  if (opts.withoutOptions) override.options = undefined
   const client = new pg.Client(clientConfig(target, override))
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})

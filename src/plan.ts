@@ -208,11 +208,15 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   }
 }
 
-/** Undo an open rotation: used when open's login check fails after commit. */
-export function planRevertOpen(obs: Observation, cfg: PlanConfig, rotationId: string): Plan | null {
+/**
+ * Undo an open whose login check failed after commit: the incoming login gets
+ * NOLOGIN and a scrambled password, and the state goes back to what it was
+ * before the open (or, for a re-issue inside an open rotation, to idle).
+ */
+export function planRevertOpen(obs: Observation, cfg: PlanConfig, rotationId: string, previous: FamilyState): Plan | null {
   if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId) return null
   const state = obs.state.state
-  const next: FamilyState = { ...state, rotation: null }
+  const next: FamilyState = previous.rotation ? { ...state, rotation: null } : previous
   return {
     steps: [{ kind: 'disable-login', role: state.rotation!.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
     state: next,

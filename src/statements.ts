@@ -51,7 +51,7 @@ export const READ_SESSIONS = `
 SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
-       client_addr::text AS client_addr,
+       host(client_addr) AS client_addr,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()

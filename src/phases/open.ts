@@ -15,13 +15,15 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from './common
 export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)))
   const { plan, password } = applied
+  if (applied.before.state.kind !== 'ok') throw new Error('internal: open planned without a state')
+  const previous = applied.before.state.state
   const rotation = plan.state.rotation!
   const incoming = rotation.incoming
 
   const problem = await checkLogin(cfg, incoming, password!)
   if (problem) {
     const undo = await applyInTransaction(client, cfg, deps.reporter, (obs) => {
-      const p = planRevertOpen(obs, cfg, rotation.id)
+      const p = planRevertOpen(obs, cfg, rotation.id, previous)
       if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status check by hand.`)
       return p
     })
@@ -45,7 +47,8 @@ export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promis
 async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
   let c: Client | null = null
   try {
-    c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password })
+    // Same host, port, database and TLS settings as the admin connection, but not its session options.
+    c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password, withoutOptions: true })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.role) {
       return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`

@@ -6,7 +6,7 @@
  * PG_MAJORS (e.g. "14,18") narrows the majors; PG_TEST_DRIVER=embedded|testcontainers forces a driver.
  */
 import pg from 'pg'
-import { installedMajors, MAJORS, startEmbedded, type EmbeddedServer } from './embedded.js'
+import { installedMajors, MAJORS, startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 
 export interface TestServer {
   major: number
@@ -14,6 +14,8 @@ export interface TestServer {
   url: string
   host: string
   port: number
+  /** The admin (superuser) password inside url. */
+  password: string
   /** How the server was provided: url, testcontainers or embedded. */
   driver: string
   /** Path of the server log, when the harness owns the server. */
@@ -47,7 +49,7 @@ async function fromUrl(url: string): Promise<ServerSet> {
   await c.end()
   const u = new URL(url.replace(/^postgres(ql)?:/, 'http:'))
   return {
-    servers: [{ major: Math.floor(rows[0].n / 10000), version: rows[0].v, url, host: u.hostname, port: Number(u.port || 5432), driver: 'url' }],
+    servers: [{ major: Math.floor(rows[0].n / 10000), version: rows[0].v, url, host: u.hostname, port: Number(u.port || 5432), password: decodeURIComponent(u.password), driver: 'url' }],
     stop: async () => {},
   }
 }
@@ -81,7 +83,7 @@ async function fromContainers(): Promise<ServerSet> {
     servers: started.map(({ major, c }) => {
       const host = c.getHost()
       const port = c.getMappedPort(5432)
-      return { major, version: `PostgreSQL ${major} (container)`, url: `postgresql://postgres:${password}@${host}:${port}/postgres`, host, port, driver: 'testcontainers' }
+      return { major, version: `PostgreSQL ${major} (container)`, url: `postgresql://postgres:${password}@${host}:${port}/postgres`, host, port, password, driver: 'testcontainers' }
     }),
     stop: async () => {
       await Promise.all(started.map(({ c }) => c.stop()))
@@ -99,7 +101,7 @@ async function fromEmbedded(): Promise<ServerSet> {
   const servers: EmbeddedServer[] = []
   for (const m of majors) servers.push(await startEmbedded(m))
   return {
-    servers: servers.map((s) => ({ major: s.major, version: s.version, url: s.url, host: s.host, port: s.port, driver: 'embedded', logFile: s.logFile })),
+    servers: servers.map((s) => ({ major: s.major, version: s.version, url: s.url, host: s.host, port: s.port, password: s.password, driver: 'embedded', logFile: s.logFile })),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()))
     },

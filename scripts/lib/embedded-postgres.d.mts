@@ -1,0 +1,18 @@
+export declare const MAJORS: number[]
+export declare function binDir(major: number): string | null
+export declare function installedMajors(): number[]
+export declare function freePort(): Promise<number>
+export interface EmbeddedServer {
+  major: number
+  version: string
+  host: string
+  port: number
+  user: string
+  password: string
+  url: string
+  dataDir: string
+  logFile: string
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+export declare function startEmbedded(major: number, settings?: Record<string, string>): Promise<EmbeddedServer>

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import { familyName, loginAs, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+
+const family = (role: string) => [role, `${role}_a`, `${role}_b`]
+
+describe.each(servers())('PostgreSQL $major: open', (server) => {
+  it('open before setup fails, says to run setup, and changes nothing', async () => {
+    const role = familyName()
+    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(/does not exist.*not set up.*Run the setup phase first/)
+    expect(await snapshotRoles(server, family(role))).toEqual({ roles: [], members: [] })
+  })
+
+  it('the new login runs as the group role and its password works; the active login keeps working', async () => {
+    const role = familyName()
+    const s = await phase(server, { phase: 'setup', role })
+    const o = await phase(server, { phase: 'open', role })
+    expect(o.outputs.username).toBe(`${role}_b`)
+    expect(o.outputs.previousUsername).toBe(`${role}_a`)
+    expect(o.outputs.databaseUrl).toContain(`${role}_b:${o.outputs.password}@`)
+    expect(o.log.secrets).toEqual(expect.arrayContaining([o.outputs.password, o.outputs.databaseUrl]))
+    expect(o.log.lines.join('\n')).not.toContain(o.outputs.password!)
+    const c = await loginAs(server, `${role}_b`, o.outputs.password!)
+    expect((await c.query('SELECT current_user')).rows[0].current_user).toBe(role)
+    await c.end()
+    expect(await loginError(server, `${role}_a`, s.outputs.password!)).toBeNull()
+  })
+
+  it('open refuses when a rotation opened by another workflow run is open, and changes nothing', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    const first = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '1' } })
+    const before = await snapshotRoles(server, family(role))
+    await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '2' } })).rejects.toThrow(/already open.*Finish it with verify-drain and close/)
+    expect(await snapshotRoles(server, family(role))).toEqual(before)
+    expect(await loginError(server, `${role}_b`, first.outputs.password!)).toBeNull()
+  })
+
+  it('a re-run of open from the same workflow run issues a fresh password when the incoming login has no sessions', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    const first = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '77' } })
+    const again = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '77' } })
+    expect(again.outputs.rotationId).toBe(first.outputs.rotationId)
+    expect(again.outputs.username).toBe(first.outputs.username)
+    expect(again.outputs.password).not.toBe(first.outputs.password)
+    expect(await loginError(server, `${role}_b`, first.outputs.password!)).toBe('28P01')
+    expect(await loginError(server, `${role}_b`, again.outputs.password!)).toBeNull()
+  })
+
+  it('a re-run of open from the same workflow run refuses once the incoming login has sessions', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    const first = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '78' } })
+    const app = await loginAs(server, `${role}_b`, first.outputs.password!)
+    try {
+      await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '78' } })).rejects.toThrow(/already has 1 \(postgres: 1\) sessions/)
+      expect(await loginError(server, `${role}_b`, first.outputs.password!)).toBeNull()
+    } finally {
+      await app.end()
+    }
+  })
+
+  it('when the new login does not run as the group role, open undoes itself and fails', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    // A per-database setting overrides the role-wide SET role default.
+    await withAdmin(server, (c) => c.query(`ALTER ROLE ${role}_b IN DATABASE postgres SET role = ${role}_b`))
+    const before = (await snapshotRoles(server, family(role))) as { roles: { rolname: string; rolpassword: string }[] }
+    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(/current_user is "[^"]+_b", not "[^"]+".*undone/)
+    const after = (await snapshotRoles(server, family(role))) as typeof before
+    const withoutPassword = (s: typeof before, name: string) => s.roles.map((r) => (r.rolname === name ? { ...r, rolpassword: null } : r))
+    expect(withoutPassword(after, `${role}_b`)).toEqual(withoutPassword(before, `${role}_b`))
+  })
+
+  it('two opens started at the same moment: one opens, the other fails cleanly', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    const results = await Promise.allSettled([
+      phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '501' } }),
+      phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '502' } }),
+    ])
+    const ok = results.filter((r) => r.status === 'fulfilled')
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(ok).toHaveLength(1)
+    expect(failed).toHaveLength(1)
+    expect(String(failed[0].reason)).toMatch(/already open/)
+    const winner = (ok[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof phase>>>).value
+    expect(await loginError(server, `${role}_b`, winner.outputs.password!)).toBeNull()
+  })
+})
