@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
+    // Its schema JSON is imported without import attributes: let vite transform it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 })

@@ -38383,6 +38383,9 @@ function isConnectionLost(e) {
 /** Translates a failed statement into an error that names what the admin lacks. */
 function statementError(e, statement) {
     const err = e;
+    if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
+        return new DatabaseError('Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and nothing was changed.', 'Run it again: it will see what the other phase did.', err.code);
+    }
     if (err.code === '42501') {
         return new DatabaseError(`The admin role lacks a privilege: ${err.message} (while running: ${statement}).`, 'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.', err.code);
     }
@@ -38537,6 +38540,17 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
  WHERE usename = $1 AND pid <> pg_backend_pid()`;
 /** Serializes phases on one family: held until the transaction ends. */
 const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)';
+/**
+ * Advisory locks are per database, so two phases connected to different
+ * databases would both get one. Rewriting the group role's catalog row (to the
+ * NOLOGIN it already has) serializes them cluster-wide: a concurrent phase
+ * waits on that row, then fails with "tuple concurrently updated", or, if it
+ * comes later, observes the committed state.
+ */
+const GROUP_EXISTS_NOLOGIN = `SELECT NOT rolcanlogin AS nologin FROM pg_roles WHERE rolname = $1`;
+function serializeOnGroup(group) {
+    return `ALTER ROLE ${escapeIdentifier(group)} WITH NOLOGIN`;
+}
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user';
 /**
@@ -38646,6 +38660,15 @@ async function applyInTransaction(client, cfg, reporter, decide) {
     await client.query('BEGIN');
     try {
         await client.query(LOCK_FAMILY, [familyLockKey(cfg.role)]);
+        const group = (await client.query(GROUP_EXISTS_NOLOGIN, [cfg.role])).rows[0];
+        if (group?.nologin) {
+            try {
+                await client.query(serializeOnGroup(cfg.role));
+            }
+            catch (e) {
+                throw statementError(e, serializeOnGroup(cfg.role));
+            }
+        }
         const before = await observe(client, { group: cfg.role, logins: cfg.logins });
         const plan = decide(before);
         const executed = [];

@@ -7,7 +7,7 @@ import { generatePassword } from './password.js'
 import type { Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
-import { LOCK_FAMILY, renderStep, type Statement } from './statements.js'
+import { GROUP_EXISTS_NOLOGIN, LOCK_FAMILY, renderStep, serializeOnGroup, type Statement } from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
@@ -39,6 +39,14 @@ export async function applyInTransaction(
   await client.query('BEGIN')
   try {
     await client.query(LOCK_FAMILY, [familyLockKey(cfg.role)])
+    const group = (await client.query(GROUP_EXISTS_NOLOGIN, [cfg.role])).rows[0]
+    if (group?.nologin) {
+      try {
+        await client.query(serializeOnGroup(cfg.role))
+      } catch (e) {
+        throw statementError(e, serializeOnGroup(cfg.role))
+      }
+    }
     const before = await observe(client, { group: cfg.role, logins: cfg.logins })
     const plan = decide(before)
     const executed: Statement[] = []

@@ -76,6 +76,13 @@ export function isConnectionLost(e: unknown): boolean {
 /** Translates a failed statement into an error that names what the admin lacks. */
 export function statementError(e: unknown, statement: string): DatabaseError {
   const err = e as { code?: string; message?: string }
+  if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
+    return new DatabaseError(
+      'Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and nothing was changed.',
+      'Run it again: it will see what the other phase did.',
+      err.code,
+    )
+  }
   if (err.code === '42501') {
     return new DatabaseError(
       `The admin role lacks a privilege: ${err.message} (while running: ${statement}).`,

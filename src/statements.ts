@@ -70,6 +70,18 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
 /** Serializes phases on one family: held until the transaction ends. */
 export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
 
+/**
+ * Advisory locks are per database, so two phases connected to different
+ * databases would both get one. Rewriting the group role's catalog row (to the
+ * NOLOGIN it already has) serializes them cluster-wide: a concurrent phase
+ * waits on that row, then fails with "tuple concurrently updated", or, if it
+ * comes later, observes the committed state.
+ */
+export const GROUP_EXISTS_NOLOGIN = `SELECT NOT rolcanlogin AS nologin FROM pg_roles WHERE rolname = $1`
+export function serializeOnGroup(group: string): string {
+  return `ALTER ROLE ${q(group)} WITH NOLOGIN`
+}
+
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
 

@@ -87,4 +87,19 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     const winner = (ok[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof phase>>>).value
     expect(await loginError(server, `${role}_b`, winner.outputs.password!)).toBeNull()
   })
+
+  it('two opens through different databases at the same moment: still only one opens', async () => {
+    const role = familyName()
+    const db = `db_${role}`
+    await phase(server, { phase: 'setup', role })
+    await withAdmin(server, (c) => c.query(`CREATE DATABASE ${db}`))
+    const otherUrl = server.url.replace(/\/postgres$/, `/${db}`)
+    const results = await Promise.allSettled([
+      phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '601' } }),
+      phase(server, { phase: 'open', role, 'admin-url': otherUrl }, { env: { GITHUB_RUN_ID: '602' } }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const state = await withAdmin(server, async (c) => JSON.parse((await c.query(`SELECT shobj_description(oid, 'pg_authid') AS s FROM pg_roles WHERE rolname = $1`, [role])).rows[0].s))
+    expect(state.rotation.incoming).toBe(`${role}_b`)
+  })
 })

@@ -1,0 +1,265 @@
+/**
+ * Validates the workflows in .github/workflows and action.yml with GitHub's own
+ * parser (@actions/workflow-parser, the one behind the Actions language service),
+ * and checks that every workflow step that uses this action (`uses: ./`) passes
+ * only declared inputs and reads only declared outputs.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { TemplateParseResult } from '@actions/workflow-parser'
+import type { ActionTemplate } from '@actions/workflow-parser/actions/index'
+import type { MappingToken, TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
+import { describe, expect, it } from 'vitest'
+
+// @actions/workflow-parser imports its schema JSON without import attributes, which Node's
+// loader rejects; vitest.config.ts inlines it (server.deps.inline) so vite transforms it.
+import { isBasicExpression, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
+import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const workflowDir = join(root, '.github', 'workflows')
+const actionFile = join(root, 'action.yml')
+
+const EXPECTED_INPUTS = [
+  'phase',
+  'admin-url',
+  'role',
+  'login-roles',
+  'app-url',
+  'password-length',
+  'password-encryption',
+  'timeout',
+  'interval',
+  'terminate-after',
+  'min-new-connections',
+  'terminate',
+  'force',
+  'rotation-id',
+]
+const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained']
+
+/** How a workflow refers to this repository's own action. */
+const SELF = './'
+
+function workflowFiles(): string[] {
+  if (!existsSync(workflowDir)) return []
+  return readdirSync(workflowDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+}
+
+function parseWorkflowText(name: string, content: string): TemplateParseResult {
+  return parseWorkflow({ name, content }, new NoOperationTraceWriter())
+}
+
+function errorsOf(result: TemplateParseResult): string[] {
+  return result.context.errors.getErrors().map((e) => e.message)
+}
+
+function parseOwnAction(): { result: TemplateParseResult; template: ActionTemplate } {
+  const result = parseAction({ name: 'action.yml', content: readFileSync(actionFile, 'utf8') }, new NoOperationTraceWriter())
+  expect(errorsOf(result).join('\n'), 'action.yml has schema errors').toBe('')
+  expect(result.value).toBeDefined()
+  const template = convertActionTemplate(result.context, result.value!)
+  expect(errorsOf(result).join('\n'), 'action.yml could not be converted').toBe('')
+  return { result, template }
+}
+
+// ---- token helpers (the parser's own result objects, no second YAML parser) ----
+
+function keyOf(key: TemplateToken): string {
+  return isString(key) ? key.value : String(key)
+}
+
+function entries(m: MappingToken): [string, TemplateToken][] {
+  const out: [string, TemplateToken][] = []
+  for (const kv of m) out.push([keyOf(kv.key), kv.value])
+  return out
+}
+
+function mappingAt(m: MappingToken, key: string): MappingToken | undefined {
+  const t = m.find(key)
+  return t && isMapping(t) ? t : undefined
+}
+
+function stringAt(m: MappingToken, key: string): string | undefined {
+  const t = m.find(key)
+  return t && isString(t) ? t.value : undefined
+}
+
+/** Every expression in a token tree, `${{ }}` stripped (strings mixing text and expressions come back as format(...)). */
+function expressionsIn(t: TemplateToken): string[] {
+  if (isBasicExpression(t)) return [t.expression]
+  if (isMapping(t)) return entries(t).flatMap(([, v]) => expressionsIn(v))
+  if (isSequence(t)) return [...t].flatMap(expressionsIn)
+  return []
+}
+
+interface StepInfo {
+  index: number
+  id?: string
+  uses?: string
+  with?: MappingToken
+  withKeys: string[]
+}
+
+interface JobInfo {
+  id: string
+  token: MappingToken
+  steps: StepInfo[]
+  outputNames: string[]
+}
+
+function jobsOf(result: TemplateParseResult): JobInfo[] {
+  const rootToken = result.value
+  if (!rootToken || !isMapping(rootToken)) throw new Error('workflow did not parse to a mapping')
+  const jobs = mappingAt(rootToken, 'jobs')
+  if (!jobs) throw new Error('workflow has no jobs mapping')
+  return entries(jobs).map(([id, job]) => {
+    if (!isMapping(job)) throw new Error(`job ${id} is not a mapping`)
+    const stepsToken = job.find('steps')
+    const steps: StepInfo[] =
+      stepsToken && isSequence(stepsToken)
+        ? [...stepsToken].map((step, index) => {
+            if (!isMapping(step)) return { index, withKeys: [] }
+            const w = mappingAt(step, 'with')
+            return { index, id: stringAt(step, 'id'), uses: stringAt(step, 'uses'), with: w, withKeys: w ? entries(w).map(([k]) => k) : [] }
+          })
+        : []
+    const outputs = mappingAt(job, 'outputs')
+    return { id, token: job, steps, outputNames: outputs ? entries(outputs).map(([k]) => k) : [] }
+  })
+}
+
+function references(expressions: string[], context: 'steps' | 'needs'): { id: string; output: string }[] {
+  const re = new RegExp(`\\b${context}\\.([A-Za-z_][\\w-]*)\\.outputs\\.([A-Za-z_][\\w-]*)`, 'g')
+  return expressions.flatMap((e) => [...e.matchAll(re)].map((m) => ({ id: m[1], output: m[2] })))
+}
+
+// ---- tests ----
+
+describe('action.yml', () => {
+  it('passes the action schema of @actions/workflow-parser', () => {
+    parseOwnAction()
+  })
+
+  it('declares exactly the inputs and outputs of the action', () => {
+    const { template } = parseOwnAction()
+    expect((template.inputs ?? []).map((i) => i.id).sort()).toEqual([...EXPECTED_INPUTS].sort())
+    expect((template.outputs ?? []).map((o) => o.id).sort()).toEqual([...EXPECTED_OUTPUTS].sort())
+  })
+
+  it('runs dist/index.js on node24', () => {
+    const { template } = parseOwnAction()
+    expect(template.runs.using).toBe('node24')
+    expect(template.runs.using === 'node24' ? template.runs.main : undefined).toBe('dist/index.js')
+  })
+
+  it('the action schema check can fail', () => {
+    const broken = parseAction(
+      { name: 'broken-action.yml', content: 'name: x\ndescription: y\nruns:\n  using: node99\n  main: index.js\n' },
+      new NoOperationTraceWriter(),
+    )
+    expect(errorsOf(broken).length).toBeGreaterThan(0)
+  })
+})
+
+describe('workflow validation', () => {
+  it('finds the workflows', () => {
+    expect(workflowFiles()).toEqual(expect.arrayContaining(['ci.yml', 'rotate.yml']))
+  })
+
+  it('reports an error for a broken workflow', () => {
+    const broken = parseWorkflowText(
+      'broken.yml',
+      ['on: push', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    stepz:', '      - run: echo hi', ''].join('\n'),
+    )
+    expect(errorsOf(broken).length).toBeGreaterThan(0)
+  })
+
+  it('reports an error for an expression in a place that does not allow its context', () => {
+    const broken = parseWorkflowText(
+      'broken-context.yml',
+      ['on: push', 'jobs:', '  build:', '    runs-on: ${{ steps.x.outputs.y }}', '    steps:', '      - run: echo hi', ''].join('\n'),
+    )
+    expect(errorsOf(broken).length).toBeGreaterThan(0)
+  })
+})
+
+describe.each(workflowFiles())('.github/workflows/%s', (file) => {
+  const parse = () => parseWorkflowText(file, readFileSync(join(workflowDir, file), 'utf8'))
+
+  it('passes the workflow schema of @actions/workflow-parser', () => {
+    const result = parse()
+    expect(errorsOf(result).join('\n'), `${file} has errors`).toBe('')
+    expect(result.value).toBeDefined()
+  })
+
+  it('passes only declared inputs to this action, including the required ones', () => {
+    const { template } = parseOwnAction()
+    const declared = new Set((template.inputs ?? []).map((i) => i.id))
+    const required = (template.inputs ?? []).filter((i) => i.required).map((i) => i.id)
+    for (const job of jobsOf(parse())) {
+      for (const step of job.steps.filter((s) => s.uses === SELF)) {
+        const where = `${file}: job ${job.id}, step ${step.id ?? `#${step.index + 1}`}`
+        expect(step.withKeys.filter((k) => !declared.has(k)), `${where} passes undeclared inputs`).toEqual([])
+        expect(required.filter((k) => !step.withKeys.includes(k)), `${where} misses required inputs`).toEqual([])
+      }
+    }
+  })
+
+  it('reads only declared outputs of this action, and only outputs that exist', () => {
+    const { template } = parseOwnAction()
+    const declared = new Set((template.outputs ?? []).map((o) => o.id))
+    const jobs = jobsOf(parse())
+    for (const job of jobs) {
+      const stepsById = new Map(job.steps.filter((s) => s.id).map((s) => [s.id!, s]))
+      for (const ref of references(expressionsIn(job.token), 'steps')) {
+        const step = stepsById.get(ref.id)
+        expect(step, `${file}: job ${job.id} reads steps.${ref.id}, which is no step of that job`).toBeDefined()
+        if (step?.uses === SELF) {
+          expect(declared.has(ref.output), `${file}: job ${job.id} reads steps.${ref.id}.outputs.${ref.output}, not an output of action.yml`).toBe(true)
+        }
+      }
+    }
+  })
+
+  it('reads only job outputs that the needed jobs declare', () => {
+    const jobs = jobsOf(parse())
+    const byId = new Map(jobs.map((j) => [j.id, j]))
+    for (const job of jobs) {
+      const needsToken = job.token.find('needs')
+      const needs = !needsToken ? [] : isSequence(needsToken) ? [...needsToken].map(keyOf) : [keyOf(needsToken)]
+      for (const ref of references(expressionsIn(job.token), 'needs')) {
+        expect(needs, `${file}: job ${job.id} reads needs.${ref.id} without needing it`).toContain(ref.id)
+        expect(byId.get(ref.id)?.outputNames ?? [], `${file}: job ${ref.id} has no output ${ref.output}`).toContain(ref.output)
+      }
+    }
+  })
+})
+
+describe('the example rotation workflow', () => {
+  const jobs = () => jobsOf(parseWorkflowText('rotate.yml', readFileSync(join(workflowDir, 'rotate.yml'), 'utf8')))
+
+  it('opens and deploys in one job, then verifies the drain and closes in later jobs', () => {
+    const phases = jobs().map((j) => ({
+      job: j.id,
+      phases: j.steps.filter((st) => st.uses === SELF).map((st) => (st.with ? stringAt(st.with, 'phase') : undefined)),
+    }))
+    expect(phases).toEqual([
+      { job: 'open-and-deploy', phases: ['open'] },
+      { job: 'verify-drain', phases: ['verify-drain'] },
+      { job: 'close', phases: ['close'] },
+    ])
+  })
+
+  it('never passes the password or the database URL between jobs', () => {
+    for (const job of jobs()) {
+      const outputs = job.token.find('outputs')
+      const refs = outputs ? references(expressionsIn(outputs), 'steps').map((r) => r.output) : []
+      expect(refs, `job ${job.id} outputs`).not.toContain('password')
+      expect(refs, `job ${job.id} outputs`).not.toContain('database-url')
+    }
+  })
+})
