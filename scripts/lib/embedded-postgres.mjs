@@ -123,7 +123,10 @@ export async function startEmbedded(major, settings = {}) {
     clearTimeout(t)
   }
   await start()
-  killOnExit.add(() => child?.kill('SIGKILL'))
+  killOnExit.add(() => {
+    child?.kill('SIGKILL')
+    rmSync(root, { recursive: true, force: true })
+  })
 
   return {
     major,

@@ -76,17 +76,31 @@ export async function runAction(inputs, opts = {}) {
     ...opts.env,
   }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  const started = performance.now()
-  const child = spawn(opts.node ?? runnerNode(), [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  const code = await new Promise((r) => child.on('close', r))
-  const ms = performance.now() - started
-  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
-  const summary = readFileSync(summaryFile, 'utf8')
-  rmSync(dir, { recursive: true, force: true })
+  try {
+    const started = performance.now()
+    const child = spawn(opts.node ?? runnerNode(), [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const code = await new Promise((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', resolve)
+    })
+    const ms = performance.now() - started
+    const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
+    const summary = readFileSync(summaryFile, 'utf8')
+    return finish(code, stdout, stderr, outputs, summary, ms)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * @param {unknown} code @param {string} stdout @param {string} stderr
+ * @param {Record<string, string>} outputs @param {string} summary @param {number} ms
+ */
+function finish(code, stdout, stderr, outputs, summary, ms) {
   const masks = [...stdout.matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1])
   return { code: /** @type {number | null} */ (code), stdout, stderr, outputs, summary, masks, ms }
 }
