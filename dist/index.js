@@ -38095,7 +38095,8 @@ const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
 
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s;
-const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile']);
+// Credentials of the admin connection that must not end up in the application's URL.
+const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey']);
 /** Validates a connection URI; the message never repeats the URI (it may hold a password). */
 function checkConnectionUrl(url, input) {
     if (!URL_RE.test(url)) {
@@ -38136,18 +38137,21 @@ function defaultAppUrl(target, env) {
     const host = env.PGHOST || 'localhost';
     const port = env.PGPORT || '5432';
     const db = env.PGDATABASE || env.PGUSER || 'postgres';
-    const params = new URLSearchParams();
-    let authority = `${host}:${port}`;
+    // Percent-encode with encodeURIComponent (never '+' for a space: libpq reads '+' literally).
+    const params = [];
+    let authority;
     if (host.startsWith('/')) {
-        params.set('host', host);
-        authority = '';
+        params.push(`host=${encodeURIComponent(host)}`);
         if (env.PGPORT)
-            params.set('port', port);
+            params.push(`port=${encodeURIComponent(port)}`);
+        authority = '';
+    }
+    else {
+        authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     }
     if (env.PGSSLMODE)
-        params.set('sslmode', env.PGSSLMODE);
-    const query = params.toString();
-    return `postgresql://${authority}/${encodeURIComponent(db)}${query ? `?${query}` : ''}`;
+        params.push(`sslmode=${encodeURIComponent(env.PGSSLMODE)}`);
+    return `postgresql://${authority}/${encodeURIComponent(db)}${params.length ? `?${params.join('&')}` : ''}`;
 }
 /** Checks that `app-url` is a URI without credentials. */
 function checkAppUrl(url, input) {
@@ -38171,17 +38175,26 @@ function buildDatabaseUrl(appUrl, username, password) {
     const [, scheme, authority, rest] = URL_RE.exec(appUrl);
     return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`;
 }
+/** Drops credential parameters, keeping every other parameter byte for byte. */
 function stripCredentialParams(rest) {
     const hash = rest.indexOf('#');
     const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest;
     const q = beforeHash.indexOf('?');
     if (q < 0)
         return beforeHash;
-    const params = new URLSearchParams(beforeHash.slice(q + 1));
-    for (const k of CREDENTIAL_PARAMS)
-        params.delete(k);
-    const query = params.toString();
-    return beforeHash.slice(0, q) + (query ? `?${query}` : '');
+    const kept = beforeHash
+        .slice(q + 1)
+        .split('&')
+        .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])));
+    return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '');
+}
+function safeDecode(s) {
+    try {
+        return decodeURIComponent(s);
+    }
+    catch {
+        return s;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/config.ts
@@ -38453,8 +38466,11 @@ function readState(comment) {
     if (value.version !== STATE_VERSION)
         return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` };
     const s = value;
-    if (!Array.isArray(s.logins) || s.logins.length !== 2 || typeof s.active !== 'string' || !s.logins.includes(s.active)) {
-        return { kind: 'invalid', reason: 'the state comment is missing its logins or active login' };
+    if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
+        return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' };
+    }
+    if (typeof s.active !== 'string' || !s.logins.includes(s.active)) {
+        return { kind: 'invalid', reason: 'the state comment is missing its active login' };
     }
     if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active)) {
         return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' };
@@ -38937,7 +38953,7 @@ function loginProblem(r, group) {
     return null;
 }
 function sameLogins(a, b) {
-    return a.length === b.length && a.every((x) => b.includes(x));
+    return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 }
 
 ;// CONCATENATED MODULE: ./src/phases/common.ts

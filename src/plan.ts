@@ -281,5 +281,5 @@ function loginProblem(r: RoleInfo | null | undefined, group: string): string | n
 }
 
 function sameLogins(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x))
+  return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x))
 }

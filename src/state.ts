@@ -47,8 +47,11 @@ export function readState(comment: string | null): StateRead {
   if (!isObject(value) || value.tool !== STATE_TOOL) return { kind: 'foreign', comment }
   if (value.version !== STATE_VERSION) return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` }
   const s = value as unknown as FamilyState
-  if (!Array.isArray(s.logins) || s.logins.length !== 2 || typeof s.active !== 'string' || !s.logins.includes(s.active)) {
-    return { kind: 'invalid', reason: 'the state comment is missing its logins or active login' }
+  if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
+    return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' }
+  }
+  if (typeof s.active !== 'string' || !s.logins.includes(s.active)) {
+    return { kind: 'invalid', reason: 'the state comment is missing its active login' }
   }
   if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active)) {
     return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }

@@ -3,7 +3,8 @@ import { parse } from 'pg-connection-string'
 import { InputError } from './errors.js'
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
-const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile'])
+// Credentials of the admin connection that must not end up in the application's URL.
+const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey'])
 
 /** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
 export interface ConnectionTarget {
@@ -49,16 +50,18 @@ export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv):
   const host = env.PGHOST || 'localhost'
   const port = env.PGPORT || '5432'
   const db = env.PGDATABASE || env.PGUSER || 'postgres'
-  const params = new URLSearchParams()
-  let authority = `${host}:${port}`
+  // Percent-encode with encodeURIComponent (never '+' for a space: libpq reads '+' literally).
+  const params: string[] = []
+  let authority: string
   if (host.startsWith('/')) {
-    params.set('host', host)
+    params.push(`host=${encodeURIComponent(host)}`)
+    if (env.PGPORT) params.push(`port=${encodeURIComponent(port)}`)
     authority = ''
-    if (env.PGPORT) params.set('port', port)
+  } else {
+    authority = `${host.includes(':') ? `[${host}]` : host}:${port}`
   }
-  if (env.PGSSLMODE) params.set('sslmode', env.PGSSLMODE)
-  const query = params.toString()
-  return `postgresql://${authority}/${encodeURIComponent(db)}${query ? `?${query}` : ''}`
+  if (env.PGSSLMODE) params.push(`sslmode=${encodeURIComponent(env.PGSSLMODE)}`)
+  return `postgresql://${authority}/${encodeURIComponent(db)}${params.length ? `?${params.join('&')}` : ''}`
 }
 
 /** Checks that `app-url` is a URI without credentials. */
@@ -83,13 +86,23 @@ export function buildDatabaseUrl(appUrl: string, username: string, password: str
   return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
 }
 
+/** Drops credential parameters, keeping every other parameter byte for byte. */
 function stripCredentialParams(rest: string): string {
   const hash = rest.indexOf('#')
   const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest
   const q = beforeHash.indexOf('?')
   if (q < 0) return beforeHash
-  const params = new URLSearchParams(beforeHash.slice(q + 1))
-  for (const k of CREDENTIAL_PARAMS) params.delete(k)
-  const query = params.toString()
-  return beforeHash.slice(0, q) + (query ? `?${query}` : '')
+  const kept = beforeHash
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])))
+  return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '')
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
 }

@@ -1,0 +1,733 @@
+import { describe, expect, it, vi, type Mock } from 'vitest'
+import type { RunInfo } from '../../src/config.js'
+import { StateError } from '../../src/errors.js'
+import type { Observation, RoleInfo, SessionGroup } from '../../src/family.js'
+import { planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
+import { describeState, readState, serializeState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+import type { Step } from '../../src/statements.js'
+
+// ---- factories -------------------------------------------------------------------
+
+const NOW = new Date('2026-11-27T22:44:00.000Z')
+const EARLIER = '2026-11-01T10:00:00.000Z'
+const RUN: RunInfo = { runId: '1001', runAttempt: '1', workflow: 'deploy', repository: 'acme/shop', actor: 'dev' }
+const OTHER_RUN: RunInfo = { ...RUN, runId: '2002' }
+
+type Cfg = Parameters<typeof planSetup>[1]
+
+function cfg(over: Partial<Cfg> = {}): Cfg {
+  return { role: 'app', logins: ['app_a', 'app_b'], rotationId: null, terminate: false, force: false, run: RUN, ...over }
+}
+
+function ctx(now: Date = NOW): PlanContext & { newRotationId: Mock<() => string> } {
+  return { now, newRotationId: vi.fn(() => 'r-new') }
+}
+
+/** The NOLOGIN group role as setup leaves it. */
+function groupRole(over: Partial<RoleInfo> = {}): RoleInfo {
+  return { name: 'app', canLogin: false, superuser: false, member: false, canSet: false, inherits: false, defaultRole: null, ...over }
+}
+
+/** A login role as setup leaves it: member of app with SET and INHERIT, SET role = app; NOLOGIN unless said. */
+function login(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
+  return { name, canLogin: false, superuser: false, member: true, canSet: true, inherits: true, defaultRole: 'app', ...over }
+}
+
+/** A bare login role that exists but is not part of the family yet. */
+function bareLogin(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
+  return login(name, { member: false, canSet: false, inherits: false, defaultRole: null, ...over })
+}
+
+function sessions(login: string, count: number, database = 'appdb'): SessionGroup {
+  return { login, database, applicationName: 'web', clientAddr: '10.0.0.1', count }
+}
+
+function idleState(over: Partial<FamilyState> = {}): FamilyState {
+  return {
+    tool: STATE_TOOL,
+    version: STATE_VERSION,
+    logins: ['app_a', 'app_b'],
+    active: 'app_a',
+    rotation: null,
+    lastClosed: null,
+    passwordSetAt: { app_a: EARLIER },
+    ...over,
+  }
+}
+
+function openState(over: Partial<FamilyState> = {}, openedBy: RunInfo = RUN): FamilyState {
+  return idleState({
+    rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy },
+    passwordSetAt: { app_a: EARLIER, app_b: EARLIER },
+    ...over,
+  })
+}
+
+/** Nothing exists yet. */
+function freshObs(over: Partial<Observation> = {}): Observation {
+  return { serverVersion: 180000, scramIterations: 4096, admin: 'admin', group: null, logins: { app_a: null, app_b: null }, state: { kind: 'none' }, sessions: [], ...over }
+}
+
+/**
+ * A family as the action leaves it in `state`: the group, both logins ready, the
+ * active login (and an open rotation's incoming one) LOGIN, the state comment read back.
+ */
+function familyObs(state: FamilyState | null, over: Partial<Observation> = {}): Observation {
+  const canLogin = (l: string) => state !== null && (l === state.active || l === state.rotation?.incoming)
+  return {
+    serverVersion: 180000,
+    scramIterations: 4096,
+    admin: 'admin',
+    group: groupRole(),
+    logins: { app_a: login('app_a', { canLogin: canLogin('app_a') }), app_b: login('app_b', { canLogin: canLogin('app_b') }) },
+    state: state ? { kind: 'ok', state } : { kind: 'none' },
+    sessions: [],
+    ...over,
+  }
+}
+
+/** Runs fn, expects a StateError that says what state the family is in and what to run next. */
+function refusal(fn: () => unknown): StateError {
+  let err: unknown
+  try {
+    fn()
+  } catch (e) {
+    err = e
+  }
+  expect(err, 'expected a StateError').toBeInstanceOf(StateError)
+  const e = err as StateError
+  expect(e.name).toBe('StateError')
+  expect(e.state.trim()).not.toBe('')
+  expect(e.next.trim()).not.toBe('')
+  expect(e.message).toContain(`The family is ${e.state}.`)
+  expect(e.message).toContain(e.next)
+  expect(e.message.endsWith(e.next)).toBe(true)
+  return e
+}
+
+function kinds(plan: { steps: Step[] }): string[] {
+  return plan.steps.map((s) => ('role' in s ? `${s.kind} ${s.role}` : 'login' in s ? `${s.kind} ${s.login}` : s.kind))
+}
+
+function writtenState(plan: Plan): FamilyState {
+  const w = plan.steps.filter((s) => s.kind === 'write-state')
+  expect(w).toHaveLength(1)
+  expect(plan.steps.at(-1)).toBe(w[0])
+  const step = w[0] as Extract<Step, { kind: 'write-state' }>
+  expect(step.group).toBe('app')
+  return step.state
+}
+
+// ---- setup -------------------------------------------------------------------------
+
+describe('planSetup', () => {
+  it('creates a fresh family: the group, both logins with membership and default role, and gives the first login LOGIN and a password', () => {
+    const c = ctx()
+    const plan = planSetup(freshObs(), cfg(), c)
+    expect(kinds(plan)).toEqual([
+      'create-role app',
+      'create-role app_a',
+      'grant-membership app_a',
+      'set-default-role app_a',
+      'create-role app_b',
+      'grant-membership app_b',
+      'set-default-role app_b',
+      'enable-login app_a',
+      'write-state',
+    ])
+    for (const s of plan.steps) {
+      if (s.kind === 'grant-membership' || s.kind === 'set-default-role') expect(s.group).toBe('app')
+    }
+    expect(plan.issue).toBe('app_a')
+    expect(plan.noop).toBeNull()
+    expect(plan.notes).toEqual([])
+    expect(plan.state).toEqual({
+      tool: 'pg-credential-rotation',
+      version: 1,
+      logins: ['app_a', 'app_b'],
+      active: 'app_a',
+      rotation: null,
+      lastClosed: null,
+      passwordSetAt: { app_a: NOW.toISOString() },
+    })
+    expect(writtenState(plan)).toEqual(plan.state)
+    expect(c.newRotationId).not.toHaveBeenCalled()
+  })
+
+  it('records the login roles in input order and activates the first one given', () => {
+    const obs = freshObs({ logins: { blue: null, green: null } })
+    const plan = planSetup(obs, cfg({ logins: ['green', 'blue'] }), ctx())
+    expect(plan.state.logins).toEqual(['green', 'blue'])
+    expect(plan.state.active).toBe('green')
+    expect(plan.issue).toBe('green')
+  })
+
+  it('does nothing on a re-run over a complete family (no steps, a noop reason, the same state, no password)', () => {
+    const state = idleState()
+    const plan = planSetup(familyObs(state), cfg(), ctx())
+    expect(plan.steps).toEqual([])
+    expect(plan.noop).toBe('the family is already set up')
+    expect(plan.issue).toBeNull()
+    expect(plan.state).toBe(state)
+    expect(plan.notes).toEqual([])
+  })
+
+  it('does nothing on a re-run while a rotation is open, and keeps the rotation', () => {
+    const state = openState()
+    const plan = planSetup(familyObs(state), cfg(), ctx())
+    expect(plan.steps).toEqual([])
+    expect(plan.noop).not.toBeNull()
+    expect(plan.state.rotation).toEqual(state.rotation)
+  })
+
+  it('accepts login-roles in the other order than the state records them', () => {
+    const plan = planSetup(familyObs(idleState()), cfg({ logins: ['app_b', 'app_a'] }), ctx())
+    expect(plan.noop).not.toBeNull()
+    expect(plan.state.logins).toEqual(['app_a', 'app_b'])
+  })
+
+  it('notes, and leaves alone, an active login that cannot log in', () => {
+    const state = idleState()
+    const obs = familyObs(state)
+    obs.logins.app_a = login('app_a', { canLogin: false })
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(plan.steps).toEqual([])
+    expect(plan.notes).toEqual(['The active login "app_a" cannot log in (NOLOGIN); setup leaves it as it is.'])
+  })
+
+  it('refuses to turn a group role that can log in into the NOLOGIN group', () => {
+    const e = refusal(() => planSetup(freshObs({ group: groupRole({ canLogin: true }) }), cfg(), ctx()))
+    expect(e.message).toContain('Role "app" exists and can log in')
+    expect(e.state).toBe('not set up')
+    expect(e.next).toMatch(/NOLOGIN/)
+  })
+
+  it('refuses a superuser group role', () => {
+    const e = refusal(() => planSetup(freshObs({ group: groupRole({ superuser: true }) }), cfg(), ctx()))
+    expect(e.message).toContain('Role "app" is a superuser')
+    expect(e.state).toBe('not set up')
+    expect(e.next).toMatch(/SUPERUSER/)
+  })
+
+  it.each(['app_a', 'app_b'])('refuses a superuser login role (%s)', (name) => {
+    const obs = freshObs({ logins: { app_a: null, app_b: null, [name]: bareLogin(name, { superuser: true }) } })
+    const e = refusal(() => planSetup(obs, cfg(), ctx()))
+    expect(e.message).toContain(`Role "${name}" is a superuser`)
+  })
+
+  it('refuses a superuser login in a family that is set up, describing the recorded state', () => {
+    const state = idleState()
+    const obs = familyObs(state)
+    obs.logins.app_b = login('app_b', { superuser: true })
+    const e = refusal(() => planSetup(obs, cfg(), ctx()))
+    expect(e.state).toBe(describeState(state))
+    expect(e.state).toBe('idle with app_a active')
+  })
+
+  it('refuses when both logins can log in and no state says which one the application uses', () => {
+    const obs = freshObs({ group: groupRole(), logins: { app_a: bareLogin('app_a', { canLogin: true }), app_b: bareLogin('app_b', { canLogin: true }) } })
+    const e = refusal(() => planSetup(obs, cfg(), ctx()))
+    expect(e.message).toContain('Both login roles (app_a, app_b) can log in')
+    expect(e.state).toBe('not set up')
+    expect(e.next).toMatch(/NOLOGIN/)
+    expect(e.next).toMatch(/run setup again/)
+  })
+
+  it.each(['app_a', 'app_b'])('adopts exactly one existing LOGIN role (%s) as active without changing its password', (active) => {
+    const other = active === 'app_a' ? 'app_b' : 'app_a'
+    const obs = freshObs({ group: groupRole(), logins: { [active]: bareLogin(active, { canLogin: true }), [other]: null } })
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(plan.state.active).toBe(active)
+    expect(plan.issue).toBeNull()
+    expect(plan.steps.some((s) => s.kind === 'enable-login' || s.kind === 'disable-login')).toBe(false)
+    expect(plan.state.passwordSetAt).toEqual({})
+    expect(plan.notes).toEqual([`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`])
+    // the adopted login is still repaired into the family, the other one created
+    expect(kinds(plan)).toContain(`grant-membership ${active}`)
+    expect(kinds(plan)).toContain(`set-default-role ${active}`)
+    expect(kinds(plan)).toContain(`create-role ${other}`)
+    expect(kinds(plan)).not.toContain(`create-role ${active}`)
+    expect(kinds(plan)).not.toContain('create-role app')
+    expect(writtenState(plan)).toEqual(plan.state)
+  })
+
+  it('replaces a foreign comment on the group role with the state, and says so', () => {
+    const obs = freshObs({ group: groupRole(), state: { kind: 'foreign', comment: 'owned by the billing team' } })
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(plan.notes).toContain('The previous comment on role "app" is replaced by the rotation state.')
+    expect(writtenState(plan)).toEqual(plan.state)
+    expect(plan.issue).toBe('app_a')
+  })
+
+  it('refuses login-roles that differ from the ones the state records, and says which to pass', () => {
+    const state = idleState()
+    const obs = familyObs(state, { logins: { app_a: login('app_a', { canLogin: true }), app_c: null } })
+    const e = refusal(() => planSetup(obs, cfg({ logins: ['app_a', 'app_c'] }), ctx()))
+    expect(e.message).toContain("The family's state names the login roles app_a, app_b, but login-roles is app_a, app_c.")
+    expect(e.state).toBe('idle with app_a active')
+    expect(e.next).toBe('Pass login-roles: app_a,app_b.')
+  })
+
+  it('refuses a state comment it cannot read, and says how to inspect it', () => {
+    const obs = freshObs({ group: groupRole(), state: { kind: 'invalid', reason: 'state version 9 is not supported by this release' } })
+    const e = refusal(() => planSetup(obs, cfg(), ctx()))
+    expect(e.message).toContain('state version 9 is not supported')
+    expect(e.state).toBe('in an unknown state')
+    expect(e.next).toContain("shobj_description(oid, 'pg_authid')")
+    expect(e.next).toContain("rolname = 'app'")
+  })
+
+  it.each([
+    ['not a member', { member: false, canSet: false, inherits: false }, ['grant-membership app_b']],
+    ['a member without SET', { canSet: false }, ['grant-membership app_b']],
+    ['a member without INHERIT', { inherits: false }, ['grant-membership app_b']],
+    ['without a default role', { defaultRole: null }, ['set-default-role app_b']],
+    ['with another default role', { defaultRole: 'postgres' }, ['set-default-role app_b']],
+    ['neither a member nor with the default role', { member: false, canSet: false, inherits: false, defaultRole: null }, ['grant-membership app_b', 'set-default-role app_b']],
+  ])('repairs a login that is %s, changing nothing else', (_what, patch, expected) => {
+    const state = idleState()
+    const obs = familyObs(state)
+    obs.logins.app_b = login('app_b', patch)
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(kinds(plan)).toEqual(expected)
+    expect(plan.noop).toBeNull()
+    expect(plan.issue).toBeNull()
+    expect(plan.state).toBe(state)
+  })
+
+  it('re-creates a dropped login role of a set-up family as NOLOGIN, without a password', () => {
+    const state = idleState()
+    const obs = familyObs(state)
+    obs.logins.app_b = null
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(kinds(plan)).toEqual(['create-role app_b', 'grant-membership app_b', 'set-default-role app_b'])
+    expect(plan.issue).toBeNull()
+  })
+
+  it('creates a missing group for existing, unrelated NOLOGIN logins and issues a password to the first', () => {
+    const obs = freshObs({ logins: { app_a: bareLogin('app_a'), app_b: bareLogin('app_b') } })
+    const plan = planSetup(obs, cfg(), ctx())
+    expect(kinds(plan)).toEqual([
+      'create-role app',
+      'grant-membership app_a',
+      'set-default-role app_a',
+      'grant-membership app_b',
+      'set-default-role app_b',
+      'enable-login app_a',
+      'write-state',
+    ])
+    expect(plan.issue).toBe('app_a')
+  })
+
+  it('reports an unreadable state before a group that can log in', () => {
+    const obs = freshObs({ group: groupRole({ canLogin: true }), state: { kind: 'invalid', reason: 'x' } })
+    expect(refusal(() => planSetup(obs, cfg(), ctx())).state).toBe('in an unknown state')
+  })
+})
+
+// ---- open --------------------------------------------------------------------------
+
+describe('planOpen', () => {
+  it('refuses a family without state: "Run the setup phase first"', () => {
+    const e = refusal(() => planOpen(familyObs(null), cfg(), ctx()))
+    expect(e.message).toContain('Role "app" has no rotation state.')
+    expect(e.state).toBe('not set up')
+    expect(e.next).toBe('Run the setup phase first.')
+  })
+
+  it('refuses when the group role does not exist: "Run the setup phase first"', () => {
+    const e = refusal(() => planOpen(freshObs(), cfg(), ctx()))
+    expect(e.message).toContain('Role "app" does not exist.')
+    expect(e.next).toBe('Run the setup phase first.')
+  })
+
+  it('refuses when the group role carries a comment that is not a state', () => {
+    const e = refusal(() => planOpen(familyObs(null, { state: { kind: 'foreign', comment: 'hello' } }), cfg(), ctx()))
+    expect(e.state).toBe('not set up')
+    expect(e.next).toBe('Run the setup phase first.')
+  })
+
+  it('refuses an unreadable state comment', () => {
+    const e = refusal(() => planOpen(familyObs(null, { state: { kind: 'invalid', reason: 'the state comment is missing its logins or active login' } }), cfg(), ctx()))
+    expect(e.state).toBe('in an unknown state')
+    expect(e.message).toContain('cannot be read: the state comment is missing its logins or active login.')
+  })
+
+  it('refuses login-roles that differ from the state', () => {
+    const e = refusal(() => planOpen(familyObs(idleState()), cfg({ logins: ['app_a', 'app_x'] }), ctx()))
+    expect(e.next).toBe('Pass login-roles: app_a,app_b.')
+    expect(e.state).toBe('idle with app_a active')
+  })
+
+  it('opens a rotation from idle: LOGIN and a password for the standby, and a state that records the rotation', () => {
+    const state = idleState({ lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_a' } })
+    const c = ctx()
+    const plan = planOpen(familyObs(state), cfg(), c)
+    expect(kinds(plan)).toEqual(['enable-login app_b', 'write-state'])
+    expect(plan.issue).toBe('app_b')
+    expect(plan.noop).toBeNull()
+    expect(plan.notes).toEqual([])
+    expect(c.newRotationId).toHaveBeenCalledTimes(1)
+    expect(plan.state).toEqual({
+      ...state,
+      active: 'app_a',
+      rotation: { id: 'r-new', incoming: 'app_b', openedAt: NOW.toISOString(), openedBy: RUN },
+      passwordSetAt: { app_a: EARLIER, app_b: NOW.toISOString() },
+    })
+    expect(writtenState(plan)).toEqual(plan.state)
+    // the written state is one readState accepts as an open rotation
+    expect(readState(serializeState(plan.state))).toEqual({ kind: 'ok', state: plan.state })
+    expect(describeState(plan.state)).toBe('open (rotation r-new) with app_a outgoing and app_b incoming')
+  })
+
+  // Regression: a state comment whose logins are ['app_a', 'app_a'] once passed readState and a
+  // one-sided login-roles comparison, and open then re-passworded the active login app_a.
+  it('never hands out the active login, even when the state comment names it twice', () => {
+    const state = readState(JSON.stringify(idleState({ logins: ['app_a', 'app_a'] })))
+    let plan: Plan | null = null
+    try {
+      plan = planOpen(familyObs(null, { state }), cfg(), ctx())
+    } catch (e) {
+      expect(e).toBeInstanceOf(StateError)
+    }
+    expect(plan?.issue).not.toBe('app_a')
+    expect(plan).toBeNull()
+  })
+
+  it('does not modify the observed state object', () => {
+    const state = idleState()
+    const copy = structuredClone(state)
+    planOpen(familyObs(state), cfg(), ctx())
+    expect(state).toEqual(copy)
+  })
+
+  it('hands out app_a when app_b is active', () => {
+    const plan = planOpen(familyObs(idleState({ active: 'app_b' })), cfg(), ctx())
+    expect(plan.issue).toBe('app_a')
+    expect(plan.state.rotation?.incoming).toBe('app_a')
+    expect(plan.state.active).toBe('app_b')
+  })
+
+  it('notes sessions the standby login still has from before, and opens anyway', () => {
+    const plan = planOpen(familyObs(idleState(), { sessions: [sessions('app_b', 2), sessions('app_a', 9)] }), cfg(), ctx())
+    expect(plan.issue).toBe('app_b')
+    expect(plan.notes).toEqual(['The standby login "app_b" still has 2 sessions from before; they keep running.'])
+  })
+
+  it.each([
+    ['does not exist', null, 'the role does not exist'],
+    ['is not a member of the group', login('app_b', { member: false }), 'it is not a member of "app"'],
+    ['cannot SET ROLE to the group', login('app_b', { canSet: false }), 'its membership in "app" does not allow SET ROLE'],
+    ['has no default role', login('app_b', { defaultRole: null }), 'its default role is not set, not "app"'],
+    ['has another default role', login('app_b', { defaultRole: 'other' }), 'its default role is "other", not "app"'],
+  ])('refuses when the standby login %s, and says to run setup', (_what, standby, problem) => {
+    const obs = familyObs(idleState())
+    obs.logins.app_b = standby
+    const c = ctx()
+    const e = refusal(() => planOpen(obs, cfg(), c))
+    expect(e.message).toContain(`The standby login "app_b" is not ready: ${problem}.`)
+    expect(e.state).toBe('idle with app_a active')
+    expect(e.next).toBe('Run the setup phase to repair the family, then open again.')
+  })
+
+  it('re-issues a fresh password when this workflow run opened the rotation and the incoming login has no sessions', () => {
+    const state = openState()
+    const c = ctx()
+    const plan = planOpen(familyObs(state, { sessions: [sessions('app_a', 5)] }), cfg(), c)
+    expect(kinds(plan)).toEqual(['enable-login app_b', 'write-state'])
+    expect(plan.issue).toBe('app_b')
+    expect(plan.noop).toBeNull()
+    expect(plan.state.rotation).toEqual(state.rotation) // same id, openedAt, openedBy
+    expect(plan.state.active).toBe('app_a')
+    expect(plan.state.passwordSetAt).toEqual({ app_a: EARLIER, app_b: NOW.toISOString() })
+    expect(writtenState(plan)).toEqual(plan.state)
+    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).'])
+    expect(c.newRotationId).not.toHaveBeenCalled()
+  })
+
+  it('treats another attempt of the same workflow run as the same run', () => {
+    const plan = planOpen(familyObs(openState()), cfg({ run: { ...RUN, runAttempt: '3' } }), ctx())
+    expect(plan.issue).toBe('app_b')
+  })
+
+  it('refuses a re-run of the opening workflow run when the incoming login already has sessions', () => {
+    const state = openState()
+    const e = refusal(() => planOpen(familyObs(state, { sessions: [sessions('app_b', 2), sessions('app_b', 1, 'other')] }), cfg(), ctx()))
+    expect(e.message).toContain('This workflow run opened rotation r-1, but the incoming login "app_b" already has 3 (appdb: 2, other: 1) sessions')
+    expect(e.state).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
+    expect(e.next).toMatch(/verify-drain and close/)
+  })
+
+  it('refuses when a rotation opened by another run is open', () => {
+    const e = refusal(() => planOpen(familyObs(openState({}, OTHER_RUN)), cfg(), ctx()))
+    expect(e.message).toContain(`A rotation is already open (opened ${EARLIER} by workflow run 2002)`)
+    expect(e.state).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
+    expect(e.next).toBe('Finish it with verify-drain and close, then open again.')
+  })
+
+  it('refuses when a rotation is open and this run has no run id, even if the opener had none either', () => {
+    const noRun: RunInfo = { ...RUN, runId: '' }
+    const e = refusal(() => planOpen(familyObs(openState({}, noRun)), cfg({ run: noRun }), ctx()))
+    expect(e.message).toContain(`A rotation is already open (opened ${EARLIER});`)
+    refusal(() => planOpen(familyObs(openState()), cfg({ run: noRun }), ctx()))
+  })
+})
+
+// ---- verify-drain ------------------------------------------------------------------
+
+describe('planDrain', () => {
+  it('refuses a family without state: "Run the setup phase first"', () => {
+    const e = refusal(() => planDrain(familyObs(null), cfg()))
+    expect(e.next).toBe('Run the setup phase first.')
+  })
+
+  it('refuses when no rotation is open, and says to run open first', () => {
+    const e = refusal(() => planDrain(familyObs(idleState()), cfg()))
+    expect(e.message).toContain('No rotation is open, so there is nothing to verify-drain.')
+    expect(e.state).toBe('idle with app_a active')
+    expect(e.next).toMatch(/^Run open first/)
+  })
+
+  it('names the last closed rotation when refusing a rotation-id that is not it', () => {
+    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-9', closedAt: EARLIER, active: 'app_b' } })
+    const e = refusal(() => planDrain(familyObs(state), cfg({ rotationId: 'r-8' })))
+    expect(e.message).toContain('No rotation is open, and rotation-id r-8 is not the last closed one. The last closed rotation is r-9.')
+    expect(e.state).toBe('idle with app_b active')
+  })
+
+  it('waits for the outgoing login of the open rotation', () => {
+    const state = openState()
+    expect(planDrain(familyObs(state), cfg())).toEqual({ kind: 'wait', outgoing: 'app_a', incoming: 'app_b', rotationId: 'r-1', state })
+    expect(planDrain(familyObs(state), cfg({ rotationId: 'r-1' }))).toMatchObject({ kind: 'wait', rotationId: 'r-1' })
+  })
+
+  it('waits regardless of sessions (the phase polls them)', () => {
+    const obs = familyObs(openState(), { sessions: [sessions('app_a', 3), sessions('app_b', 1)] })
+    expect(planDrain(obs, cfg()).kind).toBe('wait')
+  })
+
+  it('refuses a rotation-id that does not match the open rotation', () => {
+    const e = refusal(() => planDrain(familyObs(openState()), cfg({ rotationId: 'r-2' })))
+    expect(e.message).toContain('rotation-id r-2 does not match the open rotation r-1.')
+    expect(e.state).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
+    expect(e.next).toMatch(/rotation-id output of the open phase/)
+  })
+
+  it('does nothing on a re-run after the rotation was closed (rotation-id equal to the last closed one)', () => {
+    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b' } })
+    expect(planDrain(familyObs(state), cfg({ rotationId: 'r-1' }))).toEqual({ kind: 'noop', reason: `rotation r-1 was already closed at ${NOW.toISOString()}`, state })
+  })
+
+  it('refuses the last closed rotation-id once a newer rotation is open', () => {
+    const state = openState({ lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_a' } })
+    const e = refusal(() => planDrain(familyObs(state), cfg({ rotationId: 'r-0' })))
+    expect(e.message).toContain('rotation-id r-0 does not match the open rotation r-1.')
+  })
+})
+
+// ---- close -------------------------------------------------------------------------
+
+describe('planClose', () => {
+  it('refuses a family without state: "Run the setup phase first"', () => {
+    const e = refusal(() => planClose(freshObs(), cfg(), ctx()))
+    expect(e.next).toBe('Run the setup phase first.')
+  })
+
+  it('refuses when no rotation is open', () => {
+    const e = refusal(() => planClose(familyObs(idleState()), cfg(), ctx()))
+    expect(e.message).toContain('No rotation is open, so there is nothing to close.')
+    expect(e.state).toBe('idle with app_a active')
+    expect(e.next).toMatch(/^Run open first/)
+  })
+
+  it('refuses a rotation-id that is neither open nor the last closed', () => {
+    const e = refusal(() => planClose(familyObs(idleState({ lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_a' } })), cfg({ rotationId: 'r-2' }), ctx()))
+    expect(e.message).toContain('rotation-id r-2 is not the last closed one. The last closed rotation is r-1.')
+  })
+
+  it('refuses a rotation-id that does not match the open rotation', () => {
+    const e = refusal(() => planClose(familyObs(openState()), cfg({ rotationId: 'r-2' }), ctx()))
+    expect(e.message).toContain('rotation-id r-2 does not match the open rotation r-1.')
+  })
+
+  it('does nothing on a re-run with the rotation-id it closed', () => {
+    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b' } })
+    const plan = planClose(familyObs(state, { sessions: [sessions('app_a', 4)] }), cfg({ rotationId: 'r-1' }), ctx())
+    expect(plan).toEqual({ steps: [], state, issue: null, noop: `rotation r-1 was already closed at ${EARLIER}`, notes: [] })
+  })
+
+  it('refuses a re-run without rotation-id after the rotation was closed', () => {
+    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b' } })
+    const e = refusal(() => planClose(familyObs(state), cfg(), ctx()))
+    expect(e.message).toContain('nothing to close. The last closed rotation is r-1.')
+  })
+
+  it('closes: NOLOGIN and a scrambled password for the outgoing login; incoming becomes active; the rotation is recorded as closed', () => {
+    const state = openState({ lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_a' } })
+    const c = ctx()
+    const plan = planClose(familyObs(state, { sessions: [sessions('app_b', 7)] }), cfg({ rotationId: 'r-1' }), c)
+    expect(kinds(plan)).toEqual(['disable-login app_a', 'write-state'])
+    expect(plan.issue).toBeNull()
+    expect(plan.noop).toBeNull()
+    expect(plan.notes).toEqual([])
+    expect(plan.state).toEqual({
+      ...state,
+      active: 'app_b',
+      rotation: null,
+      lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b' },
+      passwordSetAt: { app_a: NOW.toISOString(), app_b: EARLIER },
+    })
+    expect(writtenState(plan)).toEqual(plan.state)
+    expect(describeState(plan.state)).toBe('idle with app_b active')
+    expect(c.newRotationId).not.toHaveBeenCalled()
+  })
+
+  it('closes without a rotation-id too', () => {
+    expect(planClose(familyObs(openState()), cfg(), ctx()).state.active).toBe('app_b')
+  })
+
+  it('refuses while the outgoing login has sessions, and offers verify-drain, terminate and force', () => {
+    const obs = familyObs(openState(), { sessions: [sessions('app_a', 2), sessions('app_a', 1, 'reports')] })
+    const e = refusal(() => planClose(obs, cfg(), ctx()))
+    expect(e.message).toContain('The outgoing login "app_a" still has 3 (appdb: 2, reports: 1) sessions.')
+    expect(e.state).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
+    expect(e.next).toContain('verify-drain')
+    expect(e.next).toContain('terminate: true')
+    expect(e.next).toContain('force: true')
+  })
+
+  it('closes with terminate: true although the outgoing login has sessions, noting they will be ended', () => {
+    const obs = familyObs(openState(), { sessions: [sessions('app_a', 3)] })
+    const plan = planClose(obs, cfg({ terminate: true }), ctx())
+    expect(kinds(plan)).toEqual(['disable-login app_a', 'write-state'])
+    expect(plan.notes).toEqual(['Ending 3 sessions of "app_a" after the commit.'])
+    expect(plan.state.active).toBe('app_b')
+  })
+
+  it('closes with force: true although the outgoing login has sessions, noting they keep running', () => {
+    const obs = familyObs(openState(), { sessions: [sessions('app_a', 3)] })
+    const plan = planClose(obs, cfg({ force: true }), ctx())
+    expect(plan.notes).toEqual(['Closing with force: 3 sessions of "app_a" keep running until they disconnect.'])
+    expect(plan.state.active).toBe('app_b')
+  })
+
+  it('prefers the terminate note when both terminate and force are set', () => {
+    const plan = planClose(familyObs(openState(), { sessions: [sessions('app_a', 1)] }), cfg({ terminate: true, force: true }), ctx())
+    expect(plan.notes).toEqual(['Ending 1 sessions of "app_a" after the commit.'])
+  })
+})
+
+// ---- revert --------------------------------------------------------------------------
+
+describe('planRevertOpen', () => {
+  it('undoes an open from idle: NOLOGIN for the incoming login and the state from before the open', () => {
+    const before = idleState({ lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_a' } })
+    const opened = planOpen(familyObs(before), cfg(), ctx()).state
+    const plan = planRevertOpen(familyObs(opened), cfg(), 'r-new', before)
+    expect(plan).not.toBeNull()
+    expect(kinds(plan!)).toEqual(['disable-login app_b', 'write-state'])
+    expect(plan!.state).toEqual(before)
+    expect(plan!.state.rotation).toBeNull()
+    expect(plan!.state.active).toBe('app_a')
+    expect(writtenState(plan!)).toEqual(before)
+    expect(plan!.issue).toBeNull()
+    expect(plan!.noop).toBeNull()
+  })
+
+  it('undoes a re-issue inside an open rotation by returning the family to idle with the outgoing login active', () => {
+    const before = openState()
+    const reissued = planOpen(familyObs(before), cfg(), ctx()).state
+    const plan = planRevertOpen(familyObs(reissued), cfg(), 'r-1', before)
+    expect(kinds(plan!)).toEqual(['disable-login app_b', 'write-state'])
+    expect(plan!.state.rotation).toBeNull()
+    expect(plan!.state.active).toBe('app_a')
+  })
+
+  it('returns null when the rotation changed meanwhile (another id, none open, or no readable state)', () => {
+    const before = idleState()
+    expect(planRevertOpen(familyObs(openState()), cfg(), 'r-other', before)).toBeNull()
+    expect(planRevertOpen(familyObs(idleState()), cfg(), 'r-1', before)).toBeNull()
+    expect(planRevertOpen(familyObs(null), cfg(), 'r-1', before)).toBeNull()
+    expect(planRevertOpen(familyObs(null, { state: { kind: 'invalid', reason: 'x' } }), cfg(), 'r-1', before)).toBeNull()
+  })
+})
+
+// ---- whole rotations over a simulated family -------------------------------------------
+
+/** Applies plan steps to an observation the way PostgreSQL would (roles, memberships, LOGIN, comment). */
+function apply(obs: Observation, steps: Step[]): Observation {
+  const next: Observation = structuredClone(obs)
+  for (const s of steps) {
+    switch (s.kind) {
+      case 'create-role': {
+        const r: RoleInfo = { name: s.role, canLogin: false, superuser: false, member: false, canSet: false, inherits: false, defaultRole: null }
+        if (s.role === 'app') next.group = r
+        else next.logins[s.role] = r
+        break
+      }
+      case 'grant-membership':
+        next.logins[s.login] = { ...next.logins[s.login]!, member: true, canSet: true, inherits: true }
+        break
+      case 'set-default-role':
+        next.logins[s.login] = { ...next.logins[s.login]!, defaultRole: s.group }
+        break
+      case 'enable-login':
+        next.logins[s.role] = { ...next.logins[s.role]!, canLogin: true }
+        break
+      case 'disable-login':
+        next.logins[s.role] = { ...next.logins[s.role]!, canLogin: false }
+        break
+      case 'write-state':
+        next.state = readState(serializeState(s.state))
+        break
+    }
+  }
+  return next
+}
+
+describe('the state machine over whole rotations', () => {
+  it('alternates the logins over two rotations, and every re-run of a finished phase is harmless', () => {
+    let obs = freshObs()
+    let n = 0
+    const context = () => ({ now: new Date(NOW.getTime() + ++n * 60_000), newRotationId: () => `r-${n}` })
+
+    const setup = planSetup(obs, cfg(), context())
+    obs = apply(obs, setup.steps)
+    expect(setup.issue).toBe('app_a')
+    expect(planSetup(obs, cfg(), context()).noop).toBe('the family is already set up')
+
+    for (const [outgoing, incoming] of [
+      ['app_a', 'app_b'],
+      ['app_b', 'app_a'],
+    ]) {
+      const open = planOpen(obs, cfg(), context())
+      expect(open.issue).toBe(incoming)
+      obs = apply(obs, open.steps)
+      const id = open.state.rotation!.id
+      expect(obs.logins[outgoing]!.canLogin).toBe(true)
+      expect(obs.logins[incoming]!.canLogin).toBe(true)
+
+      // a re-run of open by the same workflow run re-issues; another run is refused
+      expect(planOpen(obs, cfg(), context()).issue).toBe(incoming)
+      refusal(() => planOpen(obs, cfg({ run: OTHER_RUN }), context()))
+      // setup in the middle of a rotation changes nothing
+      expect(planSetup(obs, cfg(), context()).steps).toEqual([])
+
+      // the application moves over: the outgoing login drains
+      obs = { ...obs, sessions: [sessions(outgoing, 2), sessions(incoming, 3)] }
+      expect(planDrain(obs, cfg({ rotationId: id }))).toMatchObject({ kind: 'wait', outgoing, incoming })
+      refusal(() => planClose(obs, cfg({ rotationId: id }), context()))
+      obs = { ...obs, sessions: [sessions(incoming, 5)] }
+
+      const close = planClose(obs, cfg({ rotationId: id }), context())
+      obs = apply(obs, close.steps)
+      expect(obs.logins[outgoing]!.canLogin).toBe(false)
+      expect(obs.logins[incoming]!.canLogin).toBe(true)
+      expect(obs.state).toMatchObject({ kind: 'ok', state: { active: incoming, rotation: null, lastClosed: { id, active: incoming } } })
+
+      // re-runs of verify-drain and close with the same rotation-id succeed without doing anything
+      expect(planDrain(obs, cfg({ rotationId: id })).kind).toBe('noop')
+      expect(planClose(obs, cfg({ rotationId: id }), context()).noop).toMatch(new RegExp(`rotation ${id} was already closed`))
+    }
+  })
+})

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest'
+import { describeSessions, sessionCount, type SessionGroup } from '../../src/family.js'
+import { describeState, otherLogin, readState, serializeState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+
+const RUN = { runId: '42', runAttempt: '1', workflow: 'deploy', repository: 'o/r', actor: 'me' }
+
+function idle(over: Partial<FamilyState> = {}): FamilyState {
+  return {
+    tool: STATE_TOOL,
+    version: STATE_VERSION,
+    logins: ['app_a', 'app_b'],
+    active: 'app_a',
+    rotation: null,
+    lastClosed: null,
+    passwordSetAt: { app_a: '2026-01-01T00:00:00.000Z' },
+    ...over,
+  }
+}
+
+function open(over: Partial<FamilyState> = {}): FamilyState {
+  return idle({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: '2026-01-02T00:00:00.000Z', openedBy: RUN }, ...over })
+}
+
+describe('readState', () => {
+  it.each([null, '', '   ', '\n'])('reads %j as no state', (comment) => {
+    expect(readState(comment)).toEqual({ kind: 'none' })
+  })
+
+  it.each(['owned by the billing team', '{not json', '[1,2]', '"a string"', '42', 'null', '{"tool":"something-else","version":1}', '{"version":1,"logins":["a","b"]}'])(
+    'reads the comment %j, which is not ours, as foreign and keeps it verbatim',
+    (comment) => {
+      expect(readState(comment)).toEqual({ kind: 'foreign', comment })
+    },
+  )
+
+  it('round-trips an idle state through serializeState', () => {
+    const s = idle()
+    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+  })
+
+  it('round-trips an open state with lastClosed and passwordSetAt', () => {
+    const s = open({ lastClosed: { id: 'r-0', closedAt: '2026-01-01T12:00:00.000Z', active: 'app_a' }, passwordSetAt: { app_a: 'x', app_b: 'y' } })
+    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+  })
+
+  it('round-trips login names that need escaping in JSON', () => {
+    const s = idle({ logins: [`O'Brien "A"\\`, 'Zwei ü'], active: 'Zwei ü', passwordSetAt: {} })
+    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+  })
+
+  it('serializes to one line of JSON tagged with the tool and version', () => {
+    const text = serializeState(idle())
+    expect(text).not.toContain('\n')
+    expect(JSON.parse(text)).toMatchObject({ tool: 'pg-credential-rotation', version: 1 })
+  })
+
+  it('fills in passwordSetAt and lastClosed when an older state lacks them', () => {
+    const { passwordSetAt: _p, lastClosed: _l, ...rest } = idle()
+    const r = readState(JSON.stringify(rest))
+    expect(r.kind).toBe('ok')
+    if (r.kind !== 'ok') return
+    expect(r.state.passwordSetAt).toEqual({})
+    expect(r.state.lastClosed).toBeNull()
+  })
+
+  it('refuses a state of another version, naming the version', () => {
+    const r = readState(JSON.stringify({ ...idle(), version: 2 }))
+    expect(r).toEqual({ kind: 'invalid', reason: 'state version 2 is not supported by this release' })
+  })
+
+  it.each([
+    ['no logins', { logins: undefined }],
+    ['one login', { logins: ['app_a'] }],
+    ['three logins', { logins: ['app_a', 'app_b', 'app_c'] }],
+    ['logins not an array', { logins: 'app_a,app_b' }],
+    ['no active login', { active: undefined }],
+    ['an active login that is not one of the logins', { active: 'app_c' }],
+    ['an active login that is not a string', { active: 1 }],
+  ])('reads a state with %s as invalid', (_what, patch) => {
+    const r = readState(JSON.stringify({ ...idle(), ...patch }))
+    expect(r.kind).toBe('invalid')
+    expect(r.kind === 'invalid' && r.reason).toMatch(/two distinct login roles|missing its active login/)
+  })
+
+  // A state naming one role twice would make open pick the active login as the standby.
+  it('reads a state naming the same login twice as invalid', () => {
+    const r = readState(JSON.stringify({ ...idle(), logins: ['app_a', 'app_a'] }))
+    expect(r.kind).toBe('invalid')
+  })
+
+  it.each([
+    ['a rotation that is not an object', { rotation: 'r-1' }],
+    ['a rotation without an id', { rotation: { incoming: 'app_b', openedAt: 'x', openedBy: RUN } }],
+    ['a rotation whose incoming login is not one of the logins', { rotation: { id: 'r-1', incoming: 'app_c', openedAt: 'x', openedBy: RUN } }],
+    ['a rotation whose incoming login is the active one', { rotation: { id: 'r-1', incoming: 'app_a', openedAt: 'x', openedBy: RUN } }],
+    ['no rotation field at all', { rotation: undefined }],
+  ])('reads a state with %s as invalid', (_what, patch) => {
+    const r = readState(JSON.stringify({ ...idle(), ...patch }))
+    expect(r).toEqual({ kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' })
+  })
+})
+
+describe('otherLogin', () => {
+  it('returns the other login of the pair, whichever is given', () => {
+    const s = idle()
+    expect(otherLogin(s, 'app_a')).toBe('app_b')
+    expect(otherLogin(s, 'app_b')).toBe('app_a')
+  })
+})
+
+describe('describeState', () => {
+  it('says "not set up" without a state', () => {
+    expect(describeState(null)).toBe('not set up')
+  })
+
+  it('names the active login of an idle family', () => {
+    expect(describeState(idle({ active: 'app_b' }))).toBe('idle with app_b active')
+  })
+
+  it('names the rotation, the outgoing and the incoming login of an open family', () => {
+    expect(describeState(open())).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
+  })
+})
+
+describe('sessionCount and describeSessions', () => {
+  const sessions: SessionGroup[] = [
+    { login: 'app_a', database: 'appdb', applicationName: 'web', clientAddr: '10.0.0.1', count: 2 },
+    { login: 'app_a', database: 'appdb', applicationName: 'worker', clientAddr: '10.0.0.2', count: 1 },
+    { login: 'app_a', database: 'other', applicationName: '', clientAddr: null, count: 1 },
+    { login: 'app_a', database: null, applicationName: 'walsender', clientAddr: null, count: 1 },
+    { login: 'app_b', database: 'appdb', applicationName: 'web', clientAddr: '10.0.0.3', count: 4 },
+  ]
+
+  it('adds up the sessions of one login over every group', () => {
+    expect(sessionCount(sessions, 'app_a')).toBe(5)
+    expect(sessionCount(sessions, 'app_b')).toBe(4)
+    expect(sessionCount(sessions, 'app_c')).toBe(0)
+    expect(sessionCount([], 'app_a')).toBe(0)
+  })
+
+  it('describes sessions per database, in the order first seen, with (none) for no database', () => {
+    expect(describeSessions(sessions, 'app_a')).toBe('5 (appdb: 3, other: 1, (none): 1)')
+    expect(describeSessions(sessions, 'app_b')).toBe('4 (appdb: 4)')
+  })
+
+  it('describes no sessions as "0"', () => {
+    expect(describeSessions(sessions, 'app_c')).toBe('0')
+    expect(describeSessions([], 'app_a')).toBe('0')
+  })
+})
