@@ -34986,7 +34986,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5269);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2248);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -34995,13 +34995,13 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5269:
+/***/ 2248:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  e: () => (/* binding */ main_run)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -38203,7 +38203,7 @@ function safeDecode(s) {
 
 
 
-const PHASES = ['setup', 'open', 'verify-drain', 'close'];
+const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status'];
 const DEFAULTS = {
     passwordLength: '32',
     passwordEncryption: 'scram-sha-256',
@@ -38247,6 +38247,11 @@ function parseConfig(read, env) {
     if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
         throw new InputError('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`);
     }
+    const replicas = get('replica-urls')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((url) => ({ url: checkConnectionUrl(url, 'replica-urls') }));
     return {
         phase,
         admin,
@@ -38262,6 +38267,9 @@ function parseConfig(read, env) {
         terminate: parseBoolean(get('terminate'), 'terminate'),
         force: parseBoolean(get('force'), 'force'),
         rotationId,
+        adopt: parseBoolean(get('adopt'), 'adopt'),
+        fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
+        replicas,
         run: {
             runId: env.GITHUB_RUN_ID ?? '',
             runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
@@ -38343,6 +38351,8 @@ async function connect(target, what, opts) {
         override.password = opts.password;
     if (opts.withoutOptions)
         override.options = undefined;
+    if (opts.database !== undefined)
+        override.database = opts.database;
     const client = new pg_esm.Client(clientConfig(target, override));
     // An idle client whose server goes away emits 'error'; without a listener Node exits.
     client.on('error', () => { });
@@ -38384,6 +38394,19 @@ function connectionError(e, what) {
     }
     return new DatabaseError(`${what}: ${msg}`, undefined, code || undefined);
 }
+/**
+ * Errors worth retrying within the phase's time: the connection went away or the
+ * server is starting, a serialization failure or deadlock, or a concurrent
+ * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ */
+function isRetryable(e) {
+    const err = e;
+    if (isConnectionLost(e))
+        return true;
+    if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
+        return true;
+    return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '');
+}
 /** True for errors after which a new connection may succeed (server restart, network). */
 function isConnectionLost(e) {
     const err = e;
@@ -38398,6 +38421,15 @@ function statementError(e, statement) {
     const err = e;
     if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
         return new DatabaseError('Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and nothing was changed.', 'Run it again: it will see what the other phase did.', err.code);
+    }
+    if (err.code === '55P03') {
+        return new DatabaseError(`Waited 30s for a lock held by another session (while running: ${statement}); nothing was changed.`, 'Another phase or a DBA transaction is changing the same roles: let it finish (see pg_locks and pg_stat_activity), then run this phase again.', err.code);
+    }
+    if (err.code === '57014') {
+        return new DatabaseError(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code);
+    }
+    if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
+        return new DatabaseError(`The admin role may not change passwords: ${err.message} (while running: ${statement}). Nothing was changed.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.', err.code);
     }
     if (err.code === '42501') {
         return new DatabaseError(`The admin role lacks a privilege: ${err.message} (while running: ${statement}).`, 'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.', err.code);
@@ -38469,7 +38501,7 @@ function readState(comment) {
     if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
         return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' };
     }
-    if (typeof s.active !== 'string' || !s.logins.includes(s.active)) {
+    if (typeof s.active !== 'string' || !(s.logins.includes(s.active) || (s.adoptedFrom !== undefined && s.active === s.adoptedFrom))) {
         return { kind: 'invalid', reason: 'the state comment is missing its active login' };
     }
     if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active)) {
@@ -38480,6 +38512,7 @@ function readState(comment) {
 function serializeState(state) {
     return JSON.stringify(state);
 }
+/** The login that takes over from `login` (after adoption, the first login role). */
 function otherLogin(state, login) {
     return state.logins[0] === login ? state.logins[1] : state.logins[0];
 }
@@ -38558,14 +38591,48 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
 const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)';
 /**
  * Advisory locks are per database, so two phases connected to different
- * databases would both get one. Rewriting the group role's catalog row (to the
- * NOLOGIN it already has) serializes them cluster-wide: a concurrent phase
- * waits on that row, then fails with "tuple concurrently updated", or, if it
- * comes later, observes the committed state.
+ * databases would both get one. Rewriting the group role's catalog row (with
+ * the INHERIT attribute it already has; the action never changes it) serializes
+ * them cluster-wide: a concurrent phase waits on that row, then fails with
+ * "tuple concurrently updated" and is retried, or, if it comes later, observes
+ * the committed state.
  */
-const GROUP_EXISTS_NOLOGIN = `SELECT NOT rolcanlogin AS nologin FROM pg_roles WHERE rolname = $1`;
-function serializeOnGroup(group) {
-    return `ALTER ROLE ${escapeIdentifier(group)} WITH NOLOGIN`;
+const GROUP_INHERITS = `
+SELECT g.rolinherit AS inherit,
+       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       current_setting('server_version_num')::int AS version,
+       current_user AS admin
+  FROM pg_roles g
+ WHERE g.rolname = $1`;
+function serializeOnGroup(group, inherit) {
+    return `ALTER ROLE ${escapeIdentifier(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`;
+}
+/** Bounds on how long a phase's statements may wait for locks or run. */
+const PHASE_TIMEOUTS = [`SET LOCAL lock_timeout = '30s'`, `SET LOCAL statement_timeout = '120s'`];
+/** What the admin role may do (the least-privilege checks before any change). */
+const ADMIN_INFO = `
+SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
+  FROM pg_roles r
+ WHERE r.rolname = current_user`;
+/** ADMIN OPTION of the admin on each existing family role (needed on PostgreSQL 16+). */
+const ADMIN_OPTIONS = `
+SELECT r.rolname AS name, pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option
+  FROM pg_roles r
+ WHERE r.rolname = ANY($1::text[])`;
+/** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
+const READ_OWNERSHIP = `
+SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS objects
+  FROM pg_shdepend s
+  JOIN pg_roles r ON r.oid = s.refobjid
+  LEFT JOIN pg_database d ON d.oid = s.dbid
+ WHERE s.refclassid = 'pg_authid'::regclass AND s.deptype = 'o' AND r.rolname = ANY($1::text[])
+ GROUP BY 1, 2
+ ORDER BY 1, 2`;
+/** Moves what the login roles own in the current database (and shared objects) to the group role. */
+function reassignOwned(logins, group) {
+    return `REASSIGN OWNED BY ${logins.map((l) => escapeIdentifier(l)).join(', ')} TO ${escapeIdentifier(group)}`;
 }
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user';
@@ -38614,7 +38681,10 @@ async function observe(client, family) {
     const names = [family.group, ...family.logins];
     const roles = (await client.query(READ_ROLES, [names])).rows;
     const memberships = (await client.query(serverVersion >= 160000 ? READ_MEMBERSHIPS_16 : READ_MEMBERSHIPS_14, [family.group, family.logins])).rows;
-    const sessions = await readSessions(client, family.logins);
+    // The group role's own sessions count too: after adopt: true it is the outgoing login.
+    const sessions = await readSessions(client, names);
+    const adminRow = (await client.query(ADMIN_INFO)).rows[0];
+    const adminOptions = (await client.query(ADMIN_OPTIONS, [names])).rows;
     const roleInfo = (name) => {
         const r = roles.find((x) => x.name === name);
         if (!r)
@@ -38636,91 +38706,29 @@ async function observe(client, family) {
         serverVersion,
         // scram_iterations exists from PostgreSQL 16; before, the server always used 4096.
         scramIterations: info.scram_iterations ? Number(info.scram_iterations) : SCRAM_DEFAULT_ITERATIONS,
-        admin: info.admin,
+        admin: {
+            name: adminRow.name,
+            superuser: adminRow.superuser,
+            createrole: adminRow.createrole,
+            signalBackend: adminRow.signal_backend,
+            adminOption: Object.fromEntries(adminOptions.map((r) => [r.name, r.admin_option])),
+        },
         group: roleInfo(family.group),
         logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l)])),
         state: readState(groupRow ? groupRow.comment : null),
         sessions,
     };
 }
-async function readSessions(client, logins) {
+async function readSessions(client, logins, server = 'primary') {
     const rows = (await client.query(READ_SESSIONS, [logins])).rows;
     return rows.map((r) => ({
+        server,
         login: r.login,
         database: r.database,
         applicationName: r.application_name,
         clientAddr: r.client_addr,
         count: r.count,
     }));
-}
-
-;// CONCATENATED MODULE: ./src/apply.ts
-
-
-
-
-
-
-/** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
-const SCRAMBLE_LENGTH = 64;
-/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
-function familyLockKey(group) {
-    return (0,external_node_crypto_.createHash)('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString();
-}
-/**
- * Runs one phase's change as one transaction: lock the family, observe, plan,
- * execute the plan's statements, commit. A plan that refuses (throws), or any
- * failed statement, rolls everything back.
- */
-async function applyInTransaction(client, cfg, reporter, decide) {
-    await client.query('BEGIN');
-    try {
-        await client.query(LOCK_FAMILY, [familyLockKey(cfg.role)]);
-        const group = (await client.query(GROUP_EXISTS_NOLOGIN, [cfg.role])).rows[0];
-        if (group?.nologin) {
-            try {
-                await client.query(serializeOnGroup(cfg.role));
-            }
-            catch (e) {
-                throw statementError(e, serializeOnGroup(cfg.role));
-            }
-        }
-        const before = await observe(client, { group: cfg.role, logins: cfg.logins });
-        const plan = decide(before);
-        const executed = [];
-        let password = null;
-        for (const step of plan.steps) {
-            let secret;
-            if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-                const plaintext = generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
-                reporter.secret(plaintext);
-                if (step.kind === 'enable-login')
-                    password = plaintext;
-                if (cfg.passwordEncryption === 'scram-sha-256') {
-                    secret = scramVerifier(plaintext, before.scramIterations);
-                    reporter.secret(secret);
-                }
-                else {
-                    secret = plaintext;
-                }
-            }
-            const stmt = renderStep(step, before.serverVersion, secret);
-            reporter.debug(`sql: ${stmt.display}`);
-            try {
-                await client.query(stmt.sql);
-            }
-            catch (e) {
-                throw statementError(e, stmt.display);
-            }
-            executed.push(stmt);
-        }
-        await client.query('COMMIT');
-        return { before, plan, executed, password };
-    }
-    catch (e) {
-        await client.query('ROLLBACK').catch(() => { });
-        throw e;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/family.ts
@@ -38734,8 +38742,10 @@ function describeSessions(sessions, login) {
     if (total === 0)
         return '0';
     const byDb = new Map();
-    for (const s of mine)
-        byDb.set(s.database ?? '(none)', (byDb.get(s.database ?? '(none)') ?? 0) + s.count);
+    for (const s of mine) {
+        const where = `${s.database ?? '(none)'}${s.server && s.server !== 'primary' ? `@${s.server}` : ''}`;
+        byDb.set(where, (byDb.get(where) ?? 0) + s.count);
+    }
     return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`;
 }
 
@@ -38751,8 +38761,10 @@ function planSetup(obs, cfg, ctx) {
         throw new StateError(`The state comment on role "${group}" cannot be read: ${obs.state.reason}.`, 'in an unknown state', `Inspect it with: SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '${group}'.`);
     }
     const existing = obs.state.kind === 'ok' ? obs.state.state : null;
-    if (obs.group?.canLogin) {
-        throw new StateError(`Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role.`, 'not set up', 'Choose a role name that does not exist yet, or make it NOLOGIN first once no application logs in with it.');
+    // An adopted family's group role keeps LOGIN until its first rotation closes.
+    const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin);
+    if (obs.group?.canLogin && !adopting && existing?.active !== group) {
+        throw new StateError(`Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`, existing ? describeState(existing) : 'not set up', `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`);
     }
     for (const r of [obs.group, ...Object.values(obs.logins)]) {
         if (r?.superuser) {
@@ -38775,11 +38787,32 @@ function planSetup(obs, cfg, ctx) {
             steps.push({ kind: 'set-default-role', login, group });
     }
     if (existing) {
-        if (!obs.logins[existing.active]?.canLogin)
+        const activeRole = existing.active === group ? obs.group : obs.logins[existing.active];
+        if (!activeRole?.canLogin)
             notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`);
         return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes };
     }
     const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin);
+    if (adopting) {
+        if (canLogin.length > 0) {
+            throw new StateError(`adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`, 'not set up', `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`);
+        }
+        notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`);
+        if (obs.state.kind === 'foreign')
+            notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`);
+        const state = {
+            tool: STATE_TOOL,
+            version: STATE_VERSION,
+            logins: [...cfg.logins],
+            active: group,
+            adoptedFrom: group,
+            rotation: null,
+            lastClosed: null,
+            passwordSetAt: {},
+        };
+        steps.push({ kind: 'write-state', group, state });
+        return { steps, state, issue: null, noop: null, notes };
+    }
     if (canLogin.length === 2) {
         throw new StateError(`Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`, 'not set up', `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`);
     }
@@ -38881,7 +38914,7 @@ function planClose(obs, cfg, ctx) {
         ...state,
         active: r.incoming,
         rotation: null,
-        lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming },
+        lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
         passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
     };
     return {
@@ -38891,6 +38924,79 @@ function planClose(obs, cfg, ctx) {
         noop: null,
         notes,
     };
+}
+// ---- abort --------------------------------------------------------------------
+/**
+ * Cancels an open rotation: the incoming login gets NOLOGIN and a scrambled
+ * password, the active login stays as it is. Safe in any state: with no
+ * rotation open it does nothing and says so.
+ */
+function planAbort(obs, cfg, ctx) {
+    const s = obs.state;
+    if (s.kind !== 'ok') {
+        if (s.kind === 'invalid')
+            requireState(obs, cfg);
+        const empty = { tool: STATE_TOOL, version: STATE_VERSION, logins: [...cfg.logins], active: cfg.logins[0], rotation: null, lastClosed: null, passwordSetAt: {} };
+        return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] };
+    }
+    const state = requireState(obs, cfg);
+    if (!state.rotation) {
+        const last = state.lastAborted ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})` : '';
+        return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] };
+    }
+    const r = state.rotation;
+    if (cfg.rotationId && cfg.rotationId !== r.id) {
+        throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.');
+    }
+    const next = { ...state, rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } };
+    return {
+        steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+        state: next,
+        issue: null,
+        noop: null,
+        notes: [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`],
+    };
+}
+/**
+ * What the admin lacks to run these steps (and to end sessions, when asked),
+ * checked before anything changes. Superusers can do everything; otherwise
+ * CREATEROLE, on PostgreSQL 16+ ADMIN OPTION on every existing role the steps
+ * alter (the action serializes on the group role, so that one always), and
+ * pg_signal_backend to terminate sessions.
+ */
+function missingPrivilege(obs, group, steps, terminate) {
+    const a = obs.admin;
+    if (a.superuser)
+        return null;
+    const q = (n) => `"${n.replace(/"/g, '""')}"`;
+    if (steps.length > 0) {
+        if (!a.createrole)
+            return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` };
+        if (obs.serverVersion >= 160000) {
+            const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => x.role));
+            const touched = new Set();
+            if (obs.group)
+                touched.add(group);
+            for (const st of steps) {
+                if (st.kind === 'grant-membership')
+                    touched.add(st.group).add(st.login);
+                else if (st.kind === 'set-default-role')
+                    touched.add(st.login);
+                else if (st.kind === 'enable-login' || st.kind === 'disable-login')
+                    touched.add(st.role);
+                else if (st.kind === 'write-state')
+                    touched.add(st.group);
+            }
+            for (const role of touched) {
+                if (!created.has(role) && !a.adminOption[role]) {
+                    return { privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`, grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION` };
+                }
+            }
+        }
+    }
+    if (terminate && !a.signalBackend)
+        return { privilege: 'pg_signal_backend (to terminate sessions of other roles)', grant: `GRANT pg_signal_backend TO ${q(a.name)}` };
+    return null;
 }
 /**
  * Undo an open whose login check failed after commit: the incoming login gets
@@ -38956,6 +39062,122 @@ function sameLogins(a, b) {
     return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 }
 
+;// CONCATENATED MODULE: ./src/apply.ts
+
+
+
+
+
+
+
+
+/** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
+const SCRAMBLE_LENGTH = 64;
+/** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
+const RETRY_BUDGET_MS = 60_000;
+/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
+function familyLockKey(group) {
+    return (0,external_node_crypto_.createHash)('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString();
+}
+/**
+ * Runs one phase's change as one transaction: lock the family, observe, plan,
+ * check the admin's privileges, execute the plan's statements, commit. A plan
+ * that refuses (throws), a missing privilege, or any failed statement rolls
+ * everything back. Transient failures are retried from the start, with a fresh
+ * observation, for up to RETRY_BUDGET_MS.
+ */
+async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
+    const now = opts.now ?? Date.now;
+    const sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const deadline = now() + RETRY_BUDGET_MS;
+    let delay = 200;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await attemptOnce(session, cfg, reporter, decide, opts);
+        }
+        catch (e) {
+            if (!isRetryable(e) || now() + delay > deadline)
+                throw e;
+            reporter.warning(`Attempt ${attempt} failed (${e.message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`);
+            await sleep(delay);
+            delay = Math.min(delay * 2, 5000);
+            try {
+                await session.renew();
+            }
+            catch (c) {
+                if (!isRetryable(c) || now() >= deadline)
+                    throw c;
+            }
+        }
+    }
+}
+async function attemptOnce(session, cfg, reporter, decide, opts) {
+    const client = session.client;
+    await client.query('BEGIN');
+    try {
+        for (const t of PHASE_TIMEOUTS)
+            await client.query(t);
+        await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)]);
+        const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0];
+        if (group) {
+            if (!group.superuser && group.version >= 160000 && !group.admin_option) {
+                // Checked here: without it the serializing statement below fails with a bare permission error.
+                throw privilegeError(`ADMIN OPTION on role ${quoteName(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteName(cfg.role)} TO ${quoteName(group.admin)} WITH ADMIN OPTION`);
+            }
+            await run(client, serializeOnGroup(cfg.role, group.inherit));
+        }
+        const before = await observe(client, { group: cfg.role, logins: cfg.logins });
+        const plan = decide(before);
+        const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate));
+        if (missing)
+            throw privilegeError(missing.privilege, missing.grant);
+        const executed = [];
+        let password = null;
+        for (const step of plan.steps) {
+            let secret;
+            if (step.kind === 'enable-login' || step.kind === 'disable-login') {
+                const plaintext = generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
+                reporter.secret(plaintext);
+                if (step.kind === 'enable-login')
+                    password = plaintext;
+                if (cfg.passwordEncryption === 'scram-sha-256') {
+                    secret = scramVerifier(plaintext, before.scramIterations);
+                    reporter.secret(secret);
+                }
+                else {
+                    secret = plaintext;
+                }
+            }
+            const stmt = renderStep(step, before.serverVersion, secret);
+            reporter.debug(`sql: ${stmt.display}`);
+            await run(client, stmt.sql, undefined, stmt.display);
+            executed.push(stmt);
+        }
+        await client.query('COMMIT');
+        return { before, plan, executed, password };
+    }
+    catch (e) {
+        await client.query('ROLLBACK').catch(() => { });
+        throw e;
+    }
+}
+async function run(client, sql, params, display = sql) {
+    try {
+        await client.query(sql, params);
+    }
+    catch (e) {
+        if (isRetryable(e))
+            throw e;
+        throw statementError(e, display.trim());
+    }
+}
+function privilegeError(privilege, grant) {
+    return new DatabaseError(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501');
+}
+function quoteName(n) {
+    return `"${n.replace(/"/g, '""')}"`;
+}
+
 ;// CONCATENATED MODULE: ./src/phases/common.ts
 
 
@@ -38975,9 +39197,10 @@ function credentialOutputs(cfg, reporter, username, password) {
     reporter.secret(databaseUrl);
     return { username, password, databaseUrl };
 }
-/** Re-reads the family after the phase so the summary shows what is true now. */
-async function finish(client, cfg, outputs, changes, notes, failure) {
-    const after = await observe(client, { group: cfg.role, logins: cfg.logins });
+/** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
+async function finish(cfg, deps, outputs, changes, notes, failure, extra = {}) {
+    const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins });
+    const replicaSessions = deps.replicas.count ? await deps.replicas.sessions([cfg.role, ...cfg.logins]) : [];
     return {
         phase: cfg.phase,
         group: cfg.role,
@@ -38988,8 +39211,9 @@ async function finish(client, cfg, outputs, changes, notes, failure) {
             group: after.group,
             logins: cfg.logins.map((l) => after.logins[l] ?? { name: l, missing: true }),
         },
-        sessions: after.sessions,
+        sessions: [...after.sessions, ...replicaSessions],
         failure,
+        ...extra,
     };
 }
 
@@ -39000,26 +39224,29 @@ async function finish(client, cfg, outputs, changes, notes, failure) {
 
 
 
+
 /**
  * Disables the outgoing login (NOLOGIN and a password nobody keeps). Refuses
- * while it has sessions unless terminate or force; with terminate, its sessions
- * are ended after the commit, when they can no longer log back in.
+ * while it has sessions (on the primary or any replica) unless terminate or
+ * force; with terminate, its sessions are ended after the commit, when they can
+ * no longer log back in.
  */
-async function closePhase(client, cfg, deps) {
-    const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planClose(obs, cfg, planContext(deps)));
+async function closePhase(cfg, deps) {
+    const watched = [cfg.role, ...cfg.logins];
+    const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : [];
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)), { terminate: cfg.terminate });
     const { plan, before } = applied;
     if (plan.noop) {
         const last = plan.state.lastClosed;
-        return finish(client, cfg, { username: plan.state.active, previousUsername: plan.state.logins.find((l) => l !== last.active), rotationId: last.id, state: 'idle', remainingConnections: 0 }, [], [`Nothing to do: ${plan.noop}.`]);
+        return finish(cfg, deps, { username: plan.state.active, previousUsername: last.previous ?? otherLogin(plan.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0 }, [], [`Nothing to do: ${plan.noop}.`]);
     }
     const outgoing = before.state.kind === 'ok' ? before.state.state.active : '';
     const notes = [...plan.notes];
-    if (cfg.terminate && sessionCount(before.sessions, outgoing) > 0) {
-        const { terminated } = (await client.query(TERMINATE_SESSIONS, [outgoing])).rows[0];
-        notes.push(`Signalled ${terminated} sessions of "${outgoing}" to terminate.`);
-        await waitGone(client, outgoing, deps);
+    if (cfg.terminate && sessionCount([...before.sessions, ...onReplicas], outgoing) > 0) {
+        notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`);
+        await waitGone(outgoing, deps);
     }
-    const remaining = sessionCount(await readSessions(client, [outgoing]), outgoing);
+    const remaining = sessionCount(await sessionsEverywhere([outgoing], deps), outgoing);
     const outputs = {
         username: plan.state.active,
         previousUsername: outgoing,
@@ -39027,16 +39254,53 @@ async function closePhase(client, cfg, deps) {
         state: 'idle',
         remainingConnections: remaining,
     };
-    return finish(client, cfg, outputs, applied.executed.map((s) => s.display), notes);
+    return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
+}
+async function sessionsEverywhere(logins, deps) {
+    const primary = await readSessions(deps.session.client, logins);
+    return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary;
+}
+async function terminateEverywhere(login, deps) {
+    const n = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated;
+    return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0);
 }
 /** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
-async function waitGone(client, login, deps, limitMs = 5000) {
+async function waitGone(login, deps, limitMs = 5000) {
     const end = deps.now().getTime() + limitMs;
     while (deps.now().getTime() < end) {
-        if (sessionCount(await readSessions(client, [login]), login) === 0)
+        if (sessionCount(await sessionsEverywhere([login], deps), login) === 0)
             return;
         await deps.sleep(50);
     }
+}
+
+;// CONCATENATED MODULE: ./src/phases/abort.ts
+
+
+
+
+
+/**
+ * Cancels an open rotation (what a workflow runs with `if: failure()` after a
+ * failed deploy). Safe in any state: with no rotation open it does nothing and
+ * says so. With terminate, also ends the incoming login's sessions.
+ */
+async function abort(cfg, deps) {
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate });
+    const { plan, before } = applied;
+    if (plan.noop) {
+        return finish(cfg, deps, { username: before.state.kind === 'ok' ? plan.state.active : undefined, state: plan.state.rotation ? 'open' : 'idle' }, [], [`Nothing to do: ${plan.noop}.`]);
+    }
+    const aborted = plan.state.lastAborted.login;
+    const notes = [...plan.notes];
+    if (cfg.terminate) {
+        const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted);
+        if (sessions > 0) {
+            notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`);
+            await waitGone(aborted, deps);
+        }
+    }
+    return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
 }
 
 ;// CONCATENATED MODULE: ./src/phases/open.ts
@@ -39051,8 +39315,8 @@ async function waitGone(client, login, deps, limitMs = 5000) {
  * checks that the session runs as the group role. If that check fails the
  * rotation is undone and the phase fails.
  */
-async function open_open(client, cfg, deps) {
-    const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)));
+async function open_open(cfg, deps) {
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)));
     const { plan, password } = applied;
     if (applied.before.state.kind !== 'ok')
         throw new Error('internal: open planned without a state');
@@ -39061,10 +39325,10 @@ async function open_open(client, cfg, deps) {
     const incoming = rotation.incoming;
     const problem = await checkLogin(cfg, incoming, password);
     if (problem) {
-        const undo = await applyInTransaction(client, cfg, deps.reporter, (obs) => {
+        const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
             const p = planRevertOpen(obs, cfg, rotation.id, previous);
             if (!p)
-                throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status check by hand.`);
+                throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`);
             return p;
         });
         throw new DatabaseError(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.');
@@ -39076,7 +39340,7 @@ async function open_open(client, cfg, deps) {
         rotationId: rotation.id,
         state: 'open',
     };
-    return finish(client, cfg, outputs, applied.executed.map((s) => s.display), plan.notes);
+    return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes);
 }
 /** Logs in as the login with its new password; returns what is wrong, or null. */
 async function checkLogin(cfg, login, password) {
@@ -39102,17 +39366,138 @@ async function checkLogin(cfg, login, password) {
 
 
 
-/** Creates what is missing of the family; issues a password only to a family that has none in use. */
-async function setup(client, cfg, deps) {
-    const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)));
+
+
+/**
+ * Creates what is missing of the family; issues a password only to a family
+ * that has none in use. With fix-ownership, then moves objects owned by the
+ * login roles to the group role, database by database.
+ */
+async function setup(cfg, deps) {
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)));
     const { plan, password } = applied;
     const outputs = {
         username: plan.state.active,
-        state: 'idle',
+        state: plan.state.rotation ? 'open' : 'idle',
         ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password) : {}),
     };
-    const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : plan.notes;
-    return finish(client, cfg, outputs, applied.executed.map((s) => s.display), notes);
+    const changes = applied.executed.map((s) => s.display);
+    const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes];
+    if (cfg.fixOwnership)
+        changes.push(...(await fixOwnership(cfg, deps, notes)));
+    return finish(cfg, deps, outputs, changes, notes);
+}
+/** REASSIGN OWNED BY the login roles TO the group role, in each database where they own objects. */
+async function fixOwnership(cfg, deps, notes) {
+    const main = deps.session.client;
+    const owned = (await main.query(READ_OWNERSHIP, [cfg.logins])).rows;
+    if (owned.length === 0) {
+        notes.push('fix-ownership: the login roles own nothing.');
+        return [];
+    }
+    const current = (await main.query('SELECT current_database() AS db')).rows[0].db;
+    const databases = [...new Set(owned.map((o) => o.database || current))];
+    const statement = reassignOwned(cfg.logins, cfg.role);
+    const done = [];
+    for (const db of databases) {
+        let client = null;
+        try {
+            client = db === current ? main : await deps.session.forDatabase(db);
+            await client.query('BEGIN');
+            await client.query(statement);
+            await client.query('COMMIT');
+        }
+        catch (e) {
+            await client?.query('ROLLBACK').catch(() => { });
+            throw statementError(e, `${statement} (database "${db}")`);
+        }
+        finally {
+            if (client && client !== main)
+                await db_close(client);
+        }
+        done.push(`${statement}; -- in database "${db}"`);
+    }
+    const total = owned.reduce((n, o) => n + o.objects, 0);
+    notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`);
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/drift.ts
+/**
+ * Where the family differs from what the rotation relies on. Pure: from an
+ * observation and the objects each role owns (pg_shdepend).
+ */
+function findDrift(obs, group, logins, ownership) {
+    const drift = [];
+    const state = obs.state.kind === 'ok' ? obs.state.state : null;
+    if (obs.state.kind === 'invalid')
+        drift.push({ kind: 'unreadable-state', role: group, detail: obs.state.reason });
+    if (!obs.group)
+        drift.push({ kind: 'missing-role', role: group, detail: 'the group role does not exist' });
+    for (const l of logins) {
+        const r = obs.logins[l];
+        if (!r) {
+            drift.push({ kind: 'missing-role', role: l, detail: 'the login role does not exist' });
+            continue;
+        }
+        if (!r.member)
+            drift.push({ kind: 'not-member', role: l, detail: `not a member of "${group}"` });
+        else if (!r.canSet)
+            drift.push({ kind: 'cannot-set', role: l, detail: `its membership in "${group}" does not allow SET ROLE` });
+        if (r.defaultRole !== group)
+            drift.push({ kind: 'missing-default-role', role: l, detail: r.defaultRole === null ? 'no SET role default' : `SET role default is "${r.defaultRole}"` });
+    }
+    for (const o of ownership) {
+        if (logins.includes(o.role)) {
+            drift.push({ kind: 'owns-objects', role: o.role, detail: `owns ${o.objects} object(s) ${o.database ? `in database "${o.database}"` : '(shared: databases or tablespaces)'}; run setup with fix-ownership: true` });
+        }
+    }
+    if (state) {
+        const expected = new Set([state.active, ...(state.rotation ? [state.rotation.incoming] : [])]);
+        const roles = [[group, obs.group], ...logins.map((l) => [l, obs.logins[l]])];
+        for (const [name, r] of roles) {
+            if (!r)
+                continue;
+            if (r.canLogin && !expected.has(name))
+                drift.push({ kind: 'unexpected-login', role: name, detail: `can log in, but the state says only ${[...expected].join(' and ')} should` });
+            if (!r.canLogin && expected.has(name))
+                drift.push({ kind: 'active-cannot-login', role: name, detail: 'the state says it is in use, but it is NOLOGIN' });
+        }
+    }
+    return drift;
+}
+
+;// CONCATENATED MODULE: ./src/phases/status.ts
+
+
+
+
+
+/** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
+async function status_status(cfg, deps) {
+    const client = deps.session.client;
+    const obs = await observe(client, { group: cfg.role, logins: cfg.logins });
+    const ownership = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows;
+    const drift = findDrift(obs, cfg.role, cfg.logins, ownership);
+    const state = obs.state.kind === 'ok' ? obs.state.state : null;
+    const result = await finish(cfg, deps, { username: state?.active, state: state?.rotation ? 'open' : 'idle', previousUsername: state?.rotation ? state.active : undefined, rotationId: state?.rotation?.id }, [], []);
+    const roles = [obs.group ? [cfg.role, obs.group.canLogin] : null, ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l].canLogin] : null))].filter(Boolean);
+    const report = {
+        group: cfg.role,
+        state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
+        description: describeState(state),
+        active: state?.active ?? null,
+        canLogin: Object.fromEntries(roles),
+        rotation: state?.rotation ?? null,
+        lastClosed: state?.lastClosed ?? null,
+        lastAborted: state?.lastAborted ?? null,
+        passwordSetAt: state?.passwordSetAt ?? {},
+        sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
+        drift,
+    };
+    if (drift.length)
+        deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`);
+    return { ...result, status: report };
 }
 
 ;// CONCATENATED MODULE: ./src/phases/verify-drain.ts
@@ -39123,39 +39508,49 @@ async function setup(client, cfg, deps) {
 
 
 
+
+
 /**
- * Polls pg_stat_activity (every database) until the outgoing login has no
- * sessions (and the incoming one has min-new-connections), or the timeout.
- * Each poll is its own statement outside any transaction, so it sees fresh
- * activity. Reconnects if the server restarts while waiting.
+ * Polls pg_stat_activity (every database, the primary and each replica) until
+ * the outgoing login has no sessions (and the incoming one has
+ * min-new-connections), or the timeout. Each poll is its own statement outside
+ * any transaction, after clearing the stats snapshot, so it sees fresh
+ * activity. Reconnects if a server restarts while waiting.
  */
-async function verifyDrain(first, cfg, deps) {
+async function verifyDrain(cfg, deps) {
     const { reporter } = deps;
-    const target = planDrain(await observe(first, { group: cfg.role, logins: cfg.logins }), cfg);
+    const target = planDrain(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), cfg);
     if (target.kind === 'noop') {
         const last = target.state.lastClosed;
-        return finish(first, cfg, { previousUsername: target.state.logins.find((l) => l !== last.active), rotationId: last.id, state: 'idle', remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`]);
+        return finish(cfg, deps, { previousUsername: last.previous ?? otherLogin(target.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`]);
     }
     const { outgoing, incoming } = target;
+    if (cfg.terminateAfterMs !== null) {
+        const a = (await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })).admin;
+        if (!a.superuser && !a.signalBackend) {
+            throw new Error(`The admin role lacks pg_signal_backend, which terminate-after needs to end sessions of other roles; nothing was changed. Grant it: GRANT pg_signal_backend TO "${a.name.replace(/"/g, '""')}";`);
+        }
+    }
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;
-    let client = first;
     let sessions = [];
     let polls = 0;
     let terminated = 0;
     const notes = [];
-    reporter.info(`Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
+    const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : '';
+    reporter.info(`Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
     for (;;) {
         try {
-            await client.query(CLEAR_STATS_SNAPSHOT);
-            sessions = await readSessions(client, [outgoing, incoming]);
+            await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
+            sessions = await readSessions(deps.session.client, [outgoing, incoming]);
+            if (deps.replicas.count)
+                sessions.push(...(await deps.replicas.sessions([outgoing, incoming])));
         }
         catch (e) {
             if (!isConnectionLost(e) || deps.now().getTime() >= deadline)
                 throw e;
-            reporter.warning(`Lost the connection while polling (${e.message}); reconnecting.`);
-            await db_close(client);
-            client = await reconnectUntil(deps, deadline);
+            reporter.warning(`Lost a connection while polling (${e.message}); reconnecting.`);
+            await reconnectUntil(deps, deadline);
             continue;
         }
         polls++;
@@ -39165,8 +39560,9 @@ async function verifyDrain(first, cfg, deps) {
         reporter.info(`poll ${polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(sessions, outgoing)}, "${incoming}" ${describeSessions(sessions, incoming)}`);
         if (old === 0 && fresh >= cfg.minNewConnections)
             break;
-        if (old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs) {
-            const n = (await client.query(TERMINATE_SESSIONS, [outgoing])).rows[0].terminated;
+        const terminating = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs;
+        if (terminating) {
+            const n = await terminateEverywhere(outgoing, deps);
             terminated += n;
             reporter.warning(`terminate-after (${formatDuration(cfg.terminateAfterMs)}) reached: signalled ${n} sessions of "${outgoing}" to terminate.`);
         }
@@ -39174,8 +39570,7 @@ async function verifyDrain(first, cfg, deps) {
         if (now >= deadline)
             break;
         // After signalling terminations, look again soon to confirm they are gone.
-        const wait = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs;
-        await deps.sleep(Math.min(wait, deadline - now));
+        await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, deadline - now));
     }
     const remaining = sessionCount(sessions, outgoing);
     const fresh = sessionCount(sessions, incoming);
@@ -39187,24 +39582,23 @@ async function verifyDrain(first, cfg, deps) {
         const why = remaining > 0
             ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}`
             : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`;
-        failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, or close with terminate: true.`;
+        failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`;
         for (const s of sessions.filter((x) => x.login === outgoing)) {
-            reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`);
+            const server = s.server && s.server !== 'primary' ? ` on replica ${s.server}` : '';
+            reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'}${server} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`);
         }
     }
     else {
         notes.push(`Drained after ${formatDuration(deps.now().getTime() - start)} (${polls} polls).`);
     }
-    const result = await finish(client, cfg, { previousUsername: outgoing, rotationId: target.rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure);
-    if (client !== first)
-        await db_close(client);
-    return result;
+    return finish(cfg, deps, { previousUsername: outgoing, rotationId: target.rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure);
 }
 async function reconnectUntil(deps, deadline) {
     let delay = 250;
     for (;;) {
         try {
-            return await deps.reconnect();
+            await deps.session.renew();
+            return;
         }
         catch (e) {
             if (deps.now().getTime() + delay >= deadline)
@@ -39216,30 +39610,174 @@ async function reconnectUntil(deps, deadline) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/replicas.ts
+
+
+
+
+/**
+ * Read replicas given by `replica-urls`. pg_stat_activity only shows the server
+ * it runs on, so sessions are counted (and, when asked, terminated) on each.
+ */
+class Replicas {
+    targets;
+    labels;
+    applicationName;
+    #clients;
+    constructor(targets, labels, applicationName) {
+        this.targets = targets;
+        this.labels = labels;
+        this.applicationName = applicationName;
+        this.#clients = targets.map(() => null);
+    }
+    static create(targets, applicationName) {
+        const labels = targets.map((t, i) => {
+            try {
+                const c = parse(t.url);
+                return `${c.host ?? 'replica'}:${c.port ?? 5432}`;
+            }
+            catch {
+                return `replica ${i + 1}`;
+            }
+        });
+        return new Replicas(targets, labels, applicationName);
+    }
+    get count() {
+        return this.targets.length;
+    }
+    async #client(i) {
+        const existing = this.#clients[i];
+        if (existing)
+            return existing;
+        const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, { applicationName: this.applicationName });
+        this.#clients[i] = c;
+        return c;
+    }
+    /** Runs fn on every replica; a lost connection is reopened once. */
+    async #each(fn) {
+        const out = [];
+        for (let i = 0; i < this.targets.length; i++) {
+            try {
+                out.push(await fn(await this.#client(i), this.labels[i]));
+            }
+            catch (e) {
+                if (!isConnectionLost(e))
+                    throw e;
+                await db_close(this.#clients[i]);
+                this.#clients[i] = null;
+                out.push(await fn(await this.#client(i), this.labels[i]));
+            }
+        }
+        return out;
+    }
+    async sessions(logins) {
+        const all = await this.#each(async (c, label) => {
+            await c.query(CLEAR_STATS_SNAPSHOT);
+            return readSessions(c, logins, label);
+        });
+        return all.flat();
+    }
+    async terminate(login) {
+        const n = await this.#each(async (c) => (await c.query(TERMINATE_SESSIONS, [login])).rows[0].terminated);
+        return n.reduce((a, b) => a + b, 0);
+    }
+    async end() {
+        await Promise.all(this.#clients.map((c) => db_close(c)));
+        this.#clients = this.targets.map(() => null);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/session.ts
+
+/**
+ * The admin connection of a phase. A phase that loses it (server restart,
+ * network) opens a new one with renew() and carries on.
+ */
+class AdminSession {
+    target;
+    applicationName;
+    what;
+    #client = null;
+    constructor(target, applicationName, what = 'admin connection (admin-url)') {
+        this.target = target;
+        this.applicationName = applicationName;
+        this.what = what;
+    }
+    get client() {
+        if (!this.#client)
+            throw new Error('internal: admin session is not connected');
+        return this.#client;
+    }
+    async open() {
+        this.#client = await connect(this.target, this.what, { applicationName: this.applicationName });
+        return this.#client;
+    }
+    async renew() {
+        await db_close(this.#client);
+        this.#client = null;
+        return this.open();
+    }
+    /** A connection to the same server with the same credentials but another database. */
+    async forDatabase(database) {
+        return connect(this.target, `${this.what}, database "${database}"`, { applicationName: this.applicationName, database });
+    }
+    async end() {
+        await db_close(this.#client);
+        this.#client = null;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rotate.ts
 
 
 
 
 
-const rotate_PHASES = { setup: setup, open: open_open, 'verify-drain': verifyDrain, close: closePhase };
+
+
+
+
+const rotate_PHASES = { setup: setup, open: open_open, 'verify-drain': verifyDrain, close: closePhase, abort: abort, status: status_status };
+/** How long the first connection may keep failing transiently (server starting, network blip). */
+const CONNECT_BUDGET_MS = 30_000;
 /** Runs one phase against the admin connection. The entry point for every front end. */
 async function runPhase(cfg, opts) {
     const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63);
-    const reconnect = () => connect(cfg.admin, 'admin connection (admin-url)', { applicationName });
+    const session = new AdminSession(cfg.admin, applicationName);
     const deps = {
         reporter: opts.reporter,
         now: opts.now ?? (() => new Date()),
         sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-        reconnect,
+        session,
+        replicas: Replicas.create(cfg.replicas, applicationName),
     };
-    let client = null;
     try {
-        client = await reconnect();
-        return await rotate_PHASES[cfg.phase](client, cfg, deps);
+        await connectWithRetry(session, deps);
+        return await rotate_PHASES[cfg.phase](cfg, deps);
     }
     finally {
-        await db_close(client);
+        await session.end();
+        await deps.replicas.end();
+    }
+}
+async function connectWithRetry(session, deps) {
+    const deadline = deps.now().getTime() + CONNECT_BUDGET_MS;
+    let delay = 250;
+    for (;;) {
+        try {
+            await session.open();
+            return;
+        }
+        catch (e) {
+            // A refused connection is retried only while the server may be restarting (57P03) or briefly gone.
+            const code = e.code;
+            const transient = code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND');
+            if (!transient || deps.now().getTime() + delay > deadline)
+                throw e;
+            deps.reporter.warning(`Connecting failed (${e.message}); retrying in ${delay}ms.`);
+            await deps.sleep(delay);
+            delay = Math.min(delay * 2, 5000);
+        }
     }
 }
 
@@ -39274,6 +39812,8 @@ function renderSummary(r) {
     lines.push('');
     if (r.failure)
         lines.push(`**${esc(r.failure)}**`, '');
+    if (r.status)
+        lines.push(...renderStatus(r.status));
     if (r.changes.length) {
         lines.push('<details><summary>What changed</summary>', '', '```sql', ...r.changes.map((c) => `${c};`), '```', '', '</details>', '');
     }
@@ -39283,6 +39823,27 @@ function renderSummary(r) {
     if (r.notes.length)
         lines.push(...r.notes.map((n) => `> ${esc(n)}`), '');
     return lines.join('\n');
+}
+function renderStatus(st) {
+    const out = [`**${esc(st.group)}**: ${esc(st.description)}`, ''];
+    if (st.rotation)
+        out.push(`Open rotation \`${st.rotation.id}\` since ${st.rotation.openedAt}${st.rotation.openedBy.runId ? ` (workflow run ${st.rotation.openedBy.runId}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
+    const rotated = Object.entries(st.passwordSetAt);
+    if (rotated.length)
+        out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${t} |`), '');
+    if (st.sessions.length) {
+        out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|');
+        for (const x of st.sessions)
+            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${esc(x.database ?? '')} | ${esc(x.applicationName)} | ${esc(x.clientAddr ?? 'local')} | ${x.count} |`);
+        out.push('');
+    }
+    if (st.drift.length) {
+        out.push('**Drift**', '', '| role | problem | detail |', '|---|---|---|', ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`), '');
+    }
+    else {
+        out.push('No drift.', '');
+    }
+    return out;
 }
 /** The summary of a phase that failed before it had a result. */
 function renderFailureSummary(phase, message) {
@@ -39304,7 +39865,7 @@ function esc(s) {
 
 
 
-async function run() {
+async function main_run() {
     maskConnectionSecrets();
     const phase = getInput('phase');
     try {
@@ -39351,6 +39912,15 @@ function maskConnectionSecrets() {
     }
     if (process.env.PGPASSWORD)
         core_setSecret(process.env.PGPASSWORD);
+    for (const line of getInput('replica-urls').split(/\r?\n/)) {
+        const u = line.trim();
+        if (!u)
+            continue;
+        core_setSecret(u);
+        const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u);
+        if (m?.[1])
+            core_setSecret(m[1]);
+    }
 }
 function setOutputs(r) {
     const o = r.outputs;
@@ -39368,6 +39938,8 @@ function setOutputs(r) {
     for (const [name, value] of outputs)
         if (value !== undefined)
             setOutput(name, String(value));
+    if (r.status)
+        setOutput('status', JSON.stringify(r.status));
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)

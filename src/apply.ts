@@ -1,16 +1,21 @@
 import { createHash } from 'node:crypto'
 import type { Config } from './config.js'
-import { statementError, type Client } from './db.js'
+import { DatabaseError } from './errors.js'
+import { isRetryable, statementError } from './db.js'
 import type { Observation } from './family.js'
 import { observe } from './observe.js'
 import { generatePassword } from './password.js'
-import type { Plan } from './plan.js'
+import { missingPrivilege, type Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
-import { GROUP_EXISTS_NOLOGIN, LOCK_FAMILY, renderStep, serializeOnGroup, type Statement } from './statements.js'
+import type { AdminSession } from './session.js'
+import { GROUP_INHERITS, LOCK_FAMILY, PHASE_TIMEOUTS, renderStep, serializeOnGroup, type Statement } from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
+
+/** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
+export const RETRY_BUDGET_MS = 60_000
 
 export interface Applied {
   before: Observation
@@ -20,6 +25,13 @@ export interface Applied {
   password: string | null
 }
 
+export interface ApplyOptions {
+  /** The phase will terminate sessions after the commit: check pg_signal_backend first. */
+  terminate?: boolean
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
 /** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
 export function familyLockKey(group: string): string {
   return createHash('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString()
@@ -27,28 +39,64 @@ export function familyLockKey(group: string): string {
 
 /**
  * Runs one phase's change as one transaction: lock the family, observe, plan,
- * execute the plan's statements, commit. A plan that refuses (throws), or any
- * failed statement, rolls everything back.
+ * check the admin's privileges, execute the plan's statements, commit. A plan
+ * that refuses (throws), a missing privilege, or any failed statement rolls
+ * everything back. Transient failures are retried from the start, with a fresh
+ * observation, for up to RETRY_BUDGET_MS.
  */
 export async function applyInTransaction(
-  client: Client,
+  session: AdminSession,
   cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
   reporter: Reporter,
   decide: (obs: Observation) => Plan,
+  opts: ApplyOptions = {},
 ): Promise<Applied> {
+  const now = opts.now ?? Date.now
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const deadline = now() + RETRY_BUDGET_MS
+  let delay = 200
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOnce(session, cfg, reporter, decide, opts)
+    } catch (e) {
+      if (!isRetryable(e) || now() + delay > deadline) throw e
+      reporter.warning(`Attempt ${attempt} failed (${(e as Error).message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`)
+      await sleep(delay)
+      delay = Math.min(delay * 2, 5000)
+      try {
+        await session.renew()
+      } catch (c) {
+        if (!isRetryable(c) || now() >= deadline) throw c
+      }
+    }
+  }
+}
+
+async function attemptOnce(
+  session: AdminSession,
+  cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  decide: (obs: Observation) => Plan,
+  opts: ApplyOptions,
+): Promise<Applied> {
+  const client = session.client
   await client.query('BEGIN')
   try {
-    await client.query(LOCK_FAMILY, [familyLockKey(cfg.role)])
-    const group = (await client.query(GROUP_EXISTS_NOLOGIN, [cfg.role])).rows[0]
-    if (group?.nologin) {
-      try {
-        await client.query(serializeOnGroup(cfg.role))
-      } catch (e) {
-        throw statementError(e, serializeOnGroup(cfg.role))
+    for (const t of PHASE_TIMEOUTS) await client.query(t)
+    await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
+    const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
+    if (group) {
+      if (!group.superuser && group.version >= 160000 && !group.admin_option) {
+        // Checked here: without it the serializing statement below fails with a bare permission error.
+        throw privilegeError(`ADMIN OPTION on role ${quoteName(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteName(cfg.role)} TO ${quoteName(group.admin)} WITH ADMIN OPTION`)
       }
+      await run(client, serializeOnGroup(cfg.role, group.inherit))
     }
     const before = await observe(client, { group: cfg.role, logins: cfg.logins })
     const plan = decide(before)
+    const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
+    if (missing) throw privilegeError(missing.privilege, missing.grant)
+
     const executed: Statement[] = []
     let password: string | null = null
     for (const step of plan.steps) {
@@ -66,11 +114,7 @@ export async function applyInTransaction(
       }
       const stmt = renderStep(step, before.serverVersion, secret)
       reporter.debug(`sql: ${stmt.display}`)
-      try {
-        await client.query(stmt.sql)
-      } catch (e) {
-        throw statementError(e, stmt.display)
-      }
+      await run(client, stmt.sql, undefined, stmt.display)
       executed.push(stmt)
     }
     await client.query('COMMIT')
@@ -79,4 +123,21 @@ export async function applyInTransaction(
     await client.query('ROLLBACK').catch(() => {})
     throw e
   }
+}
+
+async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql): Promise<void> {
+  try {
+    await client.query(sql, params)
+  } catch (e) {
+    if (isRetryable(e)) throw e
+    throw statementError(e, display.trim())
+  }
+}
+
+function privilegeError(privilege: string, grant: string): DatabaseError {
+  return new DatabaseError(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501')
+}
+
+function quoteName(n: string): string {
+  return `"${n.replace(/"/g, '""')}"`
 }

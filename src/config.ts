@@ -4,7 +4,7 @@ import { checkRoleName } from './names.js'
 import { MIN_PASSWORD_LENGTH } from './password.js'
 import { checkAppUrl, checkConnectionUrl, defaultAppUrl, type ConnectionTarget } from './urls.js'
 
-export const PHASES = ['setup', 'open', 'verify-drain', 'close'] as const
+export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status'] as const
 export type Phase = (typeof PHASES)[number]
 
 export type PasswordEncryption = 'scram-sha-256' | 'server'
@@ -34,6 +34,12 @@ export interface Config {
   terminate: boolean
   force: boolean
   rotationId: string | null
+  /** setup: turn the existing login named by `role` into the group role. */
+  adopt: boolean
+  /** setup: move objects owned by the login roles to the group role (REASSIGN OWNED). */
+  fixOwnership: boolean
+  /** Read replicas whose sessions also count (verify-drain, close, status). */
+  replicas: ConnectionTarget[]
   run: RunInfo
 }
 
@@ -91,6 +97,12 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     throw new InputError('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`)
   }
 
+  const replicas = get('replica-urls')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((url) => ({ url: checkConnectionUrl(url, 'replica-urls') }))
+
   return {
     phase,
     admin,
@@ -106,6 +118,9 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     terminate: parseBoolean(get('terminate'), 'terminate'),
     force: parseBoolean(get('force'), 'force'),
     rotationId,
+    adopt: parseBoolean(get('adopt'), 'adopt'),
+    fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
+    replicas,
     run: {
       runId: env.GITHUB_RUN_ID ?? '',
       runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',

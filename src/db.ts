@@ -9,6 +9,8 @@ export interface ConnectOptions {
   /** Log in as this role instead of the target's user (the open phase's login check). */
   user?: string
   password?: string
+  /** Connect to this database instead of the target's. */
+  database?: string
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
@@ -23,6 +25,7 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
+  if (opts.database !== undefined) override.database = opts.database
   const client = new pg.Client(clientConfig(target, override))
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})
@@ -65,6 +68,18 @@ export function connectionError(e: unknown, what: string): DatabaseError {
   return new DatabaseError(`${what}: ${msg}`, undefined, code || undefined)
 }
 
+/**
+ * Errors worth retrying within the phase's time: the connection went away or the
+ * server is starting, a serialization failure or deadlock, or a concurrent
+ * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ */
+export function isRetryable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string }
+  if (isConnectionLost(e)) return true
+  if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) return true
+  return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
+}
+
 /** True for errors after which a new connection may succeed (server restart, network). */
 export function isConnectionLost(e: unknown): boolean {
   const err = e as { code?: string; message?: string }
@@ -80,6 +95,23 @@ export function statementError(e: unknown, statement: string): DatabaseError {
     return new DatabaseError(
       'Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and nothing was changed.',
       'Run it again: it will see what the other phase did.',
+      err.code,
+    )
+  }
+  if (err.code === '55P03') {
+    return new DatabaseError(
+      `Waited 30s for a lock held by another session (while running: ${statement}); nothing was changed.`,
+      'Another phase or a DBA transaction is changing the same roles: let it finish (see pg_locks and pg_stat_activity), then run this phase again.',
+      err.code,
+    )
+  }
+  if (err.code === '57014') {
+    return new DatabaseError(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code)
+  }
+  if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
+    return new DatabaseError(
+      `The admin role may not change passwords: ${err.message} (while running: ${statement}). Nothing was changed.`,
+      'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.',
       err.code,
     )
   }

@@ -14,8 +14,10 @@ export interface RoleInfo {
   defaultRole: string | null
 }
 
-/** Sessions of one login grouped by database, application and client address. */
+/** Sessions of one login grouped by server, database, application and client address. */
 export interface SessionGroup {
+  /** 'primary' (the admin connection's server) or a replica's host:port. */
+  server?: string
   login: string
   database: string | null
   applicationName: string
@@ -23,11 +25,22 @@ export interface SessionGroup {
   count: number
 }
 
+/** What the admin role may do. */
+export interface AdminInfo {
+  name: string
+  superuser: boolean
+  createrole: boolean
+  /** Member of pg_signal_backend (may terminate other roles' sessions). */
+  signalBackend: boolean
+  /** ADMIN OPTION on each existing family role (what PostgreSQL 16+ requires to alter it). */
+  adminOption: Record<string, boolean>
+}
+
 /** Everything a phase decides on, read inside the phase's transaction. */
 export interface Observation {
   serverVersion: number
   scramIterations: number
-  admin: string
+  admin: AdminInfo
   group: RoleInfo | null
   /** Keyed by login role name; null when the role does not exist. */
   logins: Record<string, RoleInfo | null>
@@ -46,6 +59,9 @@ export function describeSessions(sessions: SessionGroup[], login: string): strin
   const total = sessionCount(sessions, login)
   if (total === 0) return '0'
   const byDb = new Map<string, number>()
-  for (const s of mine) byDb.set(s.database ?? '(none)', (byDb.get(s.database ?? '(none)') ?? 0) + s.count)
+  for (const s of mine) {
+    const where = `${s.database ?? '(none)'}${s.server && s.server !== 'primary' ? `@${s.server}` : ''}`
+    byDb.set(where, (byDb.get(where) ?? 0) + s.count)
+  }
   return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`
 }

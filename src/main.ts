@@ -52,6 +52,13 @@ function maskConnectionSecrets(): void {
     if (q?.[1]) core.setSecret(q[1])
   }
   if (process.env.PGPASSWORD) core.setSecret(process.env.PGPASSWORD)
+  for (const line of core.getInput('replica-urls').split(/\r?\n/)) {
+    const u = line.trim()
+    if (!u) continue
+    core.setSecret(u)
+    const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u)
+    if (m?.[1]) core.setSecret(m[1])
+  }
 }
 
 function setOutputs(r: PhaseResult): void {
@@ -68,6 +75,7 @@ function setOutputs(r: PhaseResult): void {
     ['drained', o.drained],
   ]
   for (const [name, value] of outputs) if (value !== undefined) core.setOutput(name, String(value))
+  if (r.status) core.setOutput('status', JSON.stringify(r.status))
 }
 
 async function writeSummary(markdown: string): Promise<void> {

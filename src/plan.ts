@@ -27,7 +27,7 @@ export interface Plan {
   notes: string[]
 }
 
-type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo }
+type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo; adopt?: boolean }
 
 // ---- setup --------------------------------------------------------------------
 
@@ -38,11 +38,13 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     throw new StateError(`The state comment on role "${group}" cannot be read: ${obs.state.reason}.`, 'in an unknown state', `Inspect it with: SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '${group}'.`)
   }
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
-  if (obs.group?.canLogin) {
+  // An adopted family's group role keeps LOGIN until its first rotation closes.
+  const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
+  if (obs.group?.canLogin && !adopting && existing?.active !== group) {
     throw new StateError(
-      `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role.`,
-      'not set up',
-      'Choose a role name that does not exist yet, or make it NOLOGIN first once no application logs in with it.',
+      `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`,
+      existing ? describeState(existing) : 'not set up',
+      `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`,
     )
   }
   for (const r of [obs.group, ...Object.values(obs.logins)]) {
@@ -68,11 +70,35 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   }
 
   if (existing) {
-    if (!obs.logins[existing.active]?.canLogin) notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+    const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
+    if (!activeRole?.canLogin) notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
     return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes }
   }
 
   const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
+  if (adopting) {
+    if (canLogin.length > 0) {
+      throw new StateError(
+        `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
+        'not set up',
+        `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
+      )
+    }
+    notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`)
+    if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+    const state: FamilyState = {
+      tool: STATE_TOOL,
+      version: STATE_VERSION,
+      logins: [...cfg.logins],
+      active: group,
+      adoptedFrom: group,
+      rotation: null,
+      lastClosed: null,
+      passwordSetAt: {},
+    }
+    steps.push({ kind: 'write-state', group, state })
+    return { steps, state, issue: null, noop: null, notes }
+  }
   if (canLogin.length === 2) {
     throw new StateError(
       `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
@@ -196,7 +222,7 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     ...state,
     active: r.incoming,
     rotation: null,
-    lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming },
+    lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
     passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
   }
   return {
@@ -206,6 +232,81 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     noop: null,
     notes,
   }
+}
+
+// ---- abort --------------------------------------------------------------------
+
+/**
+ * Cancels an open rotation: the incoming login gets NOLOGIN and a scrambled
+ * password, the active login stays as it is. Safe in any state: with no
+ * rotation open it does nothing and says so.
+ */
+export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const s = obs.state
+  if (s.kind !== 'ok') {
+    if (s.kind === 'invalid') requireState(obs, cfg)
+    const empty: FamilyState = { tool: STATE_TOOL, version: STATE_VERSION, logins: [...cfg.logins], active: cfg.logins[0], rotation: null, lastClosed: null, passwordSetAt: {} }
+    return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] }
+  }
+  const state = requireState(obs, cfg)
+  if (!state.rotation) {
+    const last = state.lastAborted ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})` : ''
+    return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] }
+  }
+  const r = state.rotation
+  if (cfg.rotationId && cfg.rotationId !== r.id) {
+    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.')
+  }
+  const next: FamilyState = { ...state, rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
+  return {
+    steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes: [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`],
+  }
+}
+
+// ---- privileges ---------------------------------------------------------------
+
+export interface MissingPrivilege {
+  privilege: string
+  /** The statement that grants it. */
+  grant: string
+}
+
+/**
+ * What the admin lacks to run these steps (and to end sessions, when asked),
+ * checked before anything changes. Superusers can do everything; otherwise
+ * CREATEROLE, on PostgreSQL 16+ ADMIN OPTION on every existing role the steps
+ * alter (the action serializes on the group role, so that one always), and
+ * pg_signal_backend to terminate sessions.
+ */
+export function missingPrivilege(obs: Observation, group: string, steps: Step[], terminate: boolean): MissingPrivilege | null {
+  const a = obs.admin
+  if (a.superuser) return null
+  const q = (n: string) => `"${n.replace(/"/g, '""')}"`
+  if (steps.length > 0) {
+    if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
+    if (obs.serverVersion >= 160000) {
+      const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => (x as { role: string }).role))
+      const touched = new Set<string>()
+      if (obs.group) touched.add(group)
+      for (const st of steps) {
+        if (st.kind === 'grant-membership') touched.add(st.group).add(st.login)
+        else if (st.kind === 'set-default-role') touched.add(st.login)
+        else if (st.kind === 'enable-login' || st.kind === 'disable-login') touched.add(st.role)
+        else if (st.kind === 'write-state') touched.add(st.group)
+      }
+      for (const role of touched) {
+        if (!created.has(role) && !a.adminOption[role]) {
+          return { privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`, grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION` }
+        }
+      }
+    }
+  }
+  if (terminate && !a.signalBackend) return { privilege: 'pg_signal_backend (to terminate sessions of other roles)', grant: `GRANT pg_signal_backend TO ${q(a.name)}` }
+  return null
 }
 
 /**

@@ -1,5 +1,22 @@
 import type { Phase } from './config.js'
+import type { Drift } from './drift.js'
 import type { RoleInfo, SessionGroup } from './family.js'
+import type { FamilyState, OpenRotation } from './state.js'
+
+/** The `status` phase's report, also set as the `status` output (JSON). */
+export interface StatusReport {
+  group: string
+  state: 'idle' | 'open' | 'not set up' | 'unreadable'
+  description: string
+  active: string | null
+  canLogin: Record<string, boolean>
+  rotation: OpenRotation | null
+  lastClosed: FamilyState['lastClosed']
+  lastAborted: FamilyState['lastAborted'] | null
+  passwordSetAt: Record<string, string>
+  sessions: { login: string; server: string; database: string | null; applicationName: string; clientAddr: string | null; count: number }[]
+  drift: Drift[]
+}
 
 export interface PhaseOutputs {
   username?: string
@@ -25,4 +42,6 @@ export interface PhaseResult {
   sessions: SessionGroup[]
   /** Set when the phase reported outputs but must fail the step (verify-drain not drained). */
   failure?: string
+  /** Set by the status phase. */
+  status?: StatusReport
 }

@@ -1,12 +1,16 @@
-import type { Config } from './config.js'
-import { close, connect, type Client } from './db.js'
+import type { Config, Phase } from './config.js'
+import { isRetryable } from './db.js'
+import { abort } from './phases/abort.js'
 import { closePhase } from './phases/close.js'
-import type { PhaseDeps } from './phases/common.js'
+import type { PhaseDeps, PhaseFn } from './phases/common.js'
 import { open } from './phases/open.js'
 import { setup } from './phases/setup.js'
+import { status } from './phases/status.js'
 import { verifyDrain } from './phases/verify-drain.js'
+import { Replicas } from './replicas.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
+import { AdminSession } from './session.js'
 
 export interface RunOptions {
   reporter: Reporter
@@ -14,23 +18,46 @@ export interface RunOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
-const PHASES = { setup, open, 'verify-drain': verifyDrain, close: closePhase } as const
+const PHASES: Record<Phase, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
+
+/** How long the first connection may keep failing transiently (server starting, network blip). */
+const CONNECT_BUDGET_MS = 30_000
 
 /** Runs one phase against the admin connection. The entry point for every front end. */
 export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResult> {
   const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
-  const reconnect = () => connect(cfg.admin, 'admin connection (admin-url)', { applicationName })
+  const session = new AdminSession(cfg.admin, applicationName)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
     now: opts.now ?? (() => new Date()),
     sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-    reconnect,
+    session,
+    replicas: Replicas.create(cfg.replicas, applicationName),
   }
-  let client: Client | null = null
   try {
-    client = await reconnect()
-    return await PHASES[cfg.phase](client, cfg, deps)
+    await connectWithRetry(session, deps)
+    return await PHASES[cfg.phase](cfg, deps)
   } finally {
-    await close(client)
+    await session.end()
+    await deps.replicas.end()
+  }
+}
+
+async function connectWithRetry(session: AdminSession, deps: PhaseDeps): Promise<void> {
+  const deadline = deps.now().getTime() + CONNECT_BUDGET_MS
+  let delay = 250
+  for (;;) {
+    try {
+      await session.open()
+      return
+    } catch (e) {
+      // A refused connection is retried only while the server may be restarting (57P03) or briefly gone.
+      const code = (e as { code?: string }).code
+      const transient = code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND')
+      if (!transient || deps.now().getTime() + delay > deadline) throw e
+      deps.reporter.warning(`Connecting failed (${(e as Error).message}); retrying in ${delay}ms.`)
+      await deps.sleep(delay)
+      delay = Math.min(delay * 2, 5000)
+    }
   }
 }

@@ -21,10 +21,17 @@ export interface FamilyState {
   version: typeof STATE_VERSION
   /** Both login roles of the family, in input order. */
   logins: [string, string]
-  /** The login the application uses (while a rotation is open: the outgoing one). */
+  /**
+   * The login the application uses (while a rotation is open: the outgoing one).
+   * After `adopt: true` it is the former single login (now the group role) until
+   * the first rotation closes.
+   */
   active: string
+  /** Set by `adopt: true`: the single login that became the group role. */
+  adoptedFrom?: string
   rotation: OpenRotation | null
-  lastClosed: { id: string; closedAt: string; active: string } | null
+  lastClosed: { id: string; closedAt: string; active: string; previous?: string } | null
+  lastAborted?: { id: string; abortedAt: string; login: string } | null
   /** When each login's password was last set by the action (ISO time). */
   passwordSetAt: Record<string, string>
 }
@@ -50,7 +57,7 @@ export function readState(comment: string | null): StateRead {
   if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
     return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' }
   }
-  if (typeof s.active !== 'string' || !s.logins.includes(s.active)) {
+  if (typeof s.active !== 'string' || !(s.logins.includes(s.active) || (s.adoptedFrom !== undefined && s.active === s.adoptedFrom))) {
     return { kind: 'invalid', reason: 'the state comment is missing its active login' }
   }
   if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active)) {
@@ -63,9 +70,11 @@ export function serializeState(state: FamilyState): string {
   return JSON.stringify(state)
 }
 
+/** The login that takes over from `login` (after adoption, the first login role). */
 export function otherLogin(state: Pick<FamilyState, 'logins'>, login: string): string {
   return state.logins[0] === login ? state.logins[1] : state.logins[0]
 }
+
 
 /** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
 export function describeState(state: FamilyState | null): string {

@@ -72,14 +72,53 @@ export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
 
 /**
  * Advisory locks are per database, so two phases connected to different
- * databases would both get one. Rewriting the group role's catalog row (to the
- * NOLOGIN it already has) serializes them cluster-wide: a concurrent phase
- * waits on that row, then fails with "tuple concurrently updated", or, if it
- * comes later, observes the committed state.
+ * databases would both get one. Rewriting the group role's catalog row (with
+ * the INHERIT attribute it already has; the action never changes it) serializes
+ * them cluster-wide: a concurrent phase waits on that row, then fails with
+ * "tuple concurrently updated" and is retried, or, if it comes later, observes
+ * the committed state.
  */
-export const GROUP_EXISTS_NOLOGIN = `SELECT NOT rolcanlogin AS nologin FROM pg_roles WHERE rolname = $1`
-export function serializeOnGroup(group: string): string {
-  return `ALTER ROLE ${q(group)} WITH NOLOGIN`
+export const GROUP_INHERITS = `
+SELECT g.rolinherit AS inherit,
+       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       current_setting('server_version_num')::int AS version,
+       current_user AS admin
+  FROM pg_roles g
+ WHERE g.rolname = $1`
+export function serializeOnGroup(group: string, inherit: boolean): string {
+  return `ALTER ROLE ${q(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`
+}
+
+/** Bounds on how long a phase's statements may wait for locks or run. */
+export const PHASE_TIMEOUTS = [`SET LOCAL lock_timeout = '30s'`, `SET LOCAL statement_timeout = '120s'`]
+
+/** What the admin role may do (the least-privilege checks before any change). */
+export const ADMIN_INFO = `
+SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
+  FROM pg_roles r
+ WHERE r.rolname = current_user`
+
+/** ADMIN OPTION of the admin on each existing family role (needed on PostgreSQL 16+). */
+export const ADMIN_OPTIONS = `
+SELECT r.rolname AS name, pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option
+  FROM pg_roles r
+ WHERE r.rolname = ANY($1::text[])`
+
+/** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
+export const READ_OWNERSHIP = `
+SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS objects
+  FROM pg_shdepend s
+  JOIN pg_roles r ON r.oid = s.refobjid
+  LEFT JOIN pg_database d ON d.oid = s.dbid
+ WHERE s.refclassid = 'pg_authid'::regclass AND s.deptype = 'o' AND r.rolname = ANY($1::text[])
+ GROUP BY 1, 2
+ ORDER BY 1, 2`
+
+/** Moves what the login roles own in the current database (and shared objects) to the group role. */
+export function reassignOwned(logins: readonly string[], group: string): string {
+  return `REASSIGN OWNED BY ${logins.map((l) => q(l)).join(', ')} TO ${q(group)}`
 }
 
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */

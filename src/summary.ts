@@ -1,5 +1,5 @@
 import { describeSessions } from './family.js'
-import type { PhaseResult } from './result.js'
+import type { PhaseResult, StatusReport } from './result.js'
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
 export function renderSummary(r: PhaseResult): string {
@@ -30,6 +30,7 @@ export function renderSummary(r: PhaseResult): string {
   }
   lines.push('')
   if (r.failure) lines.push(`**${esc(r.failure)}**`, '')
+  if (r.status) lines.push(...renderStatus(r.status))
   if (r.changes.length) {
     lines.push('<details><summary>What changed</summary>', '', '```sql', ...r.changes.map((c) => `${c};`), '```', '', '</details>', '')
   } else {
@@ -37,6 +38,24 @@ export function renderSummary(r: PhaseResult): string {
   }
   if (r.notes.length) lines.push(...r.notes.map((n) => `> ${esc(n)}`), '')
   return lines.join('\n')
+}
+
+function renderStatus(st: StatusReport): string[] {
+  const out = [`**${esc(st.group)}**: ${esc(st.description)}`, '']
+  if (st.rotation) out.push(`Open rotation \`${st.rotation.id}\` since ${st.rotation.openedAt}${st.rotation.openedBy.runId ? ` (workflow run ${st.rotation.openedBy.runId}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '')
+  const rotated = Object.entries(st.passwordSetAt)
+  if (rotated.length) out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${t} |`), '')
+  if (st.sessions.length) {
+    out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|')
+    for (const x of st.sessions) out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${esc(x.database ?? '')} | ${esc(x.applicationName)} | ${esc(x.clientAddr ?? 'local')} | ${x.count} |`)
+    out.push('')
+  }
+  if (st.drift.length) {
+    out.push('**Drift**', '', '| role | problem | detail |', '|---|---|---|', ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`), '')
+  } else {
+    out.push('No drift.', '')
+  }
+  return out
 }
 
 /** The summary of a phase that failed before it had a result. */

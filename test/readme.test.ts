@@ -15,8 +15,8 @@ it('the README documents every input and output of action.yml', () => {
   const names = (text: string) => [...text.matchAll(/^ {2}([a-z-]+):$/gm)].map((m) => m[1])
   for (const input of names(section('inputs'))) expect(readme).toMatch(new RegExp(`^\\| \`${input}\` \\|`, 'm'))
   for (const output of names(section('outputs'))) expect(readme).toMatch(new RegExp(`^\\| \`${output}\` \\|`, 'm'))
-  expect(names(section('inputs'))).toHaveLength(14)
-  expect(names(section('outputs'))).toHaveLength(8)
+  expect(names(section('inputs')).length).toBeGreaterThanOrEqual(17)
+  expect(names(section('outputs')).length).toBeGreaterThanOrEqual(9)
 })
 
 it('the README gives the test command that .ci/run runs', () => {

@@ -36,8 +36,11 @@ const EXPECTED_INPUTS = [
   'terminate',
   'force',
   'rotation-id',
+  'adopt',
+  'fix-ownership',
+  'replica-urls',
 ]
-const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained']
+const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained', 'status']
 
 /** How a workflow refers to this repository's own action. */
 const SELF = './'

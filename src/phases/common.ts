@@ -1,19 +1,24 @@
 import { randomBytes } from 'node:crypto'
 import type { Config } from '../config.js'
-import type { Client } from '../db.js'
 import { observe } from '../observe.js'
 import type { PlanContext } from '../plan.js'
+import type { Replicas } from '../replicas.js'
 import type { Reporter } from '../reporter.js'
 import type { PhaseOutputs, PhaseResult } from '../result.js'
+import type { AdminSession } from '../session.js'
 import { buildDatabaseUrl } from '../urls.js'
+import type { SessionGroup } from '../family.js'
 
 export interface PhaseDeps {
   reporter: Reporter
   now: () => Date
   sleep: (ms: number) => Promise<void>
-  /** Opens a new admin connection (verify-drain reconnects with it). */
-  reconnect: () => Promise<Client>
+  /** The admin connection; renew() reconnects after a server restart. */
+  session: AdminSession
+  replicas: Replicas
 }
+
+export type PhaseFn = (cfg: Config, deps: PhaseDeps) => Promise<PhaseResult>
 
 export function planContext(deps: PhaseDeps): PlanContext {
   const now = deps.now()
@@ -33,16 +38,18 @@ export function credentialOutputs(cfg: Config, reporter: Reporter, username: str
   return { username, password, databaseUrl }
 }
 
-/** Re-reads the family after the phase so the summary shows what is true now. */
+/** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
 export async function finish(
-  client: Client,
   cfg: Config,
+  deps: PhaseDeps,
   outputs: PhaseOutputs,
   changes: string[],
   notes: string[],
   failure?: string,
+  extra: Partial<PhaseResult> = {},
 ): Promise<PhaseResult> {
-  const after = await observe(client, { group: cfg.role, logins: cfg.logins })
+  const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const replicaSessions: SessionGroup[] = deps.replicas.count ? await deps.replicas.sessions([cfg.role, ...cfg.logins]) : []
   return {
     phase: cfg.phase,
     group: cfg.role,
@@ -53,7 +60,8 @@ export async function finish(
       group: after.group,
       logins: cfg.logins.map((l) => after.logins[l] ?? { name: l, missing: true as const }),
     },
-    sessions: after.sessions,
+    sessions: [...after.sessions, ...replicaSessions],
     failure,
+    ...extra,
   }
 }

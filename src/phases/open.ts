@@ -12,8 +12,8 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from './common
  * checks that the session runs as the group role. If that check fails the
  * rotation is undone and the phase fails.
  */
-export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)))
+export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)))
   const { plan, password } = applied
   if (applied.before.state.kind !== 'ok') throw new Error('internal: open planned without a state')
   const previous = applied.before.state.state
@@ -22,9 +22,9 @@ export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promis
 
   const problem = await checkLogin(cfg, incoming, password!)
   if (problem) {
-    const undo = await applyInTransaction(client, cfg, deps.reporter, (obs) => {
+    const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
       const p = planRevertOpen(obs, cfg, rotation.id, previous)
-      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status check by hand.`)
+      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`)
       return p
     })
     throw new DatabaseError(
@@ -40,7 +40,7 @@ export async function open(client: Client, cfg: Config, deps: PhaseDeps): Promis
     rotationId: rotation.id,
     state: 'open' as const,
   }
-  return finish(client, cfg, outputs, applied.executed.map((s) => s.display), plan.notes)
+  return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes)
 }
 
 /** Logs in as the login with its new password; returns what is wrong, or null. */

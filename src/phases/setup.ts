@@ -1,19 +1,59 @@
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
-import type { Client } from '../db.js'
+import { close, statementError, type Client } from '../db.js'
+import type { Ownership } from '../drift.js'
 import { planSetup } from '../plan.js'
 import type { PhaseResult } from '../result.js'
+import { READ_OWNERSHIP, reassignOwned } from '../statements.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
 
-/** Creates what is missing of the family; issues a password only to a family that has none in use. */
-export async function setup(client: Client, cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(client, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)))
+/**
+ * Creates what is missing of the family; issues a password only to a family
+ * that has none in use. With fix-ownership, then moves objects owned by the
+ * login roles to the group role, database by database.
+ */
+export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)))
   const { plan, password } = applied
   const outputs = {
     username: plan.state.active,
-    state: 'idle' as const,
+    state: plan.state.rotation ? ('open' as const) : ('idle' as const),
     ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password) : {}),
   }
-  const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : plan.notes
-  return finish(client, cfg, outputs, applied.executed.map((s) => s.display), notes)
+  const changes = applied.executed.map((s) => s.display)
+  const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes]
+  if (cfg.fixOwnership) changes.push(...(await fixOwnership(cfg, deps, notes)))
+  return finish(cfg, deps, outputs, changes, notes)
+}
+
+/** REASSIGN OWNED BY the login roles TO the group role, in each database where they own objects. */
+async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Promise<string[]> {
+  const main = deps.session.client
+  const owned: Ownership[] = (await main.query(READ_OWNERSHIP, [cfg.logins])).rows
+  if (owned.length === 0) {
+    notes.push('fix-ownership: the login roles own nothing.')
+    return []
+  }
+  const current: string = (await main.query('SELECT current_database() AS db')).rows[0].db
+  const databases = [...new Set(owned.map((o) => o.database || current))]
+  const statement = reassignOwned(cfg.logins, cfg.role)
+  const done: string[] = []
+  for (const db of databases) {
+    let client: Client | null = null
+    try {
+      client = db === current ? main : await deps.session.forDatabase(db)
+      await client.query('BEGIN')
+      await client.query(statement)
+      await client.query('COMMIT')
+    } catch (e) {
+      await client?.query('ROLLBACK').catch(() => {})
+      throw statementError(e, `${statement} (database "${db}")`)
+    } finally {
+      if (client && client !== main) await close(client)
+    }
+    done.push(`${statement}; -- in database "${db}"`)
+  }
+  const total = owned.reduce((n, o) => n + o.objects, 0)
+  notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`)
+  return done
 }

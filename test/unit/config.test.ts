@@ -98,7 +98,7 @@ describe('parseConfig: defaults', () => {
 
   it('reads every phase', () => {
     for (const p of PHASES) expect(config(base({ phase: p })).phase).toBe(p)
-    expect([...PHASES]).toEqual(['setup', 'open', 'verify-drain', 'close'])
+    expect([...PHASES]).toEqual(['setup', 'open', 'verify-drain', 'close', 'abort', 'status'])
   })
 })
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/config.js'
 import { StateError } from '../../src/errors.js'
-import type { Observation, RoleInfo, SessionGroup } from '../../src/family.js'
+import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
 import { planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
 import { describeState, readState, serializeState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
 import type { Step } from '../../src/statements.js'
@@ -63,9 +63,11 @@ function openState(over: Partial<FamilyState> = {}, openedBy: RunInfo = RUN): Fa
   })
 }
 
+const SUPERUSER: AdminInfo = { name: 'admin', superuser: true, createrole: true, signalBackend: true, adminOption: {} }
+
 /** Nothing exists yet. */
 function freshObs(over: Partial<Observation> = {}): Observation {
-  return { serverVersion: 180000, scramIterations: 4096, admin: 'admin', group: null, logins: { app_a: null, app_b: null }, state: { kind: 'none' }, sessions: [], ...over }
+  return { serverVersion: 180000, scramIterations: 4096, admin: SUPERUSER, group: null, logins: { app_a: null, app_b: null }, state: { kind: 'none' }, sessions: [], ...over }
 }
 
 /**
@@ -77,7 +79,7 @@ function familyObs(state: FamilyState | null, over: Partial<Observation> = {}): 
   return {
     serverVersion: 180000,
     scramIterations: 4096,
-    admin: 'admin',
+    admin: SUPERUSER,
     group: groupRole(),
     logins: { app_a: login('app_a', { canLogin: canLogin('app_a') }), app_b: login('app_b', { canLogin: canLogin('app_b') }) },
     state: state ? { kind: 'ok', state } : { kind: 'none' },
@@ -199,7 +201,7 @@ describe('planSetup', () => {
     const e = refusal(() => planSetup(freshObs({ group: groupRole({ canLogin: true }) }), cfg(), ctx()))
     expect(e.message).toContain('Role "app" exists and can log in')
     expect(e.state).toBe('not set up')
-    expect(e.next).toMatch(/NOLOGIN/)
+    expect(e.next).toMatch(/adopt: true/)
   })
 
   it('refuses a superuser group role', () => {
@@ -574,7 +576,7 @@ describe('planClose', () => {
       ...state,
       active: 'app_b',
       rotation: null,
-      lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b' },
+      lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b', previous: 'app_a' },
       passwordSetAt: { app_a: NOW.toISOString(), app_b: EARLIER },
     })
     expect(writtenState(plan)).toEqual(plan.state)

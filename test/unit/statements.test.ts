@@ -120,9 +120,9 @@ describe('renderStep', () => {
 })
 
 describe('serializeOnGroup', () => {
-  it('rewrites the group role to the NOLOGIN it already has, quoted', () => {
-    expect(serializeOnGroup('app')).toBe('ALTER ROLE "app" WITH NOLOGIN')
-    expect(serializeOnGroup('a"b')).toBe('ALTER ROLE "a""b" WITH NOLOGIN')
+  it('rewrites the group role with the INHERIT attribute it already has, quoted', () => {
+    expect(serializeOnGroup('app', true)).toBe('ALTER ROLE "app" WITH INHERIT')
+    expect(serializeOnGroup('a"b', false)).toBe('ALTER ROLE "a""b" WITH NOINHERIT')
   })
 })
 

@@ -1,0 +1,30 @@
+import { applyInTransaction } from '../apply.js'
+import type { Config } from '../config.js'
+import { sessionCount } from '../family.js'
+import { planAbort } from '../plan.js'
+import type { PhaseResult } from '../result.js'
+import { sessionsEverywhere, terminateEverywhere, waitGone } from './close.js'
+import { finish, planContext, type PhaseDeps } from './common.js'
+
+/**
+ * Cancels an open rotation (what a workflow runs with `if: failure()` after a
+ * failed deploy). Safe in any state: with no rotation open it does nothing and
+ * says so. With terminate, also ends the incoming login's sessions.
+ */
+export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate })
+  const { plan, before } = applied
+  if (plan.noop) {
+    return finish(cfg, deps, { username: before.state.kind === 'ok' ? plan.state.active : undefined, state: plan.state.rotation ? 'open' : 'idle' }, [], [`Nothing to do: ${plan.noop}.`])
+  }
+  const aborted = plan.state.lastAborted!.login
+  const notes = [...plan.notes]
+  if (cfg.terminate) {
+    const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
+    if (sessions > 0) {
+      notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`)
+      await waitGone(aborted, deps)
+    }
+  }
+  return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' }, applied.executed.map((s) => s.display), notes)
+}

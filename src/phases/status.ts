@@ -1,0 +1,33 @@
+import type { Config } from '../config.js'
+import { findDrift, type Ownership } from '../drift.js'
+import { observe } from '../observe.js'
+import type { PhaseResult, StatusReport } from '../result.js'
+import { READ_OWNERSHIP } from '../statements.js'
+import { describeState } from '../state.js'
+import { finish, type PhaseDeps } from './common.js'
+
+/** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
+export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  const client = deps.session.client
+  const obs = await observe(client, { group: cfg.role, logins: cfg.logins })
+  const ownership: Ownership[] = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows
+  const drift = findDrift(obs, cfg.role, cfg.logins, ownership)
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const result = await finish(cfg, deps, { username: state?.active, state: state?.rotation ? 'open' : 'idle', previousUsername: state?.rotation ? state.active : undefined, rotationId: state?.rotation?.id }, [], [])
+  const roles = [obs.group ? [cfg.role, obs.group.canLogin] : null, ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l]!.canLogin] : null))].filter(Boolean) as [string, boolean][]
+  const report: StatusReport = {
+    group: cfg.role,
+    state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
+    description: describeState(state),
+    active: state?.active ?? null,
+    canLogin: Object.fromEntries(roles),
+    rotation: state?.rotation ?? null,
+    lastClosed: state?.lastClosed ?? null,
+    lastAborted: state?.lastAborted ?? null,
+    passwordSetAt: state?.passwordSetAt ?? {},
+    sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
+    drift,
+  }
+  if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
+  return { ...result, status: report }
+}

@@ -1,0 +1,42 @@
+import { close, connect, type Client } from './db.js'
+import type { ConnectionTarget } from './urls.js'
+
+/**
+ * The admin connection of a phase. A phase that loses it (server restart,
+ * network) opens a new one with renew() and carries on.
+ */
+export class AdminSession {
+  #client: Client | null = null
+
+  constructor(
+    private readonly target: ConnectionTarget,
+    private readonly applicationName: string,
+    private readonly what = 'admin connection (admin-url)',
+  ) {}
+
+  get client(): Client {
+    if (!this.#client) throw new Error('internal: admin session is not connected')
+    return this.#client
+  }
+
+  async open(): Promise<Client> {
+    this.#client = await connect(this.target, this.what, { applicationName: this.applicationName })
+    return this.#client
+  }
+
+  async renew(): Promise<Client> {
+    await close(this.#client)
+    this.#client = null
+    return this.open()
+  }
+
+  /** A connection to the same server with the same credentials but another database. */
+  async forDatabase(database: string): Promise<Client> {
+    return connect(this.target, `${this.what}, database "${database}"`, { applicationName: this.applicationName, database })
+  }
+
+  async end(): Promise<void> {
+    await close(this.#client)
+    this.#client = null
+  }
+}
