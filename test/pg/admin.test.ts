@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { TestServer } from '../harness/servers.js'
+import { familyName, loginAs, loginError, ownerOf, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+
+/** A non-superuser admin with CREATEROLE, as managed services give you. */
+async function createRoleAdmin(server: TestServer, extra = ''): Promise<{ name: string; url: string }> {
+  const name = `rotator_${randomBytes(3).toString('hex')}`
+  const password = randomBytes(12).toString('hex')
+  await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN CREATEROLE PASSWORD '${password}' ${extra}`))
+  return { name, url: `postgresql://${name}:${password}@${server.host}:${server.port}/postgres` }
+}
+
+const family = (role: string) => [role, `${role}_a`, `${role}_b`]
+
+describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser)', (server) => {
+  let admin: { name: string; url: string }
+  beforeAll(async () => {
+    admin = await createRoleAdmin(server)
+    await withAdmin(server, (c) => c.query(`GRANT pg_signal_backend TO ${admin.name}`))
+  })
+
+  it('runs setup, two full rotations (with terminate), abort and status', async () => {
+    const role = familyName()
+    const a = { 'admin-url': admin.url, role }
+    const s = await phase(server, { ...a, phase: 'setup' })
+    await withAdmin(server, (c) => c.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`))
+    let current = { user: s.outputs.username!, password: s.outputs.password! }
+    for (let round = 0; round < 2; round++) {
+      const o = await phase(server, { ...a, phase: 'open' })
+      const app = await loginAs(server, o.outputs.username!, o.outputs.password!)
+      await app.query(`CREATE TABLE ${role}.t${round} (id int)`)
+      await app.end()
+      const straggler = await loginAs(server, current.user, current.password)
+      straggler.on('error', () => {})
+      const d = await phase(server, { ...a, phase: 'verify-drain', 'terminate-after': '200ms', timeout: '5s' })
+      expect(d.outputs.drained).toBe(true)
+      await straggler.end().catch(() => {})
+      const c = await phase(server, { ...a, phase: 'close', 'rotation-id': o.outputs.rotationId! })
+      expect(c.outputs.state).toBe('idle')
+      expect(await loginError(server, current.user, current.password)).not.toBeNull()
+      current = { user: o.outputs.username!, password: o.outputs.password! }
+    }
+    expect(await ownerOf(server, 't0')).toBe(role)
+    expect(await ownerOf(server, 't1')).toBe(role)
+    await phase(server, { ...a, phase: 'open' })
+    const ab = await phase(server, { ...a, phase: 'abort', terminate: 'true' })
+    expect(ab.outputs.state).toBe('idle')
+    const st = await phase(server, { ...a, phase: 'status' })
+    expect(st.status).toMatchObject({ state: 'idle', active: current.user, drift: [] })
+  })
+
+  it('without CREATEROLE the admin is told which privilege is missing and how to grant it, before anything changes', async () => {
+    const weak = await createRoleAdmin(server)
+    await withAdmin(server, (c) => c.query(`ALTER ROLE ${weak.name} NOCREATEROLE`))
+    const role = familyName()
+    await expect(phase(server, { 'admin-url': weak.url, role, phase: 'setup' })).rejects.toThrow(new RegExp(`lacks CREATEROLE.*ALTER ROLE "${weak.name}" CREATEROLE`))
+    expect(await snapshotRoles(server, family(role))).toEqual({ roles: [], members: [] })
+  })
+
+  it('terminate-after without pg_signal_backend fails up front and names the grant', async () => {
+    const noSignal = await createRoleAdmin(server)
+    const role = familyName()
+    await phase(server, { 'admin-url': noSignal.url, role, phase: 'setup' })
+    await phase(server, { 'admin-url': noSignal.url, role, phase: 'open' })
+    await expect(phase(server, { 'admin-url': noSignal.url, role, phase: 'verify-drain', 'terminate-after': '1s' })).rejects.toThrow(
+      new RegExp(`lacks pg_signal_backend.*GRANT pg_signal_backend TO "${noSignal.name}"`),
+    )
+  })
+
+  it.runIf(server.major >= 16)('on PostgreSQL 16+, a family it did not create needs ADMIN OPTION: the error names the GRANT, nothing changes, and after the grant it works', async () => {
+    const role = familyName()
+    await phase(server, { role, phase: 'setup' }) // by the superuser
+    const other = await createRoleAdmin(server)
+    const before = await snapshotRoles(server, family(role))
+    await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
+      new RegExp(`lacks ADMIN OPTION on role "${role}".*GRANT "${role}" TO "${other.name}" WITH ADMIN OPTION`),
+    )
+    expect(await snapshotRoles(server, family(role))).toEqual(before)
+    await withAdmin(server, (c) => c.query(`GRANT ${role} TO ${other.name} WITH ADMIN OPTION`))
+    await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
+      new RegExp(`lacks ADMIN OPTION on role "${role}_b".*GRANT "${role}_b" TO "${other.name}" WITH ADMIN OPTION`),
+    )
+    expect(await snapshotRoles(server, family(role))).toEqual(before)
+    await withAdmin(server, (c) => c.query(`GRANT ${role}_a, ${role}_b TO ${other.name} WITH ADMIN OPTION`))
+    const o = await phase(server, { 'admin-url': other.url, role, phase: 'open' })
+    expect(await loginError(server, `${role}_b`, o.outputs.password!)).toBeNull()
+  })
+})
