@@ -12,7 +12,15 @@ export interface EmbeddedServer {
   url: string
   dataDir: string
   logFile: string
+  settings: Record<string, string>
+  halt(): Promise<void>
+  resume(): Promise<void>
   restart(): Promise<void>
   stop(): Promise<void>
 }
-export declare function startEmbedded(major: number, settings?: Record<string, string>): Promise<EmbeddedServer>
+export declare function startEmbedded(
+  major: number,
+  settings?: Record<string, string>,
+  clone?: { copyFrom?: string; password?: string; standbyOf?: number },
+): Promise<EmbeddedServer>
+export declare function startPrimaryAndReplica(major: number, settings?: Record<string, string>): Promise<{ primary: EmbeddedServer; replica: EmbeddedServer }>

@@ -66,7 +66,7 @@ function runAsUser() {
  * @param {number} major
  * @param {Record<string, string>} [settings] extra postgresql.conf settings
  */
-export async function startEmbedded(major, settings = {}) {
+export async function startEmbedded(major, settings = {}, /** @type {{ copyFrom?: string, password?: string, standbyOf?: number } | undefined} */ clone = undefined) {
   const bin = binDir(major)
   if (!bin) throw new Error(`PostgreSQL ${major} binaries are not installed (npm package postgres-bin-${major})`)
   const owner = runAsUser()
@@ -74,17 +74,26 @@ export async function startEmbedded(major, settings = {}) {
   const dataDir = join(root, 'data')
   const pwFile = join(root, 'pw')
   const logFile = join(root, 'server.log')
-  const password = randomBytes(12).toString('hex')
+  const password = clone?.password ?? randomBytes(12).toString('hex')
   writeFileSync(pwFile, password + '\n', { mode: 0o600 })
   if (owner) {
     chownSync(root, owner.uid, owner.gid)
     chownSync(pwFile, owner.uid, owner.gid)
   }
   const asOwner = owner ? { uid: owner.uid, gid: owner.gid } : {}
-  execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], {
-    ...asOwner,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  if (clone?.copyFrom) {
+    // A physical copy of a stopped primary, started as its streaming standby.
+    execFileSync('cp', ['-a', clone.copyFrom, dataDir])
+    rmSync(join(dataDir, 'postmaster.pid'), { force: true })
+    writeFileSync(join(dataDir, 'standby.signal'), '')
+    writeFileSync(join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${clone.standbyOf} user=postgres password=${password}'\n`, { flag: 'a' })
+    if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir])
+  } else {
+    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+      ...asOwner,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+  }
   const version = execFileSync(join(bin, 'postgres'), ['--version']).toString().trim()
   const port = await freePort()
   /** @type {Record<string, string>} */
@@ -138,6 +147,10 @@ export async function startEmbedded(major, settings = {}) {
     url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
     dataDir,
     logFile,
+    settings: conf,
+    /** Fast shutdown; resume() starts it again on the same port. */
+    halt: stopProcess,
+    resume: start,
     /** Fast shutdown and start again on the same port. */
     restart: async () => {
       await stopProcess()
@@ -148,6 +161,25 @@ export async function startEmbedded(major, settings = {}) {
       rmSync(root, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A primary and a streaming hot standby of it: the primary is stopped briefly,
+ * its data directory copied, and the copy started with standby.signal.
+ * @param {number} major
+ * @param {Record<string, string>} [settings]
+ */
+export async function startPrimaryAndReplica(major, settings = {}) {
+  const primary = await startEmbedded(major, { wal_level: 'replica', max_wal_senders: '5', hot_standby: 'on', ...settings })
+  await primary.halt()
+  const { unix_socket_directories: _ignored, ...rest } = primary.settings
+  let replica
+  try {
+    replica = await startEmbedded(major, rest, { copyFrom: primary.dataDir, password: primary.password, standbyOf: primary.port })
+  } finally {
+    await primary.resume()
+  }
+  return { primary, replica }
 }
 
 /** @param {number} port @param {string} password */
