@@ -245,13 +245,13 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
 describe('the example rotation workflow', () => {
   const jobs = () => jobsOf(parseWorkflowText('rotate.yml', readFileSync(join(workflowDir, 'rotate.yml'), 'utf8')))
 
-  it('opens and deploys in one job, then verifies the drain and closes in later jobs', () => {
+  it('opens and deploys in one job (aborting if the deploy fails), then verifies the drain and closes in later jobs', () => {
     const phases = jobs().map((j) => ({
       job: j.id,
       phases: j.steps.filter((st) => st.uses === SELF).map((st) => (st.with ? stringAt(st.with, 'phase') : undefined)),
     }))
     expect(phases).toEqual([
-      { job: 'open-and-deploy', phases: ['open'] },
+      { job: 'open-and-deploy', phases: ['open', 'abort'] },
       { job: 'verify-drain', phases: ['verify-drain'] },
       { job: 'close', phases: ['close'] },
     ])
