@@ -1,10 +1,12 @@
 import { parseDuration } from './duration.js'
 import { InputError } from './errors.js'
 import { checkRoleName } from './names.js'
+import { parseSecretMap, type SecretMapping } from './github-secrets.js'
 import { MIN_PASSWORD_LENGTH } from './password.js'
+import { SEAL_KEY_MIN_LENGTH } from './seal.js'
 import { checkAppUrl, checkConnectionUrl, defaultAppUrl, type ConnectionTarget } from './urls.js'
 
-export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status'] as const
+export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal'] as const
 export type Phase = (typeof PHASES)[number]
 
 export type PasswordEncryption = 'scram-sha-256' | 'server'
@@ -40,7 +42,20 @@ export interface Config {
   fixOwnership: boolean
   /** Read replicas whose sessions also count (verify-drain, close, status). */
   replicas: ConnectionTarget[]
+  /** Passphrase for sealed-credentials (setup/open seal, unseal/close open). */
+  sealKey: string | null
+  sealedCredentials: string | null
+  /** Write-back of the issued credentials to GitHub secrets (setup, close). */
+  github: GitHubWriteBack | null
   run: RunInfo
+}
+
+export interface GitHubWriteBack {
+  token: string
+  secrets: SecretMapping[]
+  repository: string
+  environment: string | null
+  apiUrl: string
 }
 
 /** Reads one input by its action.yml name; '' when not given. */
@@ -66,7 +81,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
 
   const adminUrl = get('admin-url')
   const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
-  if (!adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
+  if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
     throw new InputError('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)')
   }
 
@@ -103,6 +118,20 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((url) => ({ url: checkConnectionUrl(url, 'replica-urls') }))
 
+  const sealKey = read('seal-key') || null
+  if (sealKey !== null && [...sealKey].length < SEAL_KEY_MIN_LENGTH) {
+    throw new InputError('seal-key', `must be at least ${SEAL_KEY_MIN_LENGTH} characters; use a long random passphrase stored as a secret`)
+  }
+  const sealedCredentials = get('sealed-credentials') || null
+  if (phase === 'unseal') {
+    if (!sealedCredentials) throw new InputError('sealed-credentials', 'is required by the unseal phase: pass the sealed-credentials output of setup or open')
+    if (!sealKey) throw new InputError('seal-key', 'is required by the unseal phase: pass the same secret that sealed the credentials')
+  }
+  const github = parseWriteBack(get, env)
+  if (github && phase === 'close' && (!sealedCredentials || !sealKey)) {
+    throw new InputError('sealed-credentials', 'close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step\'s output) and seal-key')
+  }
+
   return {
     phase,
     admin,
@@ -121,6 +150,9 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     adopt: parseBoolean(get('adopt'), 'adopt'),
     fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
     replicas,
+    sealKey,
+    sealedCredentials,
+    github,
     run: {
       runId: env.GITHUB_RUN_ID ?? '',
       runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
@@ -129,6 +161,20 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
       actor: env.GITHUB_ACTOR ?? '',
     },
   }
+}
+
+function parseWriteBack(get: (name: string) => string, env: NodeJS.ProcessEnv): GitHubWriteBack | null {
+  const mapText = get('github-secrets')
+  const token = get('github-token')
+  if (!mapText && !token) return null
+  if (!mapText) throw new InputError('github-secrets', 'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)')
+  if (!token) throw new InputError('github-token', 'is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow\'s GITHUB_TOKEN cannot write secrets)')
+  const secrets = parseSecretMap(mapText)
+  const repository = get('github-repository') || env.GITHUB_REPOSITORY || ''
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
+    throw new InputError('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name')
+  }
+  return { token, secrets, repository, environment: get('github-environment') || null, apiUrl: env.GITHUB_API_URL || 'https://api.github.com' }
 }
 
 function parseLogins(text: string, role: string): [string, string] {

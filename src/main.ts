@@ -52,6 +52,10 @@ function maskConnectionSecrets(): void {
     if (q?.[1]) core.setSecret(q[1])
   }
   if (process.env.PGPASSWORD) core.setSecret(process.env.PGPASSWORD)
+  for (const name of ['seal-key', 'github-token']) {
+    const v = core.getInput(name)
+    if (v) core.setSecret(v)
+  }
   for (const line of core.getInput('replica-urls').split(/\r?\n/)) {
     const u = line.trim()
     if (!u) continue
@@ -73,6 +77,7 @@ function setOutputs(r: PhaseResult): void {
     ['state', o.state],
     ['remaining-connections', o.remainingConnections],
     ['drained', o.drained],
+    ['sealed-credentials', o.sealedCredentials],
   ]
   for (const [name, value] of outputs) if (value !== undefined) core.setOutput(name, String(value))
   if (r.status) core.setOutput('status', JSON.stringify(r.status))

@@ -24,7 +24,9 @@ export interface PhaseOutputs {
   databaseUrl?: string
   previousUsername?: string
   rotationId?: string
-  state: 'idle' | 'open'
+  state?: 'idle' | 'open'
+  /** setup/open with seal-key: the credentials encrypted for other jobs. */
+  sealedCredentials?: string
   remainingConnections?: number
   drained?: boolean
 }
@@ -42,6 +44,8 @@ export interface PhaseResult {
   sessions: SessionGroup[]
   /** Set when the phase reported outputs but must fail the step (verify-drain not drained). */
   failure?: string
+  /** The phase did not touch the database (unseal): no roles to show. */
+  offline?: boolean
   /** Set by the status phase. */
   status?: StatusReport
 }

@@ -6,6 +6,7 @@ import type { PhaseDeps, PhaseFn } from './phases/common.js'
 import { open } from './phases/open.js'
 import { setup } from './phases/setup.js'
 import { status } from './phases/status.js'
+import { unseal } from './phases/unseal.js'
 import { verifyDrain } from './phases/verify-drain.js'
 import { Replicas } from './replicas.js'
 import type { Reporter } from './reporter.js'
@@ -18,13 +19,15 @@ export interface RunOptions {
   sleep?: (ms: number) => Promise<void>
 }
 
-const PHASES: Record<Phase, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
+const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
 
 /** How long the first connection may keep failing transiently (server starting, network blip). */
 const CONNECT_BUDGET_MS = 30_000
 
 /** Runs one phase against the admin connection. The entry point for every front end. */
 export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResult> {
+  if (cfg.phase === 'unseal') return unseal(cfg, opts.reporter)
+  const phase = cfg.phase
   const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
   const session = new AdminSession(cfg.admin, applicationName)
   const deps: PhaseDeps = {
@@ -36,7 +39,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   }
   try {
     await connectWithRetry(session, deps)
-    return await PHASES[cfg.phase](cfg, deps)
+    return await PHASES[phase](cfg, deps)
   } finally {
     await session.end()
     await deps.replicas.end()

@@ -18,6 +18,10 @@ export function renderSummary(r: PhaseResult): string {
   ]
   lines.push(...facts.filter(([, v]) => v !== undefined).map(([k, v]) => `- **${k}**: ${esc(v!)}`), '')
 
+  if (r.offline) {
+    if (r.notes.length) lines.push(...r.notes.map((n) => `> ${esc(n)}`), '')
+    return lines.join('\n')
+  }
   lines.push('| role | kind | can log in | sessions | member of group | default role |', '|---|---|---|---|---|---|')
   const g = r.roles.group
   lines.push(`| ${esc(r.group)} | group | ${g ? yesNo(g.canLogin) : 'missing'} | | | |`)

@@ -39,8 +39,14 @@ const EXPECTED_INPUTS = [
   'adopt',
   'fix-ownership',
   'replica-urls',
+  'seal-key',
+  'sealed-credentials',
+  'github-token',
+  'github-secrets',
+  'github-environment',
+  'github-repository',
 ]
-const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained', 'status']
+const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained', 'sealed-credentials', 'status']
 
 /** How a workflow refers to this repository's own action. */
 const SELF = './'

@@ -1,7 +1,11 @@
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { sessionCount, type SessionGroup } from '../family.js'
-import { readSessions } from '../observe.js'
+import { DatabaseError, InputError } from '../errors.js'
+import { observe, readSessions } from '../observe.js'
+import { unsealCredentials } from '../seal.js'
+import { writeBack } from '../writeback.js'
+import { checkLogin } from './open.js'
 import { planClose } from '../plan.js'
 import type { PhaseResult } from '../result.js'
 import { TERMINATE_SESSIONS } from '../statements.js'
@@ -16,6 +20,7 @@ import { otherLogin } from '../state.js'
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.role, ...cfg.logins]
+  const written = cfg.github ? await writeBackBeforeClose(cfg, deps) : []
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const applied = await applyInTransaction(
     deps.session,
@@ -43,7 +48,36 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     state: 'idle' as const,
     remainingConnections: remaining,
   }
+  if (written.length) notes.push(`GitHub secrets ${written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`)
   return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes)
+}
+
+/**
+ * Before the old login is disabled, the secret store gets the new credentials:
+ * unsealed from open's sealed-credentials, checked to belong to the open
+ * rotation's incoming login and to log in, then written. If any of that fails,
+ * the phase fails and the old login stays enabled, so the secret store never
+ * holds a credential that cannot log in.
+ */
+async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps): Promise<string[]> {
+  const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const rotation = obs.state.kind === 'ok' ? obs.state.state.rotation : null
+  if (!rotation) return [] // nothing open: planClose decides (a re-run no-op, or a refusal)
+  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, { family: cfg.role, rotationId: rotation.id })
+  deps.reporter.secret(creds.password)
+  deps.reporter.secret(creds.databaseUrl)
+  if (creds.username !== rotation.incoming) {
+    throw new InputError('sealed-credentials', `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`)
+  }
+  const problem = await checkLogin(cfg, creds.username, creds.password)
+  if (problem) {
+    throw new DatabaseError(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${obs.state.kind === 'ok' ? obs.state.state.active : ''}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.')
+  }
+  try {
+    return await writeBack(cfg, creds, deps.reporter)
+  } catch (e) {
+    throw new Error(`${(e as Error).message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`)
+  }
 }
 
 export async function sessionsEverywhere(logins: string[], deps: PhaseDeps): Promise<SessionGroup[]> {

@@ -6,6 +6,7 @@ import type { Replicas } from '../replicas.js'
 import type { Reporter } from '../reporter.js'
 import type { PhaseOutputs, PhaseResult } from '../result.js'
 import type { AdminSession } from '../session.js'
+import { sealCredentials } from '../seal.js'
 import { buildDatabaseUrl } from '../urls.js'
 import type { SessionGroup } from '../family.js'
 
@@ -31,11 +32,15 @@ export function rotationId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 
-/** Credentials outputs for a newly issued password; masks the URL before it exists anywhere else. */
-export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string): Partial<PhaseOutputs> {
+/**
+ * Credentials outputs for a newly issued password; masks the URL before it
+ * exists anywhere else, and seals all three for other jobs when seal-key is set.
+ */
+export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string, rotationId: string): Partial<PhaseOutputs> {
   const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
   reporter.secret(databaseUrl)
-  return { username, password, databaseUrl }
+  const sealedCredentials = cfg.sealKey ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined
+  return { username, password, databaseUrl, sealedCredentials }
 }
 
 /** Re-reads the family after the phase so the summary shows what is true now (replicas included). */

@@ -35,7 +35,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`)
 
   const outputs = {
-    ...credentialOutputs(cfg, deps.reporter, incoming, password!),
+    ...credentialOutputs(cfg, deps.reporter, incoming, password!, rotation.id),
     previousUsername: plan.state.active,
     rotationId: rotation.id,
     state: 'open' as const,
@@ -44,7 +44,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
 }
 
 /** Logs in as the login with its new password; returns what is wrong, or null. */
-async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
+export async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
   let c: Client | null = null
   try {
     // Same host, port, database and TLS settings as the admin connection, but not its session options.

@@ -5,6 +5,7 @@ import type { Ownership } from '../drift.js'
 import { planSetup } from '../plan.js'
 import type { PhaseResult } from '../result.js'
 import { READ_OWNERSHIP, reassignOwned } from '../statements.js'
+import { writeBack } from '../writeback.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
 
 /**
@@ -18,10 +19,22 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const outputs = {
     username: plan.state.active,
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
-    ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password) : {}),
+    ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password, 'setup') : {}),
   }
   const changes = applied.executed.map((s) => s.display)
   const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes]
+  if (cfg.github) {
+    if (outputs.password && outputs.databaseUrl) {
+      // After the commit: the secret store only ever receives a credential that logs in.
+      try {
+        await writeBack(cfg, { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl }, deps.reporter)
+      } catch (e) {
+        throw new Error(`${(e as Error).message} The family is set up and "${outputs.username}" has its new password, but GitHub was not updated: take the password from this step's masked password output (or sealed-credentials), or rotate (open, close) once write-back works.`)
+      }
+    } else {
+      notes.push('github-secrets: nothing written, because setup issued no new password (the family was already set up).')
+    }
+  }
   if (cfg.fixOwnership) changes.push(...(await fixOwnership(cfg, deps, notes)))
   return finish(cfg, deps, outputs, changes, notes)
 }

@@ -1,0 +1,21 @@
+import type { Config } from './config.js'
+import type { SecretOutput } from './github-secrets.js'
+import type { Reporter } from './reporter.js'
+import type { SealedCredentials } from './seal.js'
+
+/**
+ * Writes the issued credentials to GitHub secrets (github-secrets maps secret
+ * names to outputs). The GitHub client is loaded only here, when write-back is
+ * configured.
+ */
+export async function writeBack(cfg: Config, creds: SealedCredentials, reporter: Reporter): Promise<string[]> {
+  const gh = cfg.github
+  if (!gh) return []
+  const { writeSecrets } = await import(/* webpackMode: "eager" */ './github-secrets.js')
+  const value: Record<SecretOutput, string> = { username: creds.username, password: creds.password, 'database-url': creds.databaseUrl }
+  const secrets = Object.fromEntries(gh.secrets.map((m) => [m.name, value[m.output]]))
+  const { written } = await writeSecrets({ token: gh.token, apiUrl: gh.apiUrl, repository: gh.repository, environment: gh.environment ?? undefined, secrets, reporter })
+  const where = gh.environment ? `environment "${gh.environment}" of ${gh.repository}` : gh.repository
+  reporter.info(`Wrote ${written.join(', ')} to the GitHub secrets of ${where}.`)
+  return written
+}
