@@ -1,7 +1,7 @@
 import { parseDuration } from './duration.js'
 import { InputError } from './errors.js'
 import { checkRoleName } from './names.js'
-import { parseSecretMap, type SecretMapping } from './github-secrets.js'
+import { parseSecretMap, type SecretMapping } from './secret-map.js'
 import { MIN_PASSWORD_LENGTH } from './password.js'
 import { SEAL_KEY_MIN_LENGTH } from './seal.js'
 import { checkAppUrl, checkConnectionUrl, defaultAppUrl, type ConnectionTarget } from './urls.js'

@@ -2,11 +2,10 @@
  * The GitHub Actions adapter: the only module that imports @actions/core.
  * Reads inputs, masks secrets, runs the phase, sets outputs, writes the job summary.
  */
-import * as core from '@actions/core'
+import * as core from './actions-core.js'
 import { parseConfig } from './config.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
-import { runPhase } from './rotate.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
 
 export async function run(): Promise<void> {
@@ -14,6 +13,8 @@ export async function run(): Promise<void> {
   const phase = core.getInput('phase')
   try {
     const cfg = parseConfig((name) => core.getInput(name), process.env)
+    // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
+    const { runPhase } = await import('./rotate.js')
     const result = await runPhase(cfg, { reporter })
     setOutputs(result)
     await writeSummary(renderSummary(result))

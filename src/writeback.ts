@@ -1,5 +1,5 @@
 import type { Config } from './config.js'
-import type { SecretOutput } from './github-secrets.js'
+import type { SecretOutput } from './secret-map.js'
 import type { Reporter } from './reporter.js'
 import type { SealedCredentials } from './seal.js'
 
@@ -11,7 +11,7 @@ import type { SealedCredentials } from './seal.js'
 export async function writeBack(cfg: Config, creds: SealedCredentials, reporter: Reporter): Promise<string[]> {
   const gh = cfg.github
   if (!gh) return []
-  const { writeSecrets } = await import(/* webpackMode: "eager" */ './github-secrets.js')
+  const { writeSecrets } = await import('./github-secrets.js')
   const value: Record<SecretOutput, string> = { username: creds.username, password: creds.password, 'database-url': creds.databaseUrl }
   const secrets = Object.fromEntries(gh.secrets.map((m) => [m.name, value[m.output]]))
   const { written } = await writeSecrets({ token: gh.token, apiUrl: gh.apiUrl, repository: gh.repository, environment: gh.environment ?? undefined, secrets, reporter })
