@@ -14,8 +14,9 @@ import { describe, expect, it } from 'vitest'
 
 // @actions/workflow-parser imports its schema JSON without import attributes, which Node's
 // loader rejects; vitest.config.ts inlines it (server.deps.inline) so vite transforms it.
-import { isBasicExpression, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
+import { convertWorkflowTemplate, isBasicExpression, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
+import type { FileProvider } from '@actions/workflow-parser/workflows/file-provider'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const workflowDir = join(root, '.github', 'workflows')
@@ -48,7 +49,12 @@ const EXPECTED_INPUTS = [
 ]
 const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained', 'sealed-credentials', 'status']
 
-/** How a workflow refers to this repository's own action. */
+/**
+ * How a workflow step refers to this repository's own action. Only a step's `uses`
+ * is compared, and only for equality: a job-level `uses: ./.github/workflows/x.yml`
+ * calls a reusable workflow (checked by the converter test below), and a step's
+ * `uses: ./some/dir` would be another local action.
+ */
 const SELF = './'
 
 function workflowFiles(): string[] {
@@ -60,6 +66,25 @@ function workflowFiles(): string[] {
 
 function parseWorkflowText(name: string, content: string): TemplateParseResult {
   return parseWorkflow({ name, content }, new NoOperationTraceWriter())
+}
+
+/** Reusable workflows of this repository (`uses: ./.github/workflows/...`), for the converter. */
+const localWorkflows: FileProvider = {
+  async getFileContent(ref) {
+    if ('repository' in ref) throw new Error(`${ref.owner}/${ref.repository}/${ref.path}@${ref.version} is not in this repository`)
+    return { name: ref.path, content: readFileSync(join(root, ref.path), 'utf8') }
+  },
+}
+
+/**
+ * Runs GitHub's converter over a parsed workflow, loading the reusable workflows it
+ * calls from this repository: that checks `needs`, `concurrency`, cron schedules,
+ * and the `with:` inputs and `secrets:` a job passes to a called workflow against
+ * that workflow's `on.workflow_call` (undeclared ones, and required ones missing).
+ */
+async function conversionErrors(result: TemplateParseResult): Promise<string[]> {
+  const template = await convertWorkflowTemplate(result.context, result.value!, localWorkflows, { fetchReusableWorkflowDepth: 1 })
+  return (template.errors ?? []).map((e) => e.Message)
 }
 
 function errorsOf(result: TemplateParseResult): string[] {
@@ -176,7 +201,9 @@ describe('action.yml', () => {
 
 describe('workflow validation', () => {
   it('finds the workflows', () => {
-    expect(workflowFiles()).toEqual(expect.arrayContaining(['ci.yml', 'rotate.yml']))
+    expect(workflowFiles()).toEqual(
+      expect.arrayContaining(['ci.yml', 'rotate.yml', 'rotate-dispatch.yml', 'rotate-scheduled.yml', 'rotate-fleet.yml', 'self-test.yml']),
+    )
   })
 
   it('reports an error for a broken workflow', () => {
@@ -185,6 +212,20 @@ describe('workflow validation', () => {
       ['on: push', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    stepz:', '      - run: echo hi', ''].join('\n'),
     )
     expect(errorsOf(broken).length).toBeGreaterThan(0)
+  })
+
+  it('reports an error for a call of a reusable workflow with an undeclared input or a missing required secret', async () => {
+    const call = (withAndSecrets: string[]) =>
+      parseWorkflowText(
+        'broken-call.yml',
+        ['on: workflow_dispatch', 'jobs:', '  rotate:', '    uses: ./.github/workflows/rotate.yml', ...withAndSecrets, ''].join('\n'),
+      )
+    const ok = call(['    secrets: inherit'])
+    expect(await conversionErrors(ok)).toEqual([])
+    const undeclared = await conversionErrors(call(['    with:', '      no-such-input: x', '    secrets: inherit']))
+    expect(undeclared.join('\n')).toContain('no-such-input')
+    const missing = await conversionErrors(call(['    secrets:', '      DB_ADMIN_URL: x']))
+    expect(missing.join('\n')).toContain('DB_SEAL_KEY')
   })
 
   it('reports an error for an expression in a place that does not allow its context', () => {
@@ -203,6 +244,11 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
     const result = parse()
     expect(errorsOf(result).join('\n'), `${file} has errors`).toBe('')
     expect(result.value).toBeDefined()
+  })
+
+  it('converts with GitHub\'s converter, reusable workflows called with declared inputs and secrets', async () => {
+    const result = parse()
+    expect((await conversionErrors(result)).join('\n'), `${file} does not convert`).toBe('')
   })
 
   it('passes only declared inputs to this action, including the required ones', () => {
@@ -251,16 +297,39 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
 describe('the example rotation workflow', () => {
   const jobs = () => jobsOf(parseWorkflowText('rotate.yml', readFileSync(join(workflowDir, 'rotate.yml'), 'utf8')))
 
-  it('opens and deploys in one job (aborting if the deploy fails), then verifies the drain and closes in later jobs', () => {
+  it('opens, deploys with the unsealed credentials, verifies the drain and closes in jobs of their own; aborts when the deploy failed', () => {
     const phases = jobs().map((j) => ({
       job: j.id,
       phases: j.steps.filter((st) => st.uses === SELF).map((st) => (st.with ? stringAt(st.with, 'phase') : undefined)),
     }))
     expect(phases).toEqual([
-      { job: 'open-and-deploy', phases: ['open', 'abort'] },
+      { job: 'open', phases: ['open'] },
+      { job: 'deploy', phases: ['status', 'unseal'] },
       { job: 'verify-drain', phases: ['verify-drain'] },
       { job: 'close', phases: ['close'] },
+      { job: 'abort', phases: ['abort'] },
     ])
+    const abort = jobs().find((j) => j.id === 'abort')!
+    expect(stringAt(abort.token, 'if')).toBe("failure() && needs.open.result == 'success' && needs.deploy.result == 'failure'")
+  })
+
+  it('passes the credentials between jobs only sealed, and close writes them to GitHub secrets', () => {
+    const stepOf = (jobId: string, phase: string) =>
+      jobs()
+        .find((j) => j.id === jobId)!
+        .steps.find((st) => st.uses === SELF && st.with && stringAt(st.with, 'phase') === phase)!
+    const open = jobs().find((j) => j.id === 'open')!
+    expect(open.outputNames).toEqual(expect.arrayContaining(['rotation-id', 'sealed-credentials']))
+    expect(stepOf('open', 'open').withKeys).toContain('seal-key')
+    for (const [jobId, phase] of [
+      ['deploy', 'unseal'],
+      ['close', 'close'],
+    ]) {
+      const step = stepOf(jobId, phase)
+      expect(step.withKeys, `job ${jobId}`).toEqual(expect.arrayContaining(['sealed-credentials', 'seal-key', 'rotation-id']))
+      expect(expressionsIn(step.with!).join('\n'), `job ${jobId}`).toContain('needs.open.outputs.sealed-credentials')
+    }
+    expect(stepOf('close', 'close').withKeys).toEqual(expect.arrayContaining(['github-token', 'github-secrets']))
   })
 
   it('never passes the password or the database URL between jobs', () => {
