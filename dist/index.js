@@ -917,13 +917,16 @@ const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'cur
 function checkRoleName(name, input) {
     if (name.length === 0)
         throw new errors/* InputError */.dz(input, 'a role name is empty');
-    if (name.includes('\0'))
-        throw new errors/* InputError */.dz(input, 'a role name contains a NUL character');
+    // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
+    // break could start a workflow command in the runner's log.
+    if (/[\x00-\x1f\x7f]/.test(name))
+        throw new errors/* InputError */.dz(input, 'a role name contains a control character (tab, line break or similar)');
     const bytes = Buffer.byteLength(name, 'utf8');
     if (bytes > MAX_NAME_BYTES) {
         throw new errors/* InputError */.dz(input, `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`);
     }
-    if (RESERVED.has(name.toLowerCase()))
+    // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
+    if (RESERVED.has(name))
         throw new errors/* InputError */.dz(input, `'${name}' is a reserved role name`);
     if (name.startsWith('pg_'))
         throw new errors/* InputError */.dz(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`);

@@ -12,7 +12,9 @@ const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'cur
  */
 export function checkRoleName(name: string, input: string): string {
   if (name.length === 0) throw new InputError(input, 'a role name is empty')
-  if (name.includes('\0')) throw new InputError(input, 'a role name contains a NUL character')
+  // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
+  // break could start a workflow command in the runner's log.
+  if (/[\x00-\x1f\x7f]/.test(name)) throw new InputError(input, 'a role name contains a control character (tab, line break or similar)')
   const bytes = Buffer.byteLength(name, 'utf8')
   if (bytes > MAX_NAME_BYTES) {
     throw new InputError(
@@ -20,7 +22,8 @@ export function checkRoleName(name: string, input: string): string {
       `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`,
     )
   }
-  if (RESERVED.has(name.toLowerCase())) throw new InputError(input, `'${name}' is a reserved role name`)
+  // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
+  if (RESERVED.has(name)) throw new InputError(input, `'${name}' is a reserved role name`)
   if (name.startsWith('pg_')) throw new InputError(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`)
   return name
 }
