@@ -108,7 +108,10 @@ function statementError(e, statement) {
         return new errors/* DatabaseError */.a$(`Waited 30s for a lock held by another session (while running: ${statement}); nothing was changed.`, 'Another phase or a DBA transaction is changing the same roles: let it finish (see pg_locks and pg_stat_activity), then run this phase again.', err.code);
     }
     if (err.code === '57014') {
-        return new errors/* DatabaseError */.a$(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code);
+        if (/statement timeout/i.test(err.message ?? '')) {
+            return new errors/* DatabaseError */.a$(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code);
+        }
+        return new errors/* DatabaseError */.a$(`The statement was cancelled by another session or an administrator (while running: ${statement}); nothing was changed.`, 'Run the phase again when whoever cancelled it is done.', err.code);
     }
     if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
         return new errors/* DatabaseError */.a$(`The admin role may not change passwords: ${err.message} (while running: ${statement}). Nothing was changed.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.', err.code);
@@ -775,8 +778,9 @@ async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
                 await session.renew();
             }
             catch (c) {
-                if (!isRetryable(c) || now() >= deadline)
-                    throw c;
+                if (!isRetryable(c) || now() >= deadline) {
+                    throw new errors/* DatabaseError */.a$(`The phase was interrupted (${e.message.split('\n')[0]}) and could not reconnect: ${c.message} Nothing was applied: the family is as it was before this phase.`, 'Run the phase again once the database accepts the admin connection.', c.code);
+                }
             }
         }
     }

@@ -66,7 +66,13 @@ export async function applyInTransaction(
       try {
         await session.renew()
       } catch (c) {
-        if (!isRetryable(c) || now() >= deadline) throw c
+        if (!isRetryable(c) || now() >= deadline) {
+          throw new DatabaseError(
+            `The phase was interrupted (${(e as Error).message.split('\n')[0]}) and could not reconnect: ${(c as Error).message} Nothing was applied: the family is as it was before this phase.`,
+            'Run the phase again once the database accepts the admin connection.',
+            (c as { code?: string }).code,
+          )
+        }
       }
     }
   }

@@ -106,7 +106,10 @@ export function statementError(e: unknown, statement: string): DatabaseError {
     )
   }
   if (err.code === '57014') {
-    return new DatabaseError(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code)
+    if (/statement timeout/i.test(err.message ?? '')) {
+      return new DatabaseError(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code)
+    }
+    return new DatabaseError(`The statement was cancelled by another session or an administrator (while running: ${statement}); nothing was changed.`, 'Run the phase again when whoever cancelled it is done.', err.code)
   }
   if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
     return new DatabaseError(
