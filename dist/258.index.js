@@ -224,38 +224,40 @@ function isObject(v) {
  * bound parameters (passwords, comments, setting values) with escapeLiteral.
  */
 // ---- reads (bound parameters) ------------------------------------------------
-const SERVER_INFO = `
+/**
+ * Everything a phase decides on, in one round trip: the server, the admin's
+ * privileges, and for each family role ($1: group first, then the logins) its
+ * attributes, role-wide settings, comment (the state), the admin's ADMIN
+ * OPTION on it and its membership in the group (SET and INHERIT options on
+ * PostgreSQL 16+; before 16 every membership allows SET ROLE and inheritance
+ * is the member's rolinherit). Sessions are read by READ_SESSIONS.
+ */
+const OBSERVE_FAMILY = `
 SELECT current_setting('server_version_num')::int AS version,
        current_setting('scram_iterations', true) AS scram_iterations,
-       current_user AS admin,
-       pg_backend_pid() AS pid`;
-/** The family's roles, with their role-wide (all databases) settings and comment. */
-const READ_ROLES = `
-SELECT r.rolname AS name,
-       r.rolcanlogin AS can_login,
-       r.rolsuper AS superuser,
-       shobj_description(r.oid, 'pg_authid') AS comment,
-       (SELECT array_agg(c ORDER BY c)
-          FROM pg_db_role_setting s, unnest(s.setconfig) AS c
-         WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
-  FROM pg_roles r
- WHERE r.rolname = ANY($1::text[])`;
-/** Direct memberships of the login roles in the group role (PostgreSQL 16+: with SET and INHERIT options). */
-const READ_MEMBERSHIPS_16 = `
-SELECT m.rolname AS member, bool_or(a.set_option) AS can_set, bool_or(a.inherit_option) AS inherits
-  FROM pg_auth_members a
-  JOIN pg_roles m ON m.oid = a.member
-  JOIN pg_roles g ON g.oid = a.roleid
- WHERE g.rolname = $1 AND m.rolname = ANY($2::text[])
- GROUP BY m.rolname`;
-/** Before PostgreSQL 16 every membership allows SET ROLE; inheritance is a property of the member. */
-const READ_MEMBERSHIPS_14 = `
-SELECT m.rolname AS member, true AS can_set, bool_or(m.rolinherit) AS inherits
-  FROM pg_auth_members a
-  JOIN pg_roles m ON m.oid = a.member
-  JOIN pg_roles g ON g.oid = a.roleid
- WHERE g.rolname = $1 AND m.rolname = ANY($2::text[])
- GROUP BY m.rolname`;
+       a.rolname AS admin,
+       a.rolsuper AS admin_superuser,
+       a.rolcreaterole AS admin_createrole,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'name', r.rolname,
+                 'can_login', r.rolcanlogin,
+                 'superuser', r.rolsuper,
+                 'comment', shobj_description(r.oid, 'pg_authid'),
+                 'settings', (SELECT array_agg(c ORDER BY c)
+                                FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+                               WHERE s.setrole = r.oid AND s.setdatabase = 0),
+                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
+                               FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                              WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
+                 'inherits', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, r.rolinherit))
+                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]))), '[]')
+          FROM pg_roles r
+         WHERE r.rolname = ANY($1::text[])) AS roles
+  FROM pg_roles a
+ WHERE a.rolname = current_user`;
 /** Sessions of the given logins in every database, except the action's own. */
 const READ_SESSIONS = `
 SELECT usename AS login,
@@ -295,19 +297,8 @@ SELECT g.rolinherit AS inherit,
 function serializeOnGroup(group, inherit) {
     return `ALTER ROLE ${(0,esm/* escapeIdentifier */.F)(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`;
 }
-/** Bounds on how long a phase's statements may wait for locks or run. */
-const PHASE_TIMEOUTS = [`SET LOCAL lock_timeout = '30s'`, `SET LOCAL statement_timeout = '120s'`];
-/** What the admin role may do (the least-privilege checks before any change). */
-const ADMIN_INFO = `
-SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
-  FROM pg_roles r
- WHERE r.rolname = current_user`;
-/** ADMIN OPTION of the admin on each existing family role (needed on PostgreSQL 16+). */
-const ADMIN_OPTIONS = `
-SELECT r.rolname AS name, pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option
-  FROM pg_roles r
- WHERE r.rolname = ANY($1::text[])`;
+/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
+const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`;
 /** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
 const READ_OWNERSHIP = `
 SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS objects
@@ -361,47 +352,43 @@ function requireSecret(step, secret) {
 
 
 
-/** Reads the family's roles, memberships, settings, state and sessions. Read-only. */
+/** Reads the family's roles, memberships, settings, state and sessions (two queries). Read-only. */
 async function observe(client, family) {
-    const info = (await client.query(SERVER_INFO)).rows[0];
-    const serverVersion = Number(info.version);
     const names = [family.group, ...family.logins];
-    const roles = (await client.query(READ_ROLES, [names])).rows;
-    const memberships = (await client.query(serverVersion >= 160000 ? READ_MEMBERSHIPS_16 : READ_MEMBERSHIPS_14, [family.group, family.logins])).rows;
+    const info = (await client.query(OBSERVE_FAMILY, [names])).rows[0];
     // The group role's own sessions count too: after adopt: true it is the outgoing login.
     const sessions = await readSessions(client, names);
-    const adminRow = (await client.query(ADMIN_INFO)).rows[0];
-    const adminOptions = (await client.query(ADMIN_OPTIONS, [names])).rows;
-    const roleInfo = (name) => {
+    const roles = info.roles;
+    const roleInfo = (name, isGroup) => {
         const r = roles.find((x) => x.name === name);
         if (!r)
             return null;
-        const m = memberships.find((x) => x.member === name);
         const setting = (r.settings ?? []).find((s) => s.startsWith('role='));
+        const member = !isGroup && r.can_set !== null;
         return {
             name,
             canLogin: r.can_login,
             superuser: r.superuser,
-            member: Boolean(m),
-            canSet: Boolean(m?.can_set),
-            inherits: Boolean(m?.inherits),
+            member,
+            canSet: member && Boolean(r.can_set),
+            inherits: member && Boolean(r.inherits),
             defaultRole: setting === undefined ? null : setting.slice('role='.length),
         };
     };
     const groupRow = roles.find((x) => x.name === family.group);
     return {
-        serverVersion,
+        serverVersion: Number(info.version),
         // scram_iterations exists from PostgreSQL 16; before, the server always used 4096.
         scramIterations: info.scram_iterations ? Number(info.scram_iterations) : SCRAM_DEFAULT_ITERATIONS,
         admin: {
-            name: adminRow.name,
-            superuser: adminRow.superuser,
-            createrole: adminRow.createrole,
-            signalBackend: adminRow.signal_backend,
-            adminOption: Object.fromEntries(adminOptions.map((r) => [r.name, r.admin_option])),
+            name: info.admin,
+            superuser: info.admin_superuser,
+            createrole: info.admin_createrole,
+            signalBackend: info.admin_signal_backend,
+            adminOption: Object.fromEntries(roles.map((r) => [r.name, r.admin_option])),
         },
-        group: roleInfo(family.group),
-        logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l)])),
+        group: roleInfo(family.group, true),
+        logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
         state: readState(groupRow ? groupRow.comment : null),
         sessions,
     };
@@ -787,10 +774,8 @@ async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
 }
 async function attemptOnce(session, cfg, reporter, decide, opts) {
     const client = session.client;
-    await client.query('BEGIN');
     try {
-        for (const t of PHASE_TIMEOUTS)
-            await client.query(t);
+        await client.query(BEGIN_PHASE);
         await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)]);
         const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0];
         if (group) {
@@ -937,7 +922,17 @@ async function open_open(cfg, deps) {
     const previous = applied.before.state.state;
     const rotation = plan.state.rotation;
     const incoming = rotation.incoming;
-    const problem = await checkLogin(cfg, incoming, password);
+    const outputs = {
+        ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id),
+        previousUsername: plan.state.active,
+        rotationId: rotation.id,
+        state: 'open',
+    };
+    // The login check and the summary's re-read of the family use different connections: run them side by side.
+    const [problem, result] = await Promise.all([
+        checkLogin(cfg, incoming, password),
+        finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
+    ]);
     if (problem) {
         const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
             const p = planRevertOpen(obs, cfg, rotation.id, previous);
@@ -948,13 +943,7 @@ async function open_open(cfg, deps) {
         throw new errors/* DatabaseError */.a$(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.');
     }
     deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`);
-    const outputs = {
-        ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id),
-        previousUsername: plan.state.active,
-        rotationId: rotation.id,
-        state: 'open',
-    };
-    return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes);
+    return result;
 }
 /** Logs in as the login with its new password; returns what is wrong, or null. */
 async function checkLogin(cfg, login, password) {

@@ -9,7 +9,7 @@ import { missingPrivilege, type Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
 import type { AdminSession } from './session.js'
-import { GROUP_INHERITS, LOCK_FAMILY, PHASE_TIMEOUTS, renderStep, serializeOnGroup, type Statement } from './statements.js'
+import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, type Statement } from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
@@ -86,9 +86,8 @@ async function attemptOnce(
   opts: ApplyOptions,
 ): Promise<Applied> {
   const client = session.client
-  await client.query('BEGIN')
   try {
-    for (const t of PHASE_TIMEOUTS) await client.query(t)
+    await client.query(BEGIN_PHASE)
     await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
     const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
     if (group) {

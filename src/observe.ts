@@ -1,7 +1,7 @@
 import type { Client } from './db.js'
 import type { Observation, RoleInfo, SessionGroup } from './family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from './scram.js'
-import { ADMIN_INFO, ADMIN_OPTIONS, READ_MEMBERSHIPS_14, READ_MEMBERSHIPS_16, READ_ROLES, READ_SESSIONS, SERVER_INFO } from './statements.js'
+import { OBSERVE_FAMILY, READ_SESSIONS } from './statements.js'
 import { readState } from './state.js'
 
 export interface Family {
@@ -9,47 +9,55 @@ export interface Family {
   logins: [string, string]
 }
 
-/** Reads the family's roles, memberships, settings, state and sessions. Read-only. */
+interface RoleRow {
+  name: string
+  can_login: boolean
+  superuser: boolean
+  comment: string | null
+  settings: string[] | null
+  admin_option: boolean
+  /** null when the role is not a member of the group. */
+  can_set: boolean | null
+  inherits: boolean | null
+}
+
+/** Reads the family's roles, memberships, settings, state and sessions (two queries). Read-only. */
 export async function observe(client: Client, family: Family): Promise<Observation> {
-  const info = (await client.query(SERVER_INFO)).rows[0]
-  const serverVersion = Number(info.version)
   const names = [family.group, ...family.logins]
-  const roles = (await client.query(READ_ROLES, [names])).rows
-  const memberships = (await client.query(serverVersion >= 160000 ? READ_MEMBERSHIPS_16 : READ_MEMBERSHIPS_14, [family.group, family.logins])).rows
+  const info = (await client.query(OBSERVE_FAMILY, [names])).rows[0]
   // The group role's own sessions count too: after adopt: true it is the outgoing login.
   const sessions = await readSessions(client, names)
-  const adminRow = (await client.query(ADMIN_INFO)).rows[0]
-  const adminOptions = (await client.query(ADMIN_OPTIONS, [names])).rows
+  const roles = info.roles as RoleRow[]
 
-  const roleInfo = (name: string): RoleInfo | null => {
+  const roleInfo = (name: string, isGroup: boolean): RoleInfo | null => {
     const r = roles.find((x) => x.name === name)
     if (!r) return null
-    const m = memberships.find((x) => x.member === name)
-    const setting = ((r.settings as string[] | null) ?? []).find((s) => s.startsWith('role='))
+    const setting = (r.settings ?? []).find((s) => s.startsWith('role='))
+    const member = !isGroup && r.can_set !== null
     return {
       name,
       canLogin: r.can_login,
       superuser: r.superuser,
-      member: Boolean(m),
-      canSet: Boolean(m?.can_set),
-      inherits: Boolean(m?.inherits),
+      member,
+      canSet: member && Boolean(r.can_set),
+      inherits: member && Boolean(r.inherits),
       defaultRole: setting === undefined ? null : setting.slice('role='.length),
     }
   }
   const groupRow = roles.find((x) => x.name === family.group)
   return {
-    serverVersion,
+    serverVersion: Number(info.version),
     // scram_iterations exists from PostgreSQL 16; before, the server always used 4096.
     scramIterations: info.scram_iterations ? Number(info.scram_iterations) : SCRAM_DEFAULT_ITERATIONS,
     admin: {
-      name: adminRow.name,
-      superuser: adminRow.superuser,
-      createrole: adminRow.createrole,
-      signalBackend: adminRow.signal_backend,
-      adminOption: Object.fromEntries(adminOptions.map((r) => [r.name, r.admin_option])),
+      name: info.admin,
+      superuser: info.admin_superuser,
+      createrole: info.admin_createrole,
+      signalBackend: info.admin_signal_backend,
+      adminOption: Object.fromEntries(roles.map((r) => [r.name, r.admin_option])),
     },
-    group: roleInfo(family.group),
-    logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l)])),
+    group: roleInfo(family.group, true),
+    logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
     state: readState(groupRow ? groupRow.comment : null),
     sessions,
   }

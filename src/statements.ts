@@ -10,41 +10,40 @@ import { serializeState } from './state.js'
 
 // ---- reads (bound parameters) ------------------------------------------------
 
-export const SERVER_INFO = `
+/**
+ * Everything a phase decides on, in one round trip: the server, the admin's
+ * privileges, and for each family role ($1: group first, then the logins) its
+ * attributes, role-wide settings, comment (the state), the admin's ADMIN
+ * OPTION on it and its membership in the group (SET and INHERIT options on
+ * PostgreSQL 16+; before 16 every membership allows SET ROLE and inheritance
+ * is the member's rolinherit). Sessions are read by READ_SESSIONS.
+ */
+export const OBSERVE_FAMILY = `
 SELECT current_setting('server_version_num')::int AS version,
        current_setting('scram_iterations', true) AS scram_iterations,
-       current_user AS admin,
-       pg_backend_pid() AS pid`
-
-/** The family's roles, with their role-wide (all databases) settings and comment. */
-export const READ_ROLES = `
-SELECT r.rolname AS name,
-       r.rolcanlogin AS can_login,
-       r.rolsuper AS superuser,
-       shobj_description(r.oid, 'pg_authid') AS comment,
-       (SELECT array_agg(c ORDER BY c)
-          FROM pg_db_role_setting s, unnest(s.setconfig) AS c
-         WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
-  FROM pg_roles r
- WHERE r.rolname = ANY($1::text[])`
-
-/** Direct memberships of the login roles in the group role (PostgreSQL 16+: with SET and INHERIT options). */
-export const READ_MEMBERSHIPS_16 = `
-SELECT m.rolname AS member, bool_or(a.set_option) AS can_set, bool_or(a.inherit_option) AS inherits
-  FROM pg_auth_members a
-  JOIN pg_roles m ON m.oid = a.member
-  JOIN pg_roles g ON g.oid = a.roleid
- WHERE g.rolname = $1 AND m.rolname = ANY($2::text[])
- GROUP BY m.rolname`
-
-/** Before PostgreSQL 16 every membership allows SET ROLE; inheritance is a property of the member. */
-export const READ_MEMBERSHIPS_14 = `
-SELECT m.rolname AS member, true AS can_set, bool_or(m.rolinherit) AS inherits
-  FROM pg_auth_members a
-  JOIN pg_roles m ON m.oid = a.member
-  JOIN pg_roles g ON g.oid = a.roleid
- WHERE g.rolname = $1 AND m.rolname = ANY($2::text[])
- GROUP BY m.rolname`
+       a.rolname AS admin,
+       a.rolsuper AS admin_superuser,
+       a.rolcreaterole AS admin_createrole,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'name', r.rolname,
+                 'can_login', r.rolcanlogin,
+                 'superuser', r.rolsuper,
+                 'comment', shobj_description(r.oid, 'pg_authid'),
+                 'settings', (SELECT array_agg(c ORDER BY c)
+                                FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+                               WHERE s.setrole = r.oid AND s.setdatabase = 0),
+                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
+                               FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                              WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
+                 'inherits', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, r.rolinherit))
+                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]))), '[]')
+          FROM pg_roles r
+         WHERE r.rolname = ANY($1::text[])) AS roles
+  FROM pg_roles a
+ WHERE a.rolname = current_user`
 
 /** Sessions of the given logins in every database, except the action's own. */
 export const READ_SESSIONS = `
@@ -90,21 +89,8 @@ export function serializeOnGroup(group: string, inherit: boolean): string {
   return `ALTER ROLE ${q(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`
 }
 
-/** Bounds on how long a phase's statements may wait for locks or run. */
-export const PHASE_TIMEOUTS = [`SET LOCAL lock_timeout = '30s'`, `SET LOCAL statement_timeout = '120s'`]
-
-/** What the admin role may do (the least-privilege checks before any change). */
-export const ADMIN_INFO = `
-SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
-  FROM pg_roles r
- WHERE r.rolname = current_user`
-
-/** ADMIN OPTION of the admin on each existing family role (needed on PostgreSQL 16+). */
-export const ADMIN_OPTIONS = `
-SELECT r.rolname AS name, pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option
-  FROM pg_roles r
- WHERE r.rolname = ANY($1::text[])`
+/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
+export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
 
 /** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
 export const READ_OWNERSHIP = `

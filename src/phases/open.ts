@@ -20,7 +20,17 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const rotation = plan.state.rotation!
   const incoming = rotation.incoming
 
-  const problem = await checkLogin(cfg, incoming, password!)
+  const outputs = {
+    ...credentialOutputs(cfg, deps.reporter, incoming, password!, rotation.id),
+    previousUsername: plan.state.active,
+    rotationId: rotation.id,
+    state: 'open' as const,
+  }
+  // The login check and the summary's re-read of the family use different connections: run them side by side.
+  const [problem, result] = await Promise.all([
+    checkLogin(cfg, incoming, password!),
+    finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
+  ])
   if (problem) {
     const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
       const p = planRevertOpen(obs, cfg, rotation.id, previous)
@@ -33,14 +43,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
     )
   }
   deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`)
-
-  const outputs = {
-    ...credentialOutputs(cfg, deps.reporter, incoming, password!, rotation.id),
-    previousUsername: plan.state.active,
-    rotationId: rotation.id,
-    state: 'open' as const,
-  }
-  return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes)
+  return result
 }
 
 /** Logs in as the login with its new password; returns what is wrong, or null. */
