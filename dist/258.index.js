@@ -124,6 +124,8 @@ function statementError(e, statement) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: ./src/names.ts
+var names = __webpack_require__(6455);
 ;// CONCATENATED MODULE: ./src/scram.ts
 
 /**
@@ -413,6 +415,7 @@ var family = __webpack_require__(2015);
 
 
 
+
 // ---- setup --------------------------------------------------------------------
 function planSetup(obs, cfg, ctx) {
     const group = cfg.role;
@@ -628,7 +631,7 @@ function missingPrivilege(obs, group, steps, terminate) {
     const a = obs.admin;
     if (a.superuser)
         return null;
-    const q = (n) => `"${n.replace(/"/g, '""')}"`;
+    const q = names/* quoteIdent */.v4;
     if (steps.length > 0) {
         if (!a.createrole)
             return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` };
@@ -731,6 +734,7 @@ function sameLogins(a, b) {
 
 
 
+
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64;
 /** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
@@ -781,7 +785,7 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
         if (group) {
             if (!group.superuser && group.version >= 160000 && !group.admin_option) {
                 // Checked here: without it the serializing statement below fails with a bare permission error.
-                throw privilegeError(`ADMIN OPTION on role ${quoteName(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteName(cfg.role)} TO ${quoteName(group.admin)} WITH ADMIN OPTION`);
+                throw privilegeError(`ADMIN OPTION on role ${(0,names/* quoteIdent */.v4)(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${(0,names/* quoteIdent */.v4)(cfg.role)} TO ${(0,names/* quoteIdent */.v4)(group.admin)} WITH ADMIN OPTION`);
             }
             await run(client, serializeOnGroup(cfg.role, group.inherit));
         }
@@ -832,9 +836,6 @@ async function run(client, sql, params, display = sql) {
 }
 function privilegeError(privilege, grant) {
     return new errors/* DatabaseError */.a$(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501');
-}
-function quoteName(n) {
-    return `"${n.replace(/"/g, '""')}"`;
 }
 
 // EXTERNAL MODULE: ./src/seal.ts
@@ -1274,6 +1275,7 @@ var duration = __webpack_require__(7607);
 
 
 
+
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
  * the outgoing login has no sessions (and the incoming one has
@@ -1283,17 +1285,16 @@ var duration = __webpack_require__(7607);
  */
 async function verifyDrain(cfg, deps) {
     const { reporter } = deps;
-    const target = planDrain(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), cfg);
+    const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins });
+    const target = planDrain(obs, cfg);
     if (target.kind === 'noop') {
         const last = target.state.lastClosed;
         return finish(cfg, deps, { previousUsername: last.previous ?? otherLogin(target.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`]);
     }
     const { outgoing, incoming } = target;
-    if (cfg.terminateAfterMs !== null) {
-        const a = (await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })).admin;
-        if (!a.superuser && !a.signalBackend) {
-            throw new Error(`The admin role lacks pg_signal_backend, which terminate-after needs to end sessions of other roles; nothing was changed. Grant it: GRANT pg_signal_backend TO "${a.name.replace(/"/g, '""')}";`);
-        }
+    const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.role, [], true) : null;
+    if (missing) {
+        throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
     }
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;

@@ -383,7 +383,7 @@ function describeSessions(sessions, login) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(559);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2247);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -392,7 +392,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 559:
+/***/ 2247:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -904,35 +904,8 @@ function setFailed(message) {
 var duration = __nccwpck_require__(7607);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-;// CONCATENATED MODULE: ./src/names.ts
-
-/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
-const MAX_NAME_BYTES = 63;
-const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'current_role', 'all']);
-/**
- * Checks a role name before it reaches SQL. Names are always quoted when used,
- * so any character is safe there; this only rejects names PostgreSQL would
- * truncate, reserve or refuse.
- */
-function checkRoleName(name, input) {
-    if (name.length === 0)
-        throw new errors/* InputError */.dz(input, 'a role name is empty');
-    // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
-    // break could start a workflow command in the runner's log.
-    if (/[\x00-\x1f\x7f]/.test(name))
-        throw new errors/* InputError */.dz(input, 'a role name contains a control character (tab, line break or similar)');
-    const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes > MAX_NAME_BYTES) {
-        throw new errors/* InputError */.dz(input, `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`);
-    }
-    // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
-    if (RESERVED.has(name))
-        throw new errors/* InputError */.dz(input, `'${name}' is a reserved role name`);
-    if (name.startsWith('pg_'))
-        throw new errors/* InputError */.dz(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`);
-    return name;
-}
-
+// EXTERNAL MODULE: ./src/names.ts
+var src_names = __nccwpck_require__(6455);
 // EXTERNAL MODULE: ./src/secret-map.ts
 var secret_map = __nccwpck_require__(3648);
 // EXTERNAL MODULE: ./src/password.ts
@@ -974,7 +947,7 @@ function parseConfig(read, env) {
     const role = get('role');
     if (!role)
         throw new errors/* InputError */.dz('role', 'is required: the NOLOGIN group role that owns the objects, e.g. app');
-    checkRoleName(role, 'role');
+    (0,src_names/* checkRoleName */.Ko)(role, 'role');
     const logins = parseLogins(get('login-roles'), role);
     const appUrlText = get('app-url');
     const appUrl = appUrlText ? (0,urls/* checkAppUrl */.JD)(appUrlText, 'app-url') : (0,urls/* defaultAppUrl */.SL)(admin, env);
@@ -1065,7 +1038,7 @@ function parseLogins(text, role) {
         throw new errors/* InputError */.dz('login-roles', `must name exactly two login roles, comma-separated (got '${text}')`);
     }
     for (const n of names)
-        checkRoleName(n, text ? 'login-roles' : 'role');
+        (0,src_names/* checkRoleName */.Ko)(n, text ? 'login-roles' : 'role');
     if (names[0] === names[1])
         throw new errors/* InputError */.dz('login-roles', `names the same role twice ('${names[0]}')`);
     if (names.includes(role))
@@ -1274,6 +1247,50 @@ async function writeSummary(markdown) {
     catch (e) {
         warning(`Could not write the job summary: ${e.message}`);
     }
+}
+
+
+/***/ }),
+
+/***/ 6455:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ko: () => (/* binding */ checkRoleName),
+/* harmony export */   v4: () => (/* binding */ quoteIdent)
+/* harmony export */ });
+/* unused harmony export MAX_NAME_BYTES */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
+const MAX_NAME_BYTES = 63;
+const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'current_role', 'all']);
+/**
+ * Checks a role name before it reaches SQL. Names are always quoted when used,
+ * so any character is safe there; this only rejects names PostgreSQL would
+ * truncate, reserve or refuse.
+ */
+function checkRoleName(name, input) {
+    if (name.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name is empty');
+    // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
+    // break could start a workflow command in the runner's log.
+    if (/[\x00-\x1f\x7f]/.test(name))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name contains a control character (tab, line break or similar)');
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > MAX_NAME_BYTES) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`);
+    }
+    // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
+    if (RESERVED.has(name))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${name}' is a reserved role name`);
+    if (name.startsWith('pg_'))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`);
+    return name;
+}
+/** Quotes an identifier for a message that shows SQL to run by hand (same rule as pg's escapeIdentifier). */
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
 }
 
 

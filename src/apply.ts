@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import { DatabaseError } from './errors.js'
 import { isRetryable, statementError } from './db.js'
 import type { Observation } from './family.js'
+import { quoteIdent } from './names.js'
 import { observe } from './observe.js'
 import { generatePassword } from './password.js'
 import { missingPrivilege, type Plan } from './plan.js'
@@ -93,7 +94,7 @@ async function attemptOnce(
     if (group) {
       if (!group.superuser && group.version >= 160000 && !group.admin_option) {
         // Checked here: without it the serializing statement below fails with a bare permission error.
-        throw privilegeError(`ADMIN OPTION on role ${quoteName(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteName(cfg.role)} TO ${quoteName(group.admin)} WITH ADMIN OPTION`)
+        throw privilegeError(`ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`)
       }
       await run(client, serializeOnGroup(cfg.role, group.inherit))
     }
@@ -143,6 +144,3 @@ function privilegeError(privilege: string, grant: string): DatabaseError {
   return new DatabaseError(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501')
 }
 
-function quoteName(n: string): string {
-  return `"${n.replace(/"/g, '""')}"`
-}

@@ -27,3 +27,8 @@ export function checkRoleName(name: string, input: string): string {
   if (name.startsWith('pg_')) throw new InputError(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`)
   return name
 }
+
+/** Quotes an identifier for a message that shows SQL to run by hand (same rule as pg's escapeIdentifier). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}

@@ -6,6 +6,7 @@
  */
 import type { Config, RunInfo } from './config.js'
 import { StateError } from './errors.js'
+import { quoteIdent } from './names.js'
 import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
 import type { Step } from './statements.js'
 import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
@@ -285,7 +286,7 @@ export interface MissingPrivilege {
 export function missingPrivilege(obs: Observation, group: string, steps: Step[], terminate: boolean): MissingPrivilege | null {
   const a = obs.admin
   if (a.superuser) return null
-  const q = (n: string) => `"${n.replace(/"/g, '""')}"`
+  const q = quoteIdent
   if (steps.length > 0) {
     if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
     if (obs.serverVersion >= 160000) {

@@ -1,9 +1,10 @@
 import type { Config } from '../config.js'
 import { isConnectionLost } from '../db.js'
+import { DatabaseError } from '../errors.js'
 import { formatDuration } from '../duration.js'
 import { describeSessions, sessionCount, type SessionGroup } from '../family.js'
 import { observe, readSessions } from '../observe.js'
-import { planDrain } from '../plan.js'
+import { missingPrivilege, planDrain } from '../plan.js'
 import type { PhaseResult } from '../result.js'
 import { CLEAR_STATS_SNAPSHOT } from '../statements.js'
 import { terminateEverywhere } from './close.js'
@@ -19,17 +20,16 @@ import { otherLogin } from '../state.js'
  */
 export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const { reporter } = deps
-  const target = planDrain(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), cfg)
+  const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const target = planDrain(obs, cfg)
   if (target.kind === 'noop') {
     const last = target.state.lastClosed!
     return finish(cfg, deps, { previousUsername: last.previous ?? otherLogin(target.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`])
   }
   const { outgoing, incoming } = target
-  if (cfg.terminateAfterMs !== null) {
-    const a = (await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })).admin
-    if (!a.superuser && !a.signalBackend) {
-      throw new Error(`The admin role lacks pg_signal_backend, which terminate-after needs to end sessions of other roles; nothing was changed. Grant it: GRANT pg_signal_backend TO "${a.name.replace(/"/g, '""')}";`)
-    }
+  const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.role, [], true) : null
+  if (missing) {
+    throw new DatabaseError(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501')
   }
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
