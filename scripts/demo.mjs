@@ -1,28 +1,35 @@
 // @ts-check
 /**
  * `npm run demo`: two zero-downtime credential rotations against a real,
- * embedded PostgreSQL (no Docker, no installed server), while a small stand-in
- * application keeps querying. Every phase runs the committed bundle
- * dist/index.js exactly as the GitHub runner would.
+ * embedded PostgreSQL (no Docker, no installed server), while the stand-in
+ * application of the load tests (test/load/app.mjs: a pool of 50 connections,
+ * each running a short query and a write every 40 ms, connections recycled
+ * every 3 s) keeps working. Every phase runs the committed bundle dist/index.js
+ * exactly as the GitHub runner would; between open and verify-drain a "deploy"
+ * hands the application the new database-url.
  *
  *   PG_MAJOR=14 npm run demo    # choose the server major (default: newest installed)
  *
- * Exits non-zero if any application query failed, any phase failed, or a final
- * check failed. Passwords are never printed in clear.
+ * Exits non-zero if any application query failed, any connection attempt
+ * failed, any phase failed, or a final check failed. Passwords are never
+ * printed in clear.
  */
 import pg from 'pg'
+import { startApp } from '../test/load/app.mjs'
 import { installedMajors, startEmbedded } from './lib/embedded-postgres.mjs'
 import { runAction } from './lib/run-action.mjs'
 
 const GROUP = 'app'
-const WORKERS = 5 // pool size of the stand-in app, one worker per connection
-const TICK_MS = 50 // each worker: a short query and an insert every ~50 ms
-const RECYCLE_SECONDS = 2 // pool connections are replaced every ~2 s
-const GRACE_MS = 500 // a deploy ends the old pool this long after switching traffic away from it
+const SCHEMA = 'app' // the application creates and writes into this schema, with its own login
+const WORKERS = 50 // pool size of the stand-in app, one worker per connection
+const TICK_MS = 40 // each worker: a short query and an insert every ~40 ms
+const RECYCLE_SECONDS = 3 // pool connections are replaced every ~3 s
+const GRACE_MS = 500 // a deploy ends the old pool this long after moving traffic, at the earliest
 const ROTATIONS = 2
 const WATCHDOG_MS = 120_000
 
 const t0 = performance.now()
+const t0Wall = Date.now()
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1) + 's'
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -41,117 +48,14 @@ setTimeout(() => {
 
 // ---- the stand-in application ----------------------------------------------------
 
-/**
- * @typedef {{ user: string, password: string }} Credentials
- * @typedef {{
- *   server: { host: string, port: number },
- *   config: Credentials,
- *   pool: pg.Pool,
- *   running: boolean,
- *   ok: number,
- *   failed: number,
- *   errors: string[],
- *   connects: Record<string, number>,
- *   retiring: Promise<void>[],
- *   workers: Promise<void>[],
- *   stopped?: Promise<void>,
- * }} App
- */
+/** @typedef {import('../test/load/app.mjs').App} App */
 
-/** @param {App} app @param {Credentials} creds */
-function makePool(app, creds) {
-  const pool = new pg.Pool({
-    host: app.server.host,
-    port: app.server.port,
-    database: 'postgres',
-    user: creds.user,
-    password: creds.password,
-    application_name: 'demo-app',
-    max: WORKERS,
-    maxLifetimeSeconds: RECYCLE_SECONDS,
-    idleTimeoutMillis: 1000,
-    connectionTimeoutMillis: 5000,
-  })
-  pool.on('connect', () => (app.connects[creds.user] = (app.connects[creds.user] ?? 0) + 1))
-  // An idle connection that the server drops: not a query, but the app would notice it.
-  pool.on('error', (e) => fail(app, `idle connection of ${creds.user}: ${e.message}`))
-  return pool
-}
-
-/** @param {App} app @param {string} message */
-function fail(app, message) {
-  app.failed++
-  if (app.errors.length < 5) app.errors.push(`${elapsed()} ${redact(message)}`)
-}
-
-/** @param {App} app @param {number} id */
-async function worker(app, id) {
-  while (app.running) {
-    // Workers tick together, so the pool really holds WORKERS connections.
-    await sleep(TICK_MS - (Date.now() % TICK_MS))
-    if (!app.running) break
-    const pool = app.pool // the pool of the currently deployed config
-    /** @type {pg.PoolClient | undefined} */
-    let client
-    let step = 'connect'
-    try {
-      client = await pool.connect()
-      step = 'select'
-      const { rows } = await client.query('SELECT current_user AS cu, session_user AS su')
-      if (rows[0].cu !== GROUP) throw new Error(`current_user is ${rows[0].cu}, not ${GROUP}`)
-      app.ok++
-      step = 'insert'
-      await client.query('INSERT INTO app.events (worker) VALUES ($1)', [id])
-      app.ok++
-      client.release()
-    } catch (e) {
-      fail(app, `worker ${id} ${step} as ${pool.options.user}: ${/** @type {Error} */ (e).message}`)
-      client?.release(/** @type {Error} */ (e))
-    }
-  }
-}
-
-/** @param {{ host: string, port: number }} server @param {Credentials} creds */
-async function startApp(server, creds) {
-  /** @type {App} */
-  const app = /** @type {any} */ ({ server, config: { ...creds }, running: true, ok: 0, failed: 0, errors: [], connects: {}, retiring: [], workers: [] })
-  app.pool = makePool(app, app.config)
-  // The app's first migration; the login's `SET role app` default makes the group own it.
-  await app.pool.query('CREATE TABLE IF NOT EXISTS app.events (id bigserial PRIMARY KEY, worker int NOT NULL, login name NOT NULL DEFAULT session_user, at timestamptz NOT NULL DEFAULT now())')
-  for (let i = 0; i < WORKERS; i++) app.workers.push(worker(app, i))
-  return app
-}
-
-/**
- * A redeploy: change the deployed config, start a new pool from it, check it can
- * connect (readiness), switch traffic to it, and end the old pool gracefully
- * after a short grace period, as a rolling deploy stops the old instance
- * (pool.end() closes idle connections at once, busy ones when their work is done).
- * @param {App} app @param {Credentials} creds
- */
-async function deploy(app, creds) {
-  app.config = { ...creds }
-  const next = makePool(app, app.config)
-  const probe = await next.connect()
-  try {
-    await probe.query('SELECT 1')
-  } finally {
-    probe.release()
-  }
-  const old = app.pool
-  app.pool = next
-  app.retiring.push(sleep(GRACE_MS).then(() => old.end()))
-}
-
-/** @param {App | null} app */
+/** @type {Promise<void> | null} */
+let appStopped = null
+/** Stops the app's workers and ends its pools, once; later calls wait for the same stop. @param {App | null} app */
 function stopApp(app) {
   if (!app) return Promise.resolve()
-  app.stopped ??= (async () => {
-    app.running = false
-    await withTimeout(Promise.all(app.workers), 5000, 'app workers')
-    await withTimeout(Promise.all([...app.retiring, app.pool.end()]), 5000, 'app pools')
-  })()
-  return app.stopped
+  return (appStopped ??= app.stop())
 }
 
 /** @template T @param {Promise<T>} p @param {number} ms @param {string} what */
@@ -278,35 +182,51 @@ async function main() {
     phasesRun++
     const firstLogin = s.outputs.username
     const firstPassword = s.outputs.password
-    if (!firstPassword) throw new Error('setup did not issue a password')
+    if (!firstPassword || !s.outputs['database-url']) throw new PhaseFailed('setup did not issue a password and a database-url')
     console.log(`setup: ${firstLogin} active, state ${s.outputs.state}, password ${maskSecret(firstPassword)}, ${Math.round(s.ms)} ms; what changed:`)
     for (const stmt of whatChanged(s.summary)) console.log(`  ${short(stmt)}`)
 
-    // 2. the stand-in app, on the group's schema
-    await admin.query(`CREATE SCHEMA ${GROUP} AUTHORIZATION ${GROUP}`)
-    app = await startApp(server, { user: firstLogin, password: firstPassword })
-    console.log(`app: ${WORKERS} workers as ${firstLogin}, a SELECT and an INSERT into app.events every ~${TICK_MS} ms each, connections recycled every ${RECYCLE_SECONDS}s`)
+    // 2. the stand-in app (test/load/app.mjs): it creates its schema and tables itself, as the group
+    await admin.query(`GRANT CREATE ON DATABASE postgres TO ${GROUP}`)
+    app = await startApp({
+      host: server.host,
+      port: server.port,
+      credentials: { url: s.outputs['database-url'] },
+      group: GROUP,
+      schema: SCHEMA,
+      workers: WORKERS,
+      tickMs: TICK_MS,
+      maxLifetimeSeconds: RECYCLE_SECONDS,
+      graceMs: GRACE_MS,
+      applicationName: 'demo-app',
+      secrets,
+    })
+    console.log(
+      `app (test/load/app.mjs): pool of ${WORKERS} connections as ${app.user}, each worker a SELECT and an INSERT into ${SCHEMA}.events every ~${TICK_MS} ms, connections recycled every ${RECYCLE_SECONDS}s`,
+    )
     console.log()
 
     const logins = [`${GROUP}_a`, `${GROUP}_b`]
     const a = app
-    const line = async (/** @type {string} */ n, /** @type {string} */ name, /** @type {number} */ ms, /** @type {string} */ detail) =>
-      console.log(row([n, name, elapsed(), `${Math.round(ms)}ms`, String(a.ok), String(a.failed), await sessionsPerLogin(/** @type {pg.Client} */ (admin), logins), detail]))
+    const line = async (/** @type {string} */ n, /** @type {string} */ name, /** @type {number} */ ms, /** @type {string} */ detail) => {
+      const st = a.stats()
+      console.log(row([n, name, elapsed(), `${Math.round(ms)}ms`, String(st.ok), String(st.failed), await sessionsPerLogin(/** @type {pg.Client} */ (admin), logins), detail]))
+    }
 
     console.log(row(COLS.map((c) => c[0])))
     console.log(row(COLS.map((c) => '-'.repeat(Math.max(c[1], c[0].length)))))
-    await line('0', 'setup', s.ms, `${firstLogin} active`)
+    await line('0', 'setup', s.ms, `${firstLogin} active, app running on it`)
     await sleep(1000)
 
-    /** @type {Credentials} */
+    /** @type {{ user: string, password: string }} */
     let current = { user: firstLogin, password: firstPassword }
-    /** @type {Credentials | null} the credentials that the last close retired */
+    /** @type {{ user: string, password: string } | null} the credentials that the last close retired */
     let retired = null
     for (let n = 1; n <= ROTATIONS; n++) {
       const o = await phase('open', { 'admin-url': server.url })
       phasesRun++
       const id = o.outputs['rotation-id']
-      if (o.outputs.state !== 'open' || !o.outputs.password || o.outputs['previous-username'] !== current.user) {
+      if (o.outputs.state !== 'open' || !o.outputs.password || !o.outputs['database-url'] || o.outputs['previous-username'] !== current.user) {
         throw new PhaseFailed(`open: unexpected outputs (state ${o.outputs.state}, previous-username ${o.outputs['previous-username']})`)
       }
       await line(String(n), 'open', o.ms, `${o.outputs.username} can log in, password ${maskSecret(o.outputs.password)}, rotation ${id}`)
@@ -315,31 +235,61 @@ async function main() {
       const d0 = performance.now()
       const previous = current
       current = { user: o.outputs.username, password: o.outputs.password }
-      await deploy(app, current)
-      await line(String(n), 'deploy', performance.now() - d0, `app now connects as ${current.user}; old pool ends in ${GRACE_MS}ms`)
+      /** @type {Awaited<ReturnType<App['deploy']>>} */
+      let deployed
+      try {
+        deployed = await app.deploy({ url: o.outputs['database-url'] })
+      } catch (e) {
+        throw new PhaseFailed(`deploy of ${current.user}: ${redact(/** @type {Error} */ (e).message)}`)
+      }
+      const deployMs = performance.now() - d0
+      await line(String(n), 'deploy', deployMs, `release ${deployed.version} ready (probe + migration as ${deployed.user}), traffic on ${deployed.user}; old pool ends once drained`)
 
       const v = await phase('verify-drain', { 'admin-url': server.url, 'rotation-id': id, interval: '200ms', timeout: '60s', 'min-new-connections': '1' })
       phasesRun++
+      await withTimeout(deployed.retired, 15_000, `ending the pool of ${previous.user}`)
       const polls = /Drained after [^(]*\((\d+) polls?\)/.exec(v.summary)?.[1] ?? '?'
-      await line(String(n), 'verify-drain', v.ms, `drained=${v.outputs.drained} after ${polls} poll(s), ${v.outputs['remaining-connections']} sessions of ${v.outputs['previous-username']} left`)
+      const d = app.stats().deploys.find((x) => x.version === deployed.version)
+      const endedAfter = d?.oldEndedAt ? `; old pool ended ${d.oldEndedAt - d.at} ms after the swap` : ''
+      await line(String(n), 'verify-drain', v.ms, `drained=${v.outputs.drained} after ${polls} poll(s), ${v.outputs['remaining-connections']} sessions of ${v.outputs['previous-username']} left${endedAfter}`)
 
       const c = await phase('close', { 'admin-url': server.url, 'rotation-id': id })
       phasesRun++
       retired = previous
       await line(String(n), 'close', c.ms, `${c.outputs['previous-username']} NOLOGIN, ${c.outputs.username} active, state ${c.outputs.state}`)
-      await sleep(1000) // the app keeps running on the new login
+      await sleep(1000) // the app keeps running (and recycling connections) on the new login
     }
 
     // 5. totals and checks
-    await stopApp(app)
-    const appStats = { ok: app.ok, failed: app.failed }
-    const events = (await admin.query('SELECT login, count(*)::int AS n FROM app.events GROUP BY 1 ORDER BY 1')).rows
+    const stopAt = Date.now()
+    await withTimeout(stopApp(app), 15_000, 'stopping the app')
+    const st = app.stats()
+    // Queries per second over the full seconds of load only (the first and last are partial).
+    const startedAt = app.startedAt
+    const full = st.perSecond.filter((b) => b.second >= 1 && startedAt + (b.second + 1) * 1000 <= stopAt)
+    /** The demo-time span of one of the app's seconds. */
+    const span = (/** @type {number} */ second) => {
+      const from = (startedAt - t0Wall) / 1000 + second
+      return `${from.toFixed(1)}s-${(from + 1).toFixed(1)}s`
+    }
+    const peak = full.reduce((m, b) => (b.ok > m.ok ? b : m), full[0])
+    const lowest = full.reduce((m, b) => (b.ok < m.ok ? b : m), full[0])
+    const swaps = st.deploys.map((d) => d.at)
+    const connectFailedAfterSwap = st.connectFailures.filter((f) => swaps.some((t) => f.at >= t)).length
+    const events = (await admin.query(`SELECT login, count(*)::int AS n FROM ${pg.escapeIdentifier(SCHEMA)}.events GROUP BY 1 ORDER BY 1`)).rows
     console.log()
-    console.log(`totals: ${ROTATIONS} rotations, ${phasesRun} phases, ${elapsed()}; queries ok ${appStats.ok}, failed ${appStats.failed}`)
-    console.log(`  app connections opened: ${Object.entries(app.connects).map(([l, k]) => `${l}=${k}`).join(' ')}; events written: ${events.map((r) => `${r.login}=${r.n}`).join(' ')}`)
-    for (const e of app.errors) console.log(`  error: ${e}`)
+    console.log(`totals: ${ROTATIONS} rotations, ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed} (${connectFailedAfterSwap} after a swap)`)
+    if (full.length) {
+      console.log(`  queries per second over ${full.length} full seconds: peak ${peak.ok} (${span(peak.second)}), lowest ${lowest.ok} (${span(lowest.second)})`)
+    }
+    console.log(`  app connections opened: ${Object.entries(st.connects).map(([l, k]) => `${l}=${k}`).join(' ')}; queries per login: ${Object.entries(st.okBy).map(([l, k]) => `${l}=${k}`).join(' ')}`)
+    console.log(`  events written: ${events.map((r) => `${r.login}=${r.n}`).join(' ')}; idle-connection errors ${st.idleErrors}`)
+    for (const e of st.errors.slice(0, 10)) console.log(`  error: ${e}`)
+    for (const f of st.connectFailures.slice(0, 5)) console.log(`  failed connection attempt: ${((f.at - t0Wall) / 1000).toFixed(2)}s as ${f.user}: ${redact(f.message)}`)
     totalsPrinted = true
-    if (appStats.failed) problems.push(`${appStats.failed} application queries failed`)
+    if (st.failed) problems.push(`${st.failed} application queries failed`)
+    if (st.connectFailed) problems.push(`${st.connectFailed} connection attempts failed (${connectFailedAfterSwap} after a swap)`)
+    if (st.idleErrors) problems.push(`${st.idleErrors} idle application connections were dropped by the server`)
 
     /** @type {[string, boolean, string][]} */
     const checks = []
@@ -351,10 +301,31 @@ async function main() {
     }
     const now = await tryLogin(server, current.user, current.password)
     checks.push([`current password of ${current.user} logs in`, now.ok && now.currentUser === GROUP, now.detail])
-    const owner = (await admin.query("SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = 'events'")).rows[0]?.tableowner
-    checks.push([`app.events is owned by ${GROUP}`, owner === GROUP, `owner ${owner ?? '(no table)'}`])
+    // Everything the application created, with either login: its schema, tables, indexes, views, sequences, types, functions.
+    const objects = /** @type {{ kind: string, name: string, owner: string }[]} */ (
+      (
+        await admin.query(
+          `SELECT 'schema' AS kind, nspname AS name, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1
+           UNION ALL
+           SELECT 'relation', relname, pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = $1::regnamespace
+           UNION ALL
+           SELECT 'function', proname, pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = $1::regnamespace
+           UNION ALL
+           SELECT 'type', typname, pg_get_userbyid(typowner) FROM pg_type WHERE typnamespace = $1::regnamespace`,
+          [SCHEMA],
+        )
+      ).rows
+    )
+    const foreign = objects.filter((x) => x.owner !== GROUP)
+    const hasEvents = objects.some((x) => x.kind === 'relation' && x.name === 'events')
+    checks.push([
+      `every object the app created in schema ${SCHEMA} is owned by ${GROUP}`,
+      hasEvents && foreign.length === 0,
+      !hasEvents ? `no ${SCHEMA}.events table` : foreign.length ? `not owned by ${GROUP}: ${foreign.map((x) => `${x.kind} ${x.name} (${x.owner})`).join(', ')}` : `${objects.length} objects`,
+    ])
     const writers = events.filter((r) => r.n > 0).map((r) => r.login)
     checks.push(['both logins wrote events', logins.every((l) => writers.includes(l)), writers.join(', ') || 'none'])
+    checks.push(['every full second served queries', full.length > 0 && lowest.ok > 0, full.length ? `lowest ${lowest.ok}/s` : 'no full second of load'])
     console.log('checks:')
     for (const [what, passed, detail] of checks) {
       console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${what} (${detail})`)
@@ -377,15 +348,18 @@ async function main() {
   }
 
   if (app && !totalsPrinted) {
-    console.log(`\ntotals so far: ${phasesRun} phases, ${elapsed()}; queries ok ${app.ok}, failed ${app.failed}`)
-    for (const e of app.errors) console.log(`  error: ${e}`)
-    if (app.failed) problems.push(`${app.failed} application queries failed`)
+    const st = app.stats()
+    console.log(`\ntotals so far: ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed}`)
+    for (const e of st.errors.slice(0, 10)) console.log(`  error: ${e}`)
+    if (st.failed) problems.push(`${st.failed} application queries failed`)
+    if (st.connectFailed) problems.push(`${st.connectFailed} connection attempts failed`)
+    if (st.idleErrors) problems.push(`${st.idleErrors} idle application connections were dropped by the server`)
   }
   if (problems.length) {
     console.log(`\nFAILED:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     return 1
   }
-  console.log(`\nOK: ${ROTATIONS} rotations without a failed query; server stopped.`)
+  console.log(`\nOK: ${ROTATIONS} rotations under a ${WORKERS}-connection load without a failed query or connection attempt; server stopped.`)
   return 0
 }
 

@@ -111,9 +111,15 @@ export async function startApp(options) {
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: o.connectionTimeoutMillis,
     })
-    pool.on('connect', () => {
+    pool.on('connect', (client) => {
       connects[user] = (connects[user] ?? 0) + 1
       bucket().connects++
+      // A connection dropped by the server while a worker holds it between two queries emits
+      // 'error' on the client, not the pool: count it instead of crashing the process.
+      client.on('error', (e) => {
+        totals.idleErrors++
+        noteError(`connection of ${user} dropped while checked out: ${e.message}`)
+      })
     })
     // An idle connection the server dropped: no query failed, but the application would notice.
     pool.on('error', (e) => {
