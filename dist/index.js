@@ -300,7 +300,6 @@ function formatDuration(ms) {
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   qq: () => (/* binding */ StateError)
 /* harmony export */ });
-/* unused harmony export NotDrainedError */
 /**
  * Errors a user sees. Each says what went wrong, where (an input or the family's
  * state), and what to do next. `InputError` is raised before any connection is
@@ -339,13 +338,6 @@ class DatabaseError extends Error {
         this.hint = hint;
         this.code = code;
         this.name = 'DatabaseError';
-    }
-}
-/** Sessions of the outgoing login remained when the phase gave up waiting. */
-class NotDrainedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'NotDrainedError';
     }
 }
 

@@ -40,11 +40,3 @@ export class DatabaseError extends Error {
     this.name = 'DatabaseError'
   }
 }
-
-/** Sessions of the outgoing login remained when the phase gave up waiting. */
-export class NotDrainedError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'NotDrainedError'
-  }
-}
