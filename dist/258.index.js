@@ -794,6 +794,8 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
         const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate));
         if (missing)
             throw privilegeError(missing.privilege, missing.grant);
+        if (opts.beforeChanges && plan.steps.length > 0)
+            await opts.beforeChanges(before, plan);
         const executed = [];
         let password = null;
         for (const step of plan.steps) {
@@ -986,9 +988,13 @@ async function checkLogin(cfg, login, password) {
  */
 async function closePhase(cfg, deps) {
     const watched = [cfg.role, ...cfg.logins];
-    const written = cfg.github ? await writeBackBeforeClose(cfg, deps) : [];
+    let written = [];
     const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : [];
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)), { terminate: cfg.terminate });
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)), {
+        terminate: cfg.terminate,
+        // With the family locked, so no abort or other phase can slip in between the write and the close.
+        beforeChanges: cfg.github ? async (obs) => void (written = await writeBackBeforeClose(cfg, deps, obs)) : undefined,
+    });
     const { plan, before } = applied;
     if (plan.noop) {
         const last = plan.state.lastClosed;
@@ -1013,17 +1019,18 @@ async function closePhase(cfg, deps) {
     return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
 }
 /**
- * Before the old login is disabled, the secret store gets the new credentials:
- * unsealed from open's sealed-credentials, checked to belong to the open
- * rotation's incoming login and to log in, then written. If any of that fails,
- * the phase fails and the old login stays enabled, so the secret store never
- * holds a credential that cannot log in.
+ * Before the old login is disabled (inside close's transaction, with the family
+ * locked), the secret store gets the new credentials: unsealed from open's
+ * sealed-credentials, checked to belong to the open rotation's incoming login
+ * and to log in, then written. If any of that fails, the transaction rolls back
+ * and the old login stays enabled, so the secret store never holds a credential
+ * that cannot log in. (The new credentials log in whether or not the close then
+ * commits.)
  */
-async function writeBackBeforeClose(cfg, deps) {
-    const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins });
+async function writeBackBeforeClose(cfg, deps, obs) {
     const rotation = obs.state.kind === 'ok' ? obs.state.state.rotation : null;
     if (!rotation)
-        return []; // nothing open: planClose decides (a re-run no-op, or a refusal)
+        return [];
     const { creds } = (0,seal/* unsealCredentials */.nS)(cfg.sealedCredentials, cfg.sealKey, { family: cfg.role, rotationId: rotation.id });
     deps.reporter.secret(creds.password);
     deps.reporter.secret(creds.databaseUrl);

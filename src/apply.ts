@@ -29,6 +29,12 @@ export interface Applied {
 export interface ApplyOptions {
   /** The phase will terminate sessions after the commit: check pg_signal_backend first. */
   terminate?: boolean
+  /**
+   * Runs inside the transaction, with the family locked, after the plan and the
+   * privilege checks and before any change (only when there is a change to make).
+   * Throwing rolls everything back.
+   */
+  beforeChanges?: (obs: Observation, plan: Plan) => Promise<void>
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -102,6 +108,7 @@ async function attemptOnce(
     const plan = decide(before)
     const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
     if (missing) throw privilegeError(missing.privilege, missing.grant)
+    if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 
     const executed: Statement[] = []
     let password: string | null = null

@@ -2,7 +2,8 @@ import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { sessionCount, type SessionGroup } from '../family.js'
 import { DatabaseError, InputError } from '../errors.js'
-import { observe, readSessions } from '../observe.js'
+import type { Observation } from '../family.js'
+import { readSessions } from '../observe.js'
 import { unsealCredentials } from '../seal.js'
 import { writeBack } from '../writeback.js'
 import { checkLogin } from './open.js'
@@ -20,14 +21,18 @@ import { otherLogin } from '../state.js'
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.role, ...cfg.logins]
-  const written = cfg.github ? await writeBackBeforeClose(cfg, deps) : []
+  let written: string[] = []
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const applied = await applyInTransaction(
     deps.session,
     cfg,
     deps.reporter,
     (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)),
-    { terminate: cfg.terminate },
+    {
+      terminate: cfg.terminate,
+      // With the family locked, so no abort or other phase can slip in between the write and the close.
+      beforeChanges: cfg.github ? async (obs) => void (written = await writeBackBeforeClose(cfg, deps, obs)) : undefined,
+    },
   )
   const { plan, before } = applied
   if (plan.noop) {
@@ -53,16 +58,17 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
 }
 
 /**
- * Before the old login is disabled, the secret store gets the new credentials:
- * unsealed from open's sealed-credentials, checked to belong to the open
- * rotation's incoming login and to log in, then written. If any of that fails,
- * the phase fails and the old login stays enabled, so the secret store never
- * holds a credential that cannot log in.
+ * Before the old login is disabled (inside close's transaction, with the family
+ * locked), the secret store gets the new credentials: unsealed from open's
+ * sealed-credentials, checked to belong to the open rotation's incoming login
+ * and to log in, then written. If any of that fails, the transaction rolls back
+ * and the old login stays enabled, so the secret store never holds a credential
+ * that cannot log in. (The new credentials log in whether or not the close then
+ * commits.)
  */
-async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps): Promise<string[]> {
-  const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observation): Promise<string[]> {
   const rotation = obs.state.kind === 'ok' ? obs.state.state.rotation : null
-  if (!rotation) return [] // nothing open: planClose decides (a re-run no-op, or a refusal)
+  if (!rotation) return []
   const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, { family: cfg.role, rotationId: rotation.id })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)

@@ -102,6 +102,27 @@ describe.each(servers().slice(-1))('PostgreSQL $major: the rotation across jobs,
     expect(JSON.parse(status.outputs.status)).toMatchObject({ state: 'open', active: setup.outputs.username })
   })
 
+  it('a close that refuses (old sessions remain) writes nothing to GitHub: the write happens inside the close, with the family locked', async () => {
+    github = await fakeGitHub({ token: TOKEN, repository: REPO })
+    const role = familyName('jobs')
+    const env = { GITHUB_API_URL: github.apiUrl, GITHUB_REPOSITORY: REPO }
+    const base = { 'admin-url': server.url, role, 'seal-key': SEAL_KEY }
+    const setup = await runAction({ ...base, phase: 'setup' }, { env })
+    const open = await runAction({ ...base, phase: 'open' }, { env })
+    const app = await loginAs(server, setup.outputs.username, setup.outputs.password)
+    try {
+      const close = await runAction(
+        { ...base, phase: 'close', 'sealed-credentials': open.outputs['sealed-credentials'], 'github-token': TOKEN, 'github-secrets': 'DATABASE_URL=database-url' },
+        { env },
+      )
+      expect(close.code).toBe(1)
+      expect(close.stdout).toMatch(/::error::The outgoing login "[^"]+" still has 1/)
+      expect(github.requests.filter((r) => r.method === 'PUT')).toEqual([])
+    } finally {
+      await app.end()
+    }
+  })
+
   it('unseal refuses a wrong key, an altered value and another family, printing nothing secret', async () => {
     const role = familyName('jobs')
     const base = { 'admin-url': server.url, role, 'seal-key': SEAL_KEY }
