@@ -1,9 +1,10 @@
+import { idleState as baseIdleState } from './fixtures.js'
 import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/config.js'
 import { StateError } from '../../src/errors.js'
 import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
 import { planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
-import { describeState, readState, serializeState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+import { describeState, readState, serializeState, type FamilyState } from '../../src/state.js'
 import type { Step } from '../../src/statements.js'
 
 // ---- factories -------------------------------------------------------------------
@@ -43,16 +44,7 @@ function sessions(login: string, count: number, database = 'appdb'): SessionGrou
 }
 
 function idleState(over: Partial<FamilyState> = {}): FamilyState {
-  return {
-    tool: STATE_TOOL,
-    version: STATE_VERSION,
-    logins: ['app_a', 'app_b'],
-    active: 'app_a',
-    rotation: null,
-    lastClosed: null,
-    passwordSetAt: { app_a: EARLIER },
-    ...over,
-  }
+  return baseIdleState(over, EARLIER)
 }
 
 function openState(over: Partial<FamilyState> = {}, openedBy: RunInfo = RUN): FamilyState {

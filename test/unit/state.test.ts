@@ -1,21 +1,11 @@
+import { idleState } from './fixtures.js'
 import { describe, expect, it } from 'vitest'
 import { describeSessions, sessionCount, type SessionGroup } from '../../src/family.js'
-import { describeState, otherLogin, readState, serializeState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+import { describeState, otherLogin, readState, serializeState, type FamilyState } from '../../src/state.js'
 
 const RUN = { runId: '42', runAttempt: '1', workflow: 'deploy', repository: 'o/r', actor: 'me' }
 
-function idle(over: Partial<FamilyState> = {}): FamilyState {
-  return {
-    tool: STATE_TOOL,
-    version: STATE_VERSION,
-    logins: ['app_a', 'app_b'],
-    active: 'app_a',
-    rotation: null,
-    lastClosed: null,
-    passwordSetAt: { app_a: '2026-01-01T00:00:00.000Z' },
-    ...over,
-  }
-}
+const idle = (over: Partial<FamilyState> = {}): FamilyState => idleState(over)
 
 function open(over: Partial<FamilyState> = {}): FamilyState {
   return idle({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: '2026-01-02T00:00:00.000Z', openedBy: RUN }, ...over })

@@ -1,6 +1,7 @@
+import { idleState } from './fixtures.js'
 import { describe, expect, it } from 'vitest'
 import { scramVerifier } from '../../src/scram.js'
-import { readState, STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+import { readState, type FamilyState } from '../../src/state.js'
 import {
   OBSERVE_FAMILY,
   READ_SESSIONS,
@@ -18,15 +19,7 @@ function literalValue(sql: string): string {
   return m[1] ? body.replace(/\\\\/g, '\\') : body
 }
 
-const STATE: FamilyState = {
-  tool: STATE_TOOL,
-  version: STATE_VERSION,
-  logins: ['app_a', 'app_b'],
-  active: 'app_a',
-  rotation: null,
-  lastClosed: null,
-  passwordSetAt: { app_a: '2026-11-27T22:44:00.000Z' },
-}
+const STATE: FamilyState = idleState({}, '2026-11-27T22:44:00.000Z')
 
 describe('renderStep', () => {
   it('creates roles NOLOGIN, with a quoted name', () => {

@@ -1,0 +1,15 @@
+import { STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+
+/** A family set up with app_a active and no rotation open, as setup leaves it. */
+export function idleState(over: Partial<FamilyState> = {}, passwordSetAt = '2026-01-01T00:00:00.000Z'): FamilyState {
+  return {
+    tool: STATE_TOOL,
+    version: STATE_VERSION,
+    logins: ['app_a', 'app_b'],
+    active: 'app_a',
+    rotation: null,
+    lastClosed: null,
+    passwordSetAt: { app_a: passwordSetAt },
+    ...over,
+  }
+}
