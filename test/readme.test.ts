@@ -13,7 +13,8 @@ it('the README documents every input and output of action.yml', () => {
   const action = readFileSync('action.yml', 'utf8')
   const section = (name: string) => action.slice(action.indexOf(`\n${name}:`) + 1).split(/\n(?=\S)/)[0]
   const names = (text: string) => [...text.matchAll(/^ {2}([a-z-]+):$/gm)].map((m) => m[1])
-  for (const input of names(section('inputs'))) expect(readme).toMatch(new RegExp(`^\\| \`${input}\` \\|`, 'm'))
+  // Inputs appear in the usage block as `    name: 'default'`, outputs as table rows (see test/docs.test.ts).
+  for (const input of names(section('inputs'))) expect(readme).toMatch(new RegExp(`^ {4}${input}: '`, 'm'))
   for (const output of names(section('outputs'))) expect(readme).toMatch(new RegExp(`^\\| \`${output}\` \\|`, 'm'))
   expect(names(section('inputs')).length).toBeGreaterThanOrEqual(17)
   expect(names(section('outputs')).length).toBeGreaterThanOrEqual(9)

@@ -24,7 +24,7 @@ describe.each(servers())('PostgreSQL $major: dist/index.js as the runner runs it
     expect(setup.code, setup.stdout + setup.stderr).toBe(0)
     expect(setup.outputs).toMatchObject({ username: `${role}_a`, state: 'idle' })
     expect(setup.outputs.password).toHaveLength(32)
-    expect(setup.outputs['database-url']).toBe(`postgresql://${role}_a:${setup.outputs.password}@127.0.0.1:${server.port}/postgres`)
+    expect(setup.outputs['database-url']).toBe(`postgresql://${role}_a:${setup.outputs.password}@${server.host}:${server.port}/postgres`)
     expectSecretsHidden(setup, [setup.outputs.password, setup.outputs['database-url'], server.password])
     expect(setup.masks).not.toContain(`${role}_a`)
     expect(setup.summary).toContain('PostgreSQL credential rotation: `setup` done')

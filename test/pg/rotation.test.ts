@@ -8,7 +8,7 @@ describe.each(servers())('PostgreSQL $major: a full rotation', (server) => {
     expect(r.outputs.username).toBe(`${role}_a`)
     expect(r.outputs.state).toBe('idle')
     expect(r.outputs.password).toMatch(/^[A-Za-z0-9._~-]{32}$/)
-    expect(r.outputs.databaseUrl).toBe(`postgresql://${role}_a:${r.outputs.password}@127.0.0.1:${server.port}/postgres`)
+    expect(r.outputs.databaseUrl).toBe(`postgresql://${role}_a:${r.outputs.password}@${server.host}:${server.port}/postgres`)
     expect(r.log.secrets).toContain(r.outputs.password)
     expect(r.log.secrets).toContain(r.outputs.databaseUrl)
 
