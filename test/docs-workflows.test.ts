@@ -1,0 +1,179 @@
+/**
+ * Every workflow a reader may copy from the docs is checked with GitHub's own parser:
+ * the recipes in docs/recipes/*.yml, and every complete workflow (a YAML block with
+ * top-level `on:` and `jobs:`) shown in the README or a Markdown file under docs/.
+ * Steps that use the action (`uses: <owner>/<repo>@v1`) pass only inputs action.yml
+ * declares, with the required ones, and read only outputs it declares. Relative links
+ * in the Markdown point at files that exist.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, normalize, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { convertWorkflowTemplate, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow, type TemplateParseResult } from '@actions/workflow-parser'
+import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
+import { describe, expect, it } from 'vitest'
+import { parseAction } from '../scripts/docs.mjs'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const recipes = join(root, 'docs', 'recipes')
+/** How the docs refer to the action (the placeholder a reader replaces). */
+const ACTION_USES = /^<owner>\/<repo>@/
+/** Pages other branches add (security, poolers, migrating): links to them may point ahead. */
+const PAGES_TO_COME = new Set(['docs/security.md', 'docs/poolers.md', 'docs/migrating.md'])
+
+const action = parseAction(readFileSync(join(root, 'action.yml'), 'utf8'))
+const inputs = new Set(action.inputs.map((i) => i.name))
+const required = action.inputs.filter((i) => i.required).map((i) => i.name)
+const outputs = new Set(action.outputs.map((o) => o.name))
+
+function markdownFiles(): string[] {
+  const out = ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', 'CHANGELOG.md'].filter((f) => existsSync(join(root, f)))
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(root, dir))) {
+      const path = join(dir, name)
+      if (statSync(join(root, path)).isDirectory()) walk(path)
+      else if (name.endsWith('.md')) out.push(path)
+    }
+  }
+  walk('docs')
+  return out
+}
+
+function recipeFiles(): string[] {
+  return readdirSync(recipes).filter((f) => /\.ya?ml$/.test(f)).sort()
+}
+
+function parse(name: string, content: string): TemplateParseResult {
+  return parseWorkflow({ name, content }, new NoOperationTraceWriter())
+}
+
+async function problems(name: string, content: string): Promise<string[]> {
+  const result = parse(name, content)
+  const errors = result.context.errors.getErrors().map((e) => e.message)
+  if (errors.length || !result.value) return errors
+  const template = await convertWorkflowTemplate(result.context, result.value, undefined, {})
+  return [...errors, ...(template.errors ?? []).map((e) => e.Message)]
+}
+
+interface ActionStep {
+  where: string
+  with: string[]
+}
+
+/** Steps that use the action, and the `steps.<id>.outputs.<name>` expressions that read them. */
+function actionSteps(name: string, content: string): { steps: ActionStep[]; reads: { where: string; output: string }[] } {
+  const result = parse(name, content)
+  const steps: ActionStep[] = []
+  const reads: { where: string; output: string }[] = []
+  const jobs = isMapping(result.value!) ? result.value.find('jobs') : undefined
+  if (!jobs || !isMapping(jobs)) return { steps, reads }
+  for (const { key, value: job } of jobs) {
+    if (!isMapping(job)) continue
+    const jobId = isString(key) ? key.value : String(key)
+    const stepsToken = job.find('steps')
+    const ids = new Set<string>()
+    for (const step of stepsToken && isSequence(stepsToken) ? [...stepsToken] : []) {
+      if (!isMapping(step)) continue
+      const uses = step.find('uses')
+      if (!uses || !isString(uses) || !ACTION_USES.test(uses.value)) continue
+      const id = step.find('id')
+      if (id && isString(id)) ids.add(id.value)
+      const w = step.find('with')
+      const keys = w && isMapping(w) ? [...w].map((kv) => (isString(kv.key) ? kv.key.value : String(kv.key))) : []
+      steps.push({ where: `${name}: job ${jobId}, step ${id && isString(id) ? id.value : '?'}`, with: keys })
+    }
+    const text = JSON.stringify(tokenText(job))
+    for (const m of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) if (ids.has(m[1])) reads.push({ where: `${name}: job ${jobId}`, output: m[2] })
+  }
+  return { steps, reads }
+}
+
+function tokenText(t: TemplateToken): unknown {
+  if (isMapping(t)) return [...t].map((kv) => [tokenText(kv.key), tokenText(kv.value)])
+  if (isSequence(t)) return [...t].map(tokenText)
+  return String(t)
+}
+
+function checkActionUse(name: string, content: string) {
+  const { steps, reads } = actionSteps(name, content)
+  for (const step of steps) {
+    expect(step.with.filter((k) => !inputs.has(k)), `${step.where} passes undeclared inputs`).toEqual([])
+    expect(required.filter((k) => !step.with.includes(k)), `${step.where} misses required inputs`).toEqual([])
+  }
+  for (const r of reads) expect(outputs.has(r.output), `${r.where} reads output ${r.output}, not in action.yml`).toBe(true)
+  return steps.length
+}
+
+/** YAML blocks of a Markdown file that are complete workflows, with the marker before them, if any. */
+function workflowBlocks(file: string): { index: number; yaml: string; marker?: string }[] {
+  const text = readFileSync(join(root, file), 'utf8')
+  return [...text.matchAll(/(?:<!-- (?:file: )?([\w./-]+\.ya?ml) -->\n)?(?:<(?!!--)[^>\n]+>\n|\n)*```ya?ml\n([\s\S]*?)\n```/g)]
+    .map((m, index) => ({ index, marker: m[1], yaml: m[2] }))
+    .filter((b) => /^on:/m.test(b.yaml) && /^jobs:/m.test(b.yaml))
+}
+
+describe.each(recipeFiles())('docs/recipes/%s', (file) => {
+  const content = () => readFileSync(join(recipes, file), 'utf8')
+
+  it('passes GitHub\'s workflow parser and converter', async () => {
+    expect((await problems(file, content())).join('\n')).toBe('')
+  })
+
+  it('uses the action with declared inputs and outputs only', () => {
+    expect(checkActionUse(file, content())).toBeGreaterThan(0)
+  })
+})
+
+describe('docs/recipes', () => {
+  it('has a workflow for each deploy target and the one-time setup, each explained', () => {
+    expect(recipeFiles()).toEqual(expect.arrayContaining(['kubernetes.yml', 'ecs.yml', 'fly.yml', 'rds-proxy.yml', 'setup.yml']))
+    for (const f of recipeFiles().filter((f) => f !== 'setup.yml')) expect(existsSync(join(recipes, f.replace(/\.ya?ml$/, '.md'))), f).toBe(true)
+    expect(existsSync(join(recipes, 'heroku.md'))).toBe(true)
+  })
+
+  it('the parser check can fail', async () => {
+    expect((await problems('broken.yml', 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n')).length).toBeGreaterThan(0)
+  })
+})
+
+describe('workflows shown in Markdown', () => {
+  const blocks = markdownFiles().flatMap((file) => workflowBlocks(file).map((b) => ({ file, ...b })))
+
+  it('finds the complete workflows in the README and docs/', () => {
+    expect(blocks.length).toBeGreaterThan(0)
+  })
+
+  it.each(blocks.map((b) => [`${b.file} #${b.index + 1}${b.marker ? ` (${b.marker})` : ''}`, b] as const))('%s parses, and a block that names a file is a copy of it', async (_, b) => {
+    if (b.marker) {
+      const path = [join(root, '.github', 'workflows', b.marker), join(root, b.marker)].find(existsSync)
+      expect(path, `${b.file}: no file ${b.marker}`).toBeDefined()
+      expect(b.yaml).toBe(readFileSync(path!, 'utf8').replace(/\n$/, ''))
+    }
+    expect((await problems(`${b.file}#${b.index + 1}`, `${b.yaml}\n`)).join('\n')).toBe('')
+    checkActionUse(b.file, `${b.yaml}\n`)
+  })
+})
+
+/** GitHub's anchors for the headings of a Markdown file (lower case, punctuation dropped, spaces to hyphens). */
+function headingAnchors(file: string): Set<string> {
+  const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '')
+  return new Set([...text.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-')))
+}
+
+describe('links in the Markdown', () => {
+  it.each(markdownFiles())('%s links only to files and headings that exist (or to the pages other branches add)', (file) => {
+    const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '')
+    const broken: string[] = []
+    for (const m of text.matchAll(/\]\(([^)\s#]*)(?:#([^)\s]*))?\)/g)) {
+      const [, target, anchor] = m
+      if (/^[a-z]+:/i.test(target)) continue
+      const path = target ? relative(root, normalize(join(root, dirname(file), target))) : file
+      if (!existsSync(join(root, path))) {
+        if (!PAGES_TO_COME.has(path)) broken.push(target)
+      } else if (anchor && path.endsWith('.md') && !headingAnchors(path).has(anchor)) {
+        broken.push(`${target}#${anchor}`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+})
