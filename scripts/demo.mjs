@@ -131,13 +131,13 @@ const short = (/** @type {string} */ s, n = 96) => (s.length > n ? s.slice(0, n 
 
 /** @type {[string, number][]} */
 const COLS = [
-  ['#', 2],
-  ['phase', 13],
-  ['t', 6],
-  ['action', 8],
-  ['ok', 6],
+  ['rot', 3],
+  ['step', 14],
+  ['elapsed', 7],
+  ['took', 8],
+  ['queries ok', 10],
   ['failed', 6],
-  ['sessions', 18],
+  ['sessions per login', 18],
   ['detail', 0],
 ]
 const row = (/** @type {string[]} */ cells) =>
@@ -213,6 +213,10 @@ async function main() {
       console.log(row([n, name, elapsed(), `${Math.round(ms)}ms`, String(st.ok), String(st.failed), await sessionsPerLogin(/** @type {pg.Client} */ (admin), logins), detail]))
     }
 
+    console.log('Columns: rot = rotation number (0: setup); step = the action\'s phase, or (deploy), the step your workflow runs');
+    console.log('between open and verify-drain (not a phase of the action); elapsed = time since the demo started; took = how long');
+    console.log('the step ran; queries ok / failed = the application\'s queries so far; sessions per login = its connections now.')
+    console.log()
     console.log(row(COLS.map((c) => c[0])))
     console.log(row(COLS.map((c) => '-'.repeat(Math.max(c[1], c[0].length)))))
     await line('0', 'setup', s.ms, `${firstLogin} active, app running on it`)
@@ -243,7 +247,7 @@ async function main() {
         throw new PhaseFailed(`deploy of ${current.user}: ${redact(/** @type {Error} */ (e).message)}`)
       }
       const deployMs = performance.now() - d0
-      await line(String(n), 'deploy', deployMs, `release ${deployed.version} ready (probe + migration as ${deployed.user}), traffic on ${deployed.user}; old pool ends once drained`)
+      await line(String(n), '(deploy)', deployMs, `release ${deployed.version} ready (probe + migration as ${deployed.user}), traffic on ${deployed.user}; old pool ends once drained`)
 
       const v = await phase('verify-drain', { 'admin-url': server.url, 'rotation-id': id, interval: '200ms', timeout: '60s', 'min-new-connections': '1' })
       phasesRun++
