@@ -120,3 +120,23 @@ describe('README usage section', () => {
     expect(() => splitPhases('x', 'Does something. Phases: open, deploy.')).toThrow(/unknown phases: deploy/)
   })
 })
+
+describe('docs/troubleshooting.md', () => {
+  it('has a row for every input the code can reject by name', async () => {
+    const { readdirSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const sources: string[] = []
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name))
+        else if (e.name.endsWith('.ts')) sources.push(readFileSync(join(dir, e.name), 'utf8'))
+      }
+    }
+    walk('src')
+    const named = new Set(sources.flatMap((s) => [...s.matchAll(/(?:InputError|SealError)\(\s*'([a-z-]+)'/g)].map((m) => m[1])))
+    expect(named.size).toBeGreaterThan(5)
+    const page = readFileSync('docs/troubleshooting.md', 'utf8')
+    const missing = [...named].filter((input) => !page.includes(`input '${input}'`) && !page.includes(`\`${input}\``))
+    expect(missing, 'inputs rejected in src/ without a troubleshooting entry').toEqual([])
+  })
+})
