@@ -177,3 +177,31 @@ describe('links in the Markdown', () => {
     expect(broken).toEqual([])
   })
 })
+
+describe('the release workflow', () => {
+  const text = () => readFileSync(join(root, '.github', 'workflows', 'release.yml'), 'utf8')
+
+  it('runs on pushed version tags, runs all of CI first, publishes the changelog section and moves the major tag', () => {
+    const result = parse('release.yml', text())
+    expect(result.context.errors.getErrors().map((e) => e.message)).toEqual([])
+    const flat = JSON.stringify(tokenText(result.value!))
+    expect(flat).toContain('"v*.*.*"')
+    const jobs = result.value && isMapping(result.value) ? result.value.find('jobs') : undefined
+    expect(jobs && isMapping(jobs)).toBe(true)
+    const ci = isMapping(jobs!) ? jobs.find('ci') : undefined
+    expect(ci && isMapping(ci) && String(ci.find('uses'))).toBe('./.github/workflows/ci.yml')
+    const release = isMapping(jobs!) ? jobs.find('release') : undefined
+    expect(release && isMapping(release) && String(release.find('needs'))).toBe('ci')
+    expect(text()).toContain('node scripts/changelog.mjs "$version"')
+    expect(text()).toContain('gh release create "$TAG" --verify-tag')
+    expect(text()).toMatch(/git push --force origin "refs\/tags\/\$MAJOR"/)
+  })
+
+  it('ci.yml, which it calls, tests and checks dist/', () => {
+    const ci = readFileSync(join(root, '.github', 'workflows', 'ci.yml'), 'utf8')
+    expect(ci).toMatch(/^ {2}workflow_call:/m)
+    expect(ci).toContain('npm test')
+    expect(ci).toContain('npm run build')
+    expect(ci).toContain('PG_TEST_DRIVER: testcontainers')
+  })
+})
