@@ -12,6 +12,7 @@ import type { PhaseResult } from '../result.js'
 import { TERMINATE_SESSIONS } from '../statements.js'
 import { finish, planContext, type PhaseDeps } from './common.js'
 import { otherLogin } from '../state.js'
+import { endPooled, lookThroughPoolers, remainingThroughPoolers, seenThroughPoolers } from './poolers-close.js'
 
 /**
  * Disables the outgoing login (NOLOGIN and a password nobody keeps). Refuses
@@ -23,11 +24,12 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const watched = [cfg.role, ...cfg.logins]
   let written: string[] = []
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
+  const look = await lookThroughPoolers(deps, watched)
   const applied = await applyInTransaction(
     deps.session,
     cfg,
     deps.reporter,
-    (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)),
+    (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
     {
       terminate: cfg.terminate,
       // With the family locked, so no abort or other phase can slip in between the write and the close.
@@ -45,7 +47,10 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`)
     await waitGone(outgoing, deps)
   }
-  const remaining = sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
+  notes.push(...(await endPooled(deps, outgoing, cfg.terminate)))
+  const remaining = look
+    ? (await remainingThroughPoolers(deps, outgoing)) + sessionCount((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing)
+    : sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
   const outputs = {
     username: plan.state.active,
     previousUsername: outgoing,
