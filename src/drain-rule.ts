@@ -124,14 +124,14 @@ export function looksPooled(sessions: BackendSession[], login: string): string |
 }
 
 /** Pooler clients of a login, per pooler, with the KILL_CLIENT ids and whether the pooler supports it. */
-export function clientsToKill(readings: PoolerReading[], login: string, supports: (v: [number, number] | null) => boolean): { label: string; version: string; ids: string[]; supported: boolean }[] {
-  const out: { label: string; version: string; ids: string[]; supported: boolean }[] = []
+export function clientsToKill(readings: PoolerReading[], login: string, supports: (v: [number, number] | null) => boolean): { label: string; version: string; ids: string[]; clients: number; supported: boolean }[] {
+  const out: { label: string; version: string; ids: string[]; clients: number; supported: boolean }[] = []
   for (const r of readings) {
     if (!r.snapshot) continue
     const mine = r.snapshot.clients.filter((c) => c.user === login)
     if (mine.length === 0) continue
     const ids = mine.map((c) => c.id).filter((x): x is string => x !== null)
-    out.push({ label: r.label, version: r.snapshot.version, ids, supported: supports(r.snapshot.versionNumber) && ids.length === mine.length })
+    out.push({ label: r.label, version: r.snapshot.version, ids, clients: mine.length, supported: supports(r.snapshot.versionNumber) && ids.length === mine.length })
   }
   return out
 }

@@ -69,7 +69,7 @@ export function sessionsSeenThroughPoolers(groups: SessionGroup[], j: LoginJudge
 export function killRefusal(readings: PoolerReading[], login: string): string | null {
   const blocked = clientsToKill(readings, login, supportsKillClient).filter((k) => !k.supported)
   if (blocked.length === 0) return null
-  return `${blocked.map((b) => `pooler ${b.label} (${b.version}) has ${b.ids.length || 'some'} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`).join('; ')}, so they cannot be ended`
+  return `${blocked.map((b) => `pooler ${b.label} (${b.version}) has ${b.clients} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`).join('; ')}, so they cannot be ended`
 }
 
 export async function killPoolerClients(deps: PooledDeps, readings: PoolerReading[], login: string): Promise<number> {

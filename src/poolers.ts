@@ -12,9 +12,10 @@
  * no bound parameters) and decides with a pure function.
  */
 import { parse } from 'pg-connection-string'
-import { close, connect, connectionError, type Client } from './db.js'
+import pg from 'pg'
+import { close, type Client } from './db.js'
 import { InputError } from './errors.js'
-import { checkConnectionUrl } from './urls.js'
+import { checkConnectionUrl, clientConfig } from './urls.js'
 
 export const POOLER_INPUT = 'pgbouncer-urls'
 
@@ -150,6 +151,17 @@ export function parseForcedUsers(rows: Row[]): PoolerSnapshot['forcedUsers'] {
 
 // ---- the console client -------------------------------------------------------
 
+/** Why a console login failed, in a few words that never hold the URI. */
+export function consoleLoginError(e: unknown): string {
+  const err = e as { code?: string; message?: string }
+  const msg = err.message ?? String(e)
+  if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg)) return 'password authentication failed for the console user'
+  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code)) return `cannot reach it (${err.code})`
+  if (/timeout/i.test(msg)) return 'connection timed out'
+  if (/not allowed|no such user|login rejected/i.test(msg)) return `the console refused the login (${oneLine(msg)}): the user must be in stats_users or admin_users`
+  return oneLine(msg)
+}
+
 /** The listed poolers' consoles; one connection each, reopened after an error. */
 export class Poolers {
   #clients: (Client | null)[]
@@ -174,7 +186,13 @@ export class Poolers {
   async #readOne(t: PoolerTarget, i: number): Promise<PoolerReading> {
     try {
       const c = await this.#client(i)
-      const q = async (command: string) => (await c.query(command)).rows as Row[]
+      const q = async (command: string) => {
+        try {
+          return (await c.query(command)).rows as Row[]
+        } catch (e) {
+          throw new Error(`unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`)
+        }
+      }
       const versionText = str((await q('SHOW VERSION'))[0]?.version)
       const snapshot: PoolerSnapshot = {
         label: t.label,
@@ -197,15 +215,16 @@ export class Poolers {
     const existing = this.#clients[i]
     if (existing) return existing
     const t = this.targets[i]
+    const c = new pg.Client(clientConfig({ url: t.url }, { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs }))
+    c.on('error', () => {})
     try {
-      const c = await connect({ url: t.url }, `pooler ${t.label} (${POOLER_INPUT} entry ${t.line})`, { applicationName: this.applicationName, connectTimeoutMs: this.connectTimeoutMs })
-      this.#clients[i] = c
-      return c
+      await c.connect()
     } catch (e) {
-      const code = (e as { code?: string }).code
-      // connect() already names the pooler; keep the reason short for the poll line.
-      throw code ? e : connectionError(e, `pooler ${t.label}`)
+      await c.end().catch(() => {})
+      throw new Error(consoleLoginError(e))
     }
+    this.#clients[i] = c
+    return c
   }
 
   /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */
