@@ -87,6 +87,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
           ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}${await unpooledHint(deps, outgoing)}`
           : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
     failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
+    if (pooled) for (const v of pooled.views) if ((v.clients[outgoing] ?? 0) > 0) reporter.warning(`remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`)
     for (const s of sessions.filter((x) => x.login === outgoing)) {
       const server = s.server && s.server !== 'primary' ? ` on replica ${s.server}` : ''
       reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'}${server} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`)
