@@ -31,7 +31,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     }
   }
   if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
-  notes.push(...(await endPooled(deps, aborted, false)))
+  notes.push(...(await endPooled(deps, aborted)))
   return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' }, applied.executed.map((s) => s.display), notes)
 }
 

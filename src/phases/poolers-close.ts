@@ -42,17 +42,43 @@ export function seenThroughPoolers(obs: Observation, look: PoolerLook | null, lo
 }
 
 /**
- * After the login was disabled: with terminate, KILL_CLIENT its pooler
- * clients; then end its pooled server connections that no client uses.
- * Returns notes for the summary.
+ * Inside close's transaction, with the family locked, just before the change:
+ * a client that logged in to a pooler as the outgoing login since the first
+ * look makes close refuse (unless force or terminate), nothing changed.
  */
-export async function endPooled(deps: PhaseDeps, login: string, terminate: boolean): Promise<string[]> {
+export async function recheckPoolerClients(deps: PhaseDeps, obs: Observation, cfg: { terminate: boolean; force: boolean }): Promise<void> {
+  const login = obs.state.kind === 'ok' ? obs.state.state.active : null
+  if (!login || cfg.force) return
+  const readings = await deps.poolers.read()
+  requireReadable(readings)
+  const j = judgeLogin(login, [], readings)
+  if (j.clients === 0) return
+  if (cfg.terminate) {
+    const refusal = killRefusal(readings, login)
+    if (!refusal) return
+    throw new StateError(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? describeState(obs.state.state) : '', `Nothing was changed.`)
+  }
+  const where = readings.filter((r) => r.snapshot?.clients.some((c) => c.user === login)).map((r) => r.label)
+  throw new StateError(
+    `The outgoing login "${login}" has ${j.clients} client(s) logged in to pooler ${where.join(', ')}.`,
+    obs.state.kind === 'ok' ? describeState(obs.state.state) : '',
+    'Wait for them with verify-drain, or run close with force: true to close while they stay connected. Nothing was changed.',
+  )
+}
+
+/** close/abort with terminate: KILL_CLIENT the login's pooler clients where the pooler has it. */
+export async function killPooledClients(deps: PhaseDeps, login: string): Promise<string[]> {
+  const killed = await killPoolerClients(deps, await deps.poolers.read(), login)
+  return killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
+}
+
+/**
+ * After the login was disabled: end its pooled server connections that no
+ * client uses. Returns notes for the summary.
+ */
+export async function endPooled(deps: PhaseDeps, login: string): Promise<string[]> {
   if (!deps.poolers.count) return []
   const notes: string[] = []
-  if (terminate) {
-    const killed = await killPoolerClients(deps, await deps.poolers.read(), login)
-    if (killed) notes.push(`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`)
-  }
   const { ended, unreadable } = await endIdlePooledServers(deps, login)
   if (ended) notes.push(`Ended ${ended} pooled server connection(s) of "${login}" that no client used, so no authenticated connection of it stays in a pool.`)
   if (unreadable.length) deps.reporter.warning(`${POOLER_INPUT}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`)

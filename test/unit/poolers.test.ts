@@ -134,3 +134,26 @@ describe('input pgbouncer-urls', () => {
     }
   })
 })
+
+describe('the job summary with poolers', () => {
+  it('shows per pooler the clients and server connections of each login, and an unreadable pooler with its reason', async () => {
+    const { renderSummary } = await import('../../src/summary.js')
+    const md = renderSummary({
+      phase: 'verify-drain',
+      group: 'app',
+      outputs: { previousUsername: 'app_a', state: 'open', remainingConnections: 1, drained: false },
+      changes: [],
+      notes: [],
+      roles: { group: null, logins: [{ name: 'app_a', missing: true }, { name: 'app_b', missing: true }] },
+      sessions: [],
+      failure: 'Not drained',
+      poolers: [
+        { label: 'pgb-1:6432', version: 'PgBouncer 1.18.0', clients: { app_a: 1, app_b: 3 }, servers: { app_a: { total: 2, inUse: 0 }, app_b: { total: 3, inUse: 1 } } },
+        { label: 'pgb-2:6432', version: 'unknown', clients: {}, servers: {}, error: 'cannot reach it (ECONNREFUSED) | `x`' },
+      ],
+    })
+    expect(md).toContain('| pgb-1:6432 | PgBouncer 1.18.0 | app_a | 1 | 2 (0) |')
+    expect(md).toContain('| pgb-1:6432 | PgBouncer 1.18.0 | app_b | 3 | 3 (1) |')
+    expect(md).toContain("| pgb-2:6432 | not readable: `cannot reach it (ECONNREFUSED) \\| 'x'` | | | |")
+  })
+})
