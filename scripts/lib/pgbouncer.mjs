@@ -2,9 +2,10 @@
 /**
  * A real PgBouncer in front of a test server, one per test file (or per test).
  * Debian's `pgbouncer` package installs it at /usr/sbin/pgbouncer (often not
- * on PATH); PGBOUNCER=/path/to/pgbouncer overrides. It refuses to run as root,
- * so as root it runs with `-u postgres` (the user the PostgreSQL harness
- * creates) from a temporary directory that user owns.
+ * on PATH); PGBOUNCER=/path/to/pgbouncer overrides, and PGBOUNCER=none
+ * pretends it is absent. It refuses to run as root, so as root it runs with
+ * `-u postgres` (the user the PostgreSQL harness creates) from a temporary
+ * directory that user owns.
  *
  * Application logins authenticate through `auth_query` against a SECURITY
  * DEFINER function that returns only roles that can log in (what
@@ -22,6 +23,8 @@ import { freePort } from './embedded-postgres.mjs'
 
 /** The pgbouncer binary, or null when it is not installed. */
 export function pgbouncerBinary() {
+  // PGBOUNCER=none: behave as where it is not installed (to check that the tests skip cleanly).
+  if (process.env.PGBOUNCER === 'none') return null
   const candidates = [process.env.PGBOUNCER, '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer', '/usr/local/sbin/pgbouncer']
   for (const c of candidates) if (c && existsSync(c)) return c
   try {
