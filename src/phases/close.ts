@@ -31,7 +31,8 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     deps.reporter,
     (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
     {
-      terminate: cfg.terminate,
+      // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
+      terminate: cfg.terminate || look !== null,
       // With the family locked, so no abort or other phase can slip in between the write and the close.
       beforeChanges:
         cfg.github || look
