@@ -172,6 +172,21 @@ describe.skipIf(Boolean(missing)).each(servers())('PostgreSQL $major behind PgBo
     }
   })
 
+  it('close with pgbouncer-urls needs pg_signal_backend (to end pooled server connections) and says so before changing anything', async () => {
+    const name = `rotator_${Math.random().toString(16).slice(2, 8)}`
+    await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN CREATEROLE PASSWORD 'rotator-pw'`))
+    const adminUrl = `postgresql://${name}:rotator-pw@${server.host}:${server.port}/postgres`
+    const role = familyName('pool')
+    await phase(server, { phase: 'setup', role, 'admin-url': adminUrl })
+    await phase(server, { phase: 'open', role, 'admin-url': adminUrl })
+    const before = await snapshotRoles(server, family(role))
+    await expect(phase(server, { phase: 'close', role, 'admin-url': adminUrl, 'pgbouncer-urls': bouncer.statsUrl })).rejects.toThrow(/lacks pg_signal_backend/)
+    expect(await snapshotRoles(server, family(role))).toEqual(before)
+    await withAdmin(server, (c) => c.query(`GRANT pg_signal_backend TO ${name}`))
+    const c = await phase(server, { phase: 'close', role, 'admin-url': adminUrl, 'pgbouncer-urls': bouncer.statsUrl })
+    expect(c.outputs.state).toBe('idle')
+  })
+
   it('abort ends the incoming login\'s idle pooled server connections', async () => {
     const f = await opened(server)
     await oldDeploymentCameAndWent(bouncer, f.next.user, f.next.password, 2)
