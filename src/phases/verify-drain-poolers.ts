@@ -24,9 +24,10 @@ export async function pooledTermination(deps: PhaseDeps, outgoing: string): Prom
   return null
 }
 
-export function poolerFailure(j: DrainJudgement, outgoing: string, incoming: string, fresh: number, min: number, timeout: string): string {
+/** Why verify-drain failed with poolers; `when` is "after 15m" or "at the first look". */
+export function poolerFailure(j: DrainJudgement, outgoing: string, incoming: string, fresh: number, min: number, when: string): string {
   if (j.unreadable.length) {
-    return `${POOLER_INPUT}: ${j.unreadable.map((u) => `pooler ${u}`).join('; ')}; without it "${outgoing}" cannot be shown drained (after ${timeout})`
+    return `${POOLER_INPUT}: ${j.unreadable.map((u) => `pooler ${u}`).join('; ')}; without it "${outgoing}" cannot be shown drained (${when})`
   }
   const o = j.outgoing
   if (o.count > 0) {
@@ -36,9 +37,9 @@ export function poolerFailure(j: DrainJudgement, outgoing: string, incoming: str
       o.unpooled ? `${o.unpooled} session(s) that no listed pooler holds` : '',
       o.clients === 0 && o.heldInUse ? `${o.heldInUse} pooled server connection(s) in use by another login's clients (a database entry forces this user)` : '',
     ].filter(Boolean)
-    return `"${outgoing}" still has ${o.count} connection(s) after ${timeout}: ${parts.join(', ')}`
+    return `"${outgoing}" still has ${o.count} connection(s) ${when}: ${parts.join(', ')}`
   }
-  return `"${incoming}" has ${fresh} connection(s), fewer than min-new-connections (${min}), after ${timeout}`
+  return `"${incoming}" has ${fresh} connection(s), fewer than min-new-connections (${min}), ${when}`
 }
 
 /** Without pgbouncer-urls: when the remaining sessions look like a pooler's idle server connections, say so. */

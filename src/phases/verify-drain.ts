@@ -60,6 +60,8 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     const elapsed = deps.now().getTime() - start
     reporter.info(`poll ${polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(sessions, outgoing)}, "${incoming}" ${describeSessions(sessions, incoming)}${pooled ? `; ${describePoolers(pooled.views, [outgoing, incoming])}` : ''}`)
     if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
+    // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
+    if (polls === 1 && blocked) break
     const terminating = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs
     if (terminating) {
       refusal = pooled ? await pooledTermination(deps, outgoing) : null
@@ -82,7 +84,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     const why = refusal
       ? `terminate-after was reached, but ${refusal}`
       : pooled
-        ? poolerFailure(pooled, outgoing, incoming, fresh, cfg.minNewConnections, formatDuration(cfg.timeoutMs))
+        ? poolerFailure(pooled, outgoing, incoming, fresh, cfg.minNewConnections, polls === 1 && blocked ? 'at the first look' : `after ${formatDuration(cfg.timeoutMs)}`)
         : remaining > 0
           ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}${await unpooledHint(deps, outgoing)}`
           : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
