@@ -9,7 +9,10 @@
  *     on the same embedded server;
  *  3. drain detection latency: from the moment the last old session closed to
  *     the moment verify-drain (interval 1s) exits;
- *  4. the size of dist/index.js, and what its cold start is made of.
+ *  4. the size of dist/index.js, and what its cold start is made of;
+ *  5. drain detection behind PgBouncer (transaction pooling): from the old
+ *     deployment's last disconnect to verify-drain's exit, without
+ *     pgbouncer-urls (it waits for server_idle_timeout, or times out) and with.
  *
  * Runs are interleaved (A, B, A, B, ...) and every figure is a median of
  * BENCH_RUNS runs (default 11). Prints a markdown report and writes it, with a
@@ -19,6 +22,7 @@
  *   BENCH_RUNS=21 npm run bench     # more runs
  *   PG_MAJOR=14 npm run bench       # server major (default: newest installed)
  *   BENCH_OUT=- npm run bench       # print only, do not write docs/benchmarks.md
+ *   BENCH_ONLY=pooler npm run bench # only 5., replacing its section of docs/benchmarks.md
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -30,6 +34,7 @@ import { gzipSync } from 'node:zlib'
 import pg from 'pg'
 import { installedMajors, startEmbedded } from './lib/embedded-postgres.mjs'
 import { DIST, runAction, runnerNode } from './lib/run-action.mjs'
+import { pgbouncerMissing, startPgBouncer } from './lib/pgbouncer.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 11))
@@ -368,10 +373,93 @@ async function drainLatency(server) {
   return { latency, polls }
 }
 
+// ---- 5. drain detection behind PgBouncer ---------------------------------------------------
+
+const POOLER_START = '<!-- bench: pooler drain -->'
+const POOLER_END = '<!-- /bench: pooler drain -->'
+
+/**
+ * The old deployment (a pool of 4 clients through PgBouncer) runs a burst of
+ * transactions, so PgBouncer holds 4 server connections of the old login,
+ * then disconnects while verify-drain polls. Between runs the old login's
+ * server connections are ended so every run starts alike.
+ * @param {{ url: string, port: number, host: string }} server
+ */
+async function poolerDrainLatency(server) {
+  const cases = [
+    { name: 'before: no pgbouncer-urls, server_idle_timeout 600 s (the default)', idle: '600', urls: false, runs: 1 },
+    { name: 'before: no pgbouncer-urls, server_idle_timeout 5 s', idle: '5', urls: false, runs: 3 },
+    { name: 'after: pgbouncer-urls', idle: '600', urls: true, runs: RUNS },
+  ]
+  const timeout = '20s'
+  const out = []
+  for (const [i, c] of cases.entries()) {
+    const bouncer = await startPgBouncer(server, { settings: { server_idle_timeout: c.idle } })
+    try {
+      const base = { 'admin-url': server.url, role: `pooled${i}` }
+      const s = await runAction({ ...base, phase: 'setup' })
+      const o = await runAction({ ...base, phase: 'open' })
+      if (s.code !== 0 || o.code !== 0) throw new Error(`pooler drain benchmark: setup/open failed\n${s.stdout}${o.stdout}`)
+      /** @type {number[]} */ const latency = []
+      let notDrained = 0
+      for (let k = 0; k < c.runs; k++) {
+        const pool = new pg.Pool({ host: bouncer.host, port: bouncer.port, user: s.outputs.username, password: s.outputs.password, database: 'postgres', max: 4 })
+        await Promise.all([0, 1, 2, 3].map(() => pool.query('SELECT pg_sleep(0.1)')))
+        const inputs = { ...base, phase: 'verify-drain', interval: `${DRAIN_INTERVAL_MS}ms`, timeout, ...(c.urls ? { 'pgbouncer-urls': bouncer.statsUrl } : {}) }
+        const running = runAction(inputs).then((r) => ({ r, exitedAt: performance.now() }))
+        await sleep(1500 + ((k + 0.5) / c.runs) * DRAIN_INTERVAL_MS)
+        await pool.end()
+        const closedAt = performance.now()
+        const { r, exitedAt } = await running
+        if (r.outputs.drained === 'true') latency.push(exitedAt - closedAt)
+        else notDrained++
+        await withAdminClient(server.url, (a) => a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [s.outputs.username]))
+        await sleep(300)
+      }
+      out.push({ ...c, latency, notDrained, timeout, version: bouncer.version })
+    } finally {
+      await bouncer.stop()
+    }
+  }
+  return out
+}
+
+/** @param {string} url @param {(c: pg.Client) => Promise<unknown>} fn */
+async function withAdminClient(url, fn) {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    await fn(c)
+  } finally {
+    await c.end()
+  }
+}
+
+/** @param {Awaited<ReturnType<typeof poolerDrainLatency>> | string} r */
+function poolerSection(r) {
+  const lines = [POOLER_START, '## Drain detection behind PgBouncer', '']
+  if (typeof r === 'string') return [...lines, `Not measured: ${r}.`, '', POOLER_END]
+  lines.push(
+    `${r[0]?.version ?? 'PgBouncer'} in transaction pooling in front of the same server. The old deployment, a pool of 4 clients through PgBouncer, runs a burst of transactions (so PgBouncer holds 4 server connections of the old login) and disconnects while verify-drain (interval ${DRAIN_INTERVAL_MS} ms, timeout ${r[0]?.timeout}) polls; the time is from the last disconnect to verify-drain's exit, through dist/index.js. Without pgbouncer-urls, pg_stat_activity shows PgBouncer's idle server connections until server_idle_timeout closes them (counted from their last transaction, which ran 1.5 to 2.5 s before the disconnect, so a 5 s timeout shows as about 3 s), and with the default of 600 s verify-drain times out. With it, verify-drain sees that no client of the old login is left and that PgBouncer's server connections of it are idle: drained at the next poll.`,
+    '',
+    table(
+      ['case', 'runs', 'drained', 'median', 'max'],
+      r.map((c) => {
+        const never = `not drained within the ${c.timeout} timeout`
+        const drained = c.notDrained ? `${c.runs - c.notDrained} of ${c.runs} (${c.notDrained}: ${never})` : 'every run'
+        return [c.name, String(c.runs), drained, c.latency.length ? ms(median(c.latency)) : never, c.latency.length ? ms(Math.max(...c.latency)) : never]
+      }),
+    ),
+    '',
+  )
+  return [...lines, POOLER_END]
+}
+
 // ---- main ---------------------------------------------------------------------------------
 
 async function main() {
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build`)
+  if (process.env.BENCH_ONLY === 'pooler') return poolerOnly()
   const m = machine()
   const n = nodes()
   const psql = psqlPath()
@@ -399,6 +487,7 @@ async function main() {
   let psqlVersion = null
   /** @type {Awaited<ReturnType<typeof phases>>} */ let t
   /** @type {Awaited<ReturnType<typeof drainLatency>>} */ let drain
+  /** @type {Awaited<ReturnType<typeof poolerDrainLatency>> | string} */ let pooler
   /** @type {Awaited<ReturnType<typeof phaseProfiles>>} */ let profiles
   try {
     if (psql) psqlVersion = execFileSync(psql, ['--version']).toString().trim()
@@ -408,6 +497,8 @@ async function main() {
     profiles = await phaseProfiles(server)
     log(`drain detection latency (interval ${DRAIN_INTERVAL_MS} ms)`)
     drain = await drainLatency(server)
+    log('drain detection behind PgBouncer')
+    pooler = pgbouncerMissing() ?? (await poolerDrainLatency(server))
   } finally {
     await server.stop()
   }
@@ -525,6 +616,7 @@ async function main() {
     '',
   )
 
+  lines.push(...poolerSection(pooler), '')
   lines.push('## What the cold start is made of', '')
   const bl = median(breakdown.baseline)
   lines.push(
@@ -654,6 +746,29 @@ async function main() {
     writeFileSync(OUT, report + '\n')
     log(`wrote ${OUT}`)
   }
+}
+
+/** BENCH_ONLY=pooler: measure 5. only and replace its section of the report. */
+async function poolerOnly() {
+  const installed = installedMajors()
+  const major = process.env.PG_MAJOR ? Number(process.env.PG_MAJOR) : Math.max(...installed)
+  const missing = pgbouncerMissing()
+  const server = await startEmbedded(major)
+  let section
+  try {
+    log(`drain detection behind PgBouncer on ${server.version}`)
+    section = poolerSection(missing ?? (await poolerDrainLatency(server))).join('\n')
+  } finally {
+    await server.stop()
+  }
+  process.stdout.write(section + '\n')
+  if (OUT === '-') return
+  const old = existsSync(OUT) ? readFileSync(OUT, 'utf8') : ''
+  const at = old.indexOf(POOLER_START)
+  const end = old.indexOf(POOLER_END)
+  const next = at >= 0 && end > at ? old.slice(0, at) + section + old.slice(end + POOLER_END.length) : `${old.trimEnd()}\n\n${section}\n`
+  writeFileSync(OUT, next)
+  log(`updated the PgBouncer section of ${OUT}`)
 }
 
 main().then(

@@ -1,6 +1,7 @@
 import { parseDuration } from './duration.js'
 import { InputError } from './errors.js'
 import { checkRoleName } from './names.js'
+import { parsePoolerUrls, type PoolerTarget } from './poolers.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
 import { MIN_PASSWORD_LENGTH } from './password.js'
 import { SEAL_KEY_MIN_LENGTH } from './seal.js'
@@ -42,6 +43,8 @@ export interface Config {
   fixOwnership: boolean
   /** Read replicas whose sessions also count (verify-drain, close, status). */
   replicas: ConnectionTarget[]
+  /** Admin consoles of the poolers in front of the database (verify-drain, close, abort, status). */
+  poolers: PoolerTarget[]
   /** Passphrase for sealed-credentials (setup/open seal, unseal/close open). */
   sealKey: string | null
   sealedCredentials: string | null
@@ -150,6 +153,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     adopt: parseBoolean(get('adopt'), 'adopt'),
     fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
     replicas,
+    poolers: parsePoolerUrls(read('pgbouncer-urls')),
     sealKey,
     sealedCredentials,
     github,

@@ -64,6 +64,30 @@ function maskConnectionSecrets(): void {
     const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u)
     if (m?.[1]) core.setSecret(m[1])
   }
+  maskUriList(core.getInput('pgbouncer-urls'))
+}
+
+/**
+ * pgbouncer-urls: every console URI (one per line or comma-separated) and its
+ * password, raw and percent-decoded. The one call site to swap for the shared
+ * URI-masking function once it exists.
+ */
+function maskUriList(text: string): void {
+  for (const part of text.split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)) {
+    const u = part.trim()
+    if (!u) continue
+    core.setSecret(u)
+    const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u)
+    const pw = m?.[1] ?? /[?&]password=([^&#]*)/.exec(u)?.[1]
+    if (!pw) continue
+    core.setSecret(pw)
+    try {
+      const decoded = decodeURIComponent(pw)
+      if (decoded !== pw) core.setSecret(decoded)
+    } catch {
+      // not valid percent-encoding: parseConfig reports it
+    }
+  }
 }
 
 function setOutputs(r: PhaseResult): void {

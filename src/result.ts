@@ -1,5 +1,6 @@
 import type { Phase } from './config.js'
 import type { Drift } from './drift.js'
+import type { PoolerView } from './drain-rule.js'
 import type { RoleInfo, SessionGroup } from './family.js'
 import type { FamilyState, OpenRotation } from './state.js'
 
@@ -16,6 +17,14 @@ export interface StatusReport {
   passwordSetAt: Record<string, string>
   sessions: { login: string; server: string; database: string | null; applicationName: string; clientAddr: string | null; count: number }[]
   drift: Drift[]
+  /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
+  poolers?: PoolerStatus[]
+}
+
+export interface PoolerStatus extends PoolerView {
+  poolModes: string[]
+  /** Database entries that force one server user: the server then sees only that user. */
+  forcedUsers: { database: string; user: string }[]
 }
 
 export interface PhaseOutputs {
@@ -48,4 +57,6 @@ export interface PhaseResult {
   offline?: boolean
   /** Set by the status phase. */
   status?: StatusReport
+  /** verify-drain/close/abort with pgbouncer-urls: what each pooler showed at the last look. */
+  poolers?: PoolerView[]
 }

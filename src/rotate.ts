@@ -8,6 +8,7 @@ import { setup } from './phases/setup.js'
 import { status } from './phases/status.js'
 import { unseal } from './phases/unseal.js'
 import { verifyDrain } from './phases/verify-drain.js'
+import { POOLER_INPUT, Poolers } from './poolers.js'
 import { Replicas } from './replicas.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
@@ -20,6 +21,9 @@ export interface RunOptions {
 }
 
 const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
+
+/** The phases that read the poolers of pgbouncer-urls. */
+const POOLER_PHASES: Phase[] = ['verify-drain', 'close', 'abort', 'status']
 
 /** How long the first connection may keep failing transiently (server starting, network blip). */
 const CONNECT_BUDGET_MS = 30_000
@@ -36,13 +40,17 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     session,
     replicas: Replicas.create(cfg.replicas, applicationName),
+    poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
   }
   try {
     await connectWithRetry(session, deps)
-    return await PHASES[phase](cfg, deps)
+    const result = await PHASES[phase](cfg, deps)
+    if (cfg.poolers.length && !POOLER_PHASES.includes(phase)) result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)
+    return result
   } finally {
     await session.end()
     await deps.replicas.end()
+    await deps.poolers.end()
   }
 }
 

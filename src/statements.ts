@@ -57,6 +57,21 @@ SELECT usename AS login,
  GROUP BY 1, 2, 3, 4
  ORDER BY 1, 2, 3, 4`
 
+/** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
+export const READ_BACKENDS = `
+SELECT pid, usename AS login, datname AS database, state,
+       coalesce(application_name, '') AS application_name,
+       host(client_addr) AS client_addr
+  FROM pg_stat_activity
+ WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
+ ORDER BY pid`
+
+/** Ends the given backends of one login (a pooler's idle server connections); returns how many were signalled. */
+export const TERMINATE_BACKENDS = `
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
+  FROM pg_stat_activity
+ WHERE usename = $1 AND pid = ANY($2::int[]) AND pid <> pg_backend_pid()`
+
 /** pg_stat_activity is a snapshot frozen for the transaction; clear it before each poll. */
 export const CLEAR_STATS_SNAPSHOT = 'SELECT pg_stat_clear_snapshot()'
 

@@ -1,4 +1,5 @@
 import { describeSessions } from './family.js'
+import type { PoolerView } from './drain-rule.js'
 import type { PhaseResult, StatusReport } from './result.js'
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
@@ -34,6 +35,7 @@ export function renderSummary(r: PhaseResult): string {
   }
   lines.push('')
   if (r.failure) lines.push(`**${esc(r.failure)}**`, '')
+  if (r.poolers?.length) lines.push(...renderPoolers(r.poolers, r.roles.logins.map((l) => l.name)))
   if (r.status) lines.push(...renderStatus(r.status))
   if (r.changes.length) {
     lines.push('<details><summary>What changed</summary>', '', '```sql', ...r.changes.map((c) => `${c};`), '```', '', '</details>', '')
@@ -54,6 +56,10 @@ function renderStatus(st: StatusReport): string[] {
     for (const x of st.sessions) out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${esc(x.database ?? '')} | ${esc(x.applicationName)} | ${esc(x.clientAddr ?? 'local')} | ${x.count} |`)
     out.push('')
   }
+  if (st.poolers?.length) {
+    out.push(...renderPoolers(st.poolers, Object.keys(st.canLogin).filter((l) => l !== st.group)))
+    for (const p of st.poolers) for (const f of p.forcedUsers) out.push(`> Pooler ${esc(p.label)}: database entry ${code(f.database)} forces user ${code(f.user)}; the server sees only that user, so drain and close cannot tell its clients' logins apart.`, '')
+  }
   if (st.drift.length) {
     out.push('**Drift**', '', '| role | problem | detail |', '|---|---|---|', ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`), '')
   } else {
@@ -65,6 +71,26 @@ function renderStatus(st: StatusReport): string[] {
 /** The summary of a phase that failed before it had a result. */
 export function renderFailureSummary(phase: string, message: string): string {
   return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\nNothing was changed.\n`
+}
+
+/** Per pooler: version, and clients and server connections of each login. */
+function renderPoolers(views: PoolerView[], logins: string[]): string[] {
+  const out = ['| pooler | version | login | clients | server connections (in use) |', '|---|---|---|---|---|']
+  for (const v of views) {
+    if (v.error !== undefined) {
+      out.push(`| ${esc(v.label)} | not readable: ${code(v.error)} | | | |`)
+      continue
+    }
+    const modes = 'poolModes' in v ? ` (${(v as PoolerView & { poolModes: string[] }).poolModes.map(esc).join(', ')})` : ''
+    for (const l of logins) out.push(`| ${esc(v.label)} | ${esc(v.version)}${modes} | ${esc(l)} | ${v.clients[l] ?? 0} | ${v.servers[l]?.total ?? 0} (${v.servers[l]?.inUse ?? 0}) |`)
+  }
+  out.push('')
+  return out
+}
+
+/** Server text in a code span (backticks cannot close it). */
+function code(s: string): string {
+  return `\`${s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|')}\``
 }
 
 function yesNo(b: boolean): string {

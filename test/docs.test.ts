@@ -32,6 +32,7 @@ const INPUT_PHASES: Record<string, string> = {
   adopt: 'setup',
   'fix-ownership': 'setup',
   'replica-urls': 'verify-drain, close, abort, status',
+  'pgbouncer-urls': 'verify-drain, close, abort, status',
   'seal-key': 'setup, open, close, unseal',
   'sealed-credentials': 'close, unseal',
   'github-token': 'setup, close',

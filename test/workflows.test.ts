@@ -40,6 +40,7 @@ const EXPECTED_INPUTS = [
   'adopt',
   'fix-ownership',
   'replica-urls',
+  'pgbouncer-urls',
   'seal-key',
   'sealed-credentials',
   'github-token',

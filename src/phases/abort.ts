@@ -5,6 +5,8 @@ import { planAbort } from '../plan.js'
 import type { PhaseResult } from '../result.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from './close.js'
 import { finish, planContext, type PhaseDeps } from './common.js'
+import { endPooled, lookThroughPoolers } from './poolers-close.js'
+import { killPoolerClients, killRefusal } from '../pooled.js'
 
 /**
  * Cancels an open rotation (what a workflow runs with `if: failure()` after a
@@ -12,6 +14,8 @@ import { finish, planContext, type PhaseDeps } from './common.js'
  * says so. With terminate, also ends the incoming login's sessions.
  */
 export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
+  // With pgbouncer-urls, every pooler must answer before anything changes.
+  await lookThroughPoolers(deps, cfg.logins)
   const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate })
   const { plan, before } = applied
   if (plan.noop) {
@@ -26,5 +30,18 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       await waitGone(aborted, deps)
     }
   }
+  if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
+  notes.push(...(await endPooled(deps, aborted)))
   return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' }, applied.executed.map((s) => s.display), notes)
+}
+
+/** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
+async function poolerClientsLeft(deps: PhaseDeps, login: string): Promise<string[]> {
+  if (!deps.poolers.count) return []
+  const readings = await deps.poolers.read()
+  const refusal = killRefusal(readings, login)
+  const killed = await killPoolerClients(deps, readings, login)
+  const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
+  if (refusal) notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`)
+  return notes
 }

@@ -12,6 +12,7 @@ import type { PhaseResult } from '../result.js'
 import { TERMINATE_SESSIONS } from '../statements.js'
 import { finish, planContext, type PhaseDeps } from './common.js'
 import { otherLogin } from '../state.js'
+import { endPooled, killPooledClients, lookThroughPoolers, recheckPoolerClients, remainingThroughPoolers, seenThroughPoolers } from './poolers-close.js'
 
 /**
  * Disables the outgoing login (NOLOGIN and a password nobody keeps). Refuses
@@ -23,15 +24,23 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const watched = [cfg.role, ...cfg.logins]
   let written: string[] = []
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
+  const look = await lookThroughPoolers(deps, watched)
   const applied = await applyInTransaction(
     deps.session,
     cfg,
     deps.reporter,
-    (obs) => planClose({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, cfg, planContext(deps)),
+    (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
     {
-      terminate: cfg.terminate,
+      // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
+      terminate: cfg.terminate || look !== null,
       // With the family locked, so no abort or other phase can slip in between the write and the close.
-      beforeChanges: cfg.github ? async (obs) => void (written = await writeBackBeforeClose(cfg, deps, obs)) : undefined,
+      beforeChanges:
+        cfg.github || look
+          ? async (obs) => {
+              if (look) await recheckPoolerClients(deps, obs, cfg)
+              if (cfg.github) written = await writeBackBeforeClose(cfg, deps, obs)
+            }
+          : undefined,
     },
   )
   const { plan, before } = applied
@@ -41,11 +50,16 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   }
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
   const notes = [...plan.notes]
+  // Pooler clients first (KILL_CLIENT), then the server side; then the idle pooled connections.
+  if (look && cfg.terminate) notes.push(...(await killPooledClients(deps, outgoing)))
   if (cfg.terminate && sessionCount([...before.sessions, ...onReplicas], outgoing) > 0) {
     notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`)
     await waitGone(outgoing, deps)
   }
-  const remaining = sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
+  notes.push(...(await endPooled(deps, outgoing)))
+  const remaining = look
+    ? (await remainingThroughPoolers(deps, outgoing)) + sessionCount((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing)
+    : sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
   const outputs = {
     username: plan.state.active,
     previousUsername: outgoing,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Config } from '../config.js'
 import { observe } from '../observe.js'
 import type { PlanContext } from '../plan.js'
+import type { Poolers } from '../poolers.js'
 import type { Replicas } from '../replicas.js'
 import type { Reporter } from '../reporter.js'
 import type { PhaseOutputs, PhaseResult } from '../result.js'
@@ -17,6 +18,8 @@ export interface PhaseDeps {
   /** The admin connection; renew() reconnects after a server restart. */
   session: AdminSession
   replicas: Replicas
+  /** pgbouncer-urls (empty for phases that do not use it). */
+  poolers: Poolers
 }
 
 export type PhaseFn = (cfg: Config, deps: PhaseDeps) => Promise<PhaseResult>

@@ -5,6 +5,7 @@ import type { PhaseResult, StatusReport } from '../result.js'
 import { READ_OWNERSHIP } from '../statements.js'
 import { describeState } from '../state.js'
 import { finish, type PhaseDeps } from './common.js'
+import { poolerStatus } from './status-poolers.js'
 
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
 export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
@@ -27,6 +28,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     passwordSetAt: state?.passwordSetAt ?? {},
     sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
     drift,
+    ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.role, ...cfg.logins]) } : {}),
   }
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }

@@ -10,6 +10,8 @@ import { CLEAR_STATS_SNAPSHOT } from '../statements.js'
 import { terminateEverywhere } from './close.js'
 import { finish, type PhaseDeps } from './common.js'
 import { otherLogin } from '../state.js'
+import { describePoolers, type DrainJudgement } from '../drain-rule.js'
+import { poolerFailure, pooledCounts, pooledTermination, unpooledHint } from './verify-drain-poolers.js'
 
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
@@ -34,6 +36,8 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
   let sessions: SessionGroup[] = []
+  let pooled: DrainJudgement | null = null
+  let refusal: string | null = null
   let polls = 0
   let terminated = 0
   const notes: string[] = []
@@ -44,6 +48,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
       sessions = await readSessions(deps.session.client, [outgoing, incoming])
       if (deps.replicas.count) sessions.push(...(await deps.replicas.sessions([outgoing, incoming])))
+      pooled = deps.poolers.count ? await pooledCounts(deps, outgoing, incoming) : null
     } catch (e) {
       if (!isConnectionLost(e) || deps.now().getTime() >= deadline) throw e
       reporter.warning(`Lost a connection while polling (${(e as Error).message}); reconnecting.`)
@@ -51,13 +56,16 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       continue
     }
     polls++
-    const old = sessionCount(sessions, outgoing)
-    const fresh = sessionCount(sessions, incoming)
+    const { old, fresh, blocked } = counts(sessions, pooled, outgoing, incoming)
     const elapsed = deps.now().getTime() - start
-    reporter.info(`poll ${polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(sessions, outgoing)}, "${incoming}" ${describeSessions(sessions, incoming)}`)
-    if (old === 0 && fresh >= cfg.minNewConnections) break
+    reporter.info(`poll ${polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(sessions, outgoing)}, "${incoming}" ${describeSessions(sessions, incoming)}${pooled ? `; ${describePoolers(pooled.views, [outgoing, incoming])}` : ''}`)
+    if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
+    // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
+    if (polls === 1 && blocked) break
     const terminating = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs
     if (terminating) {
+      refusal = pooled ? await pooledTermination(deps, outgoing) : null
+      if (refusal) break
       const n = await terminateEverywhere(outgoing, deps)
       terminated += n
       reporter.warning(`terminate-after (${formatDuration(cfg.terminateAfterMs!)}) reached: signalled ${n} sessions of "${outgoing}" to terminate.`)
@@ -68,16 +76,20 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, deadline - now))
   }
 
-  const remaining = sessionCount(sessions, outgoing)
-  const fresh = sessionCount(sessions, incoming)
-  const drained = remaining === 0 && fresh >= cfg.minNewConnections
+  const { old: remaining, fresh, blocked } = counts(sessions, pooled, outgoing, incoming)
+  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !refusal
   if (terminated) notes.push(`Terminated ${terminated} sessions of "${outgoing}" after ${formatDuration(cfg.terminateAfterMs!)}.`)
   let failure: string | undefined
   if (!drained) {
-    const why = remaining > 0
-      ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}`
-      : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
+    const why = refusal
+      ? `terminate-after was reached, but ${refusal}`
+      : pooled
+        ? poolerFailure(pooled, outgoing, incoming, fresh, cfg.minNewConnections, polls === 1 && blocked ? 'at the first look' : `after ${formatDuration(cfg.timeoutMs)}`)
+        : remaining > 0
+          ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}${await unpooledHint(deps, outgoing)}`
+          : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
     failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
+    if (pooled) for (const v of pooled.views) if ((v.clients[outgoing] ?? 0) > 0) reporter.warning(`remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`)
     for (const s of sessions.filter((x) => x.login === outgoing)) {
       const server = s.server && s.server !== 'primary' ? ` on replica ${s.server}` : ''
       reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'}${server} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`)
@@ -85,7 +97,15 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   } else {
     notes.push(`Drained after ${formatDuration(deps.now().getTime() - start)} (${polls} polls).`)
   }
-  return finish(cfg, deps, { previousUsername: outgoing, rotationId: target.rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure)
+  return finish(cfg, deps, { previousUsername: outgoing, rotationId: target.rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, pooled ? { poolers: pooled.views } : {})
+}
+
+/** The outgoing login's remaining connections, the incoming one's, and whether a pooler could not be read. */
+function counts(sessions: SessionGroup[], pooled: DrainJudgement | null, outgoing: string, incoming: string): { old: number; fresh: number; blocked: boolean } {
+  if (!pooled) return { old: sessionCount(sessions, outgoing), fresh: sessionCount(sessions, incoming), blocked: false }
+  // Pooler pids are matched on the primary; sessions on replicas count as they are.
+  const onReplicas = (login: string) => sessionCount(sessions.filter((s) => s.server && s.server !== 'primary'), login)
+  return { old: pooled.outgoing.count + onReplicas(outgoing), fresh: pooled.incoming.count + onReplicas(incoming), blocked: pooled.unreadable.length > 0 }
 }
 
 async function reconnectUntil(deps: PhaseDeps, deadline: number): Promise<void> {

@@ -1,0 +1,34 @@
+import type pg from 'pg'
+export declare function pgbouncerBinary(): string | null
+/** Why pooler tests are skipped here, or null when they can run. */
+export declare function pgbouncerMissing(): string | null
+export interface ServerInfo {
+  host: string
+  port: number
+  /** A superuser URI of the server (to create the auth_query function). */
+  url: string
+}
+export interface PgBouncerOptions {
+  poolMode?: 'transaction' | 'session' | 'statement'
+  /** Extra [pgbouncer] settings. */
+  settings?: Record<string, string>
+  /** Extra [databases] lines, e.g. a database entry that forces one user. */
+  databases?: string[]
+}
+export interface PgBouncer {
+  host: string
+  port: number
+  version: string
+  logFile: string
+  /** Console URI of the admin user (admin_users). */
+  adminUrl: string
+  /** Console URI of the stats user (stats_users: SHOW only). */
+  statsUrl: string
+  statsPassword: string
+  /** A client of the pooler as a login, on database postgres. */
+  connect(user: string, password: string, applicationName?: string): Promise<pg.Client>
+  /** Runs a console command (simple query protocol) as the admin user. */
+  console(command: string): Promise<Record<string, unknown>[]>
+  stop(): Promise<void>
+}
+export declare function startPgBouncer(server: ServerInfo, opts?: PgBouncerOptions): Promise<PgBouncer>
