@@ -119,6 +119,9 @@ export type Step =
   | { kind: 'enable-login'; role: string }
   | { kind: 'disable-login'; role: string }
   | { kind: 'write-state'; group: string; state: FamilyState }
+  | { kind: 'set-setting'; role: string; database: string | null; name: string; value: string }
+  | { kind: 'reset-setting'; role: string; database: string | null; name: string }
+  | { kind: 'set-connection-limit'; role: string; limit: number }
 
 export interface Statement {
   sql: string
@@ -148,6 +151,12 @@ export function renderStep(step: Step, serverVersion: number, secret?: string): 
       return withSecret(`ALTER ROLE ${q(step.role)} WITH NOLOGIN PASSWORD`, requireSecret(step, secret))
     case 'write-state':
       return plain(`COMMENT ON ROLE ${q(step.group)} IS ${lit(serializeState(step.state))}`)
+    case 'set-setting':
+      return plain(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`)
+    case 'reset-setting':
+      return plain(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} RESET ${q(step.name)}`)
+    case 'set-connection-limit':
+      return plain(`ALTER ROLE ${q(step.role)} CONNECTION LIMIT ${Math.trunc(step.limit)}`)
   }
 }
 
@@ -162,4 +171,101 @@ function withSecret(prefix: string, secret: string): Statement {
 function requireSecret(step: Step, secret: string | undefined): string {
   if (!secret) throw new Error(`internal: ${step.kind} needs a password`)
   return secret
+}
+
+// ---- role configuration (settings, connection limit) --------------------------
+
+/**
+ * Each role's configuration a session depends on ($1: role names): connection
+ * limit, VALID UNTIL (ISO text whatever the session's DateStyle) and every
+ * setting, role-wide (database null) and IN DATABASE, as stored ("name=value").
+ * Schema-qualified: it does not depend on the admin's search_path.
+ */
+export const READ_ROLE_CONFIG = `
+SELECT r.rolname AS role,
+       r.rolconnlimit AS connection_limit,
+       pg_catalog.to_json(r.rolvaliduntil) #>> '{}' AS valid_until,
+       (SELECT pg_catalog.coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('database', d.datname, 'entry', u.c)
+                 ORDER BY d.datname NULLS FIRST, u.o), '[]')
+          FROM pg_catalog.pg_db_role_setting s
+          LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+          CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY AS u(c, o)
+         WHERE s.setrole = r.oid AND (s.setdatabase = 0 OR d.oid IS NOT NULL)) AS settings
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
+
+function inDatabase(database: string | null): string {
+  return database === null ? '' : ` IN DATABASE ${q(database)}`
+}
+
+/**
+ * Settings PostgreSQL marks GUC_LIST_QUOTE: pg_db_role_setting stores their
+ * value as a list whose elements are already double-quoted where needed
+ * (`myschema, "My Schema", public`). The list pg_dump keeps
+ * (variable_is_guc_list_quote), since the server cannot be asked.
+ */
+export const LIST_QUOTE_SETTINGS: ReadonlySet<string> = new Set([
+  'local_preload_libraries',
+  'search_path',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'temp_tablespaces',
+  'unix_socket_directories',
+])
+
+/**
+ * The SQL for a stored setting value in `SET name TO ...`. A plain value is one
+ * literal. A list setting is split into its elements, each one literal
+ * (`'myschema', 'My Schema', 'public'`), as pg_dump's makeAlterConfigCommand
+ * does: `'myschema, public'` as one literal would be a single schema named
+ * "myschema, public".
+ */
+export function settingValueSql(name: string, stored: string): string {
+  if (!LIST_QUOTE_SETTINGS.has(name.toLowerCase())) return lit(stored)
+  const elements = splitGucList(stored)
+  if (elements === null || elements.length === 0) return lit(stored)
+  return elements.map((e) => lit(e)).join(', ')
+}
+
+/**
+ * Splits a stored list value like PostgreSQL's SplitGUCList: elements are
+ * separated by commas, whitespace around them is dropped, a double-quoted
+ * element keeps everything inside (a doubled quote is one quote). Unquoted
+ * elements keep their case. Returns null on a syntax error.
+ */
+export function splitGucList(raw: string): string[] | null {
+  const out: string[] = []
+  let i = 0
+  const ws = (c: string | undefined) => c !== undefined && /^[ \t\n\v\f\r]$/.test(c)
+  while (ws(raw[i])) i++
+  if (i === raw.length) return out
+  for (;;) {
+    let element = ''
+    if (raw[i] === '"') {
+      i++
+      for (;;) {
+        const end = raw.indexOf('"', i)
+        if (end < 0) return null
+        element += raw.slice(i, end)
+        if (raw[end + 1] === '"') {
+          element += '"'
+          i = end + 2
+          continue
+        }
+        i = end + 1
+        break
+      }
+    } else {
+      const start = i
+      while (i < raw.length && raw[i] !== ',' && !ws(raw[i])) i++
+      if (i === start) return null
+      element = raw.slice(start, i)
+    }
+    while (ws(raw[i])) i++
+    out.push(element)
+    if (i === raw.length) return out
+    if (raw[i] !== ',') return null
+    i++
+    while (ws(raw[i])) i++
+  }
 }
