@@ -1,0 +1,136 @@
+import type pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { familyName, loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
+import type { TestServer } from '../harness/servers.js'
+
+/** Every setting of a role, per database ('' = role-wide), as stored: [database, "name=value"]. */
+async function storedSettings(server: TestServer, role: string): Promise<[string, string][]> {
+  return withAdmin(server, async (c) => {
+    const { rows } = await c.query(
+      `SELECT coalesce(d.datname, '') AS db, u.c FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+         LEFT JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS u(c)
+        WHERE r.rolname = $1 ORDER BY 1, 2`,
+      [role],
+    )
+    return rows.map((r) => [r.db, r.c])
+  })
+}
+
+async function connLimit(server: TestServer, role: string): Promise<number> {
+  return withAdmin(server, async (c) => (await c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [role])).rows[0].rolconnlimit)
+}
+
+async function show(c: pg.Client, ...names: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const n of names) out[n] = (await c.query(`SELECT current_setting($1) AS v`, [n])).rows[0].v
+  return out
+}
+
+const withoutRole = (s: [string, string][]) => s.filter(([, c]) => !c.startsWith('role='))
+
+/** A single login as a team has it today: settings role-wide and in another database, a connection limit, tables in its own schema. */
+async function legacyLogin(server: TestServer, role: string, password: string, other: string, schema: string): Promise<void> {
+  await withAdmin(server, async (c) => {
+    await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' CONNECTION LIMIT 80`)
+    await c.query(`CREATE DATABASE ${other}`)
+    await c.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`)
+    await c.query(`CREATE SCHEMA "My Schema ${role}" AUTHORIZATION ${role}`)
+    await c.query(`CREATE TABLE ${schema}.widgets (id int)`)
+    await c.query(`ALTER TABLE ${schema}.widgets OWNER TO ${role}`)
+    await c.query(`INSERT INTO ${schema}.widgets SELECT generate_series(1, 3)`)
+    await c.query(`ALTER ROLE ${role} SET search_path = ${schema}, "My Schema ${role}", public`)
+    await c.query(`ALTER ROLE ${role} SET statement_timeout = '5s'`)
+    await c.query(`ALTER ROLE ${role} SET myapp.tenant = 'it''s "acme"'`)
+    await c.query(`ALTER ROLE ${role} IN DATABASE ${other} SET work_mem = '8MB'`)
+    await c.query(`ALTER ROLE ${role} IN DATABASE ${other} SET search_path = '$user', public`)
+  })
+}
+
+describe.each(servers())('PostgreSQL $major: settings follow the rotation', (server) => {
+  it('adopt: true gives both logins every setting (role-wide and per database) and the connection limit of the single login; sessions of either login see them', async () => {
+    const role = familyName('legacy')
+    const [a, b, other, schema] = [`${role}_a`, `${role}_b`, `other_${role}`, `ms_${role}`]
+    await legacyLogin(server, role, 'legacy-password-1234', other, schema)
+    const original = await storedSettings(server, role)
+    expect(original).toHaveLength(5)
+
+    const s = await phase(server, { phase: 'setup', role, adopt: 'true' })
+    for (const l of [a, b]) {
+      expect(withoutRole(await storedSettings(server, l))).toEqual(original)
+      expect(await storedSettings(server, l)).toContainEqual(['', `role=${role}`])
+      expect(await connLimit(server, l)).toBe(80)
+    }
+    expect(s.changes).toContain(`ALTER ROLE "${a}" SET "search_path" TO '${schema}', 'My Schema ${role}', 'public'`)
+    expect(s.notes.join(' ')).toContain(`Copied the configuration of "${role}" to "${a}"`)
+    // Until the first close the adopted login keeps its own settings: its sessions still need them.
+    expect(await storedSettings(server, role)).toEqual(original)
+
+    const seen = async (login: string, password: string) => {
+      const main = await loginAs(server, login, password)
+      const inOther = await loginAs(server, login, password, other)
+      try {
+        expect(await show(main, 'search_path', 'statement_timeout', 'myapp.tenant', 'role')).toEqual({
+          search_path: `${schema}, "My Schema ${role}", public`,
+          statement_timeout: '5s',
+          'myapp.tenant': `it's "acme"`,
+          role,
+        })
+        expect((await main.query('SELECT count(*)::int AS n FROM widgets')).rows[0].n).toBe(3)
+        expect(await show(inOther, 'work_mem', 'search_path', 'statement_timeout')).toEqual({ work_mem: '8MB', search_path: '"$user", public', statement_timeout: '5s' })
+      } finally {
+        await main.end()
+        await inOther.end()
+      }
+    }
+    const o1 = await phase(server, { phase: 'open', role })
+    await seen(a, o1.outputs.password!)
+    await phase(server, { phase: 'close', role, force: 'true' })
+    // The adopted login is NOLOGIN now: its settings were moved, not left where no session sees them.
+    expect(await storedSettings(server, role)).toEqual([])
+    const o2 = await phase(server, { phase: 'open', role })
+    expect(o2.outputs.username).toBe(b)
+    await seen(b, o2.outputs.password!)
+    expect(withoutRole(await storedSettings(server, b))).toEqual(original)
+    expect(await connLimit(server, b)).toBe(80)
+    await phase(server, { phase: 'close', role, force: 'true' })
+    const st = await phase(server, { phase: 'status', role })
+    expect(st.status!.drift).toEqual([])
+  })
+
+  it('open copies to the incoming login what a DBA set on the active one, and resets what only the incoming one had', async () => {
+    const role = familyName()
+    const [a, b] = [`${role}_a`, `${role}_b`]
+    await phase(server, { phase: 'setup', role })
+    await withAdmin(server, async (c) => {
+      await c.query(`ALTER ROLE ${a} SET statement_timeout = '3s'`)
+      await c.query(`ALTER ROLE ${a} IN DATABASE postgres SET lock_timeout = '4s'`)
+      await c.query(`ALTER ROLE ${a} SET temp_tablespaces = pg_default, "pg_default"`)
+      await c.query(`ALTER ROLE ${a} CONNECTION LIMIT 12`)
+      await c.query(`ALTER ROLE ${b} SET idle_in_transaction_session_timeout = '1min'`)
+      await c.query(`ALTER ROLE ${b} SET statement_timeout = '9s'`)
+    })
+    const o = await phase(server, { phase: 'open', role })
+    expect(withoutRole(await storedSettings(server, b))).toEqual(withoutRole(await storedSettings(server, a)))
+    expect(await connLimit(server, b)).toBe(12)
+    expect(o.notes).toContain(
+      `Copied the configuration of "${a}" to "${b}": set statement_timeout=3s, temp_tablespaces=pg_default, pg_default, lock_timeout=4s (in database "postgres"); reset idle_in_transaction_session_timeout (not on "${a}"); connection limit 12.`,
+    )
+    expect(o.changes).toContain(`ALTER ROLE "${b}" RESET "idle_in_transaction_session_timeout"`)
+    const c = await loginAs(server, b, o.outputs.password!)
+    try {
+      expect(await show(c, 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'temp_tablespaces')).toEqual({
+        statement_timeout: '3s',
+        lock_timeout: '4s',
+        idle_in_transaction_session_timeout: '0',
+        temp_tablespaces: 'pg_default, pg_default',
+      })
+    } finally {
+      await c.end()
+    }
+    await phase(server, { phase: 'close', role })
+    // Nothing to copy when they already match: the next open changes only the password.
+    const o2 = await phase(server, { phase: 'open', role })
+    expect(o2.notes.join(' ')).not.toMatch(/Copied/)
+    expect(o2.changes.filter((x) => !/PASSWORD|COMMENT ON|WITH (NO)?INHERIT/.test(x))).toEqual([])
+  })
+})
