@@ -185,8 +185,8 @@ export const READ_ROLE_CONFIG = `
 SELECT r.rolname AS role,
        r.rolconnlimit AS connection_limit,
        pg_catalog.to_json(r.rolvaliduntil) #>> '{}' AS valid_until,
-       (SELECT pg_catalog.coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('database', d.datname, 'entry', u.c)
-                 ORDER BY d.datname NULLS FIRST, u.o), '[]')
+       (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object('database', d.datname, 'entry', u.c)
+                 ORDER BY d.datname NULLS FIRST, u.o), '[]'::pg_catalog.json)
           FROM pg_catalog.pg_db_role_setting s
           LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
           CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY AS u(c, o)
