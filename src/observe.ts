@@ -2,7 +2,8 @@ import type { Client } from './db.js'
 import type { Observation, RoleInfo, SessionGroup } from './family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from './scram.js'
 import { parseSetconfig, type RoleConfig, type RoleSetting } from './settings.js'
-import { OBSERVE_FAMILY, READ_ROLE_CONFIG, READ_SESSIONS } from './statements.js'
+import type { DirectGrant, DirectMembership } from './config-drift.js'
+import { OBSERVE_FAMILY, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_ROLE_CONFIG, READ_SESSIONS } from './statements.js'
 import { readState } from './state.js'
 
 export interface Family {
@@ -90,4 +91,11 @@ export async function readSessions(client: Client, logins: readonly string[], se
     clientAddr: r.client_addr,
     count: r.count,
   }))
+}
+
+/** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
+export async function readDirectGrants(client: Client, group: string, logins: readonly string[]): Promise<{ grants: DirectGrant[]; memberships: DirectMembership[] }> {
+  const grants = (await client.query(READ_DIRECT_GRANTS, [logins])).rows as DirectGrant[]
+  const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows as DirectMembership[]
+  return { grants, memberships }
 }

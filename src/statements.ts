@@ -269,3 +269,66 @@ export function splitGucList(raw: string): string[] | null {
     while (ws(raw[i])) i++
   }
 }
+
+/**
+ * Privileges granted directly to the logins ($1) in the current database
+ * (relations, columns, schemas, functions, types, languages, foreign servers
+ * and wrappers, default privileges) and cluster-wide (databases, tablespaces):
+ * per login and kind, how many objects and the first three. An owner's own
+ * entry (grantor = grantee) is left out: ownership is reported on its own.
+ */
+export const READ_DIRECT_GRANTS = `
+WITH logins AS (SELECT oid, rolname FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])),
+acl AS (
+  SELECT 'table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, a.grantee, a.grantor
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
+   WHERE c.relacl IS NOT NULL
+  UNION ALL
+  SELECT 'column', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(t.attname), a.grantee, a.grantor
+    FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(t.attacl) a
+   WHERE t.attacl IS NOT NULL AND NOT t.attisdropped
+  UNION ALL
+  SELECT 'schema', pg_catalog.quote_ident(n.nspname), a.grantee, a.grantor
+    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE n.nspacl IS NOT NULL
+  UNION ALL
+  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', a.grantee, a.grantor
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace, pg_catalog.aclexplode(p.proacl) a WHERE p.proacl IS NOT NULL
+  UNION ALL
+  SELECT 'type', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), a.grantee, a.grantor
+    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace, pg_catalog.aclexplode(t.typacl) a WHERE t.typacl IS NOT NULL
+  UNION ALL
+  SELECT 'database', pg_catalog.quote_ident(d.datname), a.grantee, a.grantor
+    FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a WHERE d.datacl IS NOT NULL
+  UNION ALL
+  SELECT 'tablespace', pg_catalog.quote_ident(s.spcname), a.grantee, a.grantor
+    FROM pg_catalog.pg_tablespace s, pg_catalog.aclexplode(s.spcacl) a WHERE s.spcacl IS NOT NULL
+  UNION ALL
+  SELECT 'language', pg_catalog.quote_ident(l.lanname), a.grantee, a.grantor
+    FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE l.lanacl IS NOT NULL
+  UNION ALL
+  SELECT 'foreign server', pg_catalog.quote_ident(f.srvname), a.grantee, a.grantor
+    FROM pg_catalog.pg_foreign_server f, pg_catalog.aclexplode(f.srvacl) a WHERE f.srvacl IS NOT NULL
+  UNION ALL
+  SELECT 'foreign-data wrapper', pg_catalog.quote_ident(w.fdwname), a.grantee, a.grantor
+    FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE w.fdwacl IS NOT NULL
+  UNION ALL
+  SELECT 'default privilege', 'for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || ' on objects of type ' || d.defaclobjtype::pg_catalog.text
+           || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || pg_catalog.quote_ident(n.nspname) END, a.grantee, a.grantor
+    FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, pg_catalog.aclexplode(d.defaclacl) a
+)
+SELECT l.rolname AS login, acl.kind, pg_catalog.current_database() AS database,
+       pg_catalog.count(DISTINCT acl.object)::pg_catalog.int4 AS objects,
+       (pg_catalog.array_agg(DISTINCT acl.object ORDER BY acl.object))[1:3] AS examples
+  FROM acl JOIN logins l ON l.oid = acl.grantee
+ WHERE acl.grantee OPERATOR(pg_catalog.<>) acl.grantor
+ GROUP BY 1, 2
+ ORDER BY 1, 2`
+
+/** Roles other than the group ($2) that the logins ($1) are direct members of. */
+export const READ_LOGIN_MEMBERSHIPS = `
+SELECT DISTINCT m.rolname AS login, g.rolname AS role
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles m ON m.oid = am.member
+  JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
+ WHERE m.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]) AND g.rolname OPERATOR(pg_catalog.<>) $2
+ ORDER BY 1, 2`

@@ -133,4 +133,58 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
     expect(o2.notes.join(' ')).not.toMatch(/Copied/)
     expect(o2.changes.filter((x) => !/PASSWORD|COMMENT ON|WITH (NO)?INHERIT/.test(x))).toEqual([])
   })
+
+  it('status reports each kind of configuration drift, and none once it is repaired', async () => {
+    const role = familyName()
+    const [a, b, other] = [`${role}_a`, `${role}_b`, `${role}_x`]
+    await phase(server, { phase: 'setup', role })
+    const drifted = [
+      `ALTER ROLE ${role} SET statement_timeout = '5s'`,
+      `ALTER ROLE ${b} SET search_path = s_${role}, public`,
+      `ALTER ROLE ${b} CONNECTION LIMIT 3`,
+      `ALTER ROLE ${b} VALID UNTIL '2030-01-01 00:00:00+00'`,
+      `ALTER ROLE ${a} IN DATABASE postgres SET role = ${other}`,
+      `GRANT SELECT ON TABLE s_${role}.t TO ${a}`,
+      `GRANT USAGE ON SCHEMA s_${role} TO ${a}`,
+      `GRANT ${other} TO ${b}`,
+    ]
+    await withAdmin(server, async (c) => {
+      await c.query(`CREATE ROLE ${other} NOLOGIN`)
+      await c.query(`CREATE SCHEMA s_${role} AUTHORIZATION ${role}`)
+      await c.query(`CREATE TABLE s_${role}.t (id int)`)
+      for (const sql of drifted) await c.query(sql)
+    })
+    const st = await phase(server, { phase: 'status', role })
+    const found = st.status!.drift.map((d) => `${d.kind} ${d.role}`)
+    expect(found.sort()).toEqual(
+      [
+        `group-settings ${role}`,
+        `settings-differ ${b}`,
+        `connection-limit-differs ${b}`,
+        `valid-until ${b}`,
+        `missing-default-role ${a}`,
+        `direct-privileges ${a}`,
+        `direct-privileges ${a}`,
+        `direct-membership ${b}`,
+      ].sort(),
+    )
+    const detail = (kind: string) => st.status!.drift.filter((d) => d.kind === kind).map((d) => d.detail).join(' / ')
+    expect(detail('group-settings')).toContain('statement_timeout=5s')
+    expect(detail('settings-differ')).toContain(`search_path "s_${role}, public" here, not set on "${a}"`)
+    expect(detail('direct-privileges')).toContain(`table privileges granted to it directly in database "postgres" on 1 object(s) (s_${role}.t)`)
+    expect(detail('direct-privileges')).toContain(`schema privileges`)
+    expect(detail('missing-default-role')).toContain(`in database "postgres" its SET role default is "${other}"`)
+    expect(st.log.lines.join('\n')).toMatch(/warning: Drift: .*group role|warning: Drift: /)
+
+    await withAdmin(server, async (c) => {
+      await c.query(`ALTER ROLE ${role} RESET ALL`)
+      await c.query(`ALTER ROLE ${b} RESET search_path`)
+      await c.query(`ALTER ROLE ${b} CONNECTION LIMIT -1 VALID UNTIL 'infinity'`)
+      await c.query(`ALTER ROLE ${a} IN DATABASE postgres RESET role`)
+      await c.query(`REVOKE SELECT ON TABLE s_${role}.t FROM ${a}`)
+      await c.query(`REVOKE USAGE ON SCHEMA s_${role} FROM ${a}`)
+      await c.query(`REVOKE ${other} FROM ${b}`)
+    })
+    expect((await phase(server, { phase: 'status', role })).status!.drift).toEqual([])
+  })
 })

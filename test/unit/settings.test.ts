@@ -1,5 +1,6 @@
 import { idleState } from './fixtures.js'
 import { describe, expect, it, vi } from 'vitest'
+import { findConfigDrift } from '../../src/config-drift.js'
 import type { Observation, RoleInfo } from '../../src/family.js'
 import { planClose, planOpen, planSetup } from '../../src/plan.js'
 import { describeSync, parseSetconfig, settingDifferences, syncConfig, type RoleConfig, type RoleSetting } from '../../src/settings.js'
@@ -158,5 +159,45 @@ describe('plans carry the configuration along', () => {
     expect(p.notes.join(' ')).toMatch(/Removed the settings of "app".*statement_timeout=5s, work_mem=8MB \(in database "other"\)/)
     const later = idleState({ rotation: { id: 'r-2', incoming: 'app_b', openedAt: '2026-11-29T11:00:00.000Z', openedBy: RUN } })
     expect(sql(planClose(obs(later, configs), cfg(), ctx()).steps)).toEqual([])
+  })
+})
+
+describe('findConfigDrift: what makes one login\'s sessions differ from the other\'s', () => {
+  const ok = { app: config([]), app_a: config([setting('role', 'app'), ...APP.settings], 80), app_b: config([setting('role', 'app'), ...APP.settings], 80) }
+
+  it('nothing when both logins carry the same settings and limit and the group carries none', () => {
+    expect(findConfigDrift(obs(idleState(), ok), 'app', ['app_a', 'app_b'])).toEqual([])
+  })
+
+  it('settings on the group role, unless it is still the adopted active login', () => {
+    const configs = { ...ok, app: config([setting('statement_timeout', '5s')]) }
+    expect(findConfigDrift(obs(idleState(), configs), 'app', ['app_a', 'app_b'])).toEqual([expect.objectContaining({ kind: 'group-settings', role: 'app', detail: expect.stringContaining('statement_timeout=5s') })])
+    const adopted = idleState({ active: 'app', adoptedFrom: 'app', passwordSetAt: {} })
+    expect(findConfigDrift(obs(adopted, { ...configs, app: config([...APP.settings], 80) }), 'app', ['app_a', 'app_b'])).toEqual([])
+  })
+
+  it('settings and connection limits that differ from the active login, reported on the other login', () => {
+    const configs = { ...ok, app_b: config([setting('role', 'app'), setting('search_path', 'public'), setting('statement_timeout', '5s')], 10) }
+    const d = findConfigDrift(obs(idleState(), configs), 'app', ['app_a', 'app_b'])
+    expect(d.map((x) => [x.kind, x.role])).toEqual([
+      ['settings-differ', 'app_b'],
+      ['connection-limit-differs', 'app_b'],
+    ])
+    expect(d[0].detail).toBe(
+      'settings differ from the active login "app_a": search_path "public" here, "myschema, public" on "app_a"; work_mem in database "other" not set here, "8MB" on "app_a"; the next open that hands out "app_b" copies them from "app_a"',
+    )
+    expect(d[1].detail).toBe('connection limit 10, but 80 on the active login "app_a"')
+  })
+
+  it('a per-database role setting naming another role, a VALID UNTIL, direct grants and memberships', () => {
+    const configs = { ...ok, app_b: { ...ok.app_b, settings: [...ok.app_b.settings, setting('role', 'postgres', 'other')], validUntil: '2027-01-01T00:00:00+00:00' } }
+    const d = findConfigDrift(obs(idleState(), configs), 'app', ['app_a', 'app_b'], [{ login: 'app_a', kind: 'table', database: 'appdb', objects: 4, examples: ['s.a', 's.b', 's.c'] }], [{ login: 'app_b', role: 'reporting' }])
+    expect(d.map((x) => [x.kind, x.role])).toEqual([
+      ['missing-default-role', 'app_b'],
+      ['valid-until', 'app_b'],
+      ['direct-privileges', 'app_a'],
+      ['direct-membership', 'app_b'],
+    ])
+    expect(d[2].detail).toMatch(/table privileges granted to it directly in database "appdb" on 4 object\(s\) \(s\.a, s\.b, s\.c and 1 more\)/)
   })
 })
