@@ -5,7 +5,7 @@
  */
 import type { Drift } from './drift.js'
 import type { Observation } from './family.js'
-import { describeSetting, isRoleSetting, settingDifferences, type RoleConfig } from './settings.js'
+import { describeSetting, isRoleSetting, oneLine, settingDifferences, type RoleConfig } from './settings.js'
 
 /** Privileges of one kind granted to a login directly (READ_DIRECT_GRANTS). */
 export interface DirectGrant {
@@ -32,7 +32,7 @@ export function findConfigDrift(obs: Observation, group: string, logins: readonl
     if (!own) continue
     for (const s of own.settings) {
       if (isRoleSetting(s) && s.database !== null && s.value !== group) {
-        drift.push({ kind: 'missing-default-role', role: login, detail: `in database "${s.database}" its SET role default is "${s.value}", not "${group}"` })
+        drift.push({ kind: 'missing-default-role', role: login, detail: `in database "${oneLine(s.database)}" its SET role default is "${oneLine(s.value)}", not "${group}"` })
       }
     }
     if (login !== reference && configs[reference]) drift.push(...differences(configs[reference], own, reference, login))
@@ -45,11 +45,11 @@ export function findConfigDrift(obs: Observation, group: string, logins: readonl
     drift.push({
       kind: 'direct-privileges',
       role: g.login,
-      detail: `has ${g.kind} privileges granted to it directly in database "${g.database}" on ${g.objects} object(s) (${g.examples.join(', ')}${more}); the other login lacks them: grant them to "${group}" and revoke them from the login`,
+      detail: `has ${g.kind} privileges granted to it directly in database "${oneLine(g.database)}" on ${g.objects} object(s) (${g.examples.map(oneLine).join(', ')}${more}); the other login lacks them: grant them to "${group}" and revoke them from the login`,
     })
   }
   for (const m of memberships) {
-    drift.push({ kind: 'direct-membership', role: m.login, detail: `is a member of "${m.role}" directly; the other login is not: grant "${m.role}" to "${group}" instead` })
+    drift.push({ kind: 'direct-membership', role: m.login, detail: `is a member of "${oneLine(m.role)}" directly; the other login is not: grant "${oneLine(m.role)}" to "${group}" instead` })
   }
   return drift
 }
@@ -70,7 +70,7 @@ function differences(ref: RoleConfig, own: RoleConfig, reference: string, login:
   const out: Drift[] = []
   const diffs = settingDifferences(ref, own)
   if (diffs.length) {
-    const shown = (v: string | null) => (v === null ? 'not set' : `"${v}"`)
+    const shown = (v: string | null) => (v === null ? 'not set' : `"${oneLine(v)}"`)
     out.push({
       kind: 'settings-differ',
       role: login,

@@ -45,9 +45,19 @@ export function portableSettings(config: RoleConfig | undefined): RoleSetting[] 
   return (config?.settings ?? []).filter((s) => !isRoleSetting(s))
 }
 
+/** Server text on one line: control characters (line breaks, tabs) written as \xNN, so a value cannot start a log line of its own. */
+export function oneLine(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** `name (in database "other")` */
+export function describeSettingName(s: Pick<RoleSetting, 'database' | 'name'>): string {
+  return `${oneLine(s.name)}${s.database === null ? '' : ` (in database "${oneLine(s.database)}")`}`
+}
+
 /** "search_path=myschema, public" or "work_mem=8MB (in database "other")" */
 export function describeSetting(s: RoleSetting): string {
-  return `${s.name}=${s.value}${s.database === null ? '' : ` (in database "${s.database}")`}`
+  return `${oneLine(s.name)}=${oneLine(s.value)}${s.database === null ? '' : ` (in database "${oneLine(s.database)}")`}`
 }
 
 export interface SyncPlan {
@@ -92,7 +102,7 @@ export function describeSync(source: string, target: string, sync: SyncPlan): st
   if (sync.steps.length === 0) return null
   const parts: string[] = []
   if (sync.copied.length) parts.push(`set ${sync.copied.map(describeSetting).join(', ')}`)
-  if (sync.reset.length) parts.push(`reset ${sync.reset.map((s) => `${s.name}${s.database === null ? '' : ` (in database "${s.database}")`}`).join(', ')} (not on "${source}")`)
+  if (sync.reset.length) parts.push(`reset ${sync.reset.map(describeSettingName).join(', ')} (not on "${source}")`)
   if (sync.connectionLimit !== null) parts.push(`connection limit ${sync.connectionLimit === -1 ? 'none' : sync.connectionLimit}`)
   return `Copied the configuration of "${source}" to "${target}": ${parts.join('; ')}.`
 }
@@ -113,7 +123,7 @@ export function settingDifferences(a: RoleConfig | undefined, b: RoleConfig | un
     const y = right.get(k)
     if (x?.value === y?.value) continue
     const s = (x ?? y)!
-    out.push({ setting: `${s.name}${s.database === null ? '' : ` in database "${s.database}"`}`, a: x?.value ?? null, b: y?.value ?? null })
+    out.push({ setting: `${oneLine(s.name)}${s.database === null ? '' : ` in database "${oneLine(s.database)}"`}`, a: x?.value ?? null, b: y?.value ?? null })
   }
   return out.sort((p, q) => p.setting.localeCompare(q.setting))
 }

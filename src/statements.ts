@@ -332,3 +332,50 @@ SELECT DISTINCT m.rolname AS login, g.rolname AS role
   JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
  WHERE m.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]) AND g.rolname OPERATOR(pg_catalog.<>) $2
  ORDER BY 1, 2`
+
+// ---- adoption checks (read-only, after setup with adopt: true) ------------------
+
+/** The adopted role's attributes a login role does not inherit, and whether the admin may read pg_hba_file_rules. */
+export const READ_ADOPTION_ROLE = `
+SELECT r.rolreplication AS replication,
+       pg_catalog.current_database() AS database,
+       pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')
+         AND pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE') AS can_read_hba,
+       (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = r.oid) AS default_acls
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname OPERATOR(pg_catalog.=) $1`
+
+/** pg_hba.conf rules (as on disk) whose user field names the role $1 itself (not +role, which its members match). */
+export const READ_HBA_RULES_FOR_ROLE = `
+SELECT line_number, type, pg_catalog.array_to_string(database, ',') AS database, address, auth_method
+  FROM pg_catalog.pg_hba_file_rules
+ WHERE $1::pg_catalog.text OPERATOR(pg_catalog.=) ANY(user_name)
+ ORDER BY line_number`
+
+/**
+ * Objects in the current database whose definition mentions session_user,
+ * which becomes the login's name once sessions log in as the logins (best
+ * effort: row-level security policies, functions, column defaults, views).
+ */
+export const READ_SESSION_USER_MENTIONS = `
+SELECT kind, name FROM (
+  SELECT 'policy' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' policy ' || pg_catalog.quote_ident(p.polname) AS name,
+         COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') AS def
+    FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', p.prosrc
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION ALL
+  SELECT 'column default', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(a.attname), pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+    FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_class c ON c.oid = d.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION ALL
+  SELECT 'view', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), pg_catalog.pg_get_viewdef(c.oid)
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+) x
+ WHERE def OPERATOR(pg_catalog.~*) '\\msession_user\\M'
+ ORDER BY 1, 2
+ LIMIT 21`

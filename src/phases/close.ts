@@ -41,6 +41,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   }
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
   const notes = [...plan.notes]
+  for (const n of plan.notes) deps.reporter.info(n)
   if (cfg.terminate && sessionCount([...before.sessions, ...onReplicas], outgoing) > 0) {
     notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`)
     await waitGone(outgoing, deps)

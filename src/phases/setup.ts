@@ -1,3 +1,4 @@
+import { adoptionFindings, readAdoptionFacts } from '../adoption.js'
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { close, statementError, type Client } from '../db.js'
@@ -16,6 +17,7 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from './common
 export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)))
   const { plan, password } = applied
+  for (const n of plan.notes) deps.reporter.info(n)
   const outputs = {
     username: plan.state.active,
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
@@ -36,6 +38,12 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     }
   }
   if (cfg.fixOwnership) changes.push(...(await fixOwnership(cfg, deps, notes)))
+  if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role) {
+    const facts = await readAdoptionFacts(deps.session.client, cfg.role, applied.before.configs?.[cfg.role])
+    const found = adoptionFindings(facts, cfg.role, cfg.logins, deps.now())
+    for (const w of found.warnings) deps.reporter.warning(`Adoption: ${w}`)
+    notes.push(...found.warnings.map((w) => `Warning (adoption): ${w}`), ...found.notes)
+  }
   return finish(cfg, deps, outputs, changes, notes)
 }
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { familyName, loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
@@ -186,5 +188,67 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
       await c.query(`REVOKE ${other} FROM ${b}`)
     })
     expect((await phase(server, { phase: 'status', role })).status!.drift).toEqual([])
+  })
+
+  it('setup with adopt: true warns, without failing, about what else changes: pg_hba rules naming the role, VALID UNTIL, session_user in policies and defaults, default privileges', async () => {
+    const role = familyName('legacy')
+    await withAdmin(server, async (c) => {
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'legacy-password-1234' VALID UNTIL '2099-01-01 00:00:00+00'`)
+      await c.query(`CREATE SCHEMA s_${role} AUTHORIZATION ${role}`)
+      await c.query(`CREATE TABLE s_${role}.orders (id int, who name DEFAULT session_user)`)
+      await c.query(`ALTER TABLE s_${role}.orders ENABLE ROW LEVEL SECURITY`)
+      await c.query(`CREATE POLICY own_rows ON s_${role}.orders USING (who = session_user)`)
+      await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${role} IN SCHEMA s_${role} GRANT SELECT ON TABLES TO PUBLIC`)
+    })
+    const hba = await withAdmin(server, async (c) => (await c.query('SHOW hba_file')).rows[0].hba_file as string)
+    const original = readFileSync(hba, 'utf8')
+    // After every other rule: pg_hba_file_rules reads the file as it is on disk, and nothing reloads it.
+    writeFileSync(hba, `${original.replace(/\n?$/, '\n')}host all ${role} 10.99.0.0/16 scram-sha-256\n`)
+    let s: Awaited<ReturnType<typeof phase>>
+    try {
+      s = await phase(server, { phase: 'setup', role, adopt: 'true' })
+    } finally {
+      writeFileSync(hba, original)
+    }
+    const warnings = s.log.lines.filter((l) => l.startsWith('warning: Adoption: '))
+    expect(warnings).toHaveLength(3)
+    expect(warnings[0]).toMatch(new RegExp(`pg_hba.conf names "${role}" on line \\d+ \\(host all 10.99.0.0 scram-sha-256\\): "${role}_a" and "${role}_b" do not match those rules`))
+    expect(warnings[1]).toMatch(new RegExp(`"${role}" has VALID UNTIL 2099-01-01T00:00:00\\+00:00: it keeps it while it is the active login`))
+    expect(warnings[2]).toContain(`these objects in database "postgres" mention it: column default s_${role}.orders.who, policy s_${role}.orders policy own_rows`)
+    expect(s.notes.filter((n) => n.startsWith('Warning (adoption): '))).toHaveLength(3)
+    expect(s.notes.join(' ')).toContain(`1 default privilege rule(s) are defined for "${role}"`)
+    expect(s.outputs).toMatchObject({ username: role, state: 'idle' })
+    // The logins get no VALID UNTIL.
+    expect((await phase(server, { phase: 'status', role })).status!.drift).toEqual([])
+  })
+
+  it('a CREATEROLE admin (not a superuser) adopts a login with its settings; the pg_hba check is skipped with a note', async () => {
+    const role = familyName('legacy')
+    const adminName = `rotator_${randomBytes(3).toString('hex')}`
+    const adminPassword = randomBytes(12).toString('hex')
+    await withAdmin(server, async (c) => {
+      await c.query(`CREATE ROLE ${adminName} LOGIN CREATEROLE PASSWORD '${adminPassword}'`)
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'legacy-password-1234' CONNECTION LIMIT 7`)
+      await c.query(`ALTER ROLE ${role} SET search_path = s_${role}, public`)
+      await c.query(`ALTER ROLE ${role} IN DATABASE postgres SET statement_timeout = '6s'`)
+      if (server.major >= 16) await c.query(`GRANT ${role} TO ${adminName} WITH ADMIN OPTION`)
+    })
+    const url = `postgresql://${adminName}:${adminPassword}@${server.host}:${server.port}/postgres`
+    const s = await phase(server, { 'admin-url': url, phase: 'setup', role, adopt: 'true' })
+    expect(s.notes.join(' ')).toMatch(/Adoption check skipped: the admin may not read pg_hba_file_rules/)
+    for (const l of [`${role}_a`, `${role}_b`]) {
+      expect(withoutRole(await storedSettings(server, l))).toEqual([
+        ['', `search_path=s_${role}, public`],
+        ['postgres', 'statement_timeout=6s'],
+      ])
+      expect(await connLimit(server, l)).toBe(7)
+    }
+    const o = await phase(server, { 'admin-url': url, phase: 'open', role })
+    const c = await loginAs(server, o.outputs.username!, o.outputs.password!)
+    try {
+      expect(await show(c, 'search_path', 'statement_timeout')).toEqual({ search_path: `s_${role}, public`, statement_timeout: '6s' })
+    } finally {
+      await c.end()
+    }
   })
 })

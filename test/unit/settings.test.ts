@@ -1,5 +1,6 @@
 import { idleState } from './fixtures.js'
 import { describe, expect, it, vi } from 'vitest'
+import { adoptionFindings, type AdoptionFacts } from '../../src/adoption.js'
 import { findConfigDrift } from '../../src/config-drift.js'
 import type { Observation, RoleInfo } from '../../src/family.js'
 import { planClose, planOpen, planSetup } from '../../src/plan.js'
@@ -199,5 +200,43 @@ describe('findConfigDrift: what makes one login\'s sessions differ from the othe
       ['direct-membership', 'app_b'],
     ])
     expect(d[2].detail).toMatch(/table privileges granted to it directly in database "appdb" on 4 object\(s\) \(s\.a, s\.b, s\.c and 1 more\)/)
+  })
+})
+
+describe('adoptionFindings: what else changes for the application, as warnings', () => {
+  const base: AdoptionFacts = { database: 'appdb', replication: false, hbaRules: [], sessionUserMentions: [], defaultAcls: 0, config: config([]) }
+  const NOW_ = new Date('2026-11-29T12:00:00Z')
+
+  it('nothing to warn about: notes say what was checked', () => {
+    const f = adoptionFindings(base, 'app', ['app_a', 'app_b'], NOW_)
+    expect(f.warnings).toEqual([])
+    expect(f.notes).toEqual(['No policy, function, column default or view in database "appdb" mentions session_user (which becomes the login\'s name); other databases were not checked.'])
+  })
+
+  it('pg_hba rules naming the role, VALID UNTIL, REPLICATION, session_user mentions', () => {
+    const f = adoptionFindings(
+      {
+        ...base,
+        replication: true,
+        hbaRules: [{ line_number: 97, type: 'hostssl', database: 'appdb', address: '10.0.0.0', auth_method: 'scram-sha-256' }],
+        config: { ...config([]), validUntil: '2026-01-01T00:00:00+00:00' },
+        sessionUserMentions: [{ kind: 'policy', name: 'public.orders policy own_rows' }, { kind: 'column default', name: 'public.audit.who\n::error::x' }],
+        defaultAcls: 2,
+      },
+      'app',
+      ['app_a', 'app_b'],
+      NOW_,
+    )
+    expect(f.warnings).toHaveLength(4)
+    expect(f.warnings[0]).toBe('pg_hba.conf names "app" on line 97 (hostssl appdb 10.0.0.0 scram-sha-256): "app_a" and "app_b" do not match those rules. Add them, or use +app (its members), and reload the configuration before the first open.')
+    expect(f.warnings[1]).toMatch(/^"app" has VALID UNTIL 2026-01-01T00:00:00\+00:00 \(already passed\)/)
+    expect(f.warnings[2]).toMatch(/REPLICATION/)
+    expect(f.warnings[3]).toContain('policy public.orders policy own_rows, column default public.audit.who\\x0a::error::x')
+    expect(f.warnings.join(' ')).not.toMatch(/\n/)
+    expect(f.notes.join(' ')).toMatch(/2 default privilege rule\(s\) are defined for "app"/)
+  })
+
+  it('says so when the admin may not read pg_hba_file_rules', () => {
+    expect(adoptionFindings({ ...base, hbaRules: null }, 'app', ['app_a', 'app_b'], NOW_).notes[0]).toMatch(/^Adoption check skipped: the admin may not read pg_hba_file_rules/)
   })
 })
