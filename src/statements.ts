@@ -1,5 +1,6 @@
 import { escapeIdentifier as q, escapeLiteral as lit } from 'pg'
 import type { FamilyState } from './state.js'
+import { oneLine } from './settings.js'
 import { serializeState } from './state.js'
 
 /**
@@ -152,9 +153,10 @@ export function renderStep(step: Step, serverVersion: number, secret?: string): 
     case 'write-state':
       return plain(`COMMENT ON ROLE ${q(step.group)} IS ${lit(serializeState(step.state))}`)
     case 'set-setting':
-      return plain(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`)
+      // Values and names are server text (a login may set its own settings): the display stays on one line.
+      return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`)
     case 'reset-setting':
-      return plain(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} RESET ${q(step.name)}`)
+      return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} RESET ${q(step.name)}`)
     case 'set-connection-limit':
       return plain(`ALTER ROLE ${q(step.role)} CONNECTION LIMIT ${Math.trunc(step.limit)}`)
   }
@@ -193,6 +195,10 @@ SELECT r.rolname AS role,
          WHERE s.setrole = r.oid AND (s.setdatabase = 0 OR d.oid IS NOT NULL)) AS settings
   FROM pg_catalog.pg_roles r
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
+
+function oneLineDisplay(sql: string): Statement {
+  return { sql, display: oneLine(sql) }
+}
 
 function inDatabase(database: string | null): string {
   return database === null ? '' : ` IN DATABASE ${q(database)}`

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
+import { familyName, loginAs, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
 import type { TestServer } from '../harness/servers.js'
 
 /** Every setting of a role, per database ('' = role-wide), as stored: [database, "name=value"]. */
@@ -250,5 +250,11 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
     } finally {
       await c.end()
     }
+    await phase(server, { 'admin-url': url, phase: 'close', role, force: 'true' })
+    // A superuser-only setting on the active login: this admin cannot copy it, so open refuses and changes nothing.
+    await withAdmin(server, (c2) => c2.query(`ALTER ROLE ${role}_a SET log_min_duration_statement = '1s'`))
+    await expect(phase(server, { 'admin-url': url, phase: 'open', role })).rejects.toThrow(/may not set a role setting that the family carries.*log_min_duration_statement.*Nothing was changed/)
+    expect(await loginError(server, `${role}_b`, 'x'.repeat(16))).not.toBeNull()
+    expect((await phase(server, { phase: 'status', role })).status).toMatchObject({ state: 'idle', active: `${role}_a` })
   })
 })

@@ -240,3 +240,11 @@ describe('adoptionFindings: what else changes for the application, as warnings',
     expect(adoptionFindings({ ...base, hbaRules: null }, 'app', ['app_a', 'app_b'], NOW_).notes[0]).toMatch(/^Adoption check skipped: the admin may not read pg_hba_file_rules/)
   })
 })
+
+describe('a setting value holding a line break', () => {
+  it('is sent as it is, but shown on one line in logs and summaries', () => {
+    const st = renderStep({ kind: 'set-setting', role: 'app_b', database: null, name: 'myapp.note', value: 'a\n::error::b' }, 180000)
+    expect(st.sql).toBe(`ALTER ROLE "app_b" SET "myapp.note" TO 'a\n::error::b'`)
+    expect(st.display).toBe(`ALTER ROLE "app_b" SET "myapp.note" TO 'a\\x0a::error::b'`)
+  })
+})
