@@ -20,7 +20,7 @@ export interface AdoptionFacts {
   replication: boolean
   /** Rules naming the role itself; null when the admin may not read pg_hba_file_rules. */
   hbaRules: HbaRule[] | null
-  /** Up to 21 "kind name" objects whose definition mentions session_user. */
+  /** Up to 21 objects owned by the role or naming it whose definition mentions session_user. */
   sessionUserMentions: { kind: string; name: string }[]
   defaultAcls: number
   config: RoleConfig | undefined
@@ -36,7 +36,7 @@ export async function readAdoptionFacts(client: Client, group: string, config: R
       hbaRules = null // a managed service may refuse it even so
     }
   }
-  const mentions = (await client.query(READ_SESSION_USER_MENTIONS)).rows
+  const mentions = (await client.query(READ_SESSION_USER_MENTIONS, [group])).rows
   return { database: role?.database ?? '', replication: Boolean(role?.replication), hbaRules, sessionUserMentions: mentions, defaultAcls: role?.default_acls ?? 0, config }
 }
 
@@ -62,7 +62,7 @@ export function adoptionFindings(f: AdoptionFacts, group: string, logins: readon
     const more = f.sessionUserMentions.length > 20 ? ' and more' : ''
     warnings.push(`session_user becomes the login's name (${both}) instead of "${group}", and these objects in database "${oneLine(f.database)}" mention it: ${shown}${more}. Compare current_user (the group) where the role is meant, or accept either login.`)
   } else {
-    notes.push(`No policy, function, column default or view in database "${oneLine(f.database)}" mentions session_user (which becomes the login's name); other databases were not checked.`)
+    notes.push(`No policy, function, column default or view in database "${oneLine(f.database)}" that "${group}" owns or that names it mentions session_user (which becomes the login's name); other databases were not checked.`)
   }
   if (f.defaultAcls > 0) {
     notes.push(`${f.defaultAcls} default privilege rule(s) are defined for "${group}" (ALTER DEFAULT PRIVILEGES FOR ROLE): they keep applying, because sessions of ${both} create objects as "${group}" (SET role); a session that switches to its login itself would create objects without them.`)

@@ -361,27 +361,30 @@ SELECT line_number, type, pg_catalog.array_to_string(database, ',') AS database,
 /**
  * Objects in the current database whose definition mentions session_user,
  * which becomes the login's name once sessions log in as the logins (best
- * effort: row-level security policies, functions, column defaults, views).
+ * effort: row-level security policies, functions, column defaults, views),
+ * among those owned by the adopted role ($1) or naming it.
  */
 export const READ_SESSION_USER_MENTIONS = `
 SELECT kind, name FROM (
   SELECT 'policy' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' policy ' || pg_catalog.quote_ident(p.polname) AS name,
-         COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') AS def
+         COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') AS def, c.relowner AS owner
     FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   UNION ALL
-  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', p.prosrc
+  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', p.prosrc, p.proowner
     FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   UNION ALL
-  SELECT 'column default', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(a.attname), pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+  SELECT 'column default', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(a.attname), pg_catalog.pg_get_expr(d.adbin, d.adrelid), c.relowner
     FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_class c ON c.oid = d.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   UNION ALL
-  SELECT 'view', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), pg_catalog.pg_get_viewdef(c.oid)
+  SELECT 'view', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), pg_catalog.pg_get_viewdef(c.oid), c.relowner
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ) x
  WHERE def OPERATOR(pg_catalog.~*) '\\msession_user\\M'
+   AND (pg_catalog.pg_get_userbyid(owner) OPERATOR(pg_catalog.=) $1::pg_catalog.text
+        OR pg_catalog.strpos(pg_catalog.lower(def), pg_catalog.lower($1::pg_catalog.text)) > 0)
  ORDER BY 1, 2
  LIMIT 21`

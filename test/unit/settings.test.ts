@@ -210,7 +210,7 @@ describe('adoptionFindings: what else changes for the application, as warnings',
   it('nothing to warn about: notes say what was checked', () => {
     const f = adoptionFindings(base, 'app', ['app_a', 'app_b'], NOW_)
     expect(f.warnings).toEqual([])
-    expect(f.notes).toEqual(['No policy, function, column default or view in database "appdb" mentions session_user (which becomes the login\'s name); other databases were not checked.'])
+    expect(f.notes).toEqual(['No policy, function, column default or view in database "appdb" that "app" owns or that names it mentions session_user (which becomes the login\'s name); other databases were not checked.'])
   })
 
   it('pg_hba rules naming the role, VALID UNTIL, REPLICATION, session_user mentions', () => {
