@@ -118,6 +118,13 @@ export function statementError(e: unknown, statement: string): DatabaseError {
       err.code,
     )
   }
+  if (err.code === '42501' && /permission denied to set parameter/.test(err.message ?? '')) {
+    return new DatabaseError(
+      `The admin role may not set a role setting that the family carries from one login to the other: ${err.message} (while running: ${statement}). Nothing was changed.`,
+      'Run this phase as a superuser; or, on PostgreSQL 15+, GRANT SET ON PARAMETER <name> TO <admin role>; or remove the setting from the login it is copied from (ALTER ROLE ... RESET <name>).',
+      err.code,
+    )
+  }
   if (err.code === '42501') {
     return new DatabaseError(
       `The admin role lacks a privilege: ${err.message} (while running: ${statement}).`,

@@ -1,7 +1,22 @@
 import type { Observation } from './family.js'
 import type { FamilyState } from './state.js'
 
-export type DriftKind = 'missing-role' | 'owns-objects' | 'not-member' | 'cannot-set' | 'missing-default-role' | 'unexpected-login' | 'active-cannot-login' | 'unreadable-state'
+export type DriftKind =
+  | 'missing-role'
+  | 'owns-objects'
+  | 'not-member'
+  | 'cannot-set'
+  | 'missing-default-role'
+  | 'unexpected-login'
+  | 'active-cannot-login'
+  | 'unreadable-state'
+  // configuration (src/config-drift.ts)
+  | 'group-settings'
+  | 'settings-differ'
+  | 'connection-limit-differs'
+  | 'direct-privileges'
+  | 'direct-membership'
+  | 'valid-until'
 
 export interface Drift {
   kind: DriftKind

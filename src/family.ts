@@ -1,3 +1,4 @@
+import type { RoleConfig } from './settings.js'
 import type { StateRead } from './state.js'
 
 /** What observe() saw of one role of the family. */
@@ -47,6 +48,12 @@ export interface Observation {
   /** Raw comment of the group role (the state lives there). */
   state: StateRead
   sessions: SessionGroup[]
+  /**
+   * Settings, connection limit and VALID UNTIL of each existing family role
+   * (group and logins), keyed by name. observe() always reads it; optional so
+   * that observations built by hand may leave it out (then nothing is copied).
+   */
+  configs?: Record<string, RoleConfig>
 }
 
 export function sessionCount(sessions: SessionGroup[], login: string): number {

@@ -1,7 +1,9 @@
 import type { Client } from './db.js'
 import type { Observation, RoleInfo, SessionGroup } from './family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from './scram.js'
-import { OBSERVE_FAMILY, READ_SESSIONS } from './statements.js'
+import { parseSetconfig, type RoleConfig, type RoleSetting } from './settings.js'
+import type { DirectGrant, DirectMembership } from './config-drift.js'
+import { OBSERVE_FAMILY, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_ROLE_CONFIG, READ_SESSIONS } from './statements.js'
 import { readState } from './state.js'
 
 export interface Family {
@@ -60,7 +62,23 @@ export async function observe(client: Client, family: Family): Promise<Observati
     logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
     state: readState(groupRow ? groupRow.comment : null),
     sessions,
+    configs: await readRoleConfigs(client, names),
   }
+}
+
+/** Settings, connection limit and VALID UNTIL of the named roles that exist, keyed by name. */
+export async function readRoleConfigs(client: Client, names: readonly string[]): Promise<Record<string, RoleConfig>> {
+  const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows as { role: string; connection_limit: number; valid_until: string | null; settings: { database: string | null; entry: string }[] }[]
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.role,
+      {
+        connectionLimit: Number(r.connection_limit),
+        validUntil: r.valid_until,
+        settings: r.settings.map((s) => parseSetconfig(s.entry, s.database)).filter((s): s is RoleSetting => s !== null),
+      },
+    ]),
+  )
 }
 
 export async function readSessions(client: Client, logins: readonly string[], server = 'primary'): Promise<SessionGroup[]> {
@@ -73,4 +91,11 @@ export async function readSessions(client: Client, logins: readonly string[], se
     clientAddr: r.client_addr,
     count: r.count,
   }))
+}
+
+/** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
+export async function readDirectGrants(client: Client, group: string, logins: readonly string[]): Promise<{ grants: DirectGrant[]; memberships: DirectMembership[] }> {
+  const grants = (await client.query(READ_DIRECT_GRANTS, [logins])).rows as DirectGrant[]
+  const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows as DirectMembership[]
+  return { grants, memberships }
 }

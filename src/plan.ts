@@ -8,6 +8,7 @@ import type { Config, RunInfo } from './config.js'
 import { StateError } from './errors.js'
 import { quoteIdent } from './names.js'
 import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
+import { followConfig, retireSettings } from './settings.js'
 import type { Step } from './statements.js'
 import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
 
@@ -86,6 +87,10 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
       )
     }
     notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`)
+    // Role settings apply to the role a session logs in as: each login gets the single login's own.
+    const follow = followConfig(obs.configs, group, cfg.logins)
+    steps.push(...follow.steps)
+    notes.push(...follow.notes)
     if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
     const state: FamilyState = {
       tool: STATE_TOOL,
@@ -155,12 +160,13 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
       )
     }
     const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+    const follow = followConfig(obs.configs, state.active, [r.incoming])
     return {
-      steps: [{ kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
+      steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
       state: next,
       issue: r.incoming,
       noop: null,
-      notes: [`Rotation ${r.id} was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).`],
+      notes: [`Rotation ${r.id} was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).`, ...follow.notes],
     }
   }
   const incoming = otherLogin(state, state.active)
@@ -168,7 +174,9 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
   if (problem) {
     throw new StateError(`The standby login "${incoming}" is not ready: ${problem}.`, describeState(state), 'Run the setup phase to repair the family, then open again.')
   }
-  const notes: string[] = []
+  // The incoming login's sessions must see what the outgoing login's see (settings apply per login).
+  const follow = followConfig(obs.configs, state.active, [incoming])
+  const notes: string[] = [...follow.notes]
   const stale = sessionCount(obs.sessions, incoming)
   if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
   const next: FamilyState = {
@@ -177,7 +185,7 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
     passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
   }
   return {
-    steps: [{ kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
+    steps: [...follow.steps, { kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
     state: next,
     issue: incoming,
     noop: null,
@@ -226,12 +234,14 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
     passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
   }
+  // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
+  const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
   return {
-    steps: [{ kind: 'disable-login', role: outgoing }, { kind: 'write-state', group: cfg.role, state: next }],
+    steps: [{ kind: 'disable-login', role: outgoing }, ...retired.steps, { kind: 'write-state', group: cfg.role, state: next }],
     state: next,
     issue: null,
     noop: null,
-    notes,
+    notes: [...notes, ...retired.notes],
   }
 }
 
@@ -298,6 +308,7 @@ export function missingPrivilege(obs: Observation, group: string, steps: Step[],
         else if (st.kind === 'set-default-role') touched.add(st.login)
         else if (st.kind === 'enable-login' || st.kind === 'disable-login') touched.add(st.role)
         else if (st.kind === 'write-state') touched.add(st.group)
+        else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit') touched.add(st.role)
       }
       for (const role of touched) {
         if (!created.has(role) && !a.adminOption[role]) {

@@ -50,6 +50,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   }
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
   const notes = [...plan.notes]
+  for (const n of plan.notes) deps.reporter.info(n)
   // Pooler clients first (KILL_CLIENT), then the server side; then the idle pooled connections.
   if (look && cfg.terminate) notes.push(...(await killPooledClients(deps, outgoing)))
   if (cfg.terminate && sessionCount([...before.sessions, ...onReplicas], outgoing) > 0) {

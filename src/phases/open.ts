@@ -19,6 +19,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const previous = applied.before.state.state
   const rotation = plan.state.rotation!
   const incoming = rotation.incoming
+  for (const n of plan.notes) deps.reporter.info(n)
 
   const outputs = {
     ...credentialOutputs(cfg, deps.reporter, incoming, password!, rotation.id),

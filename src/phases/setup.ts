@@ -1,9 +1,11 @@
+import { adoptionFindings, readAdoptionFacts } from '../adoption.js'
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { close, statementError, type Client } from '../db.js'
 import type { Ownership } from '../drift.js'
 import { planSetup } from '../plan.js'
 import type { PhaseResult } from '../result.js'
+import { oneLine, type RoleConfig } from '../settings.js'
 import { READ_OWNERSHIP, reassignOwned } from '../statements.js'
 import { writeBack } from '../writeback.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
@@ -16,6 +18,7 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from './common
 export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)))
   const { plan, password } = applied
+  for (const n of plan.notes) deps.reporter.info(n)
   const outputs = {
     username: plan.state.active,
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
@@ -36,7 +39,20 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     }
   }
   if (cfg.fixOwnership) changes.push(...(await fixOwnership(cfg, deps, notes)))
+  if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role) notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.role])))
   return finish(cfg, deps, outputs, changes, notes)
+}
+
+/** Warns (never fails: the adoption has committed) about what else changes for the application. */
+async function checkAdoption(cfg: Config, deps: PhaseDeps, config: RoleConfig | undefined): Promise<string[]> {
+  let found: { warnings: string[]; notes: string[] }
+  try {
+    found = adoptionFindings(await readAdoptionFacts(deps.session.client, cfg.role, config), cfg.role, cfg.logins, deps.now())
+  } catch (e) {
+    found = { warnings: [`the adoption checks could not run (${oneLine((e as Error).message)}); check pg_hba.conf, VALID UNTIL, session_user and default privileges by hand (docs/migrating.md).`], notes: [] }
+  }
+  for (const w of found.warnings) deps.reporter.warning(`Adoption: ${w}`)
+  return [...found.warnings.map((w) => `Warning (adoption): ${w}`), ...found.notes]
 }
 
 /** REASSIGN OWNED BY the login roles TO the group role, in each database where they own objects. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js'
+import { findConfigDrift } from '../config-drift.js'
 import { findDrift, type Ownership } from '../drift.js'
-import { observe } from '../observe.js'
+import { observe, readDirectGrants } from '../observe.js'
 import type { PhaseResult, StatusReport } from '../result.js'
 import { READ_OWNERSHIP } from '../statements.js'
 import { describeState } from '../state.js'
@@ -12,7 +13,8 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
   const client = deps.session.client
   const obs = await observe(client, { group: cfg.role, logins: cfg.logins })
   const ownership: Ownership[] = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows
-  const drift = findDrift(obs, cfg.role, cfg.logins, ownership)
+  const direct = await readDirectGrants(client, cfg.role, cfg.logins)
+  const drift = [...findDrift(obs, cfg.role, cfg.logins, ownership), ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships)]
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const result = await finish(cfg, deps, { username: state?.active, state: state?.rotation ? 'open' : 'idle', previousUsername: state?.rotation ? state.active : undefined, rotationId: state?.rotation?.id }, [], [])
   const roles = [obs.group ? [cfg.role, obs.group.canLogin] : null, ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l]!.canLogin] : null))].filter(Boolean) as [string, boolean][]

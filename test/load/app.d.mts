@@ -22,6 +22,8 @@ export interface AppOptions {
   applicationName?: string
   /** Values redacted from recorded error messages. */
   secrets?: string[]
+  /** A statement each worker also runs every tick, as written (e.g. an unqualified SELECT that relies on the login's search_path). */
+  query?: string
 }
 
 export interface Bucket {

@@ -51,6 +51,7 @@ export function userOf(/** @type {Credentials} */ creds) {
  *   connectionTimeoutMillis?: number,
  *   applicationName?: string,
  *   secrets?: string[],
+ *   query?: string,
  * }} options
  */
 export async function startApp(options) {
@@ -197,6 +198,14 @@ export async function startApp(options) {
         totals.ok++
         bucket().ok++
         okBy[rows[0].su] = (okBy[rows[0].su] ?? 0) + 1
+        if (o.query) {
+          // The application's own read, as it is written: unqualified names resolve through the login's search_path.
+          step = 'query'
+          await client.query(o.query)
+          totals.ok++
+          bucket().ok++
+          okBy[rows[0].su]++
+        }
         step = 'insert'
         await client.query(`INSERT INTO ${schema}.events (worker) VALUES ($1)`, [id])
         totals.ok++
