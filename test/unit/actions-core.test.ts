@@ -1,0 +1,85 @@
+/**
+ * src/actions-core.ts takes @actions/core's command, file-command, summary and
+ * utils modules by file path (around the package's exports map) to keep the
+ * cold start low. These tests fail when an update moves those files or changes
+ * what the public functions write, so the shortcut can never drift silently.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import * as core from '@actions/core'
+import * as ours from '../../src/actions-core.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+const installed = JSON.parse(readFileSync(new URL('../../node_modules/@actions/core/package.json', import.meta.url), 'utf8'))
+
+function captureStdout(fn: () => void): string {
+  let text = ''
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    text += String(chunk)
+    return true
+  })
+  try {
+    fn()
+  } finally {
+    spy.mockRestore()
+  }
+  return text
+}
+
+function withOutputFile(fn: () => void): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'core-')), 'output')
+  writeFileSync(file, '')
+  const saved = process.env.GITHUB_OUTPUT
+  process.env.GITHUB_OUTPUT = file
+  try {
+    fn()
+  } finally {
+    if (saved === undefined) delete process.env.GITHUB_OUTPUT
+    else process.env.GITHUB_OUTPUT = saved
+  }
+  // The delimiter is random per call: compare the shape with it blanked out.
+  return readFileSync(file, 'utf8').replace(/ghadelimiter_[0-9a-f-]+/g, 'DELIM')
+}
+
+describe('the @actions/core shortcut', () => {
+  afterEach(() => {
+    process.exitCode = undefined
+  })
+
+  it('is pinned to the exact @actions/core version that is installed', () => {
+    expect(pkg.dependencies['@actions/core'], 'pin @actions/core exactly: src/actions-core.ts imports its files by path').toMatch(/^\d+\.\d+\.\d+$/)
+    expect(installed.version).toBe(pkg.dependencies['@actions/core'])
+  })
+
+  it('writes the same runner commands as the public functions', () => {
+    for (const [name, ...args] of [
+      ['setSecret', 'p@ss%word\nline'],
+      ['warning', 'careful: 100%\r\nnext'],
+      ['error', 'broken'],
+      ['debug', 'detail'],
+      ['info', 'plain text'],
+      ['setFailed', 'failed: %0A'],
+    ] as const) {
+      const mine = captureStdout(() => (ours as unknown as Record<string, (...a: string[]) => void>)[name](...args))
+      const theirs = captureStdout(() => (core as unknown as Record<string, (...a: string[]) => void>)[name](...args))
+      expect(mine, name).toBe(theirs)
+    }
+  })
+
+  it('writes outputs to GITHUB_OUTPUT as the public setOutput does', () => {
+    const value = 'postgresql://app_b:secret@db/app\nsecond line'
+    expect(withOutputFile(() => ours.setOutput('database-url', value))).toBe(withOutputFile(() => core.setOutput('database-url', value)))
+  })
+
+  it('reads inputs as the public getInput does', () => {
+    process.env['INPUT_LOGIN-ROLES'] = '  app_a,app_b  '
+    expect(ours.getInput('login-roles')).toBe(core.getInput('login-roles'))
+    delete process.env['INPUT_LOGIN-ROLES']
+  })
+
+  it('shares the public summary object', () => {
+    expect(ours.summary).toBe(core.summary)
+  })
+})
