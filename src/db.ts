@@ -1,5 +1,6 @@
 import pg from 'pg'
 import { DatabaseError } from './errors.js'
+import { PIN_SEARCH_PATH } from './statements.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
 export type Client = pg.Client
@@ -16,7 +17,10 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
 }
 
-/** Opens a connection; errors say which connection failed without repeating any secret. */
+/**
+ * Opens a connection with search_path pinned to pg_catalog; errors say which
+ * connection failed without repeating any secret.
+ */
 export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
   const override: pg.ClientConfig = {
     application_name: opts.applicationName,
@@ -31,6 +35,8 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   client.on('error', () => {})
   try {
     await client.connect()
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
+    await client.query(PIN_SEARCH_PATH)
   } catch (e) {
     await client.end().catch(() => {})
     throw connectionError(e, what)
