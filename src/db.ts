@@ -1,5 +1,6 @@
 import pg from 'pg'
 import { DatabaseError } from './errors.js'
+import { oneLine } from './escape.js'
 import { PIN_SEARCH_PATH } from './statements.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
@@ -55,9 +56,9 @@ export function connectionError(e: unknown, what: string): DatabaseError {
     case '28P01':
       return new DatabaseError(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code)
     case '28000':
-      return new DatabaseError(`${what}: the server rejected the login (${err.message}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
+      return new DatabaseError(`${what}: the server rejected the login (${oneLine(err.message ?? '')}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
     case '3D000':
-      return new DatabaseError(`${what}: ${err.message}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
+      return new DatabaseError(`${what}: ${oneLine(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
     case '57P03':
       return new DatabaseError(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code)
     case 'ECONNREFUSED':
@@ -67,7 +68,8 @@ export function connectionError(e: unknown, what: string): DatabaseError {
     case 'EHOSTUNREACH':
       return new DatabaseError(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code)
   }
-  const msg = err.message ?? String(e)
+  // Server text (it may name a database holding a line break): one line.
+  const msg = oneLine(err.message ?? String(e))
   if (/timeout/i.test(msg)) {
     return new DatabaseError(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT')
   }
@@ -119,17 +121,17 @@ export function statementError(e: unknown, statement: string): DatabaseError {
   }
   if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
     return new DatabaseError(
-      `The admin role may not change passwords: ${err.message} (while running: ${statement}). Nothing was changed.`,
+      `The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). Nothing was changed.`,
       'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.',
       err.code,
     )
   }
   if (err.code === '42501') {
     return new DatabaseError(
-      `The admin role lacks a privilege: ${err.message} (while running: ${statement}).`,
+      `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}).`,
       'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.',
       err.code,
     )
   }
-  return new DatabaseError(`${err.message ?? String(e)} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
+  return new DatabaseError(`${oneLine(err.message ?? String(e))} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
 }

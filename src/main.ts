@@ -4,6 +4,7 @@
  */
 import * as core from './actions-core.js'
 import { parseConfig } from './config.js'
+import { logLine } from './escape.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
@@ -27,7 +28,8 @@ export async function run(): Promise<void> {
 }
 
 const reporter: Reporter = {
-  info: (m) => core.info(m),
+  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
+  info: (m) => core.info(logLine(m)),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
   secret: (v) => core.setSecret(v),

@@ -1,6 +1,7 @@
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { close, statementError, type Client } from '../db.js'
+import { oneLine } from '../escape.js'
 import type { Ownership } from '../drift.js'
 import { planSetup } from '../plan.js'
 import type { PhaseResult } from '../result.js'
@@ -60,11 +61,11 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
       await client.query('COMMIT')
     } catch (e) {
       await client?.query('ROLLBACK').catch(() => {})
-      throw statementError(e, `${statement} (database "${db}")`)
+      throw statementError(e, `${statement} (database "${oneLine(db)}")`)
     } finally {
       if (client && client !== main) await close(client)
     }
-    done.push(`${statement}; -- in database "${db}"`)
+    done.push(`${statement}; -- in database "${oneLine(db)}"`)
   }
   const total = owned.reduce((n, o) => n + o.objects, 0)
   notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`)

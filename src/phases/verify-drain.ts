@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import { isConnectionLost } from '../db.js'
 import { DatabaseError } from '../errors.js'
 import { formatDuration } from '../duration.js'
+import { oneLine } from '../escape.js'
 import { describeSessions, sessionCount, type SessionGroup } from '../family.js'
 import { observe, readSessions } from '../observe.js'
 import { missingPrivilege, planDrain } from '../plan.js'
@@ -46,7 +47,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       if (deps.replicas.count) sessions.push(...(await deps.replicas.sessions([outgoing, incoming])))
     } catch (e) {
       if (!isConnectionLost(e) || deps.now().getTime() >= deadline) throw e
-      reporter.warning(`Lost a connection while polling (${(e as Error).message}); reconnecting.`)
+      reporter.warning(`Lost a connection while polling (${oneLine((e as Error).message)}); reconnecting.`)
       await reconnectUntil(deps, deadline)
       continue
     }
@@ -79,8 +80,9 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
     failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
     for (const s of sessions.filter((x) => x.login === outgoing)) {
-      const server = s.server && s.server !== 'primary' ? ` on replica ${s.server}` : ''
-      reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'}${server} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`)
+      const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
+      const database = s.database === null ? '(none)' : `"${oneLine(s.database)}"`
+      reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`)
     }
   } else {
     notes.push(`Drained after ${formatDuration(deps.now().getTime() - start)} (${polls} polls).`)
@@ -96,7 +98,7 @@ async function reconnectUntil(deps: PhaseDeps, deadline: number): Promise<void> 
       return
     } catch (e) {
       if (deps.now().getTime() + delay >= deadline) throw e
-      deps.reporter.info(`Reconnect failed (${(e as Error).message}); retrying in ${formatDuration(delay)}.`)
+      deps.reporter.info(`Reconnect failed (${oneLine((e as Error).message)}); retrying in ${formatDuration(delay)}.`)
       await deps.sleep(delay)
       delay = Math.min(delay * 2, 5000)
     }
