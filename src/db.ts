@@ -2,6 +2,7 @@ import pg from 'pg'
 import { DatabaseError } from './errors.js'
 import { oneLine } from './escape.js'
 import { PIN_SEARCH_PATH } from './statements.js'
+import { tlsAttempts, type TlsAttempt } from './tls.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
 export type Client = pg.Client
@@ -19,8 +20,9 @@ export interface ConnectOptions {
 }
 
 /**
- * Opens a connection with search_path pinned to pg_catalog; errors say which
- * connection failed without repeating any secret.
+ * Opens a connection with search_path pinned to pg_catalog and TLS negotiated
+ * as libpq does (see tlsAttempts); errors say which connection failed without
+ * repeating any secret.
  */
 export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
   const override: pg.ClientConfig = {
@@ -31,7 +33,36 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
   if (opts.database !== undefined) override.database = opts.database
-  const client = new pg.Client(clientConfig(target, override))
+  const base = clientConfig(target, override)
+  let attempts: TlsAttempt[]
+  try {
+    attempts = tlsAttempts(target, base)
+  } catch (e) {
+    throw connectionError(e, what)
+  }
+  for (let i = 0; ; i++) {
+    const { ssl, fallBackOn } = attempts[i]
+    try {
+      const client = await openOnce({ ...base, ssl })
+      if (ssl) encrypted.add(client)
+      return client
+    } catch (e) {
+      if (i + 1 < attempts.length && fallBackOn?.(e)) continue
+      throw connectionError(e, what)
+    }
+  }
+}
+
+/** Connections that negotiated TLS. */
+const encrypted = new WeakSet<pg.Client>()
+
+/** True when the connection uses TLS. */
+export function isEncrypted(client: pg.Client): boolean {
+  return encrypted.has(client)
+}
+
+async function openOnce(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config)
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})
   try {
@@ -40,7 +71,7 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
     await client.query(PIN_SEARCH_PATH)
   } catch (e) {
     await client.end().catch(() => {})
-    throw connectionError(e, what)
+    throw e
   }
   return client
 }

@@ -1,5 +1,5 @@
 import type { Config, Phase } from './config.js'
-import { isRetryable } from './db.js'
+import { isEncrypted, isRetryable } from './db.js'
 import { abort } from './phases/abort.js'
 import { closePhase } from './phases/close.js'
 import type { PhaseDeps, PhaseFn } from './phases/common.js'
@@ -12,6 +12,8 @@ import { Replicas } from './replicas.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
 import { AdminSession } from './session.js'
+import { plaintextWarning } from './tls.js'
+import { clientConfig } from './urls.js'
 
 export interface RunOptions {
   reporter: Reporter
@@ -39,6 +41,8 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   }
   try {
     await connectWithRetry(session, deps)
+    const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
+    if (plaintext) deps.reporter.warning(plaintext)
     return await PHASES[phase](cfg, deps)
   } finally {
     await session.end()
