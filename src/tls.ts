@@ -9,7 +9,7 @@ export interface TlsAttempt {
   fallBackOn?: (e: unknown) => boolean
 }
 
-const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']
+const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslnegotiation']
 
 /**
  * The TLS attempts for a connection, in libpq's order. An `sslmode` (or another

@@ -44,3 +44,9 @@ describe('plaintextWarning', () => {
     expect(plaintextWarning(true, 'db.example.com')).toBeNull()
   })
 })
+
+describe('tlsAttempts: TLS parameters other than sslmode', () => {
+  it('sslrootcert or sslnegotiation without sslmode keep pg\'s stricter reading (one attempt, no plaintext)', () => {
+    expect(attempts('postgresql://u:p@h/app?sslnegotiation=direct')).toEqual([true])
+  })
+})
