@@ -81,7 +81,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
     for (const s of sessions.filter((x) => x.login === outgoing)) {
       const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
-      const database = s.database === null ? '(none)' : `"${oneLine(s.database)}"`
+      const database = s.database === null ? '(none)' : oneLine(s.database)
       reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`)
     }
   } else {

@@ -46,7 +46,7 @@ describe('plaintextWarning', () => {
 })
 
 describe('tlsAttempts: TLS parameters other than sslmode', () => {
-  it('sslrootcert or sslnegotiation without sslmode keep pg\'s stricter reading (one attempt, no plaintext)', () => {
+  it('sslnegotiation without sslmode keeps pg\'s stricter reading (one attempt, no plaintext)', () => {
     expect(attempts('postgresql://u:p@h/app?sslnegotiation=direct')).toEqual([true])
   })
 })
