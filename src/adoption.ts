@@ -4,7 +4,8 @@
  * failures. The reads run after setup's transaction committed.
  */
 import type { Client } from './db.js'
-import { oneLine, type RoleConfig } from './settings.js'
+import { oneLine } from './escape.js'
+import type { RoleConfig } from './settings.js'
 import { READ_ADOPTION_ROLE, READ_HBA_RULES_FOR_ROLE, READ_SESSION_USER_MENTIONS } from './statements.js'
 
 export interface HbaRule {

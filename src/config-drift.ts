@@ -5,7 +5,8 @@
  */
 import type { Drift } from './drift.js'
 import type { Observation } from './family.js'
-import { describeSetting, isRoleSetting, oneLine, settingDifferences, type RoleConfig } from './settings.js'
+import { oneLine } from './escape.js'
+import { describeSetting, isRoleSetting, settingDifferences, type RoleConfig } from './settings.js'
 
 /** Privileges of one kind granted to a login directly (READ_DIRECT_GRANTS). */
 export interface DirectGrant {

@@ -1,7 +1,7 @@
 import { parseDuration } from './duration.js'
 import { InputError } from './errors.js'
 import { checkRoleName } from './names.js'
-import { parsePoolerUrls, type PoolerTarget } from './poolers.js'
+import { parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
 import { MIN_PASSWORD_LENGTH } from './password.js'
 import { SEAL_KEY_MIN_LENGTH } from './seal.js'

@@ -1,5 +1,8 @@
 import pg from 'pg'
 import { DatabaseError } from './errors.js'
+import { oneLine } from './escape.js'
+import { PIN_SEARCH_PATH } from './statements.js'
+import { tlsAttempts, type TlsAttempt } from './tls.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
 export type Client = pg.Client
@@ -16,7 +19,11 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
 }
 
-/** Opens a connection; errors say which connection failed without repeating any secret. */
+/**
+ * Opens a connection with search_path pinned to pg_catalog and TLS negotiated
+ * as libpq does (see tlsAttempts); errors say which connection failed without
+ * repeating any secret.
+ */
 export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
   const override: pg.ClientConfig = {
     application_name: opts.applicationName,
@@ -26,14 +33,45 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
   if (opts.database !== undefined) override.database = opts.database
-  const client = new pg.Client(clientConfig(target, override))
+  const base = clientConfig(target, override)
+  let attempts: TlsAttempt[]
+  try {
+    attempts = tlsAttempts(target, base)
+  } catch (e) {
+    throw connectionError(e, what)
+  }
+  for (let i = 0; ; i++) {
+    const { ssl, fallBackOn } = attempts[i]
+    try {
+      const client = await openOnce({ ...base, ssl })
+      if (ssl) encrypted.add(client)
+      return client
+    } catch (e) {
+      if (i + 1 < attempts.length && fallBackOn?.(e)) continue
+      throw connectionError(e, what)
+    }
+  }
+}
+
+/** Connections that negotiated TLS. */
+const encrypted = new WeakSet<pg.Client>()
+
+/** True when the connection uses TLS. */
+export function isEncrypted(client: pg.Client): boolean {
+  return encrypted.has(client)
+}
+
+async function openOnce(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config)
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})
   try {
     await client.connect()
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
+    await client.query(PIN_SEARCH_PATH)
   } catch (e) {
     await client.end().catch(() => {})
-    throw connectionError(e, what)
+    throw e
   }
   return client
 }
@@ -49,9 +87,9 @@ export function connectionError(e: unknown, what: string): DatabaseError {
     case '28P01':
       return new DatabaseError(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code)
     case '28000':
-      return new DatabaseError(`${what}: the server rejected the login (${err.message}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
+      return new DatabaseError(`${what}: the server rejected the login (${oneLine(err.message ?? '')}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
     case '3D000':
-      return new DatabaseError(`${what}: ${err.message}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
+      return new DatabaseError(`${what}: ${oneLine(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
     case '57P03':
       return new DatabaseError(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code)
     case 'ECONNREFUSED':
@@ -61,7 +99,8 @@ export function connectionError(e: unknown, what: string): DatabaseError {
     case 'EHOSTUNREACH':
       return new DatabaseError(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code)
   }
-  const msg = err.message ?? String(e)
+  // Server text (it may name a database holding a line break): one line.
+  const msg = oneLine(err.message ?? String(e))
   if (/timeout/i.test(msg)) {
     return new DatabaseError(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT')
   }
@@ -113,7 +152,7 @@ export function statementError(e: unknown, statement: string): DatabaseError {
   }
   if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
     return new DatabaseError(
-      `The admin role may not change passwords: ${err.message} (while running: ${statement}). Nothing was changed.`,
+      `The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). Nothing was changed.`,
       'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.',
       err.code,
     )
@@ -127,10 +166,10 @@ export function statementError(e: unknown, statement: string): DatabaseError {
   }
   if (err.code === '42501') {
     return new DatabaseError(
-      `The admin role lacks a privilege: ${err.message} (while running: ${statement}).`,
+      `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}).`,
       'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.',
       err.code,
     )
   }
-  return new DatabaseError(`${err.message ?? String(e)} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
+  return new DatabaseError(`${oneLine(err.message ?? String(e))} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
 }

@@ -1,4 +1,5 @@
 import type { RoleConfig } from './settings.js'
+import { oneLine } from './escape.js'
 import type { StateRead } from './state.js'
 
 /** What observe() saw of one role of the family. */
@@ -60,14 +61,14 @@ export function sessionCount(sessions: SessionGroup[], login: string): number {
   return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0)
 }
 
-/** "3 (appdb: 2, other: 1)" */
+/** "3 (appdb: 2, other: 1)"; database names on one line (see oneLine). */
 export function describeSessions(sessions: SessionGroup[], login: string): string {
   const mine = sessions.filter((s) => s.login === login)
   const total = sessionCount(sessions, login)
   if (total === 0) return '0'
   const byDb = new Map<string, number>()
   for (const s of mine) {
-    const where = `${s.database ?? '(none)'}${s.server && s.server !== 'primary' ? `@${s.server}` : ''}`
+    const where = `${s.database === null ? '(none)' : oneLine(s.database)}${s.server && s.server !== 'primary' ? `@${oneLine(s.server)}` : ''}`
     byDb.set(where, (byDb.get(where) ?? 0) + s.count)
   }
   return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`

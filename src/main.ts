@@ -4,8 +4,11 @@
  */
 import * as core from './actions-core.js'
 import { parseConfig } from './config.js'
+import { logLine } from './escape.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
+import { splitUriList } from './pooler-urls.js'
+import { maskUriSecrets } from './urls.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
 
 export async function run(): Promise<void> {
@@ -27,66 +30,26 @@ export async function run(): Promise<void> {
 }
 
 const reporter: Reporter = {
-  info: (m) => core.info(m),
+  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
+  info: (m) => core.info(logLine(m)),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
   secret: (v) => core.setSecret(v),
 }
 
-/** admin-url and PGPASSWORD are masked before anything else runs, including the password inside the URI. */
+/**
+ * admin-url, replica-urls, pgbouncer-urls and PGPASSWORD are masked before anything else runs:
+ * each URI in every form its password can take (see uriSecrets).
+ */
 function maskConnectionSecrets(): void {
-  const url = core.getInput('admin-url')
-  if (url) {
-    core.setSecret(url)
-    const m = /^[a-z]+:\/\/([^@/?#]*)@/i.exec(url)
-    const pw = m?.[1].includes(':') ? m[1].slice(m[1].indexOf(':') + 1) : ''
-    if (pw) {
-      core.setSecret(pw)
-      try {
-        const decoded = decodeURIComponent(pw)
-        if (decoded !== pw) core.setSecret(decoded)
-      } catch {
-        // not valid percent-encoding: parseConfig reports it
-      }
-    }
-    const q = /[?&]password=([^&#]*)/.exec(url)
-    if (q?.[1]) core.setSecret(q[1])
-  }
+  const uris = [core.getInput('admin-url'), ...core.getInput('replica-urls').split(/\r?\n/), ...splitUriList(core.getInput('pgbouncer-urls'))]
+    .map((u) => u.trim())
+    .filter(Boolean)
+  for (const uri of uris) maskUriSecrets(uri, reporter)
   if (process.env.PGPASSWORD) core.setSecret(process.env.PGPASSWORD)
   for (const name of ['seal-key', 'github-token']) {
     const v = core.getInput(name)
     if (v) core.setSecret(v)
-  }
-  for (const line of core.getInput('replica-urls').split(/\r?\n/)) {
-    const u = line.trim()
-    if (!u) continue
-    core.setSecret(u)
-    const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u)
-    if (m?.[1]) core.setSecret(m[1])
-  }
-  maskUriList(core.getInput('pgbouncer-urls'))
-}
-
-/**
- * pgbouncer-urls: every console URI (one per line or comma-separated) and its
- * password, raw and percent-decoded. The one call site to swap for the shared
- * URI-masking function once it exists.
- */
-function maskUriList(text: string): void {
-  for (const part of text.split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)) {
-    const u = part.trim()
-    if (!u) continue
-    core.setSecret(u)
-    const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u)
-    const pw = m?.[1] ?? /[?&]password=([^&#]*)/.exec(u)?.[1]
-    if (!pw) continue
-    core.setSecret(pw)
-    try {
-      const decoded = decodeURIComponent(pw)
-      if (decoded !== pw) core.setSecret(decoded)
-    } catch {
-      // not valid percent-encoding: parseConfig reports it
-    }
   }
 }
 

@@ -11,49 +11,16 @@
  * whether a client uses it). This module reads it (simple query protocol only:
  * no bound parameters) and decides with a pure function.
  */
-import { parse } from 'pg-connection-string'
 import pg from 'pg'
 import { close, type Client } from './db.js'
-import { InputError } from './errors.js'
-import { checkConnectionUrl, clientConfig } from './urls.js'
-
-export const POOLER_INPUT = 'pgbouncer-urls'
+import { oneLine } from './escape.js'
+import type { PoolerTarget } from './pooler-urls.js'
+import { clientConfig } from './urls.js'
 
 /** The first PgBouncer release with KILL_CLIENT. */
 export const KILL_CLIENT_SINCE: [number, number] = [1, 24]
 
-export interface PoolerTarget {
-  url: string
-  /** host:port, never credentials. */
-  label: string
-  /** 1-based position in pgbouncer-urls. */
-  line: number
-}
-
-/**
- * Console URIs, one per line or comma-separated (a comma only splits before
- * another postgres:// URI, so a comma inside a URI stays). Lines starting with
- * # are comments. Errors name the input and never repeat a URI.
- */
-export function parsePoolerUrls(text: string): PoolerTarget[] {
-  const urls = text
-    .split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-  return urls.map((url, i) => {
-    try {
-      checkConnectionUrl(url, POOLER_INPUT)
-    } catch (e) {
-      throw new InputError(POOLER_INPUT, `entry ${i + 1} ${(e as InputError).message.replace(/^input '[^']*': /, '')}`)
-    }
-    const c = parse(url, { useLibpqCompat: true })
-    if (c.host?.startsWith('/')) throw new InputError(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`)
-    if (c.database && c.database !== 'pgbouncer') {
-      throw new InputError(POOLER_INPUT, `entry ${i + 1} connects to database "${oneLine(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`)
-    }
-    return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 }
-  })
-}
+export { POOLER_INPUT, parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 
 // ---- what the console says ----------------------------------------------------
 
@@ -95,11 +62,6 @@ export type PoolerReading = { label: string; line: number; snapshot: PoolerSnaps
 
 type Row = Record<string, unknown>
 
-/** Server text for a log line: one line, no control characters, no leading workflow-command prefix. */
-export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/^\s*::/, ': :').slice(0, 300)
-}
 
 export function parseVersion(text: string): [number, number] | null {
   const m = /PgBouncer\s+(\d+)\.(\d+)/i.exec(text)

@@ -1,5 +1,5 @@
 import type { Config, Phase } from './config.js'
-import { isRetryable } from './db.js'
+import { isEncrypted, isRetryable } from './db.js'
 import { abort } from './phases/abort.js'
 import { closePhase } from './phases/close.js'
 import type { PhaseDeps, PhaseFn } from './phases/common.js'
@@ -13,6 +13,8 @@ import { Replicas } from './replicas.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
 import { AdminSession } from './session.js'
+import { plaintextWarning } from './tls.js'
+import { clientConfig } from './urls.js'
 
 export interface RunOptions {
   reporter: Reporter
@@ -44,6 +46,8 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   }
   try {
     await connectWithRetry(session, deps)
+    const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
+    if (plaintext) deps.reporter.warning(plaintext)
     const result = await PHASES[phase](cfg, deps)
     if (cfg.poolers.length && !POOLER_PHASES.includes(phase)) result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)
     return result

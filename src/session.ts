@@ -1,4 +1,5 @@
 import { close, connect, type Client } from './db.js'
+import { oneLine } from './escape.js'
 import type { ConnectionTarget } from './urls.js'
 
 /**
@@ -32,7 +33,7 @@ export class AdminSession {
 
   /** A connection to the same server with the same credentials but another database. */
   async forDatabase(database: string): Promise<Client> {
-    return connect(this.target, `${this.what}, database "${database}"`, { applicationName: this.applicationName, database })
+    return connect(this.target, `${this.what}, database "${oneLine(database)}"`, { applicationName: this.applicationName, database })
   }
 
   async end(): Promise<void> {

@@ -5,6 +5,7 @@
  * decisions of what to copy, what to reset and what counts as drift.
  */
 import type { Step } from './statements.js'
+import { oneLine } from './escape.js'
 
 export interface RoleSetting {
   /** null for a role-wide setting; else the database of an IN DATABASE setting. */
@@ -45,10 +46,6 @@ export function portableSettings(config: RoleConfig | undefined): RoleSetting[] 
   return (config?.settings ?? []).filter((s) => !isRoleSetting(s))
 }
 
-/** Server text on one line: control characters (line breaks, tabs) written as \xNN, so a value cannot start a log line of its own. */
-export function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-}
 
 /** `name (in database "other")` */
 export function describeSettingName(s: Pick<RoleSetting, 'database' | 'name'>): string {

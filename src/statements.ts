@@ -1,6 +1,6 @@
 import { escapeIdentifier as q, escapeLiteral as lit } from 'pg'
 import type { FamilyState } from './state.js'
-import { oneLine } from './settings.js'
+import { oneLine } from './escape.js'
 import { serializeState } from './state.js'
 
 /**
@@ -10,6 +10,16 @@ import { serializeState } from './state.js'
  */
 
 // ---- reads (bound parameters) ------------------------------------------------
+
+/**
+ * The first statement on every connection the action opens, as pg_dump does:
+ * catalog names resolve from pg_catalog, never from a schema another role can
+ * write to (CVE-2018-1058), and pg_temp comes last. Fully qualified, so it
+ * cannot itself be hijacked. A statement rather than a startup option: poolers
+ * reject or silently drop `options`.
+ */
+export const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
+
 
 /**
  * Everything a phase decides on, in one round trip: the server, the admin's
@@ -25,12 +35,12 @@ SELECT current_setting('server_version_num')::int AS version,
        a.rolname AS admin,
        a.rolsuper AS admin_superuser,
        a.rolcreaterole AS admin_createrole,
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
        (SELECT coalesce(json_agg(json_build_object(
                  'name', r.rolname,
                  'can_login', r.rolcanlogin,
                  'superuser', r.rolsuper,
-                 'comment', shobj_description(r.oid, 'pg_authid'),
+                 'comment', pg_catalog.shobj_description(r.oid, 'pg_authid'),
                  'settings', (SELECT array_agg(c ORDER BY c)
                                 FROM pg_db_role_setting s, unnest(s.setconfig) AS c
                                WHERE s.setrole = r.oid AND s.setdatabase = 0),

@@ -1,3 +1,4 @@
+import { markdownCode, markdownText } from './escape.js'
 import { describeSessions } from './family.js'
 import type { PoolerView } from './drain-rule.js'
 import type { PhaseResult, StatusReport } from './result.js'
@@ -48,12 +49,12 @@ export function renderSummary(r: PhaseResult): string {
 
 function renderStatus(st: StatusReport): string[] {
   const out = [`**${esc(st.group)}**: ${esc(st.description)}`, '']
-  if (st.rotation) out.push(`Open rotation \`${st.rotation.id}\` since ${st.rotation.openedAt}${st.rotation.openedBy.runId ? ` (workflow run ${st.rotation.openedBy.runId}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '')
+  if (st.rotation) out.push(`Open rotation ${markdownCode(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '')
   const rotated = Object.entries(st.passwordSetAt)
-  if (rotated.length) out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${t} |`), '')
+  if (rotated.length) out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '')
   if (st.sessions.length) {
     out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|')
-    for (const x of st.sessions) out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${esc(x.database ?? '')} | ${esc(x.applicationName)} | ${esc(x.clientAddr ?? 'local')} | ${x.count} |`)
+    for (const x of st.sessions) out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`)
     out.push('')
   }
   if (st.poolers?.length) {
@@ -97,6 +98,7 @@ function yesNo(b: boolean): string {
   return b ? 'yes' : 'no'
 }
 
+/** Every text that is not the action's own: role names, server text, anything read from the state comment. */
 function esc(s: string): string {
-  return s.replace(/[|<>]/g, (c) => `&#${c.charCodeAt(0)};`)
+  return markdownText(s)
 }

@@ -1,10 +1,13 @@
 import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
 import { InputError } from './errors.js'
+import type { Reporter } from './reporter.js'
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
 // Credentials of the admin connection that must not end up in the application's URL.
 const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey'])
+// Parameters whose value is a secret.
+const SECRET_PARAMS = new Set(['password', 'sslpassword'])
 
 /** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
 export interface ConnectionTarget {
@@ -104,5 +107,61 @@ function safeDecode(s: string): string {
     return decodeURIComponent(s)
   } catch {
     return s
+  }
+}
+
+/**
+ * Every form a connection URI's secrets can take, for masking: the URI itself;
+ * the userinfo password as written (everything between the first ':' and the
+ * last '@', so an unencoded '@' is kept), percent-decoded and as the URL
+ * parser re-encodes it; each `password`/`sslpassword` parameter as written,
+ * percent-decoded and form-decoded ('+' as space); and the password that `pg`
+ * will send, from the parser `pg` uses (pg-connection-string). Never the user name.
+ */
+export function uriSecrets(uri: string): string[] {
+  const forms = new Set<string>([uri])
+  const m = URL_RE.exec(uri)
+  if (m) {
+    const at = m[2].lastIndexOf('@')
+    const userinfo = at >= 0 ? m[2].slice(0, at) : ''
+    if (userinfo.includes(':')) addDecodings(forms, userinfo.slice(userinfo.indexOf(':') + 1))
+    const query = m[3].split('#')[0].split('?').slice(1).join('?')
+    for (const pair of query.split('&')) {
+      const eq = pair.indexOf('=')
+      if (eq > 0 && SECRET_PARAMS.has(safeDecode(pair.slice(0, eq)))) addDecodings(forms, pair.slice(eq + 1))
+    }
+  }
+  for (const parsed of [parsedSecrets(uri), urlPassword(uri)]) for (const v of parsed) forms.add(v)
+  forms.delete('')
+  return [...forms]
+}
+
+/** Registers every form of a URI's secrets with the front end (admin-url, replica-urls, any URI input). */
+export function maskUriSecrets(uri: string, reporter: Pick<Reporter, 'secret'>): void {
+  for (const s of uriSecrets(uri)) reporter.secret(s)
+}
+
+function addDecodings(forms: Set<string>, raw: string): void {
+  forms.add(raw)
+  forms.add(safeDecode(raw))
+  forms.add(safeDecode(raw.replace(/\+/g, ' ')))
+}
+
+/** What pg will use: pg-connection-string's password and sslpassword. */
+function parsedSecrets(uri: string): string[] {
+  try {
+    const c = parse(uri, { useLibpqCompat: true }) as { password?: string; sslpassword?: string }
+    return [c.password ?? '', c.sslpassword ?? '']
+  } catch {
+    return []
+  }
+}
+
+/** The password as the WHATWG URL parser holds it (re-encoded, e.g. an unencoded '@' as %40). */
+function urlPassword(uri: string): string[] {
+  try {
+    return [new URL(uri.replace(/^postgres(ql)?:/, 'http:')).password]
+  } catch {
+    return []
   }
 }

@@ -2,10 +2,11 @@ import { adoptionFindings, readAdoptionFacts } from '../adoption.js'
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { close, statementError, type Client } from '../db.js'
+import { oneLine } from '../escape.js'
 import type { Ownership } from '../drift.js'
 import { planSetup } from '../plan.js'
 import type { PhaseResult } from '../result.js'
-import { oneLine, type RoleConfig } from '../settings.js'
+import type { RoleConfig } from '../settings.js'
 import { READ_OWNERSHIP, reassignOwned } from '../statements.js'
 import { writeBack } from '../writeback.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
@@ -76,11 +77,11 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
       await client.query('COMMIT')
     } catch (e) {
       await client?.query('ROLLBACK').catch(() => {})
-      throw statementError(e, `${statement} (database "${db}")`)
+      throw statementError(e, `${statement} (database "${oneLine(db)}")`)
     } finally {
       if (client && client !== main) await close(client)
     }
-    done.push(`${statement}; -- in database "${db}"`)
+    done.push(`${statement}; -- in database "${oneLine(db)}"`)
   }
   const total = owned.reduce((n, o) => n + o.objects, 0)
   notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`)

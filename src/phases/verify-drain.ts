@@ -2,6 +2,7 @@ import type { Config } from '../config.js'
 import { isConnectionLost } from '../db.js'
 import { DatabaseError } from '../errors.js'
 import { formatDuration } from '../duration.js'
+import { oneLine } from '../escape.js'
 import { describeSessions, sessionCount, type SessionGroup } from '../family.js'
 import { observe, readSessions } from '../observe.js'
 import { missingPrivilege, planDrain } from '../plan.js'
@@ -51,7 +52,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       pooled = deps.poolers.count ? await pooledCounts(deps, outgoing, incoming) : null
     } catch (e) {
       if (!isConnectionLost(e) || deps.now().getTime() >= deadline) throw e
-      reporter.warning(`Lost a connection while polling (${(e as Error).message}); reconnecting.`)
+      reporter.warning(`Lost a connection while polling (${oneLine((e as Error).message)}); reconnecting.`)
       await reconnectUntil(deps, deadline)
       continue
     }
@@ -91,8 +92,9 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
     if (pooled) for (const v of pooled.views) if ((v.clients[outgoing] ?? 0) > 0) reporter.warning(`remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`)
     for (const s of sessions.filter((x) => x.login === outgoing)) {
-      const server = s.server && s.server !== 'primary' ? ` on replica ${s.server}` : ''
-      reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${s.database ?? '(none)'}${server} from ${s.clientAddr ?? 'local socket'} (application_name '${s.applicationName}')`)
+      const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
+      const database = s.database === null ? '(none)' : oneLine(s.database)
+      reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`)
     }
   } else {
     notes.push(`Drained after ${formatDuration(deps.now().getTime() - start)} (${polls} polls).`)
@@ -116,7 +118,7 @@ async function reconnectUntil(deps: PhaseDeps, deadline: number): Promise<void> 
       return
     } catch (e) {
       if (deps.now().getTime() + delay >= deadline) throw e
-      deps.reporter.info(`Reconnect failed (${(e as Error).message}); retrying in ${formatDuration(delay)}.`)
+      deps.reporter.info(`Reconnect failed (${oneLine((e as Error).message)}); retrying in ${formatDuration(delay)}.`)
       await deps.sleep(delay)
       delay = Math.min(delay * 2, 5000)
     }
