@@ -77,7 +77,8 @@ function need(rows: Row[], columns: string[], command: string): void {
   if (missing.length) throw new Error(`unexpected answer to ${command}: no column ${missing.join(', ')}`)
 }
 
-const str = (v: unknown): string => (v === null || v === undefined ? '' : oneLine(String(v)))
+// Raw text: names are compared with the roles the action knows; escaping happens where text is shown.
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v))
 
 export function parseClients(rows: Row[]): PoolerClient[] {
   need(rows, ['user', 'database', 'state'], 'SHOW CLIENTS')

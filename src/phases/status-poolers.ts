@@ -1,6 +1,7 @@
 /** status with pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
 import { describePoolers, poolerViews } from '../drain-rule.js'
-import { POOLER_INPUT } from '../poolers.js'
+import { oneLine } from '../escape.js'
+import { POOLER_INPUT } from '../pooler-urls.js'
 import type { PoolerStatus } from '../result.js'
 import type { PhaseDeps } from './common.js'
 
@@ -16,7 +17,7 @@ export async function poolerStatus(deps: PhaseDeps, logins: string[]): Promise<P
     const mine = r.snapshot.pools.filter((p) => logins.includes(p.user))
     const poolModes = [...new Set((mine.length ? mine : r.snapshot.pools.filter((p) => p.database !== 'pgbouncer')).map((p) => p.poolMode))]
     for (const f of r.snapshot.forcedUsers) {
-      deps.reporter.warning(`pooler ${r.label}: database entry "${f.database}" forces user "${f.user}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`)
+      deps.reporter.warning(`pooler ${r.label}: database entry "${oneLine(f.database)}" forces user "${oneLine(f.user)}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`)
     }
     return { ...views[i], poolModes, forcedUsers: r.snapshot.forcedUsers }
   })

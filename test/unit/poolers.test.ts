@@ -94,7 +94,7 @@ describe('the drain rule with poolers', () => {
 
 describe('reading the console', () => {
   it('parses SHOW CLIENTS and SHOW SERVERS rows and rejects an unexpected answer', () => {
-    expect(parseClients([{ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', application_name: 'x\n::error::y', id: 7 }])[0]).toEqual({ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', applicationName: 'x ::error::y', id: '7' })
+    expect(parseClients([{ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', application_name: 'x\n::error::y', id: 7 }])[0]).toEqual({ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', applicationName: 'x\n::error::y', id: '7' })
     expect(parseServers([{ user: 'app_a', database: 'appdb', state: 'idle', remote_pid: 4242, link: '' }])[0]).toMatchObject({ remotePid: 4242, inUse: false })
     expect(parseServers([{ user: 'app_a', database: 'appdb', state: 'active', remote_pid: 1, link: '0x1' }])[0].inUse).toBe(true)
     expect(() => parseServers([{ user: 'app_a', database: 'appdb', state: 'idle' }])).toThrow(/unexpected answer to SHOW SERVERS: no column remote_pid/)

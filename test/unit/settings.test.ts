@@ -231,7 +231,7 @@ describe('adoptionFindings: what else changes for the application, as warnings',
     expect(f.warnings[0]).toBe('pg_hba.conf names "app" on line 97 (hostssl appdb 10.0.0.0 scram-sha-256): "app_a" and "app_b" do not match those rules. Add them, or use +app (its members), and reload the configuration before the first open.')
     expect(f.warnings[1]).toMatch(/^"app" has VALID UNTIL 2026-01-01T00:00:00\+00:00 \(already passed\)/)
     expect(f.warnings[2]).toMatch(/REPLICATION/)
-    expect(f.warnings[3]).toContain('policy public.orders policy own_rows, column default public.audit.who\\x0a::error::x')
+    expect(f.warnings[3]).toContain('policy public.orders policy own_rows, column default public.audit.who\\n::error::x')
     expect(f.warnings.join(' ')).not.toMatch(/\n/)
     expect(f.notes.join(' ')).toMatch(/2 default privilege rule\(s\) are defined for "app"/)
   })
@@ -245,6 +245,6 @@ describe('a setting value holding a line break', () => {
   it('is sent as it is, but shown on one line in logs and summaries', () => {
     const st = renderStep({ kind: 'set-setting', role: 'app_b', database: null, name: 'myapp.note', value: 'a\n::error::b' }, 180000)
     expect(st.sql).toBe(`ALTER ROLE "app_b" SET "myapp.note" TO 'a\n::error::b'`)
-    expect(st.display).toBe(`ALTER ROLE "app_b" SET "myapp.note" TO 'a\\x0a::error::b'`)
+    expect(st.display).toBe(`ALTER ROLE "app_b" SET "myapp.note" TO 'a\\n::error::b'`)
   })
 })
