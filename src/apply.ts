@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import type { Config } from './config.js'
-import { DatabaseError } from './errors.js'
+import { DatabaseError, StateError } from './errors.js'
 import { isRetryable, statementError } from './db.js'
 import type { Observation } from './family.js'
 import { quoteIdent } from './names.js'
 import { observe } from './observe.js'
 import { generatePassword } from './password.js'
-import { missingPrivilege, type Plan } from './plan.js'
+import { forbiddenTarget, missingPrivilege, type Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
 import type { AdminSession } from './session.js'
@@ -98,6 +98,8 @@ async function attemptOnce(
     await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
     const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
     if (group) {
+      // The serializing ALTER ROLE below touches the group role: never the admin itself.
+      if (group.admin === cfg.role) throw new StateError(`Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.')
       if (!group.superuser && group.version >= 160000 && !group.admin_option) {
         // Checked here: without it the serializing statement below fails with a bare permission error.
         throw privilegeError(`ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`)
@@ -106,6 +108,8 @@ async function attemptOnce(
     }
     const before = await observe(client, { group: cfg.role, logins: cfg.logins })
     const plan = decide(before)
+    const forbidden = forbiddenTarget(before, cfg.role, cfg.logins, plan.steps)
+    if (forbidden) throw new StateError(`Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`, 'unchanged', 'Check role and login-roles, and the state comment on the group role.')
     const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)

@@ -6,7 +6,7 @@
  */
 import type { Config, RunInfo } from './config.js'
 import { StateError } from './errors.js'
-import { quoteIdent } from './names.js'
+import { quoteIdent, quoteLiteral } from './names.js'
 import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
 import type { Step } from './statements.js'
 import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
@@ -35,9 +35,7 @@ type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 
 export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
   const group = cfg.role
   const notes: string[] = []
-  if (obs.state.kind === 'invalid') {
-    throw new StateError(`The state comment on role "${group}" cannot be read: ${obs.state.reason}.`, 'in an unknown state', `Inspect it with: SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '${group}'.`)
-  }
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, group)
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
   // An adopted family's group role keeps LOGIN until its first rotation closes.
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
@@ -337,19 +335,52 @@ function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
       throw new StateError(
         `The family's state names the login roles ${s.state.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
         describeState(s.state),
-        `Pass login-roles: ${s.state.logins.join(',')}.`,
+        `Pass login-roles: ${s.state.logins.join(',')}; or, if login-roles is right, the state comment was altered: reset it with COMMENT ON ROLE ${quoteIdent(cfg.role)} IS NULL; and run setup.`,
       )
     }
     return s.state
   }
-  if (s.kind === 'invalid') {
-    throw new StateError(`The state comment on role "${cfg.role}" cannot be read: ${s.reason}.`, 'in an unknown state', 'Inspect the comment on the group role; run setup to write a fresh state only if no rotation is under way.')
-  }
+  if (s.kind === 'invalid') throw unreadableState(s, cfg.role)
   throw new StateError(
     obs.group ? `Role "${cfg.role}" has no rotation state.` : `Role "${cfg.role}" does not exist.`,
     'not set up',
     'Run the setup phase first.',
   )
+}
+
+/**
+ * A state comment that cannot be acted on. A tampered one (naming a role outside
+ * the family) says how to reset it: clear the comment and let setup record the
+ * one login that can log in (it refuses, and asks, when both can).
+ */
+function unreadableState(s: { reason: string; tampered?: boolean }, group: string): StateError {
+  const inspect = `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ${quoteLiteral(group)}`
+  if (!s.tampered) {
+    return new StateError(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`)
+  }
+  return new StateError(
+    `The state comment on role "${group}" was tampered with: ${s.reason}. No phase acts on it, and nothing was changed.`,
+    'in an unknown state (tampered state comment)',
+    `Find out who could COMMENT ON ROLE ${quoteIdent(group)} (${inspect}), check which login the application uses, then reset the state with COMMENT ON ROLE ${quoteIdent(group)} IS NULL; and run setup (with adopt: true if "${group}" itself is still the application's login): it records the one login that can log in as active, and refuses if both can.`,
+  )
+}
+
+/**
+ * The apply layer's last check, against the observation: every role a step
+ * alters is the group or one of the two logins, is not a superuser and is not
+ * the admin itself. Returns why not, or null.
+ */
+export function forbiddenTarget(obs: Observation, group: string, logins: readonly string[], steps: Step[]): string | null {
+  for (const step of steps) {
+    const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role' ? [step.group, step.login] : step.kind === 'write-state' ? [step.group] : [step.role]
+    for (const role of roles) {
+      const info = role === group ? obs.group : obs.logins[role]
+      if (role !== group && !logins.includes(role)) return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
+      if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
+      if (info?.superuser) return `"${role}" is a superuser`
+    }
+  }
+  return null
 }
 
 function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {

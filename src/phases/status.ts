@@ -28,6 +28,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
     drift,
   }
+  if (obs.state.kind === 'invalid') deps.reporter.warning(`The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`)
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/config.js'
 import { StateError } from '../../src/errors.js'
 import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
-import { planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
+import { forbiddenTarget, planAbort, planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
 import { describeState, readState, serializeState, type FamilyState } from '../../src/state.js'
 import type { Step } from '../../src/statements.js'
 
@@ -349,7 +349,7 @@ describe('planOpen', () => {
 
   it('refuses login-roles that differ from the state', () => {
     const e = refusal(() => planOpen(familyObs(idleState()), cfg({ logins: ['app_a', 'app_x'] }), ctx()))
-    expect(e.next).toBe('Pass login-roles: app_a,app_b.')
+    expect(e.next).toMatch(/^Pass login-roles: app_a,app_b; or, if login-roles is right, the state comment was altered/)
     expect(e.state).toBe('idle with app_a active')
   })
 
@@ -370,14 +370,14 @@ describe('planOpen', () => {
     })
     expect(writtenState(plan)).toEqual(plan.state)
     // the written state is one readState accepts as an open rotation
-    expect(readState(serializeState(plan.state))).toEqual({ kind: 'ok', state: plan.state })
+    expect(readState(serializeState(plan.state), 'app')).toEqual({ kind: 'ok', state: plan.state })
     expect(describeState(plan.state)).toBe('open (rotation r-new) with app_a outgoing and app_b incoming')
   })
 
   // Regression: a state comment whose logins are ['app_a', 'app_a'] once passed readState and a
   // one-sided login-roles comparison, and open then re-passworded the active login app_a.
   it('never hands out the active login, even when the state comment names it twice', () => {
-    const state = readState(JSON.stringify(idleState({ logins: ['app_a', 'app_a'] })))
+    const state = readState(JSON.stringify(idleState({ logins: ['app_a', 'app_a'] })), 'app')
     let plan: Plan | null = null
     try {
       plan = planOpen(familyObs(null, { state }), cfg(), ctx())
@@ -672,7 +672,7 @@ function apply(obs: Observation, steps: Step[]): Observation {
         next.logins[s.role] = { ...next.logins[s.role]!, canLogin: false }
         break
       case 'write-state':
-        next.state = readState(serializeState(s.state))
+        next.state = readState(serializeState(s.state), 'app')
         break
     }
   }
@@ -722,6 +722,48 @@ describe('the state machine over whole rotations', () => {
       // re-runs of verify-drain and close with the same rotation-id succeed without doing anything
       expect(planDrain(obs, cfg({ rotationId: id })).kind).toBe('noop')
       expect(planClose(obs, cfg({ rotationId: id }), context()).noop).toMatch(new RegExp(`rotation ${id} was already closed`))
+    }
+  })
+})
+
+// ---- the state comment is input (issue 8, finding 4) ------------------------------------
+
+describe('a tampered state comment', () => {
+  const tampered = readState(JSON.stringify(openState({ active: 'admin', adoptedFrom: 'admin' })), 'app')
+
+  it.each([
+    ['setup', () => planSetup(familyObs(null, { state: tampered }), cfg(), ctx())],
+    ['open', () => planOpen(familyObs(null, { state: tampered }), cfg(), ctx())],
+    ['verify-drain', () => planDrain(familyObs(null, { state: tampered }), cfg())],
+    ['close', () => planClose(familyObs(null, { state: tampered }), cfg({ force: true }), ctx())],
+    ['abort', () => planAbort(familyObs(null, { state: tampered }), cfg(), ctx())],
+  ])('%s refuses it as tampered and says how to reset it', (_phase, fn) => {
+    const e = refusal(fn)
+    expect(e.message).toMatch(/was tampered with: adoptedFrom is "admin", not the group role "app"\. No phase acts on it, and nothing was changed\./)
+    expect(e.next).toContain('COMMENT ON ROLE "app" IS NULL; and run setup')
+  })
+})
+
+describe('forbiddenTarget (the apply layer\'s last check)', () => {
+  const obs = familyObs(idleState(), { admin: { ...SUPERUSER, name: 'app_a', superuser: false } })
+  it.each([
+    [[{ kind: 'disable-login', role: 'postgres' }], 'app', /"postgres" is not a role of the family/],
+    [[{ kind: 'enable-login', role: 'app_a' }], 'app', /"app_a" is the admin role itself/],
+    [[{ kind: 'grant-membership', login: 'app_a', group: 'app' }], 'app', /"app_a" is the admin role itself/],
+    [[{ kind: 'write-state', group: 'other', state: idleState() }], 'app', /"other" is not a role of the family/],
+  ] as [Step[], string, RegExp][])('refuses %j', (steps, group, reason) => {
+    expect(forbiddenTarget(obs, group, ['app_a', 'app_b'], steps)).toMatch(reason)
+  })
+
+  it('refuses a superuser among the family\'s roles', () => {
+    const o = familyObs(idleState(), { logins: { app_a: login('app_a', { superuser: true }), app_b: login('app_b') } })
+    expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], [{ kind: 'disable-login', role: 'app_a' }])).toBe('"app_a" is a superuser')
+  })
+
+  it('accepts every step of a normal rotation', () => {
+    const o = familyObs(idleState())
+    for (const plan of [planOpen(o, cfg(), ctx()), planClose(familyObs(openState()), cfg(), ctx()), planAbort(familyObs(openState()), cfg(), ctx())]) {
+      expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], plan.steps)).toBeNull()
     }
   })
 })
