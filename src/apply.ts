@@ -10,7 +10,7 @@ import { forbiddenTarget, missingPrivilege, type Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
 import type { AdminSession } from './session.js'
-import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, type Statement } from './statements.js'
+import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, setLockTimeout, type Statement } from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
@@ -35,6 +35,11 @@ export interface ApplyOptions {
    * Throwing rolls everything back.
    */
   beforeChanges?: (obs: Observation, plan: Plan) => Promise<void>
+  /**
+   * What is already durable outside this transaction (GitHub secrets written by
+   * beforeChanges), for the message of a statement that fails after it; null: nothing.
+   */
+  durable?: () => string | null
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -95,6 +100,7 @@ async function attemptOnce(
   const client = session.client
   try {
     await client.query(BEGIN_PHASE)
+    if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
     await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
     const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
     if (group) {
@@ -131,10 +137,10 @@ async function attemptOnce(
       }
       const stmt = renderStep(step, before.serverVersion, secret)
       reporter.debug(`sql: ${stmt.display}`)
-      await run(client, stmt.sql, undefined, stmt.display)
+      await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
       executed.push(stmt)
     }
-    await client.query('COMMIT')
+    await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.())
     return { before, plan, executed, password }
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {})
@@ -142,12 +148,12 @@ async function attemptOnce(
   }
 }
 
-async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql): Promise<void> {
+async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql, durable?: string | null): Promise<void> {
   try {
     await client.query(sql, params)
   } catch (e) {
     if (isRetryable(e)) throw e
-    throw statementError(e, display.trim())
+    throw statementError(e, display.trim(), durable ?? undefined)
   }
 }
 

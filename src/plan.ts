@@ -170,7 +170,7 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
   const stale = sessionCount(obs.sessions, incoming)
   if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
   const next: FamilyState = {
-    ...state,
+    ...withoutWriteBack(state),
     rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
     passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
   }
@@ -218,7 +218,7 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`)
   }
   const next: FamilyState = {
-    ...state,
+    ...withoutWriteBack(state),
     active: r.incoming,
     rotation: null,
     lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
@@ -256,13 +256,26 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   if (cfg.rotationId && cfg.rotationId !== r.id) {
     throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.')
   }
-  const next: FamilyState = { ...state, rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
+  const w = state.writtenBack
+  const notes = [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`]
+  if (w && w.rotationId === r.id && w.login === r.incoming) {
+    const held = `GitHub secrets ${w.secrets.join(', ')} ${w.pending ? 'may hold' : 'hold'} the credentials of "${r.incoming}" (written by close at ${w.at}, which then failed)`
+    if (!cfg.force) {
+      throw new StateError(
+        `${held}, so abort will not disable "${r.incoming}": the next deploy from those secrets could not log in. Nothing was changed.`,
+        describeState(state),
+        `Run close again to finish the rotation. To abort anyway, first put the credentials of "${state.active}" back into those secrets, then run abort with force: true.`,
+      )
+    }
+    notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`)
+  }
+  const next: FamilyState = { ...withoutWriteBack(state), rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
   return {
     steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
     state: next,
     issue: null,
     noop: null,
-    notes: [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`],
+    notes,
   }
 }
 
@@ -403,6 +416,12 @@ function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
 function closedRerun(state: FamilyState, cfg: PlanConfig): string | null {
   if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId) return null
   return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`
+}
+
+/** The state without its write-back record (kept only while the rotation it belongs to is open). */
+function withoutWriteBack(state: FamilyState): FamilyState {
+  const { writtenBack: _written, ...rest } = state
+  return rest
 }
 
 function loginProblem(r: RoleInfo | null | undefined, group: string): string | null {

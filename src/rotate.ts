@@ -17,6 +17,8 @@ export interface RunOptions {
   reporter: Reporter
   now?: () => Date
   sleep?: (ms: number) => Promise<void>
+  /** Overrides the phase transaction's lock_timeout; tests only. */
+  lockTimeoutMs?: number
 }
 
 const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
@@ -29,7 +31,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   if (cfg.phase === 'unseal') return unseal(cfg, opts.reporter)
   const phase = cfg.phase
   const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
-  const session = new AdminSession(cfg.admin, applicationName)
+  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
     now: opts.now ?? (() => new Date()),

@@ -767,3 +767,37 @@ describe('forbiddenTarget (the apply layer\'s last check)', () => {
     }
   })
 })
+
+// ---- a write-back is never silently undone (issue 8, finding 5) ----------------------------
+
+describe('a write-back recorded by a close that then failed', () => {
+  const written = (over: Partial<NonNullable<FamilyState['writtenBack']>> = {}) =>
+    openState({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER, ...over } })
+
+  it('abort refuses to disable the login GitHub now holds, and says to run close again', () => {
+    const e = refusal(() => planAbort(familyObs(written()), cfg(), ctx()))
+    expect(e.message).toMatch(/GitHub secrets DATABASE_URL hold the credentials of "app_b" .*abort will not disable "app_b".*Nothing was changed\./)
+    expect(e.next).toMatch(/Run close again.*force: true/)
+  })
+
+  it('abort refuses a pending write too ("may hold")', () => {
+    expect(refusal(() => planAbort(familyObs(written({ pending: true })), cfg(), ctx())).message).toMatch(/may hold the credentials of "app_b"/)
+  })
+
+  it('abort with force disables it, drops the record and says to restore the secrets', () => {
+    const plan = planAbort(familyObs(written()), cfg({ force: true }), ctx())
+    expect(kinds(plan)).toEqual(['disable-login app_b', 'write-state'])
+    expect(plan.state.writtenBack).toBeUndefined()
+    expect(plan.notes.join(' ')).toMatch(/put the credentials of "app_a" back/)
+  })
+
+  it('a record of another rotation does not stop abort', () => {
+    expect(kinds(planAbort(familyObs(written({ rotationId: 'r-0' })), cfg(), ctx()))).toEqual(['disable-login app_b', 'write-state'])
+  })
+
+  it('close goes ahead and drops the record with the rotation', () => {
+    const plan = planClose(familyObs(written()), cfg(), ctx())
+    expect(kinds(plan)).toEqual(['disable-login app_a', 'write-state'])
+    expect(writtenState(plan).writtenBack).toBeUndefined()
+  })
+})
