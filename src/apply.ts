@@ -40,6 +40,8 @@ export interface ApplyOptions {
    * beforeChanges), for the message of a statement that fails after it; null: nothing.
    */
   durable?: () => string | null
+  /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
+  password?: string
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -125,7 +127,7 @@ async function attemptOnce(
     for (const step of plan.steps) {
       let secret: string | undefined
       if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-        const plaintext = generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
+        const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
         reporter.secret(plaintext)
         if (step.kind === 'enable-login') password = plaintext
         if (cfg.passwordEncryption === 'scram-sha-256') {

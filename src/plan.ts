@@ -26,6 +26,8 @@ export interface Plan {
   /** Why nothing is to be done, when nothing is. */
   noop: string | null
   notes: string[]
+  /** open re-run: the credentials sealed in the state, to emit again instead of a new password. */
+  reemit?: { login: string; sealed: string }
 }
 
 type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo; adopt?: boolean }
@@ -134,33 +136,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
 export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
   const state = requireState(obs, cfg)
   const group = cfg.role
-  if (state.rotation) {
-    const r = state.rotation
-    const sameRun = cfg.run.runId !== '' && r.openedBy.runId === cfg.run.runId
-    if (!sameRun) {
-      throw new StateError(
-        `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
-        describeState(state),
-        'Finish it with verify-drain and close, then open again.',
-      )
-    }
-    const sessions = sessionCount(obs.sessions, r.incoming)
-    if (sessions > 0) {
-      throw new StateError(
-        `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
-        describeState(state),
-        'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
-      )
-    }
-    const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
-    return {
-      steps: [{ kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
-      state: next,
-      issue: r.incoming,
-      noop: null,
-      notes: [`Rotation ${r.id} was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).`],
-    }
-  }
+  if (state.rotation) return planOpenRerun(obs, cfg, state, ctx)
   const incoming = otherLogin(state, state.active)
   const problem = loginProblem(obs.logins[incoming], group)
   if (problem) {
@@ -181,6 +157,82 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
     noop: null,
     notes,
   }
+}
+
+/**
+ * open while a rotation is open. Only the run that opened it may re-run open, and
+ * a re-run never changes a password that may be in use (a deploy may hold it
+ * although the login has no sessions now, e.g. an application scaled to zero):
+ * with the credentials sealed in the state it emits them again; without them it
+ * refuses unless force: true (and never while the login has sessions, or once
+ * close wrote it to GitHub).
+ */
+function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ctx: PlanContext): Plan {
+  const r = state.rotation!
+  const group = cfg.role
+  if (cfg.run.runId === '' || r.openedBy.runId !== cfg.run.runId) {
+    throw new StateError(
+      `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
+      describeState(state),
+      'Finish it with verify-drain and close, then open again.',
+    )
+  }
+  if (r.sealed) {
+    const note = `Rotation ${r.id} was opened by this workflow run: the credentials sealed in the state are emitted again; the password of "${r.incoming}" is unchanged.`
+    return { steps: [], state, issue: null, noop: null, notes: [note], reemit: { login: r.incoming, sealed: r.sealed } }
+  }
+  const w = state.writtenBack
+  if (w && w.rotationId === r.id) {
+    throw new StateError(`close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`, describeState(state), 'Run close again to finish the rotation.')
+  }
+  const sessions = sessionCount(obs.sessions, r.incoming)
+  if (sessions > 0) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
+      describeState(state),
+      'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
+    )
+  }
+  if (!cfg.force) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, and its password cannot be emitted again: it was opened without seal-key, so the state keeps no copy. Issuing a new one could break a deploy that already uses the first (no sessions now does not mean unused: an application may be scaled to zero).`,
+      describeState(state),
+      'Use the outputs of the first attempt; or, if no deploy can have received them, run open with force: true to issue a new password; or abort and open again. Pass seal-key to open so that re-runs emit the same credentials.',
+    )
+  }
+  const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+  return {
+    steps: [{ kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
+    state: next,
+    issue: r.incoming,
+    noop: null,
+    notes: [`Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`],
+  }
+}
+
+/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
+export function withSealed(plan: Plan, sealed: string): Plan {
+  if (!plan.state.rotation) return plan
+  const state: FamilyState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+  return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
+}
+
+/**
+ * After open's login check, under the family lock: the rotation it opened is
+ * still open and its login still may log in (a concurrent abort would have
+ * closed it); otherwise open must not report the password as usable.
+ */
+export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): Plan {
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const r = state?.rotation
+  if (!state || !r || r.id !== rotationId || r.incoming !== incoming || !obs.logins[incoming]?.canLogin) {
+    throw new StateError(
+      `Rotation ${rotationId} was closed, aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`,
+      state ? describeState(state) : 'in an unknown state',
+      'Check with the status phase; open again to start a new rotation.',
+    )
+  }
+  return { steps: [], state, issue: null, noop: `rotation ${rotationId} is still open`, notes: [] }
 }
 
 // ---- verify-drain -------------------------------------------------------------

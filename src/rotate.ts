@@ -19,6 +19,8 @@ export interface RunOptions {
   sleep?: (ms: number) => Promise<void>
   /** Overrides the phase transaction's lock_timeout; tests only. */
   lockTimeoutMs?: number
+  /** Test seam, see PhaseDeps. */
+  afterLoginCheck?: () => Promise<void>
 }
 
 const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
@@ -38,6 +40,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     session,
     replicas: Replicas.create(cfg.replicas, applicationName),
+    afterLoginCheck: opts.afterLoginCheck,
   }
   try {
     await connectWithRetry(session, deps)

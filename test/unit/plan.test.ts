@@ -3,7 +3,7 @@ import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/config.js'
 import { StateError } from '../../src/errors.js'
 import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
-import { forbiddenTarget, planAbort, planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
+import { forbiddenTarget, planAbort, planClose, planConfirmOpen, planDrain, planOpen, planRevertOpen, planSetup, withSealed, type Plan, type PlanContext } from '../../src/plan.js'
 import { describeState, readState, serializeState, type FamilyState } from '../../src/state.js'
 import type { Step } from '../../src/statements.js'
 
@@ -424,10 +424,10 @@ describe('planOpen', () => {
     expect(e.next).toBe('Run the setup phase to repair the family, then open again.')
   })
 
-  it('re-issues a fresh password when this workflow run opened the rotation and the incoming login has no sessions', () => {
+  it('with force: true re-issues a fresh password when this workflow run opened the rotation and the incoming login has no sessions', () => {
     const state = openState()
     const c = ctx()
-    const plan = planOpen(familyObs(state, { sessions: [sessions('app_a', 5)] }), cfg(), c)
+    const plan = planOpen(familyObs(state, { sessions: [sessions('app_a', 5)] }), cfg({ force: true }), c)
     expect(kinds(plan)).toEqual(['enable-login app_b', 'write-state'])
     expect(plan.issue).toBe('app_b')
     expect(plan.noop).toBeNull()
@@ -435,13 +435,49 @@ describe('planOpen', () => {
     expect(plan.state.active).toBe('app_a')
     expect(plan.state.passwordSetAt).toEqual({ app_a: EARLIER, app_b: NOW.toISOString() })
     expect(writtenState(plan)).toEqual(plan.state)
-    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).'])
+    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run; with force: true a new password is issued to "app_b" (it has no sessions). A deploy that received the first one can no longer log in.'])
     expect(c.newRotationId).not.toHaveBeenCalled()
   })
 
   it('treats another attempt of the same workflow run as the same run', () => {
-    const plan = planOpen(familyObs(openState()), cfg({ run: { ...RUN, runAttempt: '3' } }), ctx())
+    const plan = planOpen(familyObs(openState()), cfg({ run: { ...RUN, runAttempt: '3' }, force: true }), ctx())
     expect(plan.issue).toBe('app_b')
+  })
+
+  it('refuses a re-run of the opening workflow run without force when the state keeps no sealed copy: the password may be in use although the login has no sessions', () => {
+    const e = refusal(() => planOpen(familyObs(openState()), cfg(), ctx()))
+    expect(e.message).toMatch(/cannot be emitted again: it was opened without seal-key.*scaled to zero/)
+    expect(e.next).toMatch(/force: true.*Pass seal-key/)
+  })
+
+  it('a re-run of the opening workflow run with credentials sealed in the state re-emits them and changes nothing, sessions or not', () => {
+    const state = openState({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy: RUN, sealed: 'pgrot1.x' } })
+    for (const over of [{}, { force: true }]) {
+      const plan = planOpen(familyObs(state, { sessions: [sessions('app_b', 2)] }), cfg(over), ctx())
+      expect(plan.steps).toEqual([])
+      expect(plan.issue).toBeNull()
+      expect(plan.reemit).toEqual({ login: 'app_b', sealed: 'pgrot1.x' })
+    }
+  })
+
+  it('never re-issues a password close already wrote to GitHub, even with force', () => {
+    const state = openState({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER } })
+    expect(refusal(() => planOpen(familyObs(state), cfg({ force: true }), ctx())).message).toMatch(/close already wrote the credentials of "app_b" to GitHub secrets DATABASE_URL/)
+  })
+
+  it('withSealed keeps the sealed credentials in the rotation the plan writes', () => {
+    const plan = withSealed(planOpen(familyObs(idleState()), cfg(), ctx()), 'pgrot1.y')
+    expect(plan.state.rotation!.sealed).toBe('pgrot1.y')
+    expect(writtenState(plan)).toEqual(plan.state)
+  })
+
+  it('planConfirmOpen: passes while the rotation is open and its login may log in; refuses after an abort, a close or another rotation', () => {
+    const open = openState()
+    expect(planConfirmOpen(familyObs(open), 'r-1', 'app_b').steps).toEqual([])
+    const aborted = idleState({ lastAborted: { id: 'r-1', abortedAt: NOW.toISOString(), login: 'app_b' } })
+    for (const obs of [familyObs(aborted), familyObs(idleState({ active: 'app_b' })), familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })), familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } })]) {
+      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(/Rotation r-1 was closed, aborted or changed by another phase/)
+    }
   })
 
   it('refuses a re-run of the opening workflow run when the incoming login already has sessions', () => {
@@ -630,7 +666,7 @@ describe('planRevertOpen', () => {
 
   it('undoes a re-issue inside an open rotation by returning the family to idle with the outgoing login active', () => {
     const before = openState()
-    const reissued = planOpen(familyObs(before), cfg(), ctx()).state
+    const reissued = planOpen(familyObs(before), cfg({ force: true }), ctx()).state
     const plan = planRevertOpen(familyObs(reissued), cfg(), 'r-1', before)
     expect(kinds(plan!)).toEqual(['disable-login app_b', 'write-state'])
     expect(plan!.state.rotation).toBeNull()
@@ -701,8 +737,9 @@ describe('the state machine over whole rotations', () => {
       expect(obs.logins[outgoing]!.canLogin).toBe(true)
       expect(obs.logins[incoming]!.canLogin).toBe(true)
 
-      // a re-run of open by the same workflow run re-issues; another run is refused
-      expect(planOpen(obs, cfg(), context()).issue).toBe(incoming)
+      // a re-run of open by the same workflow run re-issues only with force (no sealed copy here); another run is refused
+      refusal(() => planOpen(obs, cfg(), context()))
+      expect(planOpen(obs, cfg({ force: true }), context()).issue).toBe(incoming)
       refusal(() => planOpen(obs, cfg({ run: OTHER_RUN }), context()))
       // setup in the middle of a rotation changes nothing
       expect(planSetup(obs, cfg(), context()).steps).toEqual([])
