@@ -219,20 +219,22 @@ export function withSealed(plan: Plan, sealed: string): Plan {
 
 /**
  * After open's login check, under the family lock: the rotation it opened is
- * still open and its login still may log in (a concurrent abort would have
- * closed it); otherwise open must not report the password as usable.
+ * still open (or a close already made its login the active one) and the login
+ * still may log in. After a concurrent abort, or anything else, open must not
+ * report the password as usable.
  */
 export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): Plan {
   const state = obs.state.kind === 'ok' ? obs.state.state : null
-  const r = state?.rotation
-  if (!state || !r || r.id !== rotationId || r.incoming !== incoming || !obs.logins[incoming]?.canLogin) {
+  const stillOpen = state?.rotation?.id === rotationId && state.rotation.incoming === incoming
+  const closedOnto = !state?.rotation && state?.lastClosed?.id === rotationId && state.active === incoming
+  if (!state || !(stillOpen || closedOnto) || !obs.logins[incoming]?.canLogin) {
     throw new StateError(
-      `Rotation ${rotationId} was closed, aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`,
+      `Rotation ${rotationId} was aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`,
       state ? describeState(state) : 'in an unknown state',
       'Check with the status phase; open again to start a new rotation.',
     )
   }
-  return { steps: [], state, issue: null, noop: `rotation ${rotationId} is still open`, notes: [] }
+  return { steps: [], state, issue: null, noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`, notes: [] }
 }
 
 // ---- verify-drain -------------------------------------------------------------

@@ -63,6 +63,6 @@ describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
       (err: Error) => err,
     )
     expect(aborted).toBe(true)
-    expect(e?.message).toMatch(/Rotation \S+ was closed, aborted or changed by another phase while open checked "[^"]+_b"'s new password, so that password must not be used/)
+    expect(e?.message).toMatch(/Rotation \S+ was aborted or changed by another phase while open checked "[^"]+_b"'s new password, so that password must not be used/)
   })
 })

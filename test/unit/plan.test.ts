@@ -471,12 +471,14 @@ describe('planOpen', () => {
     expect(writtenState(plan)).toEqual(plan.state)
   })
 
-  it('planConfirmOpen: passes while the rotation is open and its login may log in; refuses after an abort, a close or another rotation', () => {
+  it('planConfirmOpen: passes while the rotation is open (or closed onto its login) and the login may log in; refuses after an abort or another rotation', () => {
     const open = openState()
     expect(planConfirmOpen(familyObs(open), 'r-1', 'app_b').steps).toEqual([])
+    const closed = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b', previous: 'app_a' } })
+    expect(planConfirmOpen(familyObs(closed), 'r-1', 'app_b').steps).toEqual([])
     const aborted = idleState({ lastAborted: { id: 'r-1', abortedAt: NOW.toISOString(), login: 'app_b' } })
-    for (const obs of [familyObs(aborted), familyObs(idleState({ active: 'app_b' })), familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })), familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } })]) {
-      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(/Rotation r-1 was closed, aborted or changed by another phase/)
+    for (const obs of [familyObs(aborted), familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })), familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } })]) {
+      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(/Rotation r-1 was aborted or changed by another phase/)
     }
   })
 
