@@ -89,11 +89,11 @@ export function readState(comment: string | null, group: string): StateRead {
   if (typeof s.active !== 'string') return { kind: 'invalid', reason: 'the state comment is missing its active login' }
   const foreign = checkStateNames(s, group)
   if (foreign) return { kind: 'invalid', reason: foreign, tampered: true }
-  if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active)) {
+  if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active || !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
     return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }
   }
   const w = s.writtenBack as unknown
-  if (w !== undefined && (!isObject(w) || typeof w.rotationId !== 'string' || !Array.isArray(w.secrets) || !w.secrets.every((x) => typeof x === 'string'))) {
+  if (w !== undefined && (!isObject(w) || typeof w.login !== 'string' || typeof w.rotationId !== 'string' || !Array.isArray(w.secrets) || !w.secrets.every((x) => typeof x === 'string'))) {
     return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' }
   }
   return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } }

@@ -18,7 +18,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
   const report: StatusReport = {
     group: cfg.role,
     state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
-    description: describeState(state),
+    description: obs.state.kind === 'invalid' ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}` : describeState(state),
     active: state?.active ?? null,
     canLogin: Object.fromEntries(roles),
     rotation: state?.rotation ?? null,

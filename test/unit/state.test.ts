@@ -82,6 +82,7 @@ describe('readState', () => {
     ['a rotation without an id', { rotation: { incoming: 'app_b', openedAt: 'x', openedBy: RUN } }],
     ['a rotation whose incoming login is the active one', { rotation: { id: 'r-1', incoming: 'app_a', openedAt: 'x', openedBy: RUN } }],
     ['no rotation field at all', { rotation: undefined }],
+    ['sealed credentials that are not a string', { rotation: { id: 'r-1', incoming: 'app_b', openedAt: 'x', openedBy: RUN, sealed: 42 } }],
   ])('reads a state with %s as invalid', (_what, patch) => {
     const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r).toEqual({ kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' })
@@ -105,6 +106,20 @@ describe('readState with a tampered comment', () => {
     const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r).toMatchObject({ kind: 'invalid', tampered: true })
     expect(r.kind === 'invalid' && r.reason).toMatch(reason)
+  })
+
+  it.each([
+    ['not an object', 'DATABASE_URL'],
+    ['without a login', { rotationId: 'r-1', secrets: [], at: 'x' }],
+    ['with secrets that are not names', { login: 'app_b', rotationId: 'r-1', secrets: [1], at: 'x' }],
+  ])('reads a write-back record %s as invalid', (_what, writtenBack) => {
+    expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toEqual({ kind: 'invalid', reason: 'the write-back recorded in the state is malformed' })
+  })
+
+  it('round-trips a state with a write-back record and sealed credentials', () => {
+    const s = open({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true } })
+    const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc' } }
+    expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
   })
 
   it('accepts the adopted group role as active when adoptedFrom is the group', () => {
