@@ -122,32 +122,45 @@ async function attemptOnce(
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 
-    const executed: Statement[] = []
-    let password: string | null = null
-    for (const step of plan.steps) {
-      let secret: string | undefined
-      if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-        const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
-        reporter.secret(plaintext)
-        if (step.kind === 'enable-login') password = plaintext
-        if (cfg.passwordEncryption === 'scram-sha-256') {
-          secret = scramVerifier(plaintext, before.scramIterations)
-          reporter.secret(secret)
-        } else {
-          secret = plaintext
-        }
-      }
-      const stmt = renderStep(step, before.serverVersion, secret)
-      reporter.debug(`sql: ${stmt.display}`)
-      await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
-      executed.push(stmt)
-    }
+    const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
     await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.())
     return { before, plan, executed, password }
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {})
     throw e
   }
+}
+
+/** Runs the plan's statements; enable-login gets the phase's password (or a fresh one), disable-login one nobody keeps. */
+async function executeSteps(
+  client: AdminSession['client'],
+  cfg: Pick<Config, 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  before: Observation,
+  plan: Plan,
+  opts: ApplyOptions,
+): Promise<{ executed: Statement[]; password: string | null }> {
+  const executed: Statement[] = []
+  let password: string | null = null
+  for (const step of plan.steps) {
+    let secret: string | undefined
+    if (step.kind === 'enable-login' || step.kind === 'disable-login') {
+      const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
+      reporter.secret(plaintext)
+      if (step.kind === 'enable-login') password = plaintext
+      if (cfg.passwordEncryption === 'scram-sha-256') {
+        secret = scramVerifier(plaintext, before.scramIterations)
+        reporter.secret(secret)
+      } else {
+        secret = plaintext
+      }
+    }
+    const stmt = renderStep(step, before.serverVersion, secret)
+    reporter.debug(`sql: ${stmt.display}`)
+    await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
+    executed.push(stmt)
+  }
+  return { executed, password }
 }
 
 async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql, durable?: string | null): Promise<void> {
