@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { Config } from './config.js'
-import { DatabaseError } from './errors.js'
+import { DatabaseError, StateError } from './errors.js'
 import { isRetryable, statementError } from './db.js'
 import type { Observation } from './family.js'
 import { quoteIdent } from './names.js'
 import { observe } from './observe.js'
 import { generatePassword } from './password.js'
-import { missingPrivilege, type Plan } from './plan.js'
+import { forbiddenTarget, missingPrivilege, type Plan } from './plan.js'
 import type { Reporter } from './reporter.js'
 import { scramVerifier } from './scram.js'
 import type { AdminSession } from './session.js'
-import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, type Statement } from './statements.js'
+import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, setLockTimeout, type Statement } from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
@@ -35,6 +35,13 @@ export interface ApplyOptions {
    * Throwing rolls everything back.
    */
   beforeChanges?: (obs: Observation, plan: Plan) => Promise<void>
+  /**
+   * What is already durable outside this transaction (GitHub secrets written by
+   * beforeChanges), for the message of a statement that fails after it; null: nothing.
+   */
+  durable?: () => string | null
+  /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
+  password?: string
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -95,9 +102,12 @@ async function attemptOnce(
   const client = session.client
   try {
     await client.query(BEGIN_PHASE)
+    if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
     await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
     const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
     if (group) {
+      // The serializing ALTER ROLE below touches the group role: never the admin itself.
+      if (group.admin === cfg.role) throw new StateError(`Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.')
       if (!group.superuser && group.version >= 160000 && !group.admin_option) {
         // Checked here: without it the serializing statement below fails with a bare permission error.
         throw privilegeError(`ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`)
@@ -106,31 +116,14 @@ async function attemptOnce(
     }
     const before = await observe(client, { group: cfg.role, logins: cfg.logins })
     const plan = decide(before)
+    const forbidden = forbiddenTarget(before, cfg.role, cfg.logins, plan.steps)
+    if (forbidden) throw new StateError(`Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`, 'unchanged', 'Check role and login-roles, and the state comment on the group role.')
     const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 
-    const executed: Statement[] = []
-    let password: string | null = null
-    for (const step of plan.steps) {
-      let secret: string | undefined
-      if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-        const plaintext = generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
-        reporter.secret(plaintext)
-        if (step.kind === 'enable-login') password = plaintext
-        if (cfg.passwordEncryption === 'scram-sha-256') {
-          secret = scramVerifier(plaintext, before.scramIterations)
-          reporter.secret(secret)
-        } else {
-          secret = plaintext
-        }
-      }
-      const stmt = renderStep(step, before.serverVersion, secret)
-      reporter.debug(`sql: ${stmt.display}`)
-      await run(client, stmt.sql, undefined, stmt.display)
-      executed.push(stmt)
-    }
-    await client.query('COMMIT')
+    const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
+    await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.())
     return { before, plan, executed, password }
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {})
@@ -138,12 +131,44 @@ async function attemptOnce(
   }
 }
 
-async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql): Promise<void> {
+/** Runs the plan's statements; enable-login gets the phase's password (or a fresh one), disable-login one nobody keeps. */
+async function executeSteps(
+  client: AdminSession['client'],
+  cfg: Pick<Config, 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  before: Observation,
+  plan: Plan,
+  opts: ApplyOptions,
+): Promise<{ executed: Statement[]; password: string | null }> {
+  const executed: Statement[] = []
+  let password: string | null = null
+  for (const step of plan.steps) {
+    let secret: string | undefined
+    if (step.kind === 'enable-login' || step.kind === 'disable-login') {
+      const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
+      reporter.secret(plaintext)
+      if (step.kind === 'enable-login') password = plaintext
+      if (cfg.passwordEncryption === 'scram-sha-256') {
+        secret = scramVerifier(plaintext, before.scramIterations)
+        reporter.secret(secret)
+      } else {
+        secret = plaintext
+      }
+    }
+    const stmt = renderStep(step, before.serverVersion, secret)
+    reporter.debug(`sql: ${stmt.display}`)
+    await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
+    executed.push(stmt)
+  }
+  return { executed, password }
+}
+
+async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql, durable?: string | null): Promise<void> {
   try {
     await client.query(sql, params)
   } catch (e) {
     if (isRetryable(e)) throw e
-    throw statementError(e, display.trim())
+    throw statementError(e, display.trim(), durable ?? undefined)
   }
 }
 

@@ -127,49 +127,45 @@ export function isConnectionLost(e: unknown): boolean {
   return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message ?? '')
 }
 
-/** Translates a failed statement into an error that names what the admin lacks. */
-export function statementError(e: unknown, statement: string): DatabaseError {
+/**
+ * Translates a failed statement into an error that names what the admin lacks.
+ * `done`, when given, says what is already durable (committed earlier, or
+ * written to GitHub): the message then says that instead of "nothing was changed".
+ */
+export function statementError(e: unknown, statement: string, done?: string): DatabaseError {
   const err = e as { code?: string; message?: string }
+  const nothing = done ? `this transaction was rolled back, but ${done}` : 'nothing was changed'
+  const Nothing = nothing[0].toUpperCase() + nothing.slice(1)
+  const fail = (message: string, hint?: string) => new DatabaseError(message, hint, err.code, Boolean(done))
   if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
-    return new DatabaseError(
-      'Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and nothing was changed.',
-      'Run it again: it will see what the other phase did.',
-      err.code,
-    )
+    return fail(`Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`, 'Run it again: it will see what the other phase did.')
   }
   if (err.code === '55P03') {
-    return new DatabaseError(
-      `Waited 30s for a lock held by another session (while running: ${statement}); nothing was changed.`,
+    return fail(
+      `Waited for a lock held by another session past lock_timeout (while running: ${statement}); ${nothing}.`,
       'Another phase or a DBA transaction is changing the same roles: let it finish (see pg_locks and pg_stat_activity), then run this phase again.',
-      err.code,
     )
   }
   if (err.code === '57014') {
     if (/statement timeout/i.test(err.message ?? '')) {
-      return new DatabaseError(`A statement ran over the phase's statement_timeout (while running: ${statement}); nothing was changed.`, 'Check the server load, then run the phase again.', err.code)
+      return fail(`A statement ran over the phase's statement_timeout (while running: ${statement}); ${nothing}.`, 'Check the server load, then run the phase again.')
     }
-    return new DatabaseError(`The statement was cancelled by another session or an administrator (while running: ${statement}); nothing was changed.`, 'Run the phase again when whoever cancelled it is done.', err.code)
+    return fail(`The statement was cancelled by another session or an administrator (while running: ${statement}); ${nothing}.`, 'Run the phase again when whoever cancelled it is done.')
   }
   if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
-    return new DatabaseError(
-      `The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). Nothing was changed.`,
-      'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.',
-      err.code,
-    )
+    return fail(`The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.')
   }
   if (err.code === '42501' && /permission denied to set parameter/.test(err.message ?? '')) {
-    return new DatabaseError(
-      `The admin role may not set a role setting that the family carries from one login to the other: ${err.message} (while running: ${statement}). Nothing was changed.`,
+    return fail(
+      `The admin role may not set a role setting that the family carries from one login to the other: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
       'Run this phase as a superuser; or, on PostgreSQL 15+, GRANT SET ON PARAMETER <name> TO <admin role>; or remove the setting from the login it is copied from (ALTER ROLE ... RESET <name>).',
-      err.code,
     )
   }
   if (err.code === '42501') {
-    return new DatabaseError(
-      `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}).`,
-      'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles). Nothing was changed.',
-      err.code,
+    return fail(
+      `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
+      'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles).',
     )
   }
-  return new DatabaseError(`${oneLine(err.message ?? String(e))} (while running: ${statement}). Nothing was changed.`, undefined, err.code)
+  return fail(`${oneLine(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`)
 }

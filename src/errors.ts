@@ -35,8 +35,27 @@ export class DatabaseError extends Error {
     message: string,
     readonly hint?: string,
     readonly code?: string,
+    /** Something was committed (or written to GitHub) before the failure; the message says what. */
+    readonly committed = false,
   ) {
     super(hint ? `${message} ${hint}` : message)
     this.name = 'DatabaseError'
   }
+}
+
+/**
+ * A phase failed after something became durable: a commit, or secrets written
+ * to GitHub. The message says exactly what was changed and what was not.
+ */
+export class PartialFailure extends Error {
+  readonly committed = true
+  constructor(message: string) {
+    super(message)
+    this.name = 'PartialFailure'
+  }
+}
+
+/** Whether a failed phase changed something durably before failing (then no message may say "nothing was changed"). */
+export function wasCommitted(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { committed?: unknown }).committed === true
 }

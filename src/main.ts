@@ -5,6 +5,7 @@
 import * as core from './actions-core.js'
 import { parseConfig } from './config.js'
 import { logLine } from './escape.js'
+import { wasCommitted } from './errors.js'
 import type { Reporter } from './reporter.js'
 import type { PhaseResult } from './result.js'
 import { splitUriList } from './pooler-urls.js'
@@ -24,7 +25,7 @@ export async function run(): Promise<void> {
     if (result.failure) core.setFailed(result.failure)
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
-    await writeSummary(renderFailureSummary(phase, message))
+    await writeSummary(renderFailureSummary(phase, message, wasCommitted(e)))
     core.setFailed(message)
   }
 }

@@ -32,3 +32,8 @@ export function checkRoleName(name: string, input: string): string {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
+
+/** Quotes a string literal for a message that shows SQL to run by hand (standard_conforming_strings on). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`
+}

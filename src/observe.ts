@@ -60,7 +60,7 @@ export async function observe(client: Client, family: Family): Promise<Observati
     },
     group: roleInfo(family.group, true),
     logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
-    state: readState(groupRow ? groupRow.comment : null),
+    state: readState(groupRow ? groupRow.comment : null, family.group),
     sessions,
     configs: await readRoleConfigs(client, names),
   }

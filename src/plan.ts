@@ -6,7 +6,7 @@
  */
 import type { Config, RunInfo } from './config.js'
 import { StateError } from './errors.js'
-import { quoteIdent } from './names.js'
+import { quoteIdent, quoteLiteral } from './names.js'
 import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
 import { followConfig, retireSettings } from './settings.js'
 import type { Step } from './statements.js'
@@ -27,6 +27,8 @@ export interface Plan {
   /** Why nothing is to be done, when nothing is. */
   noop: string | null
   notes: string[]
+  /** open re-run: the credentials sealed in the state, to emit again instead of a new password. */
+  reemit?: { login: string; sealed: string }
 }
 
 type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo; adopt?: boolean }
@@ -36,9 +38,7 @@ type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 
 export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
   const group = cfg.role
   const notes: string[] = []
-  if (obs.state.kind === 'invalid') {
-    throw new StateError(`The state comment on role "${group}" cannot be read: ${obs.state.reason}.`, 'in an unknown state', `Inspect it with: SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '${group}'.`)
-  }
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, group)
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
   // An adopted family's group role keeps LOGIN until its first rotation closes.
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
@@ -141,34 +141,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
 export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
   const state = requireState(obs, cfg)
   const group = cfg.role
-  if (state.rotation) {
-    const r = state.rotation
-    const sameRun = cfg.run.runId !== '' && r.openedBy.runId === cfg.run.runId
-    if (!sameRun) {
-      throw new StateError(
-        `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
-        describeState(state),
-        'Finish it with verify-drain and close, then open again.',
-      )
-    }
-    const sessions = sessionCount(obs.sessions, r.incoming)
-    if (sessions > 0) {
-      throw new StateError(
-        `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
-        describeState(state),
-        'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
-      )
-    }
-    const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
-    const follow = followConfig(obs.configs, state.active, [r.incoming])
-    return {
-      steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
-      state: next,
-      issue: r.incoming,
-      noop: null,
-      notes: [`Rotation ${r.id} was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).`, ...follow.notes],
-    }
-  }
+  if (state.rotation) return planOpenRerun(obs, cfg, state, ctx)
   const incoming = otherLogin(state, state.active)
   const problem = loginProblem(obs.logins[incoming], group)
   if (problem) {
@@ -180,7 +153,7 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
   const stale = sessionCount(obs.sessions, incoming)
   if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
   const next: FamilyState = {
-    ...state,
+    ...withoutWriteBack(state),
     rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
     passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
   }
@@ -191,6 +164,85 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
     noop: null,
     notes,
   }
+}
+
+/**
+ * open while a rotation is open. Only the run that opened it may re-run open, and
+ * a re-run never changes a password that may be in use (a deploy may hold it
+ * although the login has no sessions now, e.g. an application scaled to zero):
+ * with the credentials sealed in the state it emits them again; without them it
+ * refuses unless force: true (and never while the login has sessions, or once
+ * close wrote it to GitHub).
+ */
+function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ctx: PlanContext): Plan {
+  const r = state.rotation!
+  const group = cfg.role
+  if (cfg.run.runId === '' || r.openedBy.runId !== cfg.run.runId) {
+    throw new StateError(
+      `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
+      describeState(state),
+      'Finish it with verify-drain and close, then open again.',
+    )
+  }
+  if (r.sealed) {
+    const note = `Rotation ${r.id} was opened by this workflow run: the credentials sealed in the state are emitted again; the password of "${r.incoming}" is unchanged.`
+    return { steps: [], state, issue: null, noop: null, notes: [note], reemit: { login: r.incoming, sealed: r.sealed } }
+  }
+  const w = state.writtenBack
+  if (w && w.rotationId === r.id) {
+    throw new StateError(`close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`, describeState(state), 'Run close again to finish the rotation.')
+  }
+  const sessions = sessionCount(obs.sessions, r.incoming)
+  if (sessions > 0) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
+      describeState(state),
+      'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
+    )
+  }
+  if (!cfg.force) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, and its password cannot be emitted again: it was opened without seal-key, so the state keeps no copy. Issuing a new one could break a deploy that already uses the first (no sessions now does not mean unused: an application may be scaled to zero).`,
+      describeState(state),
+      'Use the outputs of the first attempt; or, if no deploy can have received them, run open with force: true to issue a new password; or abort and open again. Pass seal-key to open so that re-runs emit the same credentials.',
+    )
+  }
+  const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+  const follow = followConfig(obs.configs, state.active, [r.incoming])
+  return {
+    steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
+    state: next,
+    issue: r.incoming,
+    noop: null,
+    notes: [`Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`, ...follow.notes],
+  }
+}
+
+/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
+export function withSealed(plan: Plan, sealed: string): Plan {
+  if (!plan.state.rotation) return plan
+  const state: FamilyState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+  return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
+}
+
+/**
+ * After open's login check, under the family lock: the rotation it opened is
+ * still open (or a close already made its login the active one) and the login
+ * still may log in. After a concurrent abort, or anything else, open must not
+ * report the password as usable.
+ */
+export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): Plan {
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const stillOpen = state?.rotation?.id === rotationId && state.rotation.incoming === incoming
+  const closedOnto = !state?.rotation && state?.lastClosed?.id === rotationId && state.active === incoming
+  if (!state || !(stillOpen || closedOnto) || !obs.logins[incoming]?.canLogin) {
+    throw new StateError(
+      `Rotation ${rotationId} was aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`,
+      state ? describeState(state) : 'in an unknown state',
+      'Check with the status phase; open again to start a new rotation.',
+    )
+  }
+  return { steps: [], state, issue: null, noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`, notes: [] }
 }
 
 // ---- verify-drain -------------------------------------------------------------
@@ -228,7 +280,7 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`)
   }
   const next: FamilyState = {
-    ...state,
+    ...withoutWriteBack(state),
     active: r.incoming,
     rotation: null,
     lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
@@ -268,13 +320,26 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   if (cfg.rotationId && cfg.rotationId !== r.id) {
     throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.')
   }
-  const next: FamilyState = { ...state, rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
+  const w = state.writtenBack
+  const notes = [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`]
+  if (w && w.rotationId === r.id && w.login === r.incoming) {
+    const held = `GitHub secrets ${w.secrets.join(', ')} ${w.pending ? 'may hold' : 'hold'} the credentials of "${r.incoming}" (written by close at ${w.at}, which then failed)`
+    if (!cfg.force) {
+      throw new StateError(
+        `${held}, so abort will not disable "${r.incoming}": the next deploy from those secrets could not log in. Nothing was changed.`,
+        describeState(state),
+        `Run close again to finish the rotation. To abort anyway, first put the credentials of "${state.active}" back into those secrets, then run abort with force: true.`,
+      )
+    }
+    notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`)
+  }
+  const next: FamilyState = { ...withoutWriteBack(state), rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
   return {
     steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
     state: next,
     issue: null,
     noop: null,
-    notes: [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`],
+    notes,
   }
 }
 
@@ -348,19 +413,52 @@ function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
       throw new StateError(
         `The family's state names the login roles ${s.state.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
         describeState(s.state),
-        `Pass login-roles: ${s.state.logins.join(',')}.`,
+        `Pass login-roles: ${s.state.logins.join(',')}; or, if login-roles is right, the state comment was altered: reset it with COMMENT ON ROLE ${quoteIdent(cfg.role)} IS NULL; and run setup.`,
       )
     }
     return s.state
   }
-  if (s.kind === 'invalid') {
-    throw new StateError(`The state comment on role "${cfg.role}" cannot be read: ${s.reason}.`, 'in an unknown state', 'Inspect the comment on the group role; run setup to write a fresh state only if no rotation is under way.')
-  }
+  if (s.kind === 'invalid') throw unreadableState(s, cfg.role)
   throw new StateError(
     obs.group ? `Role "${cfg.role}" has no rotation state.` : `Role "${cfg.role}" does not exist.`,
     'not set up',
     'Run the setup phase first.',
   )
+}
+
+/**
+ * A state comment that cannot be acted on. A tampered one (naming a role outside
+ * the family) says how to reset it: clear the comment and let setup record the
+ * one login that can log in (it refuses, and asks, when both can).
+ */
+function unreadableState(s: { reason: string; tampered?: boolean }, group: string): StateError {
+  const inspect = `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ${quoteLiteral(group)}`
+  if (!s.tampered) {
+    return new StateError(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`)
+  }
+  return new StateError(
+    `The state comment on role "${group}" was tampered with: ${s.reason}. No phase acts on it, and nothing was changed.`,
+    'in an unknown state (tampered state comment)',
+    `Find out who could COMMENT ON ROLE ${quoteIdent(group)} (${inspect}), check which login the application uses, then reset the state with COMMENT ON ROLE ${quoteIdent(group)} IS NULL; and run setup (with adopt: true if "${group}" itself is still the application's login): it records the one login that can log in as active, and refuses if both can.`,
+  )
+}
+
+/**
+ * The apply layer's last check, against the observation: every role a step
+ * alters is the group or one of the two logins, is not a superuser and is not
+ * the admin itself. Returns why not, or null.
+ */
+export function forbiddenTarget(obs: Observation, group: string, logins: readonly string[], steps: Step[]): string | null {
+  for (const step of steps) {
+    const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role' ? [step.group, step.login] : step.kind === 'write-state' ? [step.group] : [step.role]
+    for (const role of roles) {
+      const info = role === group ? obs.group : obs.logins[role]
+      if (role !== group && !logins.includes(role)) return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
+      if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
+      if (info?.superuser) return `"${role}" is a superuser`
+    }
+  }
+  return null
 }
 
 function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
@@ -383,6 +481,12 @@ function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
 function closedRerun(state: FamilyState, cfg: PlanConfig): string | null {
   if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId) return null
   return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`
+}
+
+/** The state without its write-back record (kept only while the rotation it belongs to is open). */
+function withoutWriteBack(state: FamilyState): FamilyState {
+  const { writtenBack: _written, ...rest } = state
+  return rest
 }
 
 function loginProblem(r: RoleInfo | null | undefined, group: string): string | null {

@@ -20,6 +20,10 @@ export interface RunOptions {
   reporter: Reporter
   now?: () => Date
   sleep?: (ms: number) => Promise<void>
+  /** Overrides the phase transaction's lock_timeout; tests only. */
+  lockTimeoutMs?: number
+  /** Test seam, see PhaseDeps. */
+  afterLoginCheck?: () => Promise<void>
 }
 
 const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
@@ -35,7 +39,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   if (cfg.phase === 'unseal') return unseal(cfg, opts.reporter)
   const phase = cfg.phase
   const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
-  const session = new AdminSession(cfg.admin, applicationName)
+  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
     now: opts.now ?? (() => new Date()),
@@ -43,6 +47,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     session,
     replicas: Replicas.create(cfg.replicas, applicationName),
     poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
+    afterLoginCheck: opts.afterLoginCheck,
   }
   try {
     await connectWithRetry(session, deps)

@@ -13,6 +13,8 @@ export class AdminSession {
     private readonly target: ConnectionTarget,
     private readonly applicationName: string,
     private readonly what = 'admin connection (admin-url)',
+    /** Overrides the phase transaction's lock_timeout (30 s); tests only. */
+    readonly lockTimeoutMs?: number,
   ) {}
 
   get client(): Client {
@@ -29,6 +31,11 @@ export class AdminSession {
     await close(this.#client)
     this.#client = null
     return this.open()
+  }
+
+  /** A second connection to the same database (the write-back record's autocommit statements). */
+  async another(): Promise<Client> {
+    return connect(this.target, `${this.what}, second connection`, { applicationName: this.applicationName })
   }
 
   /** A connection to the same server with the same credentials but another database. */

@@ -118,6 +118,21 @@ export function serializeOnGroup(group: string, inherit: boolean): string {
 /** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
 export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
 
+/** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
+export function setLockTimeout(ms: number): string {
+  return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`
+}
+
+/**
+ * The write-back record (see src/writeback-record.ts) runs on a second, autocommit
+ * connection while the phase's transaction holds the family lock: it must never
+ * wait long on that transaction.
+ */
+export const RECORD_TIMEOUTS = `SET lock_timeout = '5s'; SET statement_timeout = '10s'`
+
+/** The group role's comment (the state), read outside the phase's transaction by the write-back record. */
+export const READ_STATE_COMMENT = `SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles r WHERE r.rolname = $1`
+
 /** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
 export const READ_OWNERSHIP = `
 SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS objects

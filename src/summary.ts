@@ -69,9 +69,14 @@ function renderStatus(st: StatusReport): string[] {
   return out
 }
 
-/** The summary of a phase that failed before it had a result. */
-export function renderFailureSummary(phase: string, message: string): string {
-  return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\nNothing was changed.\n`
+/**
+ * The summary of a phase that failed before it had a result. `committed`: the
+ * phase changed something durably before it failed (see wasCommitted); the
+ * message says what, and the summary must not claim that nothing changed.
+ */
+export function renderFailureSummary(phase: string, message: string, committed = false): string {
+  const outcome = committed ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.' : 'Nothing was changed.'
+  return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\n${outcome}\n`
 }
 
 /** Per pooler: version, and clients and server connections of each login. */

@@ -27,7 +27,7 @@ const INPUT_PHASES: Record<string, string> = {
   'terminate-after': 'verify-drain',
   'min-new-connections': 'verify-drain',
   terminate: 'close, abort',
-  force: 'close',
+  force: 'open, close, abort',
   'rotation-id': 'verify-drain, close, abort, unseal',
   adopt: 'setup',
   'fix-ownership': 'setup',

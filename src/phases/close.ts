@@ -1,11 +1,12 @@
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { sessionCount, type SessionGroup } from '../family.js'
-import { DatabaseError, InputError } from '../errors.js'
+import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../errors.js'
 import type { Observation } from '../family.js'
 import { readSessions } from '../observe.js'
 import { unsealCredentials } from '../seal.js'
-import { writeBack } from '../writeback.js'
+import { UNDER_LOCK, writeBack } from '../writeback.js'
+import { recordWriteBack } from '../writeback-record.js'
 import { checkLogin } from './open.js'
 import { planClose } from '../plan.js'
 import type { PhaseResult } from '../result.js'
@@ -22,27 +23,35 @@ import { endPooled, killPooledClients, lookThroughPoolers, recheckPoolerClients,
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.role, ...cfg.logins]
-  let written: string[] = []
+  const wb: WriteBackProgress = { written: [], afterWrite: '' }
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const look = await lookThroughPoolers(deps, watched)
-  const applied = await applyInTransaction(
-    deps.session,
-    cfg,
-    deps.reporter,
-    (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
-    {
-      // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
-      terminate: cfg.terminate || look !== null,
-      // With the family locked, so no abort or other phase can slip in between the write and the close.
-      beforeChanges:
-        cfg.github || look
-          ? async (obs) => {
-              if (look) await recheckPoolerClients(deps, obs, cfg)
-              if (cfg.github) written = await writeBackBeforeClose(cfg, deps, obs)
-            }
-          : undefined,
-    },
-  )
+  let applied
+  try {
+    applied = await applyInTransaction(
+      deps.session,
+      cfg,
+      deps.reporter,
+      (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
+      {
+        // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
+        terminate: cfg.terminate || look !== null,
+        // With the family locked, so no abort or other phase can slip in between the write and the close.
+        beforeChanges:
+          cfg.github || look
+            ? async (obs) => {
+                if (look) await recheckPoolerClients(deps, obs, cfg)
+                if (cfg.github) await writeBackBeforeClose(cfg, deps, obs, wb)
+              }
+            : undefined,
+        durable: () => (wb.written.length ? wb.afterWrite : null),
+      },
+    )
+  } catch (e) {
+    // A failure after the secrets were written must say so, whatever failed.
+    if (wb.written.length && !wasCommitted(e)) throw new PartialFailure(`${(e as Error).message} Meanwhile ${wb.afterWrite}.`)
+    throw e
+  }
   const { plan, before } = applied
   if (plan.noop) {
     const last = plan.state.lastClosed!
@@ -68,8 +77,15 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     state: 'idle' as const,
     remainingConnections: remaining,
   }
-  if (written.length) notes.push(`GitHub secrets ${written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`)
+  if (wb.written.length) notes.push(`GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`)
   return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes)
+}
+
+interface WriteBackProgress {
+  /** Secret names GitHub confirmed. */
+  written: string[]
+  /** What is true once they are written and the close then fails, for messages. */
+  afterWrite: string
 }
 
 /**
@@ -79,11 +95,14 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
  * and to log in, then written. If any of that fails, the transaction rolls back
  * and the old login stays enabled, so the secret store never holds a credential
  * that cannot log in. (The new credentials log in whether or not the close then
- * commits.)
+ * commits.) The write is recorded in the state by separate autocommit statements
+ * (pending before it, confirmed after), so a close that then fails leaves a record
+ * that makes abort refuse to disable the login GitHub now names.
  */
-async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observation): Promise<string[]> {
-  const rotation = obs.state.kind === 'ok' ? obs.state.state.rotation : null
-  if (!rotation) return []
+async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observation, wb: WriteBackProgress): Promise<void> {
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const rotation = state?.rotation
+  if (!state || !rotation) return
   const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, { family: cfg.role, rotationId: rotation.id })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
@@ -92,13 +111,45 @@ async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observati
   }
   const problem = await checkLogin(cfg, creds.username, creds.password)
   if (problem) {
-    throw new DatabaseError(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${obs.state.kind === 'ok' ? obs.state.state.active : ''}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.')
+    throw new DatabaseError(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.')
+  }
+  const names = cfg.github!.secrets.map((m) => m.name)
+  const record = (secrets: string[], pending: boolean) => ({ login: creds.username, rotationId: rotation.id, secrets, at: deps.now().toISOString(), ...(pending ? { pending } : {}) })
+  try {
+    await recordWriteBack(deps.session, cfg.role, rotation.id, record(names, true))
+  } catch (e) {
+    throw new DatabaseError(`Could not record the coming GitHub write in the state comment (${(e as Error).message}), so nothing was written to GitHub and nothing was changed.`, 'Run close again.')
   }
   try {
-    return await writeBack(cfg, creds, deps.reporter)
+    wb.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK)
   } catch (e) {
-    throw new Error(`${(e as Error).message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`)
+    throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username)
   }
+  wb.afterWrite = `GitHub secrets ${wb.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
+  await recordWriteBack(deps.session, cfg.role, rotation.id, record(wb.written, false)).catch((e) =>
+    deps.reporter.warning(`The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`),
+  )
+}
+
+/**
+ * The error for a GitHub write that failed. When GitHub answered with a refusal
+ * before writing anything, the pending record is cleared: nothing changed. Otherwise
+ * (some secrets written, or no answer) the record stays and the message says so.
+ */
+async function failedWrite(cfg: Config, deps: PhaseDeps, e: unknown, active: string, rotationId: string, incoming: string): Promise<Error> {
+  const err = e as Error & { written?: string[]; status?: number }
+  const partial = err.written ?? []
+  if (partial.length === 0 && err.status !== undefined && err.status < 500) {
+    const cleared = await recordWriteBack(deps.session, cfg.role, rotationId, null).then(
+      () => true,
+      () => false,
+    )
+    if (cleared) return new Error(`${err.message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`)
+  }
+  const what = partial.length ? `GitHub secrets ${partial.join(', ')} now hold the credentials of "${incoming}"; the others were not written` : `GitHub may hold the credentials of "${incoming}" (no answer from GitHub)`
+  return new PartialFailure(
+    `${err.message} ${what}. The close was not applied: "${active}" is still enabled and rotation ${rotationId} is still open; the write is recorded in the state comment, so abort refuses to disable "${incoming}" unless force: true. Fix GitHub access and run close again.`,
+  )
 }
 
 export async function sessionsEverywhere(logins: string[], deps: PhaseDeps): Promise<SessionGroup[]> {

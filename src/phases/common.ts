@@ -20,6 +20,8 @@ export interface PhaseDeps {
   replicas: Replicas
   /** pgbouncer-urls (empty for phases that do not use it). */
   poolers: Poolers
+  /** Test seam: runs between open's login check and its re-read of the rotation under the lock. */
+  afterLoginCheck?: () => Promise<void>
 }
 
 export type PhaseFn = (cfg: Config, deps: PhaseDeps) => Promise<PhaseResult>
@@ -39,10 +41,10 @@ export function rotationId(now: Date): string {
  * Credentials outputs for a newly issued password; masks the URL before it
  * exists anywhere else, and seals all three for other jobs when seal-key is set.
  */
-export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string, rotationId: string): Partial<PhaseOutputs> {
+export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string, rotationId: string, sealed?: string): Partial<PhaseOutputs> {
   const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
   reporter.secret(databaseUrl)
-  const sealedCredentials = cfg.sealKey ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined
+  const sealedCredentials = sealed ?? (cfg.sealKey ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined)
   return { username, password, databaseUrl, sealedCredentials }
 }
 

@@ -1,8 +1,12 @@
 import { applyInTransaction } from '../apply.js'
 import type { Config } from '../config.js'
 import { close, connect, type Client } from '../db.js'
-import { DatabaseError } from '../errors.js'
-import { planOpen, planRevertOpen } from '../plan.js'
+import { DatabaseError, InputError } from '../errors.js'
+import type { Observation } from '../family.js'
+import { generatePassword } from '../password.js'
+import { planConfirmOpen, planOpen, planRevertOpen, withSealed, type Plan } from '../plan.js'
+import { sealCredentials, unsealCredentials } from '../seal.js'
+import { buildDatabaseUrl } from '../urls.js'
 import type { PhaseResult } from '../result.js'
 import { WHO_AM_I } from '../statements.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
@@ -10,11 +14,24 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from './common
 /**
  * Gives the standby login a new password and LOGIN, then logs in with it and
  * checks that the session runs as the group role. If that check fails the
- * rotation is undone and the phase fails.
+ * rotation is undone and the phase fails. With seal-key the credentials are
+ * also kept, sealed, in the state, so a re-run of this run's open emits them
+ * again instead of changing the password.
  */
 export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planOpen(obs, cfg, planContext(deps)))
-  const { plan, password } = applied
+  const password = generatePassword(cfg.passwordLength)
+  deps.reporter.secret(password)
+  let sealed: string | undefined
+  const decide = (obs: Observation) => {
+    const plan = planOpen(obs, cfg, planContext(deps))
+    if (!plan.issue || !cfg.sealKey || !plan.state.rotation) return plan
+    const creds = { username: plan.issue, password, databaseUrl: buildDatabaseUrl(cfg.appUrl, plan.issue, password) }
+    sealed = sealCredentials(creds, cfg.sealKey, { family: cfg.role, rotationId: plan.state.rotation.id })
+    return withSealed(plan, sealed)
+  }
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password })
+  const { plan } = applied
+  if (plan.reemit) return reemit(cfg, deps, plan, plan.reemit)
   if (applied.before.state.kind !== 'ok') throw new Error('internal: open planned without a state')
   const previous = applied.before.state.state
   const rotation = plan.state.rotation!
@@ -22,29 +39,56 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   for (const n of plan.notes) deps.reporter.info(n)
 
   const outputs = {
-    ...credentialOutputs(cfg, deps.reporter, incoming, password!, rotation.id),
+    ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id, sealed),
     previousUsername: plan.state.active,
     rotationId: rotation.id,
     state: 'open' as const,
   }
   // The login check and the summary's re-read of the family use different connections: run them side by side.
   const [problem, result] = await Promise.all([
-    checkLogin(cfg, incoming, password!),
+    checkLogin(cfg, incoming, password),
     finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
   ])
   if (problem) {
     const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
       const p = planRevertOpen(obs, cfg, rotation.id, previous)
-      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`)
+      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true)
       return p
     })
     throw new DatabaseError(
       `${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`,
       'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.',
+      undefined,
+      true,
     )
   }
+  await confirmStillOpen(cfg, deps, rotation.id, incoming)
   deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`)
   return result
+}
+
+/** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
+async function reemit(cfg: Config, deps: PhaseDeps, plan: Plan, again: NonNullable<Plan['reemit']>): Promise<PhaseResult> {
+  const rotationId = plan.state.rotation!.id
+  if (!cfg.sealKey) {
+    throw new InputError('seal-key', `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`)
+  }
+  const { creds } = unsealCredentials(again.sealed, cfg.sealKey, { family: cfg.role, rotationId })
+  deps.reporter.secret(creds.password)
+  deps.reporter.secret(creds.databaseUrl)
+  const problem = await checkLogin(cfg, creds.username, creds.password)
+  if (problem) {
+    throw new DatabaseError(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.')
+  }
+  await confirmStillOpen(cfg, deps, rotationId, again.login)
+  const outputs = { username: creds.username, password: creds.password, databaseUrl: creds.databaseUrl, sealedCredentials: again.sealed, previousUsername: plan.state.active, rotationId, state: 'open' as const }
+  return finish(cfg, deps, outputs, [], plan.notes)
+}
+
+/** After the login check, under the family lock: a concurrent abort or close would have ended the rotation. */
+async function confirmStillOpen(cfg: Config, deps: PhaseDeps, rotationId: string, incoming: string): Promise<void> {
+  if (deps.afterLoginCheck) await deps.afterLoginCheck()
+  await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming))
 }
 
 /** Logs in as the login with its new password; returns what is wrong, or null. */

@@ -27,21 +27,32 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   const changes = applied.executed.map((s) => s.display)
   const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes]
+  let failure: string | undefined
   if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {
       // After the commit: the secret store only ever receives a credential that logs in.
       try {
         await writeBack(cfg, { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl }, deps.reporter)
       } catch (e) {
-        throw new Error(`${(e as Error).message} The family is set up and "${outputs.username}" has its new password, but GitHub was not updated: take the password from this step's masked password output (or sealed-credentials), or rotate (open, close) once write-back works.`)
+        // The roles are committed: report the outputs (the only copy of the password) and fail the step.
+        const partial = (e as { written?: string[] }).written ?? []
+        const github = partial.length ? `GitHub holds the new credentials only in ${partial.join(', ')}` : 'GitHub was not updated'
+        failure = `${(e as Error).message} The family is set up (committed) and "${outputs.username}" has its new password, but ${github}: take the password from this step's masked password output (or sealed-credentials), or rotate (open, close) once write-back works.`
       }
     } else {
       notes.push('github-secrets: nothing written, because setup issued no new password (the family was already set up).')
     }
   }
-  if (cfg.fixOwnership) changes.push(...(await fixOwnership(cfg, deps, notes)))
+  if (cfg.fixOwnership) {
+    try {
+      changes.push(...(await fixOwnership(cfg, deps, notes)))
+    } catch (e) {
+      // After the commit: keep the outputs (a new password is in them) and fail the step.
+      failure = [failure, (e as Error).message].filter(Boolean).join(' ')
+    }
+  }
   if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role) notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.role])))
-  return finish(cfg, deps, outputs, changes, notes)
+  return finish(cfg, deps, outputs, changes, notes, failure)
 }
 
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */
@@ -77,7 +88,8 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
       await client.query('COMMIT')
     } catch (e) {
       await client?.query('ROLLBACK').catch(() => {})
-      throw statementError(e, `${statement} (database "${oneLine(db)}")`)
+      const earlier = done.length ? `, and REASSIGN OWNED committed in ${done.length} earlier database(s)` : ''
+      throw statementError(e, `${statement} (database "${oneLine(db)}")`, `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`)
     } finally {
       if (client && client !== main) await close(client)
     }

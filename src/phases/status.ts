@@ -21,7 +21,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
   const report: StatusReport = {
     group: cfg.role,
     state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
-    description: describeState(state),
+    description: obs.state.kind === 'invalid' ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}` : describeState(state),
     active: state?.active ?? null,
     canLogin: Object.fromEntries(roles),
     rotation: state?.rotation ?? null,
@@ -32,6 +32,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     drift,
     ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.role, ...cfg.logins]) } : {}),
   }
+  if (obs.state.kind === 'invalid') deps.reporter.warning(`The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`)
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }
 }

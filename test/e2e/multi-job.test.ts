@@ -102,6 +102,20 @@ describe.each(servers().slice(-1))('PostgreSQL $major: the rotation across jobs,
     expect(JSON.parse(status.outputs.status)).toMatchObject({ state: 'open', active: setup.outputs.username })
   })
 
+  it('setup whose write-back GitHub refuses after the commit: the step fails, sets its (masked) outputs, and neither the log nor the summary claims nothing was changed', async () => {
+    github = await fakeGitHub({ token: TOKEN, repository: REPO, intercept: (method) => (method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined) })
+    const role = familyName('jobs')
+    const env = { GITHUB_API_URL: github.apiUrl, GITHUB_REPOSITORY: REPO }
+    const setup = await runAction({ 'admin-url': server.url, role, phase: 'setup', 'github-token': TOKEN, 'github-secrets': 'DATABASE_URL=database-url' }, { env })
+    expect(setup.code).toBe(1)
+    expect(setup.stdout).toMatch(/::error::.*403.*The family is set up \(committed\)/)
+    expect(setup.outputs.password).toBeDefined()
+    expect(setup.masks).toContain(setup.outputs.password)
+    expect(await loginError(server, `${role}_a`, setup.outputs.password)).toBeNull()
+    expect(setup.summary).toMatch(/`setup` failed/)
+    expect(setup.summary + visible(setup)).not.toMatch(/nothing was changed/i)
+  })
+
   it('a close that refuses (old sessions remain) writes nothing to GitHub: the write happens inside the close, with the family locked', async () => {
     github = await fakeGitHub({ token: TOKEN, repository: REPO })
     const role = familyName('jobs')

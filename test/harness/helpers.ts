@@ -75,11 +75,15 @@ export function recorder(): Recorded {
 }
 
 /** Runs a phase in-process through the same config parser the Action uses. */
-export async function phase(server: TestServer, inputs: Record<string, string>, opts: { reporter?: Recorded; env?: NodeJS.ProcessEnv } = {}): Promise<PhaseResult & { log: Recorded }> {
+export async function phase(
+  server: TestServer,
+  inputs: Record<string, string>,
+  opts: { reporter?: Recorded; env?: NodeJS.ProcessEnv; lockTimeoutMs?: number; afterLoginCheck?: () => Promise<void> } = {},
+): Promise<PhaseResult & { log: Recorded }> {
   const reporter = opts.reporter ?? recorder()
   const all: Record<string, string> = { 'admin-url': server.url, interval: '100ms', timeout: '10s', ...inputs }
   const cfg = parseConfig((n) => all[n] ?? '', opts.env ?? { GITHUB_RUN_ID: '1001' })
-  const result = await runPhase(cfg, { reporter })
+  const result = await runPhase(cfg, { reporter, lockTimeoutMs: opts.lockTimeoutMs, afterLoginCheck: opts.afterLoginCheck })
   return { ...result, log: reporter }
 }
 

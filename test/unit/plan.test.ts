@@ -3,7 +3,7 @@ import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/config.js'
 import { StateError } from '../../src/errors.js'
 import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
-import { planClose, planDrain, planOpen, planRevertOpen, planSetup, type Plan, type PlanContext } from '../../src/plan.js'
+import { forbiddenTarget, planAbort, planClose, planConfirmOpen, planDrain, planOpen, planRevertOpen, planSetup, withSealed, type Plan, type PlanContext } from '../../src/plan.js'
 import { describeState, readState, serializeState, type FamilyState } from '../../src/state.js'
 import type { Step } from '../../src/statements.js'
 
@@ -349,7 +349,7 @@ describe('planOpen', () => {
 
   it('refuses login-roles that differ from the state', () => {
     const e = refusal(() => planOpen(familyObs(idleState()), cfg({ logins: ['app_a', 'app_x'] }), ctx()))
-    expect(e.next).toBe('Pass login-roles: app_a,app_b.')
+    expect(e.next).toMatch(/^Pass login-roles: app_a,app_b; or, if login-roles is right, the state comment was altered/)
     expect(e.state).toBe('idle with app_a active')
   })
 
@@ -370,14 +370,14 @@ describe('planOpen', () => {
     })
     expect(writtenState(plan)).toEqual(plan.state)
     // the written state is one readState accepts as an open rotation
-    expect(readState(serializeState(plan.state))).toEqual({ kind: 'ok', state: plan.state })
+    expect(readState(serializeState(plan.state), 'app')).toEqual({ kind: 'ok', state: plan.state })
     expect(describeState(plan.state)).toBe('open (rotation r-new) with app_a outgoing and app_b incoming')
   })
 
   // Regression: a state comment whose logins are ['app_a', 'app_a'] once passed readState and a
   // one-sided login-roles comparison, and open then re-passworded the active login app_a.
   it('never hands out the active login, even when the state comment names it twice', () => {
-    const state = readState(JSON.stringify(idleState({ logins: ['app_a', 'app_a'] })))
+    const state = readState(JSON.stringify(idleState({ logins: ['app_a', 'app_a'] })), 'app')
     let plan: Plan | null = null
     try {
       plan = planOpen(familyObs(null, { state }), cfg(), ctx())
@@ -424,10 +424,10 @@ describe('planOpen', () => {
     expect(e.next).toBe('Run the setup phase to repair the family, then open again.')
   })
 
-  it('re-issues a fresh password when this workflow run opened the rotation and the incoming login has no sessions', () => {
+  it('with force: true re-issues a fresh password when this workflow run opened the rotation and the incoming login has no sessions', () => {
     const state = openState()
     const c = ctx()
-    const plan = planOpen(familyObs(state, { sessions: [sessions('app_a', 5)] }), cfg(), c)
+    const plan = planOpen(familyObs(state, { sessions: [sessions('app_a', 5)] }), cfg({ force: true }), c)
     expect(kinds(plan)).toEqual(['enable-login app_b', 'write-state'])
     expect(plan.issue).toBe('app_b')
     expect(plan.noop).toBeNull()
@@ -435,13 +435,51 @@ describe('planOpen', () => {
     expect(plan.state.active).toBe('app_a')
     expect(plan.state.passwordSetAt).toEqual({ app_a: EARLIER, app_b: NOW.toISOString() })
     expect(writtenState(plan)).toEqual(plan.state)
-    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run and its incoming login has no sessions: a fresh password is issued (a re-run).'])
+    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run; with force: true a new password is issued to "app_b" (it has no sessions). A deploy that received the first one can no longer log in.'])
     expect(c.newRotationId).not.toHaveBeenCalled()
   })
 
   it('treats another attempt of the same workflow run as the same run', () => {
-    const plan = planOpen(familyObs(openState()), cfg({ run: { ...RUN, runAttempt: '3' } }), ctx())
+    const plan = planOpen(familyObs(openState()), cfg({ run: { ...RUN, runAttempt: '3' }, force: true }), ctx())
     expect(plan.issue).toBe('app_b')
+  })
+
+  it('refuses a re-run of the opening workflow run without force when the state keeps no sealed copy: the password may be in use although the login has no sessions', () => {
+    const e = refusal(() => planOpen(familyObs(openState()), cfg(), ctx()))
+    expect(e.message).toMatch(/cannot be emitted again: it was opened without seal-key.*scaled to zero/)
+    expect(e.next).toMatch(/force: true.*Pass seal-key/)
+  })
+
+  it('a re-run of the opening workflow run with credentials sealed in the state re-emits them and changes nothing, sessions or not', () => {
+    const state = openState({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy: RUN, sealed: 'pgrot1.x' } })
+    for (const over of [{}, { force: true }]) {
+      const plan = planOpen(familyObs(state, { sessions: [sessions('app_b', 2)] }), cfg(over), ctx())
+      expect(plan.steps).toEqual([])
+      expect(plan.issue).toBeNull()
+      expect(plan.reemit).toEqual({ login: 'app_b', sealed: 'pgrot1.x' })
+    }
+  })
+
+  it('never re-issues a password close already wrote to GitHub, even with force', () => {
+    const state = openState({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER } })
+    expect(refusal(() => planOpen(familyObs(state), cfg({ force: true }), ctx())).message).toMatch(/close already wrote the credentials of "app_b" to GitHub secrets DATABASE_URL/)
+  })
+
+  it('withSealed keeps the sealed credentials in the rotation the plan writes', () => {
+    const plan = withSealed(planOpen(familyObs(idleState()), cfg(), ctx()), 'pgrot1.y')
+    expect(plan.state.rotation!.sealed).toBe('pgrot1.y')
+    expect(writtenState(plan)).toEqual(plan.state)
+  })
+
+  it('planConfirmOpen: passes while the rotation is open (or closed onto its login) and the login may log in; refuses after an abort or another rotation', () => {
+    const open = openState()
+    expect(planConfirmOpen(familyObs(open), 'r-1', 'app_b').steps).toEqual([])
+    const closed = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b', previous: 'app_a' } })
+    expect(planConfirmOpen(familyObs(closed), 'r-1', 'app_b').steps).toEqual([])
+    const aborted = idleState({ lastAborted: { id: 'r-1', abortedAt: NOW.toISOString(), login: 'app_b' } })
+    for (const obs of [familyObs(aborted), familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })), familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } })]) {
+      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(/Rotation r-1 was aborted or changed by another phase/)
+    }
   })
 
   it('refuses a re-run of the opening workflow run when the incoming login already has sessions', () => {
@@ -630,7 +668,7 @@ describe('planRevertOpen', () => {
 
   it('undoes a re-issue inside an open rotation by returning the family to idle with the outgoing login active', () => {
     const before = openState()
-    const reissued = planOpen(familyObs(before), cfg(), ctx()).state
+    const reissued = planOpen(familyObs(before), cfg({ force: true }), ctx()).state
     const plan = planRevertOpen(familyObs(reissued), cfg(), 'r-1', before)
     expect(kinds(plan!)).toEqual(['disable-login app_b', 'write-state'])
     expect(plan!.state.rotation).toBeNull()
@@ -672,7 +710,7 @@ function apply(obs: Observation, steps: Step[]): Observation {
         next.logins[s.role] = { ...next.logins[s.role]!, canLogin: false }
         break
       case 'write-state':
-        next.state = readState(serializeState(s.state))
+        next.state = readState(serializeState(s.state), 'app')
         break
     }
   }
@@ -701,8 +739,9 @@ describe('the state machine over whole rotations', () => {
       expect(obs.logins[outgoing]!.canLogin).toBe(true)
       expect(obs.logins[incoming]!.canLogin).toBe(true)
 
-      // a re-run of open by the same workflow run re-issues; another run is refused
-      expect(planOpen(obs, cfg(), context()).issue).toBe(incoming)
+      // a re-run of open by the same workflow run re-issues only with force (no sealed copy here); another run is refused
+      refusal(() => planOpen(obs, cfg(), context()))
+      expect(planOpen(obs, cfg({ force: true }), context()).issue).toBe(incoming)
       refusal(() => planOpen(obs, cfg({ run: OTHER_RUN }), context()))
       // setup in the middle of a rotation changes nothing
       expect(planSetup(obs, cfg(), context()).steps).toEqual([])
@@ -723,5 +762,81 @@ describe('the state machine over whole rotations', () => {
       expect(planDrain(obs, cfg({ rotationId: id })).kind).toBe('noop')
       expect(planClose(obs, cfg({ rotationId: id }), context()).noop).toMatch(new RegExp(`rotation ${id} was already closed`))
     }
+  })
+})
+
+// ---- the state comment is input (issue 8, finding 4) ------------------------------------
+
+describe('a tampered state comment', () => {
+  const tampered = readState(JSON.stringify(openState({ active: 'admin', adoptedFrom: 'admin' })), 'app')
+
+  it.each([
+    ['setup', () => planSetup(familyObs(null, { state: tampered }), cfg(), ctx())],
+    ['open', () => planOpen(familyObs(null, { state: tampered }), cfg(), ctx())],
+    ['verify-drain', () => planDrain(familyObs(null, { state: tampered }), cfg())],
+    ['close', () => planClose(familyObs(null, { state: tampered }), cfg({ force: true }), ctx())],
+    ['abort', () => planAbort(familyObs(null, { state: tampered }), cfg(), ctx())],
+  ])('%s refuses it as tampered and says how to reset it', (_phase, fn) => {
+    const e = refusal(fn)
+    expect(e.message).toMatch(/was tampered with: adoptedFrom is "admin", not the group role "app"\. No phase acts on it, and nothing was changed\./)
+    expect(e.next).toContain('COMMENT ON ROLE "app" IS NULL; and run setup')
+  })
+})
+
+describe('forbiddenTarget (the apply layer\'s last check)', () => {
+  const obs = familyObs(idleState(), { admin: { ...SUPERUSER, name: 'app_a', superuser: false } })
+  it.each([
+    [[{ kind: 'disable-login', role: 'postgres' }], 'app', /"postgres" is not a role of the family/],
+    [[{ kind: 'enable-login', role: 'app_a' }], 'app', /"app_a" is the admin role itself/],
+    [[{ kind: 'grant-membership', login: 'app_a', group: 'app' }], 'app', /"app_a" is the admin role itself/],
+    [[{ kind: 'write-state', group: 'other', state: idleState() }], 'app', /"other" is not a role of the family/],
+  ] as [Step[], string, RegExp][])('refuses %j', (steps, group, reason) => {
+    expect(forbiddenTarget(obs, group, ['app_a', 'app_b'], steps)).toMatch(reason)
+  })
+
+  it('refuses a superuser among the family\'s roles', () => {
+    const o = familyObs(idleState(), { logins: { app_a: login('app_a', { superuser: true }), app_b: login('app_b') } })
+    expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], [{ kind: 'disable-login', role: 'app_a' }])).toBe('"app_a" is a superuser')
+  })
+
+  it('accepts every step of a normal rotation', () => {
+    const o = familyObs(idleState())
+    for (const plan of [planOpen(o, cfg(), ctx()), planClose(familyObs(openState()), cfg(), ctx()), planAbort(familyObs(openState()), cfg(), ctx())]) {
+      expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], plan.steps)).toBeNull()
+    }
+  })
+})
+
+// ---- a write-back is never silently undone (issue 8, finding 5) ----------------------------
+
+describe('a write-back recorded by a close that then failed', () => {
+  const written = (over: Partial<NonNullable<FamilyState['writtenBack']>> = {}) =>
+    openState({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER, ...over } })
+
+  it('abort refuses to disable the login GitHub now holds, and says to run close again', () => {
+    const e = refusal(() => planAbort(familyObs(written()), cfg(), ctx()))
+    expect(e.message).toMatch(/GitHub secrets DATABASE_URL hold the credentials of "app_b" .*abort will not disable "app_b".*Nothing was changed\./)
+    expect(e.next).toMatch(/Run close again.*force: true/)
+  })
+
+  it('abort refuses a pending write too ("may hold")', () => {
+    expect(refusal(() => planAbort(familyObs(written({ pending: true })), cfg(), ctx())).message).toMatch(/may hold the credentials of "app_b"/)
+  })
+
+  it('abort with force disables it, drops the record and says to restore the secrets', () => {
+    const plan = planAbort(familyObs(written()), cfg({ force: true }), ctx())
+    expect(kinds(plan)).toEqual(['disable-login app_b', 'write-state'])
+    expect(plan.state.writtenBack).toBeUndefined()
+    expect(plan.notes.join(' ')).toMatch(/put the credentials of "app_a" back/)
+  })
+
+  it('a record of another rotation does not stop abort', () => {
+    expect(kinds(planAbort(familyObs(written({ rotationId: 'r-0' })), cfg(), ctx()))).toEqual(['disable-login app_b', 'write-state'])
+  })
+
+  it('close goes ahead and drops the record with the rotation', () => {
+    const plan = planClose(familyObs(written()), cfg(), ctx())
+    expect(kinds(plan)).toEqual(['disable-login app_a', 'write-state'])
+    expect(writtenState(plan).writtenBack).toBeUndefined()
   })
 })

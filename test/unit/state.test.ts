@@ -13,29 +13,29 @@ function open(over: Partial<FamilyState> = {}): FamilyState {
 
 describe('readState', () => {
   it.each([null, '', '   ', '\n'])('reads %j as no state', (comment) => {
-    expect(readState(comment)).toEqual({ kind: 'none' })
+    expect(readState(comment, 'app')).toEqual({ kind: 'none' })
   })
 
   it.each(['owned by the billing team', '{not json', '[1,2]', '"a string"', '42', 'null', '{"tool":"something-else","version":1}', '{"version":1,"logins":["a","b"]}'])(
     'reads the comment %j, which is not ours, as foreign and keeps it verbatim',
     (comment) => {
-      expect(readState(comment)).toEqual({ kind: 'foreign', comment })
+      expect(readState(comment, 'app')).toEqual({ kind: 'foreign', comment })
     },
   )
 
   it('round-trips an idle state through serializeState', () => {
     const s = idle()
-    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+    expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
   })
 
   it('round-trips an open state with lastClosed and passwordSetAt', () => {
     const s = open({ lastClosed: { id: 'r-0', closedAt: '2026-01-01T12:00:00.000Z', active: 'app_a' }, passwordSetAt: { app_a: 'x', app_b: 'y' } })
-    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+    expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
   })
 
   it('round-trips login names that need escaping in JSON', () => {
     const s = idle({ logins: [`O'Brien "A"\\`, 'Zwei ü'], active: 'Zwei ü', passwordSetAt: {} })
-    expect(readState(serializeState(s))).toEqual({ kind: 'ok', state: s })
+    expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
   })
 
   it('serializes to one line of JSON tagged with the tool and version', () => {
@@ -46,7 +46,7 @@ describe('readState', () => {
 
   it('fills in passwordSetAt and lastClosed when an older state lacks them', () => {
     const { passwordSetAt: _p, lastClosed: _l, ...rest } = idle()
-    const r = readState(JSON.stringify(rest))
+    const r = readState(JSON.stringify(rest), 'app')
     expect(r.kind).toBe('ok')
     if (r.kind !== 'ok') return
     expect(r.state.passwordSetAt).toEqual({})
@@ -54,7 +54,7 @@ describe('readState', () => {
   })
 
   it('refuses a state of another version, naming the version', () => {
-    const r = readState(JSON.stringify({ ...idle(), version: 2 }))
+    const r = readState(JSON.stringify({ ...idle(), version: 2 }), 'app')
     expect(r).toEqual({ kind: 'invalid', reason: 'state version 2 is not supported by this release' })
   })
 
@@ -64,29 +64,72 @@ describe('readState', () => {
     ['three logins', { logins: ['app_a', 'app_b', 'app_c'] }],
     ['logins not an array', { logins: 'app_a,app_b' }],
     ['no active login', { active: undefined }],
-    ['an active login that is not one of the logins', { active: 'app_c' }],
     ['an active login that is not a string', { active: 1 }],
   ])('reads a state with %s as invalid', (_what, patch) => {
-    const r = readState(JSON.stringify({ ...idle(), ...patch }))
+    const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r.kind).toBe('invalid')
     expect(r.kind === 'invalid' && r.reason).toMatch(/two distinct login roles|missing its active login/)
   })
 
   // A state naming one role twice would make open pick the active login as the standby.
   it('reads a state naming the same login twice as invalid', () => {
-    const r = readState(JSON.stringify({ ...idle(), logins: ['app_a', 'app_a'] }))
+    const r = readState(JSON.stringify({ ...idle(), logins: ['app_a', 'app_a'] }), 'app')
     expect(r.kind).toBe('invalid')
   })
 
   it.each([
     ['a rotation that is not an object', { rotation: 'r-1' }],
     ['a rotation without an id', { rotation: { incoming: 'app_b', openedAt: 'x', openedBy: RUN } }],
-    ['a rotation whose incoming login is not one of the logins', { rotation: { id: 'r-1', incoming: 'app_c', openedAt: 'x', openedBy: RUN } }],
     ['a rotation whose incoming login is the active one', { rotation: { id: 'r-1', incoming: 'app_a', openedAt: 'x', openedBy: RUN } }],
     ['no rotation field at all', { rotation: undefined }],
+    ['sealed credentials that are not a string', { rotation: { id: 'r-1', incoming: 'app_b', openedAt: 'x', openedBy: RUN, sealed: 42 } }],
   ])('reads a state with %s as invalid', (_what, patch) => {
-    const r = readState(JSON.stringify({ ...idle(), ...patch }))
+    const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r).toEqual({ kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' })
+  })
+})
+
+// The comment is input: anyone who may COMMENT ON ROLE the group can write it (issue 8, finding 4).
+describe('readState with a tampered comment', () => {
+  it.each([
+    ['an active login that is not one of the logins', { active: 'app_c' }, /active login "app_c" is neither of its login roles/],
+    ['the admin as active and adoptedFrom', { active: 'postgres', adoptedFrom: 'postgres' }, /adoptedFrom is "postgres", not the group role "app"/],
+    ['the group as active without adoption', { active: 'app' }, /active login "app" is neither/],
+    ['adoptedFrom naming a login', { adoptedFrom: 'app_b' }, /adoptedFrom is "app_b"/],
+    ['the group among the logins', { logins: ['app', 'app_b'], active: 'app_b' }, /include the group role "app"/],
+    ['a rotation handing out another role', { rotation: { id: 'r-1', incoming: 'postgres', openedAt: 'x', openedBy: RUN } }, /hands out "postgres"/],
+    ['lastClosed naming another role', { lastClosed: { id: 'r-0', closedAt: 'x', active: 'app_a', previous: 'postgres' } }, /lastClosed.previous names "postgres"/],
+    ['lastAborted naming another role', { lastAborted: { id: 'r-0', abortedAt: 'x', login: 'postgres' } }, /lastAborted.login names "postgres"/],
+    ['writtenBack naming another role', { writtenBack: { login: 'postgres', rotationId: 'r-1', secrets: [], at: 'x' } }, /writtenBack.login names "postgres"/],
+    ['passwordSetAt naming another role', { passwordSetAt: { postgres: 'x' } }, /passwordSetAt names "postgres"/],
+  ])('reads a state with %s as tampered', (_what, patch, reason) => {
+    const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
+    expect(r).toMatchObject({ kind: 'invalid', tampered: true })
+    expect(r.kind === 'invalid' && r.reason).toMatch(reason)
+  })
+
+  it.each([
+    ['not an object', 'DATABASE_URL'],
+    ['without a login', { rotationId: 'r-1', secrets: [], at: 'x' }],
+    ['with secrets that are not names', { login: 'app_b', rotationId: 'r-1', secrets: [1], at: 'x' }],
+  ])('reads a write-back record %s as invalid', (_what, writtenBack) => {
+    expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toEqual({ kind: 'invalid', reason: 'the write-back recorded in the state is malformed' })
+  })
+
+  it('round-trips a state with a write-back record and sealed credentials', () => {
+    const s = open({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true } })
+    const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc' } }
+    expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
+  })
+
+  it('accepts the adopted group role as active when adoptedFrom is the group', () => {
+    const s = idle({ active: 'app', adoptedFrom: 'app', passwordSetAt: {} })
+    expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
+  })
+
+  it('shortens a long name it quotes in the reason', () => {
+    const r = readState(JSON.stringify({ ...idle(), active: 'x'.repeat(500) }), 'app')
+    expect(r.kind === 'invalid' && r.reason.length).toBeLessThan(150)
   })
 })
 

@@ -92,7 +92,7 @@ describe('renderStep', () => {
     expect(s.display).toBe(s.sql)
     const value = literalValue(s.sql.slice('COMMENT ON ROLE "app" IS '.length))
     expect(JSON.parse(value)).toEqual(STATE)
-    expect(readState(value)).toEqual({ kind: 'ok', state: STATE })
+    expect(readState(value, 'app')).toEqual({ kind: 'ok', state: STATE })
   })
 
   it('escapes login names with quotes and backslashes inside the state comment', () => {
@@ -101,7 +101,7 @@ describe('renderStep', () => {
     const prefix = 'COMMENT ON ROLE "g""x" IS'
     expect(s.sql.startsWith(prefix)).toBe(true)
     const value = literalValue(s.sql.slice(prefix.length).trimStart())
-    expect(readState(value)).toEqual({ kind: 'ok', state })
+    expect(readState(value, 'g"x')).toEqual({ kind: 'ok', state })
   })
 
   it('never puts a password into the state comment', () => {

@@ -141,6 +141,12 @@ describe('renderFailureSummary', () => {
     )
   })
 
+  it('does not say nothing was changed when the failed phase committed something first', () => {
+    const md = renderFailureSummary('close', 'GitHub secrets DATABASE_URL now hold the credentials of "app_b"; "app_a" is still enabled.', true)
+    expect(md).not.toMatch(/nothing was changed/i)
+    expect(md).toContain('Some changes were made before the failure')
+  })
+
   it('says "(no phase)" when the phase input was empty', () => {
     expect(renderFailureSummary('', "input 'phase': is required")).toContain('`(no phase)` failed')
   })
