@@ -296,8 +296,10 @@ function formatDuration(ms) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CI: () => (/* binding */ PartialFailure),
 /* harmony export */   a$: () => (/* binding */ DatabaseError),
 /* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   ii: () => (/* binding */ wasCommitted),
 /* harmony export */   qq: () => (/* binding */ StateError)
 /* harmony export */ });
 /**
@@ -333,12 +335,106 @@ class StateError extends Error {
 class DatabaseError extends Error {
     hint;
     code;
-    constructor(message, hint, code) {
+    committed;
+    constructor(message, hint, code, 
+    /** Something was committed (or written to GitHub) before the failure; the message says what. */
+    committed = false) {
         super(hint ? `${message} ${hint}` : message);
         this.hint = hint;
         this.code = code;
+        this.committed = committed;
         this.name = 'DatabaseError';
     }
+}
+/**
+ * A phase failed after something became durable: a commit, or secrets written
+ * to GitHub. The message says exactly what was changed and what was not.
+ */
+class PartialFailure extends Error {
+    committed = true;
+    constructor(message) {
+        super(message);
+        this.name = 'PartialFailure';
+    }
+}
+/** Whether a failed phase changed something durably before failing (then no message may say "nothing was changed"). */
+function wasCommitted(e) {
+    return typeof e === 'object' && e !== null && e.committed === true;
+}
+
+
+/***/ }),
+
+/***/ 2988:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BP: () => (/* binding */ logLine),
+/* harmony export */   D9: () => (/* binding */ markdownCode),
+/* harmony export */   TN: () => (/* binding */ oneLine),
+/* harmony export */   p7: () => (/* binding */ markdownText)
+/* harmony export */ });
+/**
+ * Server text is data. Database names, application_name, client addresses,
+ * role names and server error texts can hold newlines, runner commands
+ * (`::warning ...::`), Markdown and HTML. Everything the server says passes
+ * through one of these before it reaches the log or the job summary.
+ */
+// C0 controls, DEL, C1 controls (NEL among them), LINE SEPARATOR, PARAGRAPH SEPARATOR,
+// and the bidirectional overrides that make a line read differently from what it holds.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Server text as one printable line: a backslash and every control character
+ * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`).
+ */
+function oneLine(text) {
+    return text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
+        const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+        if (named[c])
+            return named[c];
+        const code = c.charCodeAt(0);
+        return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+/**
+ * A message for the log that no runner parses as a command: each of its lines
+ * (split as the runner splits them: CR, LF, CRLF) that would start, after
+ * leading whitespace, with `::` or `##[` gets its first character escaped.
+ * The last line of defence; server text inside messages goes through oneLine first.
+ */
+function logLine(message) {
+    return message
+        .split(/\r\n|\r|\n/)
+        .map((line) => line.replace(/^(\s*)([:#])(?=:|#\[)/, (_, space, c) => `${space}\\x${c.charCodeAt(0).toString(16)}`))
+        .join('\n');
+}
+/**
+ * Text for Markdown (the job summary), on one line, with the characters that
+ * could form a link, image, autolink, entity, HTML tag, code span or table cell
+ * break backslash-escaped (backslash, backtick, brackets, angle brackets, `&`,
+ * `|`, `!`, `@`, the `:` of `://` and the `.` of `www.`). * Emphasis characters are left alone: they can only
+ * restyle the text, and escaping them would clutter every role name.
+ */
+function markdownText(text) {
+    return oneLine(text)
+        .replace(/[\\`[\]<>&|!@]/g, (c) => `\\${c}`)
+        .replace(/:(?=\/\/)/g, '\\:')
+        .replace(/(www)\./gi, '$1\\.');
+}
+/**
+ * Text as a Markdown code span (rendered literally: no link, image or tag).
+ * In a table cell a `|` must be written `\|` even inside a code span.
+ */
+function markdownCode(text, inTable = false) {
+    let body = oneLine(text);
+    if (body === '')
+        return '(empty)';
+    if (inTable)
+        body = body.replace(/\|/g, '\\|');
+    const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = body.startsWith('`') || body.endsWith('`') || body.startsWith(' ') ? ' ' : '';
+    return `${fence}${pad}${body}${pad}${fence}`;
 }
 
 
@@ -351,10 +447,12 @@ class DatabaseError extends Error {
 /* harmony export */   P: () => (/* binding */ describeSessions),
 /* harmony export */   y: () => (/* binding */ sessionCount)
 /* harmony export */ });
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2988);
+
 function sessionCount(sessions, login) {
     return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0);
 }
-/** "3 (appdb: 2, other: 1)" */
+/** "3 (appdb: 2, other: 1)"; database names on one line (see oneLine). */
 function describeSessions(sessions, login) {
     const mine = sessions.filter((s) => s.login === login);
     const total = sessionCount(sessions, login);
@@ -362,7 +460,7 @@ function describeSessions(sessions, login) {
         return '0';
     const byDb = new Map();
     for (const s of mine) {
-        const where = `${s.database ?? '(none)'}${s.server && s.server !== 'primary' ? `@${s.server}` : ''}`;
+        const where = `${s.database === null ? '(none)' : (0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.database)}${s.server && s.server !== 'primary' ? `@${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.server)}` : ''}`;
         byDb.set(where, (byDb.get(where) ?? 0) + s.count);
     }
     return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`;
@@ -898,6 +996,8 @@ var duration = __nccwpck_require__(7607);
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/names.ts
 var src_names = __nccwpck_require__(6455);
+// EXTERNAL MODULE: ./src/pooler-urls.ts
+var pooler_urls = __nccwpck_require__(597);
 // EXTERNAL MODULE: ./src/secret-map.ts
 var secret_map = __nccwpck_require__(3648);
 // EXTERNAL MODULE: ./src/password.ts
@@ -907,6 +1007,7 @@ var seal = __nccwpck_require__(774);
 // EXTERNAL MODULE: ./src/urls.ts
 var urls = __nccwpck_require__(5769);
 ;// CONCATENATED MODULE: ./src/config.ts
+
 
 
 
@@ -996,6 +1097,7 @@ function parseConfig(read, env) {
         adopt: parseBoolean(get('adopt'), 'adopt'),
         fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
         replicas,
+        poolers: (0,pooler_urls/* parsePoolerUrls */.D8)(read('pgbouncer-urls')),
         sealKey,
         sealedCredentials,
         github,
@@ -1056,9 +1158,12 @@ function parseBoolean(text, input) {
     throw new errors/* InputError */.dz(input, `'${text}' is not a boolean; use true or false`);
 }
 
+// EXTERNAL MODULE: ./src/escape.ts
+var src_escape = __nccwpck_require__(2988);
 // EXTERNAL MODULE: ./src/family.ts
 var family = __nccwpck_require__(2015);
 ;// CONCATENATED MODULE: ./src/summary.ts
+
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
 function renderSummary(r) {
@@ -1094,6 +1199,8 @@ function renderSummary(r) {
     lines.push('');
     if (r.failure)
         lines.push(`**${esc(r.failure)}**`, '');
+    if (r.poolers?.length)
+        lines.push(...renderPoolers(r.poolers, r.roles.logins.map((l) => l.name)));
     if (r.status)
         lines.push(...renderStatus(r.status));
     if (r.changes.length) {
@@ -1109,15 +1216,21 @@ function renderSummary(r) {
 function renderStatus(st) {
     const out = [`**${esc(st.group)}**: ${esc(st.description)}`, ''];
     if (st.rotation)
-        out.push(`Open rotation \`${st.rotation.id}\` since ${st.rotation.openedAt}${st.rotation.openedBy.runId ? ` (workflow run ${st.rotation.openedBy.runId}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
+        out.push(`Open rotation ${(0,src_escape/* markdownCode */.D9)(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
     const rotated = Object.entries(st.passwordSetAt);
     if (rotated.length)
-        out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${t} |`), '');
+        out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '');
     if (st.sessions.length) {
         out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|');
         for (const x of st.sessions)
-            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${esc(x.database ?? '')} | ${esc(x.applicationName)} | ${esc(x.clientAddr ?? 'local')} | ${x.count} |`);
+            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : (0,src_escape/* markdownCode */.D9)(x.database, true)} | ${(0,src_escape/* markdownCode */.D9)(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : (0,src_escape/* markdownCode */.D9)(x.clientAddr, true)} | ${x.count} |`);
         out.push('');
+    }
+    if (st.poolers?.length) {
+        out.push(...renderPoolers(st.poolers, Object.keys(st.canLogin).filter((l) => l !== st.group)));
+        for (const p of st.poolers)
+            for (const f of p.forcedUsers)
+                out.push(`> Pooler ${esc(p.label)}: database entry ${code(f.database)} forces user ${code(f.user)}; the server sees only that user, so drain and close cannot tell its clients' logins apart.`, '');
     }
     if (st.drift.length) {
         out.push('**Drift**', '', '| role | problem | detail |', '|---|---|---|', ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`), '');
@@ -1127,15 +1240,40 @@ function renderStatus(st) {
     }
     return out;
 }
-/** The summary of a phase that failed before it had a result. */
-function renderFailureSummary(phase, message) {
-    return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\nNothing was changed.\n`;
+/**
+ * The summary of a phase that failed before it had a result. `committed`: the
+ * phase changed something durably before it failed (see wasCommitted); the
+ * message says what, and the summary must not claim that nothing changed.
+ */
+function renderFailureSummary(phase, message, committed = false) {
+    const outcome = committed ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.' : 'Nothing was changed.';
+    return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\n${outcome}\n`;
+}
+/** Per pooler: version, and clients and server connections of each login. */
+function renderPoolers(views, logins) {
+    const out = ['| pooler | version | login | clients | server connections (in use) |', '|---|---|---|---|---|'];
+    for (const v of views) {
+        if (v.error !== undefined) {
+            out.push(`| ${esc(v.label)} | not readable: ${code(v.error)} | | | |`);
+            continue;
+        }
+        const modes = 'poolModes' in v ? ` (${v.poolModes.map(esc).join(', ')})` : '';
+        for (const l of logins)
+            out.push(`| ${esc(v.label)} | ${esc(v.version)}${modes} | ${esc(l)} | ${v.clients[l] ?? 0} | ${v.servers[l]?.total ?? 0} (${v.servers[l]?.inUse ?? 0}) |`);
+    }
+    out.push('');
+    return out;
+}
+/** Server text in a code span (backticks cannot close it). */
+function code(s) {
+    return `\`${s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|')}\``;
 }
 function yesNo(b) {
     return b ? 'yes' : 'no';
 }
+/** Every text that is not the action's own: role names, server text, anything read from the state comment. */
 function esc(s) {
-    return s.replace(/[|<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+    return (0,src_escape/* markdownText */.p7)(s);
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -1146,13 +1284,17 @@ function esc(s) {
 
 
 
+
+
+
+
 async function run() {
     maskConnectionSecrets();
     const phase = getInput('phase');
     try {
         const cfg = parseConfig((name) => getInput(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(258)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2258));
+        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(110)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6110));
         const result = await runPhase(cfg, { reporter });
         setOutputs(result);
         await writeSummary(renderSummary(result));
@@ -1161,53 +1303,33 @@ async function run() {
     }
     catch (e) {
         const message = e instanceof Error ? e.message : String(e);
-        await writeSummary(renderFailureSummary(phase, message));
+        await writeSummary(renderFailureSummary(phase, message, (0,errors/* wasCommitted */.ii)(e)));
         setFailed(message);
     }
 }
 const reporter = {
-    info: (m) => info(m),
+    // No line the core prints may start a runner command (warning and debug are escaped by the command format).
+    info: (m) => info((0,src_escape/* logLine */.BP)(m)),
     warning: (m) => warning(m),
     debug: (m) => debug(m),
     secret: (v) => setSecret(v),
 };
-/** admin-url and PGPASSWORD are masked before anything else runs, including the password inside the URI. */
+/**
+ * admin-url, replica-urls, pgbouncer-urls and PGPASSWORD are masked before anything else runs:
+ * each URI in every form its password can take (see uriSecrets).
+ */
 function maskConnectionSecrets() {
-    const url = getInput('admin-url');
-    if (url) {
-        setSecret(url);
-        const m = /^[a-z]+:\/\/([^@/?#]*)@/i.exec(url);
-        const pw = m?.[1].includes(':') ? m[1].slice(m[1].indexOf(':') + 1) : '';
-        if (pw) {
-            setSecret(pw);
-            try {
-                const decoded = decodeURIComponent(pw);
-                if (decoded !== pw)
-                    setSecret(decoded);
-            }
-            catch {
-                // not valid percent-encoding: parseConfig reports it
-            }
-        }
-        const q = /[?&]password=([^&#]*)/.exec(url);
-        if (q?.[1])
-            setSecret(q[1]);
-    }
+    const uris = [getInput('admin-url'), ...getInput('replica-urls').split(/\r?\n/), ...(0,pooler_urls/* splitUriList */.TA)(getInput('pgbouncer-urls'))]
+        .map((u) => u.trim())
+        .filter(Boolean);
+    for (const uri of uris)
+        (0,urls/* maskUriSecrets */.aH)(uri, reporter);
     if (process.env.PGPASSWORD)
         setSecret(process.env.PGPASSWORD);
     for (const name of ['seal-key', 'github-token']) {
         const v = getInput(name);
         if (v)
             setSecret(v);
-    }
-    for (const line of getInput('replica-urls').split(/\r?\n/)) {
-        const u = line.trim();
-        if (!u)
-            continue;
-        setSecret(u);
-        const m = /^[a-z]+:\/\/[^:@/?#]*:([^@/?#]*)@/i.exec(u);
-        if (m?.[1])
-            setSecret(m[1]);
     }
 }
 function setOutputs(r) {
@@ -1249,6 +1371,7 @@ async function writeSummary(markdown) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Ko: () => (/* binding */ checkRoleName),
+/* harmony export */   ce: () => (/* binding */ quoteLiteral),
 /* harmony export */   v4: () => (/* binding */ quoteIdent)
 /* harmony export */ });
 /* unused harmony export MAX_NAME_BYTES */
@@ -1284,6 +1407,10 @@ function checkRoleName(name, input) {
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
+/** Quotes a string literal for a message that shows SQL to run by hand (standard_conforming_strings on). */
+function quoteLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
 
 
 /***/ }),
@@ -1311,6 +1438,64 @@ function generatePassword(length) {
     for (let i = 0; i < length; i++)
         out += PASSWORD_ALPHABET[(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomInt)(PASSWORD_ALPHABET.length)];
     return out;
+}
+
+
+/***/ }),
+
+/***/ 597:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D8: () => (/* binding */ parsePoolerUrls),
+/* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
+/* harmony export */   TA: () => (/* binding */ splitUriList)
+/* harmony export */ });
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2988);
+/* harmony import */ var _urls_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5769);
+/**
+ * The `pgbouncer-urls` input: console URIs of the poolers in front of the
+ * database. Pure parsing, apart from the console client, so that reading the
+ * inputs at start-up does not load the PostgreSQL driver.
+ */
+
+
+
+
+/**
+ * URIs one per line or comma-separated (a comma only splits before another
+ * postgres:// URI, so a comma inside a password stays); # starts a comment line.
+ */
+function splitUriList(text) {
+    return text
+        .split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+}
+const POOLER_INPUT = 'pgbouncer-urls';
+/**
+ * Console URIs, one per line or comma-separated (a comma only splits before
+ * another postgres:// URI, so a comma inside a URI stays). Lines starting with
+ * # are comments. Errors name the input and never repeat a URI.
+ */
+function parsePoolerUrls(text) {
+    return splitUriList(text).map((url, i) => {
+        try {
+            (0,_urls_js__WEBPACK_IMPORTED_MODULE_2__/* .checkConnectionUrl */ .U$)(url, POOLER_INPUT);
+        }
+        catch (e) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} ${e.message.replace(/^input '[^']*': /, '')}`);
+        }
+        const c = (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(url, { useLibpqCompat: true });
+        if (c.host?.startsWith('/'))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`);
+        if (c.database && c.database !== 'pgbouncer') {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} connects to database "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`);
+        }
+        return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 };
+    });
 }
 
 
@@ -1584,9 +1769,11 @@ function secretNameProblem(name) {
 /* harmony export */   JD: () => (/* binding */ checkAppUrl),
 /* harmony export */   SL: () => (/* binding */ defaultAppUrl),
 /* harmony export */   U$: () => (/* binding */ checkConnectionUrl),
+/* harmony export */   aH: () => (/* binding */ maskUriSecrets),
 /* harmony export */   p5: () => (/* binding */ buildDatabaseUrl),
 /* harmony export */   yO: () => (/* binding */ clientConfig)
 /* harmony export */ });
+/* unused harmony export uriSecrets */
 /* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 
@@ -1594,6 +1781,8 @@ function secretNameProblem(name) {
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s;
 // Credentials of the admin connection that must not end up in the application's URL.
 const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey']);
+// Parameters whose value is a secret.
+const SECRET_PARAMS = new Set(['password', 'sslpassword']);
 /** Validates a connection URI; the message never repeats the URI (it may hold a password). */
 function checkConnectionUrl(url, input) {
     if (!URL_RE.test(url)) {
@@ -1691,6 +1880,64 @@ function safeDecode(s) {
     }
     catch {
         return s;
+    }
+}
+/**
+ * Every form a connection URI's secrets can take, for masking: the URI itself;
+ * the userinfo password as written (everything between the first ':' and the
+ * last '@', so an unencoded '@' is kept), percent-decoded and as the URL
+ * parser re-encodes it; each `password`/`sslpassword` parameter as written,
+ * percent-decoded and form-decoded ('+' as space); and the password that `pg`
+ * will send, from the parser `pg` uses (pg-connection-string). Never the user name.
+ */
+function uriSecrets(uri) {
+    const forms = new Set([uri]);
+    const m = URL_RE.exec(uri);
+    if (m) {
+        const at = m[2].lastIndexOf('@');
+        const userinfo = at >= 0 ? m[2].slice(0, at) : '';
+        if (userinfo.includes(':'))
+            addDecodings(forms, userinfo.slice(userinfo.indexOf(':') + 1));
+        const query = m[3].split('#')[0].split('?').slice(1).join('?');
+        for (const pair of query.split('&')) {
+            const eq = pair.indexOf('=');
+            if (eq > 0 && SECRET_PARAMS.has(safeDecode(pair.slice(0, eq))))
+                addDecodings(forms, pair.slice(eq + 1));
+        }
+    }
+    for (const parsed of [parsedSecrets(uri), urlPassword(uri)])
+        for (const v of parsed)
+            forms.add(v);
+    forms.delete('');
+    return [...forms];
+}
+/** Registers every form of a URI's secrets with the front end (admin-url, replica-urls, any URI input). */
+function maskUriSecrets(uri, reporter) {
+    for (const s of uriSecrets(uri))
+        reporter.secret(s);
+}
+function addDecodings(forms, raw) {
+    forms.add(raw);
+    forms.add(safeDecode(raw));
+    forms.add(safeDecode(raw.replace(/\+/g, ' ')));
+}
+/** What pg will use: pg-connection-string's password and sslpassword. */
+function parsedSecrets(uri) {
+    try {
+        const c = (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(uri, { useLibpqCompat: true });
+        return [c.password ?? '', c.sslpassword ?? ''];
+    }
+    catch {
+        return [];
+    }
+}
+/** The password as the WHATWG URL parser holds it (re-encoded, e.g. an unencoded '@' as %40). */
+function urlPassword(uri) {
+    try {
+        return [new URL(uri.replace(/^postgres(ql)?:/, 'http:')).password];
+    }
+    catch {
+        return [];
     }
 }
 
