@@ -20,6 +20,21 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
+    // A phase imports only from lower layers: what two phases share lives in src/phase-support/.
+    files: ['src/phases/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@actions/*'], message: 'Only src/action/ talks to the runner.' },
+            { group: ['./*'], message: 'A phase never imports another phase: move what they share to src/phase-support/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'scripts/**'],
     rules: { 'max-lines-per-function': 'off', 'no-restricted-imports': 'off', '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -88,7 +88,7 @@ describe('action.yml', () => {
   })
 
   it('lists the phases in the order the config knows them', async () => {
-    const { PHASES: CODE } = await import('../src/config.js')
+    const { PHASES: CODE } = await import('../src/inputs/config.js')
     expect(PHASES).toEqual([...CODE])
   })
 })

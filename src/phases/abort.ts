@@ -1,12 +1,12 @@
-import { applyInTransaction } from '../apply.js'
-import type { Config } from '../config.js'
-import { sessionCount } from '../family.js'
-import { planAbort } from '../plan.js'
-import type { PhaseResult } from '../result.js'
-import { sessionsEverywhere, terminateEverywhere, waitGone } from './close.js'
-import { finish, planContext, type PhaseDeps } from './common.js'
-import { endPooled, lookThroughPoolers } from './poolers-close.js'
-import { killPoolerClients, killRefusal } from '../pooled.js'
+import { applyInTransaction } from '../postgres/apply.js'
+import type { Config } from '../inputs/config.js'
+import { sessionCount } from '../domain/family.js'
+import { planAbort } from '../domain/plan.js'
+import type { PhaseResult } from '../domain/result.js'
+import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
+import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
+import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
 
 /**
  * Cancels an open rotation (what a workflow runs with `if: failure()` after a

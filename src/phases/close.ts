@@ -1,19 +1,18 @@
-import { applyInTransaction } from '../apply.js'
-import type { Config } from '../config.js'
-import { sessionCount, type SessionGroup } from '../family.js'
-import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../errors.js'
-import type { Observation } from '../family.js'
-import { readSessions } from '../observe.js'
-import { unsealCredentials } from '../seal.js'
-import { UNDER_LOCK, writeBack } from '../writeback.js'
-import { recordWriteBack } from '../writeback-record.js'
-import { checkLogin } from './open.js'
-import { planClose } from '../plan.js'
-import type { PhaseResult } from '../result.js'
-import { TERMINATE_SESSIONS } from '../statements.js'
-import { finish, planContext, type PhaseDeps } from './common.js'
-import { otherLogin } from '../state.js'
-import { endPooled, killPooledClients, lookThroughPoolers, recheckPoolerClients, remainingThroughPoolers, seenThroughPoolers } from './poolers-close.js'
+import { applyInTransaction } from '../postgres/apply.js'
+import type { Config } from '../inputs/config.js'
+import { sessionCount } from '../domain/family.js'
+import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
+import type { Observation } from '../domain/family.js'
+import { unsealCredentials } from '../crypto/seal.js'
+import { UNDER_LOCK, writeBack } from '../github/writeback.js'
+import { recordWriteBack } from '../postgres/writeback-record.js'
+import { checkLogin } from '../phase-support/login-check.js'
+import { planClose } from '../domain/plan.js'
+import type { PhaseResult } from '../domain/result.js'
+import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
+import { otherLogin } from '../domain/state.js'
+import { endPooled, killPooledClients, lookThroughPoolers, recheckPoolerClients, remainingThroughPoolers, seenThroughPoolers } from '../phase-support/poolers-close.js'
 
 /**
  * Disables the outgoing login (NOLOGIN and a password nobody keeps). Refuses
@@ -150,23 +149,4 @@ async function failedWrite(cfg: Config, deps: PhaseDeps, e: unknown, active: str
   return new PartialFailure(
     `${err.message} ${what}. The close was not applied: "${active}" is still enabled and rotation ${rotationId} is still open; the write is recorded in the state comment, so abort refuses to disable "${incoming}" unless force: true. Fix GitHub access and run close again.`,
   )
-}
-
-export async function sessionsEverywhere(logins: string[], deps: PhaseDeps): Promise<SessionGroup[]> {
-  const primary = await readSessions(deps.session.client, logins)
-  return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary
-}
-
-export async function terminateEverywhere(login: string, deps: PhaseDeps): Promise<number> {
-  const n: number = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated
-  return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0)
-}
-
-/** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
-export async function waitGone(login: string, deps: PhaseDeps, limitMs = 5000): Promise<void> {
-  const end = deps.now().getTime() + limitMs
-  while (deps.now().getTime() < end) {
-    if (sessionCount(await sessionsEverywhere([login], deps), login) === 0) return
-    await deps.sleep(50)
-  }
 }

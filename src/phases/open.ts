@@ -1,15 +1,14 @@
-import { applyInTransaction } from '../apply.js'
-import type { Config } from '../config.js'
-import { close, connect, type Client } from '../db.js'
-import { DatabaseError, InputError } from '../errors.js'
-import type { Observation } from '../family.js'
-import { generatePassword } from '../password.js'
-import { planConfirmOpen, planOpen, planRevertOpen, withSealed, type Plan } from '../plan.js'
-import { sealCredentials, unsealCredentials } from '../seal.js'
-import { buildDatabaseUrl } from '../urls.js'
-import type { PhaseResult } from '../result.js'
-import { WHO_AM_I } from '../statements.js'
-import { credentialOutputs, finish, planContext, type PhaseDeps } from './common.js'
+import { applyInTransaction } from '../postgres/apply.js'
+import type { Config } from '../inputs/config.js'
+import { DatabaseError, InputError } from '../domain/errors.js'
+import type { Observation } from '../domain/family.js'
+import { generatePassword } from '../crypto/password.js'
+import { planConfirmOpen, planOpen, planRevertOpen, withSealed, type Plan } from '../domain/plan.js'
+import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
+import { buildDatabaseUrl } from '../postgres/urls.js'
+import type { PhaseResult } from '../domain/result.js'
+import { credentialOutputs, finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { checkLogin } from '../phase-support/login-check.js'
 
 /**
  * Gives the standby login a new password and LOGIN, then logs in with it and
@@ -89,22 +88,4 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: Plan, again: NonNullab
 async function confirmStillOpen(cfg: Config, deps: PhaseDeps, rotationId: string, incoming: string): Promise<void> {
   if (deps.afterLoginCheck) await deps.afterLoginCheck()
   await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming))
-}
-
-/** Logs in as the login with its new password; returns what is wrong, or null. */
-export async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
-  let c: Client | null = null
-  try {
-    // Same host, port, database and TLS settings as the admin connection, but not its session options.
-    c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password, withoutOptions: true })
-    const row = (await c.query(WHO_AM_I)).rows[0]
-    if (row.current_user !== cfg.role) {
-      return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`
-    }
-    return null
-  } catch (e) {
-    return `Logging in as "${login}" with the new password failed: ${(e as Error).message}`
-  } finally {
-    await close(c)
-  }
 }

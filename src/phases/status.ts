@@ -1,12 +1,12 @@
-import type { Config } from '../config.js'
-import { findConfigDrift } from '../config-drift.js'
-import { findDrift, type Ownership } from '../drift.js'
-import { observe, readDirectGrants } from '../observe.js'
-import type { PhaseResult, StatusReport } from '../result.js'
-import { READ_OWNERSHIP } from '../statements.js'
-import { describeState } from '../state.js'
-import { finish, type PhaseDeps } from './common.js'
-import { poolerStatus } from './status-poolers.js'
+import type { Config } from '../inputs/config.js'
+import { findConfigDrift } from '../domain/config-drift.js'
+import { findDrift, type Ownership } from '../domain/drift.js'
+import { observe, readDirectGrants } from '../postgres/observe.js'
+import type { PhaseResult, StatusReport } from '../domain/result.js'
+import { READ_OWNERSHIP } from '../postgres/statements.js'
+import { describeState } from '../domain/state.js'
+import { finish, type PhaseDeps } from '../phase-support/deps.js'
+import { poolerStatus } from '../phase-support/poolers-status.js'
 
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
 export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {

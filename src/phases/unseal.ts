@@ -1,7 +1,7 @@
-import type { Config } from '../config.js'
-import type { PhaseResult } from '../result.js'
-import { unsealCredentials } from '../seal.js'
-import type { Reporter } from '../reporter.js'
+import type { Config } from '../inputs/config.js'
+import type { PhaseResult } from '../domain/result.js'
+import { unsealCredentials } from '../crypto/seal.js'
+import type { Reporter } from '../domain/reporter.js'
 
 /**
  * Opens sealed-credentials (from setup or open in another job) and emits

@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { InputError } from '../../src/errors.js'
-import { GitHubSecretsError, parseSecretMap, writeSecrets, type WriteSecretsOptions } from '../../src/github-secrets.js'
-import type { Reporter } from '../../src/reporter.js'
+import { InputError } from '../../src/domain/errors.js'
+import { GitHubSecretsError, parseSecretMap, writeSecrets, type WriteSecretsOptions } from '../../src/github/secrets.js'
+import type { Reporter } from '../../src/domain/reporter.js'
 import { fakeGitHub as startFakeGitHub, KEY_ID, type FakeGitHub } from '../harness/fake-github.js'
 
-// libsodium-wrappers' ES-module build is broken (see loadSodium in src/github-secrets.ts): use the CommonJS one.
+// libsodium-wrappers' ES-module build is broken (see loadSodium in src/github/secrets.ts): use the CommonJS one.
 type Sodium = typeof import('libsodium-wrappers')
 const sodium = createRequire(import.meta.url)('libsodium-wrappers') as Sodium
 

@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createRequire } from 'node:module'
 
-// libsodium-wrappers' ES-module build is broken (see loadSodium in src/github-secrets.ts): use the CommonJS one.
+// libsodium-wrappers' ES-module build is broken (see loadSodium in src/github/secrets.ts): use the CommonJS one.
 type Sodium = typeof import('libsodium-wrappers')
 const sodium = createRequire(import.meta.url)('libsodium-wrappers') as Sodium
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { inject } from 'vitest'
-import { parseConfig } from '../../src/config.js'
-import type { Reporter } from '../../src/reporter.js'
-import type { PhaseResult } from '../../src/result.js'
-import { runPhase } from '../../src/rotate.js'
+import { parseConfig } from '../../src/inputs/config.js'
+import type { Reporter } from '../../src/domain/reporter.js'
+import type { PhaseResult } from '../../src/domain/result.js'
+import { runPhase } from '../../src/run-phase.js'
 import type { TestServer } from './servers.js'
 
 export function servers(): TestServer[] {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { familyLockKey } from '../../src/apply.js'
+import { familyLockKey } from '../../src/postgres/apply.js'
 import { startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction, type ActionRun } from '../../scripts/lib/run-action.mjs'
 import { admin, describeRun, errorsOf, loadMajors, sleep, snapshotFamily, visible } from './support.js'

@@ -8,7 +8,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction } from '../../scripts/lib/run-action.mjs'
-import { CLEAR_STATS_SNAPSHOT, READ_SESSIONS } from '../../src/statements.js'
+import { CLEAR_STATS_SNAPSHOT, READ_SESSIONS } from '../../src/postgres/statements.js'
 import { admin, describeRun, loadMajors, median } from './support.js'
 
 const MAJORS = loadMajors()

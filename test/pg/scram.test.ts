@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { generatePassword } from '../../src/password.js'
-import { parseVerifier, scramVerifier } from '../../src/scram.js'
+import { generatePassword } from '../../src/crypto/password.js'
+import { parseVerifier, scramVerifier } from '../../src/crypto/scram.js'
 import { familyName, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
 
 describe.each(servers())('PostgreSQL $major: SCRAM-SHA-256 verifiers', (server) => {

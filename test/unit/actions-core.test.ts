@@ -1,5 +1,5 @@
 /**
- * src/actions-core.ts takes @actions/core's command, file-command, summary and
+ * src/action/actions-core.ts takes @actions/core's command, file-command, summary and
  * utils modules by file path (around the package's exports map) to keep the
  * cold start low. These tests fail when an update moves those files or changes
  * what the public functions write, so the shortcut can never drift silently.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as core from '@actions/core'
-import * as ours from '../../src/actions-core.js'
+import * as ours from '../../src/action/actions-core.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
 const installed = JSON.parse(readFileSync(new URL('../../node_modules/@actions/core/package.json', import.meta.url), 'utf8'))
@@ -49,7 +49,7 @@ describe('the @actions/core shortcut', () => {
   })
 
   it('is pinned to the exact @actions/core version that is installed', () => {
-    expect(pkg.dependencies['@actions/core'], 'pin @actions/core exactly: src/actions-core.ts imports its files by path').toMatch(/^\d+\.\d+\.\d+$/)
+    expect(pkg.dependencies['@actions/core'], 'pin @actions/core exactly: src/action/actions-core.ts imports its files by path').toMatch(/^\d+\.\d+\.\d+$/)
     expect(installed.version).toBe(pkg.dependencies['@actions/core'])
   })
 

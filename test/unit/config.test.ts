@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS, parseConfig, PHASES, type Config } from '../../src/config.js'
-import { InputError } from '../../src/errors.js'
+import { DEFAULTS, parseConfig, PHASES, type Config } from '../../src/inputs/config.js'
+import { InputError } from '../../src/domain/errors.js'
 
 const SECRET = 'Adm1n-S3cret-pw'
 const ADMIN_URL = `postgresql://admin:${SECRET}@db.example.com:5432/appdb?sslmode=require`

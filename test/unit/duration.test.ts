@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatDuration, parseDuration } from '../../src/duration.js'
-import { InputError } from '../../src/errors.js'
+import { formatDuration, parseDuration } from '../../src/inputs/duration.js'
+import { InputError } from '../../src/domain/errors.js'
 
 describe('parseDuration', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { statementError } from '../../src/db.js'
-import { PartialFailure, wasCommitted } from '../../src/errors.js'
+import { statementError } from '../../src/postgres/db.js'
+import { PartialFailure, wasCommitted } from '../../src/domain/errors.js'
 
 describe('statementError says what was committed', () => {
   const lock = { code: '55P03', message: 'canceling statement due to lock timeout' }

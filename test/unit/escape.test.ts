@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { logLine, markdownCode, markdownText, oneLine } from '../../src/escape.js'
+import { logLine, markdownCode, markdownText, oneLine } from '../../src/domain/escape.js'
 import { outsideCodeSpans, runnerLines, unescaped } from '../harness/markdown.js'
 
 const HOSTILE_DB = 'hj\n::warning title=x::pwned\r::error::also\u2028::notice::ls\u0085::debug::nel'

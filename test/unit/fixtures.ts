@@ -1,4 +1,4 @@
-import { STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/state.js'
+import { STATE_TOOL, STATE_VERSION, type FamilyState } from '../../src/domain/state.js'
 
 /** A family set up with app_a active and no rotation open, as setup leaves it. */
 export function idleState(over: Partial<FamilyState> = {}, passwordSetAt = '2026-01-01T00:00:00.000Z'): FamilyState {

@@ -1,6 +1,6 @@
 import { parse } from 'pg-connection-string'
 import { describe, expect, it } from 'vitest'
-import { uriSecrets } from '../../src/urls.js'
+import { uriSecrets } from '../../src/postgres/urls.js'
 
 // Every character that needs care in a URI: @ : / ? # % + and a space.
 const PASSWORDS = ['p@ss:w/o?r#d%2B+ x', 'a+b c', '100%sure', 'only@at', 'x:y']

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InputError } from '../../src/errors.js'
-import { checkRoleName, MAX_NAME_BYTES } from '../../src/names.js'
+import { InputError } from '../../src/domain/errors.js'
+import { checkRoleName, MAX_NAME_BYTES } from '../../src/inputs/names.js'
 
 function refusal(name: string): InputError {
   try {

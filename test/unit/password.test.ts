@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { generatePassword, MIN_PASSWORD_LENGTH, PASSWORD_ALPHABET } from '../../src/password.js'
+import { generatePassword, MIN_PASSWORD_LENGTH, PASSWORD_ALPHABET } from '../../src/crypto/password.js'
 
 describe('generatePassword', () => {
   it.each([16, 17, 32, 64, 128, 1024])('returns exactly %i characters', (n) => {

@@ -1,11 +1,11 @@
 import { idleState as baseIdleState } from './fixtures.js'
 import { describe, expect, it, vi, type Mock } from 'vitest'
-import type { RunInfo } from '../../src/config.js'
-import { StateError } from '../../src/errors.js'
-import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/family.js'
-import { forbiddenTarget, planAbort, planClose, planConfirmOpen, planDrain, planOpen, planRevertOpen, planSetup, withSealed, type Plan, type PlanContext } from '../../src/plan.js'
-import { describeState, readState, serializeState, type FamilyState } from '../../src/state.js'
-import type { Step } from '../../src/statements.js'
+import type { RunInfo } from '../../src/inputs/config.js'
+import { StateError } from '../../src/domain/errors.js'
+import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/domain/family.js'
+import { forbiddenTarget, planAbort, planClose, planConfirmOpen, planDrain, planOpen, planRevertOpen, planSetup, withSealed, type Plan, type PlanContext } from '../../src/domain/plan.js'
+import { describeState, readState, serializeState, type FamilyState } from '../../src/domain/state.js'
+import type { Step } from '../../src/postgres/statements.js'
 
 // ---- factories -------------------------------------------------------------------
 

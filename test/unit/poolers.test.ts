@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config.js'
-import { clientsToKill, describePoolers, judgeDrain, judgeLogin, looksPooled, type BackendSession } from '../../src/drain-rule.js'
-import { logLine, oneLine } from '../../src/escape.js'
-import { consoleLoginError, parseClients, parseForcedUsers, parsePoolerUrls, parseServers, parseVersion, supportsKillClient, type PoolerReading, type PoolerSnapshot } from '../../src/poolers.js'
-import { sessionsSeenThroughPoolers } from '../../src/pooled.js'
+import { parseConfig } from '../../src/inputs/config.js'
+import { clientsToKill, describePoolers, judgeDrain, judgeLogin, looksPooled, type BackendSession } from '../../src/domain/drain-rule.js'
+import { logLine, oneLine } from '../../src/domain/escape.js'
+import { consoleLoginError, parseClients, parseForcedUsers, parsePoolerUrls, parseServers, parseVersion, supportsKillClient, type PoolerReading, type PoolerSnapshot } from '../../src/postgres/poolers.js'
+import { sessionsSeenThroughPoolers } from '../../src/postgres/pooled.js'
 
 const backend = (pid: number, login: string, state = 'idle', clientAddr: string | null = '10.0.0.5'): BackendSession => ({ pid, login, database: 'appdb', state, clientAddr, applicationName: '' })
 
@@ -138,7 +138,7 @@ describe('input pgbouncer-urls', () => {
 
 describe('the job summary with poolers', () => {
   it('shows per pooler the clients and server connections of each login, and an unreadable pooler with its reason', async () => {
-    const { renderSummary } = await import('../../src/summary.js')
+    const { renderSummary } = await import('../../src/action/summary.js')
     const md = renderSummary({
       phase: 'verify-drain',
       group: 'app',

@@ -1,13 +1,13 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { parseVerifier, SCRAM_DEFAULT_ITERATIONS, SCRAM_SALT_BYTES, scramVerifier } from '../../src/scram.js'
+import { parseVerifier, SCRAM_DEFAULT_ITERATIONS, SCRAM_SALT_BYTES, scramVerifier } from '../../src/crypto/scram.js'
 
 const FORMAT = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})$/
 
 /** Salt 00 01 02 ... 0f. */
 const SALT = Buffer.from([...Array(16).keys()])
 
-/** RFC 5802 / RFC 7677, spelled out step by step, independently of src/scram.ts. */
+/** RFC 5802 / RFC 7677, spelled out step by step, independently of src/crypto/scram.ts. */
 function referenceVerifier(password: string, iterations: number, salt: Buffer): string {
   // Hi(password, salt, i) is PBKDF2 with HMAC-SHA-256 and a 32-byte output.
   // Computed here by hand (U1 = HMAC(p, salt || INT(1)), Ui = HMAC(p, Ui-1), XOR of all) rather than with pbkdf2Sync.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { InputError } from '../../src/errors.js'
-import { SEAL_KEY_MIN_LENGTH, SEAL_VERSION, SealError, sealCredentials, unsealCredentials, type SealFailure } from '../../src/seal.js'
+import { InputError } from '../../src/domain/errors.js'
+import { SEAL_KEY_MIN_LENGTH, SEAL_VERSION, SealError, sealCredentials, unsealCredentials, type SealFailure } from '../../src/crypto/seal.js'
 
 const KEY = 'k3y-from-a-secret/0123456789abcdef'
 const CREDS = {

@@ -1,12 +1,12 @@
 import { idleState } from './fixtures.js'
 import { describe, expect, it, vi } from 'vitest'
-import { adoptionFindings, type AdoptionFacts } from '../../src/adoption.js'
-import { findConfigDrift } from '../../src/config-drift.js'
-import type { Observation, RoleInfo } from '../../src/family.js'
-import { planClose, planOpen, planSetup } from '../../src/plan.js'
-import { describeSync, parseSetconfig, settingDifferences, syncConfig, type RoleConfig, type RoleSetting } from '../../src/settings.js'
-import { renderStep, settingValueSql, splitGucList } from '../../src/statements.js'
-import type { FamilyState } from '../../src/state.js'
+import { adoptionFindings, type AdoptionFacts } from '../../src/postgres/adoption.js'
+import { findConfigDrift } from '../../src/domain/config-drift.js'
+import type { Observation, RoleInfo } from '../../src/domain/family.js'
+import { planClose, planOpen, planSetup } from '../../src/domain/plan.js'
+import { describeSync, parseSetconfig, settingDifferences, syncConfig, type RoleConfig, type RoleSetting } from '../../src/domain/settings.js'
+import { renderStep, settingValueSql, splitGucList } from '../../src/postgres/statements.js'
+import type { FamilyState } from '../../src/domain/state.js'
 
 const RUN = { runId: '1001', runAttempt: '1', workflow: 'deploy', repository: 'acme/shop', actor: 'dev' }
 const cfg = (over = {}) => ({ role: 'app', logins: ['app_a', 'app_b'] as [string, string], rotationId: null, terminate: false, force: false, run: RUN, ...over })

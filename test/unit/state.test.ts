@@ -1,7 +1,7 @@
 import { idleState } from './fixtures.js'
 import { describe, expect, it } from 'vitest'
-import { describeSessions, sessionCount, type SessionGroup } from '../../src/family.js'
-import { describeState, otherLogin, readState, serializeState, type FamilyState } from '../../src/state.js'
+import { describeSessions, sessionCount, type SessionGroup } from '../../src/domain/family.js'
+import { describeState, otherLogin, readState, serializeState, type FamilyState } from '../../src/domain/state.js'
 
 const RUN = { runId: '42', runAttempt: '1', workflow: 'deploy', repository: 'o/r', actor: 'me' }
 

@@ -1,7 +1,7 @@
 import { idleState } from './fixtures.js'
 import { describe, expect, it } from 'vitest'
-import { scramVerifier } from '../../src/scram.js'
-import { readState, type FamilyState } from '../../src/state.js'
+import { scramVerifier } from '../../src/crypto/scram.js'
+import { readState, type FamilyState } from '../../src/domain/state.js'
 import {
   OBSERVE_FAMILY,
   READ_SESSIONS,
@@ -9,7 +9,7 @@ import {
   serializeOnGroup,
   TERMINATE_SESSIONS,
   type Step,
-} from '../../src/statements.js'
+} from '../../src/postgres/statements.js'
 
 /** The value of a PostgreSQL string literal ('...' or E'...', as pg's escapeLiteral writes them). */
 function literalValue(sql: string): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Phase } from '../../src/config.js'
-import type { RoleInfo } from '../../src/family.js'
-import type { PhaseResult } from '../../src/result.js'
-import { renderFailureSummary, renderSummary } from '../../src/summary.js'
+import type { Phase } from '../../src/inputs/config.js'
+import type { RoleInfo } from '../../src/domain/family.js'
+import type { PhaseResult } from '../../src/domain/result.js'
+import { renderFailureSummary, renderSummary } from '../../src/action/summary.js'
 
 const PASSWORD = 'Xq7-Secret_pw.~abcdefghijklmnop'
 const DATABASE_URL = `postgresql://app_b:${PASSWORD}@db.example.com:5432/appdb?sslmode=require`

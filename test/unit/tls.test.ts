@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { plaintextWarning, serverHasNoTls, tlsAttempts } from '../../src/tls.js'
-import { clientConfig } from '../../src/urls.js'
+import { plaintextWarning, serverHasNoTls, tlsAttempts } from '../../src/postgres/tls.js'
+import { clientConfig } from '../../src/postgres/urls.js'
 
 const attempts = (url: string | undefined, env: NodeJS.ProcessEnv = {}) => {
   const target = url ? { url } : {}

@@ -1,7 +1,7 @@
 import { parse } from 'pg-connection-string'
 import { describe, expect, it } from 'vitest'
-import { InputError } from '../../src/errors.js'
-import { buildDatabaseUrl, checkAppUrl, checkConnectionUrl, clientConfig, defaultAppUrl } from '../../src/urls.js'
+import { InputError } from '../../src/domain/errors.js'
+import { buildDatabaseUrl, checkAppUrl, checkConnectionUrl, clientConfig, defaultAppUrl } from '../../src/postgres/urls.js'
 
 /** Parses a postgres URI with the WHATWG parser (after swapping the scheme, as the action does). */
 function whatwg(url: string): URL {

@@ -1,0 +1,82 @@
+/**
+ * The GitHub Actions adapter: the only module that imports @actions/core.
+ * Reads inputs, masks secrets, runs the phase, sets outputs, writes the job summary.
+ */
+import * as core from './actions-core.js'
+import { parseConfig } from '../inputs/config.js'
+import { logLine } from '../domain/escape.js'
+import { wasCommitted } from '../domain/errors.js'
+import type { Reporter } from '../domain/reporter.js'
+import type { PhaseResult } from '../domain/result.js'
+import { splitUriList } from '../inputs/pooler-urls.js'
+import { maskUriSecrets } from '../postgres/urls.js'
+import { renderFailureSummary, renderSummary } from './summary.js'
+
+export async function run(): Promise<void> {
+  maskConnectionSecrets()
+  const phase = core.getInput('phase')
+  try {
+    const cfg = parseConfig((name) => core.getInput(name), process.env)
+    // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
+    const { runPhase } = await import('../run-phase.js')
+    const result = await runPhase(cfg, { reporter })
+    setOutputs(result)
+    await writeSummary(renderSummary(result))
+    if (result.failure) core.setFailed(result.failure)
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e)
+    await writeSummary(renderFailureSummary(phase, message, wasCommitted(e)))
+    core.setFailed(message)
+  }
+}
+
+const reporter: Reporter = {
+  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
+  info: (m) => core.info(logLine(m)),
+  warning: (m) => core.warning(m),
+  debug: (m) => core.debug(m),
+  secret: (v) => core.setSecret(v),
+}
+
+/**
+ * admin-url, replica-urls, pgbouncer-urls and PGPASSWORD are masked before anything else runs:
+ * each URI in every form its password can take (see uriSecrets).
+ */
+function maskConnectionSecrets(): void {
+  const uris = [core.getInput('admin-url'), ...core.getInput('replica-urls').split(/\r?\n/), ...splitUriList(core.getInput('pgbouncer-urls'))]
+    .map((u) => u.trim())
+    .filter(Boolean)
+  for (const uri of uris) maskUriSecrets(uri, reporter)
+  if (process.env.PGPASSWORD) core.setSecret(process.env.PGPASSWORD)
+  for (const name of ['seal-key', 'github-token']) {
+    const v = core.getInput(name)
+    if (v) core.setSecret(v)
+  }
+}
+
+function setOutputs(r: PhaseResult): void {
+  const o = r.outputs
+  // Secrets were registered with core.setSecret by the phase before they existed anywhere else.
+  const outputs: [string, string | number | boolean | undefined][] = [
+    ['username', o.username],
+    ['password', o.password],
+    ['database-url', o.databaseUrl],
+    ['previous-username', o.previousUsername],
+    ['rotation-id', o.rotationId],
+    ['state', o.state],
+    ['remaining-connections', o.remainingConnections],
+    ['drained', o.drained],
+    ['sealed-credentials', o.sealedCredentials],
+  ]
+  for (const [name, value] of outputs) if (value !== undefined) core.setOutput(name, String(value))
+  if (r.status) core.setOutput('status', JSON.stringify(r.status))
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  try {
+    await core.summary.addRaw(markdown).write()
+  } catch (e) {
+    core.warning(`Could not write the job summary: ${(e as Error).message}`)
+  }
+}

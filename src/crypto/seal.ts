@@ -1,0 +1,216 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+import { InputError } from '../domain/errors.js'
+
+/**
+ * Sealed credentials: the new login's username, password and database URL,
+ * encrypted so they can travel as a job output (the runner drops outputs that
+ * contain a masked value) and be opened in a later job that knows `seal-key`.
+ *
+ *   pgrot1.<family>.<rotation id>.<salt>.<nonce>.<key check>.<ciphertext+tag>
+ *
+ * Every part is unpadded base64url, so the text is one line without `.` inside
+ * a part. The key comes from `seal-key` by scrypt (N=2^15, r=8, p=1, 16-byte
+ * random salt per sealing); its first 32 bytes are the AES-256-GCM key, the
+ * next 8 a key check, so a wrong key is told apart from an altered value
+ * (the check is as costly to test as the ciphertext, so it helps no guesser).
+ * The whole header, family and rotation id included, is the associated data:
+ * changing any character of it makes opening fail. Nonces are random, 12 bytes.
+ */
+export const SEAL_VERSION = 'pgrot1'
+export const SEAL_KEY_MIN_LENGTH = 16
+
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const
+const SALT_BYTES = 16
+const NONCE_BYTES = 12
+const TAG_BYTES = 16
+const CHECK_BYTES = 8
+const KEY_BYTES = 32
+const PARTS = 7
+/** Far above any real value (a password is at most 1024 characters); keeps garbage from being parsed. */
+const MAX_SEALED_LENGTH = 64 * 1024
+
+export interface SealedCredentials {
+  username: string
+  password: string
+  databaseUrl: string
+}
+
+/** What a sealed value belongs to: the group role (family) and the rotation that issued it. */
+export interface SealBinding {
+  family: string
+  rotationId: string
+}
+
+export type SealFailure =
+  | 'key-too-short'
+  | 'empty'
+  | 'not-sealed'
+  | 'version'
+  | 'malformed'
+  | 'family'
+  | 'rotation'
+  | 'wrong-key'
+  | 'altered'
+
+/** Sealing or unsealing failed. Names the input at fault; never carries a secret or the sealed text. */
+export class SealError extends InputError {
+  constructor(
+    input: 'sealed-credentials' | 'seal-key',
+    readonly reason: SealFailure,
+    message: string,
+  ) {
+    super(input, message)
+    this.name = 'SealError'
+  }
+}
+
+/** Encrypts the credentials with a key derived from `key`, bound to the family and rotation. */
+export function sealCredentials(creds: SealedCredentials, key: string, binding: SealBinding): string {
+  checkKey(key)
+  for (const field of ['username', 'password', 'databaseUrl'] as const) {
+    if (typeof creds[field] !== 'string') throw new TypeError(`sealCredentials: ${field} must be a string`)
+  }
+  if (!binding.family) throw new TypeError('sealCredentials: family must not be empty')
+  if (!binding.rotationId) throw new TypeError('sealCredentials: rotationId must not be empty')
+
+  const salt = randomBytes(SALT_BYTES)
+  const nonce = randomBytes(NONCE_BYTES)
+  const { aesKey, check } = deriveKey(key, salt)
+  const header = [SEAL_VERSION, b64(Buffer.from(binding.family, 'utf8')), b64(Buffer.from(binding.rotationId, 'utf8')), b64(salt), b64(nonce), b64(check)].join('.')
+
+  const plaintext = Buffer.from(JSON.stringify({ u: creds.username, p: creds.password, d: creds.databaseUrl }), 'utf8')
+  const cipher = createCipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES })
+  cipher.setAAD(Buffer.from(header, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  plaintext.fill(0)
+  aesKey.fill(0)
+  return `${header}.${b64(ciphertext)}`
+}
+
+/**
+ * Opens a value made by sealCredentials. Checks, in this order: format and
+ * version, the family (and the rotation id when `expected.rotationId` is given),
+ * the key, then the authentication tag. Each failure is a SealError.
+ */
+export function unsealCredentials(
+  sealed: string,
+  key: string,
+  expected: { family: string; rotationId?: string },
+): { creds: SealedCredentials; binding: SealBinding } {
+  checkKey(key)
+  const text = sealed.trim()
+  if (text === '') throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase')
+  if (text.length > MAX_SEALED_LENGTH) throw fail('malformed', `is ${text.length} characters long, far more than a sealed value; pass the sealed-credentials output of the open phase`)
+
+  const parts = text.split('.')
+  const version = parts[0]
+  if (version !== SEAL_VERSION) {
+    // Only echo something that looks like a version tag: the value itself could be a pasted secret.
+    if (/^pgrot\d{1,4}$/.test(version)) {
+      throw fail('version', `was sealed in format '${version}', which this version of the action cannot open (it reads ${SEAL_VERSION}); open it with the action version that sealed it, or run open again`)
+    }
+    throw fail('not-sealed', `is not a sealed value (it must start with '${SEAL_VERSION}.'); pass the sealed-credentials output of the open phase`)
+  }
+  if (parts.length !== PARTS) {
+    throw fail('malformed', `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`)
+  }
+
+  const familyBytes = decodePart(parts[1], 'family')
+  const rotationBytes = decodePart(parts[2], 'rotation id')
+  const salt = decodePart(parts[3], 'salt', SALT_BYTES)
+  const nonce = decodePart(parts[4], 'nonce', NONCE_BYTES)
+  const check = decodePart(parts[5], 'key check', CHECK_BYTES)
+  const ciphertext = decodePart(parts[6], 'ciphertext')
+  if (ciphertext.length <= TAG_BYTES) throw fail('malformed', 'is too short to hold credentials: it was truncated; pass the sealed-credentials output of the open phase unchanged')
+
+  const family = utf8(familyBytes)
+  const rotationId = utf8(rotationBytes)
+  if (family === null || rotationId === null || family === '' || rotationId === '') {
+    throw fail('malformed', 'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged')
+  }
+  if (family !== expected.family) {
+    const shown = Buffer.byteLength(family) <= 63 && !/[\0-\x1f\x7f]/.test(family) ? `the family '${family}'` : 'another family'
+    throw fail('family', `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`)
+  }
+  if (expected.rotationId !== undefined && rotationId !== expected.rotationId) {
+    const shown = /^[A-Za-z0-9._:-]{1,100}$/.test(rotationId) ? `rotation ${rotationId}` : 'another rotation'
+    throw fail('rotation', `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`)
+  }
+
+  const { aesKey, check: expectedCheck } = deriveKey(key, salt)
+  try {
+    if (!timingSafeEqual(check, expectedCheck)) {
+      throw new SealError(
+        'seal-key',
+        'wrong-key',
+        'is not the key these credentials were sealed with; use the same seal-key secret in the job that ran open and in this one',
+      )
+    }
+    const header = parts.slice(0, PARTS - 1).join('.')
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES })
+    decipher.setAAD(Buffer.from(header, 'ascii'))
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES))
+    let plaintext: Buffer
+    try {
+      plaintext = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)), decipher.final()])
+    } catch {
+      throw fail('altered', 'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged')
+    }
+    const creds = parsePayload(plaintext)
+    plaintext.fill(0)
+    return { creds, binding: { family, rotationId } }
+  } finally {
+    aesKey.fill(0)
+  }
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key === '') {
+    throw new SealError('seal-key', 'key-too-short', `is empty; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`)
+  }
+  if ([...key].length < SEAL_KEY_MIN_LENGTH) {
+    throw new SealError('seal-key', 'key-too-short', `is shorter than ${SEAL_KEY_MIN_LENGTH} characters; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`)
+  }
+}
+
+function deriveKey(key: string, salt: Buffer): { aesKey: Buffer; check: Buffer } {
+  const out = scryptSync(Buffer.from(key, 'utf8'), salt, KEY_BYTES + CHECK_BYTES, SCRYPT)
+  return { aesKey: out.subarray(0, KEY_BYTES), check: Buffer.from(out.subarray(KEY_BYTES)) }
+}
+
+function parsePayload(plaintext: Buffer): SealedCredentials {
+  let data: unknown
+  try {
+    data = JSON.parse(plaintext.toString('utf8'))
+  } catch {
+    data = null
+  }
+  const d = data as { u?: unknown; p?: unknown; d?: unknown } | null
+  if (!d || typeof d.u !== 'string' || typeof d.p !== 'string' || typeof d.d !== 'string') {
+    throw fail('malformed', 'opened, but does not hold credentials; pass the sealed-credentials output of the open phase')
+  }
+  return { username: d.u, password: d.p, databaseUrl: d.d }
+}
+
+const b64 = (b: Buffer) => b.toString('base64url')
+
+/** Strict base64url: only the alphabet, no padding, and canonical (re-encodes to the same text). */
+function decodePart(part: string, what: string, bytes?: number): Buffer {
+  const buf = /^[A-Za-z0-9_-]+$/.test(part) ? Buffer.from(part, 'base64url') : null
+  if (!buf || buf.toString('base64url') !== part || (bytes !== undefined && buf.length !== bytes)) {
+    throw fail('malformed', `has an invalid ${what} part: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`)
+  }
+  return buf
+}
+
+function utf8(b: Buffer): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b)
+  } catch {
+    return null
+  }
+}
+
+function fail(reason: SealFailure, message: string): SealError {
+  return new SealError('sealed-credentials', reason, message)
+}

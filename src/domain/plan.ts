@@ -1,0 +1,502 @@
+/**
+ * The state machine, as pure functions: given what observe() saw and the
+ * config, decide the steps and the next state, or refuse with a StateError
+ * that says what state the family is in and what to run next. Nothing here
+ * touches the database.
+ */
+import type { Config, RunInfo } from '../inputs/config.js'
+import { StateError } from './errors.js'
+import { quoteIdent, quoteLiteral } from '../inputs/names.js'
+import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
+import { followConfig, retireSettings } from './settings.js'
+import type { Step } from '../postgres/statements.js'
+import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
+
+export interface PlanContext {
+  now: Date
+  /** A fresh rotation id, used only when a rotation is opened. */
+  newRotationId: () => string
+}
+
+export interface Plan {
+  steps: Step[]
+  /** The state after the steps (unchanged when nothing is to be done). */
+  state: FamilyState
+  /** The login that receives a new password to hand out, if any. */
+  issue: string | null
+  /** Why nothing is to be done, when nothing is. */
+  noop: string | null
+  notes: string[]
+  /** open re-run: the credentials sealed in the state, to emit again instead of a new password. */
+  reemit?: { login: string; sealed: string }
+}
+
+type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo; adopt?: boolean }
+
+// ---- setup --------------------------------------------------------------------
+
+export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const group = cfg.role
+  const notes: string[] = []
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, group)
+  const existing = obs.state.kind === 'ok' ? obs.state.state : null
+  // An adopted family's group role keeps LOGIN until its first rotation closes.
+  const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
+  if (obs.group?.canLogin && !adopting && existing?.active !== group) {
+    throw new StateError(
+      `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`,
+      existing ? describeState(existing) : 'not set up',
+      `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`,
+    )
+  }
+  for (const r of [obs.group, ...Object.values(obs.logins)]) {
+    if (r?.superuser) {
+      throw new StateError(`Role "${r.name}" is a superuser; a rotated application role must not be.`, existing ? describeState(existing) : 'not set up', 'Use other role names, or revoke SUPERUSER first.')
+    }
+  }
+  if (existing && !sameLogins(existing.logins, cfg.logins)) {
+    throw new StateError(
+      `The family's state names the login roles ${existing.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
+      describeState(existing),
+      `Pass login-roles: ${existing.logins.join(',')}.`,
+    )
+  }
+
+  const steps: Step[] = []
+  if (!obs.group) steps.push({ kind: 'create-role', role: group })
+  for (const login of cfg.logins) {
+    const r = obs.logins[login]
+    if (!r) steps.push({ kind: 'create-role', role: login })
+    if (!r || !r.member || !r.canSet || !r.inherits) steps.push({ kind: 'grant-membership', login, group })
+    if (!r || r.defaultRole !== group) steps.push({ kind: 'set-default-role', login, group })
+  }
+
+  if (existing) {
+    const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
+    if (!activeRole?.canLogin) notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+    return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes }
+  }
+
+  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
+  if (adopting) {
+    if (canLogin.length > 0) {
+      throw new StateError(
+        `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
+        'not set up',
+        `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
+      )
+    }
+    notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`)
+    // Role settings apply to the role a session logs in as: each login gets the single login's own.
+    const follow = followConfig(obs.configs, group, cfg.logins)
+    steps.push(...follow.steps)
+    notes.push(...follow.notes)
+    if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+    const state: FamilyState = {
+      tool: STATE_TOOL,
+      version: STATE_VERSION,
+      logins: [...cfg.logins],
+      active: group,
+      adoptedFrom: group,
+      rotation: null,
+      lastClosed: null,
+      passwordSetAt: {},
+    }
+    steps.push({ kind: 'write-state', group, state })
+    return { steps, state, issue: null, noop: null, notes }
+  }
+  if (canLogin.length === 2) {
+    throw new StateError(
+      `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
+      'not set up',
+      `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`,
+    )
+  }
+  let active: string
+  let issue: string | null = null
+  if (canLogin.length === 1) {
+    active = canLogin[0]
+    notes.push(`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`)
+  } else {
+    active = cfg.logins[0]
+    issue = active
+    steps.push({ kind: 'enable-login', role: active })
+  }
+  if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+  const state: FamilyState = {
+    tool: STATE_TOOL,
+    version: STATE_VERSION,
+    logins: [...cfg.logins],
+    active,
+    rotation: null,
+    lastClosed: null,
+    passwordSetAt: issue ? { [issue]: ctx.now.toISOString() } : {},
+  }
+  steps.push({ kind: 'write-state', group, state })
+  return { steps, state, issue, noop: null, notes }
+}
+
+// ---- open ---------------------------------------------------------------------
+
+export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const state = requireState(obs, cfg)
+  const group = cfg.role
+  if (state.rotation) return planOpenRerun(obs, cfg, state, ctx)
+  const incoming = otherLogin(state, state.active)
+  const problem = loginProblem(obs.logins[incoming], group)
+  if (problem) {
+    throw new StateError(`The standby login "${incoming}" is not ready: ${problem}.`, describeState(state), 'Run the setup phase to repair the family, then open again.')
+  }
+  // The incoming login's sessions must see what the outgoing login's see (settings apply per login).
+  const follow = followConfig(obs.configs, state.active, [incoming])
+  const notes: string[] = [...follow.notes]
+  const stale = sessionCount(obs.sessions, incoming)
+  if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
+  const next: FamilyState = {
+    ...withoutWriteBack(state),
+    rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
+    passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
+  }
+  return {
+    steps: [...follow.steps, { kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
+    state: next,
+    issue: incoming,
+    noop: null,
+    notes,
+  }
+}
+
+/**
+ * open while a rotation is open. Only the run that opened it may re-run open, and
+ * a re-run never changes a password that may be in use (a deploy may hold it
+ * although the login has no sessions now, e.g. an application scaled to zero):
+ * with the credentials sealed in the state it emits them again; without them it
+ * refuses unless force: true (and never while the login has sessions, or once
+ * close wrote it to GitHub).
+ */
+function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ctx: PlanContext): Plan {
+  const r = state.rotation!
+  const group = cfg.role
+  if (cfg.run.runId === '' || r.openedBy.runId !== cfg.run.runId) {
+    throw new StateError(
+      `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
+      describeState(state),
+      'Finish it with verify-drain and close, then open again.',
+    )
+  }
+  if (r.sealed) {
+    const note = `Rotation ${r.id} was opened by this workflow run: the credentials sealed in the state are emitted again; the password of "${r.incoming}" is unchanged.`
+    return { steps: [], state, issue: null, noop: null, notes: [note], reemit: { login: r.incoming, sealed: r.sealed } }
+  }
+  const w = state.writtenBack
+  if (w && w.rotationId === r.id) {
+    throw new StateError(`close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`, describeState(state), 'Run close again to finish the rotation.')
+  }
+  const sessions = sessionCount(obs.sessions, r.incoming)
+  if (sessions > 0) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${describeSessions(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`,
+      describeState(state),
+      'Deploy with the password issued by the first attempt, or continue with verify-drain and close.',
+    )
+  }
+  if (!cfg.force) {
+    throw new StateError(
+      `This workflow run opened rotation ${r.id}, and its password cannot be emitted again: it was opened without seal-key, so the state keeps no copy. Issuing a new one could break a deploy that already uses the first (no sessions now does not mean unused: an application may be scaled to zero).`,
+      describeState(state),
+      'Use the outputs of the first attempt; or, if no deploy can have received them, run open with force: true to issue a new password; or abort and open again. Pass seal-key to open so that re-runs emit the same credentials.',
+    )
+  }
+  const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+  const follow = followConfig(obs.configs, state.active, [r.incoming])
+  return {
+    steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
+    state: next,
+    issue: r.incoming,
+    noop: null,
+    notes: [`Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`, ...follow.notes],
+  }
+}
+
+/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
+export function withSealed(plan: Plan, sealed: string): Plan {
+  if (!plan.state.rotation) return plan
+  const state: FamilyState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+  return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
+}
+
+/**
+ * After open's login check, under the family lock: the rotation it opened is
+ * still open (or a close already made its login the active one) and the login
+ * still may log in. After a concurrent abort, or anything else, open must not
+ * report the password as usable.
+ */
+export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): Plan {
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const stillOpen = state?.rotation?.id === rotationId && state.rotation.incoming === incoming
+  const closedOnto = !state?.rotation && state?.lastClosed?.id === rotationId && state.active === incoming
+  if (!state || !(stillOpen || closedOnto) || !obs.logins[incoming]?.canLogin) {
+    throw new StateError(
+      `Rotation ${rotationId} was aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`,
+      state ? describeState(state) : 'in an unknown state',
+      'Check with the status phase; open again to start a new rotation.',
+    )
+  }
+  return { steps: [], state, issue: null, noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`, notes: [] }
+}
+
+// ---- verify-drain -------------------------------------------------------------
+
+export type DrainTarget =
+  | { kind: 'noop'; reason: string; state: FamilyState }
+  | { kind: 'wait'; outgoing: string; incoming: string; rotationId: string; state: FamilyState }
+
+export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
+  const state = requireState(obs, cfg)
+  const done = closedRerun(state, cfg)
+  if (done) return { kind: 'noop', reason: done, state }
+  const r = requireRotation(state, cfg, 'verify-drain')
+  return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state }
+}
+
+// ---- close --------------------------------------------------------------------
+
+export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const state = requireState(obs, cfg)
+  const done = closedRerun(state, cfg)
+  if (done) return { steps: [], state, issue: null, noop: done, notes: [] }
+  const r = requireRotation(state, cfg, 'close')
+  const outgoing = state.active
+  const remaining = sessionCount(obs.sessions, outgoing)
+  const notes: string[] = []
+  if (remaining > 0) {
+    if (!cfg.terminate && !cfg.force) {
+      throw new StateError(
+        `The outgoing login "${outgoing}" still has ${describeSessions(obs.sessions, outgoing)} sessions.`,
+        describeState(state),
+        'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.',
+      )
+    }
+    notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`)
+  }
+  const next: FamilyState = {
+    ...withoutWriteBack(state),
+    active: r.incoming,
+    rotation: null,
+    lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
+    passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
+  }
+  // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
+  const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
+  return {
+    steps: [{ kind: 'disable-login', role: outgoing }, ...retired.steps, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes: [...notes, ...retired.notes],
+  }
+}
+
+// ---- abort --------------------------------------------------------------------
+
+/**
+ * Cancels an open rotation: the incoming login gets NOLOGIN and a scrambled
+ * password, the active login stays as it is. Safe in any state: with no
+ * rotation open it does nothing and says so.
+ */
+export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+  const s = obs.state
+  if (s.kind !== 'ok') {
+    if (s.kind === 'invalid') requireState(obs, cfg)
+    const empty: FamilyState = { tool: STATE_TOOL, version: STATE_VERSION, logins: [...cfg.logins], active: cfg.logins[0], rotation: null, lastClosed: null, passwordSetAt: {} }
+    return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] }
+  }
+  const state = requireState(obs, cfg)
+  if (!state.rotation) {
+    const last = state.lastAborted ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})` : ''
+    return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] }
+  }
+  const r = state.rotation
+  if (cfg.rotationId && cfg.rotationId !== r.id) {
+    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.')
+  }
+  const w = state.writtenBack
+  const notes = [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`]
+  if (w && w.rotationId === r.id && w.login === r.incoming) {
+    const held = `GitHub secrets ${w.secrets.join(', ')} ${w.pending ? 'may hold' : 'hold'} the credentials of "${r.incoming}" (written by close at ${w.at}, which then failed)`
+    if (!cfg.force) {
+      throw new StateError(
+        `${held}, so abort will not disable "${r.incoming}": the next deploy from those secrets could not log in. Nothing was changed.`,
+        describeState(state),
+        `Run close again to finish the rotation. To abort anyway, first put the credentials of "${state.active}" back into those secrets, then run abort with force: true.`,
+      )
+    }
+    notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`)
+  }
+  const next: FamilyState = { ...withoutWriteBack(state), rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
+  return {
+    steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes,
+  }
+}
+
+// ---- privileges ---------------------------------------------------------------
+
+export interface MissingPrivilege {
+  privilege: string
+  /** The statement that grants it. */
+  grant: string
+}
+
+/**
+ * What the admin lacks to run these steps (and to end sessions, when asked),
+ * checked before anything changes. Superusers can do everything; otherwise
+ * CREATEROLE, on PostgreSQL 16+ ADMIN OPTION on every existing role the steps
+ * alter (the action serializes on the group role, so that one always), and
+ * pg_signal_backend to terminate sessions.
+ */
+export function missingPrivilege(obs: Observation, group: string, steps: Step[], terminate: boolean): MissingPrivilege | null {
+  const a = obs.admin
+  if (a.superuser) return null
+  const q = quoteIdent
+  if (steps.length > 0) {
+    if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
+    if (obs.serverVersion >= 160000) {
+      const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => (x as { role: string }).role))
+      const touched = new Set<string>()
+      if (obs.group) touched.add(group)
+      for (const st of steps) {
+        if (st.kind === 'grant-membership') touched.add(st.group).add(st.login)
+        else if (st.kind === 'set-default-role') touched.add(st.login)
+        else if (st.kind === 'enable-login' || st.kind === 'disable-login') touched.add(st.role)
+        else if (st.kind === 'write-state') touched.add(st.group)
+        else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit') touched.add(st.role)
+      }
+      for (const role of touched) {
+        if (!created.has(role) && !a.adminOption[role]) {
+          return { privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`, grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION` }
+        }
+      }
+    }
+  }
+  if (terminate && !a.signalBackend) return { privilege: 'pg_signal_backend (to terminate sessions of other roles)', grant: `GRANT pg_signal_backend TO ${q(a.name)}` }
+  return null
+}
+
+/**
+ * Undo an open whose login check failed after commit: the incoming login gets
+ * NOLOGIN and a scrambled password, and the state goes back to what it was
+ * before the open (or, for a re-issue inside an open rotation, to idle).
+ */
+export function planRevertOpen(obs: Observation, cfg: PlanConfig, rotationId: string, previous: FamilyState): Plan | null {
+  if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId) return null
+  const state = obs.state.state
+  const next: FamilyState = previous.rotation ? { ...state, rotation: null } : previous
+  return {
+    steps: [{ kind: 'disable-login', role: state.rotation!.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    state: next,
+    issue: null,
+    noop: null,
+    notes: [],
+  }
+}
+
+// ---- shared checks --------------------------------------------------------------
+
+function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
+  const s = obs.state
+  if (s.kind === 'ok') {
+    if (!sameLogins(s.state.logins, cfg.logins)) {
+      throw new StateError(
+        `The family's state names the login roles ${s.state.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
+        describeState(s.state),
+        `Pass login-roles: ${s.state.logins.join(',')}; or, if login-roles is right, the state comment was altered: reset it with COMMENT ON ROLE ${quoteIdent(cfg.role)} IS NULL; and run setup.`,
+      )
+    }
+    return s.state
+  }
+  if (s.kind === 'invalid') throw unreadableState(s, cfg.role)
+  throw new StateError(
+    obs.group ? `Role "${cfg.role}" has no rotation state.` : `Role "${cfg.role}" does not exist.`,
+    'not set up',
+    'Run the setup phase first.',
+  )
+}
+
+/**
+ * A state comment that cannot be acted on. A tampered one (naming a role outside
+ * the family) says how to reset it: clear the comment and let setup record the
+ * one login that can log in (it refuses, and asks, when both can).
+ */
+function unreadableState(s: { reason: string; tampered?: boolean }, group: string): StateError {
+  const inspect = `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ${quoteLiteral(group)}`
+  if (!s.tampered) {
+    return new StateError(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`)
+  }
+  return new StateError(
+    `The state comment on role "${group}" was tampered with: ${s.reason}. No phase acts on it, and nothing was changed.`,
+    'in an unknown state (tampered state comment)',
+    `Find out who could COMMENT ON ROLE ${quoteIdent(group)} (${inspect}), check which login the application uses, then reset the state with COMMENT ON ROLE ${quoteIdent(group)} IS NULL; and run setup (with adopt: true if "${group}" itself is still the application's login): it records the one login that can log in as active, and refuses if both can.`,
+  )
+}
+
+/**
+ * The apply layer's last check, against the observation: every role a step
+ * alters is the group or one of the two logins, is not a superuser and is not
+ * the admin itself. Returns why not, or null.
+ */
+export function forbiddenTarget(obs: Observation, group: string, logins: readonly string[], steps: Step[]): string | null {
+  for (const step of steps) {
+    const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role' ? [step.group, step.login] : step.kind === 'write-state' ? [step.group] : [step.role]
+    for (const role of roles) {
+      const info = role === group ? obs.group : obs.logins[role]
+      if (role !== group && !logins.includes(role)) return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
+      if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
+      if (info?.superuser) return `"${role}" is a superuser`
+    }
+  }
+  return null
+}
+
+function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
+  const r = state.rotation
+  if (!r) {
+    const last = state.lastClosed ? ` The last closed rotation is ${state.lastClosed.id}.` : ''
+    throw new StateError(
+      cfg.rotationId ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}` : `No rotation is open, so there is nothing to ${phase}.${last}`,
+      describeState(state),
+      'Run open first (a re-run of a finished phase succeeds only with the rotation-id it finished).',
+    )
+  }
+  if (cfg.rotationId && cfg.rotationId !== r.id) {
+    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase that started this rotation.')
+  }
+  return r
+}
+
+/** A re-run of verify-drain/close after the rotation was closed: succeed, do nothing. */
+function closedRerun(state: FamilyState, cfg: PlanConfig): string | null {
+  if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId) return null
+  return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`
+}
+
+/** The state without its write-back record (kept only while the rotation it belongs to is open). */
+function withoutWriteBack(state: FamilyState): FamilyState {
+  const { writtenBack: _written, ...rest } = state
+  return rest
+}
+
+function loginProblem(r: RoleInfo | null | undefined, group: string): string | null {
+  if (!r) return 'the role does not exist'
+  if (!r.member) return `it is not a member of "${group}"`
+  if (!r.canSet) return `its membership in "${group}" does not allow SET ROLE`
+  if (r.defaultRole !== group) return `its default role is ${r.defaultRole === null ? 'not set' : `"${r.defaultRole}"`}, not "${group}"`
+  return null
+}
+
+function sameLogins(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x))
+}

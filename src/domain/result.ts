@@ -1,0 +1,62 @@
+import type { Phase } from '../inputs/config.js'
+import type { Drift } from './drift.js'
+import type { PoolerView } from './drain-rule.js'
+import type { RoleInfo, SessionGroup } from './family.js'
+import type { FamilyState, OpenRotation } from './state.js'
+
+/** The `status` phase's report, also set as the `status` output (JSON). */
+export interface StatusReport {
+  group: string
+  state: 'idle' | 'open' | 'not set up' | 'unreadable'
+  description: string
+  active: string | null
+  canLogin: Record<string, boolean>
+  rotation: OpenRotation | null
+  lastClosed: FamilyState['lastClosed']
+  lastAborted: FamilyState['lastAborted'] | null
+  passwordSetAt: Record<string, string>
+  sessions: { login: string; server: string; database: string | null; applicationName: string; clientAddr: string | null; count: number }[]
+  drift: Drift[]
+  /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
+  poolers?: PoolerStatus[]
+}
+
+export interface PoolerStatus extends PoolerView {
+  poolModes: string[]
+  /** Database entries that force one server user: the server then sees only that user. */
+  forcedUsers: { database: string; user: string }[]
+}
+
+export interface PhaseOutputs {
+  username?: string
+  password?: string
+  databaseUrl?: string
+  previousUsername?: string
+  rotationId?: string
+  state?: 'idle' | 'open'
+  /** setup/open with seal-key: the credentials encrypted for other jobs. */
+  sealedCredentials?: string
+  remainingConnections?: number
+  drained?: boolean
+}
+
+/** What a phase did, for outputs and the job summary. */
+export interface PhaseResult {
+  phase: Phase
+  group: string
+  outputs: PhaseOutputs
+  /** Statements executed, with secrets replaced by '***'. */
+  changes: string[]
+  notes: string[]
+  /** The family after the phase. */
+  roles: { group: RoleInfo | null; logins: (RoleInfo | { name: string; missing: true })[] }
+  sessions: SessionGroup[]
+  /** Set when the phase reported outputs but must fail the step (verify-drain not drained). */
+  failure?: string
+  /** The phase did not touch the database (unseal): no roles to show. */
+  offline?: boolean
+  /** Set by the status phase. */
+  status?: StatusReport
+  /** verify-drain/close/abort with pgbouncer-urls: what each pooler showed at the last look. */
+  poolers?: PoolerView[]
+}

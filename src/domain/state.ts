@@ -1,0 +1,146 @@
+import type { RunInfo } from '../inputs/config.js'
+
+/**
+ * The rotation state, stored as a JSON comment on the group role
+ * (COMMENT ON ROLE), so it changes in the same transaction as the roles and a
+ * DBA can read it with `\drg+` or shobj_description(oid, 'pg_authid').
+ */
+export const STATE_TOOL = 'pg-credential-rotation'
+export const STATE_VERSION = 1
+
+export interface OpenRotation {
+  id: string
+  /** The login being handed out. */
+  incoming: string
+  openedAt: string
+  openedBy: RunInfo
+  /**
+   * With seal-key: the issued credentials, sealed for this family and rotation,
+   * so a re-run of open re-emits them instead of changing the password.
+   */
+  sealed?: string
+}
+
+/**
+ * Credentials setup or close wrote to GitHub secrets. Written by a separate
+ * autocommit statement just before the GitHub write (pending: true) and
+ * confirmed after it, so it survives the phase's own transaction failing:
+ * abort then refuses to disable `login` (see docs/security.md, "Tampered state and write-back").
+ */
+export interface WrittenBack {
+  login: string
+  /** The rotation whose credentials were written; 'setup' for setup's. */
+  rotationId: string
+  /** Secret names written (all configured ones while pending). */
+  secrets: string[]
+  at: string
+  /** The write was started but not confirmed: it may or may not have happened. */
+  pending?: boolean
+}
+
+export interface FamilyState {
+  tool: typeof STATE_TOOL
+  version: typeof STATE_VERSION
+  /** Both login roles of the family, in input order. */
+  logins: [string, string]
+  /**
+   * The login the application uses (while a rotation is open: the outgoing one).
+   * After `adopt: true` it is the former single login (now the group role) until
+   * the first rotation closes.
+   */
+  active: string
+  /** Set by `adopt: true`: the single login that became the group role. */
+  adoptedFrom?: string
+  rotation: OpenRotation | null
+  lastClosed: { id: string; closedAt: string; active: string; previous?: string } | null
+  lastAborted?: { id: string; abortedAt: string; login: string } | null
+  /** When each login's password was last set by the action (ISO time). */
+  passwordSetAt: Record<string, string>
+  writtenBack?: WrittenBack
+}
+
+export type StateRead =
+  | { kind: 'none' }
+  | { kind: 'foreign'; comment: string }
+  | { kind: 'ok'; state: FamilyState }
+  /** `tampered`: well-formed, but it names a role outside the family (see checkStateNames). */
+  | { kind: 'invalid'; reason: string; tampered?: boolean }
+
+/**
+ * Reads the group role's comment. A comment that is not ours is reported, never
+ * parsed as state. The comment is input (anyone who may COMMENT ON ROLE the group
+ * can write it): a state that names a role other than `group` and its own two
+ * logins is reported as tampered.
+ */
+export function readState(comment: string | null, group: string): StateRead {
+  if (comment === null || comment.trim() === '') return { kind: 'none' }
+  let value: unknown
+  try {
+    value = JSON.parse(comment)
+  } catch {
+    return { kind: 'foreign', comment }
+  }
+  if (!isObject(value) || value.tool !== STATE_TOOL) return { kind: 'foreign', comment }
+  if (value.version !== STATE_VERSION) return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` }
+  const s = value as unknown as FamilyState
+  if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
+    return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' }
+  }
+  if (typeof s.active !== 'string') return { kind: 'invalid', reason: 'the state comment is missing its active login' }
+  const foreign = checkStateNames(s, group)
+  if (foreign) return { kind: 'invalid', reason: foreign, tampered: true }
+  if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active || !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
+    return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }
+  }
+  const w = s.writtenBack as unknown
+  if (w !== undefined && (!isObject(w) || typeof w.login !== 'string' || typeof w.rotationId !== 'string' || !Array.isArray(w.secrets) || !w.secrets.every((x) => typeof x === 'string'))) {
+    return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' }
+  }
+  return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } }
+}
+
+/**
+ * Every role the state names must be the group or one of its two logins (never
+ * the group), `adoptedFrom` the group, and `active` the group only after
+ * adoption. Returns what is wrong, or null.
+ */
+export function checkStateNames(s: FamilyState, group: string): string | null {
+  const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 63)) : String(v))
+  if (s.logins.includes(group)) return `its login roles include the group role ${shown(group)}`
+  const family = [group, ...s.logins]
+  if (s.adoptedFrom !== undefined && s.adoptedFrom !== group) return `adoptedFrom is ${shown(s.adoptedFrom)}, not the group role ${shown(group)}`
+  if (!s.logins.includes(s.active) && !(s.active === group && s.adoptedFrom === group)) {
+    return `its active login ${shown(s.active)} is neither of its login roles${s.adoptedFrom === group ? ' nor the adopted group role' : ''}`
+  }
+  const named: [string, unknown][] = [
+    ['lastClosed.active', s.lastClosed?.active],
+    ['lastClosed.previous', s.lastClosed?.previous],
+    ['lastAborted.login', s.lastAborted?.login],
+    ['writtenBack.login', s.writtenBack?.login],
+    ...Object.keys(s.passwordSetAt ?? {}).map((k): [string, unknown] => ['passwordSetAt', k]),
+  ]
+  for (const [field, v] of named) if (v !== undefined && !family.includes(v as string)) return `${field} names ${shown(v)}, which is not a role of the family`
+  if (isObject(s.rotation) && !s.logins.includes(s.rotation.incoming as string)) return `the open rotation hands out ${shown(s.rotation.incoming)}, which is not one of its login roles`
+  return null
+}
+
+export function serializeState(state: FamilyState): string {
+  return JSON.stringify(state)
+}
+
+/** The login that takes over from `login` (after adoption, the first login role). */
+export function otherLogin(state: Pick<FamilyState, 'logins'>, login: string): string {
+  return state.logins[0] === login ? state.logins[1] : state.logins[0]
+}
+
+
+/** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
+export function describeState(state: FamilyState | null): string {
+  if (!state) return 'not set up'
+  if (!state.rotation) return `idle with ${state.active} active`
+  return `open (rotation ${state.rotation.id}) with ${state.active} outgoing and ${state.rotation.incoming} incoming`
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

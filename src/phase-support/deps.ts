@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto'
+import type { Config } from '../inputs/config.js'
+import { observe } from '../postgres/observe.js'
+import type { PlanContext } from '../domain/plan.js'
+import type { Poolers } from '../postgres/poolers.js'
+import type { Replicas } from '../postgres/replicas.js'
+import type { Reporter } from '../domain/reporter.js'
+import type { PhaseOutputs, PhaseResult } from '../domain/result.js'
+import type { AdminSession } from '../postgres/session.js'
+import { sealCredentials } from '../crypto/seal.js'
+import { buildDatabaseUrl } from '../postgres/urls.js'
+import type { SessionGroup } from '../domain/family.js'
+
+export interface PhaseDeps {
+  reporter: Reporter
+  now: () => Date
+  sleep: (ms: number) => Promise<void>
+  /** The admin connection; renew() reconnects after a server restart. */
+  session: AdminSession
+  replicas: Replicas
+  /** pgbouncer-urls (empty for phases that do not use it). */
+  poolers: Poolers
+  /** Test seam: runs between open's login check and its re-read of the rotation under the lock. */
+  afterLoginCheck?: () => Promise<void>
+}
+
+export type PhaseFn = (cfg: Config, deps: PhaseDeps) => Promise<PhaseResult>
+
+export function planContext(deps: PhaseDeps): PlanContext {
+  const now = deps.now()
+  return { now, newRotationId: () => rotationId(now) }
+}
+
+/** "20261127T224400Z-3f9a1c": sortable, unique enough, and free of anything secret. */
+export function rotationId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `${stamp}-${randomBytes(3).toString('hex')}`
+}
+
+/**
+ * Credentials outputs for a newly issued password; masks the URL before it
+ * exists anywhere else, and seals all three for other jobs when seal-key is set.
+ */
+export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string, rotationId: string, sealed?: string): Partial<PhaseOutputs> {
+  const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
+  reporter.secret(databaseUrl)
+  const sealedCredentials = sealed ?? (cfg.sealKey ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined)
+  return { username, password, databaseUrl, sealedCredentials }
+}
+
+/** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
+export async function finish(
+  cfg: Config,
+  deps: PhaseDeps,
+  outputs: PhaseOutputs,
+  changes: string[],
+  notes: string[],
+  failure?: string,
+  extra: Partial<PhaseResult> = {},
+): Promise<PhaseResult> {
+  const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const replicaSessions: SessionGroup[] = deps.replicas.count ? await deps.replicas.sessions([cfg.role, ...cfg.logins]) : []
+  return {
+    phase: cfg.phase,
+    group: cfg.role,
+    outputs,
+    changes,
+    notes,
+    roles: {
+      group: after.group,
+      logins: cfg.logins.map((l) => after.logins[l] ?? { name: l, missing: true as const }),
+    },
+    sessions: [...after.sessions, ...replicaSessions],
+    failure,
+    ...extra,
+  }
+}

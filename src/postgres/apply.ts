@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto'
+import type { Config } from '../inputs/config.js'
+import { DatabaseError, StateError } from '../domain/errors.js'
+import { isRetryable, statementError } from './db.js'
+import type { Observation } from '../domain/family.js'
+import { quoteIdent } from '../inputs/names.js'
+import { observe } from './observe.js'
+import { generatePassword } from '../crypto/password.js'
+import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
+import type { Reporter } from '../domain/reporter.js'
+import { scramVerifier } from '../crypto/scram.js'
+import type { AdminSession } from './session.js'
+import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, setLockTimeout, type Statement } from './statements.js'
+
+/** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
+const SCRAMBLE_LENGTH = 64
+
+/** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
+export const RETRY_BUDGET_MS = 60_000
+
+export interface Applied {
+  before: Observation
+  plan: Plan
+  executed: Statement[]
+  /** The plaintext password issued to plan.issue, if any. */
+  password: string | null
+}
+
+export interface ApplyOptions {
+  /** The phase will terminate sessions after the commit: check pg_signal_backend first. */
+  terminate?: boolean
+  /**
+   * Runs inside the transaction, with the family locked, after the plan and the
+   * privilege checks and before any change (only when there is a change to make).
+   * Throwing rolls everything back.
+   */
+  beforeChanges?: (obs: Observation, plan: Plan) => Promise<void>
+  /**
+   * What is already durable outside this transaction (GitHub secrets written by
+   * beforeChanges), for the message of a statement that fails after it; null: nothing.
+   */
+  durable?: () => string | null
+  /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
+  password?: string
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
+/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
+export function familyLockKey(group: string): string {
+  return createHash('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString()
+}
+
+/**
+ * Runs one phase's change as one transaction: lock the family, observe, plan,
+ * check the admin's privileges, execute the plan's statements, commit. A plan
+ * that refuses (throws), a missing privilege, or any failed statement rolls
+ * everything back. Transient failures are retried from the start, with a fresh
+ * observation, for up to RETRY_BUDGET_MS.
+ */
+export async function applyInTransaction(
+  session: AdminSession,
+  cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  decide: (obs: Observation) => Plan,
+  opts: ApplyOptions = {},
+): Promise<Applied> {
+  const now = opts.now ?? Date.now
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const deadline = now() + RETRY_BUDGET_MS
+  let delay = 200
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOnce(session, cfg, reporter, decide, opts)
+    } catch (e) {
+      if (!isRetryable(e) || now() + delay > deadline) throw e
+      reporter.warning(`Attempt ${attempt} failed (${(e as Error).message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`)
+      await sleep(delay)
+      delay = Math.min(delay * 2, 5000)
+      try {
+        await session.renew()
+      } catch (c) {
+        if (!isRetryable(c) || now() >= deadline) {
+          throw new DatabaseError(
+            `The phase was interrupted (${(e as Error).message.split('\n')[0]}) and could not reconnect: ${(c as Error).message} Nothing was applied: the family is as it was before this phase.`,
+            'Run the phase again once the database accepts the admin connection.',
+            (c as { code?: string }).code,
+          )
+        }
+      }
+    }
+  }
+}
+
+async function attemptOnce(
+  session: AdminSession,
+  cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  decide: (obs: Observation) => Plan,
+  opts: ApplyOptions,
+): Promise<Applied> {
+  const client = session.client
+  try {
+    await client.query(BEGIN_PHASE)
+    if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
+    await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
+    const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
+    if (group) {
+      // The serializing ALTER ROLE below touches the group role: never the admin itself.
+      if (group.admin === cfg.role) throw new StateError(`Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.')
+      if (!group.superuser && group.version >= 160000 && !group.admin_option) {
+        // Checked here: without it the serializing statement below fails with a bare permission error.
+        throw privilegeError(`ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`)
+      }
+      await run(client, serializeOnGroup(cfg.role, group.inherit))
+    }
+    const before = await observe(client, { group: cfg.role, logins: cfg.logins })
+    const plan = decide(before)
+    const forbidden = forbiddenTarget(before, cfg.role, cfg.logins, plan.steps)
+    if (forbidden) throw new StateError(`Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`, 'unchanged', 'Check role and login-roles, and the state comment on the group role.')
+    const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
+    if (missing) throw privilegeError(missing.privilege, missing.grant)
+    if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
+
+    const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
+    await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.())
+    return { before, plan, executed, password }
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw e
+  }
+}
+
+/** Runs the plan's statements; enable-login gets the phase's password (or a fresh one), disable-login one nobody keeps. */
+async function executeSteps(
+  client: AdminSession['client'],
+  cfg: Pick<Config, 'passwordLength' | 'passwordEncryption'>,
+  reporter: Reporter,
+  before: Observation,
+  plan: Plan,
+  opts: ApplyOptions,
+): Promise<{ executed: Statement[]; password: string | null }> {
+  const executed: Statement[] = []
+  let password: string | null = null
+  for (const step of plan.steps) {
+    let secret: string | undefined
+    if (step.kind === 'enable-login' || step.kind === 'disable-login') {
+      const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
+      reporter.secret(plaintext)
+      if (step.kind === 'enable-login') password = plaintext
+      if (cfg.passwordEncryption === 'scram-sha-256') {
+        secret = scramVerifier(plaintext, before.scramIterations)
+        reporter.secret(secret)
+      } else {
+        secret = plaintext
+      }
+    }
+    const stmt = renderStep(step, before.serverVersion, secret)
+    reporter.debug(`sql: ${stmt.display}`)
+    await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
+    executed.push(stmt)
+  }
+  return { executed, password }
+}
+
+async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql, durable?: string | null): Promise<void> {
+  try {
+    await client.query(sql, params)
+  } catch (e) {
+    if (isRetryable(e)) throw e
+    throw statementError(e, display.trim(), durable ?? undefined)
+  }
+}
+
+function privilegeError(privilege: string, grant: string): DatabaseError {
+  return new DatabaseError(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501')
+}
+

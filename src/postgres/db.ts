@@ -1,0 +1,171 @@
+import pg from 'pg'
+import { DatabaseError } from '../domain/errors.js'
+import { oneLine } from '../domain/escape.js'
+import { PIN_SEARCH_PATH } from './statements.js'
+import { tlsAttempts, type TlsAttempt } from './tls.js'
+import { clientConfig, type ConnectionTarget } from './urls.js'
+
+export type Client = pg.Client
+
+export interface ConnectOptions {
+  applicationName: string
+  /** Log in as this role instead of the target's user (the open phase's login check). */
+  user?: string
+  password?: string
+  /** Connect to this database instead of the target's. */
+  database?: string
+  /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
+  withoutOptions?: boolean
+  connectTimeoutMs?: number
+}
+
+/**
+ * Opens a connection with search_path pinned to pg_catalog and TLS negotiated
+ * as libpq does (see tlsAttempts); errors say which connection failed without
+ * repeating any secret.
+ */
+export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
+  const override: pg.ClientConfig = {
+    application_name: opts.applicationName,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
+  }
+  if (opts.user !== undefined) override.user = opts.user
+  if (opts.password !== undefined) override.password = opts.password
+  if (opts.withoutOptions) override.options = undefined
+  if (opts.database !== undefined) override.database = opts.database
+  const base = clientConfig(target, override)
+  let attempts: TlsAttempt[]
+  try {
+    attempts = tlsAttempts(target, base)
+  } catch (e) {
+    throw connectionError(e, what)
+  }
+  for (let i = 0; ; i++) {
+    const { ssl, fallBackOn } = attempts[i]
+    try {
+      const client = await openOnce({ ...base, ssl })
+      if (ssl) encrypted.add(client)
+      return client
+    } catch (e) {
+      if (i + 1 < attempts.length && fallBackOn?.(e)) continue
+      throw connectionError(e, what)
+    }
+  }
+}
+
+/** Connections that negotiated TLS. */
+const encrypted = new WeakSet<pg.Client>()
+
+/** True when the connection uses TLS. */
+export function isEncrypted(client: pg.Client): boolean {
+  return encrypted.has(client)
+}
+
+async function openOnce(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config)
+  // An idle client whose server goes away emits 'error'; without a listener Node exits.
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
+    await client.query(PIN_SEARCH_PATH)
+  } catch (e) {
+    await client.end().catch(() => {})
+    throw e
+  }
+  return client
+}
+
+export async function close(client: pg.Client | null | undefined): Promise<void> {
+  if (client) await client.end().catch(() => {})
+}
+
+export function connectionError(e: unknown, what: string): DatabaseError {
+  const err = e as { code?: string; message?: string; address?: string; port?: number }
+  const code = err.code ?? ''
+  switch (code) {
+    case '28P01':
+      return new DatabaseError(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code)
+    case '28000':
+      return new DatabaseError(`${what}: the server rejected the login (${oneLine(err.message ?? '')}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
+    case '3D000':
+      return new DatabaseError(`${what}: ${oneLine(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
+    case '57P03':
+      return new DatabaseError(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code)
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+      return new DatabaseError(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code)
+  }
+  // Server text (it may name a database holding a line break): one line.
+  const msg = oneLine(err.message ?? String(e))
+  if (/timeout/i.test(msg)) {
+    return new DatabaseError(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT')
+  }
+  return new DatabaseError(`${what}: ${msg}`, undefined, code || undefined)
+}
+
+/**
+ * Errors worth retrying within the phase's time: the connection went away or the
+ * server is starting, a serialization failure or deadlock, or a concurrent
+ * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ */
+export function isRetryable(e: unknown): boolean {
+  const err = e as { code?: string; message?: string }
+  if (isConnectionLost(e)) return true
+  if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) return true
+  return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
+}
+
+/** True for errors after which a new connection may succeed (server restart, network). */
+export function isConnectionLost(e: unknown): boolean {
+  const err = e as { code?: string; message?: string }
+  if (err.code && /^(08|57P0[1-3])/.test(err.code)) return true
+  if (err.code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(err.code)) return true
+  return /Connection terminated|not queryable|Client has encountered a connection error/i.test(err.message ?? '')
+}
+
+/**
+ * Translates a failed statement into an error that names what the admin lacks.
+ * `done`, when given, says what is already durable (committed earlier, or
+ * written to GitHub): the message then says that instead of "nothing was changed".
+ */
+export function statementError(e: unknown, statement: string, done?: string): DatabaseError {
+  const err = e as { code?: string; message?: string }
+  const nothing = done ? `this transaction was rolled back, but ${done}` : 'nothing was changed'
+  const Nothing = nothing[0].toUpperCase() + nothing.slice(1)
+  const fail = (message: string, hint?: string) => new DatabaseError(message, hint, err.code, Boolean(done))
+  if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
+    return fail(`Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`, 'Run it again: it will see what the other phase did.')
+  }
+  if (err.code === '55P03') {
+    return fail(
+      `Waited for a lock held by another session past lock_timeout (while running: ${statement}); ${nothing}.`,
+      'Another phase or a DBA transaction is changing the same roles: let it finish (see pg_locks and pg_stat_activity), then run this phase again.',
+    )
+  }
+  if (err.code === '57014') {
+    if (/statement timeout/i.test(err.message ?? '')) {
+      return fail(`A statement ran over the phase's statement_timeout (while running: ${statement}); ${nothing}.`, 'Check the server load, then run the phase again.')
+    }
+    return fail(`The statement was cancelled by another session or an administrator (while running: ${statement}); ${nothing}.`, 'Run the phase again when whoever cancelled it is done.')
+  }
+  if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
+    return fail(`The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.')
+  }
+  if (err.code === '42501' && /permission denied to set parameter/.test(err.message ?? '')) {
+    return fail(
+      `The admin role may not set a role setting that the family carries from one login to the other: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
+      'Run this phase as a superuser; or, on PostgreSQL 15+, GRANT SET ON PARAMETER <name> TO <admin role>; or remove the setting from the login it is copied from (ALTER ROLE ... RESET <name>).',
+    )
+  }
+  if (err.code === '42501') {
+    return fail(
+      `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
+      'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles).',
+    )
+  }
+  return fail(`${oneLine(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`)
+}

@@ -1,0 +1,101 @@
+import type { Client } from './db.js'
+import type { Observation, RoleInfo, SessionGroup } from '../domain/family.js'
+import { SCRAM_DEFAULT_ITERATIONS } from '../crypto/scram.js'
+import { parseSetconfig, type RoleConfig, type RoleSetting } from '../domain/settings.js'
+import type { DirectGrant, DirectMembership } from '../domain/config-drift.js'
+import { OBSERVE_FAMILY, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_ROLE_CONFIG, READ_SESSIONS } from './statements.js'
+import { readState } from '../domain/state.js'
+
+export interface Family {
+  group: string
+  logins: [string, string]
+}
+
+interface RoleRow {
+  name: string
+  can_login: boolean
+  superuser: boolean
+  comment: string | null
+  settings: string[] | null
+  admin_option: boolean
+  /** null when the role is not a member of the group. */
+  can_set: boolean | null
+  inherits: boolean | null
+}
+
+/** Reads the family's roles, memberships, settings, state and sessions (two queries). Read-only. */
+export async function observe(client: Client, family: Family): Promise<Observation> {
+  const names = [family.group, ...family.logins]
+  const info = (await client.query(OBSERVE_FAMILY, [names])).rows[0]
+  // The group role's own sessions count too: after adopt: true it is the outgoing login.
+  const sessions = await readSessions(client, names)
+  const roles = info.roles as RoleRow[]
+
+  const roleInfo = (name: string, isGroup: boolean): RoleInfo | null => {
+    const r = roles.find((x) => x.name === name)
+    if (!r) return null
+    const setting = (r.settings ?? []).find((s) => s.startsWith('role='))
+    const member = !isGroup && r.can_set !== null
+    return {
+      name,
+      canLogin: r.can_login,
+      superuser: r.superuser,
+      member,
+      canSet: member && Boolean(r.can_set),
+      inherits: member && Boolean(r.inherits),
+      defaultRole: setting === undefined ? null : setting.slice('role='.length),
+    }
+  }
+  const groupRow = roles.find((x) => x.name === family.group)
+  return {
+    serverVersion: Number(info.version),
+    // scram_iterations exists from PostgreSQL 16; before, the server always used 4096.
+    scramIterations: info.scram_iterations ? Number(info.scram_iterations) : SCRAM_DEFAULT_ITERATIONS,
+    admin: {
+      name: info.admin,
+      superuser: info.admin_superuser,
+      createrole: info.admin_createrole,
+      signalBackend: info.admin_signal_backend,
+      adminOption: Object.fromEntries(roles.map((r) => [r.name, r.admin_option])),
+    },
+    group: roleInfo(family.group, true),
+    logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
+    state: readState(groupRow ? groupRow.comment : null, family.group),
+    sessions,
+    configs: await readRoleConfigs(client, names),
+  }
+}
+
+/** Settings, connection limit and VALID UNTIL of the named roles that exist, keyed by name. */
+export async function readRoleConfigs(client: Client, names: readonly string[]): Promise<Record<string, RoleConfig>> {
+  const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows as { role: string; connection_limit: number; valid_until: string | null; settings: { database: string | null; entry: string }[] }[]
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.role,
+      {
+        connectionLimit: Number(r.connection_limit),
+        validUntil: r.valid_until,
+        settings: r.settings.map((s) => parseSetconfig(s.entry, s.database)).filter((s): s is RoleSetting => s !== null),
+      },
+    ]),
+  )
+}
+
+export async function readSessions(client: Client, logins: readonly string[], server = 'primary'): Promise<SessionGroup[]> {
+  const rows = (await client.query(READ_SESSIONS, [logins])).rows
+  return rows.map((r) => ({
+    server,
+    login: r.login,
+    database: r.database,
+    applicationName: r.application_name,
+    clientAddr: r.client_addr,
+    count: r.count,
+  }))
+}
+
+/** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
+export async function readDirectGrants(client: Client, group: string, logins: readonly string[]): Promise<{ grants: DirectGrant[]; memberships: DirectMembership[] }> {
+  const grants = (await client.query(READ_DIRECT_GRANTS, [logins])).rows as DirectGrant[]
+  const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows as DirectMembership[]
+  return { grants, memberships }
+}

@@ -1,0 +1,210 @@
+/**
+ * Connection poolers in front of the database (PgBouncer, or a pooler whose
+ * admin console answers like PgBouncer's), given by `pgbouncer-urls`.
+ *
+ * In transaction pooling, pg_stat_activity shows the pooler's server
+ * connections, not the application's clients: idle server connections of the
+ * old login make a drained rotation look busy, and an idle client logged in to
+ * the pooler holds no server connection, so a busy rotation looks drained. The
+ * console tells the truth: SHOW CLIENTS (who is logged in to the pooler),
+ * SHOW SERVERS (which backend pid each pooled server connection is, and
+ * whether a client uses it). This module reads it (simple query protocol only:
+ * no bound parameters) and decides with a pure function.
+ */
+import pg from 'pg'
+import { close, type Client } from './db.js'
+import { oneLine } from '../domain/escape.js'
+import type { PoolerTarget } from '../inputs/pooler-urls.js'
+import { clientConfig } from './urls.js'
+
+/** The first PgBouncer release with KILL_CLIENT. */
+export const KILL_CLIENT_SINCE: [number, number] = [1, 24]
+
+export { POOLER_INPUT, parsePoolerUrls, type PoolerTarget } from '../inputs/pooler-urls.js'
+
+// ---- what the console says ----------------------------------------------------
+
+export interface PoolerClient {
+  user: string
+  database: string
+  state: string
+  addr: string | null
+  applicationName: string
+  /** KILL_CLIENT's argument (the `id` column, PgBouncer 1.24+). */
+  id: string | null
+}
+
+export interface PoolerServer {
+  user: string
+  database: string
+  state: string
+  /** The PostgreSQL backend's pid. */
+  remotePid: number
+  /** A client is linked to it (state active, or a link set). */
+  inUse: boolean
+}
+
+export interface PoolerSnapshot {
+  label: string
+  version: string
+  /** [major, minor], or null when SHOW VERSION is not PgBouncer's. */
+  versionNumber: [number, number] | null
+  clients: PoolerClient[]
+  servers: PoolerServer[]
+  /** pool_mode per (database, user) pool. */
+  pools: { database: string; user: string; poolMode: string }[]
+  /** Database entries that force one server user (force_user). */
+  forcedUsers: { database: string; user: string }[]
+}
+
+/** One pooler's answer for one poll: a snapshot, or why there is none. */
+export type PoolerReading = { label: string; line: number; snapshot: PoolerSnapshot; error?: undefined } | { label: string; line: number; snapshot?: undefined; error: string }
+
+type Row = Record<string, unknown>
+
+
+export function parseVersion(text: string): [number, number] | null {
+  const m = /PgBouncer\s+(\d+)\.(\d+)/i.exec(text)
+  return m ? [Number(m[1]), Number(m[2])] : null
+}
+
+export function supportsKillClient(v: [number, number] | null): boolean {
+  return v !== null && (v[0] > KILL_CLIENT_SINCE[0] || (v[0] === KILL_CLIENT_SINCE[0] && v[1] >= KILL_CLIENT_SINCE[1]))
+}
+
+function need(rows: Row[], columns: string[], command: string): void {
+  const missing = rows.length ? columns.filter((c) => !(c in rows[0])) : []
+  if (missing.length) throw new Error(`unexpected answer to ${command}: no column ${missing.join(', ')}`)
+}
+
+// Raw text: names are compared with the roles the action knows; escaping happens where text is shown.
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v))
+
+export function parseClients(rows: Row[]): PoolerClient[] {
+  need(rows, ['user', 'database', 'state'], 'SHOW CLIENTS')
+  return rows.map((r) => ({
+    user: str(r.user),
+    database: str(r.database),
+    state: str(r.state),
+    addr: r.addr === null || r.addr === undefined || r.addr === '' ? null : String(r.addr),
+    applicationName: str(r.application_name),
+    id: r.id === undefined || r.id === null ? null : String(r.id),
+  }))
+}
+
+export function parseServers(rows: Row[]): PoolerServer[] {
+  need(rows, ['user', 'database', 'state', 'remote_pid'], 'SHOW SERVERS')
+  return rows.map((r) => ({
+    user: str(r.user),
+    database: str(r.database),
+    state: str(r.state),
+    remotePid: Number(r.remote_pid),
+    inUse: str(r.state).startsWith('active') || str(r.state) === 'being_canceled' || str(r.link) !== '',
+  }))
+}
+
+export function parsePools(rows: Row[]): PoolerSnapshot['pools'] {
+  need(rows, ['database', 'user', 'pool_mode'], 'SHOW POOLS')
+  return rows.map((r) => ({ database: str(r.database), user: str(r.user), poolMode: str(r.pool_mode) }))
+}
+
+export function parseForcedUsers(rows: Row[]): PoolerSnapshot['forcedUsers'] {
+  return rows.filter((r) => r.force_user && str(r.name) !== 'pgbouncer').map((r) => ({ database: str(r.name), user: str(r.force_user) }))
+}
+
+// ---- the console client -------------------------------------------------------
+
+/** Why a console login failed, in a few words that never hold the URI. */
+export function consoleLoginError(e: unknown): string {
+  const err = e as { code?: string; message?: string }
+  const msg = err.message ?? String(e)
+  if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg)) return 'password authentication failed for the console user'
+  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code)) return `cannot reach it (${err.code})`
+  if (/timeout/i.test(msg)) return 'connection timed out'
+  if (/not allowed|no such user|login rejected/i.test(msg)) return `the console refused the login (${oneLine(msg)}): the user must be in stats_users or admin_users`
+  return oneLine(msg)
+}
+
+/** The listed poolers' consoles; one connection each, reopened after an error. */
+export class Poolers {
+  #clients: (Client | null)[]
+
+  constructor(
+    readonly targets: PoolerTarget[],
+    private readonly applicationName: string,
+    private readonly connectTimeoutMs = 5000,
+  ) {
+    this.#clients = targets.map(() => null)
+  }
+
+  get count(): number {
+    return this.targets.length
+  }
+
+  /** Reads every pooler; a pooler that cannot be read yields a reading with the reason, never a throw. */
+  async read(): Promise<PoolerReading[]> {
+    return Promise.all(this.targets.map((t, i) => this.#readOne(t, i)))
+  }
+
+  async #readOne(t: PoolerTarget, i: number): Promise<PoolerReading> {
+    try {
+      const c = await this.#client(i)
+      const q = async (command: string) => {
+        try {
+          return (await c.query(command)).rows as Row[]
+        } catch (e) {
+          throw new Error(`unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`)
+        }
+      }
+      const versionText = str((await q('SHOW VERSION'))[0]?.version)
+      const snapshot: PoolerSnapshot = {
+        label: t.label,
+        version: oneLine(versionText) || 'unknown',
+        versionNumber: parseVersion(versionText),
+        clients: parseClients(await q('SHOW CLIENTS')),
+        servers: parseServers(await q('SHOW SERVERS')),
+        pools: parsePools(await q('SHOW POOLS')),
+        forcedUsers: parseForcedUsers(await q('SHOW DATABASES')),
+      }
+      return { label: t.label, line: t.line, snapshot }
+    } catch (e) {
+      await close(this.#clients[i])
+      this.#clients[i] = null
+      return { label: t.label, line: t.line, error: oneLine((e as Error).message) }
+    }
+  }
+
+  async #client(i: number): Promise<Client> {
+    const existing = this.#clients[i]
+    if (existing) return existing
+    const t = this.targets[i]
+    const c = new pg.Client(clientConfig({ url: t.url }, { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs }))
+    c.on('error', () => {})
+    try {
+      await c.connect()
+    } catch (e) {
+      await c.end().catch(() => {})
+      throw new Error(consoleLoginError(e))
+    }
+    this.#clients[i] = c
+    return c
+  }
+
+  /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */
+  async killClients(label: string, ids: string[]): Promise<number> {
+    const i = this.targets.findIndex((t) => t.label === label)
+    const c = await this.#client(i)
+    let n = 0
+    for (const id of ids) {
+      if (!/^\d+$/.test(id)) continue
+      await c.query(`KILL_CLIENT ${id}`)
+      n++
+    }
+    return n
+  }
+
+  async end(): Promise<void> {
+    await Promise.all(this.#clients.map((c) => close(c)))
+    this.#clients = this.targets.map(() => null)
+  }
+}

@@ -1,0 +1,430 @@
+import { escapeIdentifier as q, escapeLiteral as lit } from 'pg'
+import type { FamilyState } from '../domain/state.js'
+import { oneLine } from '../domain/escape.js'
+import { serializeState } from '../domain/state.js'
+
+/**
+ * Every statement the action sends to PostgreSQL, in one place.
+ * Identifiers are always quoted with escapeIdentifier; values that cannot be
+ * bound parameters (passwords, comments, setting values) with escapeLiteral.
+ */
+
+// ---- reads (bound parameters) ------------------------------------------------
+
+/**
+ * The first statement on every connection the action opens, as pg_dump does:
+ * catalog names resolve from pg_catalog, never from a schema another role can
+ * write to (CVE-2018-1058), and pg_temp comes last. Fully qualified, so it
+ * cannot itself be hijacked. A statement rather than a startup option: poolers
+ * reject or silently drop `options`.
+ */
+export const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
+
+
+/**
+ * Everything a phase decides on, in one round trip: the server, the admin's
+ * privileges, and for each family role ($1: group first, then the logins) its
+ * attributes, role-wide settings, comment (the state), the admin's ADMIN
+ * OPTION on it and its membership in the group (SET and INHERIT options on
+ * PostgreSQL 16+; before 16 every membership allows SET ROLE and inheritance
+ * is the member's rolinherit). Sessions are read by READ_SESSIONS.
+ */
+export const OBSERVE_FAMILY = `
+SELECT current_setting('server_version_num')::int AS version,
+       current_setting('scram_iterations', true) AS scram_iterations,
+       a.rolname AS admin,
+       a.rolsuper AS admin_superuser,
+       a.rolcreaterole AS admin_createrole,
+       pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'name', r.rolname,
+                 'can_login', r.rolcanlogin,
+                 'superuser', r.rolsuper,
+                 'comment', pg_catalog.shobj_description(r.oid, 'pg_authid'),
+                 'settings', (SELECT array_agg(c ORDER BY c)
+                                FROM pg_db_role_setting s, unnest(s.setconfig) AS c
+                               WHERE s.setrole = r.oid AND s.setdatabase = 0),
+                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
+                               FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                              WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
+                 'inherits', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'inherit_option')::boolean, r.rolinherit))
+                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]))), '[]')
+          FROM pg_roles r
+         WHERE r.rolname = ANY($1::text[])) AS roles
+  FROM pg_roles a
+ WHERE a.rolname = current_user`
+
+/** Sessions of the given logins in every database, except the action's own. */
+export const READ_SESSIONS = `
+SELECT usename AS login,
+       datname AS database,
+       coalesce(application_name, '') AS application_name,
+       host(client_addr) AS client_addr,
+       count(*)::int AS count
+  FROM pg_stat_activity
+ WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
+ GROUP BY 1, 2, 3, 4
+ ORDER BY 1, 2, 3, 4`
+
+/** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
+export const READ_BACKENDS = `
+SELECT pid, usename AS login, datname AS database, state,
+       coalesce(application_name, '') AS application_name,
+       host(client_addr) AS client_addr
+  FROM pg_stat_activity
+ WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
+ ORDER BY pid`
+
+/** Ends the given backends of one login (a pooler's idle server connections); returns how many were signalled. */
+export const TERMINATE_BACKENDS = `
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
+  FROM pg_stat_activity
+ WHERE usename = $1 AND pid = ANY($2::int[]) AND pid <> pg_backend_pid()`
+
+/** pg_stat_activity is a snapshot frozen for the transaction; clear it before each poll. */
+export const CLEAR_STATS_SNAPSHOT = 'SELECT pg_stat_clear_snapshot()'
+
+/** Ends every session of one login (except the action's own); returns how many were signalled. */
+export const TERMINATE_SESSIONS = `
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
+  FROM pg_stat_activity
+ WHERE usename = $1 AND pid <> pg_backend_pid()`
+
+/** Serializes phases on one family: held until the transaction ends. */
+export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
+
+/**
+ * Advisory locks are per database, so two phases connected to different
+ * databases would both get one. Rewriting the group role's catalog row (with
+ * the INHERIT attribute it already has; the action never changes it) serializes
+ * them cluster-wide: a concurrent phase waits on that row, then fails with
+ * "tuple concurrently updated" and is retried, or, if it comes later, observes
+ * the committed state.
+ */
+export const GROUP_INHERITS = `
+SELECT g.rolinherit AS inherit,
+       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       current_setting('server_version_num')::int AS version,
+       current_user AS admin
+  FROM pg_roles g
+ WHERE g.rolname = $1`
+export function serializeOnGroup(group: string, inherit: boolean): string {
+  return `ALTER ROLE ${q(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`
+}
+
+/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
+export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
+
+/** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
+export function setLockTimeout(ms: number): string {
+  return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`
+}
+
+/**
+ * The write-back record (see src/postgres/writeback-record.ts) runs on a second, autocommit
+ * connection while the phase's transaction holds the family lock: it must never
+ * wait long on that transaction.
+ */
+export const RECORD_TIMEOUTS = `SET lock_timeout = '5s'; SET statement_timeout = '10s'`
+
+/** The group role's comment (the state), read outside the phase's transaction by the write-back record. */
+export const READ_STATE_COMMENT = `SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles r WHERE r.rolname = $1`
+
+/** Objects owned by the given roles, per database (pg_shdepend; dbid 0 = shared objects). */
+export const READ_OWNERSHIP = `
+SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS objects
+  FROM pg_shdepend s
+  JOIN pg_roles r ON r.oid = s.refobjid
+  LEFT JOIN pg_database d ON d.oid = s.dbid
+ WHERE s.refclassid = 'pg_authid'::regclass AND s.deptype = 'o' AND r.rolname = ANY($1::text[])
+ GROUP BY 1, 2
+ ORDER BY 1, 2`
+
+/** Moves what the login roles own in the current database (and shared objects) to the group role. */
+export function reassignOwned(logins: readonly string[], group: string): string {
+  return `REASSIGN OWNED BY ${logins.map((l) => q(l)).join(', ')} TO ${q(group)}`
+}
+
+/** Run by the incoming login right after open, to prove its credentials and SET role default. */
+export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
+
+// ---- changes (rendered from plan steps) ---------------------------------------
+
+export type Step =
+  | { kind: 'create-role'; role: string }
+  | { kind: 'grant-membership'; login: string; group: string }
+  | { kind: 'set-default-role'; login: string; group: string }
+  | { kind: 'enable-login'; role: string }
+  | { kind: 'disable-login'; role: string }
+  | { kind: 'write-state'; group: string; state: FamilyState }
+  | { kind: 'set-setting'; role: string; database: string | null; name: string; value: string }
+  | { kind: 'reset-setting'; role: string; database: string | null; name: string }
+  | { kind: 'set-connection-limit'; role: string; limit: number }
+
+export interface Statement {
+  sql: string
+  /** The same statement with any password or verifier replaced by '***', for logs and summaries. */
+  display: string
+}
+
+/**
+ * Renders a step. `secret` is the password literal (a SCRAM verifier, or the
+ * plaintext with password-encryption: server) for enable-login/disable-login.
+ */
+export function renderStep(step: Step, serverVersion: number, secret?: string): Statement {
+  switch (step.kind) {
+    case 'create-role':
+      return plain(`CREATE ROLE ${q(step.role)} NOLOGIN`)
+    case 'grant-membership':
+      return plain(
+        serverVersion >= 160000
+          ? `GRANT ${q(step.group)} TO ${q(step.login)} WITH INHERIT TRUE, SET TRUE`
+          : `GRANT ${q(step.group)} TO ${q(step.login)}`,
+      )
+    case 'set-default-role':
+      return plain(`ALTER ROLE ${q(step.login)} SET role = ${lit(step.group)}`)
+    case 'enable-login':
+      return withSecret(`ALTER ROLE ${q(step.role)} WITH LOGIN PASSWORD`, requireSecret(step, secret))
+    case 'disable-login':
+      return withSecret(`ALTER ROLE ${q(step.role)} WITH NOLOGIN PASSWORD`, requireSecret(step, secret))
+    case 'write-state':
+      return plain(`COMMENT ON ROLE ${q(step.group)} IS ${lit(serializeState(step.state))}`)
+    case 'set-setting':
+      // Values and names are server text (a login may set its own settings): the display stays on one line.
+      return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`)
+    case 'reset-setting':
+      return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} RESET ${q(step.name)}`)
+    case 'set-connection-limit':
+      return plain(`ALTER ROLE ${q(step.role)} CONNECTION LIMIT ${Math.trunc(step.limit)}`)
+  }
+}
+
+function plain(sql: string): Statement {
+  return { sql, display: sql }
+}
+
+function withSecret(prefix: string, secret: string): Statement {
+  return { sql: `${prefix} ${lit(secret)}`, display: `${prefix} '***'` }
+}
+
+function requireSecret(step: Step, secret: string | undefined): string {
+  if (!secret) throw new Error(`internal: ${step.kind} needs a password`)
+  return secret
+}
+
+// ---- role configuration (settings, connection limit) --------------------------
+
+/**
+ * Each role's configuration a session depends on ($1: role names): connection
+ * limit, VALID UNTIL (ISO text whatever the session's DateStyle) and every
+ * setting, role-wide (database null) and IN DATABASE, as stored ("name=value").
+ * Schema-qualified: it does not depend on the admin's search_path.
+ */
+export const READ_ROLE_CONFIG = `
+SELECT r.rolname AS role,
+       r.rolconnlimit AS connection_limit,
+       pg_catalog.to_json(r.rolvaliduntil) #>> '{}' AS valid_until,
+       (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object('database', d.datname, 'entry', u.c)
+                 ORDER BY d.datname NULLS FIRST, u.o), '[]'::pg_catalog.json)
+          FROM pg_catalog.pg_db_role_setting s
+          LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+          CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) WITH ORDINALITY AS u(c, o)
+         WHERE s.setrole = r.oid AND (s.setdatabase = 0 OR d.oid IS NOT NULL)) AS settings
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
+
+function oneLineDisplay(sql: string): Statement {
+  return { sql, display: oneLine(sql) }
+}
+
+function inDatabase(database: string | null): string {
+  return database === null ? '' : ` IN DATABASE ${q(database)}`
+}
+
+/**
+ * Settings PostgreSQL marks GUC_LIST_QUOTE: pg_db_role_setting stores their
+ * value as a list whose elements are already double-quoted where needed
+ * (`myschema, "My Schema", public`). The list pg_dump keeps
+ * (variable_is_guc_list_quote), since the server cannot be asked.
+ */
+export const LIST_QUOTE_SETTINGS: ReadonlySet<string> = new Set([
+  'local_preload_libraries',
+  'search_path',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'temp_tablespaces',
+  'unix_socket_directories',
+])
+
+/**
+ * The SQL for a stored setting value in `SET name TO ...`. A plain value is one
+ * literal. A list setting is split into its elements, each one literal
+ * (`'myschema', 'My Schema', 'public'`), as pg_dump's makeAlterConfigCommand
+ * does: `'myschema, public'` as one literal would be a single schema named
+ * "myschema, public".
+ */
+export function settingValueSql(name: string, stored: string): string {
+  if (!LIST_QUOTE_SETTINGS.has(name.toLowerCase())) return lit(stored)
+  const elements = splitGucList(stored)
+  if (elements === null || elements.length === 0) return lit(stored)
+  return elements.map((e) => lit(e)).join(', ')
+}
+
+/**
+ * Splits a stored list value like PostgreSQL's SplitGUCList: elements are
+ * separated by commas, whitespace around them is dropped, a double-quoted
+ * element keeps everything inside (a doubled quote is one quote). Unquoted
+ * elements keep their case. Returns null on a syntax error.
+ */
+export function splitGucList(raw: string): string[] | null {
+  const out: string[] = []
+  let i = 0
+  const ws = (c: string | undefined) => c !== undefined && /^[ \t\n\v\f\r]$/.test(c)
+  while (ws(raw[i])) i++
+  if (i === raw.length) return out
+  for (;;) {
+    let element = ''
+    if (raw[i] === '"') {
+      i++
+      for (;;) {
+        const end = raw.indexOf('"', i)
+        if (end < 0) return null
+        element += raw.slice(i, end)
+        if (raw[end + 1] === '"') {
+          element += '"'
+          i = end + 2
+          continue
+        }
+        i = end + 1
+        break
+      }
+    } else {
+      const start = i
+      while (i < raw.length && raw[i] !== ',' && !ws(raw[i])) i++
+      if (i === start) return null
+      element = raw.slice(start, i)
+    }
+    while (ws(raw[i])) i++
+    out.push(element)
+    if (i === raw.length) return out
+    if (raw[i] !== ',') return null
+    i++
+    while (ws(raw[i])) i++
+  }
+}
+
+/**
+ * Privileges granted directly to the logins ($1) in the current database
+ * (relations, columns, schemas, functions, types, languages, foreign servers
+ * and wrappers, default privileges) and cluster-wide (databases, tablespaces):
+ * per login and kind, how many objects and the first three. An owner's own
+ * entry (grantor = grantee) is left out: ownership is reported on its own.
+ */
+export const READ_DIRECT_GRANTS = `
+WITH logins AS (SELECT oid, rolname FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])),
+acl AS (
+  SELECT 'table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, a.grantee, a.grantor
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
+   WHERE c.relacl IS NOT NULL
+  UNION ALL
+  SELECT 'column', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(t.attname), a.grantee, a.grantor
+    FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(t.attacl) a
+   WHERE t.attacl IS NOT NULL AND NOT t.attisdropped
+  UNION ALL
+  SELECT 'schema', pg_catalog.quote_ident(n.nspname), a.grantee, a.grantor
+    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE n.nspacl IS NOT NULL
+  UNION ALL
+  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', a.grantee, a.grantor
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace, pg_catalog.aclexplode(p.proacl) a WHERE p.proacl IS NOT NULL
+  UNION ALL
+  SELECT 'type', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), a.grantee, a.grantor
+    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace, pg_catalog.aclexplode(t.typacl) a WHERE t.typacl IS NOT NULL
+  UNION ALL
+  SELECT 'database', pg_catalog.quote_ident(d.datname), a.grantee, a.grantor
+    FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a WHERE d.datacl IS NOT NULL
+  UNION ALL
+  SELECT 'tablespace', pg_catalog.quote_ident(s.spcname), a.grantee, a.grantor
+    FROM pg_catalog.pg_tablespace s, pg_catalog.aclexplode(s.spcacl) a WHERE s.spcacl IS NOT NULL
+  UNION ALL
+  SELECT 'language', pg_catalog.quote_ident(l.lanname), a.grantee, a.grantor
+    FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE l.lanacl IS NOT NULL
+  UNION ALL
+  SELECT 'foreign server', pg_catalog.quote_ident(f.srvname), a.grantee, a.grantor
+    FROM pg_catalog.pg_foreign_server f, pg_catalog.aclexplode(f.srvacl) a WHERE f.srvacl IS NOT NULL
+  UNION ALL
+  SELECT 'foreign-data wrapper', pg_catalog.quote_ident(w.fdwname), a.grantee, a.grantor
+    FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE w.fdwacl IS NOT NULL
+  UNION ALL
+  SELECT 'default privilege', 'for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || ' on objects of type ' || d.defaclobjtype::pg_catalog.text
+           || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || pg_catalog.quote_ident(n.nspname) END, a.grantee, a.grantor
+    FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, pg_catalog.aclexplode(d.defaclacl) a
+)
+SELECT l.rolname AS login, acl.kind, pg_catalog.current_database() AS database,
+       pg_catalog.count(DISTINCT acl.object)::pg_catalog.int4 AS objects,
+       (pg_catalog.array_agg(DISTINCT acl.object ORDER BY acl.object))[1:3] AS examples
+  FROM acl JOIN logins l ON l.oid = acl.grantee
+ WHERE acl.grantee OPERATOR(pg_catalog.<>) acl.grantor
+ GROUP BY 1, 2
+ ORDER BY 1, 2`
+
+/** Roles other than the group ($2) that the logins ($1) are direct members of. */
+export const READ_LOGIN_MEMBERSHIPS = `
+SELECT DISTINCT m.rolname AS login, g.rolname AS role
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles m ON m.oid = am.member
+  JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
+ WHERE m.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[]) AND g.rolname OPERATOR(pg_catalog.<>) $2
+ ORDER BY 1, 2`
+
+// ---- adoption checks (read-only, after setup with adopt: true) ------------------
+
+/** The adopted role's attributes a login role does not inherit, and whether the admin may read pg_hba_file_rules. */
+export const READ_ADOPTION_ROLE = `
+SELECT r.rolreplication AS replication,
+       pg_catalog.current_database() AS database,
+       pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')
+         AND pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE') AS can_read_hba,
+       (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = r.oid) AS default_acls
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname OPERATOR(pg_catalog.=) $1`
+
+/** pg_hba.conf rules (as on disk) whose user field names the role $1 itself (not +role, which its members match). */
+export const READ_HBA_RULES_FOR_ROLE = `
+SELECT line_number, type, pg_catalog.array_to_string(database, ',') AS database, address, auth_method
+  FROM pg_catalog.pg_hba_file_rules
+ WHERE $1::pg_catalog.text OPERATOR(pg_catalog.=) ANY(user_name)
+ ORDER BY line_number`
+
+/**
+ * Objects in the current database whose definition mentions session_user,
+ * which becomes the login's name once sessions log in as the logins (best
+ * effort: row-level security policies, functions, column defaults, views),
+ * among those owned by the adopted role ($1) or naming it.
+ */
+export const READ_SESSION_USER_MENTIONS = `
+SELECT kind, name FROM (
+  SELECT 'policy' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' policy ' || pg_catalog.quote_ident(p.polname) AS name,
+         COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' || COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '') AS def, c.relowner AS owner
+    FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', p.prosrc, p.proowner
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION ALL
+  SELECT 'column default', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(a.attname), pg_catalog.pg_get_expr(d.adbin, d.adrelid), c.relowner
+    FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_class c ON c.oid = d.adrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION ALL
+  SELECT 'view', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), pg_catalog.pg_get_viewdef(c.oid), c.relowner
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+) x
+ WHERE def OPERATOR(pg_catalog.~*) '\\msession_user\\M'
+   AND (pg_catalog.pg_get_userbyid(owner) OPERATOR(pg_catalog.=) $1::pg_catalog.text
+        OR pg_catalog.strpos(pg_catalog.lower(def), pg_catalog.lower($1::pg_catalog.text)) > 0)
+ ORDER BY 1, 2
+ LIMIT 21`

@@ -1,0 +1,167 @@
+import type { ClientConfig } from 'pg'
+import { parse } from 'pg-connection-string'
+import { InputError } from '../domain/errors.js'
+import type { Reporter } from '../domain/reporter.js'
+
+const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
+// Credentials of the admin connection that must not end up in the application's URL.
+const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey'])
+// Parameters whose value is a secret.
+const SECRET_PARAMS = new Set(['password', 'sslpassword'])
+
+/** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
+export interface ConnectionTarget {
+  url?: string
+}
+
+/** Validates a connection URI; the message never repeats the URI (it may hold a password). */
+export function checkConnectionUrl(url: string, input: string): string {
+  if (!URL_RE.test(url)) {
+    throw new InputError(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...')
+  }
+  try {
+    parse(url, { useLibpqCompat: true })
+    new URL(url.replace(/^postgres(ql)?:/, 'http:'))
+  } catch {
+    throw new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
+  }
+  return url
+}
+
+/**
+ * pg client settings for a target. Connection-URI parameters follow libpq's
+ * meaning (sslmode=require encrypts without verifying, verify-full verifies);
+ * without a URI, pg reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and
+ * PGSSLMODE itself.
+ */
+export function clientConfig(target: ConnectionTarget, override: Partial<ClientConfig> = {}): ClientConfig {
+  const base: ClientConfig = target.url ? (parse(target.url, { useLibpqCompat: true }) as ClientConfig) : {}
+  for (const k of Object.keys(base) as (keyof ClientConfig)[]) if (base[k] === undefined || base[k] === null) delete base[k]
+  return { ...base, ...override }
+}
+
+/**
+ * Default `app-url`: the admin connection's host, port, database and parameters,
+ * without its credentials.
+ */
+export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv): string {
+  if (target.url) {
+    const [, scheme, authority, rest] = URL_RE.exec(target.url)!
+    const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority
+    return `${scheme}://${hostPart}${stripCredentialParams(rest)}`
+  }
+  const host = env.PGHOST || 'localhost'
+  const port = env.PGPORT || '5432'
+  const db = env.PGDATABASE || env.PGUSER || 'postgres'
+  // Percent-encode with encodeURIComponent (never '+' for a space: libpq reads '+' literally).
+  const params: string[] = []
+  let authority: string
+  if (host.startsWith('/')) {
+    params.push(`host=${encodeURIComponent(host)}`)
+    if (env.PGPORT) params.push(`port=${encodeURIComponent(port)}`)
+    authority = ''
+  } else {
+    authority = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  }
+  if (env.PGSSLMODE) params.push(`sslmode=${encodeURIComponent(env.PGSSLMODE)}`)
+  return `postgresql://${authority}/${encodeURIComponent(db)}${params.length ? `?${params.join('&')}` : ''}`
+}
+
+/** Checks that `app-url` is a URI without credentials. */
+export function checkAppUrl(url: string, input: string): string {
+  const m = URL_RE.exec(url)
+  if (!m) throw new InputError(input, 'is not a connection URI; expected postgresql://host:port/database?parameters')
+  if (m[2].includes('@')) {
+    throw new InputError(input, 'must not contain a user name or password; the action adds the credentials it issues')
+  }
+  const query = m[3].split('#')[0].split('?')[1]
+  if (query) {
+    for (const key of new URLSearchParams(query).keys()) {
+      if (CREDENTIAL_PARAMS.has(key)) throw new InputError(input, `must not contain the '${key}' parameter; the action adds the credentials it issues`)
+    }
+  }
+  return url
+}
+
+/** `app-url` with the issued credentials, percent-encoded. */
+export function buildDatabaseUrl(appUrl: string, username: string, password: string): string {
+  const [, scheme, authority, rest] = URL_RE.exec(appUrl)!
+  return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
+}
+
+/** Drops credential parameters, keeping every other parameter byte for byte. */
+function stripCredentialParams(rest: string): string {
+  const hash = rest.indexOf('#')
+  const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest
+  const q = beforeHash.indexOf('?')
+  if (q < 0) return beforeHash
+  const kept = beforeHash
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])))
+  return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '')
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+/**
+ * Every form a connection URI's secrets can take, for masking: the URI itself;
+ * the userinfo password as written (everything between the first ':' and the
+ * last '@', so an unencoded '@' is kept), percent-decoded and as the URL
+ * parser re-encodes it; each `password`/`sslpassword` parameter as written,
+ * percent-decoded and form-decoded ('+' as space); and the password that `pg`
+ * will send, from the parser `pg` uses (pg-connection-string). Never the user name.
+ */
+export function uriSecrets(uri: string): string[] {
+  const forms = new Set<string>([uri])
+  const m = URL_RE.exec(uri)
+  if (m) {
+    const at = m[2].lastIndexOf('@')
+    const userinfo = at >= 0 ? m[2].slice(0, at) : ''
+    if (userinfo.includes(':')) addDecodings(forms, userinfo.slice(userinfo.indexOf(':') + 1))
+    const query = m[3].split('#')[0].split('?').slice(1).join('?')
+    for (const pair of query.split('&')) {
+      const eq = pair.indexOf('=')
+      if (eq > 0 && SECRET_PARAMS.has(safeDecode(pair.slice(0, eq)))) addDecodings(forms, pair.slice(eq + 1))
+    }
+  }
+  for (const parsed of [parsedSecrets(uri), urlPassword(uri)]) for (const v of parsed) forms.add(v)
+  forms.delete('')
+  return [...forms]
+}
+
+/** Registers every form of a URI's secrets with the front end (admin-url, replica-urls, any URI input). */
+export function maskUriSecrets(uri: string, reporter: Pick<Reporter, 'secret'>): void {
+  for (const s of uriSecrets(uri)) reporter.secret(s)
+}
+
+function addDecodings(forms: Set<string>, raw: string): void {
+  forms.add(raw)
+  forms.add(safeDecode(raw))
+  forms.add(safeDecode(raw.replace(/\+/g, ' ')))
+}
+
+/** What pg will use: pg-connection-string's password and sslpassword. */
+function parsedSecrets(uri: string): string[] {
+  try {
+    const c = parse(uri, { useLibpqCompat: true }) as { password?: string; sslpassword?: string }
+    return [c.password ?? '', c.sslpassword ?? '']
+  } catch {
+    return []
+  }
+}
+
+/** The password as the WHATWG URL parser holds it (re-encoded, e.g. an unencoded '@' as %40). */
+function urlPassword(uri: string): string[] {
+  try {
+    return [new URL(uri.replace(/^postgres(ql)?:/, 'http:')).password]
+  } catch {
+    return []
+  }
+}

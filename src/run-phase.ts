@@ -1,0 +1,83 @@
+import type { Config, Phase } from './inputs/config.js'
+import { isEncrypted, isRetryable } from './postgres/db.js'
+import { abort } from './phases/abort.js'
+import { closePhase } from './phases/close.js'
+import type { PhaseDeps, PhaseFn } from './phase-support/deps.js'
+import { open } from './phases/open.js'
+import { setup } from './phases/setup.js'
+import { status } from './phases/status.js'
+import { unseal } from './phases/unseal.js'
+import { verifyDrain } from './phases/verify-drain.js'
+import { POOLER_INPUT, Poolers } from './postgres/poolers.js'
+import { Replicas } from './postgres/replicas.js'
+import type { Reporter } from './domain/reporter.js'
+import type { PhaseResult } from './domain/result.js'
+import { AdminSession } from './postgres/session.js'
+import { plaintextWarning } from './postgres/tls.js'
+import { clientConfig } from './postgres/urls.js'
+
+export interface RunOptions {
+  reporter: Reporter
+  now?: () => Date
+  sleep?: (ms: number) => Promise<void>
+  /** Overrides the phase transaction's lock_timeout; tests only. */
+  lockTimeoutMs?: number
+  /** Test seam, see PhaseDeps. */
+  afterLoginCheck?: () => Promise<void>
+}
+
+const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
+
+/** The phases that read the poolers of pgbouncer-urls. */
+const POOLER_PHASES: Phase[] = ['verify-drain', 'close', 'abort', 'status']
+
+/** How long the first connection may keep failing transiently (server starting, network blip). */
+const CONNECT_BUDGET_MS = 30_000
+
+/** Runs one phase against the admin connection. The entry point for every front end. */
+export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResult> {
+  if (cfg.phase === 'unseal') return unseal(cfg, opts.reporter)
+  const phase = cfg.phase
+  const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
+  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs)
+  const deps: PhaseDeps = {
+    reporter: opts.reporter,
+    now: opts.now ?? (() => new Date()),
+    sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    session,
+    replicas: Replicas.create(cfg.replicas, applicationName),
+    poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
+    afterLoginCheck: opts.afterLoginCheck,
+  }
+  try {
+    await connectWithRetry(session, deps)
+    const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
+    if (plaintext) deps.reporter.warning(plaintext)
+    const result = await PHASES[phase](cfg, deps)
+    if (cfg.poolers.length && !POOLER_PHASES.includes(phase)) result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)
+    return result
+  } finally {
+    await session.end()
+    await deps.replicas.end()
+    await deps.poolers.end()
+  }
+}
+
+async function connectWithRetry(session: AdminSession, deps: PhaseDeps): Promise<void> {
+  const deadline = deps.now().getTime() + CONNECT_BUDGET_MS
+  let delay = 250
+  for (;;) {
+    try {
+      await session.open()
+      return
+    } catch (e) {
+      // A refused connection is retried only while the server may be restarting (57P03) or briefly gone.
+      const code = (e as { code?: string }).code
+      const transient = code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND')
+      if (!transient || deps.now().getTime() + delay > deadline) throw e
+      deps.reporter.warning(`Connecting failed (${(e as Error).message}); retrying in ${delay}ms.`)
+      await deps.sleep(delay)
+      delay = Math.min(delay * 2, 5000)
+    }
+  }
+}
