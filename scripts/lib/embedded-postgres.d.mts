@@ -23,4 +23,7 @@ export declare function startEmbedded(
   settings?: Record<string, string>,
   clone?: { copyFrom?: string; password?: string; standbyOf?: number },
 ): Promise<EmbeddedServer>
-export declare function startPrimaryAndReplica(major: number, settings?: Record<string, string>): Promise<{ primary: EmbeddedServer; replica: EmbeddedServer }>
+export declare function startPrimaryAndReplica(
+  major: number,
+  settings?: Record<string, string>,
+): Promise<{ primary: EmbeddedServer; replica: EmbeddedServer }>

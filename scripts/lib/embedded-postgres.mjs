@@ -66,7 +66,11 @@ function runAsUser() {
  * @param {number} major
  * @param {Record<string, string>} [settings] extra postgresql.conf settings
  */
-export async function startEmbedded(major, settings = {}, /** @type {{ copyFrom?: string, password?: string, standbyOf?: number } | undefined} */ clone = undefined) {
+export async function startEmbedded(
+  major,
+  settings = {},
+  /** @type {{ copyFrom?: string, password?: string, standbyOf?: number } | undefined} */ clone = undefined,
+) {
   const bin = binDir(major)
   if (!bin) throw new Error(`PostgreSQL ${major} binaries are not installed (npm package postgres-bin-${major})`)
   const owner = runAsUser()
@@ -86,13 +90,32 @@ export async function startEmbedded(major, settings = {}, /** @type {{ copyFrom?
     execFileSync('cp', ['-a', clone.copyFrom, dataDir])
     rmSync(join(dataDir, 'postmaster.pid'), { force: true })
     writeFileSync(join(dataDir, 'standby.signal'), '')
-    writeFileSync(join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${clone.standbyOf} user=postgres password=${password}'\n`, { flag: 'a' })
+    writeFileSync(
+      join(dataDir, 'postgresql.auto.conf'),
+      `primary_conninfo = 'host=127.0.0.1 port=${clone.standbyOf} user=postgres password=${password}'\n`,
+      { flag: 'a' },
+    )
     if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir])
   } else {
-    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync'], {
-      ...asOwner,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
+    execFileSync(
+      join(bin, 'initdb'),
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+      ],
+      {
+        ...asOwner,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
   }
   const version = execFileSync(join(bin, 'postgres'), ['--version']).toString().trim()
   const port = await freePort()
@@ -118,7 +141,9 @@ export async function startEmbedded(major, settings = {}, /** @type {{ copyFrom?
     child = c
     closeSync(log)
     /** @type {Promise<never>} */
-    const exited = new Promise((_, reject) => c.once('exit', (code) => reject(new Error(`postgres ${major} exited with ${code}; see ${logFile}`))))
+    const exited = new Promise((_, reject) =>
+      c.once('exit', (code) => reject(new Error(`postgres ${major} exited with ${code}; see ${logFile}`))),
+    )
     exited.catch(() => {})
     await Promise.race([waitReady(port, password), exited])
   }
@@ -170,12 +195,21 @@ export async function startEmbedded(major, settings = {}, /** @type {{ copyFrom?
  * @param {Record<string, string>} [settings]
  */
 export async function startPrimaryAndReplica(major, settings = {}) {
-  const primary = await startEmbedded(major, { wal_level: 'replica', max_wal_senders: '5', hot_standby: 'on', ...settings })
+  const primary = await startEmbedded(major, {
+    wal_level: 'replica',
+    max_wal_senders: '5',
+    hot_standby: 'on',
+    ...settings,
+  })
   await primary.halt()
   const { unix_socket_directories: _ignored, ...rest } = primary.settings
   let replica
   try {
-    replica = await startEmbedded(major, rest, { copyFrom: primary.dataDir, password: primary.password, standbyOf: primary.port })
+    replica = await startEmbedded(major, rest, {
+      copyFrom: primary.dataDir,
+      password: primary.password,
+      standbyOf: primary.port,
+    })
   } finally {
     await primary.resume()
   }

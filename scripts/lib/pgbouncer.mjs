@@ -25,10 +25,20 @@ import { freePort } from './embedded-postgres.mjs'
 export function pgbouncerBinary() {
   // PGBOUNCER=none: behave as where it is not installed (to check that the tests skip cleanly).
   if (process.env.PGBOUNCER === 'none') return null
-  const candidates = [process.env.PGBOUNCER, '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer', '/usr/local/sbin/pgbouncer']
+  const candidates = [
+    process.env.PGBOUNCER,
+    '/usr/sbin/pgbouncer',
+    '/usr/bin/pgbouncer',
+    '/usr/local/bin/pgbouncer',
+    '/usr/local/sbin/pgbouncer',
+  ]
   for (const c of candidates) if (c && existsSync(c)) return c
   try {
-    return execFileSync('sh', ['-c', 'command -v pgbouncer'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null
+    return (
+      execFileSync('sh', ['-c', 'command -v pgbouncer'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() || null
+    )
   } catch {
     return null
   }
@@ -101,15 +111,31 @@ export async function startPgBouncer(server, opts = {}) {
     '',
   ].join('\n')
   writeFileSync(join(root, 'pgbouncer.ini'), ini)
-  writeFileSync(join(root, 'userlist.txt'), [`"${authUser}" "${authPassword}"`, `"pgb_admin" "${adminPassword}"`, `"pgb_stats" "${statsPassword}"`, ''].join('\n'), { mode: 0o600 })
+  writeFileSync(
+    join(root, 'userlist.txt'),
+    [`"${authUser}" "${authPassword}"`, `"pgb_admin" "${adminPassword}"`, `"pgb_stats" "${statsPassword}"`, ''].join(
+      '\n',
+    ),
+    { mode: 0o600 },
+  )
   const asRoot = process.getuid?.() === 0
   if (asRoot) execFileSync('chown', ['-R', 'postgres:', root])
 
-  const child = spawn(bin, [...(asRoot ? ['-u', 'postgres'] : []), join(root, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(bin, [...(asRoot ? ['-u', 'postgres'] : []), join(root, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let stderr = ''
   child.stderr?.on('data', (/** @type {Buffer} */ d) => (stderr += d))
   /** @type {Promise<never>} */
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`pgbouncer exited with ${code}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`))))
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `pgbouncer exited with ${code}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`,
+        ),
+      ),
+    ),
+  )
   exited.catch(() => {})
 
   const adminUrl = `postgresql://pgb_admin:${adminPassword}@127.0.0.1:${port}/pgbouncer`
@@ -139,7 +165,14 @@ export async function startPgBouncer(server, opts = {}) {
     console: runConsole,
     /** @param {string} user @param {string} password */
     async connect(user, password, applicationName = 'pooled-app') {
-      const c = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', application_name: applicationName })
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user,
+        password,
+        database: 'postgres',
+        application_name: applicationName,
+      })
       c.on('error', () => {})
       try {
         await c.connect()

@@ -10,4 +10,7 @@ export interface ActionRun {
   masks: string[]
   ms: number
 }
-export declare function runAction(inputs: Record<string, string>, opts?: { env?: Record<string, string>; node?: string }): Promise<ActionRun>
+export declare function runAction(
+  inputs: Record<string, string>,
+  opts?: { env?: Record<string, string>; node?: string },
+): Promise<ActionRun>

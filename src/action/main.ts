@@ -43,7 +43,11 @@ const reporter: Reporter = {
  * each URI in every form its password can take (see uriSecrets).
  */
 function maskConnectionSecrets(): void {
-  const uris = [core.getInput('admin-url'), ...core.getInput('replica-urls').split(/\r?\n/), ...splitUriList(core.getInput('pgbouncer-urls'))]
+  const uris = [
+    core.getInput('admin-url'),
+    ...core.getInput('replica-urls').split(/\r?\n/),
+    ...splitUriList(core.getInput('pgbouncer-urls')),
+  ]
     .map((u) => u.trim())
     .filter(Boolean)
   for (const uri of uris) maskUriSecrets(uri, reporter)

@@ -32,14 +32,31 @@ export function renderSummary(r: PhaseResult): string {
       lines.push(`| ${esc(l.name)} | login | missing | | | |`)
       continue
     }
-    lines.push(`| ${esc(l.name)} | login | ${yesNo(l.canLogin)} | ${esc(describeSessions(r.sessions, l.name))} | ${yesNo(l.member && l.canSet)} | ${l.defaultRole === null ? '(none)' : esc(l.defaultRole)} |`)
+    lines.push(
+      `| ${esc(l.name)} | login | ${yesNo(l.canLogin)} | ${esc(describeSessions(r.sessions, l.name))} | ${yesNo(l.member && l.canSet)} | ${l.defaultRole === null ? '(none)' : esc(l.defaultRole)} |`,
+    )
   }
   lines.push('')
   if (r.failure) lines.push(`**${esc(r.failure)}**`, '')
-  if (r.poolers?.length) lines.push(...renderPoolers(r.poolers, r.roles.logins.map((l) => l.name)))
+  if (r.poolers?.length)
+    lines.push(
+      ...renderPoolers(
+        r.poolers,
+        r.roles.logins.map((l) => l.name),
+      ),
+    )
   if (r.status) lines.push(...renderStatus(r.status))
   if (r.changes.length) {
-    lines.push('<details><summary>What changed</summary>', '', '```sql', ...r.changes.map((c) => `${c};`), '```', '', '</details>', '')
+    lines.push(
+      '<details><summary>What changed</summary>',
+      '',
+      '```sql',
+      ...r.changes.map((c) => `${c};`),
+      '```',
+      '',
+      '</details>',
+      '',
+    )
   } else {
     lines.push('No role was changed.', '')
   }
@@ -49,20 +66,45 @@ export function renderSummary(r: PhaseResult): string {
 
 function renderStatus(st: StatusReport): string[] {
   const out = [`**${esc(st.group)}**: ${esc(st.description)}`, '']
-  if (st.rotation) out.push(`Open rotation ${markdownCode(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '')
+  if (st.rotation)
+    out.push(
+      `Open rotation ${markdownCode(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`,
+      '',
+    )
   const rotated = Object.entries(st.passwordSetAt)
-  if (rotated.length) out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '')
+  if (rotated.length)
+    out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '')
   if (st.sessions.length) {
     out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|')
-    for (const x of st.sessions) out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`)
+    for (const x of st.sessions)
+      out.push(
+        `| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`,
+      )
     out.push('')
   }
   if (st.poolers?.length) {
-    out.push(...renderPoolers(st.poolers, Object.keys(st.canLogin).filter((l) => l !== st.group)))
-    for (const p of st.poolers) for (const f of p.forcedUsers) out.push(`> Pooler ${esc(p.label)}: database entry ${code(f.database)} forces user ${code(f.user)}; the server sees only that user, so drain and close cannot tell its clients' logins apart.`, '')
+    out.push(
+      ...renderPoolers(
+        st.poolers,
+        Object.keys(st.canLogin).filter((l) => l !== st.group),
+      ),
+    )
+    for (const p of st.poolers)
+      for (const f of p.forcedUsers)
+        out.push(
+          `> Pooler ${esc(p.label)}: database entry ${code(f.database)} forces user ${code(f.user)}; the server sees only that user, so drain and close cannot tell its clients' logins apart.`,
+          '',
+        )
   }
   if (st.drift.length) {
-    out.push('**Drift**', '', '| role | problem | detail |', '|---|---|---|', ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`), '')
+    out.push(
+      '**Drift**',
+      '',
+      '| role | problem | detail |',
+      '|---|---|---|',
+      ...st.drift.map((d) => `| ${esc(d.role)} | ${d.kind} | ${esc(d.detail)} |`),
+      '',
+    )
   } else {
     out.push('No drift.', '')
   }
@@ -75,7 +117,9 @@ function renderStatus(st: StatusReport): string[] {
  * message says what, and the summary must not claim that nothing changed.
  */
 export function renderFailureSummary(phase: string, message: string, committed = false): string {
-  const outcome = committed ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.' : 'Nothing was changed.'
+  const outcome = committed
+    ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
+    : 'Nothing was changed.'
   return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\n${outcome}\n`
 }
 
@@ -87,8 +131,12 @@ function renderPoolers(views: PoolerView[], logins: string[]): string[] {
       out.push(`| ${esc(v.label)} | not readable: ${code(v.error)} | | | |`)
       continue
     }
-    const modes = 'poolModes' in v ? ` (${(v as PoolerView & { poolModes: string[] }).poolModes.map(esc).join(', ')})` : ''
-    for (const l of logins) out.push(`| ${esc(v.label)} | ${esc(v.version)}${modes} | ${esc(l)} | ${v.clients[l] ?? 0} | ${v.servers[l]?.total ?? 0} (${v.servers[l]?.inUse ?? 0}) |`)
+    const modes =
+      'poolModes' in v ? ` (${(v as PoolerView & { poolModes: string[] }).poolModes.map(esc).join(', ')})` : ''
+    for (const l of logins)
+      out.push(
+        `| ${esc(v.label)} | ${esc(v.version)}${modes} | ${esc(l)} | ${v.clients[l] ?? 0} | ${v.servers[l]?.total ?? 0} (${v.servers[l]?.inUse ?? 0}) |`,
+      )
   }
   out.push('')
   return out
@@ -96,7 +144,10 @@ function renderPoolers(views: PoolerView[], logins: string[]): string[] {
 
 /** Server text in a code span (backticks cannot close it). */
 function code(s: string): string {
-  return `\`${s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|')}\``
+  return `\`${s
+    .replace(/`/g, "'")
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/\|/g, '\\|')}\``
 }
 
 function yesNo(b: boolean): string {

@@ -42,15 +42,7 @@ export interface SealBinding {
 }
 
 export type SealFailure =
-  | 'key-too-short'
-  | 'empty'
-  | 'not-sealed'
-  | 'version'
-  | 'malformed'
-  | 'family'
-  | 'rotation'
-  | 'wrong-key'
-  | 'altered'
+  'key-too-short' | 'empty' | 'not-sealed' | 'version' | 'malformed' | 'family' | 'rotation' | 'wrong-key' | 'altered'
 
 /** Sealing or unsealing failed. Names the input at fault; never carries a secret or the sealed text. */
 export class SealError extends InputError {
@@ -76,7 +68,14 @@ export function sealCredentials(creds: SealedCredentials, key: string, binding: 
   const salt = randomBytes(SALT_BYTES)
   const nonce = randomBytes(NONCE_BYTES)
   const { aesKey, check } = deriveKey(key, salt)
-  const header = [SEAL_VERSION, b64(Buffer.from(binding.family, 'utf8')), b64(Buffer.from(binding.rotationId, 'utf8')), b64(salt), b64(nonce), b64(check)].join('.')
+  const header = [
+    SEAL_VERSION,
+    b64(Buffer.from(binding.family, 'utf8')),
+    b64(Buffer.from(binding.rotationId, 'utf8')),
+    b64(salt),
+    b64(nonce),
+    b64(check),
+  ].join('.')
 
   const plaintext = Buffer.from(JSON.stringify({ u: creds.username, p: creds.password, d: creds.databaseUrl }), 'utf8')
   const cipher = createCipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES })
@@ -100,19 +99,32 @@ export function unsealCredentials(
   checkKey(key)
   const text = sealed.trim()
   if (text === '') throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase')
-  if (text.length > MAX_SEALED_LENGTH) throw fail('malformed', `is ${text.length} characters long, far more than a sealed value; pass the sealed-credentials output of the open phase`)
+  if (text.length > MAX_SEALED_LENGTH)
+    throw fail(
+      'malformed',
+      `is ${text.length} characters long, far more than a sealed value; pass the sealed-credentials output of the open phase`,
+    )
 
   const parts = text.split('.')
   const version = parts[0]
   if (version !== SEAL_VERSION) {
     // Only echo something that looks like a version tag: the value itself could be a pasted secret.
     if (/^pgrot\d{1,4}$/.test(version)) {
-      throw fail('version', `was sealed in format '${version}', which this version of the action cannot open (it reads ${SEAL_VERSION}); open it with the action version that sealed it, or run open again`)
+      throw fail(
+        'version',
+        `was sealed in format '${version}', which this version of the action cannot open (it reads ${SEAL_VERSION}); open it with the action version that sealed it, or run open again`,
+      )
     }
-    throw fail('not-sealed', `is not a sealed value (it must start with '${SEAL_VERSION}.'); pass the sealed-credentials output of the open phase`)
+    throw fail(
+      'not-sealed',
+      `is not a sealed value (it must start with '${SEAL_VERSION}.'); pass the sealed-credentials output of the open phase`,
+    )
   }
   if (parts.length !== PARTS) {
-    throw fail('malformed', `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`)
+    throw fail(
+      'malformed',
+      `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`,
+    )
   }
 
   const familyBytes = decodePart(parts[1], 'family')
@@ -121,20 +133,34 @@ export function unsealCredentials(
   const nonce = decodePart(parts[4], 'nonce', NONCE_BYTES)
   const check = decodePart(parts[5], 'key check', CHECK_BYTES)
   const ciphertext = decodePart(parts[6], 'ciphertext')
-  if (ciphertext.length <= TAG_BYTES) throw fail('malformed', 'is too short to hold credentials: it was truncated; pass the sealed-credentials output of the open phase unchanged')
+  if (ciphertext.length <= TAG_BYTES)
+    throw fail(
+      'malformed',
+      'is too short to hold credentials: it was truncated; pass the sealed-credentials output of the open phase unchanged',
+    )
 
   const family = utf8(familyBytes)
   const rotationId = utf8(rotationBytes)
   if (family === null || rotationId === null || family === '' || rotationId === '') {
-    throw fail('malformed', 'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged')
+    throw fail(
+      'malformed',
+      'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged',
+    )
   }
   if (family !== expected.family) {
-    const shown = Buffer.byteLength(family) <= 63 && !/[\0-\x1f\x7f]/.test(family) ? `the family '${family}'` : 'another family'
-    throw fail('family', `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`)
+    const shown =
+      Buffer.byteLength(family) <= 63 && !/[\0-\x1f\x7f]/.test(family) ? `the family '${family}'` : 'another family'
+    throw fail(
+      'family',
+      `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`,
+    )
   }
   if (expected.rotationId !== undefined && rotationId !== expected.rotationId) {
     const shown = /^[A-Za-z0-9._:-]{1,100}$/.test(rotationId) ? `rotation ${rotationId}` : 'another rotation'
-    throw fail('rotation', `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`)
+    throw fail(
+      'rotation',
+      `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`,
+    )
   }
 
   const { aesKey, check: expectedCheck } = deriveKey(key, salt)
@@ -152,9 +178,15 @@ export function unsealCredentials(
     decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES))
     let plaintext: Buffer
     try {
-      plaintext = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)), decipher.final()])
+      plaintext = Buffer.concat([
+        decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)),
+        decipher.final(),
+      ])
     } catch {
-      throw fail('altered', 'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged')
+      throw fail(
+        'altered',
+        'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged',
+      )
     }
     const creds = parsePayload(plaintext)
     plaintext.fill(0)
@@ -166,10 +198,18 @@ export function unsealCredentials(
 
 function checkKey(key: string): void {
   if (typeof key !== 'string' || key === '') {
-    throw new SealError('seal-key', 'key-too-short', `is empty; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`)
+    throw new SealError(
+      'seal-key',
+      'key-too-short',
+      `is empty; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`,
+    )
   }
   if ([...key].length < SEAL_KEY_MIN_LENGTH) {
-    throw new SealError('seal-key', 'key-too-short', `is shorter than ${SEAL_KEY_MIN_LENGTH} characters; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`)
+    throw new SealError(
+      'seal-key',
+      'key-too-short',
+      `is shorter than ${SEAL_KEY_MIN_LENGTH} characters; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`,
+    )
   }
 }
 
@@ -187,7 +227,10 @@ function parsePayload(plaintext: Buffer): SealedCredentials {
   }
   const d = data as { u?: unknown; p?: unknown; d?: unknown } | null
   if (!d || typeof d.u !== 'string' || typeof d.p !== 'string' || typeof d.d !== 'string') {
-    throw fail('malformed', 'opened, but does not hold credentials; pass the sealed-credentials output of the open phase')
+    throw fail(
+      'malformed',
+      'opened, but does not hold credentials; pass the sealed-credentials output of the open phase',
+    )
   }
   return { username: d.u, password: d.p, databaseUrl: d.d }
 }
@@ -198,7 +241,10 @@ const b64 = (b: Buffer) => b.toString('base64url')
 function decodePart(part: string, what: string, bytes?: number): Buffer {
   const buf = /^[A-Za-z0-9_-]+$/.test(part) ? Buffer.from(part, 'base64url') : null
   if (!buf || buf.toString('base64url') !== part || (bytes !== undefined && buf.length !== bytes)) {
-    throw fail('malformed', `has an invalid ${what} part: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`)
+    throw fail(
+      'malformed',
+      `has an invalid ${what} part: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`,
+    )
   }
   return buf
 }

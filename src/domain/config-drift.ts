@@ -23,7 +23,13 @@ export interface DirectMembership {
   role: string
 }
 
-export function findConfigDrift(obs: Observation, group: string, logins: readonly string[], grants: DirectGrant[] = [], memberships: DirectMembership[] = []): Drift[] {
+export function findConfigDrift(
+  obs: Observation,
+  group: string,
+  logins: readonly string[],
+  grants: DirectGrant[] = [],
+  memberships: DirectMembership[] = [],
+): Drift[] {
   const configs = obs.configs ?? {}
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const reference = state?.active ?? logins[0]
@@ -33,12 +39,20 @@ export function findConfigDrift(obs: Observation, group: string, logins: readonl
     if (!own) continue
     for (const s of own.settings) {
       if (isRoleSetting(s) && s.database !== null && s.value !== group) {
-        drift.push({ kind: 'missing-default-role', role: login, detail: `in database "${oneLine(s.database)}" its SET role default is "${oneLine(s.value)}", not "${group}"` })
+        drift.push({
+          kind: 'missing-default-role',
+          role: login,
+          detail: `in database "${oneLine(s.database)}" its SET role default is "${oneLine(s.value)}", not "${group}"`,
+        })
       }
     }
     if (login !== reference && configs[reference]) drift.push(...differences(configs[reference], own, reference, login))
     if (own.validUntil !== null && own.validUntil !== 'infinity') {
-      drift.push({ kind: 'valid-until', role: login, detail: `VALID UNTIL ${own.validUntil}: every password open issues to it expires then; rotation replaces passwords, so remove it (ALTER ROLE ... VALID UNTIL 'infinity')` })
+      drift.push({
+        kind: 'valid-until',
+        role: login,
+        detail: `VALID UNTIL ${own.validUntil}: every password open issues to it expires then; rotation replaces passwords, so remove it (ALTER ROLE ... VALID UNTIL 'infinity')`,
+      })
     }
   }
   for (const g of grants) {
@@ -50,7 +64,11 @@ export function findConfigDrift(obs: Observation, group: string, logins: readonl
     })
   }
   for (const m of memberships) {
-    drift.push({ kind: 'direct-membership', role: m.login, detail: `is a member of "${oneLine(m.role)}" directly; the other login is not: grant "${oneLine(m.role)}" to "${group}" instead` })
+    drift.push({
+      kind: 'direct-membership',
+      role: m.login,
+      detail: `is a member of "${oneLine(m.role)}" directly; the other login is not: grant "${oneLine(m.role)}" to "${group}" instead`,
+    })
   }
   return drift
 }
@@ -80,7 +98,11 @@ function differences(ref: RoleConfig, own: RoleConfig, reference: string, login:
   }
   if (ref.connectionLimit !== own.connectionLimit) {
     const shown = (n: number) => (n === -1 ? 'none' : String(n))
-    out.push({ kind: 'connection-limit-differs', role: login, detail: `connection limit ${shown(own.connectionLimit)}, but ${shown(ref.connectionLimit)} on the active login "${reference}"` })
+    out.push({
+      kind: 'connection-limit-differs',
+      role: login,
+      detail: `connection limit ${shown(own.connectionLimit)}, but ${shown(ref.connectionLimit)} on the active login "${reference}"`,
+    })
   }
   return out
 }

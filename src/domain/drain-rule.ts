@@ -61,7 +61,8 @@ export function judgeLogin(login: string, sessions: BackendSession[], readings: 
   for (const r of readings) {
     if (!r.snapshot) continue
     clients += r.snapshot.clients.filter((c) => c.user === login).length
-    for (const s of r.snapshot.servers) if (s.user === login) held.set(s.remotePid, (held.get(s.remotePid) ?? false) || s.inUse)
+    for (const s of r.snapshot.servers)
+      if (s.user === login) held.set(s.remotePid, (held.get(s.remotePid) ?? false) || s.inUse)
   }
   let unpooled = 0
   let heldInUse = 0
@@ -78,11 +79,22 @@ export function judgeLogin(login: string, sessions: BackendSession[], readings: 
   return { login, clients, unpooled, heldInUse, heldIdle, count }
 }
 
-export function judgeDrain(outgoing: string, incoming: string, sessions: BackendSession[], readings: PoolerReading[]): DrainJudgement {
+export function judgeDrain(
+  outgoing: string,
+  incoming: string,
+  sessions: BackendSession[],
+  readings: PoolerReading[],
+): DrainJudgement {
   const out = judgeLogin(outgoing, sessions, readings)
   const inc = judgeLogin(incoming, sessions, readings)
   const unreadable = readings.filter((r) => r.error !== undefined).map((r) => `${r.label}: ${r.error}`)
-  return { outgoing: out, incoming: inc, unreadable, drained: unreadable.length === 0 && out.count === 0, views: poolerViews(readings, [outgoing, incoming]) }
+  return {
+    outgoing: out,
+    incoming: inc,
+    unreadable,
+    drained: unreadable.length === 0 && out.count === 0,
+    views: poolerViews(readings, [outgoing, incoming]),
+  }
 }
 
 export function poolerViews(readings: PoolerReading[], logins: string[]): PoolerView[] {
@@ -104,7 +116,10 @@ export function describePoolers(views: PoolerView[], logins: string[]): string {
   return views
     .map((v) => {
       if (v.error !== undefined) return `pooler ${v.label}: not readable (${v.error})`
-      const parts = logins.map((l) => `"${l}" ${v.clients[l] ?? 0} client(s), ${v.servers[l]?.total ?? 0} server connection(s) (${v.servers[l]?.inUse ?? 0} in use)`)
+      const parts = logins.map(
+        (l) =>
+          `"${l}" ${v.clients[l] ?? 0} client(s), ${v.servers[l]?.total ?? 0} server connection(s) (${v.servers[l]?.inUse ?? 0} in use)`,
+      )
       return `pooler ${v.label}: ${parts.join('; ')}`
     })
     .join(' | ')
@@ -124,14 +139,24 @@ export function looksPooled(sessions: BackendSession[], login: string): string |
 }
 
 /** Pooler clients of a login, per pooler, with the KILL_CLIENT ids and whether the pooler supports it. */
-export function clientsToKill(readings: PoolerReading[], login: string, supports: (v: [number, number] | null) => boolean): { label: string; version: string; ids: string[]; clients: number; supported: boolean }[] {
+export function clientsToKill(
+  readings: PoolerReading[],
+  login: string,
+  supports: (v: [number, number] | null) => boolean,
+): { label: string; version: string; ids: string[]; clients: number; supported: boolean }[] {
   const out: { label: string; version: string; ids: string[]; clients: number; supported: boolean }[] = []
   for (const r of readings) {
     if (!r.snapshot) continue
     const mine = r.snapshot.clients.filter((c) => c.user === login)
     if (mine.length === 0) continue
     const ids = mine.map((c) => c.id).filter((x): x is string => x !== null)
-    out.push({ label: r.label, version: r.snapshot.version, ids, clients: mine.length, supported: supports(r.snapshot.versionNumber) && ids.length === mine.length })
+    out.push({
+      label: r.label,
+      version: r.snapshot.version,
+      ids,
+      clients: mine.length,
+      supported: supports(r.snapshot.versionNumber) && ids.length === mine.length,
+    })
   }
   return out
 }

@@ -47,12 +47,22 @@ export function findDrift(obs: Observation, group: string, logins: readonly stri
       continue
     }
     if (!r.member) drift.push({ kind: 'not-member', role: l, detail: `not a member of "${group}"` })
-    else if (!r.canSet) drift.push({ kind: 'cannot-set', role: l, detail: `its membership in "${group}" does not allow SET ROLE` })
-    if (r.defaultRole !== group) drift.push({ kind: 'missing-default-role', role: l, detail: r.defaultRole === null ? 'no SET role default' : `SET role default is "${r.defaultRole}"` })
+    else if (!r.canSet)
+      drift.push({ kind: 'cannot-set', role: l, detail: `its membership in "${group}" does not allow SET ROLE` })
+    if (r.defaultRole !== group)
+      drift.push({
+        kind: 'missing-default-role',
+        role: l,
+        detail: r.defaultRole === null ? 'no SET role default' : `SET role default is "${r.defaultRole}"`,
+      })
   }
   for (const o of ownership) {
     if (logins.includes(o.role)) {
-      drift.push({ kind: 'owns-objects', role: o.role, detail: `owns ${o.objects} object(s) ${o.database ? `in database "${o.database}"` : '(shared: databases or tablespaces)'}; run setup with fix-ownership: true` })
+      drift.push({
+        kind: 'owns-objects',
+        role: o.role,
+        detail: `owns ${o.objects} object(s) ${o.database ? `in database "${o.database}"` : '(shared: databases or tablespaces)'}; run setup with fix-ownership: true`,
+      })
     }
   }
   if (state) {
@@ -60,8 +70,18 @@ export function findDrift(obs: Observation, group: string, logins: readonly stri
     const roles = [[group, obs.group] as const, ...logins.map((l) => [l, obs.logins[l]] as const)]
     for (const [name, r] of roles) {
       if (!r) continue
-      if (r.canLogin && !expected.has(name)) drift.push({ kind: 'unexpected-login', role: name, detail: `can log in, but the state says only ${[...expected].join(' and ')} should` })
-      if (!r.canLogin && expected.has(name)) drift.push({ kind: 'active-cannot-login', role: name, detail: 'the state says it is in use, but it is NOLOGIN' })
+      if (r.canLogin && !expected.has(name))
+        drift.push({
+          kind: 'unexpected-login',
+          role: name,
+          detail: `can log in, but the state says only ${[...expected].join(' and ')} should`,
+        })
+      if (!r.canLogin && expected.has(name))
+        drift.push({
+          kind: 'active-cannot-login',
+          role: name,
+          detail: 'the state says it is in use, but it is NOLOGIN',
+        })
     }
   }
   return drift

@@ -31,7 +31,12 @@ export function oneLine(text: string): string {
 export function logLine(message: string): string {
   return message
     .split(/\r\n|\r|\n/)
-    .map((line) => line.replace(/^(\s*)([:#])(?=:|#\[)/, (_, space: string, c: string) => `${space}\\x${c.charCodeAt(0).toString(16)}`))
+    .map((line) =>
+      line.replace(
+        /^(\s*)([:#])(?=:|#\[)/,
+        (_, space: string, c: string) => `${space}\\x${c.charCodeAt(0).toString(16)}`,
+      ),
+    )
     .join('\n')
 }
 

@@ -31,7 +31,10 @@ export interface Plan {
   reemit?: { login: string; sealed: string }
 }
 
-type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & { run: RunInfo; adopt?: boolean }
+type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & {
+  run: RunInfo
+  adopt?: boolean
+}
 
 // ---- setup --------------------------------------------------------------------
 
@@ -51,7 +54,11 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   }
   for (const r of [obs.group, ...Object.values(obs.logins)]) {
     if (r?.superuser) {
-      throw new StateError(`Role "${r.name}" is a superuser; a rotated application role must not be.`, existing ? describeState(existing) : 'not set up', 'Use other role names, or revoke SUPERUSER first.')
+      throw new StateError(
+        `Role "${r.name}" is a superuser; a rotated application role must not be.`,
+        existing ? describeState(existing) : 'not set up',
+        'Use other role names, or revoke SUPERUSER first.',
+      )
     }
   }
   if (existing && !sameLogins(existing.logins, cfg.logins)) {
@@ -73,7 +80,8 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
 
   if (existing) {
     const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
-    if (!activeRole?.canLogin) notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+    if (!activeRole?.canLogin)
+      notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
     return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes }
   }
 
@@ -86,12 +94,15 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
         `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
       )
     }
-    notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`)
+    notes.push(
+      `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+    )
     // Role settings apply to the role a session logs in as: each login gets the single login's own.
     const follow = followConfig(obs.configs, group, cfg.logins)
     steps.push(...follow.steps)
     notes.push(...follow.notes)
-    if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+    if (obs.state.kind === 'foreign')
+      notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
     const state: FamilyState = {
       tool: STATE_TOOL,
       version: STATE_VERSION,
@@ -116,13 +127,16 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   let issue: string | null = null
   if (canLogin.length === 1) {
     active = canLogin[0]
-    notes.push(`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`)
+    notes.push(
+      `Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`,
+    )
   } else {
     active = cfg.logins[0]
     issue = active
     steps.push({ kind: 'enable-login', role: active })
   }
-  if (obs.state.kind === 'foreign') notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
+  if (obs.state.kind === 'foreign')
+    notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
   const state: FamilyState = {
     tool: STATE_TOOL,
     version: STATE_VERSION,
@@ -145,13 +159,18 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
   const incoming = otherLogin(state, state.active)
   const problem = loginProblem(obs.logins[incoming], group)
   if (problem) {
-    throw new StateError(`The standby login "${incoming}" is not ready: ${problem}.`, describeState(state), 'Run the setup phase to repair the family, then open again.')
+    throw new StateError(
+      `The standby login "${incoming}" is not ready: ${problem}.`,
+      describeState(state),
+      'Run the setup phase to repair the family, then open again.',
+    )
   }
   // The incoming login's sessions must see what the outgoing login's see (settings apply per login).
   const follow = followConfig(obs.configs, state.active, [incoming])
   const notes: string[] = [...follow.notes]
   const stale = sessionCount(obs.sessions, incoming)
-  if (stale > 0) notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
+  if (stale > 0)
+    notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
   const next: FamilyState = {
     ...withoutWriteBack(state),
     rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
@@ -190,7 +209,11 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ct
   }
   const w = state.writtenBack
   if (w && w.rotationId === r.id) {
-    throw new StateError(`close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`, describeState(state), 'Run close again to finish the rotation.')
+    throw new StateError(
+      `close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`,
+      describeState(state),
+      'Run close again to finish the rotation.',
+    )
   }
   const sessions = sessionCount(obs.sessions, r.incoming)
   if (sessions > 0) {
@@ -214,7 +237,10 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ct
     state: next,
     issue: r.incoming,
     noop: null,
-    notes: [`Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`, ...follow.notes],
+    notes: [
+      `Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`,
+      ...follow.notes,
+    ],
   }
 }
 
@@ -242,7 +268,13 @@ export function planConfirmOpen(obs: Observation, rotationId: string, incoming: 
       'Check with the status phase; open again to start a new rotation.',
     )
   }
-  return { steps: [], state, issue: null, noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`, notes: [] }
+  return {
+    steps: [],
+    state,
+    issue: null,
+    noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`,
+    notes: [],
+  }
 }
 
 // ---- verify-drain -------------------------------------------------------------
@@ -277,7 +309,11 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
         'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.',
       )
     }
-    notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`)
+    notes.push(
+      cfg.terminate
+        ? `Ending ${remaining} sessions of "${outgoing}" after the commit.`
+        : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`,
+    )
   }
   const next: FamilyState = {
     ...withoutWriteBack(state),
@@ -289,7 +325,11 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
   const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
   return {
-    steps: [{ kind: 'disable-login', role: outgoing }, ...retired.steps, { kind: 'write-state', group: cfg.role, state: next }],
+    steps: [
+      { kind: 'disable-login', role: outgoing },
+      ...retired.steps,
+      { kind: 'write-state', group: cfg.role, state: next },
+    ],
     state: next,
     issue: null,
     noop: null,
@@ -308,17 +348,31 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   const s = obs.state
   if (s.kind !== 'ok') {
     if (s.kind === 'invalid') requireState(obs, cfg)
-    const empty: FamilyState = { tool: STATE_TOOL, version: STATE_VERSION, logins: [...cfg.logins], active: cfg.logins[0], rotation: null, lastClosed: null, passwordSetAt: {} }
+    const empty: FamilyState = {
+      tool: STATE_TOOL,
+      version: STATE_VERSION,
+      logins: [...cfg.logins],
+      active: cfg.logins[0],
+      rotation: null,
+      lastClosed: null,
+      passwordSetAt: {},
+    }
     return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] }
   }
   const state = requireState(obs, cfg)
   if (!state.rotation) {
-    const last = state.lastAborted ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})` : ''
+    const last = state.lastAborted
+      ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})`
+      : ''
     return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] }
   }
   const r = state.rotation
   if (cfg.rotationId && cfg.rotationId !== r.id) {
-    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.')
+    throw new StateError(
+      `rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`,
+      describeState(state),
+      'Pass the rotation-id output of the open phase, or leave rotation-id empty to abort whatever rotation is open.',
+    )
   }
   const w = state.writtenBack
   const notes = [`Aborted rotation ${r.id}: "${r.incoming}" is disabled again, "${state.active}" stays active.`]
@@ -333,9 +387,16 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     }
     notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`)
   }
-  const next: FamilyState = { ...withoutWriteBack(state), rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } }
+  const next: FamilyState = {
+    ...withoutWriteBack(state),
+    rotation: null,
+    lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming },
+  }
   return {
-    steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    steps: [
+      { kind: 'disable-login', role: r.incoming },
+      { kind: 'write-state', group: cfg.role, state: next },
+    ],
     state: next,
     issue: null,
     noop: null,
@@ -358,7 +419,12 @@ export interface MissingPrivilege {
  * alter (the action serializes on the group role, so that one always), and
  * pg_signal_backend to terminate sessions.
  */
-export function missingPrivilege(obs: Observation, group: string, steps: Step[], terminate: boolean): MissingPrivilege | null {
+export function missingPrivilege(
+  obs: Observation,
+  group: string,
+  steps: Step[],
+  terminate: boolean,
+): MissingPrivilege | null {
   const a = obs.admin
   if (a.superuser) return null
   const q = quoteIdent
@@ -373,16 +439,24 @@ export function missingPrivilege(obs: Observation, group: string, steps: Step[],
         else if (st.kind === 'set-default-role') touched.add(st.login)
         else if (st.kind === 'enable-login' || st.kind === 'disable-login') touched.add(st.role)
         else if (st.kind === 'write-state') touched.add(st.group)
-        else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit') touched.add(st.role)
+        else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit')
+          touched.add(st.role)
       }
       for (const role of touched) {
         if (!created.has(role) && !a.adminOption[role]) {
-          return { privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`, grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION` }
+          return {
+            privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`,
+            grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION`,
+          }
         }
       }
     }
   }
-  if (terminate && !a.signalBackend) return { privilege: 'pg_signal_backend (to terminate sessions of other roles)', grant: `GRANT pg_signal_backend TO ${q(a.name)}` }
+  if (terminate && !a.signalBackend)
+    return {
+      privilege: 'pg_signal_backend (to terminate sessions of other roles)',
+      grant: `GRANT pg_signal_backend TO ${q(a.name)}`,
+    }
   return null
 }
 
@@ -391,12 +465,20 @@ export function missingPrivilege(obs: Observation, group: string, steps: Step[],
  * NOLOGIN and a scrambled password, and the state goes back to what it was
  * before the open (or, for a re-issue inside an open rotation, to idle).
  */
-export function planRevertOpen(obs: Observation, cfg: PlanConfig, rotationId: string, previous: FamilyState): Plan | null {
+export function planRevertOpen(
+  obs: Observation,
+  cfg: PlanConfig,
+  rotationId: string,
+  previous: FamilyState,
+): Plan | null {
   if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId) return null
   const state = obs.state.state
   const next: FamilyState = previous.rotation ? { ...state, rotation: null } : previous
   return {
-    steps: [{ kind: 'disable-login', role: state.rotation!.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+    steps: [
+      { kind: 'disable-login', role: state.rotation!.incoming },
+      { kind: 'write-state', group: cfg.role, state: next },
+    ],
     state: next,
     issue: null,
     noop: null,
@@ -434,7 +516,11 @@ function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
 function unreadableState(s: { reason: string; tampered?: boolean }, group: string): StateError {
   const inspect = `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ${quoteLiteral(group)}`
   if (!s.tampered) {
-    return new StateError(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`)
+    return new StateError(
+      `The state comment on role "${group}" cannot be read: ${s.reason}.`,
+      'in an unknown state',
+      `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`,
+    )
   }
   return new StateError(
     `The state comment on role "${group}" was tampered with: ${s.reason}. No phase acts on it, and nothing was changed.`,
@@ -448,12 +534,23 @@ function unreadableState(s: { reason: string; tampered?: boolean }, group: strin
  * alters is the group or one of the two logins, is not a superuser and is not
  * the admin itself. Returns why not, or null.
  */
-export function forbiddenTarget(obs: Observation, group: string, logins: readonly string[], steps: Step[]): string | null {
+export function forbiddenTarget(
+  obs: Observation,
+  group: string,
+  logins: readonly string[],
+  steps: Step[],
+): string | null {
   for (const step of steps) {
-    const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role' ? [step.group, step.login] : step.kind === 'write-state' ? [step.group] : [step.role]
+    const roles =
+      step.kind === 'grant-membership' || step.kind === 'set-default-role'
+        ? [step.group, step.login]
+        : step.kind === 'write-state'
+          ? [step.group]
+          : [step.role]
     for (const role of roles) {
       const info = role === group ? obs.group : obs.logins[role]
-      if (role !== group && !logins.includes(role)) return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
+      if (role !== group && !logins.includes(role))
+        return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
       if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
       if (info?.superuser) return `"${role}" is a superuser`
     }
@@ -466,13 +563,19 @@ function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
   if (!r) {
     const last = state.lastClosed ? ` The last closed rotation is ${state.lastClosed.id}.` : ''
     throw new StateError(
-      cfg.rotationId ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}` : `No rotation is open, so there is nothing to ${phase}.${last}`,
+      cfg.rotationId
+        ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}`
+        : `No rotation is open, so there is nothing to ${phase}.${last}`,
       describeState(state),
       'Run open first (a re-run of a finished phase succeeds only with the rotation-id it finished).',
     )
   }
   if (cfg.rotationId && cfg.rotationId !== r.id) {
-    throw new StateError(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase that started this rotation.')
+    throw new StateError(
+      `rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`,
+      describeState(state),
+      'Pass the rotation-id output of the open phase that started this rotation.',
+    )
   }
   return r
 }
@@ -493,7 +596,8 @@ function loginProblem(r: RoleInfo | null | undefined, group: string): string | n
   if (!r) return 'the role does not exist'
   if (!r.member) return `it is not a member of "${group}"`
   if (!r.canSet) return `its membership in "${group}" does not allow SET ROLE`
-  if (r.defaultRole !== group) return `its default role is ${r.defaultRole === null ? 'not set' : `"${r.defaultRole}"`}, not "${group}"`
+  if (r.defaultRole !== group)
+    return `its default role is ${r.defaultRole === null ? 'not set' : `"${r.defaultRole}"`}, not "${group}"`
   return null
 }
 

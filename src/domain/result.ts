@@ -15,7 +15,14 @@ export interface StatusReport {
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
-  sessions: { login: string; server: string; database: string | null; applicationName: string; clientAddr: string | null; count: number }[]
+  sessions: {
+    login: string
+    server: string
+    database: string | null
+    applicationName: string
+    clientAddr: string | null
+    count: number
+  }[]
   drift: Drift[]
   /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
   poolers?: PoolerStatus[]

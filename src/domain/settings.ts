@@ -46,7 +46,6 @@ export function portableSettings(config: RoleConfig | undefined): RoleSetting[] 
   return (config?.settings ?? []).filter((s) => !isRoleSetting(s))
 }
 
-
 /** `name (in database "other")` */
 export function describeSettingName(s: Pick<RoleSetting, 'database' | 'name'>): string {
   return `${oneLine(s.name)}${s.database === null ? '' : ` (in database "${oneLine(s.database)}")`}`
@@ -100,18 +99,25 @@ export function describeSync(source: string, target: string, sync: SyncPlan): st
   const parts: string[] = []
   if (sync.copied.length) parts.push(`set ${sync.copied.map(describeSetting).join(', ')}`)
   if (sync.reset.length) parts.push(`reset ${sync.reset.map(describeSettingName).join(', ')} (not on "${source}")`)
-  if (sync.connectionLimit !== null) parts.push(`connection limit ${sync.connectionLimit === -1 ? 'none' : sync.connectionLimit}`)
+  if (sync.connectionLimit !== null)
+    parts.push(`connection limit ${sync.connectionLimit === -1 ? 'none' : sync.connectionLimit}`)
   return `Copied the configuration of "${source}" to "${target}": ${parts.join('; ')}.`
 }
 
 /** Steps removing every setting of a role (the group role once no session logs in as it). */
 export function resetAll(role: string, config: RoleConfig | undefined): { steps: Step[]; removed: RoleSetting[] } {
   const removed = config?.settings ?? []
-  return { steps: removed.map((s) => ({ kind: 'reset-setting' as const, role, database: s.database, name: s.name })), removed }
+  return {
+    steps: removed.map((s) => ({ kind: 'reset-setting' as const, role, database: s.database, name: s.name })),
+    removed,
+  }
 }
 
 /** Settings that differ between two roles (except `role`): [name, value on a, value on b]. */
-export function settingDifferences(a: RoleConfig | undefined, b: RoleConfig | undefined): { setting: string; a: string | null; b: string | null }[] {
+export function settingDifferences(
+  a: RoleConfig | undefined,
+  b: RoleConfig | undefined,
+): { setting: string; a: string | null; b: string | null }[] {
   const left = new Map(portableSettings(a).map((s) => [key(s), s]))
   const right = new Map(portableSettings(b).map((s) => [key(s), s]))
   const out: { setting: string; a: string | null; b: string | null }[] = []
@@ -120,7 +126,11 @@ export function settingDifferences(a: RoleConfig | undefined, b: RoleConfig | un
     const y = right.get(k)
     if (x?.value === y?.value) continue
     const s = (x ?? y)!
-    out.push({ setting: `${oneLine(s.name)}${s.database === null ? '' : ` in database "${oneLine(s.database)}"`}`, a: x?.value ?? null, b: y?.value ?? null })
+    out.push({
+      setting: `${oneLine(s.name)}${s.database === null ? '' : ` in database "${oneLine(s.database)}"`}`,
+      a: x?.value ?? null,
+      b: y?.value ?? null,
+    })
   }
   return out.sort((p, q) => p.setting.localeCompare(q.setting))
 }
@@ -130,7 +140,11 @@ export function settingDifferences(a: RoleConfig | undefined, b: RoleConfig | un
  * login being adopted, or the outgoing login of a rotation). Nothing when the
  * observation carries no configuration.
  */
-export function followConfig(configs: Record<string, RoleConfig> | undefined, source: string, targets: readonly string[]): { steps: Step[]; notes: string[] } {
+export function followConfig(
+  configs: Record<string, RoleConfig> | undefined,
+  source: string,
+  targets: readonly string[],
+): { steps: Step[]; notes: string[] } {
   const from = configs?.[source]
   if (!configs || !from) return { steps: [], notes: [] }
   const steps: Step[] = []
@@ -145,11 +159,17 @@ export function followConfig(configs: Record<string, RoleConfig> | undefined, so
 }
 
 /** Steps and a note removing the settings of a former login that became NOLOGIN (the adopted group role). */
-export function retireSettings(configs: Record<string, RoleConfig> | undefined, role: string, movedTo: string): { steps: Step[]; notes: string[] } {
+export function retireSettings(
+  configs: Record<string, RoleConfig> | undefined,
+  role: string,
+  movedTo: string,
+): { steps: Step[]; notes: string[] } {
   const { steps, removed } = resetAll(role, configs?.[role])
   if (!steps.length) return { steps, notes: [] }
   return {
     steps,
-    notes: [`Removed the settings of "${role}", which no session logs in as any more (they live on the login roles, "${movedTo}" among them): ${removed.map(describeSetting).join(', ')}.`],
+    notes: [
+      `Removed the settings of "${role}", which no session logs in as any more (they live on the login roles, "${movedTo}" among them): ${removed.map(describeSetting).join(', ')}.`,
+    ],
   }
 }

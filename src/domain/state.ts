@@ -81,19 +81,39 @@ export function readState(comment: string | null, group: string): StateRead {
     return { kind: 'foreign', comment }
   }
   if (!isObject(value) || value.tool !== STATE_TOOL) return { kind: 'foreign', comment }
-  if (value.version !== STATE_VERSION) return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` }
+  if (value.version !== STATE_VERSION)
+    return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` }
   const s = value as unknown as FamilyState
-  if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
+  if (
+    !Array.isArray(s.logins) ||
+    s.logins.length !== 2 ||
+    s.logins[0] === s.logins[1] ||
+    !s.logins.every((l) => typeof l === 'string')
+  ) {
     return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' }
   }
   if (typeof s.active !== 'string') return { kind: 'invalid', reason: 'the state comment is missing its active login' }
   const foreign = checkStateNames(s, group)
   if (foreign) return { kind: 'invalid', reason: foreign, tampered: true }
-  if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active || !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
+  if (
+    s.rotation !== null &&
+    (!isObject(s.rotation) ||
+      typeof s.rotation.id !== 'string' ||
+      !s.logins.includes(s.rotation.incoming) ||
+      s.rotation.incoming === s.active ||
+      !['undefined', 'string'].includes(typeof s.rotation.sealed))
+  ) {
     return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }
   }
   const w = s.writtenBack as unknown
-  if (w !== undefined && (!isObject(w) || typeof w.login !== 'string' || typeof w.rotationId !== 'string' || !Array.isArray(w.secrets) || !w.secrets.every((x) => typeof x === 'string'))) {
+  if (
+    w !== undefined &&
+    (!isObject(w) ||
+      typeof w.login !== 'string' ||
+      typeof w.rotationId !== 'string' ||
+      !Array.isArray(w.secrets) ||
+      !w.secrets.every((x) => typeof x === 'string'))
+  ) {
     return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' }
   }
   return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } }
@@ -108,7 +128,8 @@ export function checkStateNames(s: FamilyState, group: string): string | null {
   const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 63)) : String(v))
   if (s.logins.includes(group)) return `its login roles include the group role ${shown(group)}`
   const family = [group, ...s.logins]
-  if (s.adoptedFrom !== undefined && s.adoptedFrom !== group) return `adoptedFrom is ${shown(s.adoptedFrom)}, not the group role ${shown(group)}`
+  if (s.adoptedFrom !== undefined && s.adoptedFrom !== group)
+    return `adoptedFrom is ${shown(s.adoptedFrom)}, not the group role ${shown(group)}`
   if (!s.logins.includes(s.active) && !(s.active === group && s.adoptedFrom === group)) {
     return `its active login ${shown(s.active)} is neither of its login roles${s.adoptedFrom === group ? ' nor the adopted group role' : ''}`
   }
@@ -119,8 +140,11 @@ export function checkStateNames(s: FamilyState, group: string): string | null {
     ['writtenBack.login', s.writtenBack?.login],
     ...Object.keys(s.passwordSetAt ?? {}).map((k): [string, unknown] => ['passwordSetAt', k]),
   ]
-  for (const [field, v] of named) if (v !== undefined && !family.includes(v as string)) return `${field} names ${shown(v)}, which is not a role of the family`
-  if (isObject(s.rotation) && !s.logins.includes(s.rotation.incoming as string)) return `the open rotation hands out ${shown(s.rotation.incoming)}, which is not one of its login roles`
+  for (const [field, v] of named)
+    if (v !== undefined && !family.includes(v as string))
+      return `${field} names ${shown(v)}, which is not a role of the family`
+  if (isObject(s.rotation) && !s.logins.includes(s.rotation.incoming as string))
+    return `the open rotation hands out ${shown(s.rotation.incoming)}, which is not one of its login roles`
   return null
 }
 
@@ -132,7 +156,6 @@ export function serializeState(state: FamilyState): string {
 export function otherLogin(state: Pick<FamilyState, 'logins'>, login: string): string {
   return state.logins[0] === login ? state.logins[1] : state.logins[0]
 }
-
 
 /** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
 export function describeState(state: FamilyState | null): string {

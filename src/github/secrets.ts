@@ -16,7 +16,13 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentReporter, type Reporter } from '../domain/reporter.js'
 
-export { SECRET_OUTPUTS, parseSecretMap, secretNameProblem, type SecretMapping, type SecretOutput } from '../inputs/secret-map.js'
+export {
+  SECRET_OUTPUTS,
+  parseSecretMap,
+  secretNameProblem,
+  type SecretMapping,
+  type SecretOutput,
+} from '../inputs/secret-map.js'
 import { secretNameProblem } from '../inputs/secret-map.js'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
@@ -74,20 +80,40 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
   const written: string[] = []
 
   const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(opts.repository)
-  if (!m) throw new GitHubSecretsError(`'${opts.repository}' is not a repository; expected owner/name`, undefined, written)
+  if (!m)
+    throw new GitHubSecretsError(`'${opts.repository}' is not a repository; expected owner/name`, undefined, written)
   const [, owner, repo] = m
-  if (!opts.token) throw new GitHubSecretsError(`${tokenInput} is empty; give a token with "Secrets: write" on ${opts.repository} to write secrets`, undefined, written)
+  if (!opts.token)
+    throw new GitHubSecretsError(
+      `${tokenInput} is empty; give a token with "Secrets: write" on ${opts.repository} to write secrets`,
+      undefined,
+      written,
+    )
   if (!/^[\x21-\x7e]+$/.test(opts.token)) {
-    throw new GitHubSecretsError(`${tokenInput} contains spaces, line breaks or other characters a token cannot have; check the secret it comes from`, undefined, written)
+    throw new GitHubSecretsError(
+      `${tokenInput} contains spaces, line breaks or other characters a token cannot have; check the secret it comes from`,
+      undefined,
+      written,
+    )
   }
   const baseUrl = apiRoot(opts.apiUrl || DEFAULT_API_URL)
-  if (!baseUrl) throw new GitHubSecretsError('the GitHub API URL is not an http(s) URL; set GITHUB_API_URL to https://api.github.com or https://HOST/api/v3', undefined, written)
+  if (!baseUrl)
+    throw new GitHubSecretsError(
+      'the GitHub API URL is not an http(s) URL; set GITHUB_API_URL to https://api.github.com or https://HOST/api/v3',
+      undefined,
+      written,
+    )
   const env = opts.environment || undefined
   const entries = Object.entries(opts.secrets)
   for (const [name, value] of entries) {
     const problem = secretNameProblem(name)
     if (problem) throw new GitHubSecretsError(problem, undefined, written)
-    if (typeof value !== 'string' || value === '') throw new GitHubSecretsError(`the value for secret ${name} is empty; GitHub does not store empty secrets`, undefined, written)
+    if (typeof value !== 'string' || value === '')
+      throw new GitHubSecretsError(
+        `the value for secret ${name} is empty; GitHub does not store empty secrets`,
+        undefined,
+        written,
+      )
   }
   if (entries.length === 0) return { written }
 
@@ -108,7 +134,9 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
   })
   const headers = { 'x-github-api-version': '2022-11-28' }
   const path = { owner, repo, ...(env ? { environment_name: env } : {}) }
-  const prefix = env ? '/repos/{owner}/{repo}/environments/{environment_name}/secrets' : '/repos/{owner}/{repo}/actions/secrets'
+  const prefix = env
+    ? '/repos/{owner}/{repo}/environments/{environment_name}/secrets'
+    : '/repos/{owner}/{repo}/actions/secrets'
 
   /** Runs a request, retrying 5xx and network errors; maps any failure to a GitHubSecretsError. */
   async function call<T>(what: Step, request: () => Promise<T>): Promise<T> {
@@ -120,7 +148,9 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
         if (!f) throw e
         if (f.retryable && attempt <= delays.length) {
           const delay = delays[attempt - 1]
-          reporter.info(`GitHub API: ${what.doing} failed (${f.summary}); retrying in ${delay} ms (attempt ${attempt + 1} of ${delays.length + 1}).`)
+          reporter.info(
+            `GitHub API: ${what.doing} failed (${f.summary}); retrying in ${delay} ms (attempt ${attempt + 1} of ${delays.length + 1}).`,
+          )
           await sleep(delay)
           continue
         }
@@ -134,7 +164,8 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
     const needs = env
       ? `it needs the "Secrets" and "Environments" repository permissions with write access on ${opts.repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
       : `it needs the "Secrets" repository permission with write access on ${opts.repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
-    const noGithubToken = "The workflow's GITHUB_TOKEN cannot write secrets, whatever its permissions: pass another token."
+    const noGithubToken =
+      "The workflow's GITHUB_TOKEN cannot write secrets, whatever its permissions: pass another token."
     const api = `GitHub API at ${baseUrl}`
     if (f.status === undefined || f.status >= 500) {
       const tried = attempts > 1 ? ` after ${attempts} attempts` : ''
@@ -157,19 +188,37 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
     return `${api} refused ${what.doing} (${f.summary} on ${what.route}).${done}`
   }
 
-  const keyStep: Step = { kind: 'key', doing: `reading the public key of ${target}`, act: `read the public key of ${target}`, route: `GET ${prefix}/public-key` }
+  const keyStep: Step = {
+    kind: 'key',
+    doing: `reading the public key of ${target}`,
+    act: `read the public key of ${target}`,
+    route: `GET ${prefix}/public-key`,
+  }
   const publicKey = await call(keyStep, async () => {
-    const res = await octokit.request(`GET ${prefix}/public-key`, { ...path, headers, request: { signal: AbortSignal.timeout(timeoutMs) } })
+    const res = await octokit.request(`GET ${prefix}/public-key`, {
+      ...path,
+      headers,
+      request: { signal: AbortSignal.timeout(timeoutMs) },
+    })
     return parsePublicKey(res.data, sodium)
   })
   if (!publicKey) {
-    throw new GitHubSecretsError(`GitHub API at ${baseUrl} returned a public key for ${target} that is not a 32-byte base64 key; no secret was written.`, undefined, written)
+    throw new GitHubSecretsError(
+      `GitHub API at ${baseUrl} returned a public key for ${target} that is not a 32-byte base64 key; no secret was written.`,
+      undefined,
+      written,
+    )
   }
 
   for (const [name, value] of entries) {
     const sealed = sodium.crypto_box_seal(sodium.from_string(value), publicKey.key)
     const encrypted = sodium.to_base64(sealed, sodium.base64_variants.ORIGINAL)
-    const putStep: Step = { kind: 'put', doing: `writing secret ${name} to ${target}`, act: `write secret ${name} to ${target}`, route: `PUT ${prefix}/{secret_name}` }
+    const putStep: Step = {
+      kind: 'put',
+      doing: `writing secret ${name} to ${target}`,
+      act: `write secret ${name} to ${target}`,
+      route: `PUT ${prefix}/{secret_name}`,
+    }
     await call(putStep, () =>
       octokit.request(`PUT ${prefix}/{secret_name}`, {
         ...path,
@@ -210,7 +259,10 @@ interface Failure {
 /** Reads an Octokit RequestError; null for anything else (a bug, rethrown as is). Redacts before shortening. */
 function classify(e: unknown, redact: (text: string) => string): Failure | null {
   if (!(e instanceof Error) || typeof (e as { status?: unknown }).status !== 'number') return null
-  const err = e as Error & { status: number; response?: { headers?: Record<string, string | undefined>; data?: unknown } }
+  const err = e as Error & {
+    status: number
+    response?: { headers?: Record<string, string | undefined>; data?: unknown }
+  }
   if (!err.response) {
     // Octokit reports a failed fetch (refused, reset, DNS, timeout) as status 500 without a response.
     const cause = (err as { cause?: { name?: string; message?: string } }).cause
@@ -222,7 +274,8 @@ function classify(e: unknown, redact: (text: string) => string): Failure | null 
   const data = err.response.data as { message?: unknown } | undefined
   const message = typeof data?.message === 'string' ? redact(data.message).slice(0, 200) : ''
   const h = err.response.headers ?? {}
-  const rateLimited = status === 429 || (status === 403 && (h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(message)))
+  const rateLimited =
+    status === 429 || (status === 403 && (h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(message)))
   const resetEpoch = Number(h['x-ratelimit-reset'])
   return {
     status,

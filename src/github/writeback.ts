@@ -11,13 +11,30 @@ import type { SealedCredentials } from '../crypto/seal.js'
 /** GitHub requests made while the family lock is held: 10 s each, one retry. */
 export const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] } as const
 
-export async function writeBack(cfg: Config, creds: SealedCredentials, reporter: Reporter, limits: { requestTimeoutMs?: number; retryDelaysMs?: readonly number[] } = {}): Promise<string[]> {
+export async function writeBack(
+  cfg: Config,
+  creds: SealedCredentials,
+  reporter: Reporter,
+  limits: { requestTimeoutMs?: number; retryDelaysMs?: readonly number[] } = {},
+): Promise<string[]> {
   const gh = cfg.github
   if (!gh) return []
   const { writeSecrets } = await import('./secrets.js')
-  const value: Record<SecretOutput, string> = { username: creds.username, password: creds.password, 'database-url': creds.databaseUrl }
+  const value: Record<SecretOutput, string> = {
+    username: creds.username,
+    password: creds.password,
+    'database-url': creds.databaseUrl,
+  }
   const secrets = Object.fromEntries(gh.secrets.map((m) => [m.name, value[m.output]]))
-  const { written } = await writeSecrets({ token: gh.token, apiUrl: gh.apiUrl, repository: gh.repository, environment: gh.environment ?? undefined, secrets, reporter, ...limits })
+  const { written } = await writeSecrets({
+    token: gh.token,
+    apiUrl: gh.apiUrl,
+    repository: gh.repository,
+    environment: gh.environment ?? undefined,
+    secrets,
+    reporter,
+    ...limits,
+  })
   const where = gh.environment ? `environment "${gh.environment}" of ${gh.repository}` : gh.repository
   reporter.info(`Wrote ${written.join(', ')} to the GitHub secrets of ${where}.`)
   return written

@@ -85,7 +85,10 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
   const adminUrl = get('admin-url')
   const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
   if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
-    throw new InputError('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)')
+    throw new InputError(
+      'admin-url',
+      'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)',
+    )
   }
 
   const role = get('role')
@@ -97,7 +100,12 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
   const appUrlText = get('app-url')
   const appUrl = appUrlText ? checkAppUrl(appUrlText, 'app-url') : defaultAppUrl(admin, env)
 
-  const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', MIN_PASSWORD_LENGTH, 1024)
+  const passwordLength = parseInteger(
+    get('password-length') || DEFAULTS.passwordLength,
+    'password-length',
+    MIN_PASSWORD_LENGTH,
+    1024,
+  )
 
   const enc = get('password-encryption') || DEFAULTS.passwordEncryption
   if (enc !== 'scram-sha-256' && enc !== 'server') {
@@ -112,7 +120,10 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
 
   const rotationId = get('rotation-id') || null
   if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
-    throw new InputError('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`)
+    throw new InputError(
+      'rotation-id',
+      `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`,
+    )
   }
 
   const replicas = get('replica-urls')
@@ -123,16 +134,30 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
 
   const sealKey = read('seal-key') || null
   if (sealKey !== null && [...sealKey].length < SEAL_KEY_MIN_LENGTH) {
-    throw new InputError('seal-key', `must be at least ${SEAL_KEY_MIN_LENGTH} characters; use a long random passphrase stored as a secret`)
+    throw new InputError(
+      'seal-key',
+      `must be at least ${SEAL_KEY_MIN_LENGTH} characters; use a long random passphrase stored as a secret`,
+    )
   }
   const sealedCredentials = get('sealed-credentials') || null
   if (phase === 'unseal') {
-    if (!sealedCredentials) throw new InputError('sealed-credentials', 'is required by the unseal phase: pass the sealed-credentials output of setup or open')
-    if (!sealKey) throw new InputError('seal-key', 'is required by the unseal phase: pass the same secret that sealed the credentials')
+    if (!sealedCredentials)
+      throw new InputError(
+        'sealed-credentials',
+        'is required by the unseal phase: pass the sealed-credentials output of setup or open',
+      )
+    if (!sealKey)
+      throw new InputError(
+        'seal-key',
+        'is required by the unseal phase: pass the same secret that sealed the credentials',
+      )
   }
   const github = parseWriteBack(get, env)
   if (github && phase === 'close' && (!sealedCredentials || !sealKey)) {
-    throw new InputError('sealed-credentials', 'close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step\'s output) and seal-key')
+    throw new InputError(
+      'sealed-credentials',
+      "close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step's output) and seal-key",
+    )
   }
 
   return {
@@ -146,7 +171,12 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     timeoutMs,
     intervalMs,
     terminateAfterMs,
-    minNewConnections: parseInteger(get('min-new-connections') || DEFAULTS.minNewConnections, 'min-new-connections', 0, 1_000_000),
+    minNewConnections: parseInteger(
+      get('min-new-connections') || DEFAULTS.minNewConnections,
+      'min-new-connections',
+      0,
+      1_000_000,
+    ),
     terminate: parseBoolean(get('terminate'), 'terminate'),
     force: parseBoolean(get('force'), 'force'),
     rotationId,
@@ -171,14 +201,31 @@ function parseWriteBack(get: (name: string) => string, env: NodeJS.ProcessEnv): 
   const mapText = get('github-secrets')
   const token = get('github-token')
   if (!mapText && !token) return null
-  if (!mapText) throw new InputError('github-secrets', 'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)')
-  if (!token) throw new InputError('github-token', 'is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow\'s GITHUB_TOKEN cannot write secrets)')
+  if (!mapText)
+    throw new InputError(
+      'github-secrets',
+      'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)',
+    )
+  if (!token)
+    throw new InputError(
+      'github-token',
+      "is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow's GITHUB_TOKEN cannot write secrets)",
+    )
   const secrets = parseSecretMap(mapText)
   const repository = get('github-repository') || env.GITHUB_REPOSITORY || ''
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
-    throw new InputError('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name')
+    throw new InputError(
+      'github-repository',
+      repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name',
+    )
   }
-  return { token, secrets, repository, environment: get('github-environment') || null, apiUrl: env.GITHUB_API_URL || 'https://api.github.com' }
+  return {
+    token,
+    secrets,
+    repository,
+    environment: get('github-environment') || null,
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+  }
 }
 
 function parseLogins(text: string, role: string): [string, string] {

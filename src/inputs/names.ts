@@ -14,7 +14,8 @@ export function checkRoleName(name: string, input: string): string {
   if (name.length === 0) throw new InputError(input, 'a role name is empty')
   // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
   // break could start a workflow command in the runner's log.
-  if (/[\x00-\x1f\x7f]/.test(name)) throw new InputError(input, 'a role name contains a control character (tab, line break or similar)')
+  if (/[\x00-\x1f\x7f]/.test(name))
+    throw new InputError(input, 'a role name contains a control character (tab, line break or similar)')
   const bytes = Buffer.byteLength(name, 'utf8')
   if (bytes > MAX_NAME_BYTES) {
     throw new InputError(
@@ -24,7 +25,8 @@ export function checkRoleName(name: string, input: string): string {
   }
   // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
   if (RESERVED.has(name)) throw new InputError(input, `'${name}' is a reserved role name`)
-  if (name.startsWith('pg_')) throw new InputError(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`)
+  if (name.startsWith('pg_'))
+    throw new InputError(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`)
   return name
 }
 

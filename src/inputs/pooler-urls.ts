@@ -42,11 +42,14 @@ export function parsePoolerUrls(text: string): PoolerTarget[] {
       throw new InputError(POOLER_INPUT, `entry ${i + 1} ${(e as InputError).message.replace(/^input '[^']*': /, '')}`)
     }
     const c = parse(url, { useLibpqCompat: true })
-    if (c.host?.startsWith('/')) throw new InputError(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`)
+    if (c.host?.startsWith('/'))
+      throw new InputError(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`)
     if (c.database && c.database !== 'pgbouncer') {
-      throw new InputError(POOLER_INPUT, `entry ${i + 1} connects to database "${oneLine(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`)
+      throw new InputError(
+        POOLER_INPUT,
+        `entry ${i + 1} connects to database "${oneLine(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`,
+      )
     }
     return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 }
   })
 }
-

@@ -37,11 +37,18 @@ export function parseSecretMap(text: string): SecretMapping[] {
     const upper = name.toUpperCase()
     const first = seen.get(upper)
     if (first !== undefined) {
-      throw new InputError(INPUT, `line ${n}: secret ${upper} is already written by line ${first} (secret names are case-insensitive); name each secret once`)
+      throw new InputError(
+        INPUT,
+        `line ${n}: secret ${upper} is already written by line ${first} (secret names are case-insensitive); name each secret once`,
+      )
     }
     if (!(SECRET_OUTPUTS as readonly string[]).includes(output)) {
       // Echo only what looks like a misspelt output name: the text could be a pasted value.
-      const shown = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(output) ? `'${output}' is not an output that can be written` : output === '' ? 'no output after =' : 'the text after = is not an output'
+      const shown = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(output)
+        ? `'${output}' is not an output that can be written`
+        : output === ''
+          ? 'no output after ='
+          : 'the text after = is not an output'
       throw new InputError(INPUT, `line ${n}: ${shown}; use one of ${SECRET_OUTPUTS.join(', ')}`)
     }
     seen.set(upper, n)
@@ -61,4 +68,3 @@ export function secretNameProblem(name: string): string | null {
   if (/^GITHUB_/i.test(name)) return `secret name '${name}' must not start with GITHUB_ (reserved by GitHub)`
   return null
 }
-

@@ -33,7 +33,10 @@ export function planContext(deps: PhaseDeps): PlanContext {
 
 /** "20261127T224400Z-3f9a1c": sortable, unique enough, and free of anything secret. */
 export function rotationId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 
@@ -41,10 +44,21 @@ export function rotationId(now: Date): string {
  * Credentials outputs for a newly issued password; masks the URL before it
  * exists anywhere else, and seals all three for other jobs when seal-key is set.
  */
-export function credentialOutputs(cfg: Config, reporter: Reporter, username: string, password: string, rotationId: string, sealed?: string): Partial<PhaseOutputs> {
+export function credentialOutputs(
+  cfg: Config,
+  reporter: Reporter,
+  username: string,
+  password: string,
+  rotationId: string,
+  sealed?: string,
+): Partial<PhaseOutputs> {
   const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
   reporter.secret(databaseUrl)
-  const sealedCredentials = sealed ?? (cfg.sealKey ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined)
+  const sealedCredentials =
+    sealed ??
+    (cfg.sealKey
+      ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId })
+      : undefined)
   return { username, password, databaseUrl, sealedCredentials }
 }
 
@@ -59,7 +73,9 @@ export async function finish(
   extra: Partial<PhaseResult> = {},
 ): Promise<PhaseResult> {
   const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
-  const replicaSessions: SessionGroup[] = deps.replicas.count ? await deps.replicas.sessions([cfg.role, ...cfg.logins]) : []
+  const replicaSessions: SessionGroup[] = deps.replicas.count
+    ? await deps.replicas.sessions([cfg.role, ...cfg.logins])
+    : []
   return {
     phase: cfg.phase,
     group: cfg.role,

@@ -8,7 +8,12 @@ export async function checkLogin(cfg: Config, login: string, password: string): 
   let c: Client | null = null
   try {
     // Same host, port, database and TLS settings as the admin connection, but not its session options.
-    c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password, withoutOptions: true })
+    c = await connect(cfg.admin, `login check as "${login}"`, {
+      applicationName: 'pg-credential-rotation/open-check',
+      user: login,
+      password,
+      withoutOptions: true,
+    })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.role) {
       return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`

@@ -3,7 +3,14 @@ import { judgeLogin, type BackendSession } from '../domain/drain-rule.js'
 import { StateError } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
 import { POOLER_INPUT, type PoolerReading } from '../postgres/poolers.js'
-import { endIdlePooledServers, killPoolerClients, killRefusal, readBackends, requireReadable, sessionsSeenThroughPoolers } from '../postgres/pooled.js'
+import {
+  endIdlePooledServers,
+  killPoolerClients,
+  killRefusal,
+  readBackends,
+  requireReadable,
+  sessionsSeenThroughPoolers,
+} from '../postgres/pooled.js'
 import { describeState } from '../domain/state.js'
 import type { PhaseDeps } from './deps.js'
 
@@ -25,7 +32,12 @@ export async function lookThroughPoolers(deps: PhaseDeps, logins: string[]): Pro
  * not counted, its pooler clients are. With terminate, a pooler that holds
  * clients of the login and has no KILL_CLIENT makes the phase refuse.
  */
-export function seenThroughPoolers(obs: Observation, look: PoolerLook | null, login: string | null, terminate: boolean): Observation {
+export function seenThroughPoolers(
+  obs: Observation,
+  look: PoolerLook | null,
+  login: string | null,
+  terminate: boolean,
+): Observation {
   if (!look || !login) return obs
   if (terminate) {
     const refusal = killRefusal(look.readings, login)
@@ -46,7 +58,11 @@ export function seenThroughPoolers(obs: Observation, look: PoolerLook | null, lo
  * a client that logged in to a pooler as the outgoing login since the first
  * look makes close refuse (unless force or terminate), nothing changed.
  */
-export async function recheckPoolerClients(deps: PhaseDeps, obs: Observation, cfg: { terminate: boolean; force: boolean }): Promise<void> {
+export async function recheckPoolerClients(
+  deps: PhaseDeps,
+  obs: Observation,
+  cfg: { terminate: boolean; force: boolean },
+): Promise<void> {
   const login = obs.state.kind === 'ok' ? obs.state.state.active : null
   if (!login || cfg.force) return
   const readings = await deps.poolers.read()
@@ -56,7 +72,11 @@ export async function recheckPoolerClients(deps: PhaseDeps, obs: Observation, cf
   if (cfg.terminate) {
     const refusal = killRefusal(readings, login)
     if (!refusal) return
-    throw new StateError(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? describeState(obs.state.state) : '', `Nothing was changed.`)
+    throw new StateError(
+      `terminate: true, but ${refusal}.`,
+      obs.state.kind === 'ok' ? describeState(obs.state.state) : '',
+      `Nothing was changed.`,
+    )
   }
   const where = readings.filter((r) => r.snapshot?.clients.some((c) => c.user === login)).map((r) => r.label)
   throw new StateError(
@@ -80,8 +100,14 @@ export async function endPooled(deps: PhaseDeps, login: string): Promise<string[
   if (!deps.poolers.count) return []
   const notes: string[] = []
   const { ended, unreadable } = await endIdlePooledServers(deps, login)
-  if (ended) notes.push(`Ended ${ended} pooled server connection(s) of "${login}" that no client used, so no authenticated connection of it stays in a pool.`)
-  if (unreadable.length) deps.reporter.warning(`${POOLER_INPUT}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`)
+  if (ended)
+    notes.push(
+      `Ended ${ended} pooled server connection(s) of "${login}" that no client used, so no authenticated connection of it stays in a pool.`,
+    )
+  if (unreadable.length)
+    deps.reporter.warning(
+      `${POOLER_INPUT}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`,
+    )
   return notes
 }
 

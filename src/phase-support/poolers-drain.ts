@@ -16,7 +16,8 @@ export async function pooledCounts(deps: PhaseDeps, outgoing: string, incoming: 
 export async function pooledTermination(deps: PhaseDeps, outgoing: string): Promise<string | null> {
   const readings = await deps.poolers.read()
   const unreadable = readings.filter((r) => r.error !== undefined)
-  if (unreadable.length) return `${POOLER_INPUT}: ${unreadable.map((r) => `pooler ${r.label}: ${r.error}`).join('; ')}, so its clients cannot be ended`
+  if (unreadable.length)
+    return `${POOLER_INPUT}: ${unreadable.map((r) => `pooler ${r.label}: ${r.error}`).join('; ')}, so its clients cannot be ended`
   const refusal = killRefusal(readings, outgoing)
   if (refusal) return refusal
   const n = await killPoolerClients(deps, readings, outgoing)
@@ -25,17 +26,28 @@ export async function pooledTermination(deps: PhaseDeps, outgoing: string): Prom
 }
 
 /** Why verify-drain failed with poolers; `when` is "after 15m" or "at the first look". */
-export function poolerFailure(j: DrainJudgement, outgoing: string, incoming: string, fresh: number, min: number, when: string): string {
+export function poolerFailure(
+  j: DrainJudgement,
+  outgoing: string,
+  incoming: string,
+  fresh: number,
+  min: number,
+  when: string,
+): string {
   if (j.unreadable.length) {
     return `${POOLER_INPUT}: ${j.unreadable.map((u) => `pooler ${u}`).join('; ')}; without it "${outgoing}" cannot be shown drained (${when})`
   }
   const o = j.outgoing
   if (o.count > 0) {
-    const perPooler = j.views.filter((v) => (v.clients[outgoing] ?? 0) > 0).map((v) => `${v.label}: ${v.clients[outgoing]}`)
+    const perPooler = j.views
+      .filter((v) => (v.clients[outgoing] ?? 0) > 0)
+      .map((v) => `${v.label}: ${v.clients[outgoing]}`)
     const parts = [
       o.clients ? `${o.clients} client(s) logged in to the poolers (${perPooler.join(', ')})` : '',
       o.unpooled ? `${o.unpooled} session(s) that no listed pooler holds` : '',
-      o.clients === 0 && o.heldInUse ? `${o.heldInUse} pooled server connection(s) in use by another login's clients (a database entry forces this user)` : '',
+      o.clients === 0 && o.heldInUse
+        ? `${o.heldInUse} pooled server connection(s) in use by another login's clients (a database entry forces this user)`
+        : '',
     ].filter(Boolean)
     return `"${outgoing}" still has ${o.count} connection(s) ${when}: ${parts.join(', ')}`
   }

@@ -15,9 +15,15 @@ export async function poolerStatus(deps: PhaseDeps, logins: string[]): Promise<P
       return { ...views[i], poolModes: [], forcedUsers: [] }
     }
     const mine = r.snapshot.pools.filter((p) => logins.includes(p.user))
-    const poolModes = [...new Set((mine.length ? mine : r.snapshot.pools.filter((p) => p.database !== 'pgbouncer')).map((p) => p.poolMode))]
+    const poolModes = [
+      ...new Set(
+        (mine.length ? mine : r.snapshot.pools.filter((p) => p.database !== 'pgbouncer')).map((p) => p.poolMode),
+      ),
+    ]
     for (const f of r.snapshot.forcedUsers) {
-      deps.reporter.warning(`pooler ${r.label}: database entry "${oneLine(f.database)}" forces user "${oneLine(f.user)}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`)
+      deps.reporter.warning(
+        `pooler ${r.label}: database entry "${oneLine(f.database)}" forces user "${oneLine(f.user)}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`,
+      )
     }
     return { ...views[i], poolModes, forcedUsers: r.snapshot.forcedUsers }
   })

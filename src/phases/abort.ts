@@ -16,10 +16,25 @@ import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
 export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // With pgbouncer-urls, every pooler must answer before anything changes.
   await lookThroughPoolers(deps, cfg.logins)
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate })
+  const applied = await applyInTransaction(
+    deps.session,
+    cfg,
+    deps.reporter,
+    (obs) => planAbort(obs, cfg, planContext(deps)),
+    { terminate: cfg.terminate },
+  )
   const { plan, before } = applied
   if (plan.noop) {
-    return finish(cfg, deps, { username: before.state.kind === 'ok' ? plan.state.active : undefined, state: plan.state.rotation ? 'open' : 'idle' }, [], [`Nothing to do: ${plan.noop}.`])
+    return finish(
+      cfg,
+      deps,
+      {
+        username: before.state.kind === 'ok' ? plan.state.active : undefined,
+        state: plan.state.rotation ? 'open' : 'idle',
+      },
+      [],
+      [`Nothing to do: ${plan.noop}.`],
+    )
   }
   const aborted = plan.state.lastAborted!.login
   const notes = [...plan.notes]
@@ -32,7 +47,13 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
   notes.push(...(await endPooled(deps, aborted)))
-  return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' }, applied.executed.map((s) => s.display), notes)
+  return finish(
+    cfg,
+    deps,
+    { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' },
+    applied.executed.map((s) => s.display),
+    notes,
+  )
 }
 
 /** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
@@ -42,6 +63,7 @@ async function poolerClientsLeft(deps: PhaseDeps, login: string): Promise<string
   const refusal = killRefusal(readings, login)
   const killed = await killPoolerClients(deps, readings, login)
   const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
-  if (refusal) notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`)
+  if (refusal)
+    notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`)
   return notes
 }

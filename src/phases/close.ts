@@ -12,7 +12,14 @@ import type { PhaseResult } from '../domain/result.js'
 import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { otherLogin } from '../domain/state.js'
-import { endPooled, killPooledClients, lookThroughPoolers, recheckPoolerClients, remainingThroughPoolers, seenThroughPoolers } from '../phase-support/poolers-close.js'
+import {
+  endPooled,
+  killPooledClients,
+  lookThroughPoolers,
+  recheckPoolerClients,
+  remainingThroughPoolers,
+  seenThroughPoolers,
+} from '../phase-support/poolers-close.js'
 
 /**
  * Disables the outgoing login (NOLOGIN and a password nobody keeps). Refuses
@@ -31,7 +38,17 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
       deps.session,
       cfg,
       deps.reporter,
-      (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)),
+      (obs) =>
+        planClose(
+          seenThroughPoolers(
+            { ...obs, sessions: [...obs.sessions, ...onReplicas] },
+            look,
+            obs.state.kind === 'ok' ? obs.state.state.active : null,
+            cfg.terminate,
+          ),
+          cfg,
+          planContext(deps),
+        ),
       {
         // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
         terminate: cfg.terminate || look !== null,
@@ -48,13 +65,26 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     )
   } catch (e) {
     // A failure after the secrets were written must say so, whatever failed.
-    if (wb.written.length && !wasCommitted(e)) throw new PartialFailure(`${(e as Error).message} Meanwhile ${wb.afterWrite}.`)
+    if (wb.written.length && !wasCommitted(e))
+      throw new PartialFailure(`${(e as Error).message} Meanwhile ${wb.afterWrite}.`)
     throw e
   }
   const { plan, before } = applied
   if (plan.noop) {
     const last = plan.state.lastClosed!
-    return finish(cfg, deps, { username: plan.state.active, previousUsername: last.previous ?? otherLogin(plan.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0 }, [], [`Nothing to do: ${plan.noop}.`])
+    return finish(
+      cfg,
+      deps,
+      {
+        username: plan.state.active,
+        previousUsername: last.previous ?? otherLogin(plan.state, last.active),
+        rotationId: last.id,
+        state: 'idle',
+        remainingConnections: 0,
+      },
+      [],
+      [`Nothing to do: ${plan.noop}.`],
+    )
   }
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
   const notes = [...plan.notes]
@@ -67,7 +97,11 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   }
   notes.push(...(await endPooled(deps, outgoing)))
   const remaining = look
-    ? (await remainingThroughPoolers(deps, outgoing)) + sessionCount((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing)
+    ? (await remainingThroughPoolers(deps, outgoing)) +
+      sessionCount(
+        (await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'),
+        outgoing,
+      )
     : sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
   const outputs = {
     username: plan.state.active,
@@ -76,8 +110,17 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     state: 'idle' as const,
     remainingConnections: remaining,
   }
-  if (wb.written.length) notes.push(`GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`)
-  return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes)
+  if (wb.written.length)
+    notes.push(
+      `GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+    )
+  return finish(
+    cfg,
+    deps,
+    outputs,
+    applied.executed.map((s) => s.display),
+    notes,
+  )
 }
 
 interface WriteBackProgress {
@@ -98,26 +141,49 @@ interface WriteBackProgress {
  * (pending before it, confirmed after), so a close that then fails leaves a record
  * that makes abort refuse to disable the login GitHub now names.
  */
-async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observation, wb: WriteBackProgress): Promise<void> {
+async function writeBackBeforeClose(
+  cfg: Config,
+  deps: PhaseDeps,
+  obs: Observation,
+  wb: WriteBackProgress,
+): Promise<void> {
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const rotation = state?.rotation
   if (!state || !rotation) return
-  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, { family: cfg.role, rotationId: rotation.id })
+  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+    family: cfg.role,
+    rotationId: rotation.id,
+  })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
   if (creds.username !== rotation.incoming) {
-    throw new InputError('sealed-credentials', `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`)
+    throw new InputError(
+      'sealed-credentials',
+      `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`,
+    )
   }
   const problem = await checkLogin(cfg, creds.username, creds.password)
   if (problem) {
-    throw new DatabaseError(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.')
+    throw new DatabaseError(
+      `${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`,
+      'Pass the sealed-credentials output of the latest open of this rotation.',
+    )
   }
   const names = cfg.github!.secrets.map((m) => m.name)
-  const record = (secrets: string[], pending: boolean) => ({ login: creds.username, rotationId: rotation.id, secrets, at: deps.now().toISOString(), ...(pending ? { pending } : {}) })
+  const record = (secrets: string[], pending: boolean) => ({
+    login: creds.username,
+    rotationId: rotation.id,
+    secrets,
+    at: deps.now().toISOString(),
+    ...(pending ? { pending } : {}),
+  })
   try {
     await recordWriteBack(deps.session, cfg.role, rotation.id, record(names, true))
   } catch (e) {
-    throw new DatabaseError(`Could not record the coming GitHub write in the state comment (${(e as Error).message}), so nothing was written to GitHub and nothing was changed.`, 'Run close again.')
+    throw new DatabaseError(
+      `Could not record the coming GitHub write in the state comment (${(e as Error).message}), so nothing was written to GitHub and nothing was changed.`,
+      'Run close again.',
+    )
   }
   try {
     wb.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK)
@@ -126,7 +192,9 @@ async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observati
   }
   wb.afterWrite = `GitHub secrets ${wb.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
   await recordWriteBack(deps.session, cfg.role, rotation.id, record(wb.written, false)).catch((e) =>
-    deps.reporter.warning(`The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`),
+    deps.reporter.warning(
+      `The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`,
+    ),
   )
 }
 
@@ -135,7 +203,14 @@ async function writeBackBeforeClose(cfg: Config, deps: PhaseDeps, obs: Observati
  * before writing anything, the pending record is cleared: nothing changed. Otherwise
  * (some secrets written, or no answer) the record stays and the message says so.
  */
-async function failedWrite(cfg: Config, deps: PhaseDeps, e: unknown, active: string, rotationId: string, incoming: string): Promise<Error> {
+async function failedWrite(
+  cfg: Config,
+  deps: PhaseDeps,
+  e: unknown,
+  active: string,
+  rotationId: string,
+  incoming: string,
+): Promise<Error> {
   const err = e as Error & { written?: string[]; status?: number }
   const partial = err.written ?? []
   if (partial.length === 0 && err.status !== undefined && err.status < 500) {
@@ -143,9 +218,14 @@ async function failedWrite(cfg: Config, deps: PhaseDeps, e: unknown, active: str
       () => true,
       () => false,
     )
-    if (cleared) return new Error(`${err.message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`)
+    if (cleared)
+      return new Error(
+        `${err.message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`,
+      )
   }
-  const what = partial.length ? `GitHub secrets ${partial.join(', ')} now hold the credentials of "${incoming}"; the others were not written` : `GitHub may hold the credentials of "${incoming}" (no answer from GitHub)`
+  const what = partial.length
+    ? `GitHub secrets ${partial.join(', ')} now hold the credentials of "${incoming}"; the others were not written`
+    : `GitHub may hold the credentials of "${incoming}" (no answer from GitHub)`
   return new PartialFailure(
     `${err.message} ${what}. The close was not applied: "${active}" is still enabled and rotation ${rotationId} is still open; the write is recorded in the state comment, so abort refuses to disable "${incoming}" unless force: true. Fix GitHub access and run close again.`,
   )

@@ -46,12 +46,24 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // The login check and the summary's re-read of the family use different connections: run them side by side.
   const [problem, result] = await Promise.all([
     checkLogin(cfg, incoming, password),
-    finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
+    finish(
+      cfg,
+      deps,
+      outputs,
+      applied.executed.map((s) => s.display),
+      plan.notes,
+    ),
   ])
   if (problem) {
     const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
       const p = planRevertOpen(obs, cfg, rotation.id, previous)
-      if (!p) throw new DatabaseError(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true)
+      if (!p)
+        throw new DatabaseError(
+          `${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`,
+          undefined,
+          undefined,
+          true,
+        )
       return p
     })
     throw new DatabaseError(
@@ -67,20 +79,39 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
 }
 
 /** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
-async function reemit(cfg: Config, deps: PhaseDeps, plan: Plan, again: NonNullable<Plan['reemit']>): Promise<PhaseResult> {
+async function reemit(
+  cfg: Config,
+  deps: PhaseDeps,
+  plan: Plan,
+  again: NonNullable<Plan['reemit']>,
+): Promise<PhaseResult> {
   const rotationId = plan.state.rotation!.id
   if (!cfg.sealKey) {
-    throw new InputError('seal-key', `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`)
+    throw new InputError(
+      'seal-key',
+      `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`,
+    )
   }
   const { creds } = unsealCredentials(again.sealed, cfg.sealKey, { family: cfg.role, rotationId })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
   const problem = await checkLogin(cfg, creds.username, creds.password)
   if (problem) {
-    throw new DatabaseError(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.')
+    throw new DatabaseError(
+      `${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`,
+      'Check with the status phase; abort and open again.',
+    )
   }
   await confirmStillOpen(cfg, deps, rotationId, again.login)
-  const outputs = { username: creds.username, password: creds.password, databaseUrl: creds.databaseUrl, sealedCredentials: again.sealed, previousUsername: plan.state.active, rotationId, state: 'open' as const }
+  const outputs = {
+    username: creds.username,
+    password: creds.password,
+    databaseUrl: creds.databaseUrl,
+    sealedCredentials: again.sealed,
+    previousUsername: plan.state.active,
+    rotationId,
+    state: 'open' as const,
+  }
   return finish(cfg, deps, outputs, [], plan.notes)
 }
 

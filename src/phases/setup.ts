@@ -17,7 +17,9 @@ import { credentialOutputs, finish, planContext, type PhaseDeps } from '../phase
  * login roles to the group role, database by database.
  */
 export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)))
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) =>
+    planSetup(obs, cfg, planContext(deps)),
+  )
   const { plan, password } = applied
   for (const n of plan.notes) deps.reporter.info(n)
   const outputs = {
@@ -32,15 +34,23 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     if (outputs.password && outputs.databaseUrl) {
       // After the commit: the secret store only ever receives a credential that logs in.
       try {
-        await writeBack(cfg, { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl }, deps.reporter)
+        await writeBack(
+          cfg,
+          { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl },
+          deps.reporter,
+        )
       } catch (e) {
         // The roles are committed: report the outputs (the only copy of the password) and fail the step.
         const partial = (e as { written?: string[] }).written ?? []
-        const github = partial.length ? `GitHub holds the new credentials only in ${partial.join(', ')}` : 'GitHub was not updated'
+        const github = partial.length
+          ? `GitHub holds the new credentials only in ${partial.join(', ')}`
+          : 'GitHub was not updated'
         failure = `${(e as Error).message} The family is set up (committed) and "${outputs.username}" has its new password, but ${github}: take the password from this step's masked password output (or sealed-credentials), or rotate (open, close) once write-back works.`
       }
     } else {
-      notes.push('github-secrets: nothing written, because setup issued no new password (the family was already set up).')
+      notes.push(
+        'github-secrets: nothing written, because setup issued no new password (the family was already set up).',
+      )
     }
   }
   if (cfg.fixOwnership) {
@@ -51,7 +61,8 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       failure = [failure, (e as Error).message].filter(Boolean).join(' ')
     }
   }
-  if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role) notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.role])))
+  if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role)
+    notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.role])))
   return finish(cfg, deps, outputs, changes, notes, failure)
 }
 
@@ -59,9 +70,19 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
 async function checkAdoption(cfg: Config, deps: PhaseDeps, config: RoleConfig | undefined): Promise<string[]> {
   let found: { warnings: string[]; notes: string[] }
   try {
-    found = adoptionFindings(await readAdoptionFacts(deps.session.client, cfg.role, config), cfg.role, cfg.logins, deps.now())
+    found = adoptionFindings(
+      await readAdoptionFacts(deps.session.client, cfg.role, config),
+      cfg.role,
+      cfg.logins,
+      deps.now(),
+    )
   } catch (e) {
-    found = { warnings: [`the adoption checks could not run (${oneLine((e as Error).message)}); check pg_hba.conf, VALID UNTIL, session_user and default privileges by hand (docs/migrating.md).`], notes: [] }
+    found = {
+      warnings: [
+        `the adoption checks could not run (${oneLine((e as Error).message)}); check pg_hba.conf, VALID UNTIL, session_user and default privileges by hand (docs/migrating.md).`,
+      ],
+      notes: [],
+    }
   }
   for (const w of found.warnings) deps.reporter.warning(`Adoption: ${w}`)
   return [...found.warnings.map((w) => `Warning (adoption): ${w}`), ...found.notes]
@@ -89,7 +110,11 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
     } catch (e) {
       await client?.query('ROLLBACK').catch(() => {})
       const earlier = done.length ? `, and REASSIGN OWNED committed in ${done.length} earlier database(s)` : ''
-      throw statementError(e, `${statement} (database "${oneLine(db)}")`, `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`)
+      throw statementError(
+        e,
+        `${statement} (database "${oneLine(db)}")`,
+        `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`,
+      )
     } finally {
       if (client && client !== main) await close(client)
     }

@@ -14,25 +14,55 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
   const obs = await observe(client, { group: cfg.role, logins: cfg.logins })
   const ownership: Ownership[] = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows
   const direct = await readDirectGrants(client, cfg.role, cfg.logins)
-  const drift = [...findDrift(obs, cfg.role, cfg.logins, ownership), ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships)]
+  const drift = [
+    ...findDrift(obs, cfg.role, cfg.logins, ownership),
+    ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships),
+  ]
   const state = obs.state.kind === 'ok' ? obs.state.state : null
-  const result = await finish(cfg, deps, { username: state?.active, state: state?.rotation ? 'open' : 'idle', previousUsername: state?.rotation ? state.active : undefined, rotationId: state?.rotation?.id }, [], [])
-  const roles = [obs.group ? [cfg.role, obs.group.canLogin] : null, ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l]!.canLogin] : null))].filter(Boolean) as [string, boolean][]
+  const result = await finish(
+    cfg,
+    deps,
+    {
+      username: state?.active,
+      state: state?.rotation ? 'open' : 'idle',
+      previousUsername: state?.rotation ? state.active : undefined,
+      rotationId: state?.rotation?.id,
+    },
+    [],
+    [],
+  )
+  const roles = [
+    obs.group ? [cfg.role, obs.group.canLogin] : null,
+    ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l]!.canLogin] : null)),
+  ].filter(Boolean) as [string, boolean][]
   const report: StatusReport = {
     group: cfg.role,
     state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
-    description: obs.state.kind === 'invalid' ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}` : describeState(state),
+    description:
+      obs.state.kind === 'invalid'
+        ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}`
+        : describeState(state),
     active: state?.active ?? null,
     canLogin: Object.fromEntries(roles),
     rotation: state?.rotation ?? null,
     lastClosed: state?.lastClosed ?? null,
     lastAborted: state?.lastAborted ?? null,
     passwordSetAt: state?.passwordSetAt ?? {},
-    sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
+    sessions: result.sessions.map((s) => ({
+      login: s.login,
+      server: s.server ?? 'primary',
+      database: s.database,
+      applicationName: s.applicationName,
+      clientAddr: s.clientAddr,
+      count: s.count,
+    })),
     drift,
     ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.role, ...cfg.logins]) } : {}),
   }
-  if (obs.state.kind === 'invalid') deps.reporter.warning(`The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`)
+  if (obs.state.kind === 'invalid')
+    deps.reporter.warning(
+      `The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`,
+    )
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }
 }

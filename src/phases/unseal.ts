@@ -8,15 +8,25 @@ import type { Reporter } from '../domain/reporter.js'
  * username, password and database-url, the secrets masked first. Needs no database.
  */
 export function unseal(cfg: Config, reporter: Reporter): PhaseResult {
-  const { creds, binding } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, { family: cfg.role, rotationId: cfg.rotationId ?? undefined })
+  const { creds, binding } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+    family: cfg.role,
+    rotationId: cfg.rotationId ?? undefined,
+  })
   reporter.secret(creds.password)
   reporter.secret(creds.databaseUrl)
   return {
     phase: 'unseal',
     group: cfg.role,
-    outputs: { username: creds.username, password: creds.password, databaseUrl: creds.databaseUrl, rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId },
+    outputs: {
+      username: creds.username,
+      password: creds.password,
+      databaseUrl: creds.databaseUrl,
+      rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId,
+    },
     changes: [],
-    notes: [`Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`],
+    notes: [
+      `Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`,
+    ],
     roles: { group: null, logins: [] },
     sessions: [],
     offline: true,

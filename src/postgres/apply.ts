@@ -10,7 +10,15 @@ import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
 import type { Reporter } from '../domain/reporter.js'
 import { scramVerifier } from '../crypto/scram.js'
 import type { AdminSession } from './session.js'
-import { BEGIN_PHASE, GROUP_INHERITS, LOCK_FAMILY, renderStep, serializeOnGroup, setLockTimeout, type Statement } from './statements.js'
+import {
+  BEGIN_PHASE,
+  GROUP_INHERITS,
+  LOCK_FAMILY,
+  renderStep,
+  serializeOnGroup,
+  setLockTimeout,
+  type Statement,
+} from './statements.js'
 
 /** Length of the random password that replaces an outgoing login's password; nobody keeps it. */
 const SCRAMBLE_LENGTH = 64
@@ -74,7 +82,9 @@ export async function applyInTransaction(
       return await attemptOnce(session, cfg, reporter, decide, opts)
     } catch (e) {
       if (!isRetryable(e) || now() + delay > deadline) throw e
-      reporter.warning(`Attempt ${attempt} failed (${(e as Error).message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`)
+      reporter.warning(
+        `Attempt ${attempt} failed (${(e as Error).message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`,
+      )
       await sleep(delay)
       delay = Math.min(delay * 2, 5000)
       try {
@@ -107,17 +117,30 @@ async function attemptOnce(
     const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
-      if (group.admin === cfg.role) throw new StateError(`Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.')
+      if (group.admin === cfg.role)
+        throw new StateError(
+          `Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`,
+          'unchanged',
+          'Pass the group role of the family as role, and connect as another role.',
+        )
       if (!group.superuser && group.version >= 160000 && !group.admin_option) {
         // Checked here: without it the serializing statement below fails with a bare permission error.
-        throw privilegeError(`ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`)
+        throw privilegeError(
+          `ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`,
+          `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`,
+        )
       }
       await run(client, serializeOnGroup(cfg.role, group.inherit))
     }
     const before = await observe(client, { group: cfg.role, logins: cfg.logins })
     const plan = decide(before)
     const forbidden = forbiddenTarget(before, cfg.role, cfg.logins, plan.steps)
-    if (forbidden) throw new StateError(`Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`, 'unchanged', 'Check role and login-roles, and the state comment on the group role.')
+    if (forbidden)
+      throw new StateError(
+        `Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`,
+        'unchanged',
+        'Check role and login-roles, and the state comment on the group role.',
+      )
     const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
@@ -145,7 +168,10 @@ async function executeSteps(
   for (const step of plan.steps) {
     let secret: string | undefined
     if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-      const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
+      const plaintext =
+        step.kind === 'enable-login' && opts.password
+          ? opts.password
+          : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH)
       reporter.secret(plaintext)
       if (step.kind === 'enable-login') password = plaintext
       if (cfg.passwordEncryption === 'scram-sha-256') {
@@ -163,7 +189,13 @@ async function executeSteps(
   return { executed, password }
 }
 
-async function run(client: AdminSession['client'], sql: string, params?: unknown[], display = sql, durable?: string | null): Promise<void> {
+async function run(
+  client: AdminSession['client'],
+  sql: string,
+  params?: unknown[],
+  display = sql,
+  durable?: string | null,
+): Promise<void> {
   try {
     await client.query(sql, params)
   } catch (e) {
@@ -173,6 +205,9 @@ async function run(client: AdminSession['client'], sql: string, params?: unknown
 }
 
 function privilegeError(privilege: string, grant: string): DatabaseError {
-  return new DatabaseError(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501')
+  return new DatabaseError(
+    `The admin role lacks ${privilege}; nothing was changed.`,
+    `Grant it (as a superuser or a role that may): ${grant};`,
+    '42501',
+  )
 }
-

@@ -85,11 +85,23 @@ export function connectionError(e: unknown, what: string): DatabaseError {
   const code = err.code ?? ''
   switch (code) {
     case '28P01':
-      return new DatabaseError(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code)
+      return new DatabaseError(
+        `${what}: password authentication failed.`,
+        'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.',
+        code,
+      )
     case '28000':
-      return new DatabaseError(`${what}: the server rejected the login (${oneLine(err.message ?? '')}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code)
+      return new DatabaseError(
+        `${what}: the server rejected the login (${oneLine(err.message ?? '')}).`,
+        "Check pg_hba.conf, the role's LOGIN attribute and sslmode.",
+        code,
+      )
     case '3D000':
-      return new DatabaseError(`${what}: ${oneLine(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code)
+      return new DatabaseError(
+        `${what}: ${oneLine(err.message ?? '')}.`,
+        'Check the database name in the connection URI or PGDATABASE.',
+        code,
+      )
     case '57P03':
       return new DatabaseError(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code)
     case 'ECONNREFUSED':
@@ -97,12 +109,20 @@ export function connectionError(e: unknown, what: string): DatabaseError {
     case 'EAI_AGAIN':
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
-      return new DatabaseError(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code)
+      return new DatabaseError(
+        `${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`,
+        'Check the host and port, and that the runner can reach the database.',
+        code,
+      )
   }
   // Server text (it may name a database holding a line break): one line.
   const msg = oneLine(err.message ?? String(e))
   if (/timeout/i.test(msg)) {
-    return new DatabaseError(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT')
+    return new DatabaseError(
+      `${what}: connection timed out.`,
+      'Check the host and port, and that the runner can reach the database.',
+      'ETIMEDOUT',
+    )
   }
   return new DatabaseError(`${what}: ${msg}`, undefined, code || undefined)
 }
@@ -115,7 +135,8 @@ export function connectionError(e: unknown, what: string): DatabaseError {
 export function isRetryable(e: unknown): boolean {
   const err = e as { code?: string; message?: string }
   if (isConnectionLost(e)) return true
-  if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code)) return true
+  if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
+    return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 
@@ -138,7 +159,10 @@ export function statementError(e: unknown, statement: string, done?: string): Da
   const Nothing = nothing[0].toUpperCase() + nothing.slice(1)
   const fail = (message: string, hint?: string) => new DatabaseError(message, hint, err.code, Boolean(done))
   if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
-    return fail(`Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`, 'Run it again: it will see what the other phase did.')
+    return fail(
+      `Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`,
+      'Run it again: it will see what the other phase did.',
+    )
   }
   if (err.code === '55P03') {
     return fail(
@@ -148,12 +172,21 @@ export function statementError(e: unknown, statement: string, done?: string): Da
   }
   if (err.code === '57014') {
     if (/statement timeout/i.test(err.message ?? '')) {
-      return fail(`A statement ran over the phase's statement_timeout (while running: ${statement}); ${nothing}.`, 'Check the server load, then run the phase again.')
+      return fail(
+        `A statement ran over the phase's statement_timeout (while running: ${statement}); ${nothing}.`,
+        'Check the server load, then run the phase again.',
+      )
     }
-    return fail(`The statement was cancelled by another session or an administrator (while running: ${statement}); ${nothing}.`, 'Run the phase again when whoever cancelled it is done.')
+    return fail(
+      `The statement was cancelled by another session or an administrator (while running: ${statement}); ${nothing}.`,
+      'Run the phase again when whoever cancelled it is done.',
+    )
   }
   if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
-    return fail(`The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.')
+    return fail(
+      `The admin role may not change passwords: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
+      'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.',
+    )
   }
   if (err.code === '42501' && /permission denied to set parameter/.test(err.message ?? '')) {
     return fail(
@@ -164,7 +197,7 @@ export function statementError(e: unknown, statement: string, done?: string): Da
   if (err.code === '42501') {
     return fail(
       `The admin role lacks a privilege: ${oneLine(err.message ?? '')} (while running: ${statement}). ${Nothing}.`,
-      'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles).',
+      "Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family's roles).",
     )
   }
   return fail(`${oneLine(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`)

@@ -3,7 +3,13 @@ import type { Observation, RoleInfo, SessionGroup } from '../domain/family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from '../crypto/scram.js'
 import { parseSetconfig, type RoleConfig, type RoleSetting } from '../domain/settings.js'
 import type { DirectGrant, DirectMembership } from '../domain/config-drift.js'
-import { OBSERVE_FAMILY, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_ROLE_CONFIG, READ_SESSIONS } from './statements.js'
+import {
+  OBSERVE_FAMILY,
+  READ_DIRECT_GRANTS,
+  READ_LOGIN_MEMBERSHIPS,
+  READ_ROLE_CONFIG,
+  READ_SESSIONS,
+} from './statements.js'
 import { readState } from '../domain/state.js'
 
 export interface Family {
@@ -68,20 +74,31 @@ export async function observe(client: Client, family: Family): Promise<Observati
 
 /** Settings, connection limit and VALID UNTIL of the named roles that exist, keyed by name. */
 export async function readRoleConfigs(client: Client, names: readonly string[]): Promise<Record<string, RoleConfig>> {
-  const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows as { role: string; connection_limit: number; valid_until: string | null; settings: { database: string | null; entry: string }[] }[]
+  const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows as {
+    role: string
+    connection_limit: number
+    valid_until: string | null
+    settings: { database: string | null; entry: string }[]
+  }[]
   return Object.fromEntries(
     rows.map((r) => [
       r.role,
       {
         connectionLimit: Number(r.connection_limit),
         validUntil: r.valid_until,
-        settings: r.settings.map((s) => parseSetconfig(s.entry, s.database)).filter((s): s is RoleSetting => s !== null),
+        settings: r.settings
+          .map((s) => parseSetconfig(s.entry, s.database))
+          .filter((s): s is RoleSetting => s !== null),
       },
     ]),
   )
 }
 
-export async function readSessions(client: Client, logins: readonly string[], server = 'primary'): Promise<SessionGroup[]> {
+export async function readSessions(
+  client: Client,
+  logins: readonly string[],
+  server = 'primary',
+): Promise<SessionGroup[]> {
   const rows = (await client.query(READ_SESSIONS, [logins])).rows
   return rows.map((r) => ({
     server,
@@ -94,7 +111,11 @@ export async function readSessions(client: Client, logins: readonly string[], se
 }
 
 /** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
-export async function readDirectGrants(client: Client, group: string, logins: readonly string[]): Promise<{ grants: DirectGrant[]; memberships: DirectMembership[] }> {
+export async function readDirectGrants(
+  client: Client,
+  group: string,
+  logins: readonly string[],
+): Promise<{ grants: DirectGrant[]; memberships: DirectMembership[] }> {
   const grants = (await client.query(READ_DIRECT_GRANTS, [logins])).rows as DirectGrant[]
   const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows as DirectMembership[]
   return { grants, memberships }

@@ -5,7 +5,13 @@
  * The decisions are in drain-rule.ts; this module only runs them.
  */
 import type { Client } from './db.js'
-import { judgeDrain, judgeLogin, type BackendSession, type DrainJudgement, type LoginJudgement } from '../domain/drain-rule.js'
+import {
+  judgeDrain,
+  judgeLogin,
+  type BackendSession,
+  type DrainJudgement,
+  type LoginJudgement,
+} from '../domain/drain-rule.js'
 import { DatabaseError } from '../domain/errors.js'
 import type { SessionGroup } from '../domain/family.js'
 import { POOLER_INPUT, supportsKillClient, type PoolerReading, type Poolers } from './poolers.js'
@@ -23,11 +29,22 @@ export interface PooledDeps {
 
 export async function readBackends(client: Client, logins: readonly string[]): Promise<BackendSession[]> {
   const rows = (await client.query(READ_BACKENDS, [logins])).rows
-  return rows.map((r) => ({ pid: Number(r.pid), login: r.login, database: r.database, state: r.state, clientAddr: r.client_addr, applicationName: r.application_name }))
+  return rows.map((r) => ({
+    pid: Number(r.pid),
+    login: r.login,
+    database: r.database,
+    state: r.state,
+    clientAddr: r.client_addr,
+    applicationName: r.application_name,
+  }))
 }
 
 /** One poll: the poolers, then the backends (so a backend a pooler closed meanwhile is simply gone). */
-export async function pollPooled(deps: PooledDeps, outgoing: string, incoming: string): Promise<{ judgement: DrainJudgement; readings: PoolerReading[] }> {
+export async function pollPooled(
+  deps: PooledDeps,
+  outgoing: string,
+  incoming: string,
+): Promise<{ judgement: DrainJudgement; readings: PoolerReading[] }> {
   const readings = await deps.poolers.read()
   const backends = await readBackends(deps.session.client, [outgoing, incoming])
   return { judgement: judgeDrain(outgoing, incoming, backends, readings), readings }
@@ -48,15 +65,34 @@ export function requireReadable(readings: PoolerReading[]): void {
  * pooler holds idle are not sessions that anyone uses, so they are taken out;
  * the poolers' clients of the login are added (shown as database@pooler).
  */
-export function sessionsSeenThroughPoolers(groups: SessionGroup[], j: LoginJudgement, readings: PoolerReading[]): SessionGroup[] {
+export function sessionsSeenThroughPoolers(
+  groups: SessionGroup[],
+  j: LoginJudgement,
+  readings: PoolerReading[],
+): SessionGroup[] {
   const out = groups.map((g) => ({ ...g }))
   for (const s of j.heldIdle) {
-    const g = out.find((x) => (x.server ?? 'primary') === 'primary' && x.login === s.login && x.database === s.database && x.applicationName === s.applicationName && x.clientAddr === s.clientAddr && x.count > 0)
+    const g = out.find(
+      (x) =>
+        (x.server ?? 'primary') === 'primary' &&
+        x.login === s.login &&
+        x.database === s.database &&
+        x.applicationName === s.applicationName &&
+        x.clientAddr === s.clientAddr &&
+        x.count > 0,
+    )
     if (g) g.count--
   }
   for (const r of readings) {
     for (const c of r.snapshot?.clients.filter((x) => x.user === j.login) ?? []) {
-      out.push({ server: `pooler ${r.label}`, login: c.user, database: c.database, applicationName: c.applicationName, clientAddr: c.addr, count: 1 })
+      out.push({
+        server: `pooler ${r.label}`,
+        login: c.user,
+        database: c.database,
+        applicationName: c.applicationName,
+        clientAddr: c.addr,
+        count: 1,
+      })
     }
   }
   return out.filter((g) => g.count > 0)
@@ -74,7 +110,8 @@ export function killRefusal(readings: PoolerReading[], login: string): string | 
 
 export async function killPoolerClients(deps: PooledDeps, readings: PoolerReading[], login: string): Promise<number> {
   let n = 0
-  for (const k of clientsToKill(readings, login, supportsKillClient).filter((x) => x.supported)) n += await deps.poolers.killClients(k.label, k.ids)
+  for (const k of clientsToKill(readings, login, supportsKillClient).filter((x) => x.supported))
+    n += await deps.poolers.killClients(k.label, k.ids)
   return n
 }
 
@@ -86,7 +123,10 @@ export async function killPoolerClients(deps: PooledDeps, readings: PoolerReadin
  * Terminating an idle server connection is safe: PgBouncer drops it, and no
  * client is using it. Returns how many were ended.
  */
-export async function endIdlePooledServers(deps: PooledDeps, login: string): Promise<{ ended: number; unreadable: string[] }> {
+export async function endIdlePooledServers(
+  deps: PooledDeps,
+  login: string,
+): Promise<{ ended: number; unreadable: string[] }> {
   const readings = await deps.poolers.read()
   const unreadable = readings.filter((r) => r.error !== undefined).map((r) => `${r.label}: ${r.error}`)
   const clientFree = readings.filter((r) => r.snapshot && !r.snapshot.clients.some((c) => c.user === login))
@@ -98,7 +138,9 @@ export async function endIdlePooledServers(deps: PooledDeps, login: string): Pro
     ended = (await deps.session.client.query(TERMINATE_BACKENDS, [login, pids])).rows[0].terminated
   } catch (e) {
     // After the commit nothing may fail the phase: say what is left and why.
-    deps.reporter.warning(`Could not end ${pids.length} idle pooled server connection(s) of "${login}": ${(e as Error).message}. Grant pg_signal_backend to the admin role; until then they close at the pooler's server_idle_timeout.`)
+    deps.reporter.warning(
+      `Could not end ${pids.length} idle pooled server connection(s) of "${login}": ${(e as Error).message}. Grant pg_signal_backend to the admin role; until then they close at the pooler's server_idle_timeout.`,
+    )
     return { ended: 0, unreadable }
   }
   const end = deps.now().getTime() + 5000

@@ -58,10 +58,11 @@ export interface PoolerSnapshot {
 }
 
 /** One pooler's answer for one poll: a snapshot, or why there is none. */
-export type PoolerReading = { label: string; line: number; snapshot: PoolerSnapshot; error?: undefined } | { label: string; line: number; snapshot?: undefined; error: string }
+export type PoolerReading =
+  | { label: string; line: number; snapshot: PoolerSnapshot; error?: undefined }
+  | { label: string; line: number; snapshot?: undefined; error: string }
 
 type Row = Record<string, unknown>
-
 
 export function parseVersion(text: string): [number, number] | null {
   const m = /PgBouncer\s+(\d+)\.(\d+)/i.exec(text)
@@ -109,7 +110,9 @@ export function parsePools(rows: Row[]): PoolerSnapshot['pools'] {
 }
 
 export function parseForcedUsers(rows: Row[]): PoolerSnapshot['forcedUsers'] {
-  return rows.filter((r) => r.force_user && str(r.name) !== 'pgbouncer').map((r) => ({ database: str(r.name), user: str(r.force_user) }))
+  return rows
+    .filter((r) => r.force_user && str(r.name) !== 'pgbouncer')
+    .map((r) => ({ database: str(r.name), user: str(r.force_user) }))
 }
 
 // ---- the console client -------------------------------------------------------
@@ -118,10 +121,13 @@ export function parseForcedUsers(rows: Row[]): PoolerSnapshot['forcedUsers'] {
 export function consoleLoginError(e: unknown): string {
   const err = e as { code?: string; message?: string }
   const msg = err.message ?? String(e)
-  if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg)) return 'password authentication failed for the console user'
-  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code)) return `cannot reach it (${err.code})`
+  if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg))
+    return 'password authentication failed for the console user'
+  if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code))
+    return `cannot reach it (${err.code})`
   if (/timeout/i.test(msg)) return 'connection timed out'
-  if (/not allowed|no such user|login rejected/i.test(msg)) return `the console refused the login (${oneLine(msg)}): the user must be in stats_users or admin_users`
+  if (/not allowed|no such user|login rejected/i.test(msg))
+    return `the console refused the login (${oneLine(msg)}): the user must be in stats_users or admin_users`
   return oneLine(msg)
 }
 
@@ -153,7 +159,9 @@ export class Poolers {
         try {
           return (await c.query(command)).rows as Row[]
         } catch (e) {
-          throw new Error(`unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`)
+          throw new Error(
+            `unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`,
+          )
         }
       }
       const versionText = str((await q('SHOW VERSION'))[0]?.version)
@@ -178,7 +186,12 @@ export class Poolers {
     const existing = this.#clients[i]
     if (existing) return existing
     const t = this.targets[i]
-    const c = new pg.Client(clientConfig({ url: t.url }, { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs }))
+    const c = new pg.Client(
+      clientConfig(
+        { url: t.url },
+        { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs },
+      ),
+    )
     c.on('error', () => {})
     try {
       await c.connect()

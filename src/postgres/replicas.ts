@@ -39,7 +39,9 @@ export class Replicas {
   async #client(i: number): Promise<Client> {
     const existing = this.#clients[i]
     if (existing) return existing
-    const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, { applicationName: this.applicationName })
+    const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, {
+      applicationName: this.applicationName,
+    })
     this.#clients[i] = c
     return c
   }

@@ -40,7 +40,10 @@ export class AdminSession {
 
   /** A connection to the same server with the same credentials but another database. */
   async forDatabase(database: string): Promise<Client> {
-    return connect(this.target, `${this.what}, database "${oneLine(database)}"`, { applicationName: this.applicationName, database })
+    return connect(this.target, `${this.what}, database "${oneLine(database)}"`, {
+      applicationName: this.applicationName,
+      database,
+    })
   }
 
   async end(): Promise<void> {

@@ -20,7 +20,6 @@ import { serializeState } from '../domain/state.js'
  */
 export const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 
-
 /**
  * Everything a phase decides on, in one round trip: the server, the admin's
  * privileges, and for each family role ($1: group first, then the logins) its
@@ -194,7 +193,9 @@ export function renderStep(step: Step, serverVersion: number, secret?: string): 
       return plain(`COMMENT ON ROLE ${q(step.group)} IS ${lit(serializeState(step.state))}`)
     case 'set-setting':
       // Values and names are server text (a login may set its own settings): the display stays on one line.
-      return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`)
+      return oneLineDisplay(
+        `ALTER ROLE ${q(step.role)}${inDatabase(step.database)} SET ${q(step.name)} TO ${settingValueSql(step.name, step.value)}`,
+      )
     case 'reset-setting':
       return oneLineDisplay(`ALTER ROLE ${q(step.role)}${inDatabase(step.database)} RESET ${q(step.name)}`)
     case 'set-connection-limit':

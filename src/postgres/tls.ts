@@ -18,7 +18,11 @@ const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslne
  * server answers that it does not support SSL. `allow` is the reverse:
  * plaintext, and TLS when the server refuses a plaintext connection.
  */
-export function tlsAttempts(target: ConnectionTarget, base: ClientConfig, env: NodeJS.ProcessEnv = process.env): TlsAttempt[] {
+export function tlsAttempts(
+  target: ConnectionTarget,
+  base: ClientConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): TlsAttempt[] {
   const params = target.url ? uriParams(target.url) : new Map<string, string>()
   const fromUri = TLS_PARAMS.some((p) => params.has(p))
   const mode = fromUri ? params.get('sslmode') : env.PGSSLMODE || 'prefer'

@@ -17,7 +17,10 @@ export interface ConnectionTarget {
 /** Validates a connection URI; the message never repeats the URI (it may hold a password). */
 export function checkConnectionUrl(url: string, input: string): string {
   if (!URL_RE.test(url)) {
-    throw new InputError(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...')
+    throw new InputError(
+      input,
+      'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...',
+    )
   }
   try {
     parse(url, { useLibpqCompat: true })
@@ -36,7 +39,8 @@ export function checkConnectionUrl(url: string, input: string): string {
  */
 export function clientConfig(target: ConnectionTarget, override: Partial<ClientConfig> = {}): ClientConfig {
   const base: ClientConfig = target.url ? (parse(target.url, { useLibpqCompat: true }) as ClientConfig) : {}
-  for (const k of Object.keys(base) as (keyof ClientConfig)[]) if (base[k] === undefined || base[k] === null) delete base[k]
+  for (const k of Object.keys(base) as (keyof ClientConfig)[])
+    if (base[k] === undefined || base[k] === null) delete base[k]
   return { ...base, ...override }
 }
 
@@ -77,7 +81,11 @@ export function checkAppUrl(url: string, input: string): string {
   const query = m[3].split('#')[0].split('?')[1]
   if (query) {
     for (const key of new URLSearchParams(query).keys()) {
-      if (CREDENTIAL_PARAMS.has(key)) throw new InputError(input, `must not contain the '${key}' parameter; the action adds the credentials it issues`)
+      if (CREDENTIAL_PARAMS.has(key))
+        throw new InputError(
+          input,
+          `must not contain the '${key}' parameter; the action adds the credentials it issues`,
+        )
     }
   }
   return url

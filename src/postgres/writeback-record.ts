@@ -10,7 +10,12 @@ import { READ_STATE_COMMENT, RECORD_TIMEOUTS, renderStep } from './statements.js
  * lock and has not written the state yet, so no other phase can interleave;
  * it refuses unless the state still belongs to `rotationId` ('setup': idle).
  */
-export async function recordWriteBack(session: AdminSession, group: string, rotationId: string, record: WrittenBack | null): Promise<void> {
+export async function recordWriteBack(
+  session: AdminSession,
+  group: string,
+  rotationId: string,
+  record: WrittenBack | null,
+): Promise<void> {
   const client = await session.another()
   try {
     await client.query(RECORD_TIMEOUTS)

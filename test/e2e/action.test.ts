@@ -24,7 +24,9 @@ describe.each(servers())('PostgreSQL $major: dist/index.js as the runner runs it
     expect(setup.code, setup.stdout + setup.stderr).toBe(0)
     expect(setup.outputs).toMatchObject({ username: `${role}_a`, state: 'idle' })
     expect(setup.outputs.password).toHaveLength(32)
-    expect(setup.outputs['database-url']).toBe(`postgresql://${role}_a:${setup.outputs.password}@${server.host}:${server.port}/postgres`)
+    expect(setup.outputs['database-url']).toBe(
+      `postgresql://${role}_a:${setup.outputs.password}@${server.host}:${server.port}/postgres`,
+    )
     expectSecretsHidden(setup, [setup.outputs.password, setup.outputs['database-url'], server.password])
     expect(setup.masks).not.toContain(`${role}_a`)
     expect(setup.summary).toContain('PostgreSQL credential rotation: `setup` done')
@@ -49,20 +51,40 @@ describe.each(servers())('PostgreSQL $major: dist/index.js as the runner runs it
       await newApp.query(`CREATE TABLE ${role}.made_by_${next.user}_${round} (id int)`)
       setTimeout(() => void app.end(), 400)
 
-      const drain = await runAction({ ...base, phase: 'verify-drain', 'rotation-id': open.outputs['rotation-id'], interval: '100ms', timeout: '20s' })
+      const drain = await runAction({
+        ...base,
+        phase: 'verify-drain',
+        'rotation-id': open.outputs['rotation-id'],
+        interval: '100ms',
+        timeout: '20s',
+      })
       expect(drain.code, drain.stdout).toBe(0)
-      expect(drain.outputs).toMatchObject({ drained: 'true', 'remaining-connections': '0', 'previous-username': current.user, 'rotation-id': open.outputs['rotation-id'] })
+      expect(drain.outputs).toMatchObject({
+        drained: 'true',
+        'remaining-connections': '0',
+        'previous-username': current.user,
+        'rotation-id': open.outputs['rotation-id'],
+      })
 
       const close = await runAction({ ...base, phase: 'close', 'rotation-id': open.outputs['rotation-id'] })
       expect(close.code, close.stdout).toBe(0)
-      expect(close.outputs).toMatchObject({ username: next.user, 'previous-username': current.user, state: 'idle', 'remaining-connections': '0' })
+      expect(close.outputs).toMatchObject({
+        username: next.user,
+        'previous-username': current.user,
+        state: 'idle',
+        'remaining-connections': '0',
+      })
       expect(await loginError(server, current.user, current.password)).not.toBeNull()
       expect(await loginError(server, next.user, next.password)).toBeNull()
       current = next
       app = newApp
     }
     await app.end()
-    const tables = await withAdmin(server, async (c) => (await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1`, [role])).rows.map((r) => r.tablename as string))
+    const tables = await withAdmin(server, async (c) =>
+      (await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1`, [role])).rows.map(
+        (r) => r.tablename as string,
+      ),
+    )
     expect(tables).toHaveLength(3)
     for (const t of tables) expect(await ownerOf(server, t)).toBe(role)
   })
@@ -90,7 +112,10 @@ describe('bad input fails early with a one-line error naming the input, and prin
   it.each([
     [{ phase: 'rotate', role: 'app' }, /^::error::input 'phase': 'rotate' is not a phase/m],
     [{ phase: 'open' }, /^::error::input 'role': is required/m],
-    [{ phase: 'open', role: 'app', 'login-roles': 'only_one' }, /^::error::input 'login-roles': must name exactly two/m],
+    [
+      { phase: 'open', role: 'app', 'login-roles': 'only_one' },
+      /^::error::input 'login-roles': must name exactly two/m,
+    ],
     [{ phase: 'verify-drain', role: 'app', timeout: '-5m' }, /^::error::input 'timeout': '-5m' is not a duration/m],
     [{ phase: 'open', role: 'a'.repeat(64) }, /^::error::input 'role': role name '.*' is 64 bytes/m],
   ])('%o', async (inputs, expected) => {
@@ -104,7 +129,9 @@ describe('bad input fails early with a one-line error naming the input, and prin
   it('an unreachable host is reported as such, without the password', async () => {
     const r = await runAction({ 'admin-url': url, phase: 'setup', role: 'app' })
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/::error::admin connection \(admin-url\): cannot reach the server \(ECONNREFUSED 127\.0\.0\.1:1\)/)
+    expect(r.stdout).toMatch(
+      /::error::admin connection \(admin-url\): cannot reach the server \(ECONNREFUSED 127\.0\.0\.1:1\)/,
+    )
     expect(visible(r)).not.toContain('s3cr3t-Pa55')
   })
 

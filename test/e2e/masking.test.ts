@@ -6,7 +6,8 @@ import { familyName, servers, withAdmin } from '../harness/helpers.js'
 const enc = encodeURIComponent
 
 /** The values the runner registers: it unescapes a command's data (%0D, %0A, %25). */
-const registered = (r: ActionRun) => r.masks.map((m) => m.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+const registered = (r: ActionRun) =>
+  r.masks.map((m) => m.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
 
 function expectMasked(r: ActionRun, secrets: string[], user: string) {
   expect(r.code, r.stdout + r.stderr).toBe(0)
@@ -39,7 +40,12 @@ describe.each(servers())('PostgreSQL $major: dist/index.js masks every form of a
     const c = await runAction({ phase: 'status', role, 'admin-url': unencoded, 'replica-urls': unencoded })
     expectMasked(c, [unencoded, atOnly], user2)
 
-    const d = await runAction({ phase: 'status', role }, { env: { PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: user, PGPASSWORD: pw, PGDATABASE: 'postgres' } })
+    const d = await runAction(
+      { phase: 'status', role },
+      {
+        env: { PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: user, PGPASSWORD: pw, PGDATABASE: 'postgres' },
+      },
+    )
     expectMasked(d, [pw], user)
     await withAdmin(server, (x) => x.query(`DROP ROLE ${user}; DROP ROLE ${user2}`))
   })

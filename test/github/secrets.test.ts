@@ -72,7 +72,12 @@ describe('writeSecrets', () => {
     const reporter = recorder()
     const result = await writeSecrets({ ...options(gh), reporter })
     expect(result).toEqual({ written: ['DB_PASSWORD', 'DATABASE_URL'] })
-    expect(gh.stored.get('repo')).toEqual(new Map([['DB_PASSWORD', PASSWORD], ['DATABASE_URL', DATABASE_URL]]))
+    expect(gh.stored.get('repo')).toEqual(
+      new Map([
+        ['DB_PASSWORD', PASSWORD],
+        ['DATABASE_URL', DATABASE_URL],
+      ]),
+    )
     expect(gh.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /repos/octo-org/shop/actions/secrets/public-key',
       'PUT /repos/octo-org/shop/actions/secrets/DB_PASSWORD',
@@ -100,7 +105,12 @@ describe('writeSecrets', () => {
     await writeSecrets({ ...options(gh), secrets: { A: PASSWORD, B: PASSWORD } })
     const [a, b] = gh.requests.slice(1).map((r) => r.body?.encrypted_value)
     expect(a).not.toBe(b)
-    expect(gh.stored.get('repo')).toEqual(new Map([['A', PASSWORD], ['B', PASSWORD]]))
+    expect(gh.stored.get('repo')).toEqual(
+      new Map([
+        ['A', PASSWORD],
+        ['B', PASSWORD],
+      ]),
+    )
   })
 
   it('updates a secret that exists (204) as well as creating one (201)', async () => {
@@ -114,7 +124,9 @@ describe('writeSecrets', () => {
     const gh = await github({ environments: ['production', 'eu prod/1'] })
     const reporter = recorder()
     for (const environment of ['production', 'eu prod/1']) {
-      expect(await writeSecrets({ ...options(gh), environment, reporter })).toEqual({ written: ['DB_PASSWORD', 'DATABASE_URL'] })
+      expect(await writeSecrets({ ...options(gh), environment, reporter })).toEqual({
+        written: ['DB_PASSWORD', 'DATABASE_URL'],
+      })
       expect(gh.stored.get(`env:${environment}`)?.get('DATABASE_URL')).toBe(DATABASE_URL)
     }
     expect(gh.stored.has('repo')).toBe(false)
@@ -164,7 +176,8 @@ describe('writeSecrets', () => {
 
   it('reports a token without "Secrets: write" (403 on the public key), and that GITHUB_TOKEN cannot write secrets', async () => {
     const gh = await github({
-      intercept: (method) => (method === 'GET' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined),
+      intercept: (method) =>
+        method === 'GET' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined,
     })
     const err = await failure(writeSecrets(options(gh)))
     expect(err.status).toBe(403)
@@ -180,14 +193,21 @@ describe('writeSecrets', () => {
 
   it('reports a 403 on a PUT, naming the secrets written before it', async () => {
     const gh = await github({
-      intercept: (method, path) => (method === 'PUT' && path.endsWith('/DATABASE_URL') ? { status: 403, body: { message: 'Resource not accessible by personal access token' } } : undefined),
+      intercept: (method, path) =>
+        method === 'PUT' && path.endsWith('/DATABASE_URL')
+          ? { status: 403, body: { message: 'Resource not accessible by personal access token' } }
+          : undefined,
     })
     const err = await failure(writeSecrets(options(gh)))
     expect(err.status).toBe(403)
     expect(err.written).toEqual(['DB_PASSWORD'])
-    expect(err.message).toContain('The token in github-token may not write secret DATABASE_URL to repository octo-org/shop')
-    expect(err.message).toContain('(403 Resource not accessible by personal access token on PUT /repos/{owner}/{repo}/actions/secrets/{secret_name})')
-    expect(err.message).toContain("GITHUB_TOKEN cannot write secrets")
+    expect(err.message).toContain(
+      'The token in github-token may not write secret DATABASE_URL to repository octo-org/shop',
+    )
+    expect(err.message).toContain(
+      '(403 Resource not accessible by personal access token on PUT /repos/{owner}/{repo}/actions/secrets/{secret_name})',
+    )
+    expect(err.message).toContain('GITHUB_TOKEN cannot write secrets')
     expect(err.message).toMatch(/Already written: DB_PASSWORD\.$/)
     expect(gh.stored.get('repo')).toEqual(new Map([['DB_PASSWORD', PASSWORD]]))
   })
@@ -196,9 +216,13 @@ describe('writeSecrets', () => {
     const gh = await github()
     const err = await failure(writeSecrets({ ...options(gh), repository: 'octo-org/missing' }))
     expect(err.status).toBe(404)
-    expect(err.message).toContain('The token in github-token may not read the public key of repository octo-org/missing (404 Not Found on GET')
-    expect(err.message).toContain(', or octo-org/missing does not exist or is not visible to it: it needs the "Secrets" repository permission with write access')
-    expect(err.message).toContain("GITHUB_TOKEN cannot write secrets")
+    expect(err.message).toContain(
+      'The token in github-token may not read the public key of repository octo-org/missing (404 Not Found on GET',
+    )
+    expect(err.message).toContain(
+      ', or octo-org/missing does not exist or is not visible to it: it needs the "Secrets" repository permission with write access',
+    )
+    expect(err.message).toContain('GITHUB_TOKEN cannot write secrets')
   })
 
   it('reports a 404 on an environment as an environment that does not exist', async () => {
@@ -223,7 +247,9 @@ describe('writeSecrets', () => {
       }),
     })
     const err = await failure(writeSecrets(options(gh)))
-    expect(err.message).toContain("refused reading the public key of repository octo-org/shop because the token's rate limit is exhausted (403); the limit resets at 2027-01-01T00:00:00.000Z")
+    expect(err.message).toContain(
+      "refused reading the public key of repository octo-org/shop because the token's rate limit is exhausted (403); the limit resets at 2027-01-01T00:00:00.000Z",
+    )
     expect(err.message).not.toContain('GITHUB_TOKEN')
   })
 
@@ -248,7 +274,10 @@ describe('writeSecrets', () => {
   })
 
   it('gives up after three attempts when GitHub keeps failing', async () => {
-    const gh = await github({ intercept: (method) => (method === 'PUT' ? { status: 500, body: { message: 'Internal Server Error' } } : undefined) })
+    const gh = await github({
+      intercept: (method) =>
+        method === 'PUT' ? { status: 500, body: { message: 'Internal Server Error' } } : undefined,
+    })
     const err = await failure(writeSecrets(options(gh)))
     expect(err.status).toBe(500)
     expect(err.written).toEqual([])
@@ -277,12 +306,18 @@ describe('writeSecrets', () => {
     await down.close()
     const err = await failure(writeSecrets({ ...options(down), apiUrl }))
     expect(err.status).toBeUndefined()
-    expect(err.message).toMatch(new RegExp(`^GitHub API at ${apiUrl.replace(/\./g, '\\.')} failed while reading the public key of repository octo-org/shop after 3 attempts: network error: .+\\. Check the API URL`))
+    expect(err.message).toMatch(
+      new RegExp(
+        `^GitHub API at ${apiUrl.replace(/\./g, '\\.')} failed while reading the public key of repository octo-org/shop after 3 attempts: network error: .+\\. Check the API URL`,
+      ),
+    )
   })
 
   it('times out a request that gets no answer, and retries it', async () => {
     const gh = await github({ intercept: (method, _p, count) => (method === 'GET' && count < 1 ? 'hang' : undefined) })
-    expect(await writeSecrets({ ...options(gh), requestTimeoutMs: 300 })).toEqual({ written: ['DB_PASSWORD', 'DATABASE_URL'] })
+    expect(await writeSecrets({ ...options(gh), requestTimeoutMs: 300 })).toEqual({
+      written: ['DB_PASSWORD', 'DATABASE_URL'],
+    })
 
     const dead = await github({ intercept: () => 'hang' })
     const err = await failure(writeSecrets({ ...options(dead), requestTimeoutMs: 200, retryDelaysMs: [1] }))
@@ -293,21 +328,41 @@ describe('writeSecrets', () => {
     const gh = await github({
       intercept: (method) =>
         method === 'PUT'
-          ? { status: 422, body: { message: `Invalid request: token ${TOKEN} value ${PASSWORD} url ${encodeURIComponent(DATABASE_URL)}` } }
-          : { status: 200, body: { key_id: KEY_ID, key: sodium.to_base64(sodium.crypto_box_keypair().publicKey, sodium.base64_variants.ORIGINAL) } },
+          ? {
+              status: 422,
+              body: {
+                message: `Invalid request: token ${TOKEN} value ${PASSWORD} url ${encodeURIComponent(DATABASE_URL)}`,
+              },
+            }
+          : {
+              status: 200,
+              body: {
+                key_id: KEY_ID,
+                key: sodium.to_base64(sodium.crypto_box_keypair().publicKey, sodium.base64_variants.ORIGINAL),
+              },
+            },
     })
     const reporter = recorder()
     const err = await failure(writeSecrets({ ...options(gh), reporter }))
     expect(err.status).toBe(422)
-    expect(err.message).toContain('refused writing secret DB_PASSWORD to repository octo-org/shop (422 Invalid request: token *** value *** url *** on PUT')
-    for (const line of reporter.lines) for (const secret of [TOKEN, PASSWORD, DATABASE_URL]) expect(line).not.toContain(secret)
+    expect(err.message).toContain(
+      'refused writing secret DB_PASSWORD to repository octo-org/shop (422 Invalid request: token *** value *** url *** on PUT',
+    )
+    for (const line of reporter.lines)
+      for (const secret of [TOKEN, PASSWORD, DATABASE_URL]) expect(line).not.toContain(secret)
 
     // A long message is shortened after redaction, so no piece of a secret survives the cut.
     const long = await github({
       intercept: (method) =>
         method === 'PUT'
           ? { status: 422, body: { message: `${'x'.repeat(190)}${PASSWORD}` } }
-          : { status: 200, body: { key_id: KEY_ID, key: sodium.to_base64(sodium.crypto_box_keypair().publicKey, sodium.base64_variants.ORIGINAL) } },
+          : {
+              status: 200,
+              body: {
+                key_id: KEY_ID,
+                key: sodium.to_base64(sodium.crypto_box_keypair().publicKey, sodium.base64_variants.ORIGINAL),
+              },
+            },
     })
     const cut = await failure(writeSecrets(options(long)))
     expect(cut.message).toContain(`${'x'.repeat(190)}***`)
@@ -315,9 +370,13 @@ describe('writeSecrets', () => {
   })
 
   it('refuses a public key that is not a 32-byte key', async () => {
-    const gh = await github({ intercept: () => ({ status: 200, body: { key_id: KEY_ID, key: Buffer.alloc(16).toString('base64') } }) })
+    const gh = await github({
+      intercept: () => ({ status: 200, body: { key_id: KEY_ID, key: Buffer.alloc(16).toString('base64') } }),
+    })
     const err = await failure(writeSecrets(options(gh)))
-    expect(err.message).toBe(`GitHub API at ${gh.apiUrl} returned a public key for repository octo-org/shop that is not a 32-byte base64 key; no secret was written.`)
+    expect(err.message).toBe(
+      `GitHub API at ${gh.apiUrl} returned a public key for repository octo-org/shop that is not a 32-byte base64 key; no secret was written.`,
+    )
   })
 
   it('checks its arguments before any request', async () => {
@@ -326,7 +385,10 @@ describe('writeSecrets', () => {
       [{ repository: 'octo-org' }, "'octo-org' is not a repository; expected owner/name"],
       [{ repository: 'octo-org/shop/extra' }, 'is not a repository'],
       [{ token: '' }, 'github-token is empty; give a token with "Secrets: write" on octo-org/shop'],
-      [{ secrets: { 'BAD-NAME': PASSWORD } }, "secret name 'BAD-NAME' may contain only letters, digits and underscores"],
+      [
+        { secrets: { 'BAD-NAME': PASSWORD } },
+        "secret name 'BAD-NAME' may contain only letters, digits and underscores",
+      ],
       [{ secrets: { GITHUB_X: PASSWORD } }, 'must not start with GITHUB_'],
       [{ secrets: { DB_PASSWORD: '' } }, 'the value for secret DB_PASSWORD is empty'],
       [{ token: `${TOKEN}\n` }, 'github-token contains spaces, line breaks or other characters a token cannot have'],
@@ -334,7 +396,8 @@ describe('writeSecrets', () => {
       [{ apiUrl: 'api.github.com' }, 'the GitHub API URL is not an http(s) URL'],
       [{ apiUrl: `http://user:${TOKEN}@127.0.0.1/api/v3` }, 'the GitHub API URL is not an http(s) URL'],
     ]
-    for (const [extra, message] of cases) expect((await failure(writeSecrets({ ...options(gh), ...extra }))).message).toContain(message)
+    for (const [extra, message] of cases)
+      expect((await failure(writeSecrets({ ...options(gh), ...extra }))).message).toContain(message)
     expect(gh.requests).toHaveLength(0)
   })
 })
@@ -383,17 +446,27 @@ describe('parseSecretMap', () => {
   })
 
   it('requires SECRET_NAME=output, naming the line', () => {
-    expect(inputError('A=username\nDB_PASSWORD password').message).toBe("input 'github-secrets': line 2: expected SECRET_NAME=output, e.g. DB_PASSWORD=password")
+    expect(inputError('A=username\nDB_PASSWORD password').message).toBe(
+      "input 'github-secrets': line 2: expected SECRET_NAME=output, e.g. DB_PASSWORD=password",
+    )
     expect(inputError('=password').message).toBe("input 'github-secrets': line 1: the secret name before = is empty")
-    expect(inputError('A=').message).toBe("input 'github-secrets': line 1: no output after =; use one of username, password, database-url")
+    expect(inputError('A=').message).toBe(
+      "input 'github-secrets': line 1: no output after =; use one of username, password, database-url",
+    )
   })
 
   it("follows GitHub's rules for secret names", () => {
-    expect(inputError('DB-PASSWORD=password').message).toBe("input 'github-secrets': line 1: secret name 'DB-PASSWORD' may contain only letters, digits and underscores")
+    expect(inputError('DB-PASSWORD=password').message).toBe(
+      "input 'github-secrets': line 1: secret name 'DB-PASSWORD' may contain only letters, digits and underscores",
+    )
     expect(inputError('DB PASSWORD=password').message).toContain("secret name 'DB PASSWORD' may contain only")
     expect(inputError('Pässword=password').message).toContain('may contain only letters, digits and underscores')
-    expect(inputError('1PASSWORD=password').message).toBe("input 'github-secrets': line 1: secret name '1PASSWORD' must not start with a digit")
-    expect(inputError('GITHUB_DB=password').message).toBe("input 'github-secrets': line 1: secret name 'GITHUB_DB' must not start with GITHUB_ (reserved by GitHub)")
+    expect(inputError('1PASSWORD=password').message).toBe(
+      "input 'github-secrets': line 1: secret name '1PASSWORD' must not start with a digit",
+    )
+    expect(inputError('GITHUB_DB=password').message).toBe(
+      "input 'github-secrets': line 1: secret name 'GITHUB_DB' must not start with GITHUB_ (reserved by GitHub)",
+    )
     expect(inputError('github_db=password').message).toContain('must not start with GITHUB_')
     expect(parseSecretMap('GITHUBDB=password\n_1=username')).toEqual([
       { name: 'GITHUBDB', output: 'password' },
@@ -415,7 +488,9 @@ describe('parseSecretMap', () => {
   })
 
   it('accepts only the outputs username, password and database-url', () => {
-    expect(inputError('A=databaseurl').message).toBe("input 'github-secrets': line 1: 'databaseurl' is not an output that can be written; use one of username, password, database-url")
+    expect(inputError('A=databaseurl').message).toBe(
+      "input 'github-secrets': line 1: 'databaseurl' is not an output that can be written; use one of username, password, database-url",
+    )
     expect(inputError('A=rotation-id').message).toContain("'rotation-id' is not an output that can be written")
     expect(inputError('A=Password').message).toContain("'Password' is not an output")
   })
@@ -423,7 +498,9 @@ describe('parseSecretMap', () => {
   it('does not echo what could be a pasted value', () => {
     for (const value of [DATABASE_URL, PASSWORD, `\${{ secrets.X }}`]) {
       const err = inputError(`DB_URL=${value}`)
-      expect(err.message).toBe("input 'github-secrets': line 1: the text after = is not an output; use one of username, password, database-url")
+      expect(err.message).toBe(
+        "input 'github-secrets': line 1: the text after = is not an output; use one of username, password, database-url",
+      )
     }
   })
 })

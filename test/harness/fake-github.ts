@@ -36,16 +36,14 @@ export interface FakeGitHub {
  * every sealed box it receives with the private key, as GitHub does.
  * `intercept` may answer a request instead (count: how many requests before it hit this method and path).
  */
-export async function fakeGitHub(
-  opts: {
-    token: string
-    /** owner/name */
-    repository?: string
-    prefix?: string
-    environments?: string[]
-    intercept?: (method: string, path: string, count: number) => Reply | undefined
-  },
-): Promise<FakeGitHub> {
+export async function fakeGitHub(opts: {
+  token: string
+  /** owner/name */
+  repository?: string
+  prefix?: string
+  environments?: string[]
+  intercept?: (method: string, path: string, count: number) => Reply | undefined
+}): Promise<FakeGitHub> {
   const TOKEN = opts.token
   const repo = (opts.repository ?? 'octo-org/shop').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const prefix = opts.prefix ?? ''
@@ -79,14 +77,19 @@ export async function fakeGitHub(
 
       const auth = req.headers.authorization ?? ''
       if (auth !== `token ${TOKEN}` && auth !== `Bearer ${TOKEN}`) {
-        return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' })
+        return send(401, {
+          message: 'Bad credentials',
+          documentation_url: 'https://docs.github.com/rest',
+          status: '401',
+        })
       }
       const m = new RegExp(`^/repos/${repo}/(?:actions/secrets|environments/([^/]+)/secrets)/([^/]+)$`).exec(path)
       if (!m) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
       const env = m[1] === undefined ? undefined : decodeURIComponent(m[1])
       if (env !== undefined && !(opts.environments ?? []).includes(env)) return send(404, { message: 'Not Found' })
       const scope = env === undefined ? 'repo' : `env:${env}`
-      if (method === 'GET' && m[2] === 'public-key') return send(200, { key_id: KEY_ID, key: sodium.to_base64(keys.publicKey, sodium.base64_variants.ORIGINAL) })
+      if (method === 'GET' && m[2] === 'public-key')
+        return send(200, { key_id: KEY_ID, key: sodium.to_base64(keys.publicKey, sodium.base64_variants.ORIGINAL) })
       if (method === 'PUT' && m[2] !== 'public-key') {
         const body = JSON.parse(text) as { encrypted_value: string; key_id: string }
         if (body.key_id !== KEY_ID) return send(422, { message: 'Bad key_id' })
@@ -118,4 +121,3 @@ export async function fakeGitHub(
       }),
   }
 }
-

@@ -33,8 +33,20 @@ export async function withAdmin<T>(server: TestServer, fn: (c: pg.Client) => Pro
 }
 
 /** Connects as a login; the caller ends the client. Throws when the login is refused. */
-export async function loginAs(server: TestServer, user: string, password: string, database = 'postgres'): Promise<pg.Client> {
-  const c = new pg.Client({ host: server.host, port: server.port, user, password, database, application_name: 'test-app' })
+export async function loginAs(
+  server: TestServer,
+  user: string,
+  password: string,
+  database = 'postgres',
+): Promise<pg.Client> {
+  const c = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user,
+    password,
+    database,
+    application_name: 'test-app',
+  })
   c.on('error', () => {})
   try {
     await c.connect()
@@ -78,12 +90,21 @@ export function recorder(): Recorded {
 export async function phase(
   server: TestServer,
   inputs: Record<string, string>,
-  opts: { reporter?: Recorded; env?: NodeJS.ProcessEnv; lockTimeoutMs?: number; afterLoginCheck?: () => Promise<void> } = {},
+  opts: {
+    reporter?: Recorded
+    env?: NodeJS.ProcessEnv
+    lockTimeoutMs?: number
+    afterLoginCheck?: () => Promise<void>
+  } = {},
 ): Promise<PhaseResult & { log: Recorded }> {
   const reporter = opts.reporter ?? recorder()
   const all: Record<string, string> = { 'admin-url': server.url, interval: '100ms', timeout: '10s', ...inputs }
   const cfg = parseConfig((n) => all[n] ?? '', opts.env ?? { GITHUB_RUN_ID: '1001' })
-  const result = await runPhase(cfg, { reporter, lockTimeoutMs: opts.lockTimeoutMs, afterLoginCheck: opts.afterLoginCheck })
+  const result = await runPhase(cfg, {
+    reporter,
+    lockTimeoutMs: opts.lockTimeoutMs,
+    afterLoginCheck: opts.afterLoginCheck,
+  })
   return { ...result, log: reporter }
 }
 
@@ -106,5 +127,8 @@ export async function snapshotRoles(server: TestServer, names: string[]): Promis
 }
 
 export async function ownerOf(server: TestServer, table: string): Promise<string> {
-  return withAdmin(server, async (c) => (await c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [table])).rows[0]?.tableowner)
+  return withAdmin(
+    server,
+    async (c) => (await c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [table])).rows[0]?.tableowner,
+  )
 }

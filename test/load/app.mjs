@@ -90,7 +90,8 @@ export async function startApp(options) {
   /** @type {Promise<void>[]} */
   const retiring = []
   const secrets = o.secrets ?? []
-  const redact = (/** @type {string} */ s) => secrets.filter((x) => x.length >= 6).reduce((t, x) => t.split(x).join('***'), s)
+  const redact = (/** @type {string} */ s) =>
+    secrets.filter((x) => x.length >= 6).reduce((t, x) => t.split(x).join('***'), s)
 
   const noteError = (/** @type {string} */ what) => {
     if (errors.length < 20) errors.push(`${((Date.now() - t0) / 1000).toFixed(2)}s ${redact(what)}`)
@@ -105,7 +106,9 @@ export async function startApp(options) {
   const makePool = (creds, version) => {
     const user = userOf(creds)
     const pool = new pg.Pool({
-      ...('url' in creds ? { connectionString: creds.url } : { host: o.host, port: o.port, database: o.database, user: creds.user, password: creds.password }),
+      ...('url' in creds
+        ? { connectionString: creds.url }
+        : { host: o.host, port: o.port, database: o.database, user: creds.user, password: creds.password }),
       application_name: o.applicationName,
       max: o.workers,
       maxLifetimeSeconds: o.maxLifetimeSeconds,
@@ -145,8 +148,12 @@ export async function startApp(options) {
   /** The release's migration, run by the release itself with its own login. @param {pg.PoolClient} c @param {number} v */
   const migrate = async (c, v) => {
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
-    await c.query(`CREATE TABLE IF NOT EXISTS ${schema}.events (id bigserial PRIMARY KEY, worker int NOT NULL, login name NOT NULL DEFAULT session_user, at timestamptz NOT NULL DEFAULT now())`)
-    await c.query(`CREATE TABLE ${schema}.release_${v} (id serial PRIMARY KEY, deployed_by name NOT NULL DEFAULT session_user, note text)`)
+    await c.query(
+      `CREATE TABLE IF NOT EXISTS ${schema}.events (id bigserial PRIMARY KEY, worker int NOT NULL, login name NOT NULL DEFAULT session_user, at timestamptz NOT NULL DEFAULT now())`,
+    )
+    await c.query(
+      `CREATE TABLE ${schema}.release_${v} (id serial PRIMARY KEY, deployed_by name NOT NULL DEFAULT session_user, note text)`,
+    )
     await c.query(`CREATE INDEX ON ${schema}.release_${v} (deployed_by)`)
     await c.query(`CREATE VIEW ${schema}.release_${v}_view AS SELECT * FROM ${schema}.release_${v}`)
     await c.query(`CREATE SEQUENCE ${schema}.release_${v}_seq`)
@@ -251,7 +258,12 @@ export async function startApp(options) {
       version++
       const old = current
       current = next
-      const record = { at: Date.now(), user: next.user, version: next.version, oldEndedAt: /** @type {number | null} */ (null) }
+      const record = {
+        at: Date.now(),
+        user: next.user,
+        version: next.version,
+        oldEndedAt: /** @type {number | null} */ (null),
+      }
       deploys.push(record)
       const retired = retire(old).then(() => {
         record.oldEndedAt = old.endedAt
@@ -267,7 +279,8 @@ export async function startApp(options) {
       const last = Math.floor((Date.now() - t0) / 1000)
       /** @type {(Bucket & { second: number })[]} */
       const perSecond = []
-      for (let s = 0; s <= last; s++) perSecond.push({ second: s, ...(buckets.get(s) ?? { ok: 0, failed: 0, connectFailed: 0, connects: 0 }) })
+      for (let s = 0; s <= last; s++)
+        perSecond.push({ second: s, ...(buckets.get(s) ?? { ok: 0, failed: 0, connectFailed: 0, connects: 0 }) })
       return {
         ...totals,
         connects: { ...connects },
@@ -276,7 +289,12 @@ export async function startApp(options) {
         deploys: deploys.map((d) => ({ ...d })),
         perSecond,
         errors: [...errors],
-        pools: { user: current.user, total: current.pool.totalCount, idle: current.pool.idleCount, waiting: current.pool.waitingCount },
+        pools: {
+          user: current.user,
+          total: current.pool.totalCount,
+          idle: current.pool.idleCount,
+          waiting: current.pool.waitingCount,
+        },
       }
     },
     /** Stops the workers and ends every pool. */

@@ -22,7 +22,10 @@ const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 if (MAJORS.length === 0) it.skip('PostgreSQL 14 and 18 binaries are not installed (or excluded by PG_MAJORS)', () => {})
 
 /** Waits until the action's backend shows up in pg_stat_activity (optionally waiting on a lock); returns its pid. */
-async function actionBackend(c: pg.Client, opts: { waitingOnLock?: boolean; exceptPid?: number; limitMs?: number } = {}): Promise<number> {
+async function actionBackend(
+  c: pg.Client,
+  opts: { waitingOnLock?: boolean; exceptPid?: number; limitMs?: number } = {},
+): Promise<number> {
   const end = Date.now() + (opts.limitMs ?? 15_000)
   for (;;) {
     const { rows } = await c.query(
@@ -70,15 +73,28 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect(s.code, describeRun(s)).toBe(0)
     const o = await runAction({ ...base, phase: 'open' })
     expect(o.code, describeRun(o)).toBe(0)
-    return { base, old: { user: s.outputs.username, password: s.outputs.password }, next: { user: o.outputs.username, password: o.outputs.password }, id: o.outputs['rotation-id'] }
+    return {
+      base,
+      old: { user: s.outputs.username, password: s.outputs.password },
+      next: { user: o.outputs.username, password: o.outputs.password },
+      id: o.outputs['rotation-id'],
+    }
   }
 
-  const loginUrl = (u: { user: string; password: string }) => `postgresql://${u.user}:${encodeURIComponent(u.password)}@127.0.0.1:${server.port}/postgres`
+  const loginUrl = (u: { user: string; password: string }) =>
+    `postgresql://${u.user}:${encodeURIComponent(u.password)}@127.0.0.1:${server.port}/postgres`
 
   /** Resolves when the action's verify-drain backend is back in pg_stat_activity, or the run has ended. */
   async function backOrDone(isDone: () => boolean, limitMs = 15_000) {
     for (const end = Date.now() + limitMs; !isDone() && Date.now() < end; await sleep(10)) {
-      if ((await c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/verify-drain%'`)).rowCount) return 'back'
+      if (
+        (
+          await c.query(
+            `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/verify-drain%'`,
+          )
+        ).rowCount
+      )
+        return 'back'
     }
     return isDone() ? 'done' : 'timeout'
   }
@@ -89,7 +105,13 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     // A session of the old login keeps it from draining at first.
     const old = await admin(loginUrl(f.old), 'old-app')
     const started = Date.now()
-    const pending = runAction({ ...f.base, phase: 'verify-drain', 'rotation-id': f.id, interval: '200ms', timeout: '30s' })
+    const pending = runAction({
+      ...f.base,
+      phase: 'verify-drain',
+      'rotation-id': f.id,
+      interval: '200ms',
+      timeout: '30s',
+    })
     let done = false
     void pending.finally(() => (done = true))
     await actionBackend(c)
@@ -128,7 +150,13 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect([s.code, o.code], describeRun(o)).toEqual([0, 0])
     const oldCreds = { user: s.outputs.username, password: s.outputs.password }
     const old = await admin(loginUrl(oldCreds), 'old-app')
-    const pending = runAction({ ...base, phase: 'verify-drain', 'rotation-id': o.outputs['rotation-id'], interval: '200ms', timeout: '30s' })
+    const pending = runAction({
+      ...base,
+      phase: 'verify-drain',
+      'rotation-id': o.outputs['rotation-id'],
+      interval: '200ms',
+      timeout: '30s',
+    })
     let done = false
     void pending.finally(() => (done = true))
     await actionBackend(c)
@@ -140,7 +168,11 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     await old.end().catch(() => {})
     const straggler = await admin(loginUrl(oldCreds), 'old-app') // the old deployment reconnects once more
     // Let the action in only after the server has turned away one of its attempts (its backoff: 250 ms, 500 ms, 1 s, ...).
-    for (const end = Date.now() + 15_000; !readFileSync(server.logFile, 'utf8').includes('role "restart_admin" is not permitted to log in'); await sleep(20)) {
+    for (
+      const end = Date.now() + 15_000;
+      !readFileSync(server.logFile, 'utf8').includes('role "restart_admin" is not permitted to log in');
+      await sleep(20)
+    ) {
       if (Date.now() > end) throw new Error('the action never tried to reconnect')
     }
     await c.query('ALTER ROLE restart_admin LOGIN')
@@ -160,7 +192,9 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect(afterRestart).toMatch(/Reconnect failed \(admin connection \(admin-url\): the server rejected the login/)
     expect(afterRestart).toMatch(/^poll \d+ at \S+: "comeback_a" 1 /m)
     expect(visible(r)).not.toMatch(/^\s+at .+[:(]/m)
-    console.log(`[restart] PostgreSQL ${major}: reconnected ${backMs} ms after its login was allowed again (its backoff), saw the returning old session, finished ${finishedMs} ms after it closed (interval 200 ms)`)
+    console.log(
+      `[restart] PostgreSQL ${major}: reconnected ${backMs} ms after its login was allowed again (its backoff), saw the returning old session, finished ${finishedMs} ms after it closed (interval 200 ms)`,
+    )
   }, 60_000)
 
   it('close killed while it waits for the family lock: nothing was applied, it retries on a new connection, and completes once the lock is free', async () => {
@@ -183,16 +217,25 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     await holder.end()
     const r = await pending
     expect(r.code, describeRun(r)).toBe(0)
-    expect(r.outputs).toMatchObject({ state: 'idle', username: f.next.user, 'previous-username': f.old.user, 'remaining-connections': '0' })
+    expect(r.outputs).toMatchObject({
+      state: 'idle',
+      username: f.next.user,
+      'previous-username': f.old.user,
+      'remaining-connections': '0',
+    })
     const warnings = [...r.stdout.matchAll(/^::warning::(.*)$/gm)].map((m) => m[1])
     expect(warnings.filter((w) => /nothing was applied/.test(w))).toHaveLength(1)
     expect(warnings.join('\n')).toMatch(/terminating connection due to administrator command/)
     expect(visible(r)).not.toMatch(/^\s+at .+[:(]/m)
     expect(r.stderr).toBe('')
     // Closed exactly once: the old login is NOLOGIN, the summary lists one disable.
-    expect((await c.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [f.old.user])).rows[0].rolcanlogin).toBe(false)
+    expect(
+      (await c.query('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [f.old.user])).rows[0].rolcanlogin,
+    ).toBe(false)
     expect(r.summary.match(/WITH NOLOGIN PASSWORD/g)).toHaveLength(1)
-    console.log(`[kill] PostgreSQL ${major}: close terminated while waiting on the family lock (backend ${pid}); back on backend ${retry} after ${retryMs} ms, nothing changed meanwhile; completed, exit ${r.code}; warning: ${warnings[0]}`)
+    console.log(
+      `[kill] PostgreSQL ${major}: close terminated while waiting on the family lock (backend ${pid}); back on backend ${retry} after ${retryMs} ms, nothing changed meanwhile; completed, exit ${r.code}; warning: ${warnings[0]}`,
+    )
   }, 60_000)
 
   it('open killed inside its transaction, unable to reconnect: exit 1, one clear error, nothing changed, a re-run opens', async () => {
@@ -211,7 +254,11 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     await holder.query(`ALTER ROLE ${role} WITH NOLOGIN`)
     const pending = runAction({ ...base, phase: 'open' })
     const pid = await actionBackend(c, { waitingOnLock: true })
-    const held = (await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [pid])).rows[0].n
+    const held = (
+      await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [
+        pid,
+      ])
+    ).rows[0].n
     expect(held).toBe(1) // in the middle of the phase: the family lock is taken, the transaction is open
     await c.query(`ALTER ROLE drill_admin PASSWORD 'drill-admin-2'`)
     const killedAt = Date.now()
@@ -229,7 +276,9 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     const again = await runAction({ ...base, phase: 'open' })
     expect(again.code, describeRun(again)).toBe(0)
     expect(again.outputs).toMatchObject({ state: 'open', username: `${role}_b`, 'previous-username': `${role}_a` })
-    console.log(`[kill] PostgreSQL ${major}: open terminated inside its transaction, reconnect refused; exit ${r.code} after ${exitMs} ms: ${error}`)
+    console.log(
+      `[kill] PostgreSQL ${major}: open terminated inside its transaction, reconnect refused; exit ${r.code} after ${exitMs} ms: ${error}`,
+    )
   }, 60_000)
 
   it('close whose statement is cancelled from outside: exit 1, one error, nothing changed, a re-run closes', async () => {
@@ -251,14 +300,22 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     const again = await runAction({ ...f.base, phase: 'close', 'rotation-id': f.id })
     expect(again.code, describeRun(again)).toBe(0)
     expect(again.outputs).toMatchObject({ state: 'idle', username: f.next.user })
-    console.log(`[cancel] PostgreSQL ${major}: close cancelled while waiting on the family lock; exit ${r.code}: ${error}`)
+    console.log(
+      `[cancel] PostgreSQL ${major}: close cancelled while waiting on the family lock; exit ${r.code}: ${error}`,
+    )
   }, 60_000)
 
   it('verify-drain whose backend is killed while polling reconnects and finishes', async () => {
     await connect()
     const f = await opened('killdrain')
     const old = await admin(loginUrl(f.old), 'old-app')
-    const pending = runAction({ ...f.base, phase: 'verify-drain', 'rotation-id': f.id, interval: '200ms', timeout: '30s' })
+    const pending = runAction({
+      ...f.base,
+      phase: 'verify-drain',
+      'rotation-id': f.id,
+      interval: '200ms',
+      timeout: '30s',
+    })
     const pid = await actionBackend(c)
     await sleep(500)
     await c.query('SELECT pg_terminate_backend($1)', [pid])

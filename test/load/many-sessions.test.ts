@@ -20,7 +20,8 @@ if (MAJORS.length === 0) it.skip('PostgreSQL 14 and 18 binaries are not installe
 /** "123ms" / "2s" / "1m5s" as the action prints them, in ms. */
 function parseElapsed(text: string): number {
   let ms = 0
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g))
+    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']
   return ms
 }
 
@@ -50,7 +51,14 @@ describe.each(MAJORS)('PostgreSQL %i: 1,000 sessions of the outgoing login', (ma
     const endedAt: number[] = []
     for (let i = 0; i < SESSIONS; i += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, SESSIONS - i) }, () => {
-        const c = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'postgres', user: s.outputs.username, password: s.outputs.password, application_name: 'fleet' })
+        const c = new pg.Client({
+          host: '127.0.0.1',
+          port: server.port,
+          database: 'postgres',
+          user: s.outputs.username,
+          password: s.outputs.password,
+          application_name: 'fleet',
+        })
         // A terminated session emits 'error' (and 'end'); without a listener the test process would crash.
         c.on('error', () => {})
         c.on('end', () => {
@@ -65,7 +73,9 @@ describe.each(MAJORS)('PostgreSQL %i: 1,000 sessions of the outgoing login', (ma
     const openMs = performance.now() - opened0
 
     const probe = await admin(server.url)
-    const count = async () => (await probe.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [s.outputs.username])).rows[0].n as number
+    const count = async () =>
+      (await probe.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [s.outputs.username]))
+        .rows[0].n as number
     expect(await count()).toBe(SESSIONS)
     // What one poll costs with 1,000 sessions: the action's own statements, timed from outside.
     const pollMs: number[] = []
@@ -78,18 +88,33 @@ describe.each(MAJORS)('PostgreSQL %i: 1,000 sessions of the outgoing login', (ma
     }
 
     const drainStart = performance.now()
-    const d = await runAction({ ...base, phase: 'verify-drain', 'rotation-id': o.outputs['rotation-id'], interval: '500ms', 'terminate-after': '1s', timeout: '60s' })
+    const d = await runAction({
+      ...base,
+      phase: 'verify-drain',
+      'rotation-id': o.outputs['rotation-id'],
+      interval: '500ms',
+      'terminate-after': '1s',
+      timeout: '60s',
+    })
     expect(d.code, describeRun(d)).toBe(0)
-    expect(d.outputs).toMatchObject({ drained: 'true', 'remaining-connections': '0', 'previous-username': s.outputs.username })
+    expect(d.outputs).toMatchObject({
+      drained: 'true',
+      'remaining-connections': '0',
+      'previous-username': s.outputs.username,
+    })
     expect(d.stdout).toMatch(new RegExp(`signalled ${SESSIONS} sessions of "${s.outputs.username}" to terminate`))
-    const polls = [...d.stdout.matchAll(/^poll (\d+) at (\S+): "fleet_a" (\d+)/gm)].map((m) => ({ n: Number(m[1]), atMs: parseElapsed(m[2]), old: Number(m[3]) }))
+    const polls = [...d.stdout.matchAll(/^poll (\d+) at (\S+): "fleet_a" (\d+)/gm)].map((m) => ({
+      n: Number(m[1]),
+      atMs: parseElapsed(m[2]),
+      old: Number(m[3]),
+    }))
     expect(polls.at(-1)!.old).toBe(0)
     const exitAt = performance.now() - drainStart
 
     expect(await count()).toBe(0)
     await probe.end()
     // Every client saw its session end.
-    for (let t = Date.now(); ended < SESSIONS && Date.now() - t < 5000; ) await new Promise((r) => setTimeout(r, 50))
+    for (let t = Date.now(); ended < SESSIONS && Date.now() - t < 5000;) await new Promise((r) => setTimeout(r, 50))
     expect(ended).toBe(SESSIONS)
     const firstEnd = Math.min(...endedAt) - drainStart
     const lastEnd = Math.max(...endedAt) - drainStart

@@ -43,14 +43,25 @@ describe.each(MAJORS)('PostgreSQL %i: three rotations under live load', (major) 
     const setup = await run({ phase: 'setup' })
     // The application creates its own schema: let the group create one in this database.
     await withClient(server.url, (c) => c.query(`GRANT CREATE ON DATABASE postgres TO ${GROUP}`))
-    app = await startApp({ port: server.port, credentials: { url: setup.outputs['database-url'] }, group: GROUP, schema: SCHEMA, workers: 50, tickMs: 40, maxLifetimeSeconds: 3, secrets })
+    app = await startApp({
+      port: server.port,
+      credentials: { url: setup.outputs['database-url'] },
+      group: GROUP,
+      schema: SCHEMA,
+      workers: 50,
+      tickMs: 40,
+      maxLifetimeSeconds: 3,
+      secrets,
+    })
     await sleep(2000)
 
     const timeline: string[] = []
     const t0 = Date.now()
     const mark = (what: string) => {
       const s = app!.stats()
-      timeline.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s  ${what.padEnd(64)} ok ${s.ok}, failed ${s.failed}, connect failures ${s.connectFailed}`)
+      timeline.push(
+        `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s  ${what.padEnd(64)} ok ${s.ok}, failed ${s.failed}, connect failures ${s.connectFailed}`,
+      )
     }
     mark(`setup: ${setup.outputs.username} active, app on ${app.user} (${app.stats().pools.total} connections)`)
     const swaps: { at: number; user: string }[] = []
@@ -66,14 +77,25 @@ describe.each(MAJORS)('PostgreSQL %i: three rotations under live load', (major) 
       swaps.push({ at: Date.now(), user: deployed.user })
       mark(`${n} deploy: traffic on ${deployed.user} (release ${deployed.version})`)
 
-      const drain = await run({ phase: 'verify-drain', 'rotation-id': id, interval: '200ms', timeout: '30s', 'min-new-connections': '10' })
+      const drain = await run({
+        phase: 'verify-drain',
+        'rotation-id': id,
+        interval: '200ms',
+        timeout: '30s',
+        'min-new-connections': '10',
+      })
       expect(drain.outputs).toMatchObject({ drained: 'true', 'remaining-connections': '0' })
       const polls = /Drained after [^(]*\((\d+) polls?\)/.exec(drain.summary)?.[1]
       mark(`${n} verify-drain (${Math.round(drain.ms)} ms): drained after ${polls} polls`)
       await deployed.retired
 
       const close = await run({ phase: 'close', 'rotation-id': id })
-      expect(close.outputs).toMatchObject({ username: open.outputs.username, 'previous-username': current, state: 'idle', 'remaining-connections': '0' })
+      expect(close.outputs).toMatchObject({
+        username: open.outputs.username,
+        'previous-username': current,
+        state: 'idle',
+        'remaining-connections': '0',
+      })
       mark(`${n} close (${Math.round(close.ms)} ms): ${current} NOLOGIN`)
       current = open.outputs.username
       await sleep(1500) // the app keeps recycling connections on the new login
@@ -87,7 +109,7 @@ describe.each(MAJORS)('PostgreSQL %i: three rotations under live load', (major) 
     const okPerSecond = seconds.map((b) => b.ok)
     console.log(
       [
-        `[load] PostgreSQL ${major}: ${ROTATIONS} rotations under load, ${(stats.perSecond.length - 1)} s`,
+        `[load] PostgreSQL ${major}: ${ROTATIONS} rotations under load, ${stats.perSecond.length - 1} s`,
         ...timeline,
         `  queries ok ${stats.ok}, failed ${stats.failed}; connection attempts failed ${stats.connectFailed}; idle-connection errors ${stats.idleErrors}`,
         `  connections opened per login: ${JSON.stringify(stats.connects)}; queries per login: ${JSON.stringify(stats.okBy)}`,
@@ -121,13 +143,22 @@ describe.each(MAJORS)('PostgreSQL %i: three rotations under live load', (major) 
         )
       ).rows as { kind: string; name: string; owner: string }[]
       // schema, events (+ its sequence and index), and per release (0 and one per deploy): table, its sequence, index, pkey, view, sequence, type, function.
-      expect(objects.filter((o) => o.kind.startsWith('relation') && o.name.startsWith('release_')).length).toBe((ROTATIONS + 1) * 6)
+      expect(objects.filter((o) => o.kind.startsWith('relation') && o.name.startsWith('release_')).length).toBe(
+        (ROTATIONS + 1) * 6,
+      )
       expect(objects.filter((o) => o.owner !== GROUP)).toEqual([])
-      const writers = (await c.query(`SELECT login, count(*)::int AS n FROM ${SCHEMA}.events GROUP BY 1 ORDER BY 1`)).rows
+      const writers = (await c.query(`SELECT login, count(*)::int AS n FROM ${SCHEMA}.events GROUP BY 1 ORDER BY 1`))
+        .rows
       expect(writers.map((w) => w.login)).toEqual([`${GROUP}_a`, `${GROUP}_b`])
-      const deployers = (await c.query(`SELECT deployed_by FROM ${SCHEMA}.release_0 UNION ALL SELECT deployed_by FROM ${SCHEMA}.release_${ROTATIONS}`)).rows
+      const deployers = (
+        await c.query(
+          `SELECT deployed_by FROM ${SCHEMA}.release_0 UNION ALL SELECT deployed_by FROM ${SCHEMA}.release_${ROTATIONS}`,
+        )
+      ).rows
       expect(deployers.length).toBe(2)
-      console.log(`  objects created by the application: ${objects.length}, all owned by ${GROUP}; events written per login: ${writers.map((w) => `${w.login}=${w.n}`).join(' ')}`)
+      console.log(
+        `  objects created by the application: ${objects.length}, all owned by ${GROUP}; events written per login: ${writers.map((w) => `${w.login}=${w.n}`).join(' ')}`,
+      )
     })
   }, 120_000)
 })

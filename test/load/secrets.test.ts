@@ -22,7 +22,12 @@ if (MAJORS.length === 0) it.skip('PostgreSQL 14 and 18 binaries are not installe
 describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
   let server: EmbeddedServer
   beforeAll(async () => {
-    server = await startEmbedded(major, { log_statement: 'all', log_min_error_statement: 'debug5', log_connections: 'on', log_disconnections: 'on' })
+    server = await startEmbedded(major, {
+      log_statement: 'all',
+      log_min_error_statement: 'debug5',
+      log_connections: 'on',
+      log_disconnections: 'on',
+    })
   })
   afterAll(async () => {
     await server?.stop()
@@ -47,14 +52,19 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
       issued.push(open.outputs.password)
       const next = { user: open.outputs.username, password: open.outputs.password }
       // The application logs in with the new password (a SCRAM exchange: the server never sees it).
-      const app = await admin(`postgresql://${next.user}:${encodeURIComponent(next.password)}@127.0.0.1:${server.port}/postgres`, 'secrets-app')
+      const app = await admin(
+        `postgresql://${next.user}:${encodeURIComponent(next.password)}@127.0.0.1:${server.port}/postgres`,
+        'secrets-app',
+      )
       await app.query('SELECT 1')
       await app.end()
       const id = open.outputs['rotation-id']
       await run({ phase: 'verify-drain', 'rotation-id': id, interval: '100ms', timeout: '10s' })
       await run({ phase: 'close', 'rotation-id': id })
       // A client still holding the closed password is refused; the server logs the refusal.
-      const refused = await admin(`postgresql://${current.user}:${encodeURIComponent(current.password)}@127.0.0.1:${server.port}/postgres`).then(
+      const refused = await admin(
+        `postgresql://${current.user}:${encodeURIComponent(current.password)}@127.0.0.1:${server.port}/postgres`,
+      ).then(
         async (c) => (await c.end(), null),
         (e: { code?: string }) => e.code,
       )
@@ -82,7 +92,11 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
 
     const leaks: string[] = []
     for (const secret of [...plaintexts, server.password]) {
-      const label = issued.includes(secret) ? `issued password #${issued.indexOf(secret)}` : secret === server.password ? 'admin password' : 'scrambled password'
+      const label = issued.includes(secret)
+        ? `issued password #${issued.indexOf(secret)}`
+        : secret === server.password
+          ? 'admin password'
+          : 'scrambled password'
       if (log.includes(secret)) leaks.push(`${label} in the server log`)
       for (const [i, r] of runs.entries()) {
         if (visible(r).includes(secret)) leaks.push(`${label} in the step log of run ${i}`)
@@ -95,8 +109,11 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
     // Verifiers and URLs are secrets too (masked): never in a step log, summary or non-secret output.
     for (const secret of [...verifiers, ...urls]) {
       for (const [i, r] of runs.entries()) {
-        if (visible(r).includes(secret) || r.summary.includes(secret)) leaks.push(`a masked verifier or URL in run ${i}`)
-        for (const [name, value] of Object.entries(r.outputs)) if (!SECRET_OUTPUTS.has(name) && value.includes(secret)) leaks.push(`a masked value in output ${name} of run ${i}`)
+        if (visible(r).includes(secret) || r.summary.includes(secret))
+          leaks.push(`a masked verifier or URL in run ${i}`)
+        for (const [name, value] of Object.entries(r.outputs))
+          if (!SECRET_OUTPUTS.has(name) && value.includes(secret))
+            leaks.push(`a masked value in output ${name} of run ${i}`)
       }
     }
     console.log(
@@ -107,7 +124,12 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
   }, 60_000)
 
   it('the check can fail: with password-encryption: server the plaintext does reach the statement log (as documented)', async () => {
-    const r = await runAction({ 'admin-url': server.url, role: 'plain', phase: 'setup', 'password-encryption': 'server' })
+    const r = await runAction({
+      'admin-url': server.url,
+      role: 'plain',
+      phase: 'setup',
+      'password-encryption': 'server',
+    })
     expect(r.code, describeRun(r)).toBe(0)
     expect(readFileSync(server.logFile, 'utf8')).toContain(r.outputs.password)
     expect(visible(r)).not.toContain(r.outputs.password)

@@ -48,7 +48,10 @@ export async function snapshotFamily(url: string, names: string[]): Promise<unkn
         WHERE r.rolname = ANY($1) ORDER BY 1, 2`,
       [names],
     )
-    const comments = await c.query(`SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1`, [names])
+    const comments = await c.query(
+      `SELECT rolname, shobj_description(oid, 'pg_authid') AS comment FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1`,
+      [names],
+    )
     return { authid: authid.rows, members: members.rows, settings: settings.rows, comments: comments.rows }
   })
 }

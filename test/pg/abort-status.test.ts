@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, loginError, ownerOf, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import {
+  familyName,
+  loginAs,
+  loginError,
+  ownerOf,
+  phase,
+  servers,
+  snapshotRoles,
+  withAdmin,
+} from '../harness/helpers.js'
 
 const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 
@@ -9,7 +18,12 @@ describe.each(servers())('PostgreSQL $major: abort', (server) => {
     const s = await phase(server, { phase: 'setup', role })
     const o = await phase(server, { phase: 'open', role })
     const a = await phase(server, { phase: 'abort', role })
-    expect(a.outputs).toMatchObject({ username: `${role}_a`, previousUsername: `${role}_b`, state: 'idle', rotationId: o.outputs.rotationId })
+    expect(a.outputs).toMatchObject({
+      username: `${role}_a`,
+      previousUsername: `${role}_b`,
+      state: 'idle',
+      rotationId: o.outputs.rotationId,
+    })
     expect(await loginError(server, `${role}_b`, o.outputs.password!)).not.toBeNull()
     await withAdmin(server, (c) => c.query(`ALTER ROLE ${role}_b LOGIN`))
     expect(await loginError(server, `${role}_b`, o.outputs.password!)).toBe('28P01')
@@ -21,7 +35,7 @@ describe.each(servers())('PostgreSQL $major: abort', (server) => {
     expect(again.outputs.rotationId).not.toBe(o.outputs.rotationId)
   })
 
-  it('with terminate: true also ends the incoming login\'s sessions', async () => {
+  it("with terminate: true also ends the incoming login's sessions", async () => {
     const role = familyName()
     await phase(server, { phase: 'setup', role })
     const o = await phase(server, { phase: 'open', role })
@@ -56,8 +70,12 @@ describe.each(servers())('PostgreSQL $major: abort', (server) => {
     await phase(server, { phase: 'setup', role })
     const o = await phase(server, { phase: 'open', role })
     await phase(server, { phase: 'abort', role })
-    await expect(phase(server, { phase: 'close', role, 'rotation-id': o.outputs.rotationId! })).rejects.toThrow(/No rotation is open/)
-    await expect(phase(server, { phase: 'verify-drain', role, 'rotation-id': o.outputs.rotationId! })).rejects.toThrow(/No rotation is open/)
+    await expect(phase(server, { phase: 'close', role, 'rotation-id': o.outputs.rotationId! })).rejects.toThrow(
+      /No rotation is open/,
+    )
+    await expect(phase(server, { phase: 'verify-drain', role, 'rotation-id': o.outputs.rotationId! })).rejects.toThrow(
+      /No rotation is open/,
+    )
   })
 })
 
@@ -80,7 +98,9 @@ describe.each(servers())('PostgreSQL $major: status and drift', (server) => {
         rotation: { id: o.outputs.rotationId, incoming: `${role}_b`, openedBy: { runId: '31337', actor: 'octocat' } },
         drift: [],
       })
-      expect(st.status!.sessions).toContainEqual(expect.objectContaining({ login: `${role}_b`, database: 'postgres', count: 1, server: 'primary' }))
+      expect(st.status!.sessions).toContainEqual(
+        expect.objectContaining({ login: `${role}_b`, database: 'postgres', count: 1, server: 'primary' }),
+      )
       expect(Object.keys(st.status!.passwordSetAt).sort()).toEqual([`${role}_a`, `${role}_b`])
       expect(st.outputs).toMatchObject({ state: 'open', username: `${role}_a`, rotationId: o.outputs.rotationId })
     } finally {
@@ -120,14 +140,23 @@ describe.each(servers())('PostgreSQL $major: status and drift', (server) => {
 
     const st = await phase(server, { phase: 'status', role })
     const kinds = st.status!.drift.map((d) => `${d.kind}:${d.role}`)
-    expect(kinds).toEqual(expect.arrayContaining([`owns-objects:${role}_a`, `missing-default-role:${role}_b`, `not-member:${role}_b`, `unexpected-login:${role}_b`]))
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        `owns-objects:${role}_a`,
+        `missing-default-role:${role}_b`,
+        `not-member:${role}_b`,
+        `unexpected-login:${role}_b`,
+      ]),
+    )
     const owned = st.status!.drift.filter((d) => d.kind === 'owns-objects').map((d) => d.detail)
     expect(owned.some((d) => d.includes('"postgres"'))).toBe(true)
     expect(owned.some((d) => d.includes(`"${db}"`))).toBe(true)
 
     await withAdmin(server, (c) => c.query(`ALTER ROLE ${role}_b NOLOGIN`))
     const fixed = await phase(server, { phase: 'setup', role, 'fix-ownership': 'true' })
-    expect(fixed.changes.join('\n')).toContain(`REASSIGN OWNED BY "${role}_a", "${role}_b" TO "${role}"; -- in database "${db}"`)
+    expect(fixed.changes.join('\n')).toContain(
+      `REASSIGN OWNED BY "${role}_a", "${role}_b" TO "${role}"; -- in database "${db}"`,
+    )
     expect(await ownerOf(server, 'owned_by_login')).toBe(role)
     const after = await phase(server, { phase: 'status', role })
     // What REASSIGN OWNED does not move: the CREATE privilege granted to the login itself.

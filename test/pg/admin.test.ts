@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { TestServer } from '../harness/servers.js'
-import { familyName, loginAs, loginError, ownerOf, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import {
+  familyName,
+  loginAs,
+  loginError,
+  ownerOf,
+  phase,
+  servers,
+  snapshotRoles,
+  withAdmin,
+} from '../harness/helpers.js'
 
 /** A non-superuser admin with CREATEROLE, as managed services give you. */
 async function createRoleAdmin(server: TestServer, extra = ''): Promise<{ name: string; url: string }> {
@@ -54,7 +63,9 @@ describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser
     const weak = await createRoleAdmin(server)
     await withAdmin(server, (c) => c.query(`ALTER ROLE ${weak.name} NOCREATEROLE`))
     const role = familyName()
-    await expect(phase(server, { 'admin-url': weak.url, role, phase: 'setup' })).rejects.toThrow(new RegExp(`lacks CREATEROLE.*ALTER ROLE "${weak.name}" CREATEROLE`))
+    await expect(phase(server, { 'admin-url': weak.url, role, phase: 'setup' })).rejects.toThrow(
+      new RegExp(`lacks CREATEROLE.*ALTER ROLE "${weak.name}" CREATEROLE`),
+    )
     expect(await snapshotRoles(server, family(role))).toEqual({ roles: [], members: [] })
   })
 
@@ -63,27 +74,30 @@ describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser
     const role = familyName()
     await phase(server, { 'admin-url': noSignal.url, role, phase: 'setup' })
     await phase(server, { 'admin-url': noSignal.url, role, phase: 'open' })
-    await expect(phase(server, { 'admin-url': noSignal.url, role, phase: 'verify-drain', 'terminate-after': '1s' })).rejects.toThrow(
-      new RegExp(`lacks pg_signal_backend.*GRANT pg_signal_backend TO "${noSignal.name}"`),
-    )
+    await expect(
+      phase(server, { 'admin-url': noSignal.url, role, phase: 'verify-drain', 'terminate-after': '1s' }),
+    ).rejects.toThrow(new RegExp(`lacks pg_signal_backend.*GRANT pg_signal_backend TO "${noSignal.name}"`))
   })
 
-  it.runIf(server.major >= 16)('on PostgreSQL 16+, a family it did not create needs ADMIN OPTION: the error names the GRANT, nothing changes, and after the grant it works', async () => {
-    const role = familyName()
-    await phase(server, { role, phase: 'setup' }) // by the superuser
-    const other = await createRoleAdmin(server)
-    const before = await snapshotRoles(server, family(role))
-    await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
-      new RegExp(`lacks ADMIN OPTION on role "${role}".*GRANT "${role}" TO "${other.name}" WITH ADMIN OPTION`),
-    )
-    expect(await snapshotRoles(server, family(role))).toEqual(before)
-    await withAdmin(server, (c) => c.query(`GRANT ${role} TO ${other.name} WITH ADMIN OPTION`))
-    await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
-      new RegExp(`lacks ADMIN OPTION on role "${role}_b".*GRANT "${role}_b" TO "${other.name}" WITH ADMIN OPTION`),
-    )
-    expect(await snapshotRoles(server, family(role))).toEqual(before)
-    await withAdmin(server, (c) => c.query(`GRANT ${role}_a, ${role}_b TO ${other.name} WITH ADMIN OPTION`))
-    const o = await phase(server, { 'admin-url': other.url, role, phase: 'open' })
-    expect(await loginError(server, `${role}_b`, o.outputs.password!)).toBeNull()
-  })
+  it.runIf(server.major >= 16)(
+    'on PostgreSQL 16+, a family it did not create needs ADMIN OPTION: the error names the GRANT, nothing changes, and after the grant it works',
+    async () => {
+      const role = familyName()
+      await phase(server, { role, phase: 'setup' }) // by the superuser
+      const other = await createRoleAdmin(server)
+      const before = await snapshotRoles(server, family(role))
+      await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
+        new RegExp(`lacks ADMIN OPTION on role "${role}".*GRANT "${role}" TO "${other.name}" WITH ADMIN OPTION`),
+      )
+      expect(await snapshotRoles(server, family(role))).toEqual(before)
+      await withAdmin(server, (c) => c.query(`GRANT ${role} TO ${other.name} WITH ADMIN OPTION`))
+      await expect(phase(server, { 'admin-url': other.url, role, phase: 'open' })).rejects.toThrow(
+        new RegExp(`lacks ADMIN OPTION on role "${role}_b".*GRANT "${role}_b" TO "${other.name}" WITH ADMIN OPTION`),
+      )
+      expect(await snapshotRoles(server, family(role))).toEqual(before)
+      await withAdmin(server, (c) => c.query(`GRANT ${role}_a, ${role}_b TO ${other.name} WITH ADMIN OPTION`))
+      const o = await phase(server, { 'admin-url': other.url, role, phase: 'open' })
+      expect(await loginError(server, `${role}_b`, o.outputs.password!)).toBeNull()
+    },
+  )
 })

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, loginError, ownerOf, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import {
+  familyName,
+  loginAs,
+  loginError,
+  ownerOf,
+  phase,
+  servers,
+  snapshotRoles,
+  withAdmin,
+} from '../harness/helpers.js'
 
-describe.each(servers())('PostgreSQL $major: adopting today\'s single login (adopt: true)', (server) => {
+describe.each(servers())("PostgreSQL $major: adopting today's single login (adopt: true)", (server) => {
   it('migrates with zero downtime: the old login keeps working until the first close, then is disabled', async () => {
     const role = familyName('legacy')
     const oldPassword = 'legacy-password-1234'

@@ -8,14 +8,25 @@ async function opened(server: Parameters<typeof phase>[0]) {
   const role = familyName()
   const s = await phase(server, { phase: 'setup', role })
   const o = await phase(server, { phase: 'open', role })
-  return { role, old: { user: s.outputs.username!, password: s.outputs.password! }, next: { user: o.outputs.username!, password: o.outputs.password! }, rotationId: o.outputs.rotationId! }
+  return {
+    role,
+    old: { user: s.outputs.username!, password: s.outputs.password! },
+    next: { user: o.outputs.username!, password: o.outputs.password! },
+    rotationId: o.outputs.rotationId!,
+  }
 }
 
 describe.each(servers())('PostgreSQL $major: verify-drain', (server) => {
   it('is drained at once when the outgoing login has no sessions', async () => {
     const f = await opened(server)
     const d = await phase(server, { phase: 'verify-drain', role: f.role })
-    expect(d.outputs).toMatchObject({ drained: true, remainingConnections: 0, state: 'open', rotationId: f.rotationId, previousUsername: f.old.user })
+    expect(d.outputs).toMatchObject({
+      drained: true,
+      remainingConnections: 0,
+      state: 'open',
+      rotationId: f.rotationId,
+      previousUsername: f.old.user,
+    })
   })
 
   it('waits while a session of the outgoing login is open, and finishes once it closes', async () => {
@@ -53,7 +64,9 @@ describe.each(servers())('PostgreSQL $major: verify-drain', (server) => {
       expect(d.failure).toMatch(/Not drained: .* still has 1 \(postgres: 1\) sessions after 500ms/)
       // The address the server sees: 127.0.0.1 for a local server, the bridge's gateway for a container.
       const from: string = (await app.query('SELECT host(inet_client_addr()) AS a')).rows[0].a
-      expect(d.log.lines.join('\n')).toContain(`remaining: 1 session(s) of "${f.old.user}" on database postgres from ${from} (application_name 'test-app')`)
+      expect(d.log.lines.join('\n')).toContain(
+        `remaining: 1 session(s) of "${f.old.user}" on database postgres from ${from} (application_name 'test-app')`,
+      )
       expect(await snapshotRoles(server, family(f.role))).toEqual(before)
     } finally {
       await app.end()
@@ -73,7 +86,12 @@ describe.each(servers())('PostgreSQL $major: verify-drain', (server) => {
 
   it('min-new-connections waits until the new login has sessions', async () => {
     const f = await opened(server)
-    const early = await phase(server, { phase: 'verify-drain', role: f.role, 'min-new-connections': '2', timeout: '300ms' })
+    const early = await phase(server, {
+      phase: 'verify-drain',
+      role: f.role,
+      'min-new-connections': '2',
+      timeout: '300ms',
+    })
     expect(early.outputs.drained).toBe(false)
     expect(early.failure).toMatch(/fewer than min-new-connections \(2\)/)
     const a = await loginAs(server, f.next.user, f.next.password)
@@ -89,7 +107,9 @@ describe.each(servers())('PostgreSQL $major: verify-drain', (server) => {
 
   it('refuses a rotation-id that is not the open rotation', async () => {
     const f = await opened(server)
-    await expect(phase(server, { phase: 'verify-drain', role: f.role, 'rotation-id': '20200101T000000Z-abcdef' })).rejects.toThrow(/does not match the open rotation/)
+    await expect(
+      phase(server, { phase: 'verify-drain', role: f.role, 'rotation-id': '20200101T000000Z-abcdef' }),
+    ).rejects.toThrow(/does not match the open rotation/)
   })
 })
 
@@ -99,7 +119,9 @@ describe.each(servers())('PostgreSQL $major: close', (server) => {
     const app = await loginAs(server, f.old.user, f.old.password)
     try {
       const before = await snapshotRoles(server, family(f.role))
-      await expect(phase(server, { phase: 'close', role: f.role })).rejects.toThrow(/still has 1 \(postgres: 1\) sessions.*terminate: true.*force: true/)
+      await expect(phase(server, { phase: 'close', role: f.role })).rejects.toThrow(
+        /still has 1 \(postgres: 1\) sessions.*terminate: true.*force: true/,
+      )
       expect(await snapshotRoles(server, family(f.role))).toEqual(before)
     } finally {
       await app.end()
@@ -111,7 +133,12 @@ describe.each(servers())('PostgreSQL $major: close', (server) => {
     const app = await loginAs(server, f.old.user, f.old.password)
     const ended = new Promise((r) => app.once('error', r))
     const c = await phase(server, { phase: 'close', role: f.role, terminate: 'true' })
-    expect(c.outputs).toMatchObject({ remainingConnections: 0, username: f.next.user, previousUsername: f.old.user, state: 'idle' })
+    expect(c.outputs).toMatchObject({
+      remainingConnections: 0,
+      username: f.next.user,
+      previousUsername: f.old.user,
+      state: 'idle',
+    })
     await ended
     await app.end().catch(() => {})
     expect(await loginError(server, f.old.user, f.old.password)).not.toBeNull()
@@ -144,10 +171,17 @@ describe.each(servers())('PostgreSQL $major: close', (server) => {
     const d = await phase(server, { phase: 'verify-drain', role: f.role, 'rotation-id': f.rotationId })
     expect(d.outputs).toMatchObject({ drained: true, state: 'idle', rotationId: f.rotationId })
     const c = await phase(server, { phase: 'close', role: f.role, 'rotation-id': f.rotationId })
-    expect(c.outputs).toMatchObject({ username: f.next.user, previousUsername: f.old.user, state: 'idle', rotationId: f.rotationId })
+    expect(c.outputs).toMatchObject({
+      username: f.next.user,
+      previousUsername: f.old.user,
+      state: 'idle',
+      rotationId: f.rotationId,
+    })
     expect(c.changes).toEqual([])
     expect(await snapshotRoles(server, family(f.role))).toEqual(before)
     await expect(phase(server, { phase: 'close', role: f.role })).rejects.toThrow(/No rotation is open.*Run open first/)
-    await expect(phase(server, { phase: 'verify-drain', role: f.role, 'rotation-id': '20200101T000000Z-000000' })).rejects.toThrow(/not the last closed one/)
+    await expect(
+      phase(server, { phase: 'verify-drain', role: f.role, 'rotation-id': '20200101T000000Z-000000' }),
+    ).rejects.toThrow(/not the last closed one/)
   })
 })

@@ -75,99 +75,125 @@ BEGIN PERFORM public.hj_hit('->>(jsonb,text)'); RETURN $1 OPERATOR(pg_catalog.->
 CREATE OPERATOR public.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = public.hj_jsonb_get);
 `
 
-const onDatabase = (server: TestServer, db: string): TestServer => ({ ...server, url: server.url.replace(/\/postgres$/, `/${db}`) })
+const onDatabase = (server: TestServer, db: string): TestServer => ({
+  ...server,
+  url: server.url.replace(/\/postgres$/, `/${db}`),
+})
 
 async function planted(server: TestServer, db: string): Promise<{ fn: string; app: string; by_user: string }[]> {
-  return withAdmin(onDatabase(server, db), async (c) => (await c.query('SELECT fn, app, by_user FROM public.hijack_log ORDER BY 1')).rows)
+  return withAdmin(
+    onDatabase(server, db),
+    async (c) => (await c.query('SELECT fn, app, by_user FROM public.hijack_log ORDER BY 1')).rows,
+  )
 }
 
-describe.each(servers())('PostgreSQL $major: every phase runs next to planted search_path hijacks without executing them', (server) => {
-  const role = familyName('hj')
-  const mallory = `${role}_mallory`
-  const db = `${role}_db`
-  const other = `${role}_db2`
-  const malloryPassword = 'mallory-password-1234'
-  let admin: TestServer
+describe.each(servers())(
+  'PostgreSQL $major: every phase runs next to planted search_path hijacks without executing them',
+  (server) => {
+    const role = familyName('hj')
+    const mallory = `${role}_mallory`
+    const db = `${role}_db`
+    const other = `${role}_db2`
+    const malloryPassword = 'mallory-password-1234'
+    let admin: TestServer
 
-  beforeAll(async () => {
-    await withAdmin(server, async (c) => {
-      await c.query(`CREATE ROLE ${mallory} LOGIN PASSWORD '${malloryPassword}'`)
-      await c.query(`CREATE ROLE ${role} NOLOGIN`)
-      // 14: the database belongs to the superuser and mallory has no grant at all; 15+: the group role owns it.
-      const owner = server.major >= 15 ? role : 'postgres'
-      await c.query(`CREATE DATABASE ${db} OWNER ${owner}`)
-      await c.query(`CREATE DATABASE ${other} OWNER ${owner}`)
-      if (server.major >= 15) await c.query(`GRANT ${role} TO ${mallory}`)
+    beforeAll(async () => {
+      await withAdmin(server, async (c) => {
+        await c.query(`CREATE ROLE ${mallory} LOGIN PASSWORD '${malloryPassword}'`)
+        await c.query(`CREATE ROLE ${role} NOLOGIN`)
+        // 14: the database belongs to the superuser and mallory has no grant at all; 15+: the group role owns it.
+        const owner = server.major >= 15 ? role : 'postgres'
+        await c.query(`CREATE DATABASE ${db} OWNER ${owner}`)
+        await c.query(`CREATE DATABASE ${other} OWNER ${owner}`)
+        if (server.major >= 15) await c.query(`GRANT ${role} TO ${mallory}`)
+      })
+      for (const d of [db, other]) {
+        const c = await loginAs(server, mallory, malloryPassword, d)
+        try {
+          if (server.major >= 15) await c.query(`SET ROLE ${role}`)
+          await c.query(HIT(mallory))
+          await c.query(PLANTS)
+        } finally {
+          await c.end()
+        }
+      }
+      admin = onDatabase(server, db)
     })
-    for (const d of [db, other]) {
-      const c = await loginAs(server, mallory, malloryPassword, d)
+
+    afterAll(async () => {
+      await withAdmin(server, async (c) => {
+        for (const d of [db, other]) await c.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
+      })
+    })
+
+    it("the planted overloads are live: an unpinned client calling the action's catalog functions runs them", async () => {
+      const c = new pg.Client({ connectionString: admin.url, application_name: 'control' })
+      await c.connect()
       try {
-        if (server.major >= 15) await c.query(`SET ROLE ${role}`)
-        await c.query(HIT(mallory))
-        await c.query(PLANTS)
+        await c.query(`SELECT shobj_description(oid, 'pg_authid') FROM pg_roles LIMIT 1`)
       } finally {
         await c.end()
       }
-    }
-    admin = onDatabase(server, db)
-  })
-
-  afterAll(async () => {
-    await withAdmin(server, async (c) => {
-      for (const d of [db, other]) await c.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
+      expect((await planted(server, db)).filter((r) => r.app === 'control').map((r) => r.fn)).toContain(
+        'shobj_description(oid,text)',
+      )
+      await withAdmin(server, (a) => a.query(`ALTER ROLE ${mallory} NOSUPERUSER`))
     })
-  })
 
-  it('the planted overloads are live: an unpinned client calling the action\'s catalog functions runs them', async () => {
-    const c = new pg.Client({ connectionString: admin.url, application_name: 'control' })
-    await c.connect()
-    try {
-      await c.query(`SELECT shobj_description(oid, 'pg_authid') FROM pg_roles LIMIT 1`)
-    } finally {
-      await c.end()
-    }
-    expect((await planted(server, db)).filter((r) => r.app === 'control').map((r) => r.fn)).toContain('shobj_description(oid,text)')
-    await withAdmin(server, (a) => a.query(`ALTER ROLE ${mallory} NOSUPERUSER`))
-  })
+    it('setup, status, fix-ownership, open (login check), verify-drain, close and abort with terminate, replicas, adopt', async () => {
+      const replicas = { 'replica-urls': admin.url }
+      const s = await phase(admin, { phase: 'setup', role, ...replicas })
+      expect(s.outputs.username).toBe(`${role}_a`)
+      await phase(admin, { phase: 'status', role, ...replicas })
 
-  it('setup, status, fix-ownership, open (login check), verify-drain, close and abort with terminate, replicas, adopt', async () => {
-    const replicas = { 'replica-urls': admin.url }
-    const s = await phase(admin, { phase: 'setup', role, ...replicas })
-    expect(s.outputs.username).toBe(`${role}_a`)
-    await phase(admin, { phase: 'status', role, ...replicas })
+      // The login owns something in a second database: fix-ownership visits it.
+      await withAdmin(onDatabase(server, other), (c) =>
+        c.query(`CREATE TABLE public.owned_${role} (id int); ALTER TABLE public.owned_${role} OWNER TO ${role}_a`),
+      )
+      const fixed = await phase(admin, { phase: 'setup', role, 'fix-ownership': 'true' })
+      expect(fixed.changes.join('\n')).toContain(`-- in database "${other}"`)
 
-    // The login owns something in a second database: fix-ownership visits it.
-    await withAdmin(onDatabase(server, other), (c) => c.query(`CREATE TABLE public.owned_${role} (id int); ALTER TABLE public.owned_${role} OWNER TO ${role}_a`))
-    const fixed = await phase(admin, { phase: 'setup', role, 'fix-ownership': 'true' })
-    expect(fixed.changes.join('\n')).toContain(`-- in database "${other}"`)
+      const app = await loginAs(admin, `${role}_a`, s.outputs.password!, db)
+      app.on('error', () => {})
+      const o = await phase(admin, { phase: 'open', role })
+      const d = await phase(admin, { phase: 'verify-drain', role, timeout: '300ms', ...replicas })
+      expect(d.outputs.drained).toBe(false)
+      const c = await phase(admin, {
+        phase: 'close',
+        role,
+        terminate: 'true',
+        'rotation-id': o.outputs.rotationId!,
+        ...replicas,
+      })
+      expect(c.outputs.remainingConnections).toBe(0)
 
-    const app = await loginAs(admin, `${role}_a`, s.outputs.password!, db)
-    app.on('error', () => {})
-    const o = await phase(admin, { phase: 'open', role })
-    const d = await phase(admin, { phase: 'verify-drain', role, timeout: '300ms', ...replicas })
-    expect(d.outputs.drained).toBe(false)
-    const c = await phase(admin, { phase: 'close', role, terminate: 'true', 'rotation-id': o.outputs.rotationId!, ...replicas })
-    expect(c.outputs.remainingConnections).toBe(0)
+      const o2 = await phase(admin, { phase: 'open', role })
+      const app2 = await loginAs(admin, `${role}_a`, o2.outputs.password!, db)
+      app2.on('error', () => {})
+      await phase(admin, { phase: 'verify-drain', role, timeout: '1s', 'terminate-after': '0s', ...replicas })
+      await phase(admin, { phase: 'abort', role, terminate: 'true' })
+      await phase(admin, { phase: 'status', role, ...replicas })
 
-    const o2 = await phase(admin, { phase: 'open', role })
-    const app2 = await loginAs(admin, `${role}_a`, o2.outputs.password!, db)
-    app2.on('error', () => {})
-    await phase(admin, { phase: 'verify-drain', role, timeout: '1s', 'terminate-after': '0s', ...replicas })
-    await phase(admin, { phase: 'abort', role, terminate: 'true' })
-    await phase(admin, { phase: 'status', role, ...replicas })
+      const legacy = `${role}_legacy`
+      await withAdmin(admin, (a) => a.query(`CREATE ROLE ${legacy} LOGIN PASSWORD 'legacy-password-1234'`))
+      await phase(admin, { phase: 'setup', role: legacy, adopt: 'true' })
+      await phase(admin, { phase: 'open', role: legacy })
+      await phase(admin, { phase: 'close', role: legacy, force: 'true' })
 
-    const legacy = `${role}_legacy`
-    await withAdmin(admin, (a) => a.query(`CREATE ROLE ${legacy} LOGIN PASSWORD 'legacy-password-1234'`))
-    await phase(admin, { phase: 'setup', role: legacy, adopt: 'true' })
-    await phase(admin, { phase: 'open', role: legacy })
-    await phase(admin, { phase: 'close', role: legacy, force: 'true' })
+      // A search_path in admin-url's own options (public first) does not unpin it.
+      await phase(
+        { ...admin, url: `${admin.url}?options=${encodeURIComponent('-c search_path=public,pg_catalog')}` },
+        { phase: 'status', role },
+      )
 
-    // A search_path in admin-url's own options (public first) does not unpin it.
-    await phase({ ...admin, url: `${admin.url}?options=${encodeURIComponent('-c search_path=public,pg_catalog')}` }, { phase: 'status', role })
-
-    const hits = (await planted(server, db)).concat(await planted(server, other)).filter((r) => r.app !== 'control')
-    expect(hits).toEqual([])
-    const su = await withAdmin(server, async (a) => (await a.query('SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [mallory])).rows[0].rolsuper)
-    expect(su).toBe(false)
-  })
-})
+      const hits = (await planted(server, db)).concat(await planted(server, other)).filter((r) => r.app !== 'control')
+      expect(hits).toEqual([])
+      const su = await withAdmin(
+        server,
+        async (a) =>
+          (await a.query('SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [mallory])).rows[0].rolsuper,
+      )
+      expect(su).toBe(false)
+    })
+  },
+)

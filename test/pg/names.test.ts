@@ -14,7 +14,8 @@ import { loginAs, loginError, phase, servers, withAdmin } from '../harness/helpe
 
 const tag = () => randomBytes(4).toString('hex')
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
-const byName = (x: { rolname: string }, y: { rolname: string }) => (x.rolname < y.rolname ? -1 : x.rolname > y.rolname ? 1 : 0)
+const byName = (x: { rolname: string }, y: { rolname: string }) =>
+  x.rolname < y.rolname ? -1 : x.rolname > y.rolname ? 1 : 0
 
 interface Hostile {
   label: string
@@ -34,11 +35,21 @@ function hostileFamilies(): Hostile[] {
   {
     const t = tag()
     // the issue's example, and its login-roles `a'b;--,c"d\`
-    families.push({ label: `quotes, semicolon, comment, backslash, $$, non-ASCII`, tag: t, role: `Ärger "x"; DROP ROLE sentinel_${t}; --\\ $$`, logins: [`a'b;--${t}`, `c"d\\${t}`] })
+    families.push({
+      label: `quotes, semicolon, comment, backslash, $$, non-ASCII`,
+      tag: t,
+      role: `Ärger "x"; DROP ROLE sentinel_${t}; --\\ $$`,
+      logins: [`a'b;--${t}`, `c"d\\${t}`],
+    })
   }
   {
     const t = tag()
-    families.push({ label: 'capitals and spaces; logins that differ only in case', tag: t, role: `My App ${t}`, logins: [`Login ${t}`, `login ${t}`] })
+    families.push({
+      label: 'capitals and spaces; logins that differ only in case',
+      tag: t,
+      role: `My App ${t}`,
+      logins: [`Login ${t}`, `login ${t}`],
+    })
   }
   {
     const t = tag()
@@ -60,18 +71,32 @@ function hostileFamilies(): Hostile[] {
   }
   {
     const t = tag()
-    families.push({ label: 'URL syntax (@ : / ? # % + & =)', tag: t, role: `grp/${t}?#=`, logins: [`u@h:p/${t}?a=b#c%2F+`, `v ü&=${t} :@`] })
+    families.push({
+      label: 'URL syntax (@ : / ? # % + & =)',
+      tag: t,
+      role: `grp/${t}?#=`,
+      logins: [`u@h:p/${t}?a=b#c%2F+`, `v ü&=${t} :@`],
+    })
   }
   {
     const t = tag()
     // a comma is fine in the group name (only login-roles is split on commas)
-    families.push({ label: 'a comma in the group name', tag: t, role: `a,b c;DROP ROLE sentinel_${t}`, logins: [`x y ${t}`, `x;y ${t}`] })
+    families.push({
+      label: 'a comma in the group name',
+      tag: t,
+      role: `a,b c;DROP ROLE sentinel_${t}`,
+      logins: [`x y ${t}`, `x;y ${t}`],
+    })
   }
   return families.map((f) => ({ ...f, sentinel: `sentinel_${f.tag}` }))
 }
 
 async function rolesWithTag(server: TestServer, t: string): Promise<string[]> {
-  return withAdmin(server, async (c) => (await c.query(`SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0 ORDER BY 1`, [t])).rows.map((r) => r.rolname as string))
+  return withAdmin(server, async (c) =>
+    (await c.query(`SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0 ORDER BY 1`, [t])).rows.map(
+      (r) => r.rolname as string,
+    ),
+  )
 }
 
 /**
@@ -82,10 +107,18 @@ async function rolesWithTag(server: TestServer, t: string): Promise<string[]> {
  * payload made of their fragments could create.
  */
 async function nonPlainRoleCount(server: TestServer): Promise<number> {
-  return withAdmin(server, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname !~ '^[a-z_][a-z0-9_]*$'`)).rows[0].n)
+  return withAdmin(
+    server,
+    async (c) =>
+      (await c.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname !~ '^[a-z_][a-z0-9_]*$'`)).rows[0].n,
+  )
 }
 
-async function whoAmI(server: TestServer, user: string, password: string): Promise<{ current_user: string; session_user: string }> {
+async function whoAmI(
+  server: TestServer,
+  user: string,
+  password: string,
+): Promise<{ current_user: string; session_user: string }> {
   const c = await loginAs(server, user, password)
   try {
     return (await c.query('SELECT current_user, session_user')).rows[0]
@@ -104,36 +137,69 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
     const s = await phase(server, { ...inputs, phase: 'setup' })
     expect(s.outputs.username).toBe(h.logins[0])
     expect(s.changes).toContain(`CREATE ROLE ${escapeIdentifier(h.role)} NOLOGIN`)
-    expect(await whoAmI(server, h.logins[0], s.outputs.password!)).toEqual({ current_user: h.role, session_user: h.logins[0] })
+    expect(await whoAmI(server, h.logins[0], s.outputs.password!)).toEqual({
+      current_user: h.role,
+      session_user: h.logins[0],
+    })
     expect(await loginError(server, h.logins[1], s.outputs.password!)).not.toBeNull()
 
     const o = await phase(server, { ...inputs, phase: 'open' })
     expect(o.outputs).toMatchObject({ username: h.logins[1], previousUsername: h.logins[0], state: 'open' })
-    expect(await whoAmI(server, h.logins[1], o.outputs.password!)).toEqual({ current_user: h.role, session_user: h.logins[1] })
+    expect(await whoAmI(server, h.logins[1], o.outputs.password!)).toEqual({
+      current_user: h.role,
+      session_user: h.logins[1],
+    })
     expect(await loginError(server, h.logins[0], s.outputs.password!)).toBeNull()
 
     // the application moves over; the old session drains
     const old = await loginAs(server, h.logins[0], s.outputs.password!)
     setTimeout(() => void old.end(), 300)
-    const d = await phase(server, { ...inputs, phase: 'verify-drain', 'rotation-id': o.outputs.rotationId!, interval: '100ms' })
+    const d = await phase(server, {
+      ...inputs,
+      phase: 'verify-drain',
+      'rotation-id': o.outputs.rotationId!,
+      interval: '100ms',
+    })
     expect(d.outputs).toMatchObject({ drained: true, remainingConnections: 0, previousUsername: h.logins[0] })
     expect(d.log.lines.join('\n')).toContain(`"${h.logins[0]}"`)
 
     const c = await phase(server, { ...inputs, phase: 'close', 'rotation-id': o.outputs.rotationId! })
     expect(c.outputs).toMatchObject({ username: h.logins[1], previousUsername: h.logins[0], state: 'idle' })
     expect(await loginError(server, h.logins[0], s.outputs.password!)).not.toBeNull()
-    expect(await whoAmI(server, h.logins[1], o.outputs.password!)).toEqual({ current_user: h.role, session_user: h.logins[1] })
+    expect(await whoAmI(server, h.logins[1], o.outputs.password!)).toEqual({
+      current_user: h.role,
+      session_user: h.logins[1],
+    })
 
     const st = await phase(server, { ...inputs, phase: 'status' })
-    expect(st.status).toMatchObject({ state: 'idle', active: h.logins[1], drift: [], canLogin: { [h.role]: false, [h.logins[0]]: false, [h.logins[1]]: true } })
+    expect(st.status).toMatchObject({
+      state: 'idle',
+      active: h.logins[1],
+      drift: [],
+      canLogin: { [h.role]: false, [h.logins[0]]: false, [h.logins[1]]: true },
+    })
 
     // exactly these names, as given: state, settings and memberships
     await withAdmin(server, async (a) => {
-      const comment = (await a.query(`SELECT shobj_description(oid, 'pg_authid') AS s FROM pg_roles WHERE rolname = $1`, [h.role])).rows[0].s
+      const comment = (
+        await a.query(`SELECT shobj_description(oid, 'pg_authid') AS s FROM pg_roles WHERE rolname = $1`, [h.role])
+      ).rows[0].s
       expect(JSON.parse(comment)).toMatchObject({ logins: h.logins, active: h.logins[1], rotation: null })
-      const settings = (await a.query(`SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = ANY($1) ORDER BY 1`, [h.logins])).rows
-      expect([...settings].sort(byName)).toEqual([...h.logins].sort().map((l) => ({ rolname: l, setconfig: [`role=${h.role}`] })))
-      const members = (await a.query(`SELECT m.rolname FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid WHERE g.rolname = $1 ORDER BY 1`, [h.role])).rows.map((r) => r.rolname)
+      const settings = (
+        await a.query(
+          `SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = ANY($1) ORDER BY 1`,
+          [h.logins],
+        )
+      ).rows
+      expect([...settings].sort(byName)).toEqual(
+        [...h.logins].sort().map((l) => ({ rolname: l, setconfig: [`role=${h.role}`] })),
+      )
+      const members = (
+        await a.query(
+          `SELECT m.rolname FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member JOIN pg_roles g ON g.oid = am.roleid WHERE g.rolname = $1 ORDER BY 1`,
+          [h.role],
+        )
+      ).rows.map((r) => r.rolname)
       expect([...members].sort()).toEqual([...h.logins].sort())
     })
 
@@ -164,7 +230,10 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
       c.on('error', () => {})
       await c.connect()
       try {
-        expect((await c.query('SELECT current_user, session_user')).rows[0]).toEqual({ current_user: role, session_user: user })
+        expect((await c.query('SELECT current_user, session_user')).rows[0]).toEqual({
+          current_user: role,
+          session_user: user,
+        })
       } finally {
         await c.end()
       }
@@ -179,10 +248,17 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
     expect(open.code, open.stdout + open.stderr).toBe(0)
     expect(open.outputs).toMatchObject({ username: logins[1], 'previous-username': logins[0], state: 'open' })
     // usernames cross jobs: no mask may hide them
-    for (const name of ['username', 'previous-username']) expect(open.masks.some((m) => open.outputs[name].includes(m))).toBe(false)
+    for (const name of ['username', 'previous-username'])
+      expect(open.masks.some((m) => open.outputs[name].includes(m))).toBe(false)
     await checkUrl(open.outputs['database-url'], logins[1], open.outputs.password)
 
-    const drain = await runAction({ ...base, phase: 'verify-drain', 'rotation-id': open.outputs['rotation-id'], timeout: '10s', interval: '100ms' })
+    const drain = await runAction({
+      ...base,
+      phase: 'verify-drain',
+      'rotation-id': open.outputs['rotation-id'],
+      timeout: '10s',
+      interval: '100ms',
+    })
     expect(drain.code, drain.stdout + drain.stderr).toBe(0)
     expect(drain.outputs).toMatchObject({ drained: 'true', 'previous-username': logins[0] })
 
@@ -191,9 +267,17 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
     expect(close.outputs).toMatchObject({ username: logins[1], 'previous-username': logins[0], state: 'idle' })
 
     expect(await loginError(server, logins[0], setup.outputs.password)).not.toBeNull()
-    expect(await whoAmI(server, logins[1], open.outputs.password)).toEqual({ current_user: role, session_user: logins[1] })
+    expect(await whoAmI(server, logins[1], open.outputs.password)).toEqual({
+      current_user: role,
+      session_user: logins[1],
+    })
     expect((await rolesWithTag(server, t)).sort()).toEqual([sentinel, role, ...logins].sort())
-    expect(await withAdmin(server, async (c) => (await c.query('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role])).rows[0].n)).toBe(1)
+    expect(
+      await withAdmin(
+        server,
+        async (c) => (await c.query('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [role])).rows[0].n,
+      ),
+    ).toBe(1)
     expect(await nonPlainRoleCount(server)).toBe(nonPlainBefore + 3)
   })
 
@@ -247,7 +331,12 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
   it('names holding control characters (tab, line break) are refused before anything changes: a line break could start a runner command', async () => {
     const t = tag()
     await expectRejectedName({ role: `a\tb_${t}`, 'login-roles': `x_${t}_a,x_${t}_b` }, 'role', /control character/, t)
-    await expectRejectedName({ role: `g_${t}`, 'login-roles': `ok_${t},x\n::error::y_${t}` }, 'login-roles', /control character/, t)
+    await expectRejectedName(
+      { role: `g_${t}`, 'login-roles': `ok_${t},x\n::error::y_${t}` },
+      'login-roles',
+      /control character/,
+      t,
+    )
   })
 
   it('names of exactly 63 bytes with multi-byte characters are kept whole, not truncated', async () => {
@@ -258,7 +347,10 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
     const inputs = { role, 'login-roles': logins.join(',') }
     const s = await phase(server, { ...inputs, phase: 'setup' })
     const o = await phase(server, { ...inputs, phase: 'open' })
-    expect(await whoAmI(server, logins[1], o.outputs.password!)).toEqual({ current_user: role, session_user: logins[1] })
+    expect(await whoAmI(server, logins[1], o.outputs.password!)).toEqual({
+      current_user: role,
+      session_user: logins[1],
+    })
     await phase(server, { ...inputs, phase: 'close', 'rotation-id': o.outputs.rotationId! })
     expect(await loginError(server, logins[0], s.outputs.password!)).not.toBeNull()
     expect((await rolesWithTag(server, t)).sort()).toEqual([role, ...logins].sort())
@@ -267,7 +359,17 @@ describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
   it('names starting with pg_ are refused, for the group and for the logins', async () => {
     const t = tag()
     await expectRejectedName({ role: `pg_${t}` }, 'role', /starting with 'pg_' are reserved/, t)
-    await expectRejectedName({ role: `g_${t}`, 'login-roles': `pg_${t}_a,x_${t}_b` }, 'login-roles', /starting with 'pg_' are reserved/, t)
-    await expectRejectedName({ role: `g_${t}`, 'login-roles': `x_${t}_a,pg_signal_backend` }, 'login-roles', /starting with 'pg_'/, t)
+    await expectRejectedName(
+      { role: `g_${t}`, 'login-roles': `pg_${t}_a,x_${t}_b` },
+      'login-roles',
+      /starting with 'pg_' are reserved/,
+      t,
+    )
+    await expectRejectedName(
+      { role: `g_${t}`, 'login-roles': `x_${t}_a,pg_signal_backend` },
+      'login-roles',
+      /starting with 'pg_'/,
+      t,
+    )
   })
 })

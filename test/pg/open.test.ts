@@ -6,7 +6,9 @@ const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 describe.each(servers())('PostgreSQL $major: open', (server) => {
   it('open before setup fails, says to run setup, and changes nothing', async () => {
     const role = familyName()
-    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(/does not exist.*not set up.*Run the setup phase first/)
+    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(
+      /does not exist.*not set up.*Run the setup phase first/,
+    )
     expect(await snapshotRoles(server, family(role))).toEqual({ roles: [], members: [] })
   })
 
@@ -30,7 +32,9 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     await phase(server, { phase: 'setup', role })
     const first = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '1' } })
     const before = await snapshotRoles(server, family(role))
-    await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '2' } })).rejects.toThrow(/already open.*Finish it with verify-drain and close/)
+    await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '2' } })).rejects.toThrow(
+      /already open.*Finish it with verify-drain and close/,
+    )
     expect(await snapshotRoles(server, family(role))).toEqual(before)
     expect(await loginError(server, `${role}_b`, first.outputs.password!)).toBeNull()
   })
@@ -53,7 +57,9 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     const first = await phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '78' } })
     const app = await loginAs(server, `${role}_b`, first.outputs.password!)
     try {
-      await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '78' } })).rejects.toThrow(/already has 1 \(postgres: 1\) sessions/)
+      await expect(phase(server, { phase: 'open', role }, { env: { GITHUB_RUN_ID: '78' } })).rejects.toThrow(
+        /already has 1 \(postgres: 1\) sessions/,
+      )
       expect(await loginError(server, `${role}_b`, first.outputs.password!)).toBeNull()
     } finally {
       await app.end()
@@ -66,9 +72,12 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     // A per-database setting overrides the role-wide SET role default.
     await withAdmin(server, (c) => c.query(`ALTER ROLE ${role}_b IN DATABASE postgres SET role = ${role}_b`))
     const before = (await snapshotRoles(server, family(role))) as { roles: { rolname: string; rolpassword: string }[] }
-    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(/current_user is "[^"]+_b", not "[^"]+".*undone/)
+    await expect(phase(server, { phase: 'open', role })).rejects.toThrow(
+      /current_user is "[^"]+_b", not "[^"]+".*undone/,
+    )
     const after = (await snapshotRoles(server, family(role))) as typeof before
-    const withoutPassword = (s: typeof before, name: string) => s.roles.map((r) => (r.rolname === name ? { ...r, rolpassword: null } : r))
+    const withoutPassword = (s: typeof before, name: string) =>
+      s.roles.map((r) => (r.rolname === name ? { ...r, rolpassword: null } : r))
     expect(withoutPassword(after, `${role}_b`)).toEqual(withoutPassword(before, `${role}_b`))
   })
 
@@ -99,7 +108,12 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
       phase(server, { phase: 'open', role, 'admin-url': otherUrl }, { env: { GITHUB_RUN_ID: '602' } }),
     ])
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
-    const state = await withAdmin(server, async (c) => JSON.parse((await c.query(`SELECT shobj_description(oid, 'pg_authid') AS s FROM pg_roles WHERE rolname = $1`, [role])).rows[0].s))
+    const state = await withAdmin(server, async (c) =>
+      JSON.parse(
+        (await c.query(`SELECT shobj_description(oid, 'pg_authid') AS s FROM pg_roles WHERE rolname = $1`, [role]))
+          .rows[0].s,
+      ),
+    )
     expect(state.rotation.incoming).toBe(`${role}_b`)
   })
 })

@@ -5,14 +5,26 @@ import { familyName, loginAs, phase } from '../harness/helpers.js'
 import type { TestServer } from '../harness/servers.js'
 
 // A real streaming replica needs servers of our own: run on the newest and oldest installed majors.
-const majors = [...new Set([installedMajors().at(-1), installedMajors()[0]])].filter((m): m is number => m !== undefined)
+const majors = [...new Set([installedMajors().at(-1), installedMajors()[0]])].filter(
+  (m): m is number => m !== undefined,
+)
 
-const asTestServer = (s: EmbeddedServer): TestServer => ({ major: s.major, version: s.version, url: s.url, host: s.host, port: s.port, password: s.password, driver: 'embedded' })
+const asTestServer = (s: EmbeddedServer): TestServer => ({
+  major: s.major,
+  version: s.version,
+  url: s.url,
+  host: s.host,
+  port: s.port,
+  password: s.password,
+  driver: 'embedded',
+})
 
 async function replicated(replica: EmbeddedServer, role: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const c = await loginAs(asTestServer(replica), 'postgres', replica.password)
-    const n = (await c.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE $1 || '%' AND rolcanlogin`, [role])).rows[0].n
+    const n = (
+      await c.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE $1 || '%' AND rolcanlogin`, [role])
+    ).rows[0].n
     await c.end()
     if (n >= 2) return
     await new Promise((r) => setTimeout(r, 100))
@@ -49,16 +61,29 @@ describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streamin
     const d = await phase(p, { phase: 'verify-drain', role, timeout: '400ms', 'replica-urls': replicaUrls })
     expect(d.outputs).toMatchObject({ drained: false, remainingConnections: 1 })
     expect(d.failure).toMatch(new RegExp(`1 \\(postgres@127\\.0\\.0\\.1:${replica.port}: 1\\)`))
-    await expect(phase(p, { phase: 'close', role, 'replica-urls': replicaUrls })).rejects.toThrow(/still has 1 .*sessions/)
+    await expect(phase(p, { phase: 'close', role, 'replica-urls': replicaUrls })).rejects.toThrow(
+      /still has 1 .*sessions/,
+    )
 
-    const c = await phase(p, { phase: 'close', role, terminate: 'true', 'replica-urls': replicaUrls, 'rotation-id': o.outputs.rotationId! })
+    const c = await phase(p, {
+      phase: 'close',
+      role,
+      terminate: 'true',
+      'replica-urls': replicaUrls,
+      'rotation-id': o.outputs.rotationId!,
+    })
     expect(c.outputs).toMatchObject({ remainingConnections: 0, state: 'idle' })
     await readOnly.end().catch(() => {})
   })
 
   it('replica URLs are masked in the runner log, password included', async () => {
     const role = familyName()
-    const r = await runAction({ phase: 'status', role, 'admin-url': primary.url, 'replica-urls': `# the standby\n${replica.url}\n` })
+    const r = await runAction({
+      phase: 'status',
+      role,
+      'admin-url': primary.url,
+      'replica-urls': `# the standby\n${replica.url}\n`,
+    })
     expect(r.code, r.stdout).toBe(0)
     expect(r.masks).toContain(replica.url)
     expect(r.masks).toContain(replica.password)

@@ -19,7 +19,13 @@ describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
     const before = await snapshotRoles(server, family(role))
 
     const again = await phase(server, { phase: 'open', role, 'seal-key': SEAL_KEY }, { env })
-    expect(again.outputs).toMatchObject({ username: first.outputs.username, password: first.outputs.password, databaseUrl: first.outputs.databaseUrl, rotationId: first.outputs.rotationId, state: 'open' })
+    expect(again.outputs).toMatchObject({
+      username: first.outputs.username,
+      password: first.outputs.password,
+      databaseUrl: first.outputs.databaseUrl,
+      rotationId: first.outputs.rotationId,
+      state: 'open',
+    })
     expect(again.changes).toEqual([])
     expect(again.log.secrets).toEqual(expect.arrayContaining([first.outputs.password, first.outputs.databaseUrl]))
     expect(await snapshotRoles(server, family(role))).toEqual(before)
@@ -34,7 +40,9 @@ describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
       await app.end()
     }
     // The re-run needs the key the credentials were sealed with.
-    await expect(phase(server, { phase: 'open', role }, { env })).rejects.toThrow(/seal-key.*is required to re-run open/)
+    await expect(phase(server, { phase: 'open', role }, { env })).rejects.toThrow(
+      /seal-key.*is required to re-run open/,
+    )
     expect(await snapshotRoles(server, family(role))).toEqual(before)
   })
 
@@ -44,7 +52,9 @@ describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
     await phase(server, { phase: 'setup', role }, { env })
     const first = await phase(server, { phase: 'open', role }, { env })
     const before = await snapshotRoles(server, family(role))
-    await expect(phase(server, { phase: 'open', role }, { env })).rejects.toThrow(/cannot be emitted again: it was opened without seal-key.*scaled to zero.*force: true/s)
+    await expect(phase(server, { phase: 'open', role }, { env })).rejects.toThrow(
+      /cannot be emitted again: it was opened without seal-key.*scaled to zero.*force: true/s,
+    )
     expect(await snapshotRoles(server, family(role))).toEqual(before)
     expect(await loginError(server, first.outputs.username!, first.outputs.password!)).toBeNull()
   })
@@ -53,16 +63,22 @@ describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
     const role = familyName('rerun')
     await phase(server, { phase: 'setup', role })
     let aborted = false
-    const e = await phase(server, { phase: 'open', role }, {
-      afterLoginCheck: async () => {
-        await phase(server, { phase: 'abort', role })
-        aborted = true
+    const e = await phase(
+      server,
+      { phase: 'open', role },
+      {
+        afterLoginCheck: async () => {
+          await phase(server, { phase: 'abort', role })
+          aborted = true
+        },
       },
-    }).then(
+    ).then(
       () => null,
       (err: Error) => err,
     )
     expect(aborted).toBe(true)
-    expect(e?.message).toMatch(/Rotation \S+ was aborted or changed by another phase while open checked "[^"]+_b"'s new password, so that password must not be used/)
+    expect(e?.message).toMatch(
+      /Rotation \S+ was aborted or changed by another phase while open checked "[^"]+_b"'s new password, so that password must not be used/,
+    )
   })
 })

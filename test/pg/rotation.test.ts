@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, loginError, ownerOf, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import {
+  familyName,
+  loginAs,
+  loginError,
+  ownerOf,
+  phase,
+  servers,
+  snapshotRoles,
+  withAdmin,
+} from '../harness/helpers.js'
 
 describe.each(servers())('PostgreSQL $major: a full rotation', (server) => {
   it('setup creates the family: group NOLOGIN, first login active with the emitted password, second NOLOGIN', async () => {
@@ -8,7 +17,9 @@ describe.each(servers())('PostgreSQL $major: a full rotation', (server) => {
     expect(r.outputs.username).toBe(`${role}_a`)
     expect(r.outputs.state).toBe('idle')
     expect(r.outputs.password).toMatch(/^[A-Za-z0-9._~-]{32}$/)
-    expect(r.outputs.databaseUrl).toBe(`postgresql://${role}_a:${r.outputs.password}@${server.host}:${server.port}/postgres`)
+    expect(r.outputs.databaseUrl).toBe(
+      `postgresql://${role}_a:${r.outputs.password}@${server.host}:${server.port}/postgres`,
+    )
     expect(r.log.secrets).toContain(r.outputs.password)
     expect(r.log.secrets).toContain(r.outputs.databaseUrl)
 
@@ -23,13 +34,20 @@ describe.each(servers())('PostgreSQL $major: a full rotation', (server) => {
     expect(who).toEqual({ current_user: role, session_user: `${role}_a` })
 
     await withAdmin(server, async (a) => {
-      const roles = (await a.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE $1 ORDER BY 1`, [`${role}%`])).rows
+      const roles = (
+        await a.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE $1 ORDER BY 1`, [`${role}%`])
+      ).rows
       expect(roles).toEqual([
         { rolname: role, rolcanlogin: false },
         { rolname: `${role}_a`, rolcanlogin: true },
         { rolname: `${role}_b`, rolcanlogin: false },
       ])
-      const settings = (await a.query(`SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname LIKE $1 ORDER BY 1`, [`${role}%`])).rows
+      const settings = (
+        await a.query(
+          `SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname LIKE $1 ORDER BY 1`,
+          [`${role}%`],
+        )
+      ).rows
       expect(settings).toEqual([
         { rolname: `${role}_a`, setconfig: [`role=${role}`] },
         { rolname: `${role}_b`, setconfig: [`role=${role}`] },
@@ -75,10 +93,22 @@ describe.each(servers())('PostgreSQL $major: a full rotation', (server) => {
 
       const d = await phase(server, { phase: 'verify-drain', role, 'rotation-id': o.outputs.rotationId! })
       expect(d.failure).toBeUndefined()
-      expect(d.outputs).toMatchObject({ drained: true, remainingConnections: 0, previousUsername: active.user, rotationId: o.outputs.rotationId, state: 'open' })
+      expect(d.outputs).toMatchObject({
+        drained: true,
+        remainingConnections: 0,
+        previousUsername: active.user,
+        rotationId: o.outputs.rotationId,
+        state: 'open',
+      })
 
       const c = await phase(server, { phase: 'close', role, 'rotation-id': o.outputs.rotationId! })
-      expect(c.outputs).toMatchObject({ username: next.user, previousUsername: active.user, state: 'idle', remainingConnections: 0, rotationId: o.outputs.rotationId })
+      expect(c.outputs).toMatchObject({
+        username: next.user,
+        previousUsername: active.user,
+        state: 'idle',
+        remainingConnections: 0,
+        rotationId: o.outputs.rotationId,
+      })
       expect(await loginError(server, active.user, active.password)).not.toBeNull()
       expect(await loginError(server, next.user, next.password)).toBeNull()
       active = next

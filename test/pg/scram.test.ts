@@ -19,38 +19,52 @@ describe.each(servers())('PostgreSQL $major: SCRAM-SHA-256 verifiers', (server) 
     const stored = await withAdmin(server, async (c) => {
       await c.query(`SET password_encryption = 'scram-sha-256'`)
       await c.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`)
-      return (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [name])).rows[0].rolpassword as string
+      return (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [name])).rows[0]
+        .rolpassword as string
     })
     const { iterations, salt } = parseVerifier(stored)
     expect(salt.length).toBe(16)
     expect(scramVerifier(password, iterations, salt)).toBe(stored)
   })
 
-  it.runIf(server.major >= 16)('uses the server\'s scram_iterations on PostgreSQL 16+', async () => {
+  it.runIf(server.major >= 16)("uses the server's scram_iterations on PostgreSQL 16+", async () => {
     const role = familyName()
     const url = `${server.url}?options=${encodeURIComponent('-c scram_iterations=5000')}`
     const r = await phase(server, { phase: 'setup', role, 'admin-url': url })
-    const stored = await withAdmin(server, async (c) => (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [`${role}_a`])).rows[0].rolpassword as string)
+    const stored = await withAdmin(
+      server,
+      async (c) =>
+        (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [`${role}_a`])).rows[0]
+          .rolpassword as string,
+    )
     expect(stored.startsWith('SCRAM-SHA-256$5000:')).toBe(true)
     expect(await loginError(server, `${role}_a`, r.outputs.password!)).toBeNull()
   })
 
-  it.runIf(Boolean(server.logFile))('with scram-sha-256 the plaintext never reaches the server log, even with log_statement = all', async () => {
-    const role = familyName()
-    const url = `${server.url}?options=${encodeURIComponent('-c log_statement=all')}`
-    const s = await phase(server, { phase: 'setup', role, 'admin-url': url })
-    const o = await phase(server, { phase: 'open', role, 'admin-url': url })
-    const log = readFileSync(server.logFile!, 'utf8')
-    expect(log).toContain(`ALTER ROLE "${role}_b" WITH LOGIN PASSWORD 'SCRAM-SHA-256$`)
-    expect(log).not.toContain(s.outputs.password!)
-    expect(log).not.toContain(o.outputs.password!)
-  })
+  it.runIf(Boolean(server.logFile))(
+    'with scram-sha-256 the plaintext never reaches the server log, even with log_statement = all',
+    async () => {
+      const role = familyName()
+      const url = `${server.url}?options=${encodeURIComponent('-c log_statement=all')}`
+      const s = await phase(server, { phase: 'setup', role, 'admin-url': url })
+      const o = await phase(server, { phase: 'open', role, 'admin-url': url })
+      const log = readFileSync(server.logFile!, 'utf8')
+      expect(log).toContain(`ALTER ROLE "${role}_b" WITH LOGIN PASSWORD 'SCRAM-SHA-256$`)
+      expect(log).not.toContain(s.outputs.password!)
+      expect(log).not.toContain(o.outputs.password!)
+    },
+  )
 
   it('password-encryption: server sends the password for the server to hash, and it works', async () => {
     const role = familyName()
     const s = await phase(server, { phase: 'setup', role, 'password-encryption': 'server' })
     expect(await loginError(server, `${role}_a`, s.outputs.password!)).toBeNull()
-    const stored = await withAdmin(server, async (c) => (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [`${role}_a`])).rows[0].rolpassword as string)
+    const stored = await withAdmin(
+      server,
+      async (c) =>
+        (await c.query(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, [`${role}_a`])).rows[0]
+          .rolpassword as string,
+    )
     expect(stored.startsWith('SCRAM-SHA-256$')).toBe(true)
   })
 })

@@ -53,7 +53,13 @@ describe.each(servers())('PostgreSQL $major: adopting a login with settings, two
         secrets.push(open.outputs.password!)
         await sleep(500)
         const deployed = await app.deploy({ user: login, password: open.outputs.password! })
-        const drain = await phase(server, { phase: 'verify-drain', role, 'rotation-id': open.outputs.rotationId!, interval: '200ms', timeout: '30s' })
+        const drain = await phase(server, {
+          phase: 'verify-drain',
+          role,
+          'rotation-id': open.outputs.rotationId!,
+          interval: '200ms',
+          timeout: '30s',
+        })
         expect(drain.outputs.drained).toBe(true)
         await deployed.retired
         await phase(server, { phase: 'close', role, 'rotation-id': open.outputs.rotationId! })
@@ -65,14 +71,27 @@ describe.each(servers())('PostgreSQL $major: adopting a login with settings, two
     }
     const stats = app.stats()
     const queries = stats.ok + stats.failed
-    console.log(`[settings-load] PostgreSQL ${server.major}: ${queries} queries, ${stats.failed} failed, connection attempts failed ${stats.connectFailed}; per login ${JSON.stringify(stats.okBy)}; sessions saw ${JSON.stringify(checked)}; errors: ${stats.errors.slice(0, 3).join(' | ') || 'none'}`)
-    for (const login of [`${role}_a`, `${role}_b`]) expect(checked).toContainEqual({ login, sp: `${schema}, public`, st: '5s', cu: role, wm: '8MB' })
+    console.log(
+      `[settings-load] PostgreSQL ${server.major}: ${queries} queries, ${stats.failed} failed, connection attempts failed ${stats.connectFailed}; per login ${JSON.stringify(stats.okBy)}; sessions saw ${JSON.stringify(checked)}; errors: ${stats.errors.slice(0, 3).join(' | ') || 'none'}`,
+    )
+    for (const login of [`${role}_a`, `${role}_b`])
+      expect(checked).toContainEqual({ login, sp: `${schema}, public`, st: '5s', cu: role, wm: '8MB' })
     expect(stats.errors).toEqual([])
     expect(stats.failed).toBe(0)
     expect(stats.connectFailed).toBe(0)
     expect(Object.keys(stats.okBy).sort()).toEqual([role, `${role}_a`, `${role}_b`])
     expect(stats.okBy[`${role}_b`]).toBeGreaterThan(100)
-    expect(await withAdmin(server, async (c) => (await c.query(`SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1`, [[`${role}_a`, `${role}_b`]])).rows)).toEqual([
+    expect(
+      await withAdmin(
+        server,
+        async (c) =>
+          (
+            await c.query(`SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1`, [
+              [`${role}_a`, `${role}_b`],
+            ])
+          ).rows,
+      ),
+    ).toEqual([
       { rolname: `${role}_a`, rolconnlimit: 80 },
       { rolname: `${role}_b`, rolconnlimit: 80 },
     ])
@@ -82,7 +101,11 @@ describe.each(servers())('PostgreSQL $major: adopting a login with settings, two
       const main = await loginAs(server, login, pw)
       const inOther = await loginAs(server, login, pw, other)
       try {
-        const m = (await main.query(`SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_user AS cu`)).rows[0]
+        const m = (
+          await main.query(
+            `SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_user AS cu`,
+          )
+        ).rows[0]
         const o = (await inOther.query(`SELECT current_setting('work_mem') AS wm`)).rows[0]
         return { login, ...m, ...o }
       } finally {

@@ -19,7 +19,10 @@ async function storedSettings(server: TestServer, role: string): Promise<[string
 }
 
 async function connLimit(server: TestServer, role: string): Promise<number> {
-  return withAdmin(server, async (c) => (await c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [role])).rows[0].rolconnlimit)
+  return withAdmin(
+    server,
+    async (c) => (await c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [role])).rows[0].rolconnlimit,
+  )
 }
 
 async function show(c: pg.Client, ...names: string[]): Promise<Record<string, string>> {
@@ -31,7 +34,13 @@ async function show(c: pg.Client, ...names: string[]): Promise<Record<string, st
 const withoutRole = (s: [string, string][]) => s.filter(([, c]) => !c.startsWith('role='))
 
 /** A single login as a team has it today: settings role-wide and in another database, a connection limit, tables in its own schema. */
-async function legacyLogin(server: TestServer, role: string, password: string, other: string, schema: string): Promise<void> {
+async function legacyLogin(
+  server: TestServer,
+  role: string,
+  password: string,
+  other: string,
+  schema: string,
+): Promise<void> {
   await withAdmin(server, async (c) => {
     await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' CONNECTION LIMIT 80`)
     await c.query(`CREATE DATABASE ${other}`)
@@ -78,7 +87,11 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
           role,
         })
         expect((await main.query('SELECT count(*)::int AS n FROM widgets')).rows[0].n).toBe(3)
-        expect(await show(inOther, 'work_mem', 'search_path', 'statement_timeout')).toEqual({ work_mem: '8MB', search_path: '"$user", public', statement_timeout: '5s' })
+        expect(await show(inOther, 'work_mem', 'search_path', 'statement_timeout')).toEqual({
+          work_mem: '8MB',
+          search_path: '"$user", public',
+          statement_timeout: '5s',
+        })
       } finally {
         await main.end()
         await inOther.end()
@@ -120,7 +133,9 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
     expect(o.changes).toContain(`ALTER ROLE "${b}" RESET "idle_in_transaction_session_timeout"`)
     const c = await loginAs(server, b, o.outputs.password!)
     try {
-      expect(await show(c, 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'temp_tablespaces')).toEqual({
+      expect(
+        await show(c, 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'temp_tablespaces'),
+      ).toEqual({
         statement_timeout: '3s',
         lock_timeout: '4s',
         idle_in_transaction_session_timeout: '0',
@@ -170,10 +185,16 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
         `direct-membership ${b}`,
       ].sort(),
     )
-    const detail = (kind: string) => st.status!.drift.filter((d) => d.kind === kind).map((d) => d.detail).join(' / ')
+    const detail = (kind: string) =>
+      st
+        .status!.drift.filter((d) => d.kind === kind)
+        .map((d) => d.detail)
+        .join(' / ')
     expect(detail('group-settings')).toContain('statement_timeout=5s')
     expect(detail('settings-differ')).toContain(`search_path "s_${role}, public" here, not set on "${a}"`)
-    expect(detail('direct-privileges')).toContain(`table privileges granted to it directly in database "postgres" on 1 object(s) (s_${role}.t)`)
+    expect(detail('direct-privileges')).toContain(
+      `table privileges granted to it directly in database "postgres" on 1 object(s) (s_${role}.t)`,
+    )
     expect(detail('direct-privileges')).toContain(`schema privileges`)
     expect(detail('missing-default-role')).toContain(`in database "postgres" its SET role default is "${other}"`)
     expect(st.log.lines.join('\n')).toMatch(/warning: Drift: .*group role|warning: Drift: /)
@@ -216,9 +237,17 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
     }
     const warnings = s.log.lines.filter((l) => l.startsWith('warning: Adoption: '))
     expect(warnings).toHaveLength(3)
-    expect(warnings[0]).toMatch(new RegExp(`pg_hba.conf names "${role}" on line \\d+ \\(host all 10.99.0.0 scram-sha-256\\): "${role}_a" and "${role}_b" do not match those rules`))
-    expect(warnings[1]).toMatch(new RegExp(`"${role}" has VALID UNTIL 2099-01-01T00:00:00\\+00:00: it keeps it while it is the active login`))
-    expect(warnings[2]).toContain(`these objects in database "postgres" mention it: column default s_${role}.orders.who, policy s_${role}.orders policy own_rows, view public.v_${role}. Compare`)
+    expect(warnings[0]).toMatch(
+      new RegExp(
+        `pg_hba.conf names "${role}" on line \\d+ \\(host all 10.99.0.0 scram-sha-256\\): "${role}_a" and "${role}_b" do not match those rules`,
+      ),
+    )
+    expect(warnings[1]).toMatch(
+      new RegExp(`"${role}" has VALID UNTIL 2099-01-01T00:00:00\\+00:00: it keeps it while it is the active login`),
+    )
+    expect(warnings[2]).toContain(
+      `these objects in database "postgres" mention it: column default s_${role}.orders.who, policy s_${role}.orders policy own_rows, view public.v_${role}. Compare`,
+    )
     expect(s.notes.filter((n) => n.startsWith('Warning (adoption): '))).toHaveLength(3)
     expect(s.notes.join(' ')).toContain(`1 default privilege rule(s) are defined for "${role}"`)
     expect(s.outputs).toMatchObject({ username: role, state: 'idle' })
@@ -250,15 +279,23 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
     const o = await phase(server, { 'admin-url': url, phase: 'open', role })
     const c = await loginAs(server, o.outputs.username!, o.outputs.password!)
     try {
-      expect(await show(c, 'search_path', 'statement_timeout')).toEqual({ search_path: `s_${role}, public`, statement_timeout: '6s' })
+      expect(await show(c, 'search_path', 'statement_timeout')).toEqual({
+        search_path: `s_${role}, public`,
+        statement_timeout: '6s',
+      })
     } finally {
       await c.end()
     }
     await phase(server, { 'admin-url': url, phase: 'close', role, force: 'true' })
     // A superuser-only setting on the active login: this admin cannot copy it, so open refuses and changes nothing.
     await withAdmin(server, (c2) => c2.query(`ALTER ROLE ${role}_a SET log_min_duration_statement = '1s'`))
-    await expect(phase(server, { 'admin-url': url, phase: 'open', role })).rejects.toThrow(/may not set a role setting that the family carries.*log_min_duration_statement.*Nothing was changed/)
+    await expect(phase(server, { 'admin-url': url, phase: 'open', role })).rejects.toThrow(
+      /may not set a role setting that the family carries.*log_min_duration_statement.*Nothing was changed/,
+    )
     expect(await loginError(server, `${role}_b`, 'x'.repeat(16))).not.toBeNull()
-    expect((await phase(server, { phase: 'status', role })).status).toMatchObject({ state: 'idle', active: `${role}_a` })
+    expect((await phase(server, { phase: 'status', role })).status).toMatchObject({
+      state: 'idle',
+      active: `${role}_a`,
+    })
   })
 })

@@ -14,7 +14,12 @@ async function adminName(server: TestServer): Promise<string> {
 }
 
 async function readComment(server: TestServer, role: string): Promise<Record<string, unknown>> {
-  return withAdmin(server, async (c) => JSON.parse((await c.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [role])).rows[0].c))
+  return withAdmin(server, async (c) =>
+    JSON.parse(
+      (await c.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [role]))
+        .rows[0].c,
+    ),
+  )
 }
 
 async function writeComment(server: TestServer, role: string, state: unknown): Promise<void> {
@@ -35,8 +40,14 @@ describe.each(servers())('PostgreSQL $major: a tampered state comment', (server)
     const before = await snapshotRoles(server, [...family(role), admin])
 
     for (const p of ['close', 'abort', 'open', 'verify-drain', 'setup']) {
-      const run = phase(server, { phase: p, role, force: p === 'close' ? 'true' : 'false' }, { env: { GITHUB_RUN_ID: '1001' } })
-      await expect(run, p).rejects.toThrow(/state comment on role "[^"]+" was tampered with: adoptedFrom is "[^"]+", not the group role.*nothing was changed.*COMMENT ON ROLE "[^"]+" IS NULL; and run setup/s)
+      const run = phase(
+        server,
+        { phase: p, role, force: p === 'close' ? 'true' : 'false' },
+        { env: { GITHUB_RUN_ID: '1001' } },
+      )
+      await expect(run, p).rejects.toThrow(
+        /state comment on role "[^"]+" was tampered with: adoptedFrom is "[^"]+", not the group role.*nothing was changed.*COMMENT ON ROLE "[^"]+" IS NULL; and run setup/s,
+      )
     }
     expect(await snapshotRoles(server, [...family(role), admin])).toEqual(before)
     expect(await loginError(server, admin, server.password)).toBeNull()
@@ -71,11 +82,15 @@ describe.each(servers())('PostgreSQL $major: a tampered state comment', (server)
     // As if the family had always been (admin, <role>_b) with the admin active.
     await writeComment(server, role, { ...state, logins: [admin, `${role}_b`], active: admin, passwordSetAt: {} })
     const before = await snapshotRoles(server, [...family(role), admin])
-    await expect(phase(server, { phase: 'close', role, 'login-roles': `${admin},${role}_b`, force: 'true' })).rejects.toThrow(
+    await expect(
+      phase(server, { phase: 'close', role, 'login-roles': `${admin},${role}_b`, force: 'true' }),
+    ).rejects.toThrow(
       new RegExp(`Refusing to change the roles: "${admin}" is (the admin role itself \\(current_user\\)|a superuser)`),
     )
     // Without the matching login-roles the mismatch itself points at the state.
-    await expect(phase(server, { phase: 'close', role })).rejects.toThrow(/login-roles is .*the state comment was altered/)
+    await expect(phase(server, { phase: 'close', role })).rejects.toThrow(
+      /login-roles is .*the state comment was altered/,
+    )
     expect(await snapshotRoles(server, [...family(role), admin])).toEqual(before)
     expect(await loginError(server, admin, server.password)).toBeNull()
   })

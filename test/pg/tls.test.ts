@@ -14,59 +14,101 @@ const major = installedMajors().at(-1)
 function makeCert(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`)
   const key = join(dir, `${name}.key`)
-  execFileSync(openssl!, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' })
+  execFileSync(
+    openssl!,
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  )
   return { cert, key }
 }
 
-describe.skipIf(!openssl || major === undefined)('TLS: sslmode and sslrootcert in admin-url work as in libpq, and never fall back to plaintext', () => {
-  let dir: string
-  let tls: EmbeddedServer
-  let plain: EmbeddedServer
-  let good: { cert: string; key: string }
-  let other: { cert: string; key: string }
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pgrot-tls-'))
-    good = makeCert(dir, 'server')
-    other = makeCert(dir, 'other')
-    if (process.getuid?.() === 0) {
-      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString())
-      for (const f of [dir, good.cert, good.key]) chownSync(f, uid, gid)
-    }
-    tls = await startEmbedded(major!, { ssl: 'on', ssl_cert_file: good.cert, ssl_key_file: good.key, log_connections: 'on' })
-    plain = await startEmbedded(major!)
-  })
-  afterAll(async () => {
-    await tls?.stop()
-    await plain?.stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  })
+describe.skipIf(!openssl || major === undefined)(
+  'TLS: sslmode and sslrootcert in admin-url work as in libpq, and never fall back to plaintext',
+  () => {
+    let dir: string
+    let tls: EmbeddedServer
+    let plain: EmbeddedServer
+    let good: { cert: string; key: string }
+    let other: { cert: string; key: string }
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'pgrot-tls-'))
+      good = makeCert(dir, 'server')
+      other = makeCert(dir, 'other')
+      if (process.getuid?.() === 0) {
+        const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
+        const gid = Number(execFileSync('id', ['-g', 'postgres']).toString())
+        for (const f of [dir, good.cert, good.key]) chownSync(f, uid, gid)
+      }
+      tls = await startEmbedded(major!, {
+        ssl: 'on',
+        ssl_cert_file: good.cert,
+        ssl_key_file: good.key,
+        log_connections: 'on',
+      })
+      plain = await startEmbedded(major!)
+    })
+    afterAll(async () => {
+      await tls?.stop()
+      await plain?.stop()
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    })
 
-  const on = (s: EmbeddedServer, url: string): TestServer => ({ major: s.major, version: s.version, url, host: s.host, port: s.port, password: s.password, driver: 'embedded' })
+    const on = (s: EmbeddedServer, url: string): TestServer => ({
+      major: s.major,
+      version: s.version,
+      url,
+      host: s.host,
+      port: s.port,
+      password: s.password,
+      driver: 'embedded',
+    })
 
-  it('sslmode=require encrypts (the server logs the action\'s connections as SSL)', async () => {
-    const url = `postgresql://postgres:${tls.password}@127.0.0.1:${tls.port}/postgres?sslmode=require`
-    const r = await phase(on(tls, url), { phase: 'setup', role: familyName() })
-    expect(r.outputs.state).toBe('idle')
-    const log = readFileSync(tls.logFile, 'utf8')
-    expect(log).toMatch(/connection authorized: user=postgres database=postgres application_name=pg-credential-rotation\/setup.*SSL enabled/)
-  })
+    it("sslmode=require encrypts (the server logs the action's connections as SSL)", async () => {
+      const url = `postgresql://postgres:${tls.password}@127.0.0.1:${tls.port}/postgres?sslmode=require`
+      const r = await phase(on(tls, url), { phase: 'setup', role: familyName() })
+      expect(r.outputs.state).toBe('idle')
+      const log = readFileSync(tls.logFile, 'utf8')
+      expect(log).toMatch(
+        /connection authorized: user=postgres database=postgres application_name=pg-credential-rotation\/setup.*SSL enabled/,
+      )
+    })
 
-  it('sslmode=verify-full with sslrootcert verifies the server, and a wrong root certificate fails before anything changes', async () => {
-    const ok = `postgresql://postgres:${tls.password}@localhost:${tls.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(good.cert)}`
-    const role = familyName()
-    await phase(on(tls, ok), { phase: 'setup', role })
-    // open's login check uses the same TLS settings and must verify too
-    const o = await phase(on(tls, ok), { phase: 'open', role })
-    expect(o.outputs.state).toBe('open')
-    const bad = `postgresql://postgres:${tls.password}@localhost:${tls.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(other.cert)}`
-    await expect(phase(on(tls, bad), { phase: 'close', role, force: 'true' })).rejects.toThrow(/admin connection \(admin-url\): .*(self[- ]signed|certificate)/i)
-    const st = await phase(on(tls, ok), { phase: 'status', role })
-    expect(st.status!.state).toBe('open')
-  })
+    it('sslmode=verify-full with sslrootcert verifies the server, and a wrong root certificate fails before anything changes', async () => {
+      const ok = `postgresql://postgres:${tls.password}@localhost:${tls.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(good.cert)}`
+      const role = familyName()
+      await phase(on(tls, ok), { phase: 'setup', role })
+      // open's login check uses the same TLS settings and must verify too
+      const o = await phase(on(tls, ok), { phase: 'open', role })
+      expect(o.outputs.state).toBe('open')
+      const bad = `postgresql://postgres:${tls.password}@localhost:${tls.port}/postgres?sslmode=verify-full&sslrootcert=${encodeURIComponent(other.cert)}`
+      await expect(phase(on(tls, bad), { phase: 'close', role, force: 'true' })).rejects.toThrow(
+        /admin connection \(admin-url\): .*(self[- ]signed|certificate)/i,
+      )
+      const st = await phase(on(tls, ok), { phase: 'status', role })
+      expect(st.status!.state).toBe('open')
+    })
 
-  it('sslmode=require against a server without TLS fails; it does not fall back to an unencrypted connection', async () => {
-    const url = `postgresql://postgres:${plain.password}@127.0.0.1:${plain.port}/postgres?sslmode=require`
-    await expect(phase(on(plain, url), { phase: 'status', role: familyName() })).rejects.toThrow(/does not support SSL/i)
-  })
-})
+    it('sslmode=require against a server without TLS fails; it does not fall back to an unencrypted connection', async () => {
+      const url = `postgresql://postgres:${plain.password}@127.0.0.1:${plain.port}/postgres?sslmode=require`
+      await expect(phase(on(plain, url), { phase: 'status', role: familyName() })).rejects.toThrow(
+        /does not support SSL/i,
+      )
+    })
+  },
+)

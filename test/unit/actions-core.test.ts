@@ -12,7 +12,9 @@ import * as core from '@actions/core'
 import * as ours from '../../src/action/actions-core.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
-const installed = JSON.parse(readFileSync(new URL('../../node_modules/@actions/core/package.json', import.meta.url), 'utf8'))
+const installed = JSON.parse(
+  readFileSync(new URL('../../node_modules/@actions/core/package.json', import.meta.url), 'utf8'),
+)
 
 function captureStdout(fn: () => void): string {
   let text = ''
@@ -49,7 +51,10 @@ describe('the @actions/core shortcut', () => {
   })
 
   it('is pinned to the exact @actions/core version that is installed', () => {
-    expect(pkg.dependencies['@actions/core'], 'pin @actions/core exactly: src/action/actions-core.ts imports its files by path').toMatch(/^\d+\.\d+\.\d+$/)
+    expect(
+      pkg.dependencies['@actions/core'],
+      'pin @actions/core exactly: src/action/actions-core.ts imports its files by path',
+    ).toMatch(/^\d+\.\d+\.\d+$/)
     expect(installed.version).toBe(pkg.dependencies['@actions/core'])
   })
 
@@ -70,7 +75,9 @@ describe('the @actions/core shortcut', () => {
 
   it('writes outputs to GITHUB_OUTPUT as the public setOutput does', () => {
     const value = 'postgresql://app_b:secret@db/app\nsecond line'
-    expect(withOutputFile(() => ours.setOutput('database-url', value))).toBe(withOutputFile(() => core.setOutput('database-url', value)))
+    expect(withOutputFile(() => ours.setOutput('database-url', value))).toBe(
+      withOutputFile(() => core.setOutput('database-url', value)),
+    )
   })
 
   it('reads inputs as the public getInput does', () => {

@@ -53,7 +53,13 @@ describe('parseConfig: defaults', () => {
   })
 
   it('documents the defaults in one place', () => {
-    expect(DEFAULTS).toEqual({ passwordLength: '32', passwordEncryption: 'scram-sha-256', timeout: '15m', interval: '5s', minNewConnections: '0' })
+    expect(DEFAULTS).toEqual({
+      passwordLength: '32',
+      passwordEncryption: 'scram-sha-256',
+      timeout: '15m',
+      interval: '5s',
+      minNewConnections: '0',
+    })
   })
 
   it('derives the login roles from the group role: <role>_a, <role>_b', () => {
@@ -69,20 +75,32 @@ describe('parseConfig: defaults', () => {
   })
 
   it('derives app-url from admin-url without user and password query parameters', () => {
-    const c = config(base({ 'admin-url': `postgresql://db.example.com/appdb?user=admin&password=${SECRET}&sslmode=verify-full` }))
+    const c = config(
+      base({ 'admin-url': `postgresql://db.example.com/appdb?user=admin&password=${SECRET}&sslmode=verify-full` }),
+    )
     expect(c.appUrl).toBe('postgresql://db.example.com/appdb?sslmode=verify-full')
   })
 
   it('derives app-url from PGHOST, PGPORT, PGDATABASE and PGSSLMODE when admin-url is empty', () => {
-    const c = config(base({ 'admin-url': '' }), { PGHOST: 'db.internal', PGPORT: '6432', PGDATABASE: 'appdb', PGSSLMODE: 'require', PGUSER: 'admin', PGPASSWORD: SECRET })
+    const c = config(base({ 'admin-url': '' }), {
+      PGHOST: 'db.internal',
+      PGPORT: '6432',
+      PGDATABASE: 'appdb',
+      PGSSLMODE: 'require',
+      PGUSER: 'admin',
+      PGPASSWORD: SECRET,
+    })
     expect(c.admin).toEqual({})
     expect(c.appUrl).toBe('postgresql://db.internal:6432/appdb?sslmode=require')
     expect(c.appUrl).not.toContain(SECRET)
   })
 
-  it.each([{ PGHOST: 'h' }, { PGUSER: 'admin' }, { PGDATABASE: 'appdb' }])('accepts an empty admin-url when the libpq environment is set (%o)', (env) => {
-    expect(config(base({ 'admin-url': '' }), env).admin).toEqual({})
-  })
+  it.each([{ PGHOST: 'h' }, { PGUSER: 'admin' }, { PGDATABASE: 'appdb' }])(
+    'accepts an empty admin-url when the libpq environment is set (%o)',
+    (env) => {
+      expect(config(base({ 'admin-url': '' }), env).admin).toEqual({})
+    },
+  )
 
   it('uses an explicit app-url as given', () => {
     expect(config(base({ 'app-url': 'postgresql://pooler.example.com:6432/appdb?sslmode=verify-full' })).appUrl).toBe(
@@ -91,13 +109,20 @@ describe('parseConfig: defaults', () => {
   })
 
   it('records the workflow run from the GITHUB_* environment', () => {
-    const c = config(base(), { GITHUB_RUN_ID: '123', GITHUB_RUN_ATTEMPT: '2', GITHUB_WORKFLOW: 'deploy', GITHUB_REPOSITORY: 'o/r', GITHUB_ACTOR: 'me' })
+    const c = config(base(), {
+      GITHUB_RUN_ID: '123',
+      GITHUB_RUN_ATTEMPT: '2',
+      GITHUB_WORKFLOW: 'deploy',
+      GITHUB_REPOSITORY: 'o/r',
+      GITHUB_ACTOR: 'me',
+    })
     expect(c.run).toEqual({ runId: '123', runAttempt: '2', workflow: 'deploy', repository: 'o/r', actor: 'me' })
     expect(config(base()).run).toEqual({ runId: '', runAttempt: '', workflow: '', repository: '', actor: '' })
   })
 
   it('reads every phase', () => {
-    for (const p of PHASES) expect(config(base({ phase: p, 'sealed-credentials': 'pgrot1.x', 'seal-key': 'k'.repeat(16) })).phase).toBe(p)
+    for (const p of PHASES)
+      expect(config(base({ phase: p, 'sealed-credentials': 'pgrot1.x', 'seal-key': 'k'.repeat(16) })).phase).toBe(p)
     expect([...PHASES]).toEqual(['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal'])
   })
 })
@@ -133,7 +158,15 @@ describe('parseConfig: explicit values', () => {
   })
 
   it('trims whitespace around every input', () => {
-    const c = config({ phase: ' setup\n', role: '  app ', 'admin-url': ` ${ADMIN_URL} `, 'login-roles': ' x_1 ,  x_2 ', timeout: ' 90s ', terminate: ' true ', 'rotation-id': ' r-1 ' })
+    const c = config({
+      phase: ' setup\n',
+      role: '  app ',
+      'admin-url': ` ${ADMIN_URL} `,
+      'login-roles': ' x_1 ,  x_2 ',
+      timeout: ' 90s ',
+      terminate: ' true ',
+      'rotation-id': ' r-1 ',
+    })
     expect(c.phase).toBe('setup')
     expect(c.role).toBe('app')
     expect(c.admin.url).toBe(ADMIN_URL)
@@ -263,9 +296,12 @@ describe('parseConfig: refusals name the input and never contain the admin passw
     refuse(base({ 'login-roles': 'pg_app_a,app_b' }), 'login-roles')
   })
 
-  it.each(['public', 'none', 'current_user', 'session_user', 'current_role', 'all'])('refuses the reserved role name %j', (role) => {
-    expect(refuse(base({ role }), 'role').message).toMatch(/reserved/)
-  })
+  it.each(['public', 'none', 'current_user', 'session_user', 'current_role', 'all'])(
+    'refuses the reserved role name %j',
+    (role) => {
+      expect(refuse(base({ role }), 'role').message).toMatch(/reserved/)
+    },
+  )
 
   it('refuses a role name holding a NUL character', () => {
     refuse(base({ role: 'app\0x' }), 'role')
@@ -275,12 +311,17 @@ describe('parseConfig: refusals name the input and never contain the admin passw
     expect(refuse(base({ 'password-length': n }), 'password-length').message).toMatch(/between 16 and 1024/)
   })
 
-  it.each(['abc', '32.5', '-32', '1e2', '0x20', '32 chars'])('refuses password-length %j, which is not a whole number', (n) => {
-    expect(refuse(base({ 'password-length': n }), 'password-length').message).toMatch(/not a whole number/)
-  })
+  it.each(['abc', '32.5', '-32', '1e2', '0x20', '32 chars'])(
+    'refuses password-length %j, which is not a whole number',
+    (n) => {
+      expect(refuse(base({ 'password-length': n }), 'password-length').message).toMatch(/not a whole number/)
+    },
+  )
 
   it.each(['md5', 'SCRAM-SHA-256', 'scram', 'plain'])('refuses password-encryption %j', (enc) => {
-    expect(refuse(base({ 'password-encryption': enc }), 'password-encryption').message).toMatch(/scram-sha-256 or server/)
+    expect(refuse(base({ 'password-encryption': enc }), 'password-encryption').message).toMatch(
+      /scram-sha-256 or server/,
+    )
   })
 
   it.each([

@@ -46,23 +46,39 @@ describe('parseDuration', () => {
     expect(parseDuration('1.0006s', 'timeout')).toBe(1001)
   })
 
-  it.each(['', '   ', '-5s', '-5', '5x', '10 m', 'abc', 's', '1h30', '1h 30m', '5S', '1d', '1e3', '.5s', '5.s', '+5s', '5s-', 'ms'])(
-    'rejects %j with an InputError that names the input and repeats the value',
-    (text) => {
-      let err: unknown
-      try {
-        parseDuration(text, 'interval')
-      } catch (e) {
-        err = e
-      }
-      expect(err).toBeInstanceOf(InputError)
-      const e = err as InputError
-      expect(e.input).toBe('interval')
-      expect(e.message.startsWith("input 'interval': ")).toBe(true)
-      expect(e.message).toContain(`'${text}'`)
-      expect(e.message).toMatch(/90s, 10m, 1h/)
-    },
-  )
+  it.each([
+    '',
+    '   ',
+    '-5s',
+    '-5',
+    '5x',
+    '10 m',
+    'abc',
+    's',
+    '1h30',
+    '1h 30m',
+    '5S',
+    '1d',
+    '1e3',
+    '.5s',
+    '5.s',
+    '+5s',
+    '5s-',
+    'ms',
+  ])('rejects %j with an InputError that names the input and repeats the value', (text) => {
+    let err: unknown
+    try {
+      parseDuration(text, 'interval')
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(InputError)
+    const e = err as InputError
+    expect(e.input).toBe('interval')
+    expect(e.message.startsWith("input 'interval': ")).toBe(true)
+    expect(e.message).toContain(`'${text}'`)
+    expect(e.message).toMatch(/90s, 10m, 1h/)
+  })
 })
 
 describe('formatDuration', () => {
@@ -92,7 +108,10 @@ describe('formatDuration', () => {
     expect(formatDuration(59_600)).toBe('1m')
   })
 
-  it.each(['1m30s', '10m', '1h', '1h30m', '250ms', '15m', '5s'])('formats what parseDuration read from %s back to the same text', (text) => {
-    expect(formatDuration(parseDuration(text, 'timeout'))).toBe(text)
-  })
+  it.each(['1m30s', '10m', '1h', '1h30m', '250ms', '15m', '5s'])(
+    'formats what parseDuration read from %s back to the same text',
+    (text) => {
+      expect(formatDuration(parseDuration(text, 'timeout'))).toBe(text)
+    },
+  )
 })

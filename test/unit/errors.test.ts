@@ -14,7 +14,11 @@ describe('statementError says what was committed', () => {
     const plain = statementError(err, 'ALTER ROLE "app_a" NOLOGIN')
     expect(plain.message).toMatch(/nothing was changed/i)
     expect(wasCommitted(plain)).toBe(false)
-    const after = statementError(err, 'ALTER ROLE "app_a" NOLOGIN', 'GitHub secret DATABASE_URL now holds the credentials of "app_b"')
+    const after = statementError(
+      err,
+      'ALTER ROLE "app_a" NOLOGIN',
+      'GitHub secret DATABASE_URL now holds the credentials of "app_b"',
+    )
     expect(after.message).not.toMatch(/nothing was changed/i)
     expect(after.message).toContain('GitHub secret DATABASE_URL now holds the credentials of "app_b"')
     expect(wasCommitted(after)).toBe(true)

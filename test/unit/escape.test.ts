@@ -3,7 +3,8 @@ import { logLine, markdownCode, markdownText, oneLine } from '../../src/domain/e
 import { outsideCodeSpans, runnerLines, unescaped } from '../harness/markdown.js'
 
 const HOSTILE_DB = 'hj\n::warning title=x::pwned\r::error::also\u2028::notice::ls\u0085::debug::nel'
-const HOSTILE_APP = '[x](https://evil.example/p) ![i](https://evil.example/i.png) <img src=x> www.evil.example a@evil.example | `code` &amp;'
+const HOSTILE_APP =
+  '[x](https://evil.example/p) ![i](https://evil.example/i.png) <img src=x> www.evil.example a@evil.example | `code` &amp;'
 
 describe('oneLine: server text in a log line', () => {
   it('keeps a database name with line breaks and runner commands on one line, every break visible', () => {
@@ -18,14 +19,14 @@ describe('oneLine: server text in a log line', () => {
   })
 })
 
-describe('logLine: the adapter\'s last line of defence for info messages', () => {
+describe("logLine: the adapter's last line of defence for info messages", () => {
   it('no line of the message starts a runner command, even after leading whitespace or a bare CR', () => {
     const out = logLine('poll 1: ok\n::warning title=x::pwned\r  ::error::x\r\n##[add-mask]secret\nfine :: here')
     for (const line of runnerLines(out)) expect(line.trimStart()).not.toMatch(/^(::|##\[)/)
     expect(out).toBe('poll 1: ok\n\\x3a:warning title=x::pwned\n  \\x3a:error::x\n\\x23#[add-mask]secret\nfine :: here')
   })
 
-  it('leaves the action\'s ordinary messages as they are', () => {
+  it("leaves the action's ordinary messages as they are", () => {
     expect(logLine('Waiting up to 15m for "app_a" to drain.')).toBe('Waiting up to 15m for "app_a" to drain.')
   })
 })
@@ -36,7 +37,9 @@ describe('markdownText: server text in the job summary', () => {
     expect(unescaped(md, '[]<>!`&|@')).toEqual([])
     expect(md).not.toMatch(/(?<!\\):\/\//)
     expect(md).not.toMatch(/www\./i)
-    expect(md).toBe('\\[x\\](https\\://evil.example/p) \\!\\[i\\](https\\://evil.example/i.png) \\<img src=x\\> www\\.evil.example a\\@evil.example \\| \\`code\\` \\&amp;')
+    expect(md).toBe(
+      '\\[x\\](https\\://evil.example/p) \\!\\[i\\](https\\://evil.example/i.png) \\<img src=x\\> www\\.evil.example a\\@evil.example \\| \\`code\\` \\&amp;',
+    )
   })
 
   it('keeps line breaks out, so a name cannot end a table row or open a block', () => {

@@ -6,7 +6,7 @@ import { uriSecrets } from '../../src/postgres/urls.js'
 const PASSWORDS = ['p@ss:w/o?r#d%2B+ x', 'a+b c', '100%sure', 'only@at', 'x:y']
 const enc = encodeURIComponent
 
-describe('uriSecrets: every form of a URI\'s password, from the parser pg uses', () => {
+describe("uriSecrets: every form of a URI's password, from the parser pg uses", () => {
   for (const pw of PASSWORDS) {
     it(`userinfo, percent-encoded: masks ${JSON.stringify(pw)} as pg sends it and as written`, () => {
       const uri = `postgresql://admin:${enc(pw)}@db.example.com:5432/app`

@@ -14,7 +14,19 @@ function refusal(name: string): InputError {
 }
 
 describe('checkRoleName', () => {
-  it.each(['app', 'App', 'app_a', 'has space', `O'Brien "A"`, 'ünï', 'ロール', 'PG_upper', 'xpg_', 'publicity', 'r'.repeat(63)])('accepts %j and returns it', (name) => {
+  it.each([
+    'app',
+    'App',
+    'app_a',
+    'has space',
+    `O'Brien "A"`,
+    'ünï',
+    'ロール',
+    'PG_upper',
+    'xpg_',
+    'publicity',
+    'r'.repeat(63),
+  ])('accepts %j and returns it', (name) => {
     expect(checkRoleName(name, 'role')).toBe(name)
   })
 
@@ -30,16 +42,24 @@ describe('checkRoleName', () => {
 
   it('refuses an empty name and a name holding NUL', () => {
     expect(refusal('').message).toBe("input 'role': a role name is empty")
-    expect(refusal('a\0b').message).toBe("input 'role': a role name contains a control character (tab, line break or similar)")
+    expect(refusal('a\0b').message).toBe(
+      "input 'role': a role name contains a control character (tab, line break or similar)",
+    )
     expect(refusal('a\nb').message).toMatch(/control character/)
     expect(refusal('a\tb').message).toMatch(/control character/)
   })
 
-  it.each(['public', 'none', 'current_user', 'session_user', 'current_role', 'all'])('refuses the reserved name %j', (name) => {
-    expect(refusal(name).message).toBe(`input 'role': '${name}' is a reserved role name`)
-  })
+  it.each(['public', 'none', 'current_user', 'session_user', 'current_role', 'all'])(
+    'refuses the reserved name %j',
+    (name) => {
+      expect(refusal(name).message).toBe(`input 'role': '${name}' is a reserved role name`)
+    },
+  )
 
-  it.each(['pg_', 'pg_app', 'pg_read_all_data'])('refuses %j: names starting with pg_ are reserved by PostgreSQL', (name) => {
-    expect(refusal(name).message).toMatch(/starting with 'pg_' are reserved/)
-  })
+  it.each(['pg_', 'pg_app', 'pg_read_all_data'])(
+    'refuses %j: names starting with pg_ are reserved by PostgreSQL',
+    (name) => {
+      expect(refusal(name).message).toMatch(/starting with 'pg_' are reserved/)
+    },
+  )
 })

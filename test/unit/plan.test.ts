@@ -3,7 +3,19 @@ import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/inputs/config.js'
 import { StateError } from '../../src/domain/errors.js'
 import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/domain/family.js'
-import { forbiddenTarget, planAbort, planClose, planConfirmOpen, planDrain, planOpen, planRevertOpen, planSetup, withSealed, type Plan, type PlanContext } from '../../src/domain/plan.js'
+import {
+  forbiddenTarget,
+  planAbort,
+  planClose,
+  planConfirmOpen,
+  planDrain,
+  planOpen,
+  planRevertOpen,
+  planSetup,
+  withSealed,
+  type Plan,
+  type PlanContext,
+} from '../../src/domain/plan.js'
 import { describeState, readState, serializeState, type FamilyState } from '../../src/domain/state.js'
 import type { Step } from '../../src/postgres/statements.js'
 
@@ -17,7 +29,15 @@ const OTHER_RUN: RunInfo = { ...RUN, runId: '2002' }
 type Cfg = Parameters<typeof planSetup>[1]
 
 function cfg(over: Partial<Cfg> = {}): Cfg {
-  return { role: 'app', logins: ['app_a', 'app_b'], rotationId: null, terminate: false, force: false, run: RUN, ...over }
+  return {
+    role: 'app',
+    logins: ['app_a', 'app_b'],
+    rotationId: null,
+    terminate: false,
+    force: false,
+    run: RUN,
+    ...over,
+  }
 }
 
 function ctx(now: Date = NOW): PlanContext & { newRotationId: Mock<() => string> } {
@@ -26,12 +46,30 @@ function ctx(now: Date = NOW): PlanContext & { newRotationId: Mock<() => string>
 
 /** The NOLOGIN group role as setup leaves it. */
 function groupRole(over: Partial<RoleInfo> = {}): RoleInfo {
-  return { name: 'app', canLogin: false, superuser: false, member: false, canSet: false, inherits: false, defaultRole: null, ...over }
+  return {
+    name: 'app',
+    canLogin: false,
+    superuser: false,
+    member: false,
+    canSet: false,
+    inherits: false,
+    defaultRole: null,
+    ...over,
+  }
 }
 
 /** A login role as setup leaves it: member of app with SET and INHERIT, SET role = app; NOLOGIN unless said. */
 function login(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return { name, canLogin: false, superuser: false, member: true, canSet: true, inherits: true, defaultRole: 'app', ...over }
+  return {
+    name,
+    canLogin: false,
+    superuser: false,
+    member: true,
+    canSet: true,
+    inherits: true,
+    defaultRole: 'app',
+    ...over,
+  }
 }
 
 /** A bare login role that exists but is not part of the family yet. */
@@ -59,7 +97,16 @@ const SUPERUSER: AdminInfo = { name: 'admin', superuser: true, createrole: true,
 
 /** Nothing exists yet. */
 function freshObs(over: Partial<Observation> = {}): Observation {
-  return { serverVersion: 180000, scramIterations: 4096, admin: SUPERUSER, group: null, logins: { app_a: null, app_b: null }, state: { kind: 'none' }, sessions: [], ...over }
+  return {
+    serverVersion: 180000,
+    scramIterations: 4096,
+    admin: SUPERUSER,
+    group: null,
+    logins: { app_a: null, app_b: null },
+    state: { kind: 'none' },
+    sessions: [],
+    ...over,
+  }
 }
 
 /**
@@ -73,7 +120,10 @@ function familyObs(state: FamilyState | null, over: Partial<Observation> = {}): 
     scramIterations: 4096,
     admin: SUPERUSER,
     group: groupRole(),
-    logins: { app_a: login('app_a', { canLogin: canLogin('app_a') }), app_b: login('app_b', { canLogin: canLogin('app_b') }) },
+    logins: {
+      app_a: login('app_a', { canLogin: canLogin('app_a') }),
+      app_b: login('app_b', { canLogin: canLogin('app_b') }),
+    },
     state: state ? { kind: 'ok', state } : { kind: 'none' },
     sessions: [],
     ...over,
@@ -219,7 +269,10 @@ describe('planSetup', () => {
   })
 
   it('refuses when both logins can log in and no state says which one the application uses', () => {
-    const obs = freshObs({ group: groupRole(), logins: { app_a: bareLogin('app_a', { canLogin: true }), app_b: bareLogin('app_b', { canLogin: true }) } })
+    const obs = freshObs({
+      group: groupRole(),
+      logins: { app_a: bareLogin('app_a', { canLogin: true }), app_b: bareLogin('app_b', { canLogin: true }) },
+    })
     const e = refusal(() => planSetup(obs, cfg(), ctx()))
     expect(e.message).toContain('Both login roles (app_a, app_b) can log in')
     expect(e.state).toBe('not set up')
@@ -227,23 +280,31 @@ describe('planSetup', () => {
     expect(e.next).toMatch(/run setup again/)
   })
 
-  it.each(['app_a', 'app_b'])('adopts exactly one existing LOGIN role (%s) as active without changing its password', (active) => {
-    const other = active === 'app_a' ? 'app_b' : 'app_a'
-    const obs = freshObs({ group: groupRole(), logins: { [active]: bareLogin(active, { canLogin: true }), [other]: null } })
-    const plan = planSetup(obs, cfg(), ctx())
-    expect(plan.state.active).toBe(active)
-    expect(plan.issue).toBeNull()
-    expect(plan.steps.some((s) => s.kind === 'enable-login' || s.kind === 'disable-login')).toBe(false)
-    expect(plan.state.passwordSetAt).toEqual({})
-    expect(plan.notes).toEqual([`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`])
-    // the adopted login is still repaired into the family, the other one created
-    expect(kinds(plan)).toContain(`grant-membership ${active}`)
-    expect(kinds(plan)).toContain(`set-default-role ${active}`)
-    expect(kinds(plan)).toContain(`create-role ${other}`)
-    expect(kinds(plan)).not.toContain(`create-role ${active}`)
-    expect(kinds(plan)).not.toContain('create-role app')
-    expect(writtenState(plan)).toEqual(plan.state)
-  })
+  it.each(['app_a', 'app_b'])(
+    'adopts exactly one existing LOGIN role (%s) as active without changing its password',
+    (active) => {
+      const other = active === 'app_a' ? 'app_b' : 'app_a'
+      const obs = freshObs({
+        group: groupRole(),
+        logins: { [active]: bareLogin(active, { canLogin: true }), [other]: null },
+      })
+      const plan = planSetup(obs, cfg(), ctx())
+      expect(plan.state.active).toBe(active)
+      expect(plan.issue).toBeNull()
+      expect(plan.steps.some((s) => s.kind === 'enable-login' || s.kind === 'disable-login')).toBe(false)
+      expect(plan.state.passwordSetAt).toEqual({})
+      expect(plan.notes).toEqual([
+        `Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`,
+      ])
+      // the adopted login is still repaired into the family, the other one created
+      expect(kinds(plan)).toContain(`grant-membership ${active}`)
+      expect(kinds(plan)).toContain(`set-default-role ${active}`)
+      expect(kinds(plan)).toContain(`create-role ${other}`)
+      expect(kinds(plan)).not.toContain(`create-role ${active}`)
+      expect(kinds(plan)).not.toContain('create-role app')
+      expect(writtenState(plan)).toEqual(plan.state)
+    },
+  )
 
   it('replaces a foreign comment on the group role with the state, and says so', () => {
     const obs = freshObs({ group: groupRole(), state: { kind: 'foreign', comment: 'owned by the billing team' } })
@@ -257,13 +318,18 @@ describe('planSetup', () => {
     const state = idleState()
     const obs = familyObs(state, { logins: { app_a: login('app_a', { canLogin: true }), app_c: null } })
     const e = refusal(() => planSetup(obs, cfg({ logins: ['app_a', 'app_c'] }), ctx()))
-    expect(e.message).toContain("The family's state names the login roles app_a, app_b, but login-roles is app_a, app_c.")
+    expect(e.message).toContain(
+      "The family's state names the login roles app_a, app_b, but login-roles is app_a, app_c.",
+    )
     expect(e.state).toBe('idle with app_a active')
     expect(e.next).toBe('Pass login-roles: app_a,app_b.')
   })
 
   it('refuses a state comment it cannot read, and says how to inspect it', () => {
-    const obs = freshObs({ group: groupRole(), state: { kind: 'invalid', reason: 'state version 9 is not supported by this release' } })
+    const obs = freshObs({
+      group: groupRole(),
+      state: { kind: 'invalid', reason: 'state version 9 is not supported by this release' },
+    })
     const e = refusal(() => planSetup(obs, cfg(), ctx()))
     expect(e.message).toContain('state version 9 is not supported')
     expect(e.state).toBe('in an unknown state')
@@ -277,7 +343,11 @@ describe('planSetup', () => {
     ['a member without INHERIT', { inherits: false }, ['grant-membership app_b']],
     ['without a default role', { defaultRole: null }, ['set-default-role app_b']],
     ['with another default role', { defaultRole: 'postgres' }, ['set-default-role app_b']],
-    ['neither a member nor with the default role', { member: false, canSet: false, inherits: false, defaultRole: null }, ['grant-membership app_b', 'set-default-role app_b']],
+    [
+      'neither a member nor with the default role',
+      { member: false, canSet: false, inherits: false, defaultRole: null },
+      ['grant-membership app_b', 'set-default-role app_b'],
+    ],
   ])('repairs a login that is %s, changing nothing else', (_what, patch, expected) => {
     const state = idleState()
     const obs = familyObs(state)
@@ -342,7 +412,15 @@ describe('planOpen', () => {
   })
 
   it('refuses an unreadable state comment', () => {
-    const e = refusal(() => planOpen(familyObs(null, { state: { kind: 'invalid', reason: 'the state comment is missing its logins or active login' } }), cfg(), ctx()))
+    const e = refusal(() =>
+      planOpen(
+        familyObs(null, {
+          state: { kind: 'invalid', reason: 'the state comment is missing its logins or active login' },
+        }),
+        cfg(),
+        ctx(),
+      ),
+    )
     expect(e.state).toBe('in an unknown state')
     expect(e.message).toContain('cannot be read: the state comment is missing its logins or active login.')
   })
@@ -403,7 +481,11 @@ describe('planOpen', () => {
   })
 
   it('notes sessions the standby login still has from before, and opens anyway', () => {
-    const plan = planOpen(familyObs(idleState(), { sessions: [sessions('app_b', 2), sessions('app_a', 9)] }), cfg(), ctx())
+    const plan = planOpen(
+      familyObs(idleState(), { sessions: [sessions('app_b', 2), sessions('app_a', 9)] }),
+      cfg(),
+      ctx(),
+    )
     expect(plan.issue).toBe('app_b')
     expect(plan.notes).toEqual(['The standby login "app_b" still has 2 sessions from before; they keep running.'])
   })
@@ -411,7 +493,11 @@ describe('planOpen', () => {
   it.each([
     ['does not exist', null, 'the role does not exist'],
     ['is not a member of the group', login('app_b', { member: false }), 'it is not a member of "app"'],
-    ['cannot SET ROLE to the group', login('app_b', { canSet: false }), 'its membership in "app" does not allow SET ROLE'],
+    [
+      'cannot SET ROLE to the group',
+      login('app_b', { canSet: false }),
+      'its membership in "app" does not allow SET ROLE',
+    ],
     ['has no default role', login('app_b', { defaultRole: null }), 'its default role is not set, not "app"'],
     ['has another default role', login('app_b', { defaultRole: 'other' }), 'its default role is "other", not "app"'],
   ])('refuses when the standby login %s, and says to run setup', (_what, standby, problem) => {
@@ -435,7 +521,9 @@ describe('planOpen', () => {
     expect(plan.state.active).toBe('app_a')
     expect(plan.state.passwordSetAt).toEqual({ app_a: EARLIER, app_b: NOW.toISOString() })
     expect(writtenState(plan)).toEqual(plan.state)
-    expect(plan.notes).toEqual(['Rotation r-1 was opened by this workflow run; with force: true a new password is issued to "app_b" (it has no sessions). A deploy that received the first one can no longer log in.'])
+    expect(plan.notes).toEqual([
+      'Rotation r-1 was opened by this workflow run; with force: true a new password is issued to "app_b" (it has no sessions). A deploy that received the first one can no longer log in.',
+    ])
     expect(c.newRotationId).not.toHaveBeenCalled()
   })
 
@@ -451,7 +539,9 @@ describe('planOpen', () => {
   })
 
   it('a re-run of the opening workflow run with credentials sealed in the state re-emits them and changes nothing, sessions or not', () => {
-    const state = openState({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy: RUN, sealed: 'pgrot1.x' } })
+    const state = openState({
+      rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy: RUN, sealed: 'pgrot1.x' },
+    })
     for (const over of [{}, { force: true }]) {
       const plan = planOpen(familyObs(state, { sessions: [sessions('app_b', 2)] }), cfg(over), ctx())
       expect(plan.steps).toEqual([])
@@ -461,8 +551,12 @@ describe('planOpen', () => {
   })
 
   it('never re-issues a password close already wrote to GitHub, even with force', () => {
-    const state = openState({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER } })
-    expect(refusal(() => planOpen(familyObs(state), cfg({ force: true }), ctx())).message).toMatch(/close already wrote the credentials of "app_b" to GitHub secrets DATABASE_URL/)
+    const state = openState({
+      writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: EARLIER },
+    })
+    expect(refusal(() => planOpen(familyObs(state), cfg({ force: true }), ctx())).message).toMatch(
+      /close already wrote the credentials of "app_b" to GitHub secrets DATABASE_URL/,
+    )
   })
 
   it('withSealed keeps the sealed credentials in the rotation the plan writes', () => {
@@ -474,18 +568,31 @@ describe('planOpen', () => {
   it('planConfirmOpen: passes while the rotation is open (or closed onto its login) and the login may log in; refuses after an abort or another rotation', () => {
     const open = openState()
     expect(planConfirmOpen(familyObs(open), 'r-1', 'app_b').steps).toEqual([])
-    const closed = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b', previous: 'app_a' } })
+    const closed = idleState({
+      active: 'app_b',
+      lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b', previous: 'app_a' },
+    })
     expect(planConfirmOpen(familyObs(closed), 'r-1', 'app_b').steps).toEqual([])
     const aborted = idleState({ lastAborted: { id: 'r-1', abortedAt: NOW.toISOString(), login: 'app_b' } })
-    for (const obs of [familyObs(aborted), familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })), familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } })]) {
-      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(/Rotation r-1 was aborted or changed by another phase/)
+    for (const obs of [
+      familyObs(aborted),
+      familyObs(openState({ rotation: { ...open.rotation!, id: 'r-2' } })),
+      familyObs(open, { logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b') } }),
+    ]) {
+      expect(refusal(() => planConfirmOpen(obs, 'r-1', 'app_b')).message).toMatch(
+        /Rotation r-1 was aborted or changed by another phase/,
+      )
     }
   })
 
   it('refuses a re-run of the opening workflow run when the incoming login already has sessions', () => {
     const state = openState()
-    const e = refusal(() => planOpen(familyObs(state, { sessions: [sessions('app_b', 2), sessions('app_b', 1, 'other')] }), cfg(), ctx()))
-    expect(e.message).toContain('This workflow run opened rotation r-1, but the incoming login "app_b" already has 3 (appdb: 2, other: 1) sessions')
+    const e = refusal(() =>
+      planOpen(familyObs(state, { sessions: [sessions('app_b', 2), sessions('app_b', 1, 'other')] }), cfg(), ctx()),
+    )
+    expect(e.message).toContain(
+      'This workflow run opened rotation r-1, but the incoming login "app_b" already has 3 (appdb: 2, other: 1) sessions',
+    )
     expect(e.state).toBe('open (rotation r-1) with app_a outgoing and app_b incoming')
     expect(e.next).toMatch(/verify-drain and close/)
   })
@@ -523,13 +630,21 @@ describe('planDrain', () => {
   it('names the last closed rotation when refusing a rotation-id that is not it', () => {
     const state = idleState({ active: 'app_b', lastClosed: { id: 'r-9', closedAt: EARLIER, active: 'app_b' } })
     const e = refusal(() => planDrain(familyObs(state), cfg({ rotationId: 'r-8' })))
-    expect(e.message).toContain('No rotation is open, and rotation-id r-8 is not the last closed one. The last closed rotation is r-9.')
+    expect(e.message).toContain(
+      'No rotation is open, and rotation-id r-8 is not the last closed one. The last closed rotation is r-9.',
+    )
     expect(e.state).toBe('idle with app_b active')
   })
 
   it('waits for the outgoing login of the open rotation', () => {
     const state = openState()
-    expect(planDrain(familyObs(state), cfg())).toEqual({ kind: 'wait', outgoing: 'app_a', incoming: 'app_b', rotationId: 'r-1', state })
+    expect(planDrain(familyObs(state), cfg())).toEqual({
+      kind: 'wait',
+      outgoing: 'app_a',
+      incoming: 'app_b',
+      rotationId: 'r-1',
+      state,
+    })
     expect(planDrain(familyObs(state), cfg({ rotationId: 'r-1' }))).toMatchObject({ kind: 'wait', rotationId: 'r-1' })
   })
 
@@ -546,8 +661,15 @@ describe('planDrain', () => {
   })
 
   it('does nothing on a re-run after the rotation was closed (rotation-id equal to the last closed one)', () => {
-    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b' } })
-    expect(planDrain(familyObs(state), cfg({ rotationId: 'r-1' }))).toEqual({ kind: 'noop', reason: `rotation r-1 was already closed at ${NOW.toISOString()}`, state })
+    const state = idleState({
+      active: 'app_b',
+      lastClosed: { id: 'r-1', closedAt: NOW.toISOString(), active: 'app_b' },
+    })
+    expect(planDrain(familyObs(state), cfg({ rotationId: 'r-1' }))).toEqual({
+      kind: 'noop',
+      reason: `rotation r-1 was already closed at ${NOW.toISOString()}`,
+      state,
+    })
   })
 
   it('refuses the last closed rotation-id once a newer rotation is open', () => {
@@ -573,7 +695,13 @@ describe('planClose', () => {
   })
 
   it('refuses a rotation-id that is neither open nor the last closed', () => {
-    const e = refusal(() => planClose(familyObs(idleState({ lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_a' } })), cfg({ rotationId: 'r-2' }), ctx()))
+    const e = refusal(() =>
+      planClose(
+        familyObs(idleState({ lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_a' } })),
+        cfg({ rotationId: 'r-2' }),
+        ctx(),
+      ),
+    )
     expect(e.message).toContain('rotation-id r-2 is not the last closed one. The last closed rotation is r-1.')
   })
 
@@ -585,7 +713,13 @@ describe('planClose', () => {
   it('does nothing on a re-run with the rotation-id it closed', () => {
     const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b' } })
     const plan = planClose(familyObs(state, { sessions: [sessions('app_a', 4)] }), cfg({ rotationId: 'r-1' }), ctx())
-    expect(plan).toEqual({ steps: [], state, issue: null, noop: `rotation r-1 was already closed at ${EARLIER}`, notes: [] })
+    expect(plan).toEqual({
+      steps: [],
+      state,
+      issue: null,
+      noop: `rotation r-1 was already closed at ${EARLIER}`,
+      notes: [],
+    })
   })
 
   it('refuses a re-run without rotation-id after the rotation was closed', () => {
@@ -644,7 +778,11 @@ describe('planClose', () => {
   })
 
   it('prefers the terminate note when both terminate and force are set', () => {
-    const plan = planClose(familyObs(openState(), { sessions: [sessions('app_a', 1)] }), cfg({ terminate: true, force: true }), ctx())
+    const plan = planClose(
+      familyObs(openState(), { sessions: [sessions('app_a', 1)] }),
+      cfg({ terminate: true, force: true }),
+      ctx(),
+    )
     expect(plan.notes).toEqual(['Ending 1 sessions of "app_a" after the commit.'])
   })
 })
@@ -680,7 +818,9 @@ describe('planRevertOpen', () => {
     expect(planRevertOpen(familyObs(openState()), cfg(), 'r-other', before)).toBeNull()
     expect(planRevertOpen(familyObs(idleState()), cfg(), 'r-1', before)).toBeNull()
     expect(planRevertOpen(familyObs(null), cfg(), 'r-1', before)).toBeNull()
-    expect(planRevertOpen(familyObs(null, { state: { kind: 'invalid', reason: 'x' } }), cfg(), 'r-1', before)).toBeNull()
+    expect(
+      planRevertOpen(familyObs(null, { state: { kind: 'invalid', reason: 'x' } }), cfg(), 'r-1', before),
+    ).toBeNull()
   })
 })
 
@@ -692,7 +832,15 @@ function apply(obs: Observation, steps: Step[]): Observation {
   for (const s of steps) {
     switch (s.kind) {
       case 'create-role': {
-        const r: RoleInfo = { name: s.role, canLogin: false, superuser: false, member: false, canSet: false, inherits: false, defaultRole: null }
+        const r: RoleInfo = {
+          name: s.role,
+          canLogin: false,
+          superuser: false,
+          member: false,
+          canSet: false,
+          inherits: false,
+          defaultRole: null,
+        }
         if (s.role === 'app') next.group = r
         else next.logins[s.role] = r
         break
@@ -756,11 +904,16 @@ describe('the state machine over whole rotations', () => {
       obs = apply(obs, close.steps)
       expect(obs.logins[outgoing]!.canLogin).toBe(false)
       expect(obs.logins[incoming]!.canLogin).toBe(true)
-      expect(obs.state).toMatchObject({ kind: 'ok', state: { active: incoming, rotation: null, lastClosed: { id, active: incoming } } })
+      expect(obs.state).toMatchObject({
+        kind: 'ok',
+        state: { active: incoming, rotation: null, lastClosed: { id, active: incoming } },
+      })
 
       // re-runs of verify-drain and close with the same rotation-id succeed without doing anything
       expect(planDrain(obs, cfg({ rotationId: id })).kind).toBe('noop')
-      expect(planClose(obs, cfg({ rotationId: id }), context()).noop).toMatch(new RegExp(`rotation ${id} was already closed`))
+      expect(planClose(obs, cfg({ rotationId: id }), context()).noop).toMatch(
+        new RegExp(`rotation ${id} was already closed`),
+      )
     }
   })
 })
@@ -778,12 +931,14 @@ describe('a tampered state comment', () => {
     ['abort', () => planAbort(familyObs(null, { state: tampered }), cfg(), ctx())],
   ])('%s refuses it as tampered and says how to reset it', (_phase, fn) => {
     const e = refusal(fn)
-    expect(e.message).toMatch(/was tampered with: adoptedFrom is "admin", not the group role "app"\. No phase acts on it, and nothing was changed\./)
+    expect(e.message).toMatch(
+      /was tampered with: adoptedFrom is "admin", not the group role "app"\. No phase acts on it, and nothing was changed\./,
+    )
     expect(e.next).toContain('COMMENT ON ROLE "app" IS NULL; and run setup')
   })
 })
 
-describe('forbiddenTarget (the apply layer\'s last check)', () => {
+describe("forbiddenTarget (the apply layer's last check)", () => {
   const obs = familyObs(idleState(), { admin: { ...SUPERUSER, name: 'app_a', superuser: false } })
   it.each([
     [[{ kind: 'disable-login', role: 'postgres' }], 'app', /"postgres" is not a role of the family/],
@@ -794,14 +949,20 @@ describe('forbiddenTarget (the apply layer\'s last check)', () => {
     expect(forbiddenTarget(obs, group, ['app_a', 'app_b'], steps)).toMatch(reason)
   })
 
-  it('refuses a superuser among the family\'s roles', () => {
+  it("refuses a superuser among the family's roles", () => {
     const o = familyObs(idleState(), { logins: { app_a: login('app_a', { superuser: true }), app_b: login('app_b') } })
-    expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], [{ kind: 'disable-login', role: 'app_a' }])).toBe('"app_a" is a superuser')
+    expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], [{ kind: 'disable-login', role: 'app_a' }])).toBe(
+      '"app_a" is a superuser',
+    )
   })
 
   it('accepts every step of a normal rotation', () => {
     const o = familyObs(idleState())
-    for (const plan of [planOpen(o, cfg(), ctx()), planClose(familyObs(openState()), cfg(), ctx()), planAbort(familyObs(openState()), cfg(), ctx())]) {
+    for (const plan of [
+      planOpen(o, cfg(), ctx()),
+      planClose(familyObs(openState()), cfg(), ctx()),
+      planAbort(familyObs(openState()), cfg(), ctx()),
+    ]) {
       expect(forbiddenTarget(o, 'app', ['app_a', 'app_b'], plan.steps)).toBeNull()
     }
   })
@@ -815,12 +976,16 @@ describe('a write-back recorded by a close that then failed', () => {
 
   it('abort refuses to disable the login GitHub now holds, and says to run close again', () => {
     const e = refusal(() => planAbort(familyObs(written()), cfg(), ctx()))
-    expect(e.message).toMatch(/GitHub secrets DATABASE_URL hold the credentials of "app_b" .*abort will not disable "app_b".*Nothing was changed\./)
+    expect(e.message).toMatch(
+      /GitHub secrets DATABASE_URL hold the credentials of "app_b" .*abort will not disable "app_b".*Nothing was changed\./,
+    )
     expect(e.next).toMatch(/Run close again.*force: true/)
   })
 
   it('abort refuses a pending write too ("may hold")', () => {
-    expect(refusal(() => planAbort(familyObs(written({ pending: true })), cfg(), ctx())).message).toMatch(/may hold the credentials of "app_b"/)
+    expect(refusal(() => planAbort(familyObs(written({ pending: true })), cfg(), ctx())).message).toMatch(
+      /may hold the credentials of "app_b"/,
+    )
   })
 
   it('abort with force disables it, drops the record and says to restore the secrets', () => {
@@ -831,7 +996,10 @@ describe('a write-back recorded by a close that then failed', () => {
   })
 
   it('a record of another rotation does not stop abort', () => {
-    expect(kinds(planAbort(familyObs(written({ rotationId: 'r-0' })), cfg(), ctx()))).toEqual(['disable-login app_b', 'write-state'])
+    expect(kinds(planAbort(familyObs(written({ rotationId: 'r-0' })), cfg(), ctx()))).toEqual([
+      'disable-login app_b',
+      'write-state',
+    ])
   })
 
   it('close goes ahead and drops the record with the rotation', () => {

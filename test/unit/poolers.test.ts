@@ -1,19 +1,59 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/inputs/config.js'
-import { clientsToKill, describePoolers, judgeDrain, judgeLogin, looksPooled, type BackendSession } from '../../src/domain/drain-rule.js'
+import {
+  clientsToKill,
+  describePoolers,
+  judgeDrain,
+  judgeLogin,
+  looksPooled,
+  type BackendSession,
+} from '../../src/domain/drain-rule.js'
 import { logLine, oneLine } from '../../src/domain/escape.js'
-import { consoleLoginError, parseClients, parseForcedUsers, parsePoolerUrls, parseServers, parseVersion, supportsKillClient, type PoolerReading, type PoolerSnapshot } from '../../src/postgres/poolers.js'
+import {
+  consoleLoginError,
+  parseClients,
+  parseForcedUsers,
+  parsePoolerUrls,
+  parseServers,
+  parseVersion,
+  supportsKillClient,
+  type PoolerReading,
+  type PoolerSnapshot,
+} from '../../src/postgres/poolers.js'
 import { sessionsSeenThroughPoolers } from '../../src/postgres/pooled.js'
 
-const backend = (pid: number, login: string, state = 'idle', clientAddr: string | null = '10.0.0.5'): BackendSession => ({ pid, login, database: 'appdb', state, clientAddr, applicationName: '' })
+const backend = (
+  pid: number,
+  login: string,
+  state = 'idle',
+  clientAddr: string | null = '10.0.0.5',
+): BackendSession => ({ pid, login, database: 'appdb', state, clientAddr, applicationName: '' })
 
-function reading(label: string, clients: [string, string][], servers: [string, number, string][], version = 'PgBouncer 1.18.0'): PoolerReading {
+function reading(
+  label: string,
+  clients: [string, string][],
+  servers: [string, number, string][],
+  version = 'PgBouncer 1.18.0',
+): PoolerReading {
   const snapshot: PoolerSnapshot = {
     label,
     version,
     versionNumber: parseVersion(version),
-    clients: clients.map(([user, state], i) => ({ user, database: 'appdb', state, addr: '10.1.0.1', applicationName: 'web', id: version.includes('1.24') ? String(100 + i) : null })),
-    servers: servers.map(([user, remotePid, state]) => ({ user, database: 'appdb', state, remotePid, inUse: state === 'active' })),
+    clients: clients.map(([user, state], i) => ({
+      user,
+      database: 'appdb',
+      state,
+      addr: '10.1.0.1',
+      applicationName: 'web',
+      id: version.includes('1.24') ? String(100 + i) : null,
+    })),
+    servers: servers.map(([user, remotePid, state]) => ({
+      user,
+      database: 'appdb',
+      state,
+      remotePid,
+      inUse: state === 'active',
+    })),
     pools: [{ database: 'appdb', user: 'app_a', poolMode: 'transaction' }],
     forcedUsers: [],
   }
@@ -22,7 +62,14 @@ function reading(label: string, clients: [string, string][], servers: [string, n
 
 describe('the drain rule with poolers', () => {
   it('idle server connections a listed pooler holds do not count: drained', () => {
-    const r = reading('pgb:6432', [], [['app_a', 11, 'idle'], ['app_a', 12, 'used']])
+    const r = reading(
+      'pgb:6432',
+      [],
+      [
+        ['app_a', 11, 'idle'],
+        ['app_a', 12, 'used'],
+      ],
+    )
     const j = judgeDrain('app_a', 'app_b', [backend(11, 'app_a'), backend(12, 'app_a')], [r])
     expect(j.drained).toBe(true)
     expect(j.outgoing).toMatchObject({ clients: 0, unpooled: 0, heldInUse: 0, count: 0 })
@@ -36,15 +83,28 @@ describe('the drain rule with poolers', () => {
   })
 
   it('a session no listed pooler holds counts (a direct connection, or an unlisted pooler)', () => {
-    const j = judgeDrain('app_a', 'app_b', [backend(11, 'app_a'), backend(99, 'app_a')], [reading('pgb:6432', [], [['app_a', 11, 'idle']])])
+    const j = judgeDrain(
+      'app_a',
+      'app_b',
+      [backend(11, 'app_a'), backend(99, 'app_a')],
+      [reading('pgb:6432', [], [['app_a', 11, 'idle']])],
+    )
     expect(j.outgoing).toMatchObject({ unpooled: 1, count: 1 })
     expect(j.drained).toBe(false)
   })
 
   it('a server connection in use counts once with its client; without a client of the login (a forced user) it counts itself', () => {
-    const withClient = judgeLogin('app_a', [backend(11, 'app_a', 'active')], [reading('p', [['app_a', 'active']], [['app_a', 11, 'active']])])
+    const withClient = judgeLogin(
+      'app_a',
+      [backend(11, 'app_a', 'active')],
+      [reading('p', [['app_a', 'active']], [['app_a', 11, 'active']])],
+    )
     expect(withClient).toMatchObject({ clients: 1, heldInUse: 1, count: 1 })
-    const forced = judgeLogin('app_a', [backend(11, 'app_a', 'active')], [reading('p', [['other', 'active']], [['app_a', 11, 'active']])])
+    const forced = judgeLogin(
+      'app_a',
+      [backend(11, 'app_a', 'active')],
+      [reading('p', [['other', 'active']], [['app_a', 11, 'active']])],
+    )
     expect(forced).toMatchObject({ clients: 0, heldInUse: 1, count: 1 })
   })
 
@@ -54,14 +114,34 @@ describe('the drain rule with poolers', () => {
   })
 
   it('an unreadable pooler makes the poll not drained, never drained', () => {
-    const j = judgeDrain('app_a', 'app_b', [], [reading('a:1', [], []), { label: 'b:2', line: 2, error: 'cannot reach it (ECONNREFUSED)' }])
+    const j = judgeDrain(
+      'app_a',
+      'app_b',
+      [],
+      [reading('a:1', [], []), { label: 'b:2', line: 2, error: 'cannot reach it (ECONNREFUSED)' }],
+    )
     expect(j.drained).toBe(false)
     expect(j.unreadable).toEqual(['b:2: cannot reach it (ECONNREFUSED)'])
     expect(describePoolers(j.views, ['app_a'])).toContain('pooler b:2: not readable (cannot reach it (ECONNREFUSED))')
   })
 
-  it('counts the incoming login\'s pooler clients (min-new-connections), clients on every pooler', () => {
-    const j = judgeDrain('app_a', 'app_b', [backend(21, 'app_b')], [reading('a:1', [['app_b', 'idle'], ['app_b', 'active']], [['app_b', 21, 'active']]), reading('b:2', [['app_b', 'idle']], [])])
+  it("counts the incoming login's pooler clients (min-new-connections), clients on every pooler", () => {
+    const j = judgeDrain(
+      'app_a',
+      'app_b',
+      [backend(21, 'app_b')],
+      [
+        reading(
+          'a:1',
+          [
+            ['app_b', 'idle'],
+            ['app_b', 'active'],
+          ],
+          [['app_b', 21, 'active']],
+        ),
+        reading('b:2', [['app_b', 'idle']], []),
+      ],
+    )
     expect(j.incoming).toMatchObject({ clients: 3, count: 3 })
     expect(j.views.map((v) => v.clients.app_b)).toEqual([2, 1])
   })
@@ -73,7 +153,21 @@ describe('the drain rule with poolers', () => {
     expect(supportsKillClient(parseVersion('PgCat 1.2'))).toBe(false)
     const old = clientsToKill([reading('a:1', [['app_a', 'idle']], [])], 'app_a', supportsKillClient)
     expect(old).toEqual([{ label: 'a:1', version: 'PgBouncer 1.18.0', ids: [], clients: 1, supported: false }])
-    const modern = clientsToKill([reading('a:1', [['app_a', 'idle'], ['app_a', 'active']], [], 'PgBouncer 1.24.0')], 'app_a', supportsKillClient)
+    const modern = clientsToKill(
+      [
+        reading(
+          'a:1',
+          [
+            ['app_a', 'idle'],
+            ['app_a', 'active'],
+          ],
+          [],
+          'PgBouncer 1.24.0',
+        ),
+      ],
+      'app_a',
+      supportsKillClient,
+    )
     expect(modern[0]).toMatchObject({ ids: ['100', '101'], supported: true })
   })
 
@@ -85,20 +179,61 @@ describe('the drain rule with poolers', () => {
   })
 
   it('close plans on the sessions seen through the poolers: idle pooled backends out, pooler clients in', () => {
-    const groups = [{ server: 'primary', login: 'app_a', database: 'appdb', applicationName: '', clientAddr: '10.0.0.5', count: 2 }]
-    const r = reading('pgb:6432', [['app_a', 'idle']], [['app_a', 11, 'idle'], ['app_a', 12, 'idle']])
+    const groups = [
+      { server: 'primary', login: 'app_a', database: 'appdb', applicationName: '', clientAddr: '10.0.0.5', count: 2 },
+    ]
+    const r = reading(
+      'pgb:6432',
+      [['app_a', 'idle']],
+      [
+        ['app_a', 11, 'idle'],
+        ['app_a', 12, 'idle'],
+      ],
+    )
     const j = judgeLogin('app_a', [backend(11, 'app_a'), backend(12, 'app_a')], [r])
-    expect(sessionsSeenThroughPoolers(groups, j, [r])).toEqual([{ server: 'pooler pgb:6432', login: 'app_a', database: 'appdb', applicationName: 'web', clientAddr: '10.1.0.1', count: 1 }])
+    expect(sessionsSeenThroughPoolers(groups, j, [r])).toEqual([
+      {
+        server: 'pooler pgb:6432',
+        login: 'app_a',
+        database: 'appdb',
+        applicationName: 'web',
+        clientAddr: '10.1.0.1',
+        count: 1,
+      },
+    ])
   })
 })
 
 describe('reading the console', () => {
   it('parses SHOW CLIENTS and SHOW SERVERS rows and rejects an unexpected answer', () => {
-    expect(parseClients([{ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', application_name: 'x\n::error::y', id: 7 }])[0]).toEqual({ user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', applicationName: 'x\n::error::y', id: '7' })
-    expect(parseServers([{ user: 'app_a', database: 'appdb', state: 'idle', remote_pid: 4242, link: '' }])[0]).toMatchObject({ remotePid: 4242, inUse: false })
-    expect(parseServers([{ user: 'app_a', database: 'appdb', state: 'active', remote_pid: 1, link: '0x1' }])[0].inUse).toBe(true)
-    expect(() => parseServers([{ user: 'app_a', database: 'appdb', state: 'idle' }])).toThrow(/unexpected answer to SHOW SERVERS: no column remote_pid/)
-    expect(parseForcedUsers([{ name: 'pgbouncer', force_user: 'pgbouncer' }, { name: 'shared', force_user: 'app' }, { name: 'appdb', force_user: null }])).toEqual([{ database: 'shared', user: 'app' }])
+    expect(
+      parseClients([
+        { user: 'app_a', database: 'appdb', state: 'idle', addr: '10.0.0.1', application_name: 'x\n::error::y', id: 7 },
+      ])[0],
+    ).toEqual({
+      user: 'app_a',
+      database: 'appdb',
+      state: 'idle',
+      addr: '10.0.0.1',
+      applicationName: 'x\n::error::y',
+      id: '7',
+    })
+    expect(
+      parseServers([{ user: 'app_a', database: 'appdb', state: 'idle', remote_pid: 4242, link: '' }])[0],
+    ).toMatchObject({ remotePid: 4242, inUse: false })
+    expect(
+      parseServers([{ user: 'app_a', database: 'appdb', state: 'active', remote_pid: 1, link: '0x1' }])[0].inUse,
+    ).toBe(true)
+    expect(() => parseServers([{ user: 'app_a', database: 'appdb', state: 'idle' }])).toThrow(
+      /unexpected answer to SHOW SERVERS: no column remote_pid/,
+    )
+    expect(
+      parseForcedUsers([
+        { name: 'pgbouncer', force_user: 'pgbouncer' },
+        { name: 'shared', force_user: 'app' },
+        { name: 'appdb', force_user: null },
+      ]),
+    ).toEqual([{ database: 'shared', user: 'app' }])
   })
 
   it('server text becomes one log line without a workflow-command prefix', () => {
@@ -107,27 +242,41 @@ describe('reading the console', () => {
   })
 
   it('console login errors never repeat the URI', () => {
-    expect(consoleLoginError({ code: '28P01', message: 'x' })).toBe('password authentication failed for the console user')
-    expect(consoleLoginError({ message: 'SASL authentication failed' })).toBe('password authentication failed for the console user')
-    expect(consoleLoginError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' })).toBe('cannot reach it (ECONNREFUSED)')
+    expect(consoleLoginError({ code: '28P01', message: 'x' })).toBe(
+      'password authentication failed for the console user',
+    )
+    expect(consoleLoginError({ message: 'SASL authentication failed' })).toBe(
+      'password authentication failed for the console user',
+    )
+    expect(consoleLoginError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' })).toBe(
+      'cannot reach it (ECONNREFUSED)',
+    )
   })
 })
 
 describe('input pgbouncer-urls', () => {
   const base = { phase: 'verify-drain', role: 'app', 'admin-url': 'postgresql://admin:pw@db:5432/postgres' }
-  const cfg = (urls: string) => parseConfig((n) => ({ ...base, 'pgbouncer-urls': urls })[n as keyof typeof base] ?? '', {})
+  const cfg = (urls: string) =>
+    parseConfig((n) => ({ ...base, 'pgbouncer-urls': urls })[n as keyof typeof base] ?? '', {})
 
   it('takes one URI per line or comma-separated, labels each by host and port', () => {
     expect(cfg('').poolers).toEqual([])
     const two = cfg('postgresql://stats:p%2Cw@pgb-1:6432/pgbouncer, postgres://stats:x@pgb-2/pgbouncer\n# a comment\n')
-    expect(two.poolers.map((p) => [p.label, p.line])).toEqual([['pgb-1:6432', 1], ['pgb-2:5432', 2]])
+    expect(two.poolers.map((p) => [p.label, p.line])).toEqual([
+      ['pgb-1:6432', 1],
+      ['pgb-2:5432', 2],
+    ])
     expect(parsePoolerUrls('postgresql://s:a,b@h:1/pgbouncer').map((p) => p.label)).toEqual(['h:1'])
   })
 
   it('a malformed URI or another database is refused, naming the input and not repeating the URI', () => {
     expect(() => cfg('pgbouncer:6432')).toThrow(/^input 'pgbouncer-urls': entry 1 is not a connection URI/)
-    expect(() => cfg('postgresql://stats:secret@h:64x32/pgbouncer')).toThrow(/input 'pgbouncer-urls': entry 1 is a malformed connection URI/)
-    expect(() => cfg('postgresql://stats:secret@h:6432/pgbouncer\npostgresql://stats:secret@h:6432/appdb')).toThrow(/entry 2 connects to database "appdb"/)
+    expect(() => cfg('postgresql://stats:secret@h:64x32/pgbouncer')).toThrow(
+      /input 'pgbouncer-urls': entry 1 is a malformed connection URI/,
+    )
+    expect(() => cfg('postgresql://stats:secret@h:6432/pgbouncer\npostgresql://stats:secret@h:6432/appdb')).toThrow(
+      /entry 2 connects to database "appdb"/,
+    )
     try {
       cfg('postgresql://stats:secret@h:64x32/pgbouncer')
     } catch (e) {
@@ -145,12 +294,29 @@ describe('the job summary with poolers', () => {
       outputs: { previousUsername: 'app_a', state: 'open', remainingConnections: 1, drained: false },
       changes: [],
       notes: [],
-      roles: { group: null, logins: [{ name: 'app_a', missing: true }, { name: 'app_b', missing: true }] },
+      roles: {
+        group: null,
+        logins: [
+          { name: 'app_a', missing: true },
+          { name: 'app_b', missing: true },
+        ],
+      },
       sessions: [],
       failure: 'Not drained',
       poolers: [
-        { label: 'pgb-1:6432', version: 'PgBouncer 1.18.0', clients: { app_a: 1, app_b: 3 }, servers: { app_a: { total: 2, inUse: 0 }, app_b: { total: 3, inUse: 1 } } },
-        { label: 'pgb-2:6432', version: 'unknown', clients: {}, servers: {}, error: 'cannot reach it (ECONNREFUSED) | `x`' },
+        {
+          label: 'pgb-1:6432',
+          version: 'PgBouncer 1.18.0',
+          clients: { app_a: 1, app_b: 3 },
+          servers: { app_a: { total: 2, inUse: 0 }, app_b: { total: 3, inUse: 1 } },
+        },
+        {
+          label: 'pgb-2:6432',
+          version: 'unknown',
+          clients: {},
+          servers: {},
+          error: 'cannot reach it (ECONNREFUSED) | `x`',
+        },
       ],
     })
     expect(md).toContain('| pgb-1:6432 | PgBouncer 1.18.0 | app_a | 1 | 2 (0) |')

@@ -12,7 +12,9 @@ function referenceVerifier(password: string, iterations: number, salt: Buffer): 
   // Hi(password, salt, i) is PBKDF2 with HMAC-SHA-256 and a 32-byte output.
   // Computed here by hand (U1 = HMAC(p, salt || INT(1)), Ui = HMAC(p, Ui-1), XOR of all) rather than with pbkdf2Sync.
   const key = Buffer.from(password, 'utf8')
-  let u = createHmac('sha256', key).update(Buffer.concat([salt, Buffer.from([0, 0, 0, 1])])).digest()
+  let u = createHmac('sha256', key)
+    .update(Buffer.concat([salt, Buffer.from([0, 0, 0, 1])]))
+    .digest()
   const salted = Buffer.from(u)
   for (let i = 1; i < iterations; i++) {
     u = createHmac('sha256', key).update(u).digest()
@@ -98,13 +100,25 @@ describe('scramVerifier', () => {
   // Verifiers PostgreSQL 18 stored in pg_authid.rolpassword (CREATE ROLE ... PASSWORD '<password>'
   // with password_encryption = scram-sha-256 and the given scram_iterations).
   it.each([
-    ['pencil', 'SCRAM-SHA-256$4096:fqQeOLso0RGFYIuJVtlLwA==$coIJ2tu8aX2RBBrmEcYPmty3TsYsTqx23geAQP4tIpQ=:wJAYVXcuhArgmytPCs2KgCVyPi8H1Dq5ygkoOn+/GLU='],
-    ['correct horse battery staple', 'SCRAM-SHA-256$10000:hI1tjrv3NLeUX8pgIg71ZA==$NaF78GMAWjY+5WC/rtmQ8Tzi+2zxOIarEoEBCUdcdPw=:1kc+HLOefBF9RY+x5zVSezXx1nItpSdT4vb5JGoQla4='],
-    ['A-z0._~9', 'SCRAM-SHA-256$4096:c/r/tTRM/aPo04dgpPA/hA==$WzBBeumt+qWpGcLc8EBlhUBqAtnb2a40OjqGFrLnZP0=:2IKoNJLGeebGaAEH+e9yW/lwaT4SeMxVtiWvMWeVwYs='],
-  ])('reproduces the verifier PostgreSQL itself computed for %j from its salt and iteration count', (password, stored) => {
-    const p = parseVerifier(stored)
-    expect(scramVerifier(password, p.iterations, p.salt)).toBe(stored)
-  })
+    [
+      'pencil',
+      'SCRAM-SHA-256$4096:fqQeOLso0RGFYIuJVtlLwA==$coIJ2tu8aX2RBBrmEcYPmty3TsYsTqx23geAQP4tIpQ=:wJAYVXcuhArgmytPCs2KgCVyPi8H1Dq5ygkoOn+/GLU=',
+    ],
+    [
+      'correct horse battery staple',
+      'SCRAM-SHA-256$10000:hI1tjrv3NLeUX8pgIg71ZA==$NaF78GMAWjY+5WC/rtmQ8Tzi+2zxOIarEoEBCUdcdPw=:1kc+HLOefBF9RY+x5zVSezXx1nItpSdT4vb5JGoQla4=',
+    ],
+    [
+      'A-z0._~9',
+      'SCRAM-SHA-256$4096:c/r/tTRM/aPo04dgpPA/hA==$WzBBeumt+qWpGcLc8EBlhUBqAtnb2a40OjqGFrLnZP0=:2IKoNJLGeebGaAEH+e9yW/lwaT4SeMxVtiWvMWeVwYs=',
+    ],
+  ])(
+    'reproduces the verifier PostgreSQL itself computed for %j from its salt and iteration count',
+    (password, stored) => {
+      const p = parseVerifier(stored)
+      expect(scramVerifier(password, p.iterations, p.salt)).toBe(stored)
+    },
+  )
 
   it('NFKC-normalises the password (an approximation of SASLprep): full-width letters equal ASCII', () => {
     expect(scramVerifier('\uFF21\uFF22', 4096, SALT)).toBe(scramVerifier('AB', 4096, SALT))
@@ -122,7 +136,9 @@ describe('parseVerifier', () => {
     expect(p.salt.equals(SALT)).toBe(true)
     expect(p.storedKey).toHaveLength(32)
     expect(p.serverKey).toHaveLength(32)
-    expect(`SCRAM-SHA-256$${p.iterations}:${p.salt.toString('base64')}$${p.storedKey.toString('base64')}:${p.serverKey.toString('base64')}`).toBe(v)
+    expect(
+      `SCRAM-SHA-256$${p.iterations}:${p.salt.toString('base64')}$${p.storedKey.toString('base64')}:${p.serverKey.toString('base64')}`,
+    ).toBe(v)
     expect(scramVerifier('round-trip-password', p.iterations, p.salt)).toBe(v)
   })
 

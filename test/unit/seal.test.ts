@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { InputError } from '../../src/domain/errors.js'
-import { SEAL_KEY_MIN_LENGTH, SEAL_VERSION, SealError, sealCredentials, unsealCredentials, type SealFailure } from '../../src/crypto/seal.js'
+import {
+  SEAL_KEY_MIN_LENGTH,
+  SEAL_VERSION,
+  SealError,
+  sealCredentials,
+  unsealCredentials,
+  type SealFailure,
+} from '../../src/crypto/seal.js'
 
 const KEY = 'k3y-from-a-secret/0123456789abcdef'
 const CREDS = {
@@ -48,7 +55,10 @@ describe('sealCredentials / unsealCredentials', () => {
     const binding = { family: 'My.App "prod" ü.🔑', rotationId: 'a.b:c-d_e' }
     const sealed = sealCredentials(creds, KEY, binding)
     expect(sealed.split('.')).toHaveLength(7)
-    expect(unsealCredentials(sealed, KEY, { family: binding.family, rotationId: binding.rotationId })).toEqual({ creds, binding })
+    expect(unsealCredentials(sealed, KEY, { family: binding.family, rotationId: binding.rotationId })).toEqual({
+      creds,
+      binding,
+    })
   })
 
   it('starts with the version prefix and has seven base64url parts', () => {
@@ -88,7 +98,9 @@ describe('sealCredentials / unsealCredentials', () => {
     const err = sealError(() => unsealCredentials(SEALED, 'another-key-of-enough-length', { family: 'app' }))
     expect(err.input).toBe('seal-key')
     expect(err.reason).toBe('wrong-key')
-    expect(err.message).toMatch(/^input 'seal-key': is not the key these credentials were sealed with; use the same seal-key/)
+    expect(err.message).toMatch(
+      /^input 'seal-key': is not the key these credentials were sealed with; use the same seal-key/,
+    )
   })
 
   it('refuses a key that differs only in case or by a trailing character', () => {
@@ -99,7 +111,10 @@ describe('sealCredentials / unsealCredentials', () => {
   it('requires a seal-key of at least 16 characters, when sealing and when unsealing', () => {
     expect(SEAL_KEY_MIN_LENGTH).toBe(16)
     const short = '0123456789abcde'
-    for (const fn of [() => sealCredentials(CREDS, short, BINDING), () => unsealCredentials(SEALED, short, { family: 'app' })]) {
+    for (const fn of [
+      () => sealCredentials(CREDS, short, BINDING),
+      () => unsealCredentials(SEALED, short, { family: 'app' }),
+    ]) {
       const err = sealError(fn)
       expect(err.input).toBe('seal-key')
       expect(err.reason).toBe('key-too-short')
@@ -123,7 +138,9 @@ describe('sealCredentials / unsealCredentials', () => {
 
   it('refuses credentials of another rotation when the rotation id is given', () => {
     expect(unsealCredentials(SEALED, KEY, { family: 'app', rotationId: BINDING.rotationId }).creds).toEqual(CREDS)
-    const err = sealError(() => unsealCredentials(SEALED, KEY, { family: 'app', rotationId: '20261201T000000Z-000000' }))
+    const err = sealError(() =>
+      unsealCredentials(SEALED, KEY, { family: 'app', rotationId: '20261201T000000Z-000000' }),
+    )
     expect(err.reason).toBe('rotation')
     expect(err.message).toContain(`was sealed for rotation ${BINDING.rotationId}, not rotation 20261201T000000Z-000000`)
   })
@@ -132,14 +149,20 @@ describe('sealCredentials / unsealCredentials', () => {
     const parts = SEALED.split('.')
     const moved = [parts[0], Buffer.from('billing').toString('base64url'), ...parts.slice(2)].join('.')
     expect(sealError(() => unsealCredentials(moved, KEY, { family: 'billing' })).reason).toBe('altered')
-    const otherRotation = [...parts.slice(0, 2), Buffer.from('20261201T000000Z-000000').toString('base64url'), ...parts.slice(3)].join('.')
+    const otherRotation = [
+      ...parts.slice(0, 2),
+      Buffer.from('20261201T000000Z-000000').toString('base64url'),
+      ...parts.slice(3),
+    ].join('.')
     expect(sealError(() => unsealCredentials(otherRotation, KEY, { family: 'app' })).reason).toBe('altered')
   })
 
   it('refuses an unknown version, and text that is not a sealed value at all', () => {
     const v2 = sealError(() => unsealCredentials(SEALED.replace(/^pgrot1/, 'pgrot2'), KEY, { family: 'app' }))
     expect(v2.reason).toBe('version')
-    expect(v2.message).toContain("was sealed in format 'pgrot2', which this version of the action cannot open (it reads pgrot1)")
+    expect(v2.message).toContain(
+      "was sealed in format 'pgrot2', which this version of the action cannot open (it reads pgrot1)",
+    )
 
     for (const text of ['hello', CREDS.password, CREDS.databaseUrl, `x${SEALED}`]) {
       const err = sealError(() => unsealCredentials(text, KEY, { family: 'app' }))
@@ -215,12 +238,18 @@ describe('sealCredentials / unsealCredentials', () => {
 
   it('refuses padding, whitespace inside and standard base64 characters', () => {
     const parts = SEALED.split('.')
-    for (const bad of [`${parts[6]}=`, `${parts[6].slice(0, 10)} ${parts[6].slice(10)}`, parts[6].replace(/[-_]/, '+')]) {
+    for (const bad of [
+      `${parts[6]}=`,
+      `${parts[6].slice(0, 10)} ${parts[6].slice(10)}`,
+      parts[6].replace(/[-_]/, '+'),
+    ]) {
       if (bad === parts[6]) continue
       const altered = [...parts.slice(0, 6), bad].join('.')
       expect(sealError(() => unsealCredentials(altered, KEY, { family: 'app' })).reason).toBe('malformed')
     }
-    expect(sealError(() => unsealCredentials(`${SEALED}.extra`, KEY, { family: 'app' })).message).toContain('has 8 dot-separated parts instead of 7')
+    expect(sealError(() => unsealCredentials(`${SEALED}.extra`, KEY, { family: 'app' })).message).toContain(
+      'has 8 dot-separated parts instead of 7',
+    )
   })
 
   it('derives the key with scrypt in well under a second', () => {

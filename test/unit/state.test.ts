@@ -8,7 +8,10 @@ const RUN = { runId: '42', runAttempt: '1', workflow: 'deploy', repository: 'o/r
 const idle = (over: Partial<FamilyState> = {}): FamilyState => idleState(over)
 
 function open(over: Partial<FamilyState> = {}): FamilyState {
-  return idle({ rotation: { id: 'r-1', incoming: 'app_b', openedAt: '2026-01-02T00:00:00.000Z', openedBy: RUN }, ...over })
+  return idle({
+    rotation: { id: 'r-1', incoming: 'app_b', openedAt: '2026-01-02T00:00:00.000Z', openedBy: RUN },
+    ...over,
+  })
 }
 
 describe('readState', () => {
@@ -16,12 +19,18 @@ describe('readState', () => {
     expect(readState(comment, 'app')).toEqual({ kind: 'none' })
   })
 
-  it.each(['owned by the billing team', '{not json', '[1,2]', '"a string"', '42', 'null', '{"tool":"something-else","version":1}', '{"version":1,"logins":["a","b"]}'])(
-    'reads the comment %j, which is not ours, as foreign and keeps it verbatim',
-    (comment) => {
-      expect(readState(comment, 'app')).toEqual({ kind: 'foreign', comment })
-    },
-  )
+  it.each([
+    'owned by the billing team',
+    '{not json',
+    '[1,2]',
+    '"a string"',
+    '42',
+    'null',
+    '{"tool":"something-else","version":1}',
+    '{"version":1,"logins":["a","b"]}',
+  ])('reads the comment %j, which is not ours, as foreign and keeps it verbatim', (comment) => {
+    expect(readState(comment, 'app')).toEqual({ kind: 'foreign', comment })
+  })
 
   it('round-trips an idle state through serializeState', () => {
     const s = idle()
@@ -29,7 +38,10 @@ describe('readState', () => {
   })
 
   it('round-trips an open state with lastClosed and passwordSetAt', () => {
-    const s = open({ lastClosed: { id: 'r-0', closedAt: '2026-01-01T12:00:00.000Z', active: 'app_a' }, passwordSetAt: { app_a: 'x', app_b: 'y' } })
+    const s = open({
+      lastClosed: { id: 'r-0', closedAt: '2026-01-01T12:00:00.000Z', active: 'app_a' },
+      passwordSetAt: { app_a: 'x', app_b: 'y' },
+    })
     expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
   })
 
@@ -80,9 +92,15 @@ describe('readState', () => {
   it.each([
     ['a rotation that is not an object', { rotation: 'r-1' }],
     ['a rotation without an id', { rotation: { incoming: 'app_b', openedAt: 'x', openedBy: RUN } }],
-    ['a rotation whose incoming login is the active one', { rotation: { id: 'r-1', incoming: 'app_a', openedAt: 'x', openedBy: RUN } }],
+    [
+      'a rotation whose incoming login is the active one',
+      { rotation: { id: 'r-1', incoming: 'app_a', openedAt: 'x', openedBy: RUN } },
+    ],
     ['no rotation field at all', { rotation: undefined }],
-    ['sealed credentials that are not a string', { rotation: { id: 'r-1', incoming: 'app_b', openedAt: 'x', openedBy: RUN, sealed: 42 } }],
+    [
+      'sealed credentials that are not a string',
+      { rotation: { id: 'r-1', incoming: 'app_b', openedAt: 'x', openedBy: RUN, sealed: 42 } },
+    ],
   ])('reads a state with %s as invalid', (_what, patch) => {
     const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r).toEqual({ kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' })
@@ -92,15 +110,39 @@ describe('readState', () => {
 // The comment is input: anyone who may COMMENT ON ROLE the group can write it (issue 8, finding 4).
 describe('readState with a tampered comment', () => {
   it.each([
-    ['an active login that is not one of the logins', { active: 'app_c' }, /active login "app_c" is neither of its login roles/],
-    ['the admin as active and adoptedFrom', { active: 'postgres', adoptedFrom: 'postgres' }, /adoptedFrom is "postgres", not the group role "app"/],
+    [
+      'an active login that is not one of the logins',
+      { active: 'app_c' },
+      /active login "app_c" is neither of its login roles/,
+    ],
+    [
+      'the admin as active and adoptedFrom',
+      { active: 'postgres', adoptedFrom: 'postgres' },
+      /adoptedFrom is "postgres", not the group role "app"/,
+    ],
     ['the group as active without adoption', { active: 'app' }, /active login "app" is neither/],
     ['adoptedFrom naming a login', { adoptedFrom: 'app_b' }, /adoptedFrom is "app_b"/],
     ['the group among the logins', { logins: ['app', 'app_b'], active: 'app_b' }, /include the group role "app"/],
-    ['a rotation handing out another role', { rotation: { id: 'r-1', incoming: 'postgres', openedAt: 'x', openedBy: RUN } }, /hands out "postgres"/],
-    ['lastClosed naming another role', { lastClosed: { id: 'r-0', closedAt: 'x', active: 'app_a', previous: 'postgres' } }, /lastClosed.previous names "postgres"/],
-    ['lastAborted naming another role', { lastAborted: { id: 'r-0', abortedAt: 'x', login: 'postgres' } }, /lastAborted.login names "postgres"/],
-    ['writtenBack naming another role', { writtenBack: { login: 'postgres', rotationId: 'r-1', secrets: [], at: 'x' } }, /writtenBack.login names "postgres"/],
+    [
+      'a rotation handing out another role',
+      { rotation: { id: 'r-1', incoming: 'postgres', openedAt: 'x', openedBy: RUN } },
+      /hands out "postgres"/,
+    ],
+    [
+      'lastClosed naming another role',
+      { lastClosed: { id: 'r-0', closedAt: 'x', active: 'app_a', previous: 'postgres' } },
+      /lastClosed.previous names "postgres"/,
+    ],
+    [
+      'lastAborted naming another role',
+      { lastAborted: { id: 'r-0', abortedAt: 'x', login: 'postgres' } },
+      /lastAborted.login names "postgres"/,
+    ],
+    [
+      'writtenBack naming another role',
+      { writtenBack: { login: 'postgres', rotationId: 'r-1', secrets: [], at: 'x' } },
+      /writtenBack.login names "postgres"/,
+    ],
     ['passwordSetAt naming another role', { passwordSetAt: { postgres: 'x' } }, /passwordSetAt names "postgres"/],
   ])('reads a state with %s as tampered', (_what, patch, reason) => {
     const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
@@ -113,11 +155,16 @@ describe('readState with a tampered comment', () => {
     ['without a login', { rotationId: 'r-1', secrets: [], at: 'x' }],
     ['with secrets that are not names', { login: 'app_b', rotationId: 'r-1', secrets: [1], at: 'x' }],
   ])('reads a write-back record %s as invalid', (_what, writtenBack) => {
-    expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toEqual({ kind: 'invalid', reason: 'the write-back recorded in the state is malformed' })
+    expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toEqual({
+      kind: 'invalid',
+      reason: 'the write-back recorded in the state is malformed',
+    })
   })
 
   it('round-trips a state with a write-back record and sealed credentials', () => {
-    const s = open({ writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true } })
+    const s = open({
+      writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true },
+    })
     const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc' } }
     expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
   })

@@ -23,7 +23,10 @@ const STATE: FamilyState = idleState({}, '2026-11-27T22:44:00.000Z')
 
 describe('renderStep', () => {
   it('creates roles NOLOGIN, with a quoted name', () => {
-    expect(renderStep({ kind: 'create-role', role: 'app' }, 180000)).toEqual({ sql: 'CREATE ROLE "app" NOLOGIN', display: 'CREATE ROLE "app" NOLOGIN' })
+    expect(renderStep({ kind: 'create-role', role: 'app' }, 180000)).toEqual({
+      sql: 'CREATE ROLE "app" NOLOGIN',
+      display: 'CREATE ROLE "app" NOLOGIN',
+    })
   })
 
   it.each([
@@ -35,7 +38,11 @@ describe('renderStep', () => {
     ['ünï', '"ünï"'],
   ])('quotes the identifier %j as %s', (name, quoted) => {
     expect(renderStep({ kind: 'create-role', role: name }, 180000).sql).toBe(`CREATE ROLE ${quoted} NOLOGIN`)
-    expect(renderStep({ kind: 'enable-login', role: name }, 180000, 'pw').sql.startsWith(`ALTER ROLE ${quoted} WITH LOGIN PASSWORD `)).toBe(true)
+    expect(
+      renderStep({ kind: 'enable-login', role: name }, 180000, 'pw').sql.startsWith(
+        `ALTER ROLE ${quoted} WITH LOGIN PASSWORD `,
+      ),
+    ).toBe(true)
   })
 
   it('grants membership WITH INHERIT TRUE, SET TRUE from PostgreSQL 16', () => {
@@ -51,8 +58,10 @@ describe('renderStep', () => {
     expect(renderStep(step, 140011).display).toBe('GRANT "app" TO "app_a"')
   })
 
-  it('sets the login\'s role-wide default role to the group as a string literal', () => {
-    expect(renderStep({ kind: 'set-default-role', login: 'app_a', group: 'app' }, 180000).sql).toBe(`ALTER ROLE "app_a" SET role = 'app'`)
+  it("sets the login's role-wide default role to the group as a string literal", () => {
+    expect(renderStep({ kind: 'set-default-role', login: 'app_a', group: 'app' }, 180000).sql).toBe(
+      `ALTER ROLE "app_a" SET role = 'app'`,
+    )
     const odd = renderStep({ kind: 'set-default-role', login: 'l', group: "o'brien" }, 180000).sql
     expect(odd).toBe(`ALTER ROLE "l" SET role = 'o''brien'`)
     expect(literalValue(odd.slice(odd.indexOf('=') + 1))).toBe("o'brien")
@@ -96,7 +105,12 @@ describe('renderStep', () => {
   })
 
   it('escapes login names with quotes and backslashes inside the state comment', () => {
-    const state: FamilyState = { ...STATE, logins: [`O'Brien "A"`, 'back\\slash'], active: 'back\\slash', passwordSetAt: {} }
+    const state: FamilyState = {
+      ...STATE,
+      logins: [`O'Brien "A"`, 'back\\slash'],
+      active: 'back\\slash',
+      passwordSetAt: {},
+    }
     const s = renderStep({ kind: 'write-state', group: 'g"x', state }, 180000)
     const prefix = 'COMMENT ON ROLE "g""x" IS'
     expect(s.sql.startsWith(prefix)).toBe(true)
@@ -122,7 +136,7 @@ describe('read statements', () => {
     for (const sql of [OBSERVE_FAMILY, READ_SESSIONS, TERMINATE_SESSIONS]) expect(sql).toMatch(/\$1/)
   })
 
-  it('leave out the action\'s own session when counting or terminating sessions', () => {
+  it("leave out the action's own session when counting or terminating sessions", () => {
     expect(READ_SESSIONS).toContain('pid <> pg_backend_pid()')
     expect(TERMINATE_SESSIONS).toContain('pid <> pg_backend_pid()')
   })

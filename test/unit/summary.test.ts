@@ -8,15 +8,34 @@ const PASSWORD = 'Xq7-Secret_pw.~abcdefghijklmnop'
 const DATABASE_URL = `postgresql://app_b:${PASSWORD}@db.example.com:5432/appdb?sslmode=require`
 
 function role(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return { name, canLogin: false, superuser: false, member: true, canSet: true, inherits: true, defaultRole: 'app', ...over }
+  return {
+    name,
+    canLogin: false,
+    superuser: false,
+    member: true,
+    canSet: true,
+    inherits: true,
+    defaultRole: 'app',
+    ...over,
+  }
 }
 
 function result(over: Partial<PhaseResult> = {}): PhaseResult {
   return {
     phase: 'open',
     group: 'app',
-    outputs: { username: 'app_b', password: PASSWORD, databaseUrl: DATABASE_URL, previousUsername: 'app_a', rotationId: 'r-1', state: 'open' },
-    changes: [`ALTER ROLE "app_b" WITH LOGIN PASSWORD '***'`, `COMMENT ON ROLE "app" IS '{"tool":"pg-credential-rotation"}'`],
+    outputs: {
+      username: 'app_b',
+      password: PASSWORD,
+      databaseUrl: DATABASE_URL,
+      previousUsername: 'app_a',
+      rotationId: 'r-1',
+      state: 'open',
+    },
+    changes: [
+      `ALTER ROLE "app_b" WITH LOGIN PASSWORD '***'`,
+      `COMMENT ON ROLE "app" IS '{"tool":"pg-credential-rotation"}'`,
+    ],
     notes: [],
     roles: {
       group: role('app', { member: false, canSet: false, inherits: false, defaultRole: null }),
@@ -36,15 +55,18 @@ function tableRows(md: string): string[] {
 }
 
 describe('renderSummary', () => {
-  it.each(['setup', 'open', 'verify-drain', 'close'] as Phase[])('never contains the password or the database URL (%s)', (phase) => {
-    for (const failure of [undefined, 'Not drained: something']) {
-      const md = renderSummary(result({ phase, failure }))
-      expect(md).not.toContain(PASSWORD)
-      expect(md).not.toContain(encodeURIComponent(PASSWORD))
-      expect(md).not.toContain(DATABASE_URL)
-      expect(md).not.toContain('db.example.com')
-    }
-  })
+  it.each(['setup', 'open', 'verify-drain', 'close'] as Phase[])(
+    'never contains the password or the database URL (%s)',
+    (phase) => {
+      for (const failure of [undefined, 'Not drained: something']) {
+        const md = renderSummary(result({ phase, failure }))
+        expect(md).not.toContain(PASSWORD)
+        expect(md).not.toContain(encodeURIComponent(PASSWORD))
+        expect(md).not.toContain(DATABASE_URL)
+        expect(md).not.toContain('db.example.com')
+      }
+    },
+  )
 
   it('names the phase and says it is done', () => {
     expect(renderSummary(result()).split('\n')[0]).toBe('### PostgreSQL credential rotation: `open` done')
@@ -87,18 +109,28 @@ describe('renderSummary', () => {
   it('marks missing roles, a membership without SET, and a login without default role', () => {
     const md = renderSummary(
       result({
-        roles: { group: null, logins: [{ name: 'app_a', missing: true }, role('app_b', { canSet: false, defaultRole: null })] },
+        roles: {
+          group: null,
+          logins: [{ name: 'app_a', missing: true }, role('app_b', { canSet: false, defaultRole: null })],
+        },
         sessions: [],
       }),
     )
-    expect(tableRows(md).slice(2)).toEqual(['| app | group | missing | | | |', '| app_a | login | missing | | | |', '| app_b | login | no | 0 | no | (none) |'])
+    expect(tableRows(md).slice(2)).toEqual([
+      '| app | group | missing | | | |',
+      '| app_a | login | missing | | | |',
+      '| app_b | login | no | 0 | no | (none) |',
+    ])
   })
 
   it('escapes | (and < >) in role names so the table keeps its columns', () => {
     const md = renderSummary(
       result({
         group: 'gr|oup',
-        roles: { group: role('gr|oup'), logins: [role('a|b', { defaultRole: 'gr|oup' }), { name: '<b>x|y</b>', missing: true }] },
+        roles: {
+          group: role('gr|oup'),
+          logins: [role('a|b', { defaultRole: 'gr|oup' }), { name: '<b>x|y</b>', missing: true }],
+        },
         outputs: { state: 'idle', username: 'a|b' },
         sessions: [{ login: 'a|b', database: 'd|b', applicationName: '', clientAddr: null, count: 1 }],
       }),
@@ -116,12 +148,20 @@ describe('renderSummary', () => {
   it('shows the executed statements, each ending with a semicolon, in a folded SQL block', () => {
     const md = renderSummary(result())
     expect(md).toContain('<details><summary>What changed</summary>')
-    expect(md).toContain(`\`\`\`sql\nALTER ROLE "app_b" WITH LOGIN PASSWORD '***';\nCOMMENT ON ROLE "app" IS '{"tool":"pg-credential-rotation"}';\n\`\`\``)
+    expect(md).toContain(
+      `\`\`\`sql\nALTER ROLE "app_b" WITH LOGIN PASSWORD '***';\nCOMMENT ON ROLE "app" IS '{"tool":"pg-credential-rotation"}';\n\`\`\``,
+    )
     expect(md).not.toContain('No role was changed.')
   })
 
   it('says "No role was changed." when nothing changed', () => {
-    const md = renderSummary(result({ changes: [], phase: 'verify-drain', outputs: { state: 'open', drained: true, remainingConnections: 0 } }))
+    const md = renderSummary(
+      result({
+        changes: [],
+        phase: 'verify-drain',
+        outputs: { state: 'open', drained: true, remainingConnections: 0 },
+      }),
+    )
     expect(md).toContain('No role was changed.')
     expect(md).not.toContain('What changed')
     expect(md).not.toContain('```')
@@ -142,7 +182,11 @@ describe('renderFailureSummary', () => {
   })
 
   it('does not say nothing was changed when the failed phase committed something first', () => {
-    const md = renderFailureSummary('close', 'GitHub secrets DATABASE_URL now hold the credentials of "app_b"; "app_a" is still enabled.', true)
+    const md = renderFailureSummary(
+      'close',
+      'GitHub secrets DATABASE_URL now hold the credentials of "app_b"; "app_a" is still enabled.',
+      true,
+    )
     expect(md).not.toMatch(/nothing was changed/i)
     expect(md).toContain('Some changes were made before the failure')
   })

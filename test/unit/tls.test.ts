@@ -8,7 +8,7 @@ const attempts = (url: string | undefined, env: NodeJS.ProcessEnv = {}) => {
 }
 const noTls = new Error('The server does not support SSL connections')
 
-describe('tlsAttempts: sslmode with libpq\'s meaning', () => {
+describe("tlsAttempts: sslmode with libpq's meaning", () => {
   it('no sslmode anywhere is prefer: unverified TLS first, plaintext only when the server has no TLS', () => {
     const target = { url: 'postgresql://u:p@db.example.com/app' }
     const a = tlsAttempts(target, clientConfig(target), {})
@@ -40,13 +40,14 @@ describe('plaintextWarning', () => {
   it('warns about a plaintext connection to another host, never about loopback, a socket or TLS', () => {
     expect(plaintextWarning(false, 'db.example.com')).toMatch(/admin connection to db\.example\.com is not encrypted/)
     expect(plaintextWarning(false, '10.0.0.5')).not.toBeNull()
-    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '/var/run/postgresql', undefined]) expect(plaintextWarning(false, h)).toBeNull()
+    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '/var/run/postgresql', undefined])
+      expect(plaintextWarning(false, h)).toBeNull()
     expect(plaintextWarning(true, 'db.example.com')).toBeNull()
   })
 })
 
 describe('tlsAttempts: TLS parameters other than sslmode', () => {
-  it('sslnegotiation without sslmode keeps pg\'s stricter reading (one attempt, no plaintext)', () => {
+  it("sslnegotiation without sslmode keeps pg's stricter reading (one attempt, no plaintext)", () => {
     expect(attempts('postgresql://u:p@h/app?sslnegotiation=direct')).toEqual([true])
   })
 })

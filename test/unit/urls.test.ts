@@ -1,7 +1,13 @@
 import { parse } from 'pg-connection-string'
 import { describe, expect, it } from 'vitest'
 import { InputError } from '../../src/domain/errors.js'
-import { buildDatabaseUrl, checkAppUrl, checkConnectionUrl, clientConfig, defaultAppUrl } from '../../src/postgres/urls.js'
+import {
+  buildDatabaseUrl,
+  checkAppUrl,
+  checkConnectionUrl,
+  clientConfig,
+  defaultAppUrl,
+} from '../../src/postgres/urls.js'
 
 /** Parses a postgres URI with the WHATWG parser (after swapping the scheme, as the action does). */
 function whatwg(url: string): URL {
@@ -36,7 +42,11 @@ const SECRET = 'Adm1n-S3cret'
 
 describe('buildDatabaseUrl', () => {
   it('puts the user name and password into the app URL, keeping host, port, database and parameters', () => {
-    const u = buildDatabaseUrl('postgresql://db.example.com:5432/appdb?sslmode=verify-full&application_name=web', 'app_b', 'pw-123')
+    const u = buildDatabaseUrl(
+      'postgresql://db.example.com:5432/appdb?sslmode=verify-full&application_name=web',
+      'app_b',
+      'pw-123',
+    )
     expect(u).toBe('postgresql://app_b:pw-123@db.example.com:5432/appdb?sslmode=verify-full&application_name=web')
   })
 
@@ -94,7 +104,9 @@ describe('buildDatabaseUrl', () => {
 
 describe('defaultAppUrl', () => {
   it('strips the admin user name and password from the admin URL', () => {
-    expect(defaultAppUrl({ url: `postgresql://admin:${SECRET}@db.example.com:5432/appdb` }, {})).toBe('postgresql://db.example.com:5432/appdb')
+    expect(defaultAppUrl({ url: `postgresql://admin:${SECRET}@db.example.com:5432/appdb` }, {})).toBe(
+      'postgresql://db.example.com:5432/appdb',
+    )
   })
 
   it('strips a user name given without a password', () => {
@@ -102,12 +114,16 @@ describe('defaultAppUrl', () => {
   })
 
   it('strips userinfo up to the last @ (an unencoded @ in the password)', () => {
-    expect(defaultAppUrl({ url: 'postgresql://admin:p@ss@db.example.com:5432/appdb' }, {})).toBe('postgresql://db.example.com:5432/appdb')
+    expect(defaultAppUrl({ url: 'postgresql://admin:p@ss@db.example.com:5432/appdb' }, {})).toBe(
+      'postgresql://db.example.com:5432/appdb',
+    )
   })
 
   it('removes user, password and passfile parameters and keeps sslmode and the rest, in order', () => {
     const app = defaultAppUrl(
-      { url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fetc%2Fca.pem&passfile=%2Froot%2F.pgpass&connect_timeout=10` },
+      {
+        url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fetc%2Fca.pem&passfile=%2Froot%2F.pgpass&connect_timeout=10`,
+      },
       {},
     )
     expect(app).not.toContain(SECRET)
@@ -133,23 +149,35 @@ describe('defaultAppUrl', () => {
   })
 
   it('ignores the PG* environment when there is an admin URL', () => {
-    expect(defaultAppUrl({ url: 'postgresql://admin:x@h/db' }, { PGHOST: 'other', PGDATABASE: 'other', PGSSLMODE: 'disable' })).toBe('postgresql://h/db')
+    expect(
+      defaultAppUrl(
+        { url: 'postgresql://admin:x@h/db' },
+        { PGHOST: 'other', PGDATABASE: 'other', PGSSLMODE: 'disable' },
+      ),
+    ).toBe('postgresql://h/db')
   })
 
   // Regression: the query was once re-serialised with URLSearchParams, which writes a space as
   // '+'; libpq (psql, psycopg, ...) decodes only %XX in URIs, so it read the '+' literally.
   it('keeps percent-encoded spaces in parameters as libpq reads them (options=-c%20...)', () => {
-    const app = defaultAppUrl({ url: 'postgresql://admin:x@h:5432/db?options=-c%20statement_timeout%3D5s&sslmode=require' }, {})
+    const app = defaultAppUrl(
+      { url: 'postgresql://admin:x@h:5432/db?options=-c%20statement_timeout%3D5s&sslmode=require' },
+      {},
+    )
     expect(libpqParams(app)).toEqual({ options: '-c statement_timeout=5s', sslmode: 'require' })
   })
 
   describe('without an admin URL (libpq environment)', () => {
     it('builds host:port/database from PGHOST, PGPORT and PGDATABASE', () => {
-      expect(defaultAppUrl({}, { PGHOST: 'db.internal', PGPORT: '6432', PGDATABASE: 'appdb' })).toBe('postgresql://db.internal:6432/appdb')
+      expect(defaultAppUrl({}, { PGHOST: 'db.internal', PGPORT: '6432', PGDATABASE: 'appdb' })).toBe(
+        'postgresql://db.internal:6432/appdb',
+      )
     })
 
     it('adds sslmode from PGSSLMODE', () => {
-      expect(defaultAppUrl({}, { PGHOST: 'db.internal', PGDATABASE: 'appdb', PGSSLMODE: 'require' })).toBe('postgresql://db.internal:5432/appdb?sslmode=require')
+      expect(defaultAppUrl({}, { PGHOST: 'db.internal', PGDATABASE: 'appdb', PGSSLMODE: 'require' })).toBe(
+        'postgresql://db.internal:5432/appdb?sslmode=require',
+      )
     })
 
     it('never includes PGUSER or PGPASSWORD', () => {
@@ -224,12 +252,14 @@ describe('checkConnectionUrl', () => {
 })
 
 describe('checkAppUrl', () => {
-  it.each(['postgresql://db.example.com:5432/appdb?sslmode=require', 'postgres://h/db', 'postgresql:///db?host=%2Ftmp', 'postgresql://h/db?sslmode=require#x'])(
-    'accepts %s',
-    (url) => {
-      expect(checkAppUrl(url, 'app-url')).toBe(url)
-    },
-  )
+  it.each([
+    'postgresql://db.example.com:5432/appdb?sslmode=require',
+    'postgres://h/db',
+    'postgresql:///db?host=%2Ftmp',
+    'postgresql://h/db?sslmode=require#x',
+  ])('accepts %s', (url) => {
+    expect(checkAppUrl(url, 'app-url')).toBe(url)
+  })
 
   it.each([
     ['a user name and password', `postgresql://app:${SECRET}@h/db`],
@@ -243,7 +273,9 @@ describe('checkAppUrl', () => {
 
   it.each(['user', 'password', 'passfile'])('refuses the %s parameter, even percent-encoded', (key) => {
     const plain = inputError(() => checkAppUrl(`postgresql://h/db?sslmode=require&${key}=${SECRET}`, 'app-url'))
-    expect(plain.message).toBe(`input 'app-url': must not contain the '${key}' parameter; the action adds the credentials it issues`)
+    expect(plain.message).toBe(
+      `input 'app-url': must not contain the '${key}' parameter; the action adds the credentials it issues`,
+    )
     const encoded = `${key[0]}%${key.charCodeAt(1).toString(16)}${key.slice(2)}`
     const e = inputError(() => checkAppUrl(`postgresql://h/db?${encoded}=${SECRET}`, 'app-url'))
     expect(e.message).toContain(`'${key}'`)
@@ -251,7 +283,9 @@ describe('checkAppUrl', () => {
   })
 
   it('accepts parameters that merely contain a credential word', () => {
-    expect(checkAppUrl('postgresql://h/db?application_name=user&sslpassword_hint=x', 'app-url')).toContain('application_name=user')
+    expect(checkAppUrl('postgresql://h/db?application_name=user&sslpassword_hint=x', 'app-url')).toContain(
+      'application_name=user',
+    )
   })
 
   it.each(['db.example.com:5432/appdb', 'http://h/db', ''])('refuses %j, which is not a postgres URI', (url) => {
@@ -262,7 +296,13 @@ describe('checkAppUrl', () => {
 describe('clientConfig', () => {
   it('reads host, port, database, user and password from the URI', () => {
     const c = clientConfig({ url: 'postgresql://admin:p%40ss@db.example.com:6432/appdb' })
-    expect(c).toMatchObject({ host: 'db.example.com', port: '6432', database: 'appdb', user: 'admin', password: 'p@ss' })
+    expect(c).toMatchObject({
+      host: 'db.example.com',
+      port: '6432',
+      database: 'appdb',
+      user: 'admin',
+      password: 'p@ss',
+    })
   })
 
   it('lets overrides replace the user and password (the open phase logs in as the new login)', () => {
