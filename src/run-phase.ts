@@ -11,6 +11,8 @@ import { verifyDrain } from './phases/verify-drain.js'
 import { POOLER_INPUT, Poolers } from './postgres/poolers.js'
 import { Replicas } from './postgres/replicas.js'
 import type { Reporter } from './domain/reporter.js'
+import { systemClock, type Clock } from './domain/clock.js'
+import { retryWithBackoff } from './domain/retry.js'
 import type { PhaseResult } from './domain/result.js'
 import { AdminSession } from './postgres/session.js'
 import { plaintextWarning } from './postgres/tls.js'
@@ -18,7 +20,11 @@ import { clientConfig } from './postgres/urls.js'
 
 export interface RunOptions {
   reporter: Reporter
+  /** Every wait and timestamp of the phase (connect and apply retries, drain polls, GitHub retries). Default: systemClock. */
+  clock?: Clock
+  /** @deprecated Pass clock; overrides clock.now when given. */
   now?: () => Date
+  /** @deprecated Pass clock; overrides clock.sleep when given. */
   sleep?: (ms: number) => Promise<void>
   /** Overrides the phase transaction's lock_timeout; tests only. */
   lockTimeoutMs?: number
@@ -49,11 +55,12 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     0,
     63,
   )
-  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs)
+  const clock = runClock(opts)
+  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
-    now: opts.now ?? (() => new Date()),
-    sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
     session,
     replicas: Replicas.create(cfg.replicas, applicationName),
     poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
@@ -74,21 +81,26 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
   }
 }
 
+/** The one clock of a run: RunOptions.clock, with the older now/sleep options still honoured. */
+function runClock(opts: RunOptions): Clock {
+  const clock = opts.clock ?? systemClock
+  return { now: opts.now ?? (() => clock.now()), sleep: opts.sleep ?? ((ms) => clock.sleep(ms)) }
+}
+
+/** Opens the admin connection, retrying only while the server may be restarting (57P03) or briefly gone. */
 async function connectWithRetry(session: AdminSession, deps: PhaseDeps): Promise<void> {
-  const deadline = deps.now().getTime() + CONNECT_BUDGET_MS
-  let delay = 250
-  for (;;) {
-    try {
-      await session.open()
-      return
-    } catch (e) {
-      // A refused connection is retried only while the server may be restarting (57P03) or briefly gone.
-      const code = (e as { code?: string }).code
-      const transient = code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND')
-      if (!transient || deps.now().getTime() + delay > deadline) throw e
-      deps.reporter.warning(`Connecting failed (${(e as Error).message}); retrying in ${delay}ms.`)
-      await deps.sleep(delay)
-      delay = Math.min(delay * 2, 5000)
-    }
-  }
+  await retryWithBackoff(() => session.open(), {
+    clock: deps,
+    budgetMs: CONNECT_BUDGET_MS,
+    initialMs: 250,
+    isRetryable: isTransientConnectFailure,
+    onRetry: ({ error, delayMs }) =>
+      deps.reporter.warning(`Connecting failed (${(error as Error).message}); retrying in ${delayMs}ms.`),
+  })
+}
+
+/** A refused connection or an unknown host is not transient: only a starting server or a dropped link is. */
+function isTransientConnectFailure(e: unknown): boolean {
+  const code = (e as { code?: string }).code
+  return code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND')
 }

@@ -97,6 +97,27 @@ export function unsealCredentials(
   expected: { family: string; rotationId?: string },
 ): { creds: SealedCredentials; binding: SealBinding } {
   checkKey(key)
+  const sealedParts = decodeParts(splitSealed(sealed))
+  checkBinding(sealedParts, expected)
+  const creds = decrypt(sealedParts, key)
+  return { creds, binding: { family: sealedParts.family, rotationId: sealedParts.rotationId } }
+}
+
+/** The parts of a sealed value, decoded but not yet checked against a binding or a key. */
+interface SealedParts {
+  family: string
+  rotationId: string
+  salt: Buffer
+  nonce: Buffer
+  check: Buffer
+  /** Ciphertext followed by the authentication tag. */
+  ciphertext: Buffer
+  /** Everything before the ciphertext: the associated data. */
+  header: string
+}
+
+/** Splits the text into its seven parts; refuses anything that is not one sealed value of this version. */
+function splitSealed(sealed: string): string[] {
   const text = sealed.trim()
   if (text === '') throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase')
   if (text.length > MAX_SEALED_LENGTH)
@@ -126,7 +147,11 @@ export function unsealCredentials(
       `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`,
     )
   }
+  return parts
+}
 
+/** Decodes each part strictly; the family and rotation id must be non-empty UTF-8. */
+function decodeParts(parts: string[]): SealedParts {
   const familyBytes = decodePart(parts[1], 'family')
   const rotationBytes = decodePart(parts[2], 'rotation id')
   const salt = decodePart(parts[3], 'salt', SALT_BYTES)
@@ -147,9 +172,20 @@ export function unsealCredentials(
       'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged',
     )
   }
+  const header = parts.slice(0, PARTS - 1).join('.')
+  return { family, rotationId, salt, nonce, check, ciphertext, header }
+}
+
+/** A family name holding one is not echoed in a message (it could break the log line). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/
+
+/** Refuses a value sealed for another family, or for another rotation when one is expected. */
+function checkBinding(sealed: SealedParts, expected: { family: string; rotationId?: string }): void {
+  const { family, rotationId } = sealed
   if (family !== expected.family) {
     const shown =
-      Buffer.byteLength(family) <= 63 && !/[\0-\x1f\x7f]/.test(family) ? `the family '${family}'` : 'another family'
+      Buffer.byteLength(family) <= 63 && !CONTROL_CHARACTER.test(family) ? `the family '${family}'` : 'another family'
     throw fail(
       'family',
       `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`,
@@ -162,19 +198,22 @@ export function unsealCredentials(
       `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`,
     )
   }
+}
 
-  const { aesKey, check: expectedCheck } = deriveKey(key, salt)
+/** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
+function decrypt(sealed: SealedParts, key: string): SealedCredentials {
+  const { ciphertext } = sealed
+  const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt)
   try {
-    if (!timingSafeEqual(check, expectedCheck)) {
+    if (!timingSafeEqual(sealed.check, expectedCheck)) {
       throw new SealError(
         'seal-key',
         'wrong-key',
         'is not the key these credentials were sealed with; use the same seal-key secret in the job that ran open and in this one',
       )
     }
-    const header = parts.slice(0, PARTS - 1).join('.')
-    const decipher = createDecipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES })
-    decipher.setAAD(Buffer.from(header, 'ascii'))
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, sealed.nonce, { authTagLength: TAG_BYTES })
+    decipher.setAAD(Buffer.from(sealed.header, 'ascii'))
     decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES))
     let plaintext: Buffer
     try {
@@ -190,7 +229,7 @@ export function unsealCredentials(
     }
     const creds = parsePayload(plaintext)
     plaintext.fill(0)
-    return { creds, binding: { family, rotationId } }
+    return creds
   } finally {
     aesKey.fill(0)
   }

@@ -15,6 +15,8 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentReporter, type Reporter } from '../domain/reporter.js'
+import type { Clock } from '../domain/clock.js'
+import { retryWithBackoff } from '../domain/retry.js'
 
 export {
   SECRET_OUTPUTS,
@@ -41,6 +43,8 @@ export interface WriteSecretsOptions {
   reporter?: Reporter
   /** Waits before the 2nd, 3rd... attempt after a 5xx or network error. Default [1000, 3000]: 3 attempts. */
   retryDelaysMs?: readonly number[]
+  /** Waits between attempts with this clock. Default: systemClock. */
+  clock?: Clock
   /** Per request. Default 30 s. */
   requestTimeoutMs?: number
   /** The input the token comes from, for messages. Default 'github-token'. */
@@ -73,57 +77,84 @@ interface PublicKey {
 
 /** Encrypts each value with the repository's or environment's public key and writes it. */
 export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecretsResult> {
-  const reporter = opts.reporter ?? silentReporter
-  const tokenInput = opts.tokenInput ?? 'github-token'
-  const delays = opts.retryDelaysMs ?? [1000, 3000]
-  const timeoutMs = opts.requestTimeoutMs ?? 30_000
-  const written: string[] = []
+  const request = checkRequest(opts)
+  if (request.entries.length === 0) return { written: [] }
+  const api = await connect(opts, request)
+  const publicKey = await readPublicKey(api)
+  for (const [name, value] of request.entries) {
+    await putSecret(api, publicKey, name, value)
+    api.written.push(name)
+    api.reporter.info(`Wrote secret ${name} to ${api.target}.`)
+  }
+  return { written: api.written }
+}
 
+/** A write request whose arguments have been checked. */
+interface CheckedRequest {
+  owner: string
+  repo: string
+  /** The API root, without trailing slashes. */
+  baseUrl: string
+  env: string | undefined
+  entries: [string, string][]
+  tokenInput: string
+}
+
+/** Checks the arguments before anything is loaded or sent; throws a GitHubSecretsError that says what to fix. */
+function checkRequest(opts: WriteSecretsOptions): CheckedRequest {
+  const tokenInput = opts.tokenInput ?? 'github-token'
+  const refuse = (message: string) => new GitHubSecretsError(message, undefined, [])
   const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(opts.repository)
-  if (!m)
-    throw new GitHubSecretsError(`'${opts.repository}' is not a repository; expected owner/name`, undefined, written)
-  const [, owner, repo] = m
+  if (!m) throw refuse(`'${opts.repository}' is not a repository; expected owner/name`)
   if (!opts.token)
-    throw new GitHubSecretsError(
-      `${tokenInput} is empty; give a token with "Secrets: write" on ${opts.repository} to write secrets`,
-      undefined,
-      written,
-    )
+    throw refuse(`${tokenInput} is empty; give a token with "Secrets: write" on ${opts.repository} to write secrets`)
   if (!/^[\x21-\x7e]+$/.test(opts.token)) {
-    throw new GitHubSecretsError(
+    throw refuse(
       `${tokenInput} contains spaces, line breaks or other characters a token cannot have; check the secret it comes from`,
-      undefined,
-      written,
     )
   }
   const baseUrl = apiRoot(opts.apiUrl || DEFAULT_API_URL)
   if (!baseUrl)
-    throw new GitHubSecretsError(
+    throw refuse(
       'the GitHub API URL is not an http(s) URL; set GITHUB_API_URL to https://api.github.com or https://HOST/api/v3',
-      undefined,
-      written,
     )
-  const env = opts.environment || undefined
   const entries = Object.entries(opts.secrets)
   for (const [name, value] of entries) {
     const problem = secretNameProblem(name)
-    if (problem) throw new GitHubSecretsError(problem, undefined, written)
+    if (problem) throw refuse(problem)
     if (typeof value !== 'string' || value === '')
-      throw new GitHubSecretsError(
-        `the value for secret ${name} is empty; GitHub does not store empty secrets`,
-        undefined,
-        written,
-      )
+      throw refuse(`the value for secret ${name} is empty; GitHub does not store empty secrets`)
   }
-  if (entries.length === 0) return { written }
+  return { owner: m[1], repo: m[2], baseUrl, env: opts.environment || undefined, entries, tokenInput }
+}
 
-  const redact = redactor([opts.token, ...entries.map(([, v]) => v)])
-  const target = env ? `environment '${env}' of ${opts.repository}` : `repository ${opts.repository}`
+type Octokit = ReturnType<typeof import('@actions/github').getOctokit>
 
+/** Everything a request to the secrets API needs, and the names written so far. */
+interface SecretsApi {
+  opts: WriteSecretsOptions
+  request: CheckedRequest
+  sodium: Sodium
+  octokit: Octokit
+  reporter: Reporter
+  redact: (text: string) => string
+  /** "repository o/r" or "environment 'e' of o/r" */
+  target: string
+  /** The secrets route of the repository or environment, with {owner}/{repo}/{environment_name}. */
+  prefix: string
+  /** Names written, in order. */
+  written: string[]
+}
+
+/** Loads libsodium and the GitHub client (only now: about 2 MB), with a log that never shows the token or a value. */
+async function connect(opts: WriteSecretsOptions, request: CheckedRequest): Promise<SecretsApi> {
+  const reporter = opts.reporter ?? silentReporter
+  const redact = redactor([opts.token, ...request.entries.map(([, v]) => v)])
+  const { env } = request
   const sodium = await loadSodium()
   const { getOctokit } = await import('@actions/github')
   const octokit = getOctokit(opts.token, {
-    baseUrl,
+    baseUrl: request.baseUrl,
     userAgent: 'pg-credential-rotation',
     log: {
       debug: (msg: string) => reporter.debug(redact(msg)),
@@ -132,107 +163,134 @@ export async function writeSecrets(opts: WriteSecretsOptions): Promise<WriteSecr
       error: (msg: string) => reporter.debug(redact(msg)),
     },
   })
-  const headers = { 'x-github-api-version': '2022-11-28' }
-  const path = { owner, repo, ...(env ? { environment_name: env } : {}) }
-  const prefix = env
-    ? '/repos/{owner}/{repo}/environments/{environment_name}/secrets'
-    : '/repos/{owner}/{repo}/actions/secrets'
-
-  /** Runs a request, retrying 5xx and network errors; maps any failure to a GitHubSecretsError. */
-  async function call<T>(what: Step, request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request()
-      } catch (e) {
-        const f = classify(e, redact)
-        if (!f) throw e
-        if (f.retryable && attempt <= delays.length) {
-          const delay = delays[attempt - 1]
-          reporter.info(
-            `GitHub API: ${what.doing} failed (${f.summary}); retrying in ${delay} ms (attempt ${attempt + 1} of ${delays.length + 1}).`,
-          )
-          await sleep(delay)
-          continue
-        }
-        throw new GitHubSecretsError(redact(explain(f, what, attempt)), f.status, [...written])
-      }
-    }
+  return {
+    opts,
+    request,
+    sodium,
+    octokit,
+    reporter,
+    redact,
+    target: env ? `environment '${env}' of ${opts.repository}` : `repository ${opts.repository}`,
+    prefix: env
+      ? '/repos/{owner}/{repo}/environments/{environment_name}/secrets'
+      : '/repos/{owner}/{repo}/actions/secrets',
+    written: [],
   }
+}
 
-  const explain = (f: Failure, what: Step, attempts: number): string => {
-    const done = written.length ? ` Already written: ${written.join(', ')}.` : ' No secret was written.'
-    const needs = env
-      ? `it needs the "Secrets" and "Environments" repository permissions with write access on ${opts.repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
-      : `it needs the "Secrets" repository permission with write access on ${opts.repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
-    const noGithubToken =
-      "The workflow's GITHUB_TOKEN cannot write secrets, whatever its permissions: pass another token."
-    const api = `GitHub API at ${baseUrl}`
-    if (f.status === undefined || f.status >= 500) {
-      const tried = attempts > 1 ? ` after ${attempts} attempts` : ''
-      return `${api} failed while ${what.doing}${tried}: ${f.summary}. Check the API URL and GitHub's status, then run the phase again.${done}`
-    }
-    if (f.status === 401) {
-      return `${api} rejected the token in ${tokenInput} (401 ${f.message || 'Bad credentials'}): it is invalid, expired or revoked. Give a current token; ${needs}.${done}`
-    }
-    if (f.rateLimited) {
-      const reset = f.rateLimitReset ? `; the limit resets at ${f.rateLimitReset}` : ''
-      return `${api} refused ${what.doing} because the token's rate limit is exhausted (${f.status})${reset}. Run the phase again later.${done}`
-    }
-    if (f.status === 404 && env && what.kind === 'key') {
-      return `${api} found no environment '${env}' in ${opts.repository} (404 on ${what.route}): create it under Settings > Environments or fix the environment name. If it exists, the token in ${tokenInput} cannot see it: ${needs}.${done}`
-    }
-    if (f.status === 403 || f.status === 404) {
-      const missing = f.status === 404 ? `, or ${opts.repository} does not exist or is not visible to it` : ''
-      return `The token in ${tokenInput} may not ${what.act} (${f.summary} on ${what.route})${missing}: ${needs}. ${noGithubToken}${done}`
-    }
-    return `${api} refused ${what.doing} (${f.summary} on ${what.route}).${done}`
+/** The route parameters, version header and timeout every request carries. */
+function requestParams(api: SecretsApi) {
+  const { owner, repo, env } = api.request
+  return {
+    owner,
+    repo,
+    ...(env ? { environment_name: env } : {}),
+    headers: { 'x-github-api-version': '2022-11-28' },
+    request: { signal: AbortSignal.timeout(api.opts.requestTimeoutMs ?? 30_000) },
   }
+}
 
-  const keyStep: Step = {
+async function readPublicKey(api: SecretsApi): Promise<PublicKey> {
+  const step: Step = {
     kind: 'key',
-    doing: `reading the public key of ${target}`,
-    act: `read the public key of ${target}`,
-    route: `GET ${prefix}/public-key`,
+    doing: `reading the public key of ${api.target}`,
+    act: `read the public key of ${api.target}`,
+    route: `GET ${api.prefix}/public-key`,
   }
-  const publicKey = await call(keyStep, async () => {
-    const res = await octokit.request(`GET ${prefix}/public-key`, {
-      ...path,
-      headers,
-      request: { signal: AbortSignal.timeout(timeoutMs) },
-    })
-    return parsePublicKey(res.data, sodium)
+  const publicKey = await callWithRetry(api, step, async () => {
+    const res = await api.octokit.request(`GET ${api.prefix}/public-key`, requestParams(api))
+    return parsePublicKey(res.data, api.sodium)
   })
   if (!publicKey) {
     throw new GitHubSecretsError(
-      `GitHub API at ${baseUrl} returned a public key for ${target} that is not a 32-byte base64 key; no secret was written.`,
+      `GitHub API at ${api.request.baseUrl} returned a public key for ${api.target} that is not a 32-byte base64 key; no secret was written.`,
       undefined,
-      written,
+      api.written,
     )
   }
+  return publicKey
+}
 
-  for (const [name, value] of entries) {
-    const sealed = sodium.crypto_box_seal(sodium.from_string(value), publicKey.key)
-    const encrypted = sodium.to_base64(sealed, sodium.base64_variants.ORIGINAL)
-    const putStep: Step = {
-      kind: 'put',
-      doing: `writing secret ${name} to ${target}`,
-      act: `write secret ${name} to ${target}`,
-      route: `PUT ${prefix}/{secret_name}`,
-    }
-    await call(putStep, () =>
-      octokit.request(`PUT ${prefix}/{secret_name}`, {
-        ...path,
-        secret_name: name,
-        encrypted_value: encrypted,
-        key_id: publicKey.keyId,
-        headers,
-        request: { signal: AbortSignal.timeout(timeoutMs) },
-      }),
-    )
-    written.push(name)
-    reporter.info(`Wrote secret ${name} to ${target}.`)
+/** Encrypts the value as a sealed box to the public key and writes it. */
+async function putSecret(api: SecretsApi, publicKey: PublicKey, name: string, value: string): Promise<void> {
+  const { sodium } = api
+  const sealed = sodium.crypto_box_seal(sodium.from_string(value), publicKey.key)
+  const encrypted = sodium.to_base64(sealed, sodium.base64_variants.ORIGINAL)
+  const step: Step = {
+    kind: 'put',
+    doing: `writing secret ${name} to ${api.target}`,
+    act: `write secret ${name} to ${api.target}`,
+    route: `PUT ${api.prefix}/{secret_name}`,
   }
-  return { written }
+  await callWithRetry(api, step, () =>
+    api.octokit.request(`PUT ${api.prefix}/{secret_name}`, {
+      ...requestParams(api),
+      secret_name: name,
+      encrypted_value: encrypted,
+      key_id: publicKey.keyId,
+    }),
+  )
+}
+
+/** Runs a request, retrying 5xx and network errors; maps any failure to a GitHubSecretsError. */
+async function callWithRetry<T>(api: SecretsApi, step: Step, request: () => Promise<T>): Promise<T> {
+  const { redact, opts } = api
+  const delays = opts.retryDelaysMs ?? [1000, 3000]
+  let attempts = 0
+  try {
+    return await retryWithBackoff(
+      (attempt) => {
+        attempts = attempt.number
+        return request()
+      },
+      {
+        clock: opts.clock,
+        delaysMs: delays,
+        isRetryable: (e) => classify(e, redact)?.retryable === true,
+        onRetry: ({ error, attempt, delayMs }) =>
+          api.reporter.info(
+            `GitHub API: ${step.doing} failed (${classify(error, redact)?.summary}); retrying in ${delayMs} ms (attempt ${attempt + 1} of ${delays.length + 1}).`,
+          ),
+      },
+    )
+  } catch (e) {
+    const f = classify(e, redact)
+    if (!f) throw e
+    throw new GitHubSecretsError(redact(explainFailure(api, f, step, attempts)), f.status, [...api.written])
+  }
+}
+
+/** What failed, why, and what to do: for a 5xx or network error, a bad token, a rate limit, a missing permission. */
+function explainFailure(api: SecretsApi, f: Failure, what: Step, attempts: number): string {
+  const { repository } = api.opts
+  const { env, tokenInput } = api.request
+  const written = api.written
+  const done = written.length ? ` Already written: ${written.join(', ')}.` : ' No secret was written.'
+  const needs = env
+    ? `it needs the "Secrets" and "Environments" repository permissions with write access on ${repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
+    : `it needs the "Secrets" repository permission with write access on ${repository} (a fine-grained personal access token or a GitHub App installation token; a classic token needs the repo scope)`
+  const noGithubToken =
+    "The workflow's GITHUB_TOKEN cannot write secrets, whatever its permissions: pass another token."
+  const apiAt = `GitHub API at ${api.request.baseUrl}`
+  if (f.status === undefined || f.status >= 500) {
+    const tried = attempts > 1 ? ` after ${attempts} attempts` : ''
+    return `${apiAt} failed while ${what.doing}${tried}: ${f.summary}. Check the API URL and GitHub's status, then run the phase again.${done}`
+  }
+  if (f.status === 401) {
+    return `${apiAt} rejected the token in ${tokenInput} (401 ${f.message || 'Bad credentials'}): it is invalid, expired or revoked. Give a current token; ${needs}.${done}`
+  }
+  if (f.rateLimited) {
+    const reset = f.rateLimitReset ? `; the limit resets at ${f.rateLimitReset}` : ''
+    return `${apiAt} refused ${what.doing} because the token's rate limit is exhausted (${f.status})${reset}. Run the phase again later.${done}`
+  }
+  if (f.status === 404 && env && what.kind === 'key') {
+    return `${apiAt} found no environment '${env}' in ${repository} (404 on ${what.route}): create it under Settings > Environments or fix the environment name. If it exists, the token in ${tokenInput} cannot see it: ${needs}.${done}`
+  }
+  if (f.status === 403 || f.status === 404) {
+    const missing = f.status === 404 ? `, or ${repository} does not exist or is not visible to it` : ''
+    return `The token in ${tokenInput} may not ${what.act} (${f.summary} on ${what.route})${missing}: ${needs}. ${noGithubToken}${done}`
+  }
+  return `${apiAt} refused ${what.doing} (${f.summary} on ${what.route}).${done}`
 }
 
 interface Step {
@@ -316,6 +374,8 @@ async function loadSodium(): Promise<Sodium> {
     const provided = !('__dirname' in g)
     if (provided) g.__dirname = dirname(fileURLToPath(import.meta.url))
     try {
+      // The bundler's require, on purpose: createRequire would load from a node_modules the bundle does not have.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       sodium = require('libsodium-wrappers') as Sodium
     } finally {
       if (provided) delete g.__dirname
@@ -350,5 +410,3 @@ function apiRoot(url: string): string | null {
   if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) return null
   return url.replace(/\/+$/, '')
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))

@@ -1,22 +1,27 @@
 import type { Config } from '../inputs/config.js'
 import type { SecretOutput } from '../inputs/secret-map.js'
 import type { Reporter } from '../domain/reporter.js'
+import type { Clock } from '../domain/clock.js'
 import type { SealedCredentials } from '../crypto/seal.js'
+
+/** GitHub requests made while the family lock is held: 10 s each, one retry. */
+export const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] } as const
+
+/** What writing back uses of a phase's dependencies (a PhaseDeps is one): the reporter, and the clock its retries wait on. */
+export type WriteBackDeps = Clock & { reporter: Reporter }
 
 /**
  * Writes the issued credentials to GitHub secrets (github-secrets maps secret
  * names to outputs). The GitHub client is loaded only here, when write-back is
  * configured.
  */
-/** GitHub requests made while the family lock is held: 10 s each, one retry. */
-export const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] } as const
-
 export async function writeBack(
   cfg: Config,
   creds: SealedCredentials,
-  reporter: Reporter,
+  deps: WriteBackDeps,
   limits: { requestTimeoutMs?: number; retryDelaysMs?: readonly number[] } = {},
 ): Promise<string[]> {
+  const { reporter } = deps
   const gh = cfg.github
   if (!gh) return []
   const { writeSecrets } = await import('./secrets.js')
@@ -33,6 +38,7 @@ export async function writeBack(
     environment: gh.environment ?? undefined,
     secrets,
     reporter,
+    clock: deps,
     ...limits,
   })
   const where = gh.environment ? `environment "${gh.environment}" of ${gh.repository}` : gh.repository

@@ -10,11 +10,15 @@ import type { AdminSession } from '../postgres/session.js'
 import { sealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { SessionGroup } from '../domain/family.js'
+import type { Clock } from '../domain/clock.js'
 
-export interface PhaseDeps {
+/**
+ * What a phase runs with. A phase's dependencies are also its clock:
+ * deps.now() and deps.sleep() are the run's one Clock (RunOptions.clock), so
+ * deps can be passed wherever a Clock is wanted (retryWithBackoff, writeBack).
+ */
+export interface PhaseDeps extends Clock {
   reporter: Reporter
-  now: () => Date
-  sleep: (ms: number) => Promise<void>
   /** The admin connection; renew() reconnects after a server restart. */
   session: AdminSession
   replicas: Replicas

@@ -186,7 +186,7 @@ async function writeBackBeforeClose(
     )
   }
   try {
-    wb.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK)
+    wb.written = await writeBack(cfg, creds, deps, UNDER_LOCK)
   } catch (e) {
     throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username)
   }

@@ -37,7 +37,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
         await writeBack(
           cfg,
           { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl },
-          deps.reporter,
+          deps,
         )
       } catch (e) {
         // The roles are committed: report the outputs (the only copy of the password) and fail the step.

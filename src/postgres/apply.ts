@@ -10,6 +10,7 @@ import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
 import type { Reporter } from '../domain/reporter.js'
 import { scramVerifier } from '../crypto/scram.js'
 import type { AdminSession } from './session.js'
+import { retryWithBackoff, type Attempt } from '../domain/retry.js'
 import {
   BEGIN_PHASE,
   GROUP_INHERITS,
@@ -50,8 +51,6 @@ export interface ApplyOptions {
   durable?: () => string | null
   /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
   password?: string
-  now?: () => number
-  sleep?: (ms: number) => Promise<void>
 }
 
 /** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
@@ -73,34 +72,46 @@ export async function applyInTransaction(
   decide: (obs: Observation) => Plan,
   opts: ApplyOptions = {},
 ): Promise<Applied> {
-  const now = opts.now ?? Date.now
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
-  const deadline = now() + RETRY_BUDGET_MS
-  let delay = 200
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await attemptOnce(session, cfg, reporter, decide, opts)
-    } catch (e) {
-      if (!isRetryable(e) || now() + delay > deadline) throw e
-      reporter.warning(
-        `Attempt ${attempt} failed (${(e as Error).message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`,
+  return retryWithBackoff(
+    async (attempt) => {
+      if (attempt.number > 1) await reconnectAfter(session, attempt)
+      return attemptOnce(session, cfg, reporter, decide, opts)
+    },
+    {
+      clock: session.clock,
+      budgetMs: RETRY_BUDGET_MS,
+      isRetryable: (e) => !(e instanceof ReconnectFailed) && isRetryable(e),
+      onRetry: ({ error, attempt, delayMs }) =>
+        reporter.warning(
+          `Attempt ${attempt} failed (${firstLine(error)}); nothing was applied. Retrying in ${delayMs}ms.`,
+        ),
+    },
+  )
+}
+
+/**
+ * Renews the admin connection before a retry. A transient failure to reconnect
+ * is left to the attempt (which fails on the dead connection and is retried);
+ * any other, or one past the deadline, ends the phase.
+ */
+async function reconnectAfter(session: AdminSession, attempt: Attempt): Promise<void> {
+  try {
+    await session.renew()
+  } catch (c) {
+    if (!isRetryable(c) || session.clock.now().getTime() >= (attempt.deadline ?? Infinity)) {
+      throw new ReconnectFailed(
+        `The phase was interrupted (${firstLine(attempt.previousError)}) and could not reconnect: ${(c as Error).message} Nothing was applied: the family is as it was before this phase.`,
+        'Run the phase again once the database accepts the admin connection.',
+        (c as { code?: string }).code,
       )
-      await sleep(delay)
-      delay = Math.min(delay * 2, 5000)
-      try {
-        await session.renew()
-      } catch (c) {
-        if (!isRetryable(c) || now() >= deadline) {
-          throw new DatabaseError(
-            `The phase was interrupted (${(e as Error).message.split('\n')[0]}) and could not reconnect: ${(c as Error).message} Nothing was applied: the family is as it was before this phase.`,
-            'Run the phase again once the database accepts the admin connection.',
-            (c as { code?: string }).code,
-          )
-        }
-      }
     }
   }
 }
+
+/** The admin connection could not be renewed for a retry: the phase ends here, whatever the code. */
+class ReconnectFailed extends DatabaseError {}
+
+const firstLine = (e: unknown): string => (e as Error).message.split('\n')[0]
 
 async function attemptOnce(
   session: AdminSession,

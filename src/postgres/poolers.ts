@@ -161,6 +161,7 @@ export class Poolers {
         } catch (e) {
           throw new Error(
             `unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`,
+            { cause: e },
           )
         }
       }
@@ -197,7 +198,7 @@ export class Poolers {
       await c.connect()
     } catch (e) {
       await c.end().catch(() => {})
-      throw new Error(consoleLoginError(e))
+      throw new Error(consoleLoginError(e), { cause: e })
     }
     this.#clients[i] = c
     return c

@@ -1,6 +1,7 @@
 import { close, connect, type Client } from './db.js'
 import { oneLine } from '../domain/escape.js'
 import type { ConnectionTarget } from './urls.js'
+import { systemClock, type Clock } from '../domain/clock.js'
 
 /**
  * The admin connection of a phase. A phase that loses it (server restart,
@@ -15,6 +16,8 @@ export class AdminSession {
     private readonly what = 'admin connection (admin-url)',
     /** Overrides the phase transaction's lock_timeout (30 s); tests only. */
     readonly lockTimeoutMs?: number,
+    /** The run's clock: applyInTransaction waits with it between attempts on this connection. */
+    readonly clock: Clock = systemClock,
   ) {}
 
   get client(): Client {

@@ -273,6 +273,19 @@ describe('writeSecrets', () => {
     ])
   })
 
+  it('waits between attempts on the clock it is given (default delays 1 s, 3 s), not on real timers', async () => {
+    const gh = await github({
+      intercept: (method, _path, count) => (method === 'GET' && count < 2 ? { status: 502 } : undefined),
+    })
+    const waits: number[] = []
+    const clock = { now: () => new Date(), sleep: async (ms: number) => void waits.push(ms) }
+    const started = Date.now()
+    const result = await writeSecrets({ ...options(gh), retryDelaysMs: undefined, clock })
+    expect(result).toEqual({ written: ['DB_PASSWORD', 'DATABASE_URL'] })
+    expect(waits).toEqual([1000, 3000])
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
   it('gives up after three attempts when GitHub keeps failing', async () => {
     const gh = await github({
       intercept: (method) =>
