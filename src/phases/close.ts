@@ -70,8 +70,8 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     throw e
   }
   const { plan, before } = applied
-  if (plan.noop) {
-    const last = plan.state.lastClosed!
+  if (plan.kind === 'noop') {
+    const last = plan.state.lastClosed
     return finish(
       cfg,
       deps,
@@ -83,7 +83,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
         remainingConnections: 0,
       },
       [],
-      [`Nothing to do: ${plan.noop}.`],
+      [`Nothing to do: ${plan.reason}.`],
     )
   }
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
@@ -106,7 +106,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const outputs = {
     username: plan.state.active,
     previousUsername: outgoing,
-    rotationId: plan.state.lastClosed!.id,
+    rotationId: plan.state.lastClosed.id,
     state: 'idle' as const,
     remainingConnections: remaining,
   }

@@ -26,7 +26,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
   const target = planDrain(obs, cfg)
   if (target.kind === 'noop') {
-    const last = target.state.lastClosed!
+    const last = target.state.lastClosed
     return finish(
       cfg,
       deps,
