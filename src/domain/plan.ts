@@ -77,16 +77,25 @@ type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 
 // ---- setup --------------------------------------------------------------------
 
 export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
-  const group = cfg.role
-  const notes: string[] = []
-  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, group)
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, cfg.role)
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
   // An adopted family's group role keeps LOGIN until its first rotation closes.
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
+  refuseUnsafeSetup(obs, cfg, existing, adopting)
+  const steps = missingRoleSteps(obs, cfg)
+  if (existing) return repairOnly(obs, cfg.role, existing, steps)
+  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
+  return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps)
+}
+
+/** Setup never turns a working login into the NOLOGIN group, touches a superuser, or re-pairs a family's logins. */
+function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilyState | null, adopting: boolean): void {
+  const group = cfg.role
+  const now = existing ? describeState(existing) : 'not set up'
   if (obs.group?.canLogin && !adopting && existing?.active !== group) {
     throw new StateError(
       `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`,
-      existing ? describeState(existing) : 'not set up',
+      now,
       `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`,
     )
   }
@@ -94,7 +103,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     if (r?.superuser) {
       throw new StateError(
         `Role "${r.name}" is a superuser; a rotated application role must not be.`,
-        existing ? describeState(existing) : 'not set up',
+        now,
         'Use other role names, or revoke SUPERUSER first.',
       )
     }
@@ -106,7 +115,11 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
       `Pass login-roles: ${existing.logins.join(',')}.`,
     )
   }
+}
 
+/** The roles, memberships and default roles the family lacks. */
+function missingRoleSteps(obs: Observation, cfg: PlanConfig): Step[] {
+  const group = cfg.role
   const steps: Step[] = []
   if (!obs.group) steps.push({ kind: 'create-role', role: group })
   for (const login of cfg.logins) {
@@ -115,47 +128,47 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     if (!r || !r.member || !r.canSet || !r.inherits) steps.push({ kind: 'grant-membership', login, group })
     if (!r || r.defaultRole !== group) steps.push({ kind: 'set-default-role', login, group })
   }
+  return steps
+}
 
-  if (existing) {
-    const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
-    if (!activeRole?.canLogin)
-      notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
-    return steps.length
-      ? { kind: 'change', steps, state: existing, notes }
-      : noop(existing, 'the family is already set up', notes)
-  }
+/** Setup of a family that has a state: repair its roles, leave the state and every password as they are. */
+function repairOnly(obs: Observation, group: string, existing: FamilyState, steps: Step[]): Plan {
+  const notes: string[] = []
+  const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
+  if (!activeRole?.canLogin)
+    notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+  return steps.length
+    ? { kind: 'change', steps, state: existing, notes }
+    : noop(existing, 'the family is already set up', notes)
+}
 
-  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
-  if (adopting) {
-    if (canLogin.length > 0) {
-      throw new StateError(
-        `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
-        'not set up',
-        `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
-      )
-    }
-    notes.push(
-      `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+/** adopt: true: the single login stays active (its password unchanged) and becomes the group role. */
+function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], steps: Step[]): ChangePlan {
+  const group = cfg.role
+  if (canLogin.length > 0) {
+    throw new StateError(
+      `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
+      'not set up',
+      `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
     )
-    // Role settings apply to the role a session logs in as: each login gets the single login's own.
-    const follow = followConfig(obs.configs, group, cfg.logins)
-    steps.push(...follow.steps)
-    notes.push(...follow.notes)
-    if (obs.state.kind === 'foreign')
-      notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
-    const state: FamilyState = {
-      tool: STATE_TOOL,
-      version: STATE_VERSION,
-      logins: [...cfg.logins],
-      active: group,
-      adoptedFrom: group,
-      rotation: null,
-      lastClosed: null,
-      passwordSetAt: {},
-    }
-    steps.push({ kind: 'write-state', group, state })
-    return { kind: 'change', steps, state, notes }
   }
+  const notes = [
+    `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+  ]
+  // Role settings apply to the role a session logs in as: each login gets the single login's own.
+  const follow = followConfig(obs.configs, group, cfg.logins)
+  notes.push(...follow.notes, ...replacedComment(obs, group))
+  const state = initialState(cfg.logins, group, {}, group)
+  return { kind: 'change', steps: [...steps, ...follow.steps, { kind: 'write-state', group, state }], state, notes }
+}
+
+/**
+ * A new family. A login that can already log in is the one the application
+ * uses: it is recorded as active and keeps its password. Otherwise the first
+ * login is enabled and issued a password.
+ */
+function planFirstSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext, canLogin: string[], steps: Step[]): Plan {
+  const group = cfg.role
   if (canLogin.length === 2) {
     throw new StateError(
       `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
@@ -163,31 +176,46 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
       `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`,
     )
   }
-  let active: string
-  let issue: string | null = null
+  const notes: string[] = []
   if (canLogin.length === 1) {
-    active = canLogin[0]
+    const active = canLogin[0]
     notes.push(
       `Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`,
+      ...replacedComment(obs, group),
     )
-  } else {
-    active = cfg.logins[0]
-    issue = active
-    steps.push({ kind: 'enable-login', role: active })
+    const state = initialState(cfg.logins, active)
+    return { kind: 'change', steps: [...steps, { kind: 'write-state', group, state }], state, notes }
   }
-  if (obs.state.kind === 'foreign')
-    notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
-  const state: FamilyState = {
+  const login = cfg.logins[0]
+  notes.push(...replacedComment(obs, group))
+  const state = initialState(cfg.logins, login, { [login]: ctx.now.toISOString() })
+  const issued: Step[] = [...steps, { kind: 'enable-login', role: login }, { kind: 'write-state', group, state }]
+  return { kind: 'issue', login, steps: issued, state, notes }
+}
+
+function replacedComment(obs: Observation, group: string): string[] {
+  return obs.state.kind === 'foreign'
+    ? [`The previous comment on role "${group}" is replaced by the rotation state.`]
+    : []
+}
+
+/** The state of a family with no rotation yet (key order is the comment's JSON order). */
+function initialState(
+  logins: readonly [string, string],
+  active: string,
+  passwordSetAt: Record<string, string> = {},
+  adoptedFrom?: string,
+): FamilyState {
+  return {
     tool: STATE_TOOL,
     version: STATE_VERSION,
-    logins: [...cfg.logins],
+    logins: [...logins],
     active,
+    ...(adoptedFrom ? { adoptedFrom } : {}),
     rotation: null,
     lastClosed: null,
-    passwordSetAt: issue ? { [issue]: ctx.now.toISOString() } : {},
+    passwordSetAt,
   }
-  steps.push({ kind: 'write-state', group, state })
-  return issue ? { kind: 'issue', login: issue, steps, state, notes } : { kind: 'change', steps, state, notes }
 }
 
 // ---- open ---------------------------------------------------------------------
@@ -379,16 +407,7 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   const s = obs.state
   if (s.kind !== 'ok') {
     if (s.kind === 'invalid') requireState(obs, cfg)
-    const empty: FamilyState = {
-      tool: STATE_TOOL,
-      version: STATE_VERSION,
-      logins: [...cfg.logins],
-      active: cfg.logins[0],
-      rotation: null,
-      lastClosed: null,
-      passwordSetAt: {},
-    }
-    return noop(empty, 'the family is not set up, so no rotation is open')
+    return noop(initialState(cfg.logins, cfg.logins[0]), 'the family is not set up, so no rotation is open')
   }
   const state = requireState(obs, cfg)
   if (!state.rotation) {
