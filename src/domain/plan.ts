@@ -480,7 +480,7 @@ export function missingPrivilege(
   if (steps.length > 0) {
     if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
     if (obs.serverVersion >= 160000) {
-      const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => (x as { role: string }).role))
+      const created = new Set(steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : [])))
       const touched = new Set<string>()
       if (obs.group) touched.add(group)
       for (const st of steps) {
