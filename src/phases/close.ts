@@ -30,10 +30,10 @@ import {
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.role, ...cfg.logins]
-  const wb: WriteBackProgress = { written: [], afterWrite: '' }
+  const progress: WriteBackProgress = { written: [], afterWrite: '' }
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const look = await lookThroughPoolers(deps, watched)
-  const applied = await applyClose(cfg, deps, onReplicas, look, wb)
+  const applied = await applyClose(cfg, deps, onReplicas, look, progress)
   const { plan, before } = applied
   if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan)
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
@@ -47,9 +47,9 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     state: 'idle' as const,
     remainingConnections: await remainingConnections(deps, outgoing, look),
   }
-  if (wb.written.length)
+  if (progress.written.length)
     notes.push(
-      `GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+      `GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
     )
   return finish(
     cfg,
@@ -66,7 +66,7 @@ async function applyClose(
   deps: PhaseDeps,
   onReplicas: SessionGroup[],
   look: PoolerLook | null,
-  wb: WriteBackProgress,
+  progress: WriteBackProgress,
 ): Promise<Applied<ClosePlan>> {
   const github = cfg.github
   try {
@@ -93,16 +93,16 @@ async function applyClose(
           github || look
             ? async (obs) => {
                 if (look) await recheckPoolerClients(deps, obs, cfg)
-                if (github) await writeBackBeforeClose(cfg, github, deps, obs, wb)
+                if (github) await writeBackBeforeClose(cfg, github, deps, obs, progress)
               }
             : undefined,
-        durable: () => (wb.written.length ? wb.afterWrite : null),
+        durable: () => (progress.written.length ? progress.afterWrite : null),
       },
     )
   } catch (e) {
     // A failure after the secrets were written must say so, whatever failed.
-    if (wb.written.length && !wasCommitted(e))
-      throw new PartialFailure(`${(e as Error).message} Meanwhile ${wb.afterWrite}.`)
+    if (progress.written.length && !wasCommitted(e))
+      throw new PartialFailure(`${(e as Error).message} Meanwhile ${progress.afterWrite}.`)
     throw e
   }
 }
@@ -182,7 +182,7 @@ async function writeBackBeforeClose(
   github: GitHubWriteBack,
   deps: PhaseDeps,
   obs: Observation,
-  wb: WriteBackProgress,
+  progress: WriteBackProgress,
 ): Promise<void> {
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const rotation = state?.rotation
@@ -223,12 +223,12 @@ async function writeBackBeforeClose(
     )
   }
   try {
-    wb.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK)
+    progress.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK)
   } catch (e) {
     throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username)
   }
-  wb.afterWrite = `GitHub secrets ${wb.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
-  await recordWriteBack(deps.session, cfg.role, rotation.id, record(wb.written, false)).catch((e) =>
+  progress.afterWrite = `GitHub secrets ${progress.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
+  await recordWriteBack(deps.session, cfg.role, rotation.id, record(progress.written, false)).catch((e) =>
     deps.reporter.warning(
       `The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`,
     ),

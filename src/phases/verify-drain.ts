@@ -77,7 +77,7 @@ interface DrainWatch {
 async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainWatch> {
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
-  const w: DrainWatch = {
+  const watch: DrainWatch = {
     outgoing,
     incoming,
     start,
@@ -94,24 +94,24 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
     `Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`,
   )
   for (;;) {
-    if (!(await poll(deps, w))) continue
-    w.polls++
-    const { old, fresh, blocked } = counts(w.sessions, w.pooled, outgoing, incoming)
+    if (!(await poll(deps, watch))) continue
+    watch.polls++
+    const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming)
     const elapsed = deps.now().getTime() - start
     deps.reporter.info(
-      `poll ${w.polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(w.sessions, outgoing)}, "${incoming}" ${describeSessions(w.sessions, incoming)}${w.pooled ? `; ${describePoolers(w.pooled.views, [outgoing, incoming])}` : ''}`,
+      `poll ${watch.polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(watch.sessions, outgoing)}, "${incoming}" ${describeSessions(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`,
     )
     if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
     // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
-    if (w.polls === 1 && blocked) break
+    if (watch.polls === 1 && blocked) break
     const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter
-    if (terminating && !(await terminateOutgoing(deps, w, terminateAfter))) break
+    if (terminating && !(await terminateOutgoing(deps, watch, terminateAfter))) break
     const now = deps.now().getTime()
-    if (now >= w.deadline) break
+    if (now >= watch.deadline) break
     // After signalling terminations, look again soon to confirm they are gone.
-    await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, w.deadline - now))
+    await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, watch.deadline - now))
   }
-  return w
+  return watch
 }
 
 /**
@@ -119,18 +119,18 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
  * sees fresh activity) and, with poolers, their clients. A lost connection is
  * renewed before the deadline and the look reported as not taken (false).
  */
-async function poll(deps: PhaseDeps, w: DrainWatch): Promise<boolean> {
-  const logins = [w.outgoing, w.incoming]
+async function poll(deps: PhaseDeps, watch: DrainWatch): Promise<boolean> {
+  const logins = [watch.outgoing, watch.incoming]
   try {
     await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
-    w.sessions = await readSessions(deps.session.client, logins)
-    if (deps.replicas.count) w.sessions.push(...(await deps.replicas.sessions(logins)))
-    w.pooled = deps.poolers.count ? await pooledCounts(deps, w.outgoing, w.incoming) : null
+    watch.sessions = await readSessions(deps.session.client, logins)
+    if (deps.replicas.count) watch.sessions.push(...(await deps.replicas.sessions(logins)))
+    watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null
     return true
   } catch (e) {
-    if (!isConnectionLost(e) || deps.now().getTime() >= w.deadline) throw e
+    if (!isConnectionLost(e) || deps.now().getTime() >= watch.deadline) throw e
     deps.reporter.warning(`Lost a connection while polling (${oneLine((e as Error).message)}); reconnecting.`)
-    await reconnectUntil(deps, w.deadline)
+    await reconnectUntil(deps, watch.deadline)
     return false
   }
 }
@@ -140,69 +140,71 @@ async function poll(deps: PhaseDeps, w: DrainWatch): Promise<boolean> {
  * with poolers, its pooler clients). Returns false when a pooler refuses, which
  * ends the wait: ending only the server side would leave its clients connected.
  */
-async function terminateOutgoing(deps: PhaseDeps, w: DrainWatch, terminateAfter: number): Promise<boolean> {
-  w.refusal = w.pooled ? await pooledTermination(deps, w.outgoing) : null
-  if (w.refusal) return false
-  const n = await terminateEverywhere(w.outgoing, deps)
-  w.terminated += n
+async function terminateOutgoing(deps: PhaseDeps, watch: DrainWatch, terminateAfter: number): Promise<boolean> {
+  watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
+  if (watch.refusal) return false
+  const n = await terminateEverywhere(watch.outgoing, deps)
+  watch.terminated += n
   deps.reporter.warning(
-    `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${n} sessions of "${w.outgoing}" to terminate.`,
+    `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`,
   )
   return true
 }
 
-async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, w: DrainWatch): Promise<PhaseResult> {
-  const { old: remaining, fresh, blocked } = counts(w.sessions, w.pooled, w.outgoing, w.incoming)
-  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !w.refusal
+async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, watch: DrainWatch): Promise<PhaseResult> {
+  const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
+  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !watch.refusal
   const notes: string[] = []
-  if (w.terminated && cfg.terminateAfterMs !== null)
-    notes.push(`Terminated ${w.terminated} sessions of "${w.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`)
+  if (watch.terminated && cfg.terminateAfterMs !== null)
+    notes.push(
+      `Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`,
+    )
   let failure: string | undefined
   if (!drained) {
-    failure = `Not drained: ${await whyNotDrained(cfg, deps, w, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
-    warnRemaining(deps, w)
+    failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
+    warnRemaining(deps, watch)
   } else {
-    notes.push(`Drained after ${formatDuration(deps.now().getTime() - w.start)} (${w.polls} polls).`)
+    notes.push(`Drained after ${formatDuration(deps.now().getTime() - watch.start)} (${watch.polls} polls).`)
   }
   return finish(
     cfg,
     deps,
-    { previousUsername: w.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
+    { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
     [],
     notes,
     failure,
-    w.pooled ? { poolers: w.pooled.views } : {},
+    watch.pooled ? { poolers: watch.pooled.views } : {},
   )
 }
 
 async function whyNotDrained(
   cfg: Config,
   deps: PhaseDeps,
-  w: DrainWatch,
+  watch: DrainWatch,
   { remaining, fresh, blocked }: { remaining: number; fresh: number; blocked: boolean },
 ): Promise<string> {
-  const { outgoing, incoming } = w
+  const { outgoing, incoming } = watch
   const after = `after ${formatDuration(cfg.timeoutMs)}`
-  if (w.refusal) return `terminate-after was reached, but ${w.refusal}`
-  if (w.pooled) {
-    const when = w.polls === 1 && blocked ? 'at the first look' : after
-    return poolerFailure(w.pooled, outgoing, incoming, fresh, cfg.minNewConnections, when)
+  if (watch.refusal) return `terminate-after was reached, but ${watch.refusal}`
+  if (watch.pooled) {
+    const when = watch.polls === 1 && blocked ? 'at the first look' : after
+    return poolerFailure(watch.pooled, outgoing, incoming, fresh, cfg.minNewConnections, when)
   }
   if (remaining > 0)
-    return `"${outgoing}" still has ${describeSessions(w.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`
+    return `"${outgoing}" still has ${describeSessions(watch.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`
   return `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), ${after}`
 }
 
 /** One warning line per remaining pooler client count and session group of the outgoing login. */
-function warnRemaining(deps: PhaseDeps, w: DrainWatch): void {
-  const outgoing = w.outgoing
-  if (w.pooled)
-    for (const v of w.pooled.views)
+function warnRemaining(deps: PhaseDeps, watch: DrainWatch): void {
+  const outgoing = watch.outgoing
+  if (watch.pooled)
+    for (const v of watch.pooled.views)
       if ((v.clients[outgoing] ?? 0) > 0)
         deps.reporter.warning(
           `remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`,
         )
-  for (const s of w.sessions.filter((x) => x.login === outgoing)) {
+  for (const s of watch.sessions.filter((x) => x.login === outgoing)) {
     const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
     const database = s.database === null ? '(none)' : oneLine(s.database)
     deps.reporter.warning(
@@ -212,7 +214,7 @@ function warnRemaining(deps: PhaseDeps, w: DrainWatch): void {
 }
 
 /** The outgoing login's remaining connections, the incoming one's, and whether a pooler could not be read. */
-function counts(
+function drainCounts(
   sessions: SessionGroup[],
   pooled: DrainJudgement | null,
   outgoing: string,
