@@ -3,7 +3,7 @@ import type { Config, GitHubWriteBack } from '../inputs/config.js'
 import { sessionCount, type SessionGroup } from '../domain/family.js'
 import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
-import { unsealCredentials } from '../crypto/seal.js'
+import { unsealCredentials, type SealedCredentials } from '../crypto/seal.js'
 import { UNDER_LOCK, writeBack } from '../github/writeback.js'
 import { recordWriteBack } from '../postgres/writeback-record.js'
 import { checkLogin } from '../phase-support/login-check.js'
@@ -11,7 +11,7 @@ import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../d
 import type { PhaseResult } from '../domain/result.js'
 import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
-import { otherLogin } from '../domain/state.js'
+import { otherLogin, type OpenRotation } from '../domain/state.js'
 import {
   endPooled,
   killPooledClients,
@@ -187,25 +187,7 @@ async function writeBackBeforeClose(
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const rotation = state?.rotation
   if (!state || !rotation) return
-  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
-    family: cfg.role,
-    rotationId: rotation.id,
-  })
-  deps.reporter.secret(creds.password)
-  deps.reporter.secret(creds.databaseUrl)
-  if (creds.username !== rotation.incoming) {
-    throw new InputError(
-      'sealed-credentials',
-      `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`,
-    )
-  }
-  const problem = await checkLogin(cfg, creds.username, creds.password)
-  if (problem) {
-    throw new DatabaseError(
-      `${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`,
-      'Pass the sealed-credentials output of the latest open of this rotation.',
-    )
-  }
+  const creds = await credentialsToWrite(cfg, deps, state.active, rotation)
   const names = github.secrets.map((m) => m.name)
   const record = (secrets: string[], pending: boolean) => ({
     login: creds.username,
@@ -233,6 +215,35 @@ async function writeBackBeforeClose(
       `The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`,
     ),
   )
+}
+
+/** open's sealed credentials, masked, checked to be this rotation's incoming login and to log in. */
+async function credentialsToWrite(
+  cfg: Config,
+  deps: PhaseDeps,
+  active: string,
+  rotation: OpenRotation,
+): Promise<SealedCredentials> {
+  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+    family: cfg.role,
+    rotationId: rotation.id,
+  })
+  deps.reporter.secret(creds.password)
+  deps.reporter.secret(creds.databaseUrl)
+  if (creds.username !== rotation.incoming) {
+    throw new InputError(
+      'sealed-credentials',
+      `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`,
+    )
+  }
+  const problem = await checkLogin(cfg, creds.username, creds.password)
+  if (problem) {
+    throw new DatabaseError(
+      `${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${active}" stays enabled.`,
+      'Pass the sealed-credentials output of the latest open of this rotation.',
+    )
+  }
+  return creds
 }
 
 /**
