@@ -10,7 +10,7 @@ import { quoteIdent, quoteLiteral } from '../inputs/names.js'
 import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
 import { followConfig, retireSettings } from './settings.js'
 import type { Step } from '../postgres/statements.js'
-import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState } from './state.js'
+import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState, type OpenRotation } from './state.js'
 
 export interface PlanContext {
   now: Date
@@ -18,18 +18,56 @@ export interface PlanContext {
   newRotationId: () => string
 }
 
-export interface Plan {
-  steps: Step[]
+interface PlanBase<S extends FamilyState> {
   /** The state after the steps (unchanged when nothing is to be done). */
-  state: FamilyState
-  /** The login that receives a new password to hand out, if any. */
-  issue: string | null
-  /** Why nothing is to be done, when nothing is. */
-  noop: string | null
+  state: S
   notes: string[]
-  /** open re-run: the credentials sealed in the state, to emit again instead of a new password. */
-  reemit?: { login: string; sealed: string }
 }
+
+/** Nothing to change; `reason` says why, for the summary. */
+export interface NoopPlan<S extends FamilyState = FamilyState> extends PlanBase<S> {
+  kind: 'noop'
+  steps: []
+  reason: string
+}
+
+/** Role changes that hand out no new password. */
+export interface ChangePlan<S extends FamilyState = FamilyState> extends PlanBase<S> {
+  kind: 'change'
+  steps: Step[]
+}
+
+/** Role changes whose enable-login step gives `login` a new password to hand out. */
+export interface IssuePlan<S extends FamilyState = FamilyState> extends PlanBase<S> {
+  kind: 'issue'
+  steps: Step[]
+  login: string
+}
+
+/** open re-run: emit the credentials sealed in the state again instead of changing a password. */
+export interface ReemitPlan<S extends FamilyState = FamilyState> extends PlanBase<S> {
+  kind: 'reemit'
+  steps: []
+  login: string
+  sealed: string
+}
+
+export type Plan<S extends FamilyState = FamilyState> = NoopPlan<S> | ChangePlan<S> | IssuePlan<S> | ReemitPlan<S>
+
+/*
+ * The states a phase's plan is known to leave, so the phase reads the rotation
+ * it opened, closed or aborted without re-checking what the planner decided.
+ */
+export type OpenState = FamilyState & { rotation: OpenRotation }
+export type ClosedState = FamilyState & { rotation: null; lastClosed: LastClosed }
+export type AbortedState = FamilyState & { rotation: null; lastAborted: LastAborted }
+
+export type OpenPlan = IssuePlan<OpenState> | ReemitPlan<OpenState>
+export type ClosePlan = NoopPlan<ClosedState> | ChangePlan<ClosedState>
+export type AbortPlan = NoopPlan | ChangePlan<AbortedState>
+
+type LastClosed = NonNullable<FamilyState['lastClosed']>
+type LastAborted = NonNullable<FamilyState['lastAborted']>
 
 type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & {
   run: RunInfo
@@ -39,16 +77,25 @@ type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 
 // ---- setup --------------------------------------------------------------------
 
 export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
-  const group = cfg.role
-  const notes: string[] = []
-  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, group)
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, cfg.role)
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
   // An adopted family's group role keeps LOGIN until its first rotation closes.
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
+  refuseUnsafeSetup(obs, cfg, existing, adopting)
+  const steps = missingRoleSteps(obs, cfg)
+  if (existing) return repairOnly(obs, cfg.role, existing, steps)
+  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
+  return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps)
+}
+
+/** Setup never turns a working login into the NOLOGIN group, touches a superuser, or re-pairs a family's logins. */
+function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilyState | null, adopting: boolean): void {
+  const group = cfg.role
+  const now = existing ? describeState(existing) : 'not set up'
   if (obs.group?.canLogin && !adopting && existing?.active !== group) {
     throw new StateError(
       `Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`,
-      existing ? describeState(existing) : 'not set up',
+      now,
       `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`,
     )
   }
@@ -56,7 +103,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     if (r?.superuser) {
       throw new StateError(
         `Role "${r.name}" is a superuser; a rotated application role must not be.`,
-        existing ? describeState(existing) : 'not set up',
+        now,
         'Use other role names, or revoke SUPERUSER first.',
       )
     }
@@ -68,7 +115,11 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
       `Pass login-roles: ${existing.logins.join(',')}.`,
     )
   }
+}
 
+/** The roles, memberships and default roles the family lacks. */
+function missingRoleSteps(obs: Observation, cfg: PlanConfig): Step[] {
+  const group = cfg.role
   const steps: Step[] = []
   if (!obs.group) steps.push({ kind: 'create-role', role: group })
   for (const login of cfg.logins) {
@@ -77,45 +128,47 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     if (!r || !r.member || !r.canSet || !r.inherits) steps.push({ kind: 'grant-membership', login, group })
     if (!r || r.defaultRole !== group) steps.push({ kind: 'set-default-role', login, group })
   }
+  return steps
+}
 
-  if (existing) {
-    const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
-    if (!activeRole?.canLogin)
-      notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
-    return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes }
-  }
+/** Setup of a family that has a state: repair its roles, leave the state and every password as they are. */
+function repairOnly(obs: Observation, group: string, existing: FamilyState, steps: Step[]): Plan {
+  const notes: string[] = []
+  const activeRole = existing.active === group ? obs.group : obs.logins[existing.active]
+  if (!activeRole?.canLogin)
+    notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`)
+  return steps.length
+    ? { kind: 'change', steps, state: existing, notes }
+    : noop(existing, 'the family is already set up', notes)
+}
 
-  const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
-  if (adopting) {
-    if (canLogin.length > 0) {
-      throw new StateError(
-        `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
-        'not set up',
-        `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
-      )
-    }
-    notes.push(
-      `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+/** adopt: true: the single login stays active (its password unchanged) and becomes the group role. */
+function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], steps: Step[]): ChangePlan {
+  const group = cfg.role
+  if (canLogin.length > 0) {
+    throw new StateError(
+      `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
+      'not set up',
+      `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
     )
-    // Role settings apply to the role a session logs in as: each login gets the single login's own.
-    const follow = followConfig(obs.configs, group, cfg.logins)
-    steps.push(...follow.steps)
-    notes.push(...follow.notes)
-    if (obs.state.kind === 'foreign')
-      notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
-    const state: FamilyState = {
-      tool: STATE_TOOL,
-      version: STATE_VERSION,
-      logins: [...cfg.logins],
-      active: group,
-      adoptedFrom: group,
-      rotation: null,
-      lastClosed: null,
-      passwordSetAt: {},
-    }
-    steps.push({ kind: 'write-state', group, state })
-    return { steps, state, issue: null, noop: null, notes }
   }
+  const notes = [
+    `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+  ]
+  // Role settings apply to the role a session logs in as: each login gets the single login's own.
+  const follow = followConfig(obs.configs, group, cfg.logins)
+  notes.push(...follow.notes, ...replacedComment(obs, group))
+  const state = initialState(cfg.logins, group, {}, group)
+  return { kind: 'change', steps: [...steps, ...follow.steps, { kind: 'write-state', group, state }], state, notes }
+}
+
+/**
+ * A new family. A login that can already log in is the one the application
+ * uses: it is recorded as active and keeps its password. Otherwise the first
+ * login is enabled and issued a password.
+ */
+function planFirstSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext, canLogin: string[], steps: Step[]): Plan {
+  const group = cfg.role
   if (canLogin.length === 2) {
     throw new StateError(
       `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
@@ -123,39 +176,54 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
       `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`,
     )
   }
-  let active: string
-  let issue: string | null = null
+  const notes: string[] = []
   if (canLogin.length === 1) {
-    active = canLogin[0]
+    const active = canLogin[0]
     notes.push(
       `Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`,
+      ...replacedComment(obs, group),
     )
-  } else {
-    active = cfg.logins[0]
-    issue = active
-    steps.push({ kind: 'enable-login', role: active })
+    const state = initialState(cfg.logins, active)
+    return { kind: 'change', steps: [...steps, { kind: 'write-state', group, state }], state, notes }
   }
-  if (obs.state.kind === 'foreign')
-    notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`)
-  const state: FamilyState = {
+  const login = cfg.logins[0]
+  notes.push(...replacedComment(obs, group))
+  const state = initialState(cfg.logins, login, { [login]: ctx.now.toISOString() })
+  const issued: Step[] = [...steps, { kind: 'enable-login', role: login }, { kind: 'write-state', group, state }]
+  return { kind: 'issue', login, steps: issued, state, notes }
+}
+
+function replacedComment(obs: Observation, group: string): string[] {
+  return obs.state.kind === 'foreign'
+    ? [`The previous comment on role "${group}" is replaced by the rotation state.`]
+    : []
+}
+
+/** The state of a family with no rotation yet (key order is the comment's JSON order). */
+function initialState(
+  logins: readonly [string, string],
+  active: string,
+  passwordSetAt: Record<string, string> = {},
+  adoptedFrom?: string,
+): FamilyState {
+  return {
     tool: STATE_TOOL,
     version: STATE_VERSION,
-    logins: [...cfg.logins],
+    logins: [...logins],
     active,
+    ...(adoptedFrom ? { adoptedFrom } : {}),
     rotation: null,
     lastClosed: null,
-    passwordSetAt: issue ? { [issue]: ctx.now.toISOString() } : {},
+    passwordSetAt,
   }
-  steps.push({ kind: 'write-state', group, state })
-  return { steps, state, issue, noop: null, notes }
 }
 
 // ---- open ---------------------------------------------------------------------
 
-export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): OpenPlan {
   const state = requireState(obs, cfg)
   const group = cfg.role
-  if (state.rotation) return planOpenRerun(obs, cfg, state, ctx)
+  if (isOpen(state)) return planOpenRerun(obs, cfg, state, ctx)
   const incoming = otherLogin(state, state.active)
   const problem = loginProblem(obs.logins[incoming], group)
   if (problem) {
@@ -171,16 +239,16 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
   const stale = sessionCount(obs.sessions, incoming)
   if (stale > 0)
     notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`)
-  const next: FamilyState = {
+  const next: OpenState = {
     ...withoutWriteBack(state),
     rotation: { id: ctx.newRotationId(), incoming, openedAt: ctx.now.toISOString(), openedBy: cfg.run },
     passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
   }
   return {
+    kind: 'issue',
+    login: incoming,
     steps: [...follow.steps, { kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
     state: next,
-    issue: incoming,
-    noop: null,
     notes,
   }
 }
@@ -193,8 +261,8 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): P
  * refuses unless force: true (and never while the login has sessions, or once
  * close wrote it to GitHub).
  */
-function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ctx: PlanContext): Plan {
-  const r = state.rotation!
+function planOpenRerun(obs: Observation, cfg: PlanConfig, state: OpenState, ctx: PlanContext): OpenPlan {
+  const r = state.rotation
   const group = cfg.role
   if (cfg.run.runId === '' || r.openedBy.runId !== cfg.run.runId) {
     throw new StateError(
@@ -205,7 +273,7 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ct
   }
   if (r.sealed) {
     const note = `Rotation ${r.id} was opened by this workflow run: the credentials sealed in the state are emitted again; the password of "${r.incoming}" is unchanged.`
-    return { steps: [], state, issue: null, noop: null, notes: [note], reemit: { login: r.incoming, sealed: r.sealed } }
+    return { kind: 'reemit', login: r.incoming, sealed: r.sealed, steps: [], state, notes: [note] }
   }
   const w = state.writtenBack
   if (w && w.rotationId === r.id) {
@@ -230,13 +298,13 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ct
       'Use the outputs of the first attempt; or, if no deploy can have received them, run open with force: true to issue a new password; or abort and open again. Pass seal-key to open so that re-runs emit the same credentials.',
     )
   }
-  const next: FamilyState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
+  const next: OpenState = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } }
   const follow = followConfig(obs.configs, state.active, [r.incoming])
   return {
+    kind: 'issue',
+    login: r.incoming,
     steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
     state: next,
-    issue: r.incoming,
-    noop: null,
     notes: [
       `Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`,
       ...follow.notes,
@@ -245,9 +313,9 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: FamilyState, ct
 }
 
 /** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
-export function withSealed(plan: Plan, sealed: string): Plan {
-  if (!plan.state.rotation) return plan
-  const state: FamilyState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+export function withSealed(plan: OpenPlan, sealed: string): OpenPlan {
+  if (plan.kind !== 'issue') return plan
+  const state: OpenState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
   return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
 }
 
@@ -257,7 +325,7 @@ export function withSealed(plan: Plan, sealed: string): Plan {
  * still may log in. After a concurrent abort, or anything else, open must not
  * report the password as usable.
  */
-export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): Plan {
+export function planConfirmOpen(obs: Observation, rotationId: string, incoming: string): NoopPlan {
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const stillOpen = state?.rotation?.id === rotationId && state.rotation.incoming === incoming
   const closedOnto = !state?.rotation && state?.lastClosed?.id === rotationId && state.active === incoming
@@ -268,35 +336,27 @@ export function planConfirmOpen(obs: Observation, rotationId: string, incoming: 
       'Check with the status phase; open again to start a new rotation.',
     )
   }
-  return {
-    steps: [],
-    state,
-    issue: null,
-    noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`,
-    notes: [],
-  }
+  return noop(state, stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`)
 }
 
 // ---- verify-drain -------------------------------------------------------------
 
 export type DrainTarget =
-  | { kind: 'noop'; reason: string; state: FamilyState }
+  | { kind: 'noop'; reason: string; state: ClosedState }
   | { kind: 'wait'; outgoing: string; incoming: string; rotationId: string; state: FamilyState }
 
 export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
   const state = requireState(obs, cfg)
-  const done = closedRerun(state, cfg)
-  if (done) return { kind: 'noop', reason: done, state }
+  if (isClosedRerun(state, cfg)) return { kind: 'noop', reason: alreadyClosed(state), state }
   const r = requireRotation(state, cfg, 'verify-drain')
   return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state }
 }
 
 // ---- close --------------------------------------------------------------------
 
-export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): ClosePlan {
   const state = requireState(obs, cfg)
-  const done = closedRerun(state, cfg)
-  if (done) return { steps: [], state, issue: null, noop: done, notes: [] }
+  if (isClosedRerun(state, cfg)) return noop(state, alreadyClosed(state))
   const r = requireRotation(state, cfg, 'close')
   const outgoing = state.active
   const remaining = sessionCount(obs.sessions, outgoing)
@@ -315,7 +375,7 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
         : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`,
     )
   }
-  const next: FamilyState = {
+  const next: ClosedState = {
     ...withoutWriteBack(state),
     active: r.incoming,
     rotation: null,
@@ -325,14 +385,13 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
   const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
   return {
+    kind: 'change',
     steps: [
       { kind: 'disable-login', role: outgoing },
       ...retired.steps,
       { kind: 'write-state', group: cfg.role, state: next },
     ],
     state: next,
-    issue: null,
-    noop: null,
     notes: [...notes, ...retired.notes],
   }
 }
@@ -344,27 +403,18 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
  * password, the active login stays as it is. Safe in any state: with no
  * rotation open it does nothing and says so.
  */
-export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
+export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): AbortPlan {
   const s = obs.state
   if (s.kind !== 'ok') {
     if (s.kind === 'invalid') requireState(obs, cfg)
-    const empty: FamilyState = {
-      tool: STATE_TOOL,
-      version: STATE_VERSION,
-      logins: [...cfg.logins],
-      active: cfg.logins[0],
-      rotation: null,
-      lastClosed: null,
-      passwordSetAt: {},
-    }
-    return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] }
+    return noop(initialState(cfg.logins, cfg.logins[0]), 'the family is not set up, so no rotation is open')
   }
   const state = requireState(obs, cfg)
   if (!state.rotation) {
     const last = state.lastAborted
       ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})`
       : ''
-    return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] }
+    return noop(state, `no rotation is open${last}`)
   }
   const r = state.rotation
   if (cfg.rotationId && cfg.rotationId !== r.id) {
@@ -387,19 +437,18 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     }
     notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`)
   }
-  const next: FamilyState = {
+  const next: AbortedState = {
     ...withoutWriteBack(state),
     rotation: null,
     lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming },
   }
   return {
+    kind: 'change',
     steps: [
       { kind: 'disable-login', role: r.incoming },
       { kind: 'write-state', group: cfg.role, state: next },
     ],
     state: next,
-    issue: null,
-    noop: null,
     notes,
   }
 }
@@ -431,7 +480,7 @@ export function missingPrivilege(
   if (steps.length > 0) {
     if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
     if (obs.serverVersion >= 160000) {
-      const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => (x as { role: string }).role))
+      const created = new Set(steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : [])))
       const touched = new Set<string>()
       if (obs.group) touched.add(group)
       for (const st of steps) {
@@ -470,18 +519,18 @@ export function planRevertOpen(
   cfg: PlanConfig,
   rotationId: string,
   previous: FamilyState,
-): Plan | null {
-  if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId) return null
+): ChangePlan | null {
+  if (obs.state.kind !== 'ok') return null
   const state = obs.state.state
+  if (state.rotation?.id !== rotationId) return null
   const next: FamilyState = previous.rotation ? { ...state, rotation: null } : previous
   return {
+    kind: 'change',
     steps: [
-      { kind: 'disable-login', role: state.rotation!.incoming },
+      { kind: 'disable-login', role: state.rotation.incoming },
       { kind: 'write-state', group: cfg.role, state: next },
     ],
     state: next,
-    issue: null,
-    noop: null,
     notes: [],
   }
 }
@@ -581,9 +630,20 @@ function requireRotation(state: FamilyState, cfg: PlanConfig, phase: string) {
 }
 
 /** A re-run of verify-drain/close after the rotation was closed: succeed, do nothing. */
-function closedRerun(state: FamilyState, cfg: PlanConfig): string | null {
-  if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId) return null
-  return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`
+function isClosedRerun(state: FamilyState, cfg: PlanConfig): state is ClosedState {
+  return !state.rotation && Boolean(cfg.rotationId) && state.lastClosed?.id === cfg.rotationId
+}
+
+function alreadyClosed(state: ClosedState): string {
+  return `rotation ${state.lastClosed.id} was already closed at ${state.lastClosed.closedAt}`
+}
+
+function isOpen(state: FamilyState): state is OpenState {
+  return state.rotation !== null
+}
+
+function noop<S extends FamilyState>(state: S, reason: string, notes: string[] = []): NoopPlan<S> {
+  return { kind: 'noop', steps: [], state, reason, notes }
 }
 
 /** The state without its write-back record (kept only while the rotation it belongs to is open). */

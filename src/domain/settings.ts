@@ -124,8 +124,8 @@ export function settingDifferences(
   for (const k of new Set([...left.keys(), ...right.keys()])) {
     const x = left.get(k)
     const y = right.get(k)
-    if (x?.value === y?.value) continue
-    const s = (x ?? y)!
+    const s = x ?? y
+    if (!s || x?.value === y?.value) continue
     out.push({
       setting: `${oneLine(s.name)}${s.database === null ? '' : ` in database "${oneLine(s.database)}"`}`,
       a: x?.value ?? null,

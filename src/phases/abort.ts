@@ -24,7 +24,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     { terminate: cfg.terminate },
   )
   const { plan, before } = applied
-  if (plan.noop) {
+  if (plan.kind === 'noop') {
     return finish(
       cfg,
       deps,
@@ -33,10 +33,10 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],
-      [`Nothing to do: ${plan.noop}.`],
+      [`Nothing to do: ${plan.reason}.`],
     )
   }
-  const aborted = plan.state.lastAborted!.login
+  const aborted = plan.state.lastAborted.login
   const notes = [...plan.notes]
   if (cfg.terminate) {
     const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
@@ -50,7 +50,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   return finish(
     cfg,
     deps,
-    { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted!.id, state: 'idle' },
+    { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' },
     applied.executed.map((s) => s.display),
     notes,
   )

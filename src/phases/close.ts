@@ -1,22 +1,23 @@
-import { applyInTransaction } from '../postgres/apply.js'
-import type { Config } from '../inputs/config.js'
-import { sessionCount } from '../domain/family.js'
+import { applyInTransaction, type Applied } from '../postgres/apply.js'
+import type { Config, GitHubWriteBack } from '../inputs/config.js'
+import { sessionCount, type SessionGroup } from '../domain/family.js'
 import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
-import { unsealCredentials } from '../crypto/seal.js'
+import { unsealCredentials, type SealedCredentials } from '../crypto/seal.js'
 import { UNDER_LOCK, writeBack } from '../github/writeback.js'
 import { recordWriteBack } from '../postgres/writeback-record.js'
 import { checkLogin } from '../phase-support/login-check.js'
-import { planClose } from '../domain/plan.js'
+import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
-import { otherLogin } from '../domain/state.js'
+import { otherLogin, type OpenRotation } from '../domain/state.js'
 import {
   endPooled,
   killPooledClients,
   lookThroughPoolers,
   recheckPoolerClients,
+  type PoolerLook,
   remainingThroughPoolers,
   seenThroughPoolers,
 } from '../phase-support/poolers-close.js'
@@ -29,12 +30,47 @@ import {
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.role, ...cfg.logins]
-  const wb: WriteBackProgress = { written: [], afterWrite: '' }
+  const progress: WriteBackProgress = { written: [], afterWrite: '' }
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const look = await lookThroughPoolers(deps, watched)
-  let applied
+  const applied = await applyClose(cfg, deps, onReplicas, look, progress)
+  const { plan, before } = applied
+  if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan)
+  const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
+  const notes = [...plan.notes]
+  for (const n of plan.notes) deps.reporter.info(n)
+  notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
+  const outputs = {
+    username: plan.state.active,
+    previousUsername: outgoing,
+    rotationId: plan.state.lastClosed.id,
+    state: 'idle' as const,
+    remainingConnections: await remainingConnections(deps, outgoing, look),
+  }
+  if (progress.written.length)
+    notes.push(
+      `GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+    )
+  return finish(
+    cfg,
+    deps,
+    outputs,
+    applied.executed.map((s) => s.display),
+    notes,
+  )
+}
+
+/** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
+async function applyClose(
+  cfg: Config,
+  deps: PhaseDeps,
+  onReplicas: SessionGroup[],
+  look: PoolerLook | null,
+  progress: WriteBackProgress,
+): Promise<Applied<ClosePlan>> {
+  const github = cfg.github
   try {
-    applied = await applyInTransaction(
+    return await applyInTransaction(
       deps.session,
       cfg,
       deps.reporter,
@@ -54,72 +90,72 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
         terminate: cfg.terminate || look !== null,
         // With the family locked, so no abort or other phase can slip in between the write and the close.
         beforeChanges:
-          cfg.github || look
+          github || look
             ? async (obs) => {
                 if (look) await recheckPoolerClients(deps, obs, cfg)
-                if (cfg.github) await writeBackBeforeClose(cfg, deps, obs, wb)
+                if (github) await writeBackBeforeClose(cfg, github, deps, obs, progress)
               }
             : undefined,
-        durable: () => (wb.written.length ? wb.afterWrite : null),
+        durable: () => (progress.written.length ? progress.afterWrite : null),
       },
     )
   } catch (e) {
     // A failure after the secrets were written must say so, whatever failed.
-    if (wb.written.length && !wasCommitted(e))
-      throw new PartialFailure(`${(e as Error).message} Meanwhile ${wb.afterWrite}.`)
+    if (progress.written.length && !wasCommitted(e))
+      throw new PartialFailure(`${(e as Error).message} Meanwhile ${progress.afterWrite}.`)
     throw e
   }
-  const { plan, before } = applied
-  if (plan.noop) {
-    const last = plan.state.lastClosed!
-    return finish(
-      cfg,
-      deps,
-      {
-        username: plan.state.active,
-        previousUsername: last.previous ?? otherLogin(plan.state, last.active),
-        rotationId: last.id,
-        state: 'idle',
-        remainingConnections: 0,
-      },
-      [],
-      [`Nothing to do: ${plan.noop}.`],
-    )
-  }
-  const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
-  const notes = [...plan.notes]
-  for (const n of plan.notes) deps.reporter.info(n)
-  // Pooler clients first (KILL_CLIENT), then the server side; then the idle pooled connections.
+}
+
+/** A re-run with the rotation-id close already finished: report the rotation it closed. */
+function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
+  const last = plan.state.lastClosed
+  return finish(
+    cfg,
+    deps,
+    {
+      username: plan.state.active,
+      previousUsername: last.previous ?? otherLogin(plan.state, last.active),
+      rotationId: last.id,
+      state: 'idle',
+      remainingConnections: 0,
+    },
+    [],
+    [`Nothing to do: ${plan.reason}.`],
+  )
+}
+
+/**
+ * After the commit, when the outgoing login can no longer log back in: with
+ * terminate, its pooler clients first (KILL_CLIENT), then its server sessions;
+ * always its idle pooled server connections. Returns notes for the summary.
+ */
+async function endOutgoing(
+  cfg: Config,
+  deps: PhaseDeps,
+  outgoing: string,
+  look: PoolerLook | null,
+  seen: SessionGroup[],
+): Promise<string[]> {
+  const notes: string[] = []
   if (look && cfg.terminate) notes.push(...(await killPooledClients(deps, outgoing)))
-  if (cfg.terminate && sessionCount([...before.sessions, ...onReplicas], outgoing) > 0) {
+  if (cfg.terminate && sessionCount(seen, outgoing) > 0) {
     notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`)
     await waitGone(outgoing, deps)
   }
   notes.push(...(await endPooled(deps, outgoing)))
-  const remaining = look
-    ? (await remainingThroughPoolers(deps, outgoing)) +
-      sessionCount(
-        (await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'),
-        outgoing,
-      )
-    : sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
-  const outputs = {
-    username: plan.state.active,
-    previousUsername: outgoing,
-    rotationId: plan.state.lastClosed!.id,
-    state: 'idle' as const,
-    remainingConnections: remaining,
-  }
-  if (wb.written.length)
-    notes.push(
-      `GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+  return notes
+}
+
+/** With poolers, the primary's connections count as the poolers see them; replica sessions count as they are. */
+async function remainingConnections(deps: PhaseDeps, outgoing: string, look: PoolerLook | null): Promise<number> {
+  if (!look) return sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
+  return (
+    (await remainingThroughPoolers(deps, outgoing)) +
+    sessionCount(
+      (await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'),
+      outgoing,
     )
-  return finish(
-    cfg,
-    deps,
-    outputs,
-    applied.executed.map((s) => s.display),
-    notes,
   )
 }
 
@@ -143,33 +179,16 @@ interface WriteBackProgress {
  */
 async function writeBackBeforeClose(
   cfg: Config,
+  github: GitHubWriteBack,
   deps: PhaseDeps,
   obs: Observation,
-  wb: WriteBackProgress,
+  progress: WriteBackProgress,
 ): Promise<void> {
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const rotation = state?.rotation
   if (!state || !rotation) return
-  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
-    family: cfg.role,
-    rotationId: rotation.id,
-  })
-  deps.reporter.secret(creds.password)
-  deps.reporter.secret(creds.databaseUrl)
-  if (creds.username !== rotation.incoming) {
-    throw new InputError(
-      'sealed-credentials',
-      `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`,
-    )
-  }
-  const problem = await checkLogin(cfg, creds.username, creds.password)
-  if (problem) {
-    throw new DatabaseError(
-      `${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`,
-      'Pass the sealed-credentials output of the latest open of this rotation.',
-    )
-  }
-  const names = cfg.github!.secrets.map((m) => m.name)
+  const creds = await credentialsToWrite(cfg, deps, state.active, rotation)
+  const names = github.secrets.map((m) => m.name)
   const record = (secrets: string[], pending: boolean) => ({
     login: creds.username,
     rotationId: rotation.id,
@@ -186,16 +205,45 @@ async function writeBackBeforeClose(
     )
   }
   try {
-    wb.written = await writeBack(cfg, creds, deps, UNDER_LOCK)
+    progress.written = await writeBack(cfg, creds, deps, UNDER_LOCK)
   } catch (e) {
     throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username)
   }
-  wb.afterWrite = `GitHub secrets ${wb.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
-  await recordWriteBack(deps.session, cfg.role, rotation.id, record(wb.written, false)).catch((e) =>
+  progress.afterWrite = `GitHub secrets ${progress.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
+  await recordWriteBack(deps.session, cfg.role, rotation.id, record(progress.written, false)).catch((e) =>
     deps.reporter.warning(
       `The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`,
     ),
   )
+}
+
+/** open's sealed credentials, masked, checked to be this rotation's incoming login and to log in. */
+async function credentialsToWrite(
+  cfg: Config,
+  deps: PhaseDeps,
+  active: string,
+  rotation: OpenRotation,
+): Promise<SealedCredentials> {
+  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+    family: cfg.role,
+    rotationId: rotation.id,
+  })
+  deps.reporter.secret(creds.password)
+  deps.reporter.secret(creds.databaseUrl)
+  if (creds.username !== rotation.incoming) {
+    throw new InputError(
+      'sealed-credentials',
+      `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`,
+    )
+  }
+  const problem = await checkLogin(cfg, creds.username, creds.password)
+  if (problem) {
+    throw new DatabaseError(
+      `${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${active}" stays enabled.`,
+      'Pass the sealed-credentials output of the latest open of this rotation.',
+    )
+  }
+  return creds
 }
 
 /**

@@ -3,7 +3,14 @@ import type { Config } from '../inputs/config.js'
 import { DatabaseError, InputError } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
 import { generatePassword } from '../crypto/password.js'
-import { planConfirmOpen, planOpen, planRevertOpen, withSealed, type Plan } from '../domain/plan.js'
+import {
+  planConfirmOpen,
+  planOpen,
+  planRevertOpen,
+  withSealed,
+  type OpenState,
+  type ReemitPlan,
+} from '../domain/plan.js'
 import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
@@ -23,17 +30,17 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   let sealed: string | undefined
   const decide = (obs: Observation) => {
     const plan = planOpen(obs, cfg, planContext(deps))
-    if (!plan.issue || !cfg.sealKey || !plan.state.rotation) return plan
-    const creds = { username: plan.issue, password, databaseUrl: buildDatabaseUrl(cfg.appUrl, plan.issue, password) }
+    if (plan.kind !== 'issue' || !cfg.sealKey) return plan
+    const creds = { username: plan.login, password, databaseUrl: buildDatabaseUrl(cfg.appUrl, plan.login, password) }
     sealed = sealCredentials(creds, cfg.sealKey, { family: cfg.role, rotationId: plan.state.rotation.id })
     return withSealed(plan, sealed)
   }
   const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password })
   const { plan } = applied
-  if (plan.reemit) return reemit(cfg, deps, plan, plan.reemit)
+  if (plan.kind === 'reemit') return reemit(cfg, deps, plan)
   if (applied.before.state.kind !== 'ok') throw new Error('internal: open planned without a state')
   const previous = applied.before.state.state
-  const rotation = plan.state.rotation!
+  const rotation = plan.state.rotation
   const incoming = rotation.incoming
   for (const n of plan.notes) deps.reporter.info(n)
 
@@ -79,20 +86,15 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
 }
 
 /** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
-async function reemit(
-  cfg: Config,
-  deps: PhaseDeps,
-  plan: Plan,
-  again: NonNullable<Plan['reemit']>,
-): Promise<PhaseResult> {
-  const rotationId = plan.state.rotation!.id
+async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>): Promise<PhaseResult> {
+  const rotationId = plan.state.rotation.id
   if (!cfg.sealKey) {
     throw new InputError(
       'seal-key',
       `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`,
     )
   }
-  const { creds } = unsealCredentials(again.sealed, cfg.sealKey, { family: cfg.role, rotationId })
+  const { creds } = unsealCredentials(plan.sealed, cfg.sealKey, { family: cfg.role, rotationId })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
   const problem = await checkLogin(cfg, creds.username, creds.password)
@@ -102,12 +104,12 @@ async function reemit(
       'Check with the status phase; abort and open again.',
     )
   }
-  await confirmStillOpen(cfg, deps, rotationId, again.login)
+  await confirmStillOpen(cfg, deps, rotationId, plan.login)
   const outputs = {
     username: creds.username,
     password: creds.password,
     databaseUrl: creds.databaseUrl,
-    sealedCredentials: again.sealed,
+    sealedCredentials: plan.sealed,
     previousUsername: plan.state.active,
     rotationId,
     state: 'open' as const,

@@ -25,10 +25,10 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const outputs = {
     username: plan.state.active,
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
-    ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password, 'setup') : {}),
+    ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
   }
   const changes = applied.executed.map((s) => s.display)
-  const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes]
+  const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
   let failure: string | undefined
   if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {

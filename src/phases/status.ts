@@ -31,10 +31,11 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     [],
     [],
   )
-  const roles = [
-    obs.group ? [cfg.role, obs.group.canLogin] : null,
-    ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l]!.canLogin] : null)),
-  ].filter(Boolean) as [string, boolean][]
+  const roles: [string, boolean][] = obs.group ? [[cfg.role, obs.group.canLogin]] : []
+  for (const l of cfg.logins) {
+    const r = obs.logins[l]
+    if (r) roles.push([l, r.canLogin])
+  }
   const report: StatusReport = {
     group: cfg.role,
     state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',

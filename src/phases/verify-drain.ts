@@ -5,7 +5,7 @@ import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
 import { describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
 import { observe, readSessions } from '../postgres/observe.js'
-import { missingPrivilege, planDrain } from '../domain/plan.js'
+import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
 import { terminateEverywhere } from '../phase-support/sessions.js'
@@ -13,6 +13,7 @@ import { finish, type PhaseDeps } from '../phase-support/deps.js'
 import { otherLogin } from '../domain/state.js'
 import { describePoolers, type DrainJudgement } from '../domain/drain-rule.js'
 import { poolerFailure, pooledCounts, pooledTermination, unpooledHint } from '../phase-support/poolers-drain.js'
+import { retryWithBackoff } from '../domain/retry.js'
 
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
@@ -22,26 +23,9 @@ import { poolerFailure, pooledCounts, pooledTermination, unpooledHint } from '..
  * activity. Reconnects if a server restarts while waiting.
  */
 export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const { reporter } = deps
   const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
   const target = planDrain(obs, cfg)
-  if (target.kind === 'noop') {
-    const last = target.state.lastClosed!
-    return finish(
-      cfg,
-      deps,
-      {
-        previousUsername: last.previous ?? otherLogin(target.state, last.active),
-        rotationId: last.id,
-        state: 'idle',
-        remainingConnections: 0,
-        drained: true,
-      },
-      [],
-      [`Nothing to do: ${target.reason}.`],
-    )
-  }
-  const { outgoing, incoming } = target
+  if (target.kind === 'noop') return alreadyClosed(cfg, deps, target)
   const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.role, [], true) : null
   if (missing) {
     throw new DatabaseError(
@@ -50,111 +34,188 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       '42501',
     )
   }
-  const start = deps.now().getTime()
-  const deadline = start + cfg.timeoutMs
-  let sessions: SessionGroup[] = []
-  let pooled: DrainJudgement | null = null
-  let refusal: string | null = null
-  let polls = 0
-  let terminated = 0
-  const notes: string[] = []
-  const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : ''
-  reporter.info(
-    `Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`,
-  )
-  for (;;) {
-    try {
-      await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
-      sessions = await readSessions(deps.session.client, [outgoing, incoming])
-      if (deps.replicas.count) sessions.push(...(await deps.replicas.sessions([outgoing, incoming])))
-      pooled = deps.poolers.count ? await pooledCounts(deps, outgoing, incoming) : null
-    } catch (e) {
-      if (!isConnectionLost(e) || deps.now().getTime() >= deadline) throw e
-      reporter.warning(`Lost a connection while polling (${oneLine((e as Error).message)}); reconnecting.`)
-      await reconnectUntil(deps, deadline)
-      continue
-    }
-    polls++
-    const { old, fresh, blocked } = counts(sessions, pooled, outgoing, incoming)
-    const elapsed = deps.now().getTime() - start
-    reporter.info(
-      `poll ${polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(sessions, outgoing)}, "${incoming}" ${describeSessions(sessions, incoming)}${pooled ? `; ${describePoolers(pooled.views, [outgoing, incoming])}` : ''}`,
-    )
-    if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
-    // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
-    if (polls === 1 && blocked) break
-    const terminating = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs
-    if (terminating) {
-      refusal = pooled ? await pooledTermination(deps, outgoing) : null
-      if (refusal) break
-      const n = await terminateEverywhere(outgoing, deps)
-      terminated += n
-      reporter.warning(
-        `terminate-after (${formatDuration(cfg.terminateAfterMs!)}) reached: signalled ${n} sessions of "${outgoing}" to terminate.`,
-      )
-    }
-    const now = deps.now().getTime()
-    if (now >= deadline) break
-    // After signalling terminations, look again soon to confirm they are gone.
-    await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, deadline - now))
-  }
+  const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming)
+  return drainResult(cfg, deps, target.rotationId, watch)
+}
 
-  const { old: remaining, fresh, blocked } = counts(sessions, pooled, outgoing, incoming)
-  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !refusal
-  if (terminated)
-    notes.push(`Terminated ${terminated} sessions of "${outgoing}" after ${formatDuration(cfg.terminateAfterMs!)}.`)
-  let failure: string | undefined
-  if (!drained) {
-    const why = refusal
-      ? `terminate-after was reached, but ${refusal}`
-      : pooled
-        ? poolerFailure(
-            pooled,
-            outgoing,
-            incoming,
-            fresh,
-            cfg.minNewConnections,
-            polls === 1 && blocked ? 'at the first look' : `after ${formatDuration(cfg.timeoutMs)}`,
-          )
-        : remaining > 0
-          ? `"${outgoing}" still has ${describeSessions(sessions, outgoing)} sessions after ${formatDuration(cfg.timeoutMs)}${await unpooledHint(deps, outgoing)}`
-          : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${formatDuration(cfg.timeoutMs)}`
-    failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
-    if (pooled)
-      for (const v of pooled.views)
-        if ((v.clients[outgoing] ?? 0) > 0)
-          reporter.warning(
-            `remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`,
-          )
-    for (const s of sessions.filter((x) => x.login === outgoing)) {
-      const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
-      const database = s.database === null ? '(none)' : oneLine(s.database)
-      reporter.warning(
-        `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`,
-      )
-    }
-  } else {
-    notes.push(`Drained after ${formatDuration(deps.now().getTime() - start)} (${polls} polls).`)
-  }
+/** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
+function alreadyClosed(
+  cfg: Config,
+  deps: PhaseDeps,
+  target: Extract<DrainTarget, { kind: 'noop' }>,
+): Promise<PhaseResult> {
+  const last = target.state.lastClosed
   return finish(
     cfg,
     deps,
     {
-      previousUsername: outgoing,
-      rotationId: target.rotationId,
-      state: 'open',
-      remainingConnections: remaining,
-      drained,
+      previousUsername: last.previous ?? otherLogin(target.state, last.active),
+      rotationId: last.id,
+      state: 'idle',
+      remainingConnections: 0,
+      drained: true,
     },
     [],
-    notes,
-    failure,
-    pooled ? { poolers: pooled.views } : {},
+    [`Nothing to do: ${target.reason}.`],
   )
 }
 
+/** What the polls saw last, and what verify-drain did while waiting. */
+interface DrainWatch {
+  outgoing: string
+  incoming: string
+  start: number
+  deadline: number
+  sessions: SessionGroup[]
+  pooled: DrainJudgement | null
+  /** Why terminate-after could not end the outgoing login's pooler clients. */
+  refusal: string | null
+  polls: number
+  terminated: number
+}
+
+/** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
+async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainWatch> {
+  const start = deps.now().getTime()
+  const deadline = start + cfg.timeoutMs
+  const watch: DrainWatch = {
+    outgoing,
+    incoming,
+    start,
+    deadline,
+    sessions: [],
+    pooled: null,
+    refusal: null,
+    polls: 0,
+    terminated: 0,
+  }
+  const terminateAfter = cfg.terminateAfterMs
+  const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : ''
+  deps.reporter.info(
+    `Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`,
+  )
+  for (;;) {
+    if (!(await poll(deps, watch))) continue
+    watch.polls++
+    const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming)
+    const elapsed = deps.now().getTime() - start
+    deps.reporter.info(
+      `poll ${watch.polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(watch.sessions, outgoing)}, "${incoming}" ${describeSessions(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`,
+    )
+    if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
+    // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
+    if (watch.polls === 1 && blocked) break
+    const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter
+    if (terminating && !(await terminateOutgoing(deps, watch, terminateAfter))) break
+    const now = deps.now().getTime()
+    if (now >= watch.deadline) break
+    // After signalling terminations, look again soon to confirm they are gone.
+    await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, watch.deadline - now))
+  }
+  return watch
+}
+
+/**
+ * One look at both logins' sessions (after clearing the stats snapshot, so it
+ * sees fresh activity) and, with poolers, their clients. A lost connection is
+ * renewed before the deadline and the look reported as not taken (false).
+ */
+async function poll(deps: PhaseDeps, watch: DrainWatch): Promise<boolean> {
+  const logins = [watch.outgoing, watch.incoming]
+  try {
+    await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
+    watch.sessions = await readSessions(deps.session.client, logins)
+    if (deps.replicas.count) watch.sessions.push(...(await deps.replicas.sessions(logins)))
+    watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null
+    return true
+  } catch (e) {
+    if (!isConnectionLost(e) || deps.now().getTime() >= watch.deadline) throw e
+    deps.reporter.warning(`Lost a connection while polling (${oneLine((e as Error).message)}); reconnecting.`)
+    await reconnectUntil(deps, watch.deadline)
+    return false
+  }
+}
+
+/**
+ * terminate-after reached: end the outgoing login's sessions everywhere (and,
+ * with poolers, its pooler clients). Returns false when a pooler refuses, which
+ * ends the wait: ending only the server side would leave its clients connected.
+ */
+async function terminateOutgoing(deps: PhaseDeps, watch: DrainWatch, terminateAfter: number): Promise<boolean> {
+  watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
+  if (watch.refusal) return false
+  const n = await terminateEverywhere(watch.outgoing, deps)
+  watch.terminated += n
+  deps.reporter.warning(
+    `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`,
+  )
+  return true
+}
+
+async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, watch: DrainWatch): Promise<PhaseResult> {
+  const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
+  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !watch.refusal
+  const notes: string[] = []
+  if (watch.terminated && cfg.terminateAfterMs !== null)
+    notes.push(
+      `Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`,
+    )
+  let failure: string | undefined
+  if (!drained) {
+    failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
+    warnRemaining(deps, watch)
+  } else {
+    notes.push(`Drained after ${formatDuration(deps.now().getTime() - watch.start)} (${watch.polls} polls).`)
+  }
+  return finish(
+    cfg,
+    deps,
+    { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
+    [],
+    notes,
+    failure,
+    watch.pooled ? { poolers: watch.pooled.views } : {},
+  )
+}
+
+async function whyNotDrained(
+  cfg: Config,
+  deps: PhaseDeps,
+  watch: DrainWatch,
+  { remaining, fresh, blocked }: { remaining: number; fresh: number; blocked: boolean },
+): Promise<string> {
+  const { outgoing, incoming } = watch
+  const after = `after ${formatDuration(cfg.timeoutMs)}`
+  if (watch.refusal) return `terminate-after was reached, but ${watch.refusal}`
+  if (watch.pooled) {
+    const when = watch.polls === 1 && blocked ? 'at the first look' : after
+    return poolerFailure(watch.pooled, outgoing, incoming, fresh, cfg.minNewConnections, when)
+  }
+  if (remaining > 0)
+    return `"${outgoing}" still has ${describeSessions(watch.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`
+  return `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), ${after}`
+}
+
+/** One warning line per remaining pooler client count and session group of the outgoing login. */
+function warnRemaining(deps: PhaseDeps, watch: DrainWatch): void {
+  const outgoing = watch.outgoing
+  if (watch.pooled)
+    for (const v of watch.pooled.views)
+      if ((v.clients[outgoing] ?? 0) > 0)
+        deps.reporter.warning(
+          `remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`,
+        )
+  for (const s of watch.sessions.filter((x) => x.login === outgoing)) {
+    const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
+    const database = s.database === null ? '(none)' : oneLine(s.database)
+    deps.reporter.warning(
+      `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`,
+    )
+  }
+}
+
 /** The outgoing login's remaining connections, the incoming one's, and whether a pooler could not be read. */
-function counts(
+function drainCounts(
   sessions: SessionGroup[],
   pooled: DrainJudgement | null,
   outgoing: string,
@@ -175,16 +236,13 @@ function counts(
 }
 
 async function reconnectUntil(deps: PhaseDeps, deadline: number): Promise<void> {
-  let delay = 250
-  for (;;) {
-    try {
-      await deps.session.renew()
-      return
-    } catch (e) {
-      if (deps.now().getTime() + delay >= deadline) throw e
-      deps.reporter.info(`Reconnect failed (${oneLine((e as Error).message)}); retrying in ${formatDuration(delay)}.`)
-      await deps.sleep(delay)
-      delay = Math.min(delay * 2, 5000)
-    }
-  }
+  await retryWithBackoff(() => deps.session.renew(), {
+    clock: deps,
+    budgetMs: deadline - deps.now().getTime(),
+    initialMs: 250,
+    onRetry: ({ error, delayMs }) =>
+      deps.reporter.info(
+        `Reconnect failed (${oneLine((error as Error).message)}); retrying in ${formatDuration(delayMs)}.`,
+      ),
+  })
 }

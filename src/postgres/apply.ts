@@ -27,11 +27,11 @@ const SCRAMBLE_LENGTH = 64
 /** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
 export const RETRY_BUDGET_MS = 60_000
 
-export interface Applied {
+export interface Applied<P extends Plan = Plan> {
   before: Observation
-  plan: Plan
+  plan: P
   executed: Statement[]
-  /** The plaintext password issued to plan.issue, if any. */
+  /** The plaintext password given to the login of an 'issue' plan, if any. */
   password: string | null
 }
 
@@ -65,13 +65,13 @@ export function familyLockKey(group: string): string {
  * everything back. Transient failures are retried from the start, with a fresh
  * observation, for up to RETRY_BUDGET_MS.
  */
-export async function applyInTransaction(
+export async function applyInTransaction<P extends Plan>(
   session: AdminSession,
   cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
   reporter: Reporter,
-  decide: (obs: Observation) => Plan,
+  decide: (obs: Observation) => P,
   opts: ApplyOptions = {},
-): Promise<Applied> {
+): Promise<Applied<P>> {
   return retryWithBackoff(
     async (attempt) => {
       if (attempt.number > 1) await reconnectAfter(session, attempt)
@@ -113,13 +113,13 @@ class ReconnectFailed extends DatabaseError {}
 
 const firstLine = (e: unknown): string => (e as Error).message.split('\n')[0]
 
-async function attemptOnce(
+async function attemptOnce<P extends Plan>(
   session: AdminSession,
   cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
   reporter: Reporter,
-  decide: (obs: Observation) => Plan,
+  decide: (obs: Observation) => P,
   opts: ApplyOptions,
-): Promise<Applied> {
+): Promise<Applied<P>> {
   const client = session.client
   try {
     await client.query(BEGIN_PHASE)
