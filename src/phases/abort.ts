@@ -4,6 +4,7 @@ import { sessionCount } from '../domain/family.js'
 import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
+import { afterCommit } from '../phase-support/after-commit.js'
 import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
@@ -37,23 +38,26 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     )
   }
   const aborted = plan.state.lastAborted.login
-  const notes = [...plan.notes]
-  if (cfg.terminate) {
-    const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
-    if (sessions > 0) {
-      notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`)
-      await waitGone(aborted, deps)
+  const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
+  return afterCommit(committed, async () => {
+    const notes = [...plan.notes]
+    if (cfg.terminate) {
+      const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
+      if (sessions > 0) {
+        notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`)
+        await waitGone(aborted, deps)
+      }
     }
-  }
-  if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
-  notes.push(...(await endPooled(deps, aborted)))
-  return finish(
-    cfg,
-    deps,
-    { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' },
-    applied.executed.map((s) => s.display),
-    notes,
-  )
+    if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
+    notes.push(...(await endPooled(deps, aborted)))
+    return finish(
+      cfg,
+      deps,
+      { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' },
+      applied.executed.map((s) => s.display),
+      notes,
+    )
+  })
 }
 
 /** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */

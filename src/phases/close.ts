@@ -9,6 +9,7 @@ import { recordWriteBack } from '../postgres/writeback-record.js'
 import { checkLogin } from '../phase-support/login-check.js'
 import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { afterCommit } from '../phase-support/after-commit.js'
 import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { otherLogin, type OpenRotation } from '../domain/state.js'
@@ -37,27 +38,30 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const { plan, before } = applied
   if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan)
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
-  const notes = [...plan.notes]
-  for (const n of plan.notes) deps.reporter.info(n)
-  notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
-  const outputs = {
-    username: plan.state.active,
-    previousUsername: outgoing,
-    rotationId: plan.state.lastClosed.id,
-    state: 'idle' as const,
-    remainingConnections: await remainingConnections(deps, outgoing, look),
-  }
-  if (progress.written.length)
-    notes.push(
-      `GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+  const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed`
+  return afterCommit(committed, async () => {
+    const notes = [...plan.notes]
+    for (const n of plan.notes) deps.reporter.info(n)
+    notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
+    const outputs = {
+      username: plan.state.active,
+      previousUsername: outgoing,
+      rotationId: plan.state.lastClosed.id,
+      state: 'idle' as const,
+      remainingConnections: await remainingConnections(deps, outgoing, look),
+    }
+    if (progress.written.length)
+      notes.push(
+        `GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
+      )
+    return finish(
+      cfg,
+      deps,
+      outputs,
+      applied.executed.map((s) => s.display),
+      notes,
     )
-  return finish(
-    cfg,
-    deps,
-    outputs,
-    applied.executed.map((s) => s.display),
-    notes,
-  )
+  })
 }
 
 /** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
