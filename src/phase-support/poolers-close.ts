@@ -45,7 +45,7 @@ export function seenThroughPoolers(
       throw new StateError(
         `terminate: true, but ${refusal}.`,
         obs.state.kind === 'ok' ? describeState(obs.state.state) : 'not set up',
-        `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; force: true closes while they stay connected (their next transaction then fails). ${POOLER_INPUT} was read; nothing was changed.`,
+        `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${POOLER_INPUT} was read; nothing was changed.`,
       )
     }
   }
