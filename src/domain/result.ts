@@ -15,14 +15,8 @@ export interface StatusReport {
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
-  sessions: {
-    login: string
-    server: string
-    database: string | null
-    applicationName: string
-    clientAddr: string | null
-    count: number
-  }[]
+  /** As the phase saw them, each with its server named ('primary' for the admin connection's). */
+  sessions: (SessionGroup & { server: string })[]
   drift: Drift[]
   /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
   poolers?: PoolerStatus[]

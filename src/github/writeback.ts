@@ -1,7 +1,7 @@
 import type { Config } from '../inputs/config.js'
 import type { SecretOutput } from '../inputs/secret-map.js'
 import type { Reporter } from '../domain/reporter.js'
-import type { SealedCredentials } from '../crypto/seal.js'
+import type { Credentials } from '../crypto/seal.js'
 
 /**
  * Writes the issued credentials to GitHub secrets (github-secrets maps secret
@@ -13,7 +13,7 @@ export const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] } as
 
 export async function writeBack(
   cfg: Config,
-  creds: SealedCredentials,
+  creds: Credentials,
   reporter: Reporter,
   limits: { requestTimeoutMs?: number; retryDelaysMs?: readonly number[] } = {},
 ): Promise<string[]> {
