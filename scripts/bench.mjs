@@ -328,7 +328,7 @@ async function phaseProfiles(server) {
         const logged = readFileSync(server.logFile, 'utf8').slice(offset)
         const lines = [
           ...logged.matchAll(
-            /^\S+ \S+ \S+ \[(\d+)\] pg-credential-rotation\/[^:]*: LOG:  (statement|execute [^:]*): /gm,
+            /^\S+ \S+ \S+ \[(\d+)\] pg-credential-rotation\/[^:]*: LOG: {2}(statement|execute [^:]*): /gm,
           ),
         ]
         const prof = summarizeProfile(dir)
@@ -611,7 +611,6 @@ async function main() {
   // ---- report ----
   const runnerCold = cold[0]
   const coldRatio = median(runnerCold.action) / median(runnerCold.baseline)
-  const node0 = median(t.setup.node.concat(t.open.node, t['verify-drain'].node, t.close.node))
   const phaseRows = PHASES.map((p) => {
     const a = median(t[p].action)
     const q = median(t[p].psql)

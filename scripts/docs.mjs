@@ -14,7 +14,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal']
+/**
+ * The phases, in order: the ones action.yml's own `phase` input applies to (its "Phases:" sentence).
+ * test/docs.test.ts checks them against the list the config accepts (src/inputs/config.ts).
+ */
+export const PHASES = phasesOfPhaseInput(readFileSync(new URL('../action.yml', import.meta.url), 'utf8'))
 export const START =
   '<!-- usage:start: generated from action.yml by `npm run docs`; edit action.yml, not this block -->'
 export const END = '<!-- usage:end -->'
@@ -30,6 +34,20 @@ function scalar(raw) {
 
 /** Reads the inputs and outputs of action.yml: name, description, required, default, phases. */
 export function parseAction(text) {
+  const sections = readEntries(text)
+  for (const e of [...sections.inputs, ...sections.outputs]) Object.assign(e, splitPhases(e.name, e.description))
+  return sections
+}
+
+function phasesOfPhaseInput(text) {
+  const phase = readEntries(text).inputs.find((e) => e.name === 'phase')
+  const m = /Phases: ([a-z-]+(?:, [a-z-]+)*)\.$/.exec(phase?.description ?? '')
+  if (!m) throw new Error('action.yml: the phase input does not end with "Phases: <every phase>."')
+  return m[1].split(', ')
+}
+
+/** The inputs and outputs of action.yml as written: name, description, required, default. */
+function readEntries(text) {
   const lines = text.split(/\r?\n/)
   const sections = { inputs: [], outputs: [] }
   let section = null
@@ -66,7 +84,6 @@ export function parseAction(text) {
     else if (key === 'default') entry.default = value
     else entry.description = value
   }
-  for (const e of [...sections.inputs, ...sections.outputs]) Object.assign(e, splitPhases(e.name, e.description))
   return sections
 }
 

@@ -11,6 +11,7 @@ import type { TemplateParseResult } from '@actions/workflow-parser'
 import type { ActionTemplate } from '@actions/workflow-parser/actions/index'
 import type { MappingToken, TemplateToken } from '@actions/workflow-parser/templates/tokens/index'
 import { describe, expect, it } from 'vitest'
+import { OUTPUTS } from '../src/domain/result.js'
 
 // @actions/workflow-parser imports its schema JSON without import attributes, which Node's
 // loader rejects; vitest.config.ts inlines it (server.deps.inline) so vite transforms it.
@@ -56,18 +57,8 @@ const EXPECTED_INPUTS = [
   'github-environment',
   'github-repository',
 ]
-const EXPECTED_OUTPUTS = [
-  'username',
-  'password',
-  'database-url',
-  'previous-username',
-  'rotation-id',
-  'state',
-  'remaining-connections',
-  'drained',
-  'sealed-credentials',
-  'status',
-]
+/** The adapter's one list of outputs (src/domain/result.ts). */
+const EXPECTED_OUTPUTS = OUTPUTS
 
 /**
  * How a workflow step refers to this repository's own action. Only a step's `uses`

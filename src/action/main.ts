@@ -7,7 +7,7 @@ import { parseConfig } from '../inputs/config.js'
 import { logLine } from '../domain/escape.js'
 import { wasCommitted } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
-import type { PhaseResult } from '../domain/result.js'
+import { OUTPUT_NAMES, STATUS_OUTPUT, type PhaseOutputs, type PhaseResult } from '../domain/result.js'
 import { splitUriList } from '../inputs/pooler-urls.js'
 import { maskUriSecrets } from '../postgres/urls.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
@@ -59,21 +59,12 @@ function maskConnectionSecrets(): void {
 }
 
 function setOutputs(r: PhaseResult): void {
-  const o = r.outputs
   // Secrets were registered with core.setSecret by the phase before they existed anywhere else.
-  const outputs: [string, string | number | boolean | undefined][] = [
-    ['username', o.username],
-    ['password', o.password],
-    ['database-url', o.databaseUrl],
-    ['previous-username', o.previousUsername],
-    ['rotation-id', o.rotationId],
-    ['state', o.state],
-    ['remaining-connections', o.remainingConnections],
-    ['drained', o.drained],
-    ['sealed-credentials', o.sealedCredentials],
-  ]
-  for (const [name, value] of outputs) if (value !== undefined) core.setOutput(name, String(value))
-  if (r.status) core.setOutput('status', JSON.stringify(r.status))
+  for (const [field, name] of Object.entries(OUTPUT_NAMES) as [keyof PhaseOutputs, string][]) {
+    const value = r.outputs[field]
+    if (value !== undefined) core.setOutput(name, String(value))
+  }
+  if (r.status) core.setOutput(STATUS_OUTPUT, JSON.stringify(r.status))
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -29,7 +29,8 @@ const PARTS = 7
 /** Far above any real value (a password is at most 1024 characters); keeps garbage from being parsed. */
 const MAX_SEALED_LENGTH = 64 * 1024
 
-export interface SealedCredentials {
+/** In plaintext: what sealCredentials encrypts into the sealed string and unsealCredentials returns. */
+export interface Credentials {
   username: string
   password: string
   databaseUrl: string
@@ -57,7 +58,7 @@ export class SealError extends InputError {
 }
 
 /** Encrypts the credentials with a key derived from `key`, bound to the family and rotation. */
-export function sealCredentials(creds: SealedCredentials, key: string, binding: SealBinding): string {
+export function sealCredentials(creds: Credentials, key: string, binding: SealBinding): string {
   checkKey(key)
   for (const field of ['username', 'password', 'databaseUrl'] as const) {
     if (typeof creds[field] !== 'string') throw new TypeError(`sealCredentials: ${field} must be a string`)
@@ -95,7 +96,7 @@ export function unsealCredentials(
   sealed: string,
   key: string,
   expected: { family: string; rotationId?: string },
-): { creds: SealedCredentials; binding: SealBinding } {
+): { creds: Credentials; binding: SealBinding } {
   checkKey(key)
   const sealedParts = decodeParts(splitSealed(sealed))
   checkBinding(sealedParts, expected)
@@ -201,7 +202,7 @@ function checkBinding(sealed: SealedParts, expected: { family: string; rotationI
 }
 
 /** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
-function decrypt(sealed: SealedParts, key: string): SealedCredentials {
+function decrypt(sealed: SealedParts, key: string): Credentials {
   const { ciphertext } = sealed
   const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt)
   try {
@@ -257,7 +258,7 @@ function deriveKey(key: string, salt: Buffer): { aesKey: Buffer; check: Buffer }
   return { aesKey: out.subarray(0, KEY_BYTES), check: Buffer.from(out.subarray(KEY_BYTES)) }
 }
 
-function parsePayload(plaintext: Buffer): SealedCredentials {
+function parsePayload(plaintext: Buffer): Credentials {
   let data: unknown
   try {
     data = JSON.parse(plaintext.toString('utf8'))

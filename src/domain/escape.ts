@@ -7,6 +7,7 @@
 
 // C0 controls, DEL, C1 controls (NEL among them), LINE SEPARATOR, PARAGRAPH SEPARATOR,
 // and the bidirectional overrides that make a line read differently from what it holds.
+// eslint-disable-next-line no-control-regex -- matching control characters is this module's job
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
 /**

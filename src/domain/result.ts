@@ -15,14 +15,8 @@ export interface StatusReport {
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
-  sessions: {
-    login: string
-    server: string
-    database: string | null
-    applicationName: string
-    clientAddr: string | null
-    count: number
-  }[]
+  /** As the phase saw them, each with its server named ('primary' for the admin connection's). */
+  sessions: (SessionGroup & { server: string })[]
   drift: Drift[]
   /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
   poolers?: PoolerStatus[]
@@ -46,6 +40,26 @@ export interface PhaseOutputs {
   remainingConnections?: number
   drained?: boolean
 }
+
+/**
+ * The action's outputs, in action.yml's order: the output each field of PhaseOutputs is set as,
+ * then STATUS_OUTPUT (the status report as JSON). test/unit/action-metadata.test.ts fails when
+ * action.yml lists other outputs.
+ */
+export const OUTPUT_NAMES = {
+  username: 'username',
+  password: 'password',
+  databaseUrl: 'database-url',
+  previousUsername: 'previous-username',
+  rotationId: 'rotation-id',
+  state: 'state',
+  remainingConnections: 'remaining-connections',
+  drained: 'drained',
+  sealedCredentials: 'sealed-credentials',
+} as const satisfies { readonly [K in keyof PhaseOutputs]-?: string }
+export const STATUS_OUTPUT = 'status'
+/** Every output name, in action.yml's order. */
+export const OUTPUTS: readonly string[] = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT]
 
 /** What a phase did, for outputs and the job summary. */
 export interface PhaseResult {

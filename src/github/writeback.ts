@@ -2,7 +2,7 @@ import type { Config } from '../inputs/config.js'
 import type { SecretOutput } from '../inputs/secret-map.js'
 import type { Reporter } from '../domain/reporter.js'
 import type { Clock } from '../domain/clock.js'
-import type { SealedCredentials } from '../crypto/seal.js'
+import type { Credentials } from '../crypto/seal.js'
 
 /** GitHub requests made while the family lock is held: 10 s each, one retry. */
 export const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] } as const
@@ -17,7 +17,7 @@ export type WriteBackDeps = Clock & { reporter: Reporter }
  */
 export async function writeBack(
   cfg: Config,
-  creds: SealedCredentials,
+  creds: Credentials,
   deps: WriteBackDeps,
   limits: { requestTimeoutMs?: number; retryDelaysMs?: readonly number[] } = {},
 ): Promise<string[]> {

@@ -74,14 +74,49 @@ export const DEFAULTS = {
 
 export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
   const get = (name: string) => read(name).trim()
-
-  const phaseText = get('phase')
-  if (!phaseText) throw new InputError('phase', `is required; one of ${PHASES.join(', ')}`)
-  if (!(PHASES as readonly string[]).includes(phaseText)) {
-    throw new InputError('phase', `'${phaseText}' is not a phase; use one of ${PHASES.join(', ')}`)
+  // Inputs are checked in the order of these calls: the first bad one is the one reported.
+  const phase = parsePhase(get('phase'))
+  const connection = parseConnectionInputs(get, env, phase)
+  const password = parsePasswordInputs(get)
+  const timing = parseDrainTimingInputs(get)
+  const rotationId = parseRotationId(get('rotation-id'))
+  const replicas = parseReplicaUrls(get('replica-urls'))
+  const sealing = parseSealInputs(read, get, phase)
+  const github = parseWriteBackInputs(get, env, phase, sealing)
+  const options = parsePhaseOptions(get)
+  const poolers = parsePoolerUrls(read('pgbouncer-urls'))
+  return {
+    phase,
+    ...connection,
+    ...password,
+    ...timing,
+    ...options,
+    rotationId,
+    replicas,
+    poolers,
+    ...sealing,
+    github,
+    run: readRunInfo(env),
   }
-  const phase = phaseText as Phase
+}
 
+/** Reads one trimmed input by its action.yml name; '' when not given. */
+type TrimmedReader = (name: string) => string
+
+function parsePhase(text: string): Phase {
+  if (!text) throw new InputError('phase', `is required; one of ${PHASES.join(', ')}`)
+  if (!(PHASES as readonly string[]).includes(text)) {
+    throw new InputError('phase', `'${text}' is not a phase; use one of ${PHASES.join(', ')}`)
+  }
+  return text as Phase
+}
+
+/** admin-url (or the PG* variables), the group role, its two logins and the URL the application uses. */
+function parseConnectionInputs(
+  get: TrimmedReader,
+  env: NodeJS.ProcessEnv,
+  phase: Phase,
+): Pick<Config, 'admin' | 'role' | 'logins' | 'appUrl'> {
   const adminUrl = get('admin-url')
   const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
   if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
@@ -99,39 +134,60 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
 
   const appUrlText = get('app-url')
   const appUrl = appUrlText ? checkAppUrl(appUrlText, 'app-url') : defaultAppUrl(admin, env)
+  return { admin, role, logins, appUrl }
+}
 
+/** How new passwords are made: their length, and who hashes them. */
+function parsePasswordInputs(get: TrimmedReader): Pick<Config, 'passwordLength' | 'passwordEncryption'> {
   const passwordLength = parseInteger(
     get('password-length') || DEFAULTS.passwordLength,
     'password-length',
     MIN_PASSWORD_LENGTH,
     1024,
   )
-
-  const enc = get('password-encryption') || DEFAULTS.passwordEncryption
-  if (enc !== 'scram-sha-256' && enc !== 'server') {
-    throw new InputError('password-encryption', `'${enc}' is not supported; use scram-sha-256 or server`)
+  const passwordEncryption = get('password-encryption') || DEFAULTS.passwordEncryption
+  if (passwordEncryption !== 'scram-sha-256' && passwordEncryption !== 'server') {
+    throw new InputError('password-encryption', `'${passwordEncryption}' is not supported; use scram-sha-256 or server`)
   }
+  return { passwordLength, passwordEncryption }
+}
 
+/** How long verify-drain waits, how often it looks, and when it terminates what is left. */
+function parseDrainTimingInputs(get: TrimmedReader): Pick<Config, 'timeoutMs' | 'intervalMs' | 'terminateAfterMs'> {
   const timeoutMs = parseDuration(get('timeout') || DEFAULTS.timeout, 'timeout')
   const intervalMs = parseDuration(get('interval') || DEFAULTS.interval, 'interval')
   if (intervalMs <= 0) throw new InputError('interval', 'must be greater than zero')
   const terminateAfterText = get('terminate-after')
   const terminateAfterMs = terminateAfterText ? parseDuration(terminateAfterText, 'terminate-after') : null
+  return { timeoutMs, intervalMs, terminateAfterMs }
+}
 
-  const rotationId = get('rotation-id') || null
+function parseRotationId(text: string): string | null {
+  const rotationId = text || null
   if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
     throw new InputError(
       'rotation-id',
       `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`,
     )
   }
+  return rotationId
+}
 
-  const replicas = get('replica-urls')
+/** One connection URI a line; blank lines and # comments skipped. */
+function parseReplicaUrls(text: string): ConnectionTarget[] {
+  return text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((url) => ({ url: checkConnectionUrl(url, 'replica-urls') }))
+}
 
+/** seal-key (read untrimmed: a passphrase is taken as given) and sealed-credentials, both required by unseal. */
+function parseSealInputs(
+  read: InputReader,
+  get: TrimmedReader,
+  phase: Phase,
+): Pick<Config, 'sealKey' | 'sealedCredentials'> {
   const sealKey = read('seal-key') || null
   if (sealKey !== null && [...sealKey].length < SEAL_KEY_MIN_LENGTH) {
     throw new InputError(
@@ -152,25 +208,31 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
         'is required by the unseal phase: pass the same secret that sealed the credentials',
       )
   }
+  return { sealKey, sealedCredentials }
+}
+
+/** The GitHub write-back; close can only write what it can unseal. */
+function parseWriteBackInputs(
+  get: TrimmedReader,
+  env: NodeJS.ProcessEnv,
+  phase: Phase,
+  sealing: Pick<Config, 'sealKey' | 'sealedCredentials'>,
+): GitHubWriteBack | null {
   const github = parseWriteBack(get, env)
-  if (github && phase === 'close' && (!sealedCredentials || !sealKey)) {
+  if (github && phase === 'close' && (!sealing.sealedCredentials || !sealing.sealKey)) {
     throw new InputError(
       'sealed-credentials',
       "close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step's output) and seal-key",
     )
   }
+  return github
+}
 
+/** The drain threshold and the switches: terminate, force, adopt, fix-ownership. */
+function parsePhaseOptions(
+  get: TrimmedReader,
+): Pick<Config, 'minNewConnections' | 'terminate' | 'force' | 'adopt' | 'fixOwnership'> {
   return {
-    phase,
-    admin,
-    role,
-    logins,
-    appUrl,
-    passwordLength,
-    passwordEncryption: enc,
-    timeoutMs,
-    intervalMs,
-    terminateAfterMs,
     minNewConnections: parseInteger(
       get('min-new-connections') || DEFAULTS.minNewConnections,
       'min-new-connections',
@@ -179,25 +241,22 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     ),
     terminate: parseBoolean(get('terminate'), 'terminate'),
     force: parseBoolean(get('force'), 'force'),
-    rotationId,
     adopt: parseBoolean(get('adopt'), 'adopt'),
     fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
-    replicas,
-    poolers: parsePoolerUrls(read('pgbouncer-urls')),
-    sealKey,
-    sealedCredentials,
-    github,
-    run: {
-      runId: env.GITHUB_RUN_ID ?? '',
-      runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
-      workflow: env.GITHUB_WORKFLOW ?? '',
-      repository: env.GITHUB_REPOSITORY ?? '',
-      actor: env.GITHUB_ACTOR ?? '',
-    },
   }
 }
 
-function parseWriteBack(get: (name: string) => string, env: NodeJS.ProcessEnv): GitHubWriteBack | null {
+function readRunInfo(env: NodeJS.ProcessEnv): RunInfo {
+  return {
+    runId: env.GITHUB_RUN_ID ?? '',
+    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
+    workflow: env.GITHUB_WORKFLOW ?? '',
+    repository: env.GITHUB_REPOSITORY ?? '',
+    actor: env.GITHUB_ACTOR ?? '',
+  }
+}
+
+function parseWriteBack(get: TrimmedReader, env: NodeJS.ProcessEnv): GitHubWriteBack | null {
   const mapText = get('github-secrets')
   const token = get('github-token')
   if (!mapText && !token) return null

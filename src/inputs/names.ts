@@ -14,6 +14,7 @@ export function checkRoleName(name: string, input: string): string {
   if (name.length === 0) throw new InputError(input, 'a role name is empty')
   // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
   // break could start a workflow command in the runner's log.
+  // eslint-disable-next-line no-control-regex -- the control characters are what this rejects
   if (/[\x00-\x1f\x7f]/.test(name))
     throw new InputError(input, 'a role name contains a control character (tab, line break or similar)')
   const bytes = Buffer.byteLength(name, 'utf8')

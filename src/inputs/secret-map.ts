@@ -61,6 +61,7 @@ export function parseSecretMap(text: string): SecretMapping[] {
 export function secretNameProblem(name: string): string | null {
   if (name === '') return 'the secret name before = is empty'
   if (!/^[A-Za-z0-9_]+$/.test(name)) {
+    // eslint-disable-next-line no-control-regex -- a name with control characters is not echoed
     const shown = name.length <= 100 && !/[\0-\x1f\x7f]/.test(name) ? `'${name}' ` : ''
     return `secret name ${shown}may contain only letters, digits and underscores`
   }

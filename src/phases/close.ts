@@ -3,7 +3,7 @@ import type { Config, GitHubWriteBack } from '../inputs/config.js'
 import { sessionCount, type SessionGroup } from '../domain/family.js'
 import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
-import { unsealCredentials, type SealedCredentials } from '../crypto/seal.js'
+import { unsealCredentials, type Credentials } from '../crypto/seal.js'
 import { UNDER_LOCK, writeBack } from '../github/writeback.js'
 import { recordWriteBack } from '../postgres/writeback-record.js'
 import { checkLogin } from '../phase-support/login-check.js'
@@ -227,7 +227,7 @@ async function credentialsToWrite(
   deps: PhaseDeps,
   active: string,
   rotation: OpenRotation,
-): Promise<SealedCredentials> {
+): Promise<Credentials> {
   const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
     family: cfg.role,
     rotationId: rotation.id,

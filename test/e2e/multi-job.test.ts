@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { runAction, type ActionRun } from '../../scripts/lib/run-action.mjs'
-import { fakeGitHub, type FakeGitHub } from '../harness/fake-github.js'
+import { fakeGitHub, refuseWrites, type FakeGitHub } from '../harness/fake-github.js'
 import { familyName, loginAs, loginError, servers } from '../harness/helpers.js'
 
 const TOKEN = 'github_pat_11TEST0000000000000000_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL'
@@ -125,8 +125,7 @@ describe.each(servers().slice(-1))(
       github = await fakeGitHub({
         token: TOKEN,
         repository: REPO,
-        intercept: (method) =>
-          method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined,
+        intercept: refuseWrites,
       })
       const role = familyName('jobs')
       const env = { GITHUB_API_URL: github.apiUrl, GITHUB_REPOSITORY: REPO }
@@ -155,8 +154,7 @@ describe.each(servers().slice(-1))(
       github = await fakeGitHub({
         token: TOKEN,
         repository: REPO,
-        intercept: (method) =>
-          method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined,
+        intercept: refuseWrites,
       })
       const role = familyName('jobs')
       const env = { GITHUB_API_URL: github.apiUrl, GITHUB_REPOSITORY: REPO }

@@ -31,6 +31,10 @@ export interface FakeGitHub {
   close(): Promise<void>
 }
 
+/** An intercept: every secret write (PUT) refused with 403, as for a token without Secrets: write. */
+export const refuseWrites = (method: string): Reply | undefined =>
+  method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined
+
 /**
  * Plays GitHub's secrets endpoints with a Curve25519 key pair of its own and opens
  * every sealed box it receives with the private key, as GitHub does.

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/inputs/config.js'
 import type { Reporter } from '../../src/domain/reporter.js'
 import type { PhaseResult } from '../../src/domain/result.js'
 import { runPhase } from '../../src/run-phase.js'
+import { connectTo, withClient } from './clients.js'
 import type { TestServer } from './servers.js'
 
 export function servers(): TestServer[] {
@@ -17,19 +18,11 @@ export function familyName(prefix = 'app'): string {
 }
 
 export async function adminClient(server: TestServer): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: server.url })
-  c.on('error', () => {})
-  await c.connect()
-  return c
+  return connectTo(server.url)
 }
 
 export async function withAdmin<T>(server: TestServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = await adminClient(server)
-  try {
-    return await fn(c)
-  } finally {
-    await c.end()
-  }
+  return withClient(server.url, fn)
 }
 
 /** Connects as a login; the caller ends the client. Throws when the login is refused. */

@@ -22,6 +22,20 @@ export interface TestServer {
   logFile?: string
 }
 
+/** An embedded server (ours, or one a test started itself) as the tests address it. */
+export function embeddedTestServer(s: EmbeddedServer): TestServer {
+  return {
+    major: s.major,
+    version: s.version,
+    url: s.url,
+    host: s.host,
+    port: s.port,
+    password: s.password,
+    driver: 'embedded',
+    logFile: s.logFile,
+  }
+}
+
 export interface ServerSet {
   servers: TestServer[]
   stop(): Promise<void>
@@ -129,16 +143,7 @@ async function fromEmbedded(): Promise<ServerSet> {
   const servers: EmbeddedServer[] = []
   for (const m of majors) servers.push(await startEmbedded(m))
   return {
-    servers: servers.map((s) => ({
-      major: s.major,
-      version: s.version,
-      url: s.url,
-      host: s.host,
-      port: s.port,
-      password: s.password,
-      driver: 'embedded',
-      logFile: s.logFile,
-    })),
+    servers: servers.map(embeddedTestServer),
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()))
     },

@@ -15,9 +15,9 @@ import { startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-p
 import { runAction, type ActionRun } from '../../scripts/lib/run-action.mjs'
 import { admin, describeRun, errorsOf, loadMajors, sleep, snapshotFamily, visible } from './support.js'
 import type pg from 'pg'
+import { family } from '../harness/roles.js'
 
 const MAJORS = loadMajors()
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 
 if (MAJORS.length === 0) it.skip('PostgreSQL 14 and 18 binaries are not installed (or excluded by PG_MAJORS)', () => {})
 

@@ -6,6 +6,7 @@
 import pg from 'pg'
 import { installedMajors } from '../../scripts/lib/embedded-postgres.mjs'
 import type { ActionRun } from '../../scripts/lib/run-action.mjs'
+import { connectTo, withClient as withAnyClient } from '../harness/clients.js'
 import { wantedMajors } from '../harness/servers.js'
 
 /** The oldest and newest supported majors, those installed and not excluded by PG_MAJORS. */
@@ -18,19 +19,11 @@ export function loadMajors(): number[] {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function admin(url: string, applicationName = 'load-test-admin'): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, application_name: applicationName })
-  c.on('error', () => {})
-  await c.connect()
-  return c
+  return connectTo(url, applicationName)
 }
 
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = await admin(url)
-  try {
-    return await fn(c)
-  } finally {
-    await c.end()
-  }
+  return withAnyClient(url, fn, 'load-test-admin')
 }
 
 /** Everything a phase may change about a family, byte for byte: pg_authid rows, memberships, per-role settings, the state comment. */

@@ -9,8 +9,7 @@ import {
   snapshotRoles,
   withAdmin,
 } from '../harness/helpers.js'
-
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
+import { family } from '../harness/roles.js'
 
 describe.each(servers())('PostgreSQL $major: abort', (server) => {
   it('cancels an open rotation: the incoming login is disabled with a scrambled password, the active login keeps working', async () => {

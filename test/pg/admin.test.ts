@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { TestServer } from '../harness/servers.js'
 import {
   familyName,
   loginAs,
@@ -11,16 +9,7 @@ import {
   snapshotRoles,
   withAdmin,
 } from '../harness/helpers.js'
-
-/** A non-superuser admin with CREATEROLE, as managed services give you. */
-async function createRoleAdmin(server: TestServer, extra = ''): Promise<{ name: string; url: string }> {
-  const name = `rotator_${randomBytes(3).toString('hex')}`
-  const password = randomBytes(12).toString('hex')
-  await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN CREATEROLE PASSWORD '${password}' ${extra}`))
-  return { name, url: `postgresql://${name}:${password}@${server.host}:${server.port}/postgres` }
-}
-
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
+import { createRoleAdmin, family } from '../harness/roles.js'
 
 describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser)', (server) => {
   let admin: { name: string; url: string }

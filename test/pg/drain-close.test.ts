@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
-
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
-
-/** setup + open; returns both credentials. */
-async function opened(server: Parameters<typeof phase>[0]) {
-  const role = familyName()
-  const s = await phase(server, { phase: 'setup', role })
-  const o = await phase(server, { phase: 'open', role })
-  return {
-    role,
-    old: { user: s.outputs.username!, password: s.outputs.password! },
-    next: { user: o.outputs.username!, password: o.outputs.password! },
-    rotationId: o.outputs.rotationId!,
-  }
-}
+import { loginAs, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import { family, openedFamily as opened } from '../harness/roles.js'
 
 describe.each(servers())('PostgreSQL $major: verify-drain', (server) => {
   it('is drained at once when the outgoing login has no sessions', async () => {

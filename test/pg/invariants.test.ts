@@ -8,11 +8,12 @@
  *  3. two phases started at the same moment on the same family: one runs, the other
  *     waits or fails cleanly, never both half-applied.
  */
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { TestServer } from '../harness/servers.js'
 import { familyName, loginAs, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import { createRoleAdmin } from '../harness/roles.js'
 
 type PhaseRun = Awaited<ReturnType<typeof phase>>
 type Settled = PromiseSettledResult<PhaseRun>
@@ -567,14 +568,6 @@ describe.each(servers())('PostgreSQL $major: invariant 1, a handed-out password 
 })
 
 // ---- 2. a phase that fails changes nothing --------------------------------------------
-
-/** A non-superuser admin with CREATEROLE (as managed services give), without pg_signal_backend. */
-async function createRoleAdmin(server: TestServer): Promise<{ name: string; url: string }> {
-  const name = familyName('rotator')
-  const password = randomBytes(12).toString('hex')
-  await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN CREATEROLE PASSWORD '${password}'`))
-  return { name, url: `postgresql://${name}:${password}@${server.host}:${server.port}/postgres` }
-}
 
 describe.each(servers())(
   'PostgreSQL $major: invariant 2, a phase that fails leaves roles and state exactly as they were',

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { familyName, loginAs, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
-
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
+import { family } from '../harness/roles.js'
 
 describe.each(servers())('PostgreSQL $major: open', (server) => {
   it('open before setup fails, says to run setup, and changes nothing', async () => {

@@ -2,22 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startPrimaryAndReplica, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction } from '../../scripts/lib/run-action.mjs'
 import { familyName, loginAs, phase } from '../harness/helpers.js'
-import type { TestServer } from '../harness/servers.js'
+import { embeddedTestServer as asTestServer } from '../harness/servers.js'
 
 // A real streaming replica needs servers of our own: run on the newest and oldest installed majors.
 const majors = [...new Set([installedMajors().at(-1), installedMajors()[0]])].filter(
   (m): m is number => m !== undefined,
 )
-
-const asTestServer = (s: EmbeddedServer): TestServer => ({
-  major: s.major,
-  version: s.version,
-  url: s.url,
-  host: s.host,
-  port: s.port,
-  password: s.password,
-  driver: 'embedded',
-})
 
 async function replicated(replica: EmbeddedServer, role: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -6,10 +6,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { familyName, loginAs, loginError, phase, servers, snapshotRoles } from '../harness/helpers.js'
+import { family } from '../harness/roles.js'
 
 const SEAL_KEY = 'correct horse battery staple, sealed'
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
-
 describe.each(servers())('PostgreSQL $major: re-runs of open', (server) => {
   it('with seal-key, a re-run of the opening run emits the same credentials again and changes no password, with or without sessions', async () => {
     const role = familyName('rerun')

@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { familyName, loginError, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import { family } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
-
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 
 async function adminName(server: TestServer): Promise<string> {
   return withAdmin(server, async (c) => (await c.query('SELECT current_user AS u')).rows[0].u)

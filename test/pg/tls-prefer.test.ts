@@ -1,28 +1,19 @@
-import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { familyName, phase } from '../harness/helpers.js'
-import type { TestServer } from '../harness/servers.js'
+import { embeddedTestServer, type TestServer } from '../harness/servers.js'
+import { makeCert, openssl, readableByServer } from '../harness/tls.js'
 
-const openssl = ['/usr/bin/openssl', '/usr/local/bin/openssl'].find((p) => existsSync(p))
 const major = installedMajors().at(-1)
 /** An address of this machine that is not loopback, to stand for a remote database host. */
 const external = Object.values(networkInterfaces())
   .flat()
   .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
 
-const on = (s: EmbeddedServer, url: string): TestServer => ({
-  major: s.major,
-  version: s.version,
-  url,
-  host: s.host,
-  port: s.port,
-  password: s.password,
-  driver: 'embedded',
-})
+const on = (s: EmbeddedServer, url: string): TestServer => ({ ...embeddedTestServer(s), url })
 const url = (s: EmbeddedServer, query = '', host = '127.0.0.1') =>
   `postgresql://postgres:${s.password}@${host}:${s.port}/postgres${query}`
 let run = 7000
@@ -47,27 +38,7 @@ describe.skipIf(!openssl || major === undefined)(
     let plain: EmbeddedServer
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'pgrot-prefer-'))
-      const cert = join(dir, 'server.crt')
-      const key = join(dir, 'server.key')
-      execFileSync(
-        openssl!,
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '2',
-          '-subj',
-          '/CN=localhost',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-        ],
-        { stdio: 'ignore' },
-      )
+      const { cert, key } = makeCert(dir, 'server')
       const hba = join(dir, 'pg_hba.conf')
       writeFileSync(
         hba,
@@ -77,11 +48,7 @@ describe.skipIf(!openssl || major === undefined)(
           ...(external ? [`host all all ${external}/32 scram-sha-256`] : []),
         ].join('\n') + '\n',
       )
-      if (process.getuid?.() === 0) {
-        const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
-        const gid = Number(execFileSync('id', ['-g', 'postgres']).toString())
-        for (const f of [dir, cert, key, hba]) chownSync(f, uid, gid)
-      }
+      readableByServer([dir, cert, key, hba])
       const listen = {
         listen_addresses: external ? `127.0.0.1,${external}` : '127.0.0.1',
         hba_file: hba,

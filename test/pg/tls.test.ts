@@ -1,42 +1,13 @@
-import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { familyName, phase } from '../harness/helpers.js'
-import type { TestServer } from '../harness/servers.js'
+import { embeddedTestServer, type TestServer } from '../harness/servers.js'
+import { makeCert, openssl, readableByServer } from '../harness/tls.js'
 
-const openssl = ['/usr/bin/openssl', '/usr/local/bin/openssl'].find((p) => existsSync(p))
 const major = installedMajors().at(-1)
-
-/** A self-signed certificate for localhost / 127.0.0.1, readable by the server's user. */
-function makeCert(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`)
-  const key = join(dir, `${name}.key`)
-  execFileSync(
-    openssl!,
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  )
-  return { cert, key }
-}
 
 describe.skipIf(!openssl || major === undefined)(
   'TLS: sslmode and sslrootcert in admin-url work as in libpq, and never fall back to plaintext',
@@ -50,11 +21,7 @@ describe.skipIf(!openssl || major === undefined)(
       dir = mkdtempSync(join(tmpdir(), 'pgrot-tls-'))
       good = makeCert(dir, 'server')
       other = makeCert(dir, 'other')
-      if (process.getuid?.() === 0) {
-        const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
-        const gid = Number(execFileSync('id', ['-g', 'postgres']).toString())
-        for (const f of [dir, good.cert, good.key]) chownSync(f, uid, gid)
-      }
+      readableByServer([dir, good.cert, good.key])
       tls = await startEmbedded(major!, {
         ssl: 'on',
         ssl_cert_file: good.cert,
@@ -69,15 +36,7 @@ describe.skipIf(!openssl || major === undefined)(
       if (dir) rmSync(dir, { recursive: true, force: true })
     })
 
-    const on = (s: EmbeddedServer, url: string): TestServer => ({
-      major: s.major,
-      version: s.version,
-      url,
-      host: s.host,
-      port: s.port,
-      password: s.password,
-      driver: 'embedded',
-    })
+    const on = (s: EmbeddedServer, url: string): TestServer => ({ ...embeddedTestServer(s), url })
 
     it("sslmode=require encrypts (the server logs the action's connections as SSL)", async () => {
       const url = `postgresql://postgres:${tls.password}@127.0.0.1:${tls.port}/postgres?sslmode=require`

@@ -5,7 +5,7 @@
  * Runs against a local stand-in for GitHub's secrets API and real PostgreSQL.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { fakeGitHub, type FakeGitHub } from '../harness/fake-github.js'
+import { fakeGitHub, refuseWrites, type FakeGitHub } from '../harness/fake-github.js'
 import { adminClient, familyName, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
 import type { TestServer } from '../harness/servers.js'
 
@@ -129,8 +129,7 @@ describe.each(servers())('PostgreSQL $major: a write-back outlives a failed clos
     github = await fakeGitHub({
       token: TOKEN,
       repository: REPO,
-      intercept: (method) =>
-        method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined,
+      intercept: refuseWrites,
     })
     const role = familyName('wb')
     const base = { role, 'seal-key': SEAL_KEY }
@@ -178,8 +177,7 @@ describe.each(servers())('PostgreSQL $major: a write-back outlives a failed clos
     github = await fakeGitHub({
       token: TOKEN,
       repository: REPO,
-      intercept: (method) =>
-        method === 'PUT' ? { status: 403, body: { message: 'Resource not accessible by integration' } } : undefined,
+      intercept: refuseWrites,
     })
     const role = familyName('wb')
     const s = await phase(server, { role, ...writeBack, phase: 'setup' }, { env: env() })

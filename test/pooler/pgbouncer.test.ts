@@ -8,6 +8,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../scripts/lib/embedded-postgres.mjs'
 import { familyName, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import { family, openedFamily } from '../harness/roles.js'
 import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 import type { TestServer } from '../harness/servers.js'
 
@@ -17,20 +18,9 @@ if (missing) {
   it.skip(missing, () => {})
 }
 
-const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function opened(server: TestServer) {
-  const role = familyName('pool')
-  const s = await phase(server, { phase: 'setup', role })
-  const o = await phase(server, { phase: 'open', role })
-  return {
-    role,
-    old: { user: s.outputs.username!, password: s.outputs.password! },
-    next: { user: o.outputs.username!, password: o.outputs.password! },
-    rotationId: o.outputs.rotationId!,
-  }
-}
+const opened = (server: TestServer) => openedFamily(server, 'pool')
 
 /** Backends of a login on the server (what pg_stat_activity shows). */
 async function backends(server: TestServer, login: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { idleState as baseIdleState } from './fixtures.js'
+import { idleState as baseIdleState, groupRole, loginRole as login } from '../harness/fixtures.js'
 import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/inputs/config.js'
 import { StateError } from '../../src/domain/errors.js'
@@ -42,34 +42,6 @@ function cfg(over: Partial<Cfg> = {}): Cfg {
 
 function ctx(now: Date = NOW): PlanContext & { newRotationId: Mock<() => string> } {
   return { now, newRotationId: vi.fn(() => 'r-new') }
-}
-
-/** The NOLOGIN group role as setup leaves it. */
-function groupRole(over: Partial<RoleInfo> = {}): RoleInfo {
-  return {
-    name: 'app',
-    canLogin: false,
-    superuser: false,
-    member: false,
-    canSet: false,
-    inherits: false,
-    defaultRole: null,
-    ...over,
-  }
-}
-
-/** A login role as setup leaves it: member of app with SET and INHERIT, SET role = app; NOLOGIN unless said. */
-function login(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return {
-    name,
-    canLogin: false,
-    superuser: false,
-    member: true,
-    canSet: true,
-    inherits: true,
-    defaultRole: 'app',
-    ...over,
-  }
 }
 
 /** A bare login role that exists but is not part of the family yet. */
@@ -844,15 +816,8 @@ function apply(obs: Observation, steps: Step[]): Observation {
   for (const s of steps) {
     switch (s.kind) {
       case 'create-role': {
-        const r: RoleInfo = {
-          name: s.role,
-          canLogin: false,
-          superuser: false,
-          member: false,
-          canSet: false,
-          inherits: false,
-          defaultRole: null,
-        }
+        // CREATE ROLE ... NOLOGIN: a bare role, as the group role is
+        const r: RoleInfo = groupRole({ name: s.role })
         if (s.role === 'app') next.group = r
         else next.logins[s.role] = r
         break

@@ -1,8 +1,8 @@
-import { idleState } from './fixtures.js'
+import { idleState, loginRole as role } from '../harness/fixtures.js'
 import { describe, expect, it, vi } from 'vitest'
 import { adoptionFindings, type AdoptionFacts } from '../../src/postgres/adoption.js'
 import { findConfigDrift } from '../../src/domain/config-drift.js'
-import type { Observation, RoleInfo } from '../../src/domain/family.js'
+import type { Observation } from '../../src/domain/family.js'
 import { planClose, planOpen, planSetup } from '../../src/domain/plan.js'
 import {
   describeSync,
@@ -27,18 +27,6 @@ const cfg = (over = {}) => ({
 })
 const ctx = () => ({ now: new Date('2026-11-29T12:00:00.000Z'), newRotationId: vi.fn(() => 'r-new') })
 
-function role(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return {
-    name,
-    canLogin: false,
-    superuser: false,
-    member: true,
-    canSet: true,
-    inherits: true,
-    defaultRole: 'app',
-    ...over,
-  }
-}
 function setting(name: string, value: string, database: string | null = null): RoleSetting {
   return { database, name, value }
 }

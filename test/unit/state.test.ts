@@ -1,4 +1,4 @@
-import { idleState } from './fixtures.js'
+import { idleState } from '../harness/fixtures.js'
 import { describe, expect, it } from 'vitest'
 import { describeSessions, sessionCount, type SessionGroup } from '../../src/domain/family.js'
 import { describeState, otherLogin, readState, serializeState, type FamilyState } from '../../src/domain/state.js'

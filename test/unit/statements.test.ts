@@ -1,4 +1,4 @@
-import { idleState } from './fixtures.js'
+import { idleState } from '../harness/fixtures.js'
 import { describe, expect, it } from 'vitest'
 import { scramVerifier } from '../../src/crypto/scram.js'
 import { readState, type FamilyState } from '../../src/domain/state.js'

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { Phase } from '../../src/inputs/config.js'
-import type { RoleInfo } from '../../src/domain/family.js'
 import type { PhaseResult } from '../../src/domain/result.js'
 import { renderFailureSummary, renderSummary } from '../../src/action/summary.js'
+import { loginRole as role } from '../harness/fixtures.js'
 
 const PASSWORD = 'Xq7-Secret_pw.~abcdefghijklmnop'
 const DATABASE_URL = `postgresql://app_b:${PASSWORD}@db.example.com:5432/appdb?sslmode=require`
-
-function role(name: string, over: Partial<RoleInfo> = {}): RoleInfo {
-  return {
-    name,
-    canLogin: false,
-    superuser: false,
-    member: true,
-    canSet: true,
-    inherits: true,
-    defaultRole: 'app',
-    ...over,
-  }
-}
 
 function result(over: Partial<PhaseResult> = {}): PhaseResult {
   return {
