@@ -245,244 +245,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 7607:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ parseDuration),
-/* harmony export */   a: () => (/* binding */ formatDuration)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/**
- * Parses `90s`, `10m`, `1h`, `1h30m`, `250ms`, or a plain number of seconds
- * (`30`, `0.5`) into milliseconds. Rejects negative, empty and garbled values
- * with an error that names the input.
- */
-function parseDuration(value, input) {
-    const text = value.trim();
-    if (/^\d+(\.\d+)?$/.test(text))
-        return Math.round(Number(text) * 1000);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
-    let total = 0;
-    let matched = 0;
-    let m;
-    while ((m = part.exec(text)) !== null) {
-        total += Number(m[1]) * UNIT_MS[m[2]];
-        matched = part.lastIndex;
-    }
-    if (text === '' || matched !== text.length) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${value}' is not a duration; use a number of seconds or a value such as 90s, 10m, 1h, 1h30m or 500ms`);
-    }
-    return Math.round(total);
-}
-/** 90000 -> "1m30s"; used in messages and summaries. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    let s = Math.round(ms / 1000);
-    const h = Math.floor(s / 3600);
-    s -= h * 3600;
-    const m = Math.floor(s / 60);
-    s -= m * 60;
-    return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
-}
-
-
-/***/ }),
-
-/***/ 3916:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CI: () => (/* binding */ PartialFailure),
-/* harmony export */   a$: () => (/* binding */ DatabaseError),
-/* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   ii: () => (/* binding */ wasCommitted),
-/* harmony export */   qq: () => (/* binding */ StateError)
-/* harmony export */ });
-/**
- * Errors a user sees. Each says what went wrong, where (an input or the family's
- * state), and what to do next. `InputError` is raised before any connection is
- * made; `StateError` after observing the family, before anything is changed.
- */
-/** A bad input value: names the input, changes nothing. */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(`input '${input}': ${message}`);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
-/** The family is not in a state where the phase may act. Nothing was changed. */
-class StateError extends Error {
-    state;
-    next;
-    constructor(message, 
-    /** What the family looks like now, in one phrase: "idle, app_a active". */
-    state, 
-    /** What to run next. */
-    next) {
-        super(`${message} The family is ${state}. ${next}`);
-        this.state = state;
-        this.next = next;
-        this.name = 'StateError';
-    }
-}
-/** The database refused or failed; `hint` says what to check. */
-class DatabaseError extends Error {
-    hint;
-    code;
-    committed;
-    constructor(message, hint, code, 
-    /** Something was committed (or written to GitHub) before the failure; the message says what. */
-    committed = false) {
-        super(hint ? `${message} ${hint}` : message);
-        this.hint = hint;
-        this.code = code;
-        this.committed = committed;
-        this.name = 'DatabaseError';
-    }
-}
-/**
- * A phase failed after something became durable: a commit, or secrets written
- * to GitHub. The message says exactly what was changed and what was not.
- */
-class PartialFailure extends Error {
-    committed = true;
-    constructor(message) {
-        super(message);
-        this.name = 'PartialFailure';
-    }
-}
-/** Whether a failed phase changed something durably before failing (then no message may say "nothing was changed"). */
-function wasCommitted(e) {
-    return typeof e === 'object' && e !== null && e.committed === true;
-}
-
-
-/***/ }),
-
-/***/ 2988:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BP: () => (/* binding */ logLine),
-/* harmony export */   D9: () => (/* binding */ markdownCode),
-/* harmony export */   TN: () => (/* binding */ oneLine),
-/* harmony export */   p7: () => (/* binding */ markdownText)
-/* harmony export */ });
-/**
- * Server text is data. Database names, application_name, client addresses,
- * role names and server error texts can hold newlines, runner commands
- * (`::warning ...::`), Markdown and HTML. Everything the server says passes
- * through one of these before it reaches the log or the job summary.
- */
-// C0 controls, DEL, C1 controls (NEL among them), LINE SEPARATOR, PARAGRAPH SEPARATOR,
-// and the bidirectional overrides that make a line read differently from what it holds.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-/**
- * Server text as one printable line: a backslash and every control character
- * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`).
- */
-function oneLine(text) {
-    return text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
-        const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-        if (named[c])
-            return named[c];
-        const code = c.charCodeAt(0);
-        return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-    });
-}
-/**
- * A message for the log that no runner parses as a command: each of its lines
- * (split as the runner splits them: CR, LF, CRLF) that would start, after
- * leading whitespace, with `::` or `##[` gets its first character escaped.
- * The last line of defence; server text inside messages goes through oneLine first.
- */
-function logLine(message) {
-    return message
-        .split(/\r\n|\r|\n/)
-        .map((line) => line.replace(/^(\s*)([:#])(?=:|#\[)/, (_, space, c) => `${space}\\x${c.charCodeAt(0).toString(16)}`))
-        .join('\n');
-}
-/**
- * Text for Markdown (the job summary), on one line, with the characters that
- * could form a link, image, autolink, entity, HTML tag, code span or table cell
- * break backslash-escaped (backslash, backtick, brackets, angle brackets, `&`,
- * `|`, `!`, `@`, the `:` of `://` and the `.` of `www.`). * Emphasis characters are left alone: they can only
- * restyle the text, and escaping them would clutter every role name.
- */
-function markdownText(text) {
-    return oneLine(text)
-        .replace(/[\\`[\]<>&|!@]/g, (c) => `\\${c}`)
-        .replace(/:(?=\/\/)/g, '\\:')
-        .replace(/(www)\./gi, '$1\\.');
-}
-/**
- * Text as a Markdown code span (rendered literally: no link, image or tag).
- * In a table cell a `|` must be written `\|` even inside a code span.
- */
-function markdownCode(text, inTable = false) {
-    let body = oneLine(text);
-    if (body === '')
-        return '(empty)';
-    if (inTable)
-        body = body.replace(/\|/g, '\\|');
-    const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
-    const fence = '`'.repeat(longest + 1);
-    const pad = body.startsWith('`') || body.endsWith('`') || body.startsWith(' ') ? ' ' : '';
-    return `${fence}${pad}${body}${pad}${fence}`;
-}
-
-
-/***/ }),
-
-/***/ 2015:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   P: () => (/* binding */ describeSessions),
-/* harmony export */   y: () => (/* binding */ sessionCount)
-/* harmony export */ });
-/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2988);
-
-function sessionCount(sessions, login) {
-    return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0);
-}
-/** "3 (appdb: 2, other: 1)"; database names on one line (see oneLine). */
-function describeSessions(sessions, login) {
-    const mine = sessions.filter((s) => s.login === login);
-    const total = sessionCount(sessions, login);
-    if (total === 0)
-        return '0';
-    const byDb = new Map();
-    for (const s of mine) {
-        const where = `${s.database === null ? '(none)' : (0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.database)}${s.server && s.server !== 'primary' ? `@${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.server)}` : ''}`;
-        byDb.set(where, (byDb.get(where) ?? 0) + s.count);
-    }
-    return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`;
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2247);
-
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 2247:
+/***/ 4156:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -943,7 +706,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./src/actions-core.ts
+;// CONCATENATED MODULE: ./src/action/actions-core.ts
 /**
  * The @actions/core functions the adapter uses, taken from @actions/core's own
  * modules (command.js, file-command.js, summary.js). Importing '@actions/core'
@@ -990,23 +753,23 @@ function setFailed(message) {
     error(message);
 }
 
-// EXTERNAL MODULE: ./src/duration.ts
-var duration = __nccwpck_require__(7607);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/names.ts
-var src_names = __nccwpck_require__(6455);
-// EXTERNAL MODULE: ./src/pooler-urls.ts
-var pooler_urls = __nccwpck_require__(597);
-// EXTERNAL MODULE: ./src/secret-map.ts
-var secret_map = __nccwpck_require__(3648);
-// EXTERNAL MODULE: ./src/password.ts
-var src_password = __nccwpck_require__(758);
-// EXTERNAL MODULE: ./src/seal.ts
-var seal = __nccwpck_require__(774);
-// EXTERNAL MODULE: ./src/urls.ts
-var urls = __nccwpck_require__(5769);
-;// CONCATENATED MODULE: ./src/config.ts
+// EXTERNAL MODULE: ./src/inputs/duration.ts
+var duration = __nccwpck_require__(1601);
+// EXTERNAL MODULE: ./src/domain/errors.ts
+var errors = __nccwpck_require__(241);
+// EXTERNAL MODULE: ./src/inputs/names.ts
+var inputs_names = __nccwpck_require__(5585);
+// EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
+var pooler_urls = __nccwpck_require__(235);
+// EXTERNAL MODULE: ./src/inputs/secret-map.ts
+var secret_map = __nccwpck_require__(8122);
+// EXTERNAL MODULE: ./src/crypto/password.ts
+var crypto_password = __nccwpck_require__(5680);
+// EXTERNAL MODULE: ./src/crypto/seal.ts
+var seal = __nccwpck_require__(7744);
+// EXTERNAL MODULE: ./src/postgres/urls.ts
+var urls = __nccwpck_require__(1085);
+;// CONCATENATED MODULE: ./src/inputs/config.ts
 
 
 
@@ -1025,13 +788,41 @@ const DEFAULTS = {
 };
 function parseConfig(read, env) {
     const get = (name) => read(name).trim();
-    const phaseText = get('phase');
-    if (!phaseText)
+    // Inputs are checked in the order of these calls: the first bad one is the one reported.
+    const phase = parsePhase(get('phase'));
+    const connection = parseConnectionInputs(get, env, phase);
+    const password = parsePasswordInputs(get);
+    const timing = parseDrainTimingInputs(get);
+    const rotationId = parseRotationId(get('rotation-id'));
+    const replicas = parseReplicaUrls(get('replica-urls'));
+    const sealing = parseSealInputs(read, get, phase);
+    const github = parseWriteBackInputs(get, env, phase, sealing);
+    const options = parsePhaseOptions(get);
+    const poolers = (0,pooler_urls/* parsePoolerUrls */.D8)(read('pgbouncer-urls'));
+    return {
+        phase,
+        ...connection,
+        ...password,
+        ...timing,
+        ...options,
+        rotationId,
+        replicas,
+        poolers,
+        ...sealing,
+        github,
+        run: readRunInfo(env),
+    };
+}
+function parsePhase(text) {
+    if (!text)
         throw new errors/* InputError */.dz('phase', `is required; one of ${PHASES.join(', ')}`);
-    if (!PHASES.includes(phaseText)) {
-        throw new errors/* InputError */.dz('phase', `'${phaseText}' is not a phase; use one of ${PHASES.join(', ')}`);
+    if (!PHASES.includes(text)) {
+        throw new errors/* InputError */.dz('phase', `'${text}' is not a phase; use one of ${PHASES.join(', ')}`);
     }
-    const phase = phaseText;
+    return text;
+}
+/** admin-url (or the PG* variables), the group role, its two logins and the URL the application uses. */
+function parseConnectionInputs(get, env, phase) {
     const adminUrl = get('admin-url');
     const admin = adminUrl ? { url: (0,urls/* checkConnectionUrl */.U$)(adminUrl, 'admin-url') } : {};
     if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
@@ -1040,30 +831,48 @@ function parseConfig(read, env) {
     const role = get('role');
     if (!role)
         throw new errors/* InputError */.dz('role', 'is required: the NOLOGIN group role that owns the objects, e.g. app');
-    (0,src_names/* checkRoleName */.Ko)(role, 'role');
+    (0,inputs_names/* checkRoleName */.Ko)(role, 'role');
     const logins = parseLogins(get('login-roles'), role);
     const appUrlText = get('app-url');
     const appUrl = appUrlText ? (0,urls/* checkAppUrl */.JD)(appUrlText, 'app-url') : (0,urls/* defaultAppUrl */.SL)(admin, env);
-    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', src_password/* MIN_PASSWORD_LENGTH */.AG, 1024);
-    const enc = get('password-encryption') || DEFAULTS.passwordEncryption;
-    if (enc !== 'scram-sha-256' && enc !== 'server') {
-        throw new errors/* InputError */.dz('password-encryption', `'${enc}' is not supported; use scram-sha-256 or server`);
+    return { admin, role, logins, appUrl };
+}
+/** How new passwords are made: their length, and who hashes them. */
+function parsePasswordInputs(get) {
+    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', crypto_password/* MIN_PASSWORD_LENGTH */.AG, 1024);
+    const passwordEncryption = get('password-encryption') || DEFAULTS.passwordEncryption;
+    if (passwordEncryption !== 'scram-sha-256' && passwordEncryption !== 'server') {
+        throw new errors/* InputError */.dz('password-encryption', `'${passwordEncryption}' is not supported; use scram-sha-256 or server`);
     }
+    return { passwordLength, passwordEncryption };
+}
+/** How long verify-drain waits, how often it looks, and when it terminates what is left. */
+function parseDrainTimingInputs(get) {
     const timeoutMs = (0,duration/* parseDuration */.E)(get('timeout') || DEFAULTS.timeout, 'timeout');
     const intervalMs = (0,duration/* parseDuration */.E)(get('interval') || DEFAULTS.interval, 'interval');
     if (intervalMs <= 0)
         throw new errors/* InputError */.dz('interval', 'must be greater than zero');
     const terminateAfterText = get('terminate-after');
     const terminateAfterMs = terminateAfterText ? (0,duration/* parseDuration */.E)(terminateAfterText, 'terminate-after') : null;
-    const rotationId = get('rotation-id') || null;
+    return { timeoutMs, intervalMs, terminateAfterMs };
+}
+function parseRotationId(text) {
+    const rotationId = text || null;
     if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
         throw new errors/* InputError */.dz('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`);
     }
-    const replicas = get('replica-urls')
+    return rotationId;
+}
+/** One connection URI a line; blank lines and # comments skipped. */
+function parseReplicaUrls(text) {
+    return text
         .split(/\r?\n/)
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('#'))
         .map((url) => ({ url: (0,urls/* checkConnectionUrl */.U$)(url, 'replica-urls') }));
+}
+/** seal-key (read untrimmed: a passphrase is taken as given) and sealed-credentials, both required by unseal. */
+function parseSealInputs(read, get, phase) {
     const sealKey = read('seal-key') || null;
     if (sealKey !== null && [...sealKey].length < seal/* SEAL_KEY_MIN_LENGTH */.Iv) {
         throw new errors/* InputError */.dz('seal-key', `must be at least ${seal/* SEAL_KEY_MIN_LENGTH */.Iv} characters; use a long random passphrase stored as a secret`);
@@ -1075,39 +884,33 @@ function parseConfig(read, env) {
         if (!sealKey)
             throw new errors/* InputError */.dz('seal-key', 'is required by the unseal phase: pass the same secret that sealed the credentials');
     }
+    return { sealKey, sealedCredentials };
+}
+/** The GitHub write-back; close can only write what it can unseal. */
+function parseWriteBackInputs(get, env, phase, sealing) {
     const github = parseWriteBack(get, env);
-    if (github && phase === 'close' && (!sealedCredentials || !sealKey)) {
-        throw new errors/* InputError */.dz('sealed-credentials', 'close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step\'s output) and seal-key');
+    if (github && phase === 'close' && (!sealing.sealedCredentials || !sealing.sealKey)) {
+        throw new errors/* InputError */.dz('sealed-credentials', "close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step's output) and seal-key");
     }
+    return github;
+}
+/** The drain threshold and the switches: terminate, force, adopt, fix-ownership. */
+function parsePhaseOptions(get) {
     return {
-        phase,
-        admin,
-        role,
-        logins,
-        appUrl,
-        passwordLength,
-        passwordEncryption: enc,
-        timeoutMs,
-        intervalMs,
-        terminateAfterMs,
         minNewConnections: parseInteger(get('min-new-connections') || DEFAULTS.minNewConnections, 'min-new-connections', 0, 1_000_000),
         terminate: parseBoolean(get('terminate'), 'terminate'),
         force: parseBoolean(get('force'), 'force'),
-        rotationId,
         adopt: parseBoolean(get('adopt'), 'adopt'),
         fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
-        replicas,
-        poolers: (0,pooler_urls/* parsePoolerUrls */.D8)(read('pgbouncer-urls')),
-        sealKey,
-        sealedCredentials,
-        github,
-        run: {
-            runId: env.GITHUB_RUN_ID ?? '',
-            runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
-            workflow: env.GITHUB_WORKFLOW ?? '',
-            repository: env.GITHUB_REPOSITORY ?? '',
-            actor: env.GITHUB_ACTOR ?? '',
-        },
+    };
+}
+function readRunInfo(env) {
+    return {
+        runId: env.GITHUB_RUN_ID ?? '',
+        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
+        workflow: env.GITHUB_WORKFLOW ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        actor: env.GITHUB_ACTOR ?? '',
     };
 }
 function parseWriteBack(get, env) {
@@ -1118,13 +921,19 @@ function parseWriteBack(get, env) {
     if (!mapText)
         throw new errors/* InputError */.dz('github-secrets', 'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)');
     if (!token)
-        throw new errors/* InputError */.dz('github-token', 'is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow\'s GITHUB_TOKEN cannot write secrets)');
+        throw new errors/* InputError */.dz('github-token', "is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow's GITHUB_TOKEN cannot write secrets)");
     const secrets = (0,secret_map/* parseSecretMap */.MQ)(mapText);
     const repository = get('github-repository') || env.GITHUB_REPOSITORY || '';
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
         throw new errors/* InputError */.dz('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name');
     }
-    return { token, secrets, repository, environment: get('github-environment') || null, apiUrl: env.GITHUB_API_URL || 'https://api.github.com' };
+    return {
+        token,
+        secrets,
+        repository,
+        environment: get('github-environment') || null,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    };
 }
 function parseLogins(text, role) {
     const names = text ? text.split(',').map((s) => s.trim()) : [`${role}_a`, `${role}_b`];
@@ -1132,7 +941,7 @@ function parseLogins(text, role) {
         throw new errors/* InputError */.dz('login-roles', `must name exactly two login roles, comma-separated (got '${text}')`);
     }
     for (const n of names)
-        (0,src_names/* checkRoleName */.Ko)(n, text ? 'login-roles' : 'role');
+        (0,inputs_names/* checkRoleName */.Ko)(n, text ? 'login-roles' : 'role');
     if (names[0] === names[1])
         throw new errors/* InputError */.dz('login-roles', `names the same role twice ('${names[0]}')`);
     if (names.includes(role))
@@ -1158,11 +967,32 @@ function parseBoolean(text, input) {
     throw new errors/* InputError */.dz(input, `'${text}' is not a boolean; use true or false`);
 }
 
-// EXTERNAL MODULE: ./src/escape.ts
-var src_escape = __nccwpck_require__(2988);
-// EXTERNAL MODULE: ./src/family.ts
-var family = __nccwpck_require__(2015);
-;// CONCATENATED MODULE: ./src/summary.ts
+// EXTERNAL MODULE: ./src/domain/escape.ts
+var domain_escape = __nccwpck_require__(9757);
+;// CONCATENATED MODULE: ./src/domain/result.ts
+/**
+ * The action's outputs, in action.yml's order: the output each field of PhaseOutputs is set as,
+ * then STATUS_OUTPUT (the status report as JSON). test/unit/action-metadata.test.ts fails when
+ * action.yml lists other outputs.
+ */
+const OUTPUT_NAMES = {
+    username: 'username',
+    password: 'password',
+    databaseUrl: 'database-url',
+    previousUsername: 'previous-username',
+    rotationId: 'rotation-id',
+    state: 'state',
+    remainingConnections: 'remaining-connections',
+    drained: 'drained',
+    sealedCredentials: 'sealed-credentials',
+};
+const STATUS_OUTPUT = 'status';
+/** Every output name, in action.yml's order. */
+const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT];
+
+// EXTERNAL MODULE: ./src/domain/family.ts
+var family = __nccwpck_require__(5218);
+;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
@@ -1216,14 +1046,14 @@ function renderSummary(r) {
 function renderStatus(st) {
     const out = [`**${esc(st.group)}**: ${esc(st.description)}`, ''];
     if (st.rotation)
-        out.push(`Open rotation ${(0,src_escape/* markdownCode */.D9)(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
+        out.push(`Open rotation ${(0,domain_escape/* markdownCode */.D9)(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
     const rotated = Object.entries(st.passwordSetAt);
     if (rotated.length)
         out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '');
     if (st.sessions.length) {
         out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|');
         for (const x of st.sessions)
-            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : (0,src_escape/* markdownCode */.D9)(x.database, true)} | ${(0,src_escape/* markdownCode */.D9)(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : (0,src_escape/* markdownCode */.D9)(x.clientAddr, true)} | ${x.count} |`);
+            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : (0,domain_escape/* markdownCode */.D9)(x.database, true)} | ${(0,domain_escape/* markdownCode */.D9)(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : (0,domain_escape/* markdownCode */.D9)(x.clientAddr, true)} | ${x.count} |`);
         out.push('');
     }
     if (st.poolers?.length) {
@@ -1246,7 +1076,9 @@ function renderStatus(st) {
  * message says what, and the summary must not claim that nothing changed.
  */
 function renderFailureSummary(phase, message, committed = false) {
-    const outcome = committed ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.' : 'Nothing was changed.';
+    const outcome = committed
+        ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
+        : 'Nothing was changed.';
     return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\n${outcome}\n`;
 }
 /** Per pooler: version, and clients and server connections of each login. */
@@ -1266,21 +1098,25 @@ function renderPoolers(views, logins) {
 }
 /** Server text in a code span (backticks cannot close it). */
 function code(s) {
-    return `\`${s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|')}\``;
+    return `\`${s
+        .replace(/`/g, "'")
+        .replace(/[\r\n]+/g, ' ')
+        .replace(/\|/g, '\\|')}\``;
 }
 function yesNo(b) {
     return b ? 'yes' : 'no';
 }
 /** Every text that is not the action's own: role names, server text, anything read from the state comment. */
 function esc(s) {
-    return (0,src_escape/* markdownText */.p7)(s);
+    return (0,domain_escape/* markdownText */.p7)(s);
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
+;// CONCATENATED MODULE: ./src/action/main.ts
 /**
  * The GitHub Actions adapter: the only module that imports @actions/core.
  * Reads inputs, masks secrets, runs the phase, sets outputs, writes the job summary.
  */
+
 
 
 
@@ -1294,7 +1130,7 @@ async function run() {
     try {
         const cfg = parseConfig((name) => getInput(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(110)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6110));
+        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(826)]).then(__nccwpck_require__.bind(__nccwpck_require__, 826));
         const result = await runPhase(cfg, { reporter });
         setOutputs(result);
         await writeSummary(renderSummary(result));
@@ -1309,7 +1145,7 @@ async function run() {
 }
 const reporter = {
     // No line the core prints may start a runner command (warning and debug are escaped by the command format).
-    info: (m) => info((0,src_escape/* logLine */.BP)(m)),
+    info: (m) => info((0,domain_escape/* logLine */.BP)(m)),
     warning: (m) => warning(m),
     debug: (m) => debug(m),
     secret: (v) => setSecret(v),
@@ -1319,7 +1155,11 @@ const reporter = {
  * each URI in every form its password can take (see uriSecrets).
  */
 function maskConnectionSecrets() {
-    const uris = [getInput('admin-url'), ...getInput('replica-urls').split(/\r?\n/), ...(0,pooler_urls/* splitUriList */.TA)(getInput('pgbouncer-urls'))]
+    const uris = [
+        getInput('admin-url'),
+        ...getInput('replica-urls').split(/\r?\n/),
+        ...(0,pooler_urls/* splitUriList */.TA)(getInput('pgbouncer-urls')),
+    ]
         .map((u) => u.trim())
         .filter(Boolean);
     for (const uri of uris)
@@ -1333,24 +1173,14 @@ function maskConnectionSecrets() {
     }
 }
 function setOutputs(r) {
-    const o = r.outputs;
     // Secrets were registered with core.setSecret by the phase before they existed anywhere else.
-    const outputs = [
-        ['username', o.username],
-        ['password', o.password],
-        ['database-url', o.databaseUrl],
-        ['previous-username', o.previousUsername],
-        ['rotation-id', o.rotationId],
-        ['state', o.state],
-        ['remaining-connections', o.remainingConnections],
-        ['drained', o.drained],
-        ['sealed-credentials', o.sealedCredentials],
-    ];
-    for (const [name, value] of outputs)
+    for (const [field, name] of Object.entries(OUTPUT_NAMES)) {
+        const value = r.outputs[field];
         if (value !== undefined)
             setOutput(name, String(value));
+    }
     if (r.status)
-        setOutput('status', JSON.stringify(r.status));
+        setOutput(STATUS_OUTPUT, JSON.stringify(r.status));
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
@@ -1366,56 +1196,7 @@ async function writeSummary(markdown) {
 
 /***/ }),
 
-/***/ 6455:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ko: () => (/* binding */ checkRoleName),
-/* harmony export */   ce: () => (/* binding */ quoteLiteral),
-/* harmony export */   v4: () => (/* binding */ quoteIdent)
-/* harmony export */ });
-/* unused harmony export MAX_NAME_BYTES */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-
-/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
-const MAX_NAME_BYTES = 63;
-const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'current_role', 'all']);
-/**
- * Checks a role name before it reaches SQL. Names are always quoted when used,
- * so any character is safe there; this only rejects names PostgreSQL would
- * truncate, reserve or refuse.
- */
-function checkRoleName(name, input) {
-    if (name.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name is empty');
-    // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
-    // break could start a workflow command in the runner's log.
-    if (/[\x00-\x1f\x7f]/.test(name))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name contains a control character (tab, line break or similar)');
-    const bytes = Buffer.byteLength(name, 'utf8');
-    if (bytes > MAX_NAME_BYTES) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`);
-    }
-    // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
-    if (RESERVED.has(name))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${name}' is a reserved role name`);
-    if (name.startsWith('pg_'))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`);
-    return name;
-}
-/** Quotes an identifier for a message that shows SQL to run by hand (same rule as pg's escapeIdentifier). */
-function quoteIdent(name) {
-    return `"${name.replace(/"/g, '""')}"`;
-}
-/** Quotes a string literal for a message that shows SQL to run by hand (standard_conforming_strings on). */
-function quoteLiteral(value) {
-    return `'${value.replace(/'/g, "''")}'`;
-}
-
-
-/***/ }),
-
-/***/ 758:
+/***/ 5680:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1443,65 +1224,7 @@ function generatePassword(length) {
 
 /***/ }),
 
-/***/ 597:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D8: () => (/* binding */ parsePoolerUrls),
-/* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
-/* harmony export */   TA: () => (/* binding */ splitUriList)
-/* harmony export */ });
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2988);
-/* harmony import */ var _urls_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5769);
-/**
- * The `pgbouncer-urls` input: console URIs of the poolers in front of the
- * database. Pure parsing, apart from the console client, so that reading the
- * inputs at start-up does not load the PostgreSQL driver.
- */
-
-
-
-
-/**
- * URIs one per line or comma-separated (a comma only splits before another
- * postgres:// URI, so a comma inside a password stays); # starts a comment line.
- */
-function splitUriList(text) {
-    return text
-        .split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-}
-const POOLER_INPUT = 'pgbouncer-urls';
-/**
- * Console URIs, one per line or comma-separated (a comma only splits before
- * another postgres:// URI, so a comma inside a URI stays). Lines starting with
- * # are comments. Errors name the input and never repeat a URI.
- */
-function parsePoolerUrls(text) {
-    return splitUriList(text).map((url, i) => {
-        try {
-            (0,_urls_js__WEBPACK_IMPORTED_MODULE_2__/* .checkConnectionUrl */ .U$)(url, POOLER_INPUT);
-        }
-        catch (e) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} ${e.message.replace(/^input '[^']*': /, '')}`);
-        }
-        const c = (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(url, { useLibpqCompat: true });
-        if (c.host?.startsWith('/'))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`);
-        if (c.database && c.database !== 'pgbouncer') {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} connects to database "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`);
-        }
-        return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 };
-    });
-}
-
-
-/***/ }),
-
-/***/ 774:
+/***/ 7744:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1512,7 +1235,7 @@ function parsePoolerUrls(text) {
 /* unused harmony exports SEAL_VERSION, SealError */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
 
 
 /**
@@ -1542,7 +1265,7 @@ const PARTS = 7;
 /** Far above any real value (a password is at most 1024 characters); keeps garbage from being parsed. */
 const MAX_SEALED_LENGTH = 64 * 1024;
 /** Sealing or unsealing failed. Names the input at fault; never carries a secret or the sealed text. */
-class SealError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz {
+class SealError extends _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz {
     reason;
     constructor(input, reason, message) {
         super(input, message);
@@ -1564,7 +1287,14 @@ function sealCredentials(creds, key, binding) {
     const salt = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(SALT_BYTES);
     const nonce = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(NONCE_BYTES);
     const { aesKey, check } = deriveKey(key, salt);
-    const header = [SEAL_VERSION, b64(Buffer.from(binding.family, 'utf8')), b64(Buffer.from(binding.rotationId, 'utf8')), b64(salt), b64(nonce), b64(check)].join('.');
+    const header = [
+        SEAL_VERSION,
+        b64(Buffer.from(binding.family, 'utf8')),
+        b64(Buffer.from(binding.rotationId, 'utf8')),
+        b64(salt),
+        b64(nonce),
+        b64(check),
+    ].join('.');
     const plaintext = Buffer.from(JSON.stringify({ u: creds.username, p: creds.password, d: creds.databaseUrl }), 'utf8');
     const cipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createCipheriv)('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(header, 'ascii'));
@@ -1580,6 +1310,13 @@ function sealCredentials(creds, key, binding) {
  */
 function unsealCredentials(sealed, key, expected) {
     checkKey(key);
+    const sealedParts = decodeParts(splitSealed(sealed));
+    checkBinding(sealedParts, expected);
+    const creds = decrypt(sealedParts, key);
+    return { creds, binding: { family: sealedParts.family, rotationId: sealedParts.rotationId } };
+}
+/** Splits the text into its seven parts; refuses anything that is not one sealed value of this version. */
+function splitSealed(sealed) {
     const text = sealed.trim();
     if (text === '')
         throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase');
@@ -1597,6 +1334,10 @@ function unsealCredentials(sealed, key, expected) {
     if (parts.length !== PARTS) {
         throw fail('malformed', `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`);
     }
+    return parts;
+}
+/** Decodes each part strictly; the family and rotation id must be non-empty UTF-8. */
+function decodeParts(parts) {
     const familyBytes = decodePart(parts[1], 'family');
     const rotationBytes = decodePart(parts[2], 'rotation id');
     const salt = decodePart(parts[3], 'salt', SALT_BYTES);
@@ -1610,33 +1351,48 @@ function unsealCredentials(sealed, key, expected) {
     if (family === null || rotationId === null || family === '' || rotationId === '') {
         throw fail('malformed', 'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged');
     }
+    const header = parts.slice(0, PARTS - 1).join('.');
+    return { family, rotationId, salt, nonce, check, ciphertext, header };
+}
+/** A family name holding one is not echoed in a message (it could break the log line). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
+/** Refuses a value sealed for another family, or for another rotation when one is expected. */
+function checkBinding(sealed, expected) {
+    const { family, rotationId } = sealed;
     if (family !== expected.family) {
-        const shown = Buffer.byteLength(family) <= 63 && !/[\0-\x1f\x7f]/.test(family) ? `the family '${family}'` : 'another family';
+        const shown = Buffer.byteLength(family) <= 63 && !CONTROL_CHARACTER.test(family) ? `the family '${family}'` : 'another family';
         throw fail('family', `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`);
     }
     if (expected.rotationId !== undefined && rotationId !== expected.rotationId) {
         const shown = /^[A-Za-z0-9._:-]{1,100}$/.test(rotationId) ? `rotation ${rotationId}` : 'another rotation';
         throw fail('rotation', `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`);
     }
-    const { aesKey, check: expectedCheck } = deriveKey(key, salt);
+}
+/** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
+function decrypt(sealed, key) {
+    const { ciphertext } = sealed;
+    const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt);
     try {
-        if (!(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(check, expectedCheck)) {
+        if (!(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(sealed.check, expectedCheck)) {
             throw new SealError('seal-key', 'wrong-key', 'is not the key these credentials were sealed with; use the same seal-key secret in the job that ran open and in this one');
         }
-        const header = parts.slice(0, PARTS - 1).join('.');
-        const decipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createDecipheriv)('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES });
-        decipher.setAAD(Buffer.from(header, 'ascii'));
+        const decipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createDecipheriv)('aes-256-gcm', aesKey, sealed.nonce, { authTagLength: TAG_BYTES });
+        decipher.setAAD(Buffer.from(sealed.header, 'ascii'));
         decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
         let plaintext;
         try {
-            plaintext = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)), decipher.final()]);
+            plaintext = Buffer.concat([
+                decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)),
+                decipher.final(),
+            ]);
         }
         catch {
             throw fail('altered', 'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged');
         }
         const creds = parsePayload(plaintext);
         plaintext.fill(0);
-        return { creds, binding: { family, rotationId } };
+        return creds;
     }
     finally {
         aesKey.fill(0);
@@ -1692,7 +1448,353 @@ function fail(reason, message) {
 
 /***/ }),
 
-/***/ 3648:
+/***/ 241:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CI: () => (/* binding */ PartialFailure),
+/* harmony export */   a$: () => (/* binding */ DatabaseError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   ii: () => (/* binding */ wasCommitted),
+/* harmony export */   qq: () => (/* binding */ StateError)
+/* harmony export */ });
+/**
+ * Errors a user sees. Each says what went wrong, where (an input or the family's
+ * state), and what to do next. `InputError` is raised before any connection is
+ * made; `StateError` after observing the family, before anything is changed.
+ */
+/** A bad input value: names the input, changes nothing. */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(`input '${input}': ${message}`);
+        this.input = input;
+        this.name = 'InputError';
+    }
+}
+/** The family is not in a state where the phase may act. Nothing was changed. */
+class StateError extends Error {
+    state;
+    next;
+    constructor(message, 
+    /** What the family looks like now, in one phrase: "idle, app_a active". */
+    state, 
+    /** What to run next. */
+    next) {
+        super(`${message} The family is ${state}. ${next}`);
+        this.state = state;
+        this.next = next;
+        this.name = 'StateError';
+    }
+}
+/** The database refused or failed; `hint` says what to check. */
+class DatabaseError extends Error {
+    hint;
+    code;
+    committed;
+    constructor(message, hint, code, 
+    /** Something was committed (or written to GitHub) before the failure; the message says what. */
+    committed = false) {
+        super(hint ? `${message} ${hint}` : message);
+        this.hint = hint;
+        this.code = code;
+        this.committed = committed;
+        this.name = 'DatabaseError';
+    }
+}
+/**
+ * A phase failed after something became durable: a commit, or secrets written
+ * to GitHub. The message says exactly what was changed and what was not.
+ */
+class PartialFailure extends Error {
+    committed = true;
+    constructor(message) {
+        super(message);
+        this.name = 'PartialFailure';
+    }
+}
+/** Whether a failed phase changed something durably before failing (then no message may say "nothing was changed"). */
+function wasCommitted(e) {
+    return typeof e === 'object' && e !== null && e.committed === true;
+}
+
+
+/***/ }),
+
+/***/ 9757:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BP: () => (/* binding */ logLine),
+/* harmony export */   D9: () => (/* binding */ markdownCode),
+/* harmony export */   TN: () => (/* binding */ oneLine),
+/* harmony export */   p7: () => (/* binding */ markdownText)
+/* harmony export */ });
+/**
+ * Server text is data. Database names, application_name, client addresses,
+ * role names and server error texts can hold newlines, runner commands
+ * (`::warning ...::`), Markdown and HTML. Everything the server says passes
+ * through one of these before it reaches the log or the job summary.
+ */
+// C0 controls, DEL, C1 controls (NEL among them), LINE SEPARATOR, PARAGRAPH SEPARATOR,
+// and the bidirectional overrides that make a line read differently from what it holds.
+// eslint-disable-next-line no-control-regex -- matching control characters is this module's job
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Server text as one printable line: a backslash and every control character
+ * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`).
+ */
+function oneLine(text) {
+    return text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
+        const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+        if (named[c])
+            return named[c];
+        const code = c.charCodeAt(0);
+        return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+/**
+ * A message for the log that no runner parses as a command: each of its lines
+ * (split as the runner splits them: CR, LF, CRLF) that would start, after
+ * leading whitespace, with `::` or `##[` gets its first character escaped.
+ * The last line of defence; server text inside messages goes through oneLine first.
+ */
+function logLine(message) {
+    return message
+        .split(/\r\n|\r|\n/)
+        .map((line) => line.replace(/^(\s*)([:#])(?=:|#\[)/, (_, space, c) => `${space}\\x${c.charCodeAt(0).toString(16)}`))
+        .join('\n');
+}
+/**
+ * Text for Markdown (the job summary), on one line, with the characters that
+ * could form a link, image, autolink, entity, HTML tag, code span or table cell
+ * break backslash-escaped (backslash, backtick, brackets, angle brackets, `&`,
+ * `|`, `!`, `@`, the `:` of `://` and the `.` of `www.`). * Emphasis characters are left alone: they can only
+ * restyle the text, and escaping them would clutter every role name.
+ */
+function markdownText(text) {
+    return oneLine(text)
+        .replace(/[\\`[\]<>&|!@]/g, (c) => `\\${c}`)
+        .replace(/:(?=\/\/)/g, '\\:')
+        .replace(/(www)\./gi, '$1\\.');
+}
+/**
+ * Text as a Markdown code span (rendered literally: no link, image or tag).
+ * In a table cell a `|` must be written `\|` even inside a code span.
+ */
+function markdownCode(text, inTable = false) {
+    let body = oneLine(text);
+    if (body === '')
+        return '(empty)';
+    if (inTable)
+        body = body.replace(/\|/g, '\\|');
+    const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = body.startsWith('`') || body.endsWith('`') || body.startsWith(' ') ? ' ' : '';
+    return `${fence}${pad}${body}${pad}${fence}`;
+}
+
+
+/***/ }),
+
+/***/ 5218:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ describeSessions),
+/* harmony export */   y: () => (/* binding */ sessionCount)
+/* harmony export */ });
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9757);
+
+function sessionCount(sessions, login) {
+    return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0);
+}
+/** "3 (appdb: 2, other: 1)"; database names on one line (see oneLine). */
+function describeSessions(sessions, login) {
+    const mine = sessions.filter((s) => s.login === login);
+    const total = sessionCount(sessions, login);
+    if (total === 0)
+        return '0';
+    const byDb = new Map();
+    for (const s of mine) {
+        const where = `${s.database === null ? '(none)' : (0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.database)}${s.server && s.server !== 'primary' ? `@${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.server)}` : ''}`;
+        byDb.set(where, (byDb.get(where) ?? 0) + s.count);
+    }
+    return `${total} (${[...byDb].map(([db, n]) => `${db}: ${n}`).join(', ')})`;
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4156);
+
+await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 1601:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ parseDuration),
+/* harmony export */   a: () => (/* binding */ formatDuration)
+/* harmony export */ });
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * Parses `90s`, `10m`, `1h`, `1h30m`, `250ms`, or a plain number of seconds
+ * (`30`, `0.5`) into milliseconds. Rejects negative, empty and garbled values
+ * with an error that names the input.
+ */
+function parseDuration(value, input) {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?$/.test(text))
+        return Math.round(Number(text) * 1000);
+    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
+    let total = 0;
+    let matched = 0;
+    let m;
+    while ((m = part.exec(text)) !== null) {
+        total += Number(m[1]) * UNIT_MS[m[2]];
+        matched = part.lastIndex;
+    }
+    if (text === '' || matched !== text.length) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${value}' is not a duration; use a number of seconds or a value such as 90s, 10m, 1h, 1h30m or 500ms`);
+    }
+    return Math.round(total);
+}
+/** 90000 -> "1m30s"; used in messages and summaries. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    let s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    s -= h * 3600;
+    const m = Math.floor(s / 60);
+    s -= m * 60;
+    return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
+}
+
+
+/***/ }),
+
+/***/ 5585:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ko: () => (/* binding */ checkRoleName),
+/* harmony export */   ce: () => (/* binding */ quoteLiteral),
+/* harmony export */   v4: () => (/* binding */ quoteIdent)
+/* harmony export */ });
+/* unused harmony export MAX_NAME_BYTES */
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
+const MAX_NAME_BYTES = 63;
+const RESERVED = new Set(['public', 'none', 'current_user', 'session_user', 'current_role', 'all']);
+/**
+ * Checks a role name before it reaches SQL. Names are always quoted when used,
+ * so any character is safe there; this only rejects names PostgreSQL would
+ * truncate, reserve or refuse.
+ */
+function checkRoleName(name, input) {
+    if (name.length === 0)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name is empty');
+    // Control characters (tabs, line breaks, NUL) have no place in a role name, and a line
+    // break could start a workflow command in the runner's log.
+    // eslint-disable-next-line no-control-regex -- the control characters are what this rejects
+    if (/[\x00-\x1f\x7f]/.test(name))
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'a role name contains a control character (tab, line break or similar)');
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > MAX_NAME_BYTES) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role name '${name}' is ${bytes} bytes; PostgreSQL would truncate it to ${MAX_NAME_BYTES} bytes, so use a shorter name`);
+    }
+    // PostgreSQL reserves these spellings exactly; "Public" or "None" are ordinary names.
+    if (RESERVED.has(name))
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${name}' is a reserved role name`);
+    if (name.startsWith('pg_'))
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `role names starting with 'pg_' are reserved by PostgreSQL ('${name}')`);
+    return name;
+}
+/** Quotes an identifier for a message that shows SQL to run by hand (same rule as pg's escapeIdentifier). */
+function quoteIdent(name) {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+/** Quotes a string literal for a message that shows SQL to run by hand (standard_conforming_strings on). */
+function quoteLiteral(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+
+/***/ }),
+
+/***/ 235:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D8: () => (/* binding */ parsePoolerUrls),
+/* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
+/* harmony export */   TA: () => (/* binding */ splitUriList)
+/* harmony export */ });
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9757);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1085);
+/**
+ * The `pgbouncer-urls` input: console URIs of the poolers in front of the
+ * database. Pure parsing, apart from the console client, so that reading the
+ * inputs at start-up does not load the PostgreSQL driver.
+ */
+
+
+
+
+/**
+ * URIs one per line or comma-separated (a comma only splits before another
+ * postgres:// URI, so a comma inside a password stays); # starts a comment line.
+ */
+function splitUriList(text) {
+    return text
+        .split(/\r?\n|,(?=\s*postgres(?:ql)?:\/\/)/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+}
+const POOLER_INPUT = 'pgbouncer-urls';
+/**
+ * Console URIs, one per line or comma-separated (a comma only splits before
+ * another postgres:// URI, so a comma inside a URI stays). Lines starting with
+ * # are comments. Errors name the input and never repeat a URI.
+ */
+function parsePoolerUrls(text) {
+    return splitUriList(text).map((url, i) => {
+        try {
+            (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_2__/* .checkConnectionUrl */ .U$)(url, POOLER_INPUT);
+        }
+        catch (e) {
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} ${e.message.replace(/^input '[^']*': /, '')}`);
+        }
+        const c = (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(url, { useLibpqCompat: true });
+        if (c.host?.startsWith('/'))
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`);
+        if (c.database && c.database !== 'pgbouncer') {
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} connects to database "${(0,_domain_escape_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`);
+        }
+        return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 };
+    });
+}
+
+
+/***/ }),
+
+/***/ 8122:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1700,7 +1802,7 @@ function fail(reason, message) {
 /* harmony export */   nL: () => (/* binding */ secretNameProblem)
 /* harmony export */ });
 /* unused harmony export SECRET_OUTPUTS */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
 /**
  * The `github-secrets` input: which GitHub secrets receive which output. Pure,
  * and free of the GitHub client, so the config can use it at start-up.
@@ -1723,21 +1825,25 @@ function parseSecretMap(text) {
             return;
         const eq = line.indexOf('=');
         if (eq < 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: expected SECRET_NAME=output, e.g. DB_PASSWORD=password`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: expected SECRET_NAME=output, e.g. DB_PASSWORD=password`);
         const name = line.slice(0, eq).trim();
         const output = line.slice(eq + 1).trim();
         const problem = secretNameProblem(name);
         if (problem)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: ${problem}`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: ${problem}`);
         const upper = name.toUpperCase();
         const first = seen.get(upper);
         if (first !== undefined) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: secret ${upper} is already written by line ${first} (secret names are case-insensitive); name each secret once`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: secret ${upper} is already written by line ${first} (secret names are case-insensitive); name each secret once`);
         }
         if (!SECRET_OUTPUTS.includes(output)) {
             // Echo only what looks like a misspelt output name: the text could be a pasted value.
-            const shown = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(output) ? `'${output}' is not an output that can be written` : output === '' ? 'no output after =' : 'the text after = is not an output';
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: ${shown}; use one of ${SECRET_OUTPUTS.join(', ')}`);
+            const shown = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/.test(output)
+                ? `'${output}' is not an output that can be written`
+                : output === ''
+                    ? 'no output after ='
+                    : 'the text after = is not an output';
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(INPUT, `line ${n}: ${shown}; use one of ${SECRET_OUTPUTS.join(', ')}`);
         }
         seen.set(upper, n);
         out.push({ name: upper, output: output });
@@ -1749,6 +1855,7 @@ function secretNameProblem(name) {
     if (name === '')
         return 'the secret name before = is empty';
     if (!/^[A-Za-z0-9_]+$/.test(name)) {
+        // eslint-disable-next-line no-control-regex -- a name with control characters is not echoed
         const shown = name.length <= 100 && !/[\0-\x1f\x7f]/.test(name) ? `'${name}' ` : '';
         return `secret name ${shown}may contain only letters, digits and underscores`;
     }
@@ -1762,7 +1869,7 @@ function secretNameProblem(name) {
 
 /***/ }),
 
-/***/ 5769:
+/***/ 1085:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1775,7 +1882,7 @@ function secretNameProblem(name) {
 /* harmony export */ });
 /* unused harmony export uriSecrets */
 /* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
 
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s;
@@ -1786,14 +1893,14 @@ const SECRET_PARAMS = new Set(['password', 'sslpassword']);
 /** Validates a connection URI; the message never repeats the URI (it may hold a password). */
 function checkConnectionUrl(url, input) {
     if (!URL_RE.test(url)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...');
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...');
     }
     try {
         (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(url, { useLibpqCompat: true });
         new URL(url.replace(/^postgres(ql)?:/, 'http:'));
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is a malformed connection URI (check percent-encoding of the user name and password)');
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is a malformed connection URI (check percent-encoding of the user name and password)');
     }
     return url;
 }
@@ -1843,15 +1950,15 @@ function defaultAppUrl(target, env) {
 function checkAppUrl(url, input) {
     const m = URL_RE.exec(url);
     if (!m)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is not a connection URI; expected postgresql://host:port/database?parameters');
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is not a connection URI; expected postgresql://host:port/database?parameters');
     if (m[2].includes('@')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'must not contain a user name or password; the action adds the credentials it issues');
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'must not contain a user name or password; the action adds the credentials it issues');
     }
     const query = m[3].split('#')[0].split('?')[1];
     if (query) {
         for (const key of new URLSearchParams(query).keys()) {
             if (CREDENTIAL_PARAMS.has(key))
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `must not contain the '${key}' parameter; the action adds the credentials it issues`);
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `must not contain the '${key}' parameter; the action adds the credentials it issues`);
         }
     }
     return url;

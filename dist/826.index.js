@@ -1,8 +1,64 @@
-export const id = 110;
-export const ids = [110];
+export const id = 826;
+export const ids = [826];
 export const modules = {
 
-/***/ 6110:
+/***/ 6774:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   m: () => (/* binding */ systemClock)
+/* harmony export */ });
+/** Wall-clock time and real timers. */
+const systemClock = {
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+
+/***/ }),
+
+/***/ 6906:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Z: () => (/* binding */ retryWithBackoff)
+/* harmony export */ });
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6774);
+
+/**
+ * Runs fn until it succeeds, waiting between attempts with exponential backoff
+ * (initialMs, doubling up to maxMs) or the fixed delaysMs. Rethrows the last
+ * failure as is when it is not retryable, when the budget would be exceeded by
+ * the next wait, or when delaysMs is used up.
+ */
+async function retryWithBackoff(fn, opts = {}) {
+    const clock = opts.clock ?? _clock_js__WEBPACK_IMPORTED_MODULE_0__/* .systemClock */ .m;
+    const deadline = opts.budgetMs === undefined ? undefined : clock.now().getTime() + opts.budgetMs;
+    const retryable = opts.isRetryable ?? (() => true);
+    let backoff = opts.initialMs ?? 200;
+    let previousError = undefined;
+    for (let number = 1;; number++) {
+        try {
+            return await fn({ number, previousError, deadline });
+        }
+        catch (error) {
+            const delayMs = opts.delaysMs ? opts.delaysMs[number - 1] : backoff;
+            if (delayMs === undefined || !retryable(error))
+                throw error;
+            if (deadline !== undefined && clock.now().getTime() + delayMs > deadline)
+                throw error;
+            opts.onRetry?.({ error, attempt: number, delayMs });
+            await clock.sleep(delayMs);
+            backoff = Math.min(backoff * 2, opts.maxMs ?? 5000);
+            previousError = error;
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 826:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -13,11 +69,11 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
 var esm = __webpack_require__(3849);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
-// EXTERNAL MODULE: ./src/escape.ts
-var src_escape = __webpack_require__(2988);
-;// CONCATENATED MODULE: ./src/state.ts
+// EXTERNAL MODULE: ./src/domain/errors.ts
+var errors = __webpack_require__(241);
+// EXTERNAL MODULE: ./src/domain/escape.ts
+var domain_escape = __webpack_require__(9757);
+;// CONCATENATED MODULE: ./src/domain/state.ts
 /**
  * The rotation state, stored as a JSON comment on the group role
  * (COMMENT ON ROLE), so it changes in the same transaction as the roles and a
@@ -46,7 +102,10 @@ function readState(comment, group) {
     if (value.version !== STATE_VERSION)
         return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` };
     const s = value;
-    if (!Array.isArray(s.logins) || s.logins.length !== 2 || s.logins[0] === s.logins[1] || !s.logins.every((l) => typeof l === 'string')) {
+    if (!Array.isArray(s.logins) ||
+        s.logins.length !== 2 ||
+        s.logins[0] === s.logins[1] ||
+        !s.logins.every((l) => typeof l === 'string')) {
         return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' };
     }
     if (typeof s.active !== 'string')
@@ -54,11 +113,21 @@ function readState(comment, group) {
     const foreign = checkStateNames(s, group);
     if (foreign)
         return { kind: 'invalid', reason: foreign, tampered: true };
-    if (s.rotation !== null && (!isObject(s.rotation) || typeof s.rotation.id !== 'string' || !s.logins.includes(s.rotation.incoming) || s.rotation.incoming === s.active || !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
+    if (s.rotation !== null &&
+        (!isObject(s.rotation) ||
+            typeof s.rotation.id !== 'string' ||
+            !s.logins.includes(s.rotation.incoming) ||
+            s.rotation.incoming === s.active ||
+            !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
         return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' };
     }
     const w = s.writtenBack;
-    if (w !== undefined && (!isObject(w) || typeof w.login !== 'string' || typeof w.rotationId !== 'string' || !Array.isArray(w.secrets) || !w.secrets.every((x) => typeof x === 'string'))) {
+    if (w !== undefined &&
+        (!isObject(w) ||
+            typeof w.login !== 'string' ||
+            typeof w.rotationId !== 'string' ||
+            !Array.isArray(w.secrets) ||
+            !w.secrets.every((x) => typeof x === 'string'))) {
         return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' };
     }
     return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } };
@@ -111,7 +180,7 @@ function isObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-;// CONCATENATED MODULE: ./src/statements.ts
+;// CONCATENATED MODULE: ./src/postgres/statements.ts
 
 
 
@@ -222,7 +291,7 @@ function setLockTimeout(ms) {
     return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`;
 }
 /**
- * The write-back record (see src/writeback-record.ts) runs on a second, autocommit
+ * The write-back record (see src/postgres/writeback-record.ts) runs on a second, autocommit
  * connection while the phase's transaction holds the family lock: it must never
  * wait long on that transaction.
  */
@@ -304,7 +373,7 @@ SELECT r.rolname AS role,
   FROM pg_catalog.pg_roles r
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`;
 function oneLineDisplay(sql) {
-    return { sql, display: (0,src_escape/* oneLine */.TN)(sql) };
+    return { sql, display: (0,domain_escape/* oneLine */.TN)(sql) };
 }
 function inDatabase(database) {
     return database === null ? '' : ` IN DATABASE ${(0,esm/* escapeIdentifier */.F)(database)}`;
@@ -500,7 +569,7 @@ SELECT kind, name FROM (
 
 // EXTERNAL MODULE: ./node_modules/pg-connection-string/esm/index.mjs
 var pg_connection_string_esm = __webpack_require__(984);
-;// CONCATENATED MODULE: ./src/tls.ts
+;// CONCATENATED MODULE: ./src/postgres/tls.ts
 
 const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslnegotiation'];
 /**
@@ -564,9 +633,9 @@ function isLocal(host) {
     return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-// EXTERNAL MODULE: ./src/urls.ts
-var urls = __webpack_require__(5769);
-;// CONCATENATED MODULE: ./src/db.ts
+// EXTERNAL MODULE: ./src/postgres/urls.ts
+var urls = __webpack_require__(1085);
+;// CONCATENATED MODULE: ./src/postgres/db.ts
 
 
 
@@ -646,9 +715,9 @@ function connectionError(e, what) {
         case '28P01':
             return new errors/* DatabaseError */.a$(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code);
         case '28000':
-            return new errors/* DatabaseError */.a$(`${what}: the server rejected the login (${(0,src_escape/* oneLine */.TN)(err.message ?? '')}).`, 'Check pg_hba.conf, the role\'s LOGIN attribute and sslmode.', code);
+            return new errors/* DatabaseError */.a$(`${what}: the server rejected the login (${(0,domain_escape/* oneLine */.TN)(err.message ?? '')}).`, "Check pg_hba.conf, the role's LOGIN attribute and sslmode.", code);
         case '3D000':
-            return new errors/* DatabaseError */.a$(`${what}: ${(0,src_escape/* oneLine */.TN)(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code);
+            return new errors/* DatabaseError */.a$(`${what}: ${(0,domain_escape/* oneLine */.TN)(err.message ?? '')}.`, 'Check the database name in the connection URI or PGDATABASE.', code);
         case '57P03':
             return new errors/* DatabaseError */.a$(`${what}: the server is starting up or shutting down.`, 'Retry in a moment.', code);
         case 'ECONNREFUSED':
@@ -659,7 +728,7 @@ function connectionError(e, what) {
             return new errors/* DatabaseError */.a$(`${what}: cannot reach the server (${code}${err.address ? ` ${err.address}:${err.port}` : ''}).`, 'Check the host and port, and that the runner can reach the database.', code);
     }
     // Server text (it may name a database holding a line break): one line.
-    const msg = (0,src_escape/* oneLine */.TN)(err.message ?? String(e));
+    const msg = (0,domain_escape/* oneLine */.TN)(err.message ?? String(e));
     if (/timeout/i.test(msg)) {
         return new errors/* DatabaseError */.a$(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT');
     }
@@ -710,22 +779,22 @@ function statementError(e, statement, done) {
         return fail(`The statement was cancelled by another session or an administrator (while running: ${statement}); ${nothing}.`, 'Run the phase again when whoever cancelled it is done.');
     }
     if (err.code === '42501' && /rds_password/.test(err.message ?? '')) {
-        return fail(`The admin role may not change passwords: ${(0,src_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.');
+        return fail(`The admin role may not change passwords: ${(0,domain_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'On RDS with restricted password management, grant it: GRANT rds_password TO <admin role>.');
     }
     if (err.code === '42501' && /permission denied to set parameter/.test(err.message ?? '')) {
-        return fail(`The admin role may not set a role setting that the family carries from one login to the other: ${(0,src_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'Run this phase as a superuser; or, on PostgreSQL 15+, GRANT SET ON PARAMETER <name> TO <admin role>; or remove the setting from the login it is copied from (ALTER ROLE ... RESET <name>).');
+        return fail(`The admin role may not set a role setting that the family carries from one login to the other: ${(0,domain_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'Run this phase as a superuser; or, on PostgreSQL 15+, GRANT SET ON PARAMETER <name> TO <admin role>; or remove the setting from the login it is copied from (ALTER ROLE ... RESET <name>).');
     }
     if (err.code === '42501') {
-        return fail(`The admin role lacks a privilege: ${(0,src_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, 'Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family\'s roles).');
+        return fail(`The admin role lacks a privilege: ${(0,domain_escape/* oneLine */.TN)(err.message ?? '')} (while running: ${statement}). ${Nothing}.`, "Use a superuser, or a role with CREATEROLE (on PostgreSQL 16+ also ADMIN OPTION on the family's roles).");
     }
-    return fail(`${(0,src_escape/* oneLine */.TN)(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`);
+    return fail(`${(0,domain_escape/* oneLine */.TN)(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`);
 }
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: ./src/names.ts
-var names = __webpack_require__(6455);
-;// CONCATENATED MODULE: ./src/scram.ts
+// EXTERNAL MODULE: ./src/inputs/names.ts
+var names = __webpack_require__(5585);
+;// CONCATENATED MODULE: ./src/crypto/scram.ts
 
 /**
  * SCRAM-SHA-256 verifier as PostgreSQL stores it in pg_authid.rolpassword
@@ -762,7 +831,7 @@ function parseVerifier(verifier) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/settings.ts
+;// CONCATENATED MODULE: ./src/domain/settings.ts
 
 /** The setting that makes a login's sessions run as the group; set by setup, never copied. */
 const ROLE_SETTING = 'role';
@@ -785,11 +854,11 @@ function portableSettings(config) {
 }
 /** `name (in database "other")` */
 function describeSettingName(s) {
-    return `${(0,src_escape/* oneLine */.TN)(s.name)}${s.database === null ? '' : ` (in database "${(0,src_escape/* oneLine */.TN)(s.database)}")`}`;
+    return `${(0,domain_escape/* oneLine */.TN)(s.name)}${s.database === null ? '' : ` (in database "${(0,domain_escape/* oneLine */.TN)(s.database)}")`}`;
 }
 /** "search_path=myschema, public" or "work_mem=8MB (in database "other")" */
 function describeSetting(s) {
-    return `${(0,src_escape/* oneLine */.TN)(s.name)}=${(0,src_escape/* oneLine */.TN)(s.value)}${s.database === null ? '' : ` (in database "${(0,src_escape/* oneLine */.TN)(s.database)}")`}`;
+    return `${(0,domain_escape/* oneLine */.TN)(s.name)}=${(0,domain_escape/* oneLine */.TN)(s.value)}${s.database === null ? '' : ` (in database "${(0,domain_escape/* oneLine */.TN)(s.database)}")`}`;
 }
 /**
  * The steps that make `target` carry the same settings (except `role`) and
@@ -838,7 +907,10 @@ function describeSync(source, target, sync) {
 /** Steps removing every setting of a role (the group role once no session logs in as it). */
 function resetAll(role, config) {
     const removed = config?.settings ?? [];
-    return { steps: removed.map((s) => ({ kind: 'reset-setting', role, database: s.database, name: s.name })), removed };
+    return {
+        steps: removed.map((s) => ({ kind: 'reset-setting', role, database: s.database, name: s.name })),
+        removed,
+    };
 }
 /** Settings that differ between two roles (except `role`): [name, value on a, value on b]. */
 function settingDifferences(a, b) {
@@ -848,10 +920,14 @@ function settingDifferences(a, b) {
     for (const k of new Set([...left.keys(), ...right.keys()])) {
         const x = left.get(k);
         const y = right.get(k);
-        if (x?.value === y?.value)
+        const s = x ?? y;
+        if (!s || x?.value === y?.value)
             continue;
-        const s = (x ?? y);
-        out.push({ setting: `${(0,src_escape/* oneLine */.TN)(s.name)}${s.database === null ? '' : ` in database "${(0,src_escape/* oneLine */.TN)(s.database)}"`}`, a: x?.value ?? null, b: y?.value ?? null });
+        out.push({
+            setting: `${(0,domain_escape/* oneLine */.TN)(s.name)}${s.database === null ? '' : ` in database "${(0,domain_escape/* oneLine */.TN)(s.database)}"`}`,
+            a: x?.value ?? null,
+            b: y?.value ?? null,
+        });
     }
     return out.sort((p, q) => p.setting.localeCompare(q.setting));
 }
@@ -882,11 +958,13 @@ function retireSettings(configs, role, movedTo) {
         return { steps, notes: [] };
     return {
         steps,
-        notes: [`Removed the settings of "${role}", which no session logs in as any more (they live on the login roles, "${movedTo}" among them): ${removed.map(describeSetting).join(', ')}.`],
+        notes: [
+            `Removed the settings of "${role}", which no session logs in as any more (they live on the login roles, "${movedTo}" among them): ${removed.map(describeSetting).join(', ')}.`,
+        ],
     };
 }
 
-;// CONCATENATED MODULE: ./src/observe.ts
+;// CONCATENATED MODULE: ./src/postgres/observe.ts
 
 
 
@@ -941,7 +1019,9 @@ async function readRoleConfigs(client, names) {
         {
             connectionLimit: Number(r.connection_limit),
             validUntil: r.valid_until,
-            settings: r.settings.map((s) => parseSetconfig(s.entry, s.database)).filter((s) => s !== null),
+            settings: r.settings
+                .map((s) => parseSetconfig(s.entry, s.database))
+                .filter((s) => s !== null),
         },
     ]));
 }
@@ -963,11 +1043,11 @@ async function readDirectGrants(client, group, logins) {
     return { grants, memberships };
 }
 
-// EXTERNAL MODULE: ./src/password.ts
-var src_password = __webpack_require__(758);
-// EXTERNAL MODULE: ./src/family.ts
-var family = __webpack_require__(2015);
-;// CONCATENATED MODULE: ./src/plan.ts
+// EXTERNAL MODULE: ./src/crypto/password.ts
+var crypto_password = __webpack_require__(5680);
+// EXTERNAL MODULE: ./src/domain/family.ts
+var family = __webpack_require__(5218);
+;// CONCATENATED MODULE: ./src/domain/plan.ts
 
 
 
@@ -975,24 +1055,37 @@ var family = __webpack_require__(2015);
 
 // ---- setup --------------------------------------------------------------------
 function planSetup(obs, cfg, ctx) {
-    const group = cfg.role;
-    const notes = [];
     if (obs.state.kind === 'invalid')
-        throw unreadableState(obs.state, group);
+        throw unreadableState(obs.state, cfg.role);
     const existing = obs.state.kind === 'ok' ? obs.state.state : null;
     // An adopted family's group role keeps LOGIN until its first rotation closes.
     const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin);
+    refuseUnsafeSetup(obs, cfg, existing, adopting);
+    const steps = missingRoleSteps(obs, cfg);
+    if (existing)
+        return repairOnly(obs, cfg.role, existing, steps);
+    const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin);
+    return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps);
+}
+/** Setup never turns a working login into the NOLOGIN group, touches a superuser, or re-pairs a family's logins. */
+function refuseUnsafeSetup(obs, cfg, existing, adopting) {
+    const group = cfg.role;
+    const now = existing ? describeState(existing) : 'not set up';
     if (obs.group?.canLogin && !adopting && existing?.active !== group) {
-        throw new errors/* StateError */.qq(`Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`, existing ? describeState(existing) : 'not set up', `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`);
+        throw new errors/* StateError */.qq(`Role "${group}" exists and can log in; setup will not turn a login into the NOLOGIN group role without adopt: true.`, now, `If "${group}" is the application's current single login, run setup with adopt: true (zero downtime: it stays usable until the first rotation closes); otherwise choose a role name that does not exist yet.`);
     }
     for (const r of [obs.group, ...Object.values(obs.logins)]) {
         if (r?.superuser) {
-            throw new errors/* StateError */.qq(`Role "${r.name}" is a superuser; a rotated application role must not be.`, existing ? describeState(existing) : 'not set up', 'Use other role names, or revoke SUPERUSER first.');
+            throw new errors/* StateError */.qq(`Role "${r.name}" is a superuser; a rotated application role must not be.`, now, 'Use other role names, or revoke SUPERUSER first.');
         }
     }
     if (existing && !sameLogins(existing.logins, cfg.logins)) {
         throw new errors/* StateError */.qq(`The family's state names the login roles ${existing.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`, describeState(existing), `Pass login-roles: ${existing.logins.join(',')}.`);
     }
+}
+/** The roles, memberships and default roles the family lacks. */
+function missingRoleSteps(obs, cfg) {
+    const group = cfg.role;
     const steps = [];
     if (!obs.group)
         steps.push({ kind: 'create-role', role: group });
@@ -1005,70 +1098,79 @@ function planSetup(obs, cfg, ctx) {
         if (!r || r.defaultRole !== group)
             steps.push({ kind: 'set-default-role', login, group });
     }
-    if (existing) {
-        const activeRole = existing.active === group ? obs.group : obs.logins[existing.active];
-        if (!activeRole?.canLogin)
-            notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`);
-        return { steps, state: existing, issue: null, noop: steps.length ? null : 'the family is already set up', notes };
+    return steps;
+}
+/** Setup of a family that has a state: repair its roles, leave the state and every password as they are. */
+function repairOnly(obs, group, existing, steps) {
+    const notes = [];
+    const activeRole = existing.active === group ? obs.group : obs.logins[existing.active];
+    if (!activeRole?.canLogin)
+        notes.push(`The active login "${existing.active}" cannot log in (NOLOGIN); setup leaves it as it is.`);
+    return steps.length
+        ? { kind: 'change', steps, state: existing, notes }
+        : noop(existing, 'the family is already set up', notes);
+}
+/** adopt: true: the single login stays active (its password unchanged) and becomes the group role. */
+function planAdoption(obs, cfg, canLogin, steps) {
+    const group = cfg.role;
+    if (canLogin.length > 0) {
+        throw new errors/* StateError */.qq(`adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`, 'not set up', `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`);
     }
-    const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin);
-    if (adopting) {
-        if (canLogin.length > 0) {
-            throw new errors/* StateError */.qq(`adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`, 'not set up', `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`);
-        }
-        notes.push(`Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`);
-        // Role settings apply to the role a session logs in as: each login gets the single login's own.
-        const follow = followConfig(obs.configs, group, cfg.logins);
-        steps.push(...follow.steps);
-        notes.push(...follow.notes);
-        if (obs.state.kind === 'foreign')
-            notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`);
-        const state = {
-            tool: STATE_TOOL,
-            version: STATE_VERSION,
-            logins: [...cfg.logins],
-            active: group,
-            adoptedFrom: group,
-            rotation: null,
-            lastClosed: null,
-            passwordSetAt: {},
-        };
-        steps.push({ kind: 'write-state', group, state });
-        return { steps, state, issue: null, noop: null, notes };
-    }
+    const notes = [
+        `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
+    ];
+    // Role settings apply to the role a session logs in as: each login gets the single login's own.
+    const follow = followConfig(obs.configs, group, cfg.logins);
+    notes.push(...follow.notes, ...replacedComment(obs, group));
+    const state = initialState(cfg.logins, group, {}, group);
+    return { kind: 'change', steps: [...steps, ...follow.steps, { kind: 'write-state', group, state }], state, notes };
+}
+/**
+ * A new family. A login that can already log in is the one the application
+ * uses: it is recorded as active and keeps its password. Otherwise the first
+ * login is enabled and issued a password.
+ */
+function planFirstSetup(obs, cfg, ctx, canLogin, steps) {
+    const group = cfg.role;
     if (canLogin.length === 2) {
         throw new errors/* StateError */.qq(`Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`, 'not set up', `Make the unused one NOLOGIN (ALTER ROLE ... NOLOGIN) and run setup again.`);
     }
-    let active;
-    let issue = null;
+    const notes = [];
     if (canLogin.length === 1) {
-        active = canLogin[0];
-        notes.push(`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`);
+        const active = canLogin[0];
+        notes.push(`Login "${active}" already can log in: it is recorded as active and its password is left unchanged (no password is emitted).`, ...replacedComment(obs, group));
+        const state = initialState(cfg.logins, active);
+        return { kind: 'change', steps: [...steps, { kind: 'write-state', group, state }], state, notes };
     }
-    else {
-        active = cfg.logins[0];
-        issue = active;
-        steps.push({ kind: 'enable-login', role: active });
-    }
-    if (obs.state.kind === 'foreign')
-        notes.push(`The previous comment on role "${group}" is replaced by the rotation state.`);
-    const state = {
+    const login = cfg.logins[0];
+    notes.push(...replacedComment(obs, group));
+    const state = initialState(cfg.logins, login, { [login]: ctx.now.toISOString() });
+    const issued = [...steps, { kind: 'enable-login', role: login }, { kind: 'write-state', group, state }];
+    return { kind: 'issue', login, steps: issued, state, notes };
+}
+function replacedComment(obs, group) {
+    return obs.state.kind === 'foreign'
+        ? [`The previous comment on role "${group}" is replaced by the rotation state.`]
+        : [];
+}
+/** The state of a family with no rotation yet (key order is the comment's JSON order). */
+function initialState(logins, active, passwordSetAt = {}, adoptedFrom) {
+    return {
         tool: STATE_TOOL,
         version: STATE_VERSION,
-        logins: [...cfg.logins],
+        logins: [...logins],
         active,
+        ...(adoptedFrom ? { adoptedFrom } : {}),
         rotation: null,
         lastClosed: null,
-        passwordSetAt: issue ? { [issue]: ctx.now.toISOString() } : {},
+        passwordSetAt,
     };
-    steps.push({ kind: 'write-state', group, state });
-    return { steps, state, issue, noop: null, notes };
 }
 // ---- open ---------------------------------------------------------------------
 function planOpen(obs, cfg, ctx) {
     const state = requireState(obs, cfg);
     const group = cfg.role;
-    if (state.rotation)
+    if (isOpen(state))
         return planOpenRerun(obs, cfg, state, ctx);
     const incoming = otherLogin(state, state.active);
     const problem = loginProblem(obs.logins[incoming], group);
@@ -1087,10 +1189,10 @@ function planOpen(obs, cfg, ctx) {
         passwordSetAt: { ...state.passwordSetAt, [incoming]: ctx.now.toISOString() },
     };
     return {
+        kind: 'issue',
+        login: incoming,
         steps: [...follow.steps, { kind: 'enable-login', role: incoming }, { kind: 'write-state', group, state: next }],
         state: next,
-        issue: incoming,
-        noop: null,
         notes,
     };
 }
@@ -1110,7 +1212,7 @@ function planOpenRerun(obs, cfg, state, ctx) {
     }
     if (r.sealed) {
         const note = `Rotation ${r.id} was opened by this workflow run: the credentials sealed in the state are emitted again; the password of "${r.incoming}" is unchanged.`;
-        return { steps: [], state, issue: null, noop: null, notes: [note], reemit: { login: r.incoming, sealed: r.sealed } };
+        return { kind: 'reemit', login: r.incoming, sealed: r.sealed, steps: [], state, notes: [note] };
     }
     const w = state.writtenBack;
     if (w && w.rotationId === r.id) {
@@ -1126,16 +1228,19 @@ function planOpenRerun(obs, cfg, state, ctx) {
     const next = { ...state, passwordSetAt: { ...state.passwordSetAt, [r.incoming]: ctx.now.toISOString() } };
     const follow = followConfig(obs.configs, state.active, [r.incoming]);
     return {
+        kind: 'issue',
+        login: r.incoming,
         steps: [...follow.steps, { kind: 'enable-login', role: r.incoming }, { kind: 'write-state', group, state: next }],
         state: next,
-        issue: r.incoming,
-        noop: null,
-        notes: [`Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`, ...follow.notes],
+        notes: [
+            `Rotation ${r.id} was opened by this workflow run; with force: true a new password is issued to "${r.incoming}" (it has no sessions). A deploy that received the first one can no longer log in.`,
+            ...follow.notes,
+        ],
     };
 }
 /** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
 function withSealed(plan, sealed) {
-    if (!plan.state.rotation)
+    if (plan.kind !== 'issue')
         return plan;
     const state = { ...plan.state, rotation: { ...plan.state.rotation, sealed } };
     return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) };
@@ -1153,22 +1258,20 @@ function planConfirmOpen(obs, rotationId, incoming) {
     if (!state || !(stillOpen || closedOnto) || !obs.logins[incoming]?.canLogin) {
         throw new errors/* StateError */.qq(`Rotation ${rotationId} was aborted or changed by another phase while open checked "${incoming}"'s new password, so that password must not be used.`, state ? describeState(state) : 'in an unknown state', 'Check with the status phase; open again to start a new rotation.');
     }
-    return { steps: [], state, issue: null, noop: stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`, notes: [] };
+    return noop(state, stillOpen ? `rotation ${rotationId} is still open` : `rotation ${rotationId} was closed meanwhile`);
 }
 function planDrain(obs, cfg) {
     const state = requireState(obs, cfg);
-    const done = closedRerun(state, cfg);
-    if (done)
-        return { kind: 'noop', reason: done, state };
+    if (isClosedRerun(state, cfg))
+        return { kind: 'noop', reason: alreadyClosed(state), state };
     const r = requireRotation(state, cfg, 'verify-drain');
     return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state };
 }
 // ---- close --------------------------------------------------------------------
 function planClose(obs, cfg, ctx) {
     const state = requireState(obs, cfg);
-    const done = closedRerun(state, cfg);
-    if (done)
-        return { steps: [], state, issue: null, noop: done, notes: [] };
+    if (isClosedRerun(state, cfg))
+        return noop(state, alreadyClosed(state));
     const r = requireRotation(state, cfg, 'close');
     const outgoing = state.active;
     const remaining = (0,family/* sessionCount */.y)(obs.sessions, outgoing);
@@ -1177,7 +1280,9 @@ function planClose(obs, cfg, ctx) {
         if (!cfg.terminate && !cfg.force) {
             throw new errors/* StateError */.qq(`The outgoing login "${outgoing}" still has ${(0,family/* describeSessions */.P)(obs.sessions, outgoing)} sessions.`, describeState(state), 'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.');
         }
-        notes.push(cfg.terminate ? `Ending ${remaining} sessions of "${outgoing}" after the commit.` : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`);
+        notes.push(cfg.terminate
+            ? `Ending ${remaining} sessions of "${outgoing}" after the commit.`
+            : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`);
     }
     const next = {
         ...withoutWriteBack(state),
@@ -1189,10 +1294,13 @@ function planClose(obs, cfg, ctx) {
     // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
     const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] };
     return {
-        steps: [{ kind: 'disable-login', role: outgoing }, ...retired.steps, { kind: 'write-state', group: cfg.role, state: next }],
+        kind: 'change',
+        steps: [
+            { kind: 'disable-login', role: outgoing },
+            ...retired.steps,
+            { kind: 'write-state', group: cfg.role, state: next },
+        ],
         state: next,
-        issue: null,
-        noop: null,
         notes: [...notes, ...retired.notes],
     };
 }
@@ -1207,13 +1315,14 @@ function planAbort(obs, cfg, ctx) {
     if (s.kind !== 'ok') {
         if (s.kind === 'invalid')
             requireState(obs, cfg);
-        const empty = { tool: STATE_TOOL, version: STATE_VERSION, logins: [...cfg.logins], active: cfg.logins[0], rotation: null, lastClosed: null, passwordSetAt: {} };
-        return { steps: [], state: empty, issue: null, noop: 'the family is not set up, so no rotation is open', notes: [] };
+        return noop(initialState(cfg.logins, cfg.logins[0]), 'the family is not set up, so no rotation is open');
     }
     const state = requireState(obs, cfg);
     if (!state.rotation) {
-        const last = state.lastAborted ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})` : '';
-        return { steps: [], state, issue: null, noop: `no rotation is open${last}`, notes: [] };
+        const last = state.lastAborted
+            ? ` (rotation ${state.lastAborted.id} was aborted at ${state.lastAborted.abortedAt})`
+            : '';
+        return noop(state, `no rotation is open${last}`);
     }
     const r = state.rotation;
     if (cfg.rotationId && cfg.rotationId !== r.id) {
@@ -1228,12 +1337,18 @@ function planAbort(obs, cfg, ctx) {
         }
         notes.push(`force: true: ${held}; put the credentials of "${state.active}" back into them.`);
     }
-    const next = { ...withoutWriteBack(state), rotation: null, lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming } };
+    const next = {
+        ...withoutWriteBack(state),
+        rotation: null,
+        lastAborted: { id: r.id, abortedAt: ctx.now.toISOString(), login: r.incoming },
+    };
     return {
-        steps: [{ kind: 'disable-login', role: r.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+        kind: 'change',
+        steps: [
+            { kind: 'disable-login', role: r.incoming },
+            { kind: 'write-state', group: cfg.role, state: next },
+        ],
         state: next,
-        issue: null,
-        noop: null,
         notes,
     };
 }
@@ -1253,7 +1368,7 @@ function missingPrivilege(obs, group, steps, terminate) {
         if (!a.createrole)
             return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` };
         if (obs.serverVersion >= 160000) {
-            const created = new Set(steps.filter((x) => x.kind === 'create-role').map((x) => x.role));
+            const created = new Set(steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : [])));
             const touched = new Set();
             if (obs.group)
                 touched.add(group);
@@ -1271,13 +1386,19 @@ function missingPrivilege(obs, group, steps, terminate) {
             }
             for (const role of touched) {
                 if (!created.has(role) && !a.adminOption[role]) {
-                    return { privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`, grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION` };
+                    return {
+                        privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`,
+                        grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION`,
+                    };
                 }
             }
         }
     }
     if (terminate && !a.signalBackend)
-        return { privilege: 'pg_signal_backend (to terminate sessions of other roles)', grant: `GRANT pg_signal_backend TO ${q(a.name)}` };
+        return {
+            privilege: 'pg_signal_backend (to terminate sessions of other roles)',
+            grant: `GRANT pg_signal_backend TO ${q(a.name)}`,
+        };
     return null;
 }
 /**
@@ -1286,15 +1407,19 @@ function missingPrivilege(obs, group, steps, terminate) {
  * before the open (or, for a re-issue inside an open rotation, to idle).
  */
 function planRevertOpen(obs, cfg, rotationId, previous) {
-    if (obs.state.kind !== 'ok' || obs.state.state.rotation?.id !== rotationId)
+    if (obs.state.kind !== 'ok')
         return null;
     const state = obs.state.state;
+    if (state.rotation?.id !== rotationId)
+        return null;
     const next = previous.rotation ? { ...state, rotation: null } : previous;
     return {
-        steps: [{ kind: 'disable-login', role: state.rotation.incoming }, { kind: 'write-state', group: cfg.role, state: next }],
+        kind: 'change',
+        steps: [
+            { kind: 'disable-login', role: state.rotation.incoming },
+            { kind: 'write-state', group: cfg.role, state: next },
+        ],
         state: next,
-        issue: null,
-        noop: null,
         notes: [],
     };
 }
@@ -1330,7 +1455,11 @@ function unreadableState(s, group) {
  */
 function forbiddenTarget(obs, group, logins, steps) {
     for (const step of steps) {
-        const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role' ? [step.group, step.login] : step.kind === 'write-state' ? [step.group] : [step.role];
+        const roles = step.kind === 'grant-membership' || step.kind === 'set-default-role'
+            ? [step.group, step.login]
+            : step.kind === 'write-state'
+                ? [step.group]
+                : [step.role];
         for (const role of roles) {
             const info = role === group ? obs.group : obs.logins[role];
             if (role !== group && !logins.includes(role))
@@ -1347,7 +1476,9 @@ function requireRotation(state, cfg, phase) {
     const r = state.rotation;
     if (!r) {
         const last = state.lastClosed ? ` The last closed rotation is ${state.lastClosed.id}.` : '';
-        throw new errors/* StateError */.qq(cfg.rotationId ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}` : `No rotation is open, so there is nothing to ${phase}.${last}`, describeState(state), 'Run open first (a re-run of a finished phase succeeds only with the rotation-id it finished).');
+        throw new errors/* StateError */.qq(cfg.rotationId
+            ? `No rotation is open, and rotation-id ${cfg.rotationId} is not the last closed one.${last}`
+            : `No rotation is open, so there is nothing to ${phase}.${last}`, describeState(state), 'Run open first (a re-run of a finished phase succeeds only with the rotation-id it finished).');
     }
     if (cfg.rotationId && cfg.rotationId !== r.id) {
         throw new errors/* StateError */.qq(`rotation-id ${cfg.rotationId} does not match the open rotation ${r.id}.`, describeState(state), 'Pass the rotation-id output of the open phase that started this rotation.');
@@ -1355,10 +1486,17 @@ function requireRotation(state, cfg, phase) {
     return r;
 }
 /** A re-run of verify-drain/close after the rotation was closed: succeed, do nothing. */
-function closedRerun(state, cfg) {
-    if (state.rotation || !cfg.rotationId || state.lastClosed?.id !== cfg.rotationId)
-        return null;
-    return `rotation ${cfg.rotationId} was already closed at ${state.lastClosed.closedAt}`;
+function isClosedRerun(state, cfg) {
+    return !state.rotation && Boolean(cfg.rotationId) && state.lastClosed?.id === cfg.rotationId;
+}
+function alreadyClosed(state) {
+    return `rotation ${state.lastClosed.id} was already closed at ${state.lastClosed.closedAt}`;
+}
+function isOpen(state) {
+    return state.rotation !== null;
+}
+function noop(state, reason, notes = []) {
+    return { kind: 'noop', steps: [], state, reason, notes };
 }
 /** The state without its write-back record (kept only while the rotation it belongs to is open). */
 function withoutWriteBack(state) {
@@ -1380,7 +1518,10 @@ function sameLogins(a, b) {
     return a.length === b.length && a.every((x) => b.includes(x)) && b.every((x) => a.includes(x));
 }
 
-;// CONCATENATED MODULE: ./src/apply.ts
+// EXTERNAL MODULE: ./src/domain/retry.ts
+var retry = __webpack_require__(6906);
+;// CONCATENATED MODULE: ./src/postgres/apply.ts
+
 
 
 
@@ -1406,31 +1547,36 @@ function familyLockKey(group) {
  * observation, for up to RETRY_BUDGET_MS.
  */
 async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
-    const now = opts.now ?? Date.now;
-    const sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const deadline = now() + RETRY_BUDGET_MS;
-    let delay = 200;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await attemptOnce(session, cfg, reporter, decide, opts);
-        }
-        catch (e) {
-            if (!isRetryable(e) || now() + delay > deadline)
-                throw e;
-            reporter.warning(`Attempt ${attempt} failed (${e.message.split('\n')[0]}); nothing was applied. Retrying in ${delay}ms.`);
-            await sleep(delay);
-            delay = Math.min(delay * 2, 5000);
-            try {
-                await session.renew();
-            }
-            catch (c) {
-                if (!isRetryable(c) || now() >= deadline) {
-                    throw new errors/* DatabaseError */.a$(`The phase was interrupted (${e.message.split('\n')[0]}) and could not reconnect: ${c.message} Nothing was applied: the family is as it was before this phase.`, 'Run the phase again once the database accepts the admin connection.', c.code);
-                }
-            }
+    return (0,retry/* retryWithBackoff */.Z)(async (attempt) => {
+        if (attempt.number > 1)
+            await reconnectAfter(session, attempt);
+        return attemptOnce(session, cfg, reporter, decide, opts);
+    }, {
+        clock: session.clock,
+        budgetMs: RETRY_BUDGET_MS,
+        isRetryable: (e) => !(e instanceof ReconnectFailed) && isRetryable(e),
+        onRetry: ({ error, attempt, delayMs }) => reporter.warning(`Attempt ${attempt} failed (${firstLine(error)}); nothing was applied. Retrying in ${delayMs}ms.`),
+    });
+}
+/**
+ * Renews the admin connection before a retry. A transient failure to reconnect
+ * is left to the attempt (which fails on the dead connection and is retried);
+ * any other, or one past the deadline, ends the phase.
+ */
+async function reconnectAfter(session, attempt) {
+    try {
+        await session.renew();
+    }
+    catch (c) {
+        if (!isRetryable(c) || session.clock.now().getTime() >= (attempt.deadline ?? Infinity)) {
+            throw new ReconnectFailed(`The phase was interrupted (${firstLine(attempt.previousError)}) and could not reconnect: ${c.message} Nothing was applied: the family is as it was before this phase.`, 'Run the phase again once the database accepts the admin connection.', c.code);
         }
     }
 }
+/** The admin connection could not be renewed for a retry: the phase ends here, whatever the code. */
+class ReconnectFailed extends errors/* DatabaseError */.a$ {
+}
+const firstLine = (e) => e.message.split('\n')[0];
 async function attemptOnce(session, cfg, reporter, decide, opts) {
     const client = session.client;
     try {
@@ -1475,7 +1621,9 @@ async function executeSteps(client, cfg, reporter, before, plan, opts) {
     for (const step of plan.steps) {
         let secret;
         if (step.kind === 'enable-login' || step.kind === 'disable-login') {
-            const plaintext = step.kind === 'enable-login' && opts.password ? opts.password : (0,src_password/* generatePassword */.bk)(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
+            const plaintext = step.kind === 'enable-login' && opts.password
+                ? opts.password
+                : (0,crypto_password/* generatePassword */.bk)(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
             reporter.secret(plaintext);
             if (step.kind === 'enable-login')
                 password = plaintext;
@@ -1508,59 +1656,51 @@ function privilegeError(privilege, grant) {
     return new errors/* DatabaseError */.a$(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501');
 }
 
-// EXTERNAL MODULE: ./src/seal.ts
-var seal = __webpack_require__(774);
-;// CONCATENATED MODULE: ./src/writeback.ts
-/**
- * Writes the issued credentials to GitHub secrets (github-secrets maps secret
- * names to outputs). The GitHub client is loaded only here, when write-back is
- * configured.
- */
-/** GitHub requests made while the family lock is held: 10 s each, one retry. */
-const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] };
-async function writeBack(cfg, creds, reporter, limits = {}) {
-    const gh = cfg.github;
-    if (!gh)
-        return [];
-    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(71), __webpack_require__.e(399)]).then(__webpack_require__.bind(__webpack_require__, 5399));
-    const value = { username: creds.username, password: creds.password, 'database-url': creds.databaseUrl };
-    const secrets = Object.fromEntries(gh.secrets.map((m) => [m.name, value[m.output]]));
-    const { written } = await writeSecrets({ token: gh.token, apiUrl: gh.apiUrl, repository: gh.repository, environment: gh.environment ?? undefined, secrets, reporter, ...limits });
-    const where = gh.environment ? `environment "${gh.environment}" of ${gh.repository}` : gh.repository;
-    reporter.info(`Wrote ${written.join(', ')} to the GitHub secrets of ${where}.`);
-    return written;
+;// CONCATENATED MODULE: ./src/phase-support/sessions.ts
+/** Sessions of the family's logins across the primary and every replica, and ending them. */
+
+
+
+async function sessionsEverywhere(logins, deps) {
+    const primary = await readSessions(deps.session.client, logins);
+    return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary;
+}
+async function terminateEverywhere(login, deps) {
+    const n = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated;
+    return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0);
+}
+/** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
+async function waitGone(login, deps, limitMs = 5000) {
+    const end = deps.now().getTime() + limitMs;
+    while (deps.now().getTime() < end) {
+        if ((0,family/* sessionCount */.y)(await sessionsEverywhere([login], deps), login) === 0)
+            return;
+        await deps.sleep(50);
+    }
 }
 
-;// CONCATENATED MODULE: ./src/writeback-record.ts
-
-
+;// CONCATENATED MODULE: ./src/phase-support/after-commit.ts
 
 /**
- * Sets (or, with null, clears) the state's `writtenBack` field on a second,
- * autocommit connection, so the record survives the phase's own transaction
- * failing afterwards. Close calls it while its transaction holds the family
- * lock and has not written the state yet, so no other phase can interleave;
- * it refuses unless the state still belongs to `rotationId` ('setup': idle).
+ * Runs what a phase does after its commit (ending sessions and pooled
+ * connections, re-reading the family for the summary). The change has been
+ * committed by then, so a failure here must say so: it becomes a
+ * PartialFailure, never a message that claims nothing was changed.
  */
-async function recordWriteBack(session, group, rotationId, record) {
-    const client = await session.another();
+async function afterCommit(committed, work) {
     try {
-        await client.query(RECORD_TIMEOUTS);
-        const comment = (await client.query(READ_STATE_COMMENT, [group])).rows[0]?.comment ?? null;
-        const read = readState(comment, group);
-        if (read.kind !== 'ok' || (read.state.rotation?.id ?? 'setup') !== rotationId) {
-            throw new Error(`the state of "${group}" is no longer that of rotation ${rotationId}`);
-        }
-        const { writtenBack: _previous, ...rest } = read.state;
-        const next = record ? { ...rest, writtenBack: record } : rest;
-        await client.query(renderStep({ kind: 'write-state', group, state: next }, 0).sql);
+        return await work();
     }
-    finally {
-        await db_close(client);
+    catch (e) {
+        if ((0,errors/* wasCommitted */.ii)(e))
+            throw e;
+        throw new errors/* PartialFailure */.CI(`${committed}, but what followed the commit failed: ${e.message}`);
     }
 }
 
-;// CONCATENATED MODULE: ./src/phases/common.ts
+// EXTERNAL MODULE: ./src/crypto/seal.ts
+var seal = __webpack_require__(7744);
+;// CONCATENATED MODULE: ./src/phase-support/deps.ts
 
 
 
@@ -1571,7 +1711,10 @@ function planContext(deps) {
 }
 /** "20261127T224400Z-3f9a1c": sortable, unique enough, and free of anything secret. */
 function rotationId(now) {
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
     return `${stamp}-${(0,external_node_crypto_.randomBytes)(3).toString('hex')}`;
 }
 /**
@@ -1581,13 +1724,18 @@ function rotationId(now) {
 function credentialOutputs(cfg, reporter, username, password, rotationId, sealed) {
     const databaseUrl = (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, username, password);
     reporter.secret(databaseUrl);
-    const sealedCredentials = sealed ?? (cfg.sealKey ? (0,seal/* sealCredentials */.Eg)({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId }) : undefined);
+    const sealedCredentials = sealed ??
+        (cfg.sealKey
+            ? (0,seal/* sealCredentials */.Eg)({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId })
+            : undefined);
     return { username, password, databaseUrl, sealedCredentials };
 }
 /** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
 async function finish(cfg, deps, outputs, changes, notes, failure, extra = {}) {
     const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins });
-    const replicaSessions = deps.replicas.count ? await deps.replicas.sessions([cfg.role, ...cfg.logins]) : [];
+    const replicaSessions = deps.replicas.count
+        ? await deps.replicas.sessions([cfg.role, ...cfg.logins])
+        : [];
     return {
         phase: cfg.phase,
         group: cfg.role,
@@ -1604,114 +1752,7 @@ async function finish(cfg, deps, outputs, changes, notes, failure, extra = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/phases/open.ts
-
-
-
-
-
-
-
-
-
-/**
- * Gives the standby login a new password and LOGIN, then logs in with it and
- * checks that the session runs as the group role. If that check fails the
- * rotation is undone and the phase fails. With seal-key the credentials are
- * also kept, sealed, in the state, so a re-run of this run's open emits them
- * again instead of changing the password.
- */
-async function open_open(cfg, deps) {
-    const password = (0,src_password/* generatePassword */.bk)(cfg.passwordLength);
-    deps.reporter.secret(password);
-    let sealed;
-    const decide = (obs) => {
-        const plan = planOpen(obs, cfg, planContext(deps));
-        if (!plan.issue || !cfg.sealKey || !plan.state.rotation)
-            return plan;
-        const creds = { username: plan.issue, password, databaseUrl: (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, plan.issue, password) };
-        sealed = (0,seal/* sealCredentials */.Eg)(creds, cfg.sealKey, { family: cfg.role, rotationId: plan.state.rotation.id });
-        return withSealed(plan, sealed);
-    };
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password });
-    const { plan } = applied;
-    if (plan.reemit)
-        return reemit(cfg, deps, plan, plan.reemit);
-    if (applied.before.state.kind !== 'ok')
-        throw new Error('internal: open planned without a state');
-    const previous = applied.before.state.state;
-    const rotation = plan.state.rotation;
-    const incoming = rotation.incoming;
-    for (const n of plan.notes)
-        deps.reporter.info(n);
-    const outputs = {
-        ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id, sealed),
-        previousUsername: plan.state.active,
-        rotationId: rotation.id,
-        state: 'open',
-    };
-    // The login check and the summary's re-read of the family use different connections: run them side by side.
-    const [problem, result] = await Promise.all([
-        checkLogin(cfg, incoming, password),
-        finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
-    ]);
-    if (problem) {
-        const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
-            const p = planRevertOpen(obs, cfg, rotation.id, previous);
-            if (!p)
-                throw new errors/* DatabaseError */.a$(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true);
-            return p;
-        });
-        throw new errors/* DatabaseError */.a$(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.', undefined, true);
-    }
-    await confirmStillOpen(cfg, deps, rotation.id, incoming);
-    deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`);
-    return result;
-}
-/** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
-async function reemit(cfg, deps, plan, again) {
-    const rotationId = plan.state.rotation.id;
-    if (!cfg.sealKey) {
-        throw new errors/* InputError */.dz('seal-key', `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`);
-    }
-    const { creds } = (0,seal/* unsealCredentials */.nS)(again.sealed, cfg.sealKey, { family: cfg.role, rotationId });
-    deps.reporter.secret(creds.password);
-    deps.reporter.secret(creds.databaseUrl);
-    const problem = await checkLogin(cfg, creds.username, creds.password);
-    if (problem) {
-        throw new errors/* DatabaseError */.a$(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.');
-    }
-    await confirmStillOpen(cfg, deps, rotationId, again.login);
-    const outputs = { username: creds.username, password: creds.password, databaseUrl: creds.databaseUrl, sealedCredentials: again.sealed, previousUsername: plan.state.active, rotationId, state: 'open' };
-    return finish(cfg, deps, outputs, [], plan.notes);
-}
-/** After the login check, under the family lock: a concurrent abort or close would have ended the rotation. */
-async function confirmStillOpen(cfg, deps, rotationId, incoming) {
-    if (deps.afterLoginCheck)
-        await deps.afterLoginCheck();
-    await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming));
-}
-/** Logs in as the login with its new password; returns what is wrong, or null. */
-async function checkLogin(cfg, login, password) {
-    let c = null;
-    try {
-        // Same host, port, database and TLS settings as the admin connection, but not its session options.
-        c = await connect(cfg.admin, `login check as "${login}"`, { applicationName: 'pg-credential-rotation/open-check', user: login, password, withoutOptions: true });
-        const row = (await c.query(WHO_AM_I)).rows[0];
-        if (row.current_user !== cfg.role) {
-            return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`;
-        }
-        return null;
-    }
-    catch (e) {
-        return `Logging in as "${login}" with the new password failed: ${e.message}`;
-    }
-    finally {
-        await db_close(c);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/drain-rule.ts
+;// CONCATENATED MODULE: ./src/domain/drain-rule.ts
 /** Counts one login against the poolers' snapshots. */
 function judgeLogin(login, sessions, readings) {
     let clients = 0;
@@ -1745,7 +1786,13 @@ function judgeDrain(outgoing, incoming, sessions, readings) {
     const out = judgeLogin(outgoing, sessions, readings);
     const inc = judgeLogin(incoming, sessions, readings);
     const unreadable = readings.filter((r) => r.error !== undefined).map((r) => `${r.label}: ${r.error}`);
-    return { outgoing: out, incoming: inc, unreadable, drained: unreadable.length === 0 && out.count === 0, views: poolerViews(readings, [outgoing, incoming]) };
+    return {
+        outgoing: out,
+        incoming: inc,
+        unreadable,
+        drained: unreadable.length === 0 && out.count === 0,
+        views: poolerViews(readings, [outgoing, incoming]),
+    };
 }
 function poolerViews(readings, logins) {
     return readings.map((r) => {
@@ -1796,14 +1843,20 @@ function clientsToKill(readings, login, supports) {
         if (mine.length === 0)
             continue;
         const ids = mine.map((c) => c.id).filter((x) => x !== null);
-        out.push({ label: r.label, version: r.snapshot.version, ids, clients: mine.length, supported: supports(r.snapshot.versionNumber) && ids.length === mine.length });
+        out.push({
+            label: r.label,
+            version: r.snapshot.version,
+            ids,
+            clients: mine.length,
+            supported: supports(r.snapshot.versionNumber) && ids.length === mine.length,
+        });
     }
     return out;
 }
 
-// EXTERNAL MODULE: ./src/pooler-urls.ts
-var pooler_urls = __webpack_require__(597);
-;// CONCATENATED MODULE: ./src/poolers.ts
+// EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
+var pooler_urls = __webpack_require__(235);
+;// CONCATENATED MODULE: ./src/postgres/poolers.ts
 /**
  * Connection poolers in front of the database (PgBouncer, or a pooler whose
  * admin console answers like PgBouncer's), given by `pgbouncer-urls`.
@@ -1864,7 +1917,9 @@ function parsePools(rows) {
     return rows.map((r) => ({ database: str(r.database), user: str(r.user), poolMode: str(r.pool_mode) }));
 }
 function parseForcedUsers(rows) {
-    return rows.filter((r) => r.force_user && str(r.name) !== 'pgbouncer').map((r) => ({ database: str(r.name), user: str(r.force_user) }));
+    return rows
+        .filter((r) => r.force_user && str(r.name) !== 'pgbouncer')
+        .map((r) => ({ database: str(r.name), user: str(r.force_user) }));
 }
 // ---- the console client -------------------------------------------------------
 /** Why a console login failed, in a few words that never hold the URI. */
@@ -1878,8 +1933,8 @@ function consoleLoginError(e) {
     if (/timeout/i.test(msg))
         return 'connection timed out';
     if (/not allowed|no such user|login rejected/i.test(msg))
-        return `the console refused the login (${(0,src_escape/* oneLine */.TN)(msg)}): the user must be in stats_users or admin_users`;
-    return (0,src_escape/* oneLine */.TN)(msg);
+        return `the console refused the login (${(0,domain_escape/* oneLine */.TN)(msg)}): the user must be in stats_users or admin_users`;
+    return (0,domain_escape/* oneLine */.TN)(msg);
 }
 /** The listed poolers' consoles; one connection each, reopened after an error. */
 class Poolers {
@@ -1908,13 +1963,13 @@ class Poolers {
                     return (await c.query(command)).rows;
                 }
                 catch (e) {
-                    throw new Error(`unexpected answer to ${command}: ${e.message} (is this a PgBouncer admin console?)`);
+                    throw new Error(`unexpected answer to ${command}: ${e.message} (is this a PgBouncer admin console?)`, { cause: e });
                 }
             };
             const versionText = str((await q('SHOW VERSION'))[0]?.version);
             const snapshot = {
                 label: t.label,
-                version: (0,src_escape/* oneLine */.TN)(versionText) || 'unknown',
+                version: (0,domain_escape/* oneLine */.TN)(versionText) || 'unknown',
                 versionNumber: parseVersion(versionText),
                 clients: parseClients(await q('SHOW CLIENTS')),
                 servers: parseServers(await q('SHOW SERVERS')),
@@ -1926,7 +1981,7 @@ class Poolers {
         catch (e) {
             await db_close(this.#clients[i]);
             this.#clients[i] = null;
-            return { label: t.label, line: t.line, error: (0,src_escape/* oneLine */.TN)(e.message) };
+            return { label: t.label, line: t.line, error: (0,domain_escape/* oneLine */.TN)(e.message) };
         }
     }
     async #client(i) {
@@ -1941,7 +1996,7 @@ class Poolers {
         }
         catch (e) {
             await c.end().catch(() => { });
-            throw new Error(consoleLoginError(e));
+            throw new Error(consoleLoginError(e), { cause: e });
         }
         this.#clients[i] = c;
         return c;
@@ -1965,7 +2020,7 @@ class Poolers {
     }
 }
 
-;// CONCATENATED MODULE: ./src/pooled.ts
+;// CONCATENATED MODULE: ./src/postgres/pooled.ts
 
 
 
@@ -1973,7 +2028,14 @@ class Poolers {
 
 async function readBackends(client, logins) {
     const rows = (await client.query(READ_BACKENDS, [logins])).rows;
-    return rows.map((r) => ({ pid: Number(r.pid), login: r.login, database: r.database, state: r.state, clientAddr: r.client_addr, applicationName: r.application_name }));
+    return rows.map((r) => ({
+        pid: Number(r.pid),
+        login: r.login,
+        database: r.database,
+        state: r.state,
+        clientAddr: r.client_addr,
+        applicationName: r.application_name,
+    }));
 }
 /** One poll: the poolers, then the backends (so a backend a pooler closed meanwhile is simply gone). */
 async function pollPooled(deps, outgoing, incoming) {
@@ -1996,13 +2058,25 @@ function requireReadable(readings) {
 function sessionsSeenThroughPoolers(groups, j, readings) {
     const out = groups.map((g) => ({ ...g }));
     for (const s of j.heldIdle) {
-        const g = out.find((x) => (x.server ?? 'primary') === 'primary' && x.login === s.login && x.database === s.database && x.applicationName === s.applicationName && x.clientAddr === s.clientAddr && x.count > 0);
+        const g = out.find((x) => (x.server ?? 'primary') === 'primary' &&
+            x.login === s.login &&
+            x.database === s.database &&
+            x.applicationName === s.applicationName &&
+            x.clientAddr === s.clientAddr &&
+            x.count > 0);
         if (g)
             g.count--;
     }
     for (const r of readings) {
         for (const c of r.snapshot?.clients.filter((x) => x.user === j.login) ?? []) {
-            out.push({ server: `pooler ${r.label}`, login: c.user, database: c.database, applicationName: c.applicationName, clientAddr: c.addr, count: 1 });
+            out.push({
+                server: `pooler ${r.label}`,
+                login: c.user,
+                database: c.database,
+                applicationName: c.applicationName,
+                clientAddr: c.addr,
+                count: 1,
+            });
         }
     }
     return out.filter((g) => g.count > 0);
@@ -2058,7 +2132,7 @@ async function endIdlePooledServers(deps, login) {
     return { ended, unreadable };
 }
 
-;// CONCATENATED MODULE: ./src/phases/poolers-close.ts
+;// CONCATENATED MODULE: ./src/phase-support/poolers-close.ts
 /** close and abort with pgbouncer-urls: what they plan on, and what they end after the commit. */
 
 
@@ -2084,7 +2158,7 @@ function seenThroughPoolers(obs, look, login, terminate) {
     if (terminate) {
         const refusal = killRefusal(look.readings, login);
         if (refusal) {
-            throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? describeState(obs.state.state) : 'not set up', `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; force: true closes while they stay connected (their next transaction then fails). ${pooler_urls/* POOLER_INPUT */.H0} was read; nothing was changed.`);
+            throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? describeState(obs.state.state) : 'not set up', `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${pooler_urls/* POOLER_INPUT */.H0} was read; nothing was changed.`);
         }
     }
     const j = judgeLogin(login, look.backends, look.readings);
@@ -2139,6 +2213,153 @@ async function remainingThroughPoolers(deps, login) {
     return judgeLogin(login, await readBackends(deps.session.client, [login]), readings).count;
 }
 
+;// CONCATENATED MODULE: ./src/phases/abort.ts
+
+
+
+
+
+
+
+
+/**
+ * Cancels an open rotation (what a workflow runs with `if: failure()` after a
+ * failed deploy). Safe in any state: with no rotation open it does nothing and
+ * says so. With terminate, also ends the incoming login's sessions.
+ */
+async function abort(cfg, deps) {
+    // With pgbouncer-urls, every pooler must answer before anything changes.
+    await lookThroughPoolers(deps, cfg.logins);
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate });
+    const { plan, before } = applied;
+    if (plan.kind === 'noop') {
+        return finish(cfg, deps, {
+            username: before.state.kind === 'ok' ? plan.state.active : undefined,
+            state: plan.state.rotation ? 'open' : 'idle',
+        }, [], [`Nothing to do: ${plan.reason}.`]);
+    }
+    const aborted = plan.state.lastAborted.login;
+    const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`;
+    return afterCommit(committed, async () => {
+        const notes = [...plan.notes];
+        if (cfg.terminate) {
+            const sessions = (0,family/* sessionCount */.y)(await sessionsEverywhere([aborted], deps), aborted);
+            if (sessions > 0) {
+                notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`);
+                await waitGone(aborted, deps);
+            }
+        }
+        if (cfg.terminate)
+            notes.push(...(await poolerClientsLeft(deps, aborted)));
+        notes.push(...(await endPooled(deps, aborted)));
+        return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
+    });
+}
+/** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
+async function poolerClientsLeft(deps, login) {
+    if (!deps.poolers.count)
+        return [];
+    const readings = await deps.poolers.read();
+    const refusal = killRefusal(readings, login);
+    const killed = await killPoolerClients(deps, readings, login);
+    const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : [];
+    if (refusal)
+        notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`);
+    return notes;
+}
+
+;// CONCATENATED MODULE: ./src/github/writeback.ts
+/** GitHub requests made while the family lock is held: 10 s each, one retry. */
+const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] };
+/**
+ * Writes the issued credentials to GitHub secrets (github-secrets maps secret
+ * names to outputs). The GitHub client is loaded only here, when write-back is
+ * configured.
+ */
+async function writeBack(cfg, creds, deps, limits = {}) {
+    const { reporter } = deps;
+    const gh = cfg.github;
+    if (!gh)
+        return [];
+    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(71), __webpack_require__.e(538)]).then(__webpack_require__.bind(__webpack_require__, 6538));
+    const value = {
+        username: creds.username,
+        password: creds.password,
+        'database-url': creds.databaseUrl,
+    };
+    const secrets = Object.fromEntries(gh.secrets.map((m) => [m.name, value[m.output]]));
+    const { written } = await writeSecrets({
+        token: gh.token,
+        apiUrl: gh.apiUrl,
+        repository: gh.repository,
+        environment: gh.environment ?? undefined,
+        secrets,
+        reporter,
+        clock: deps,
+        ...limits,
+    });
+    const where = gh.environment ? `environment "${gh.environment}" of ${gh.repository}` : gh.repository;
+    reporter.info(`Wrote ${written.join(', ')} to the GitHub secrets of ${where}.`);
+    return written;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/writeback-record.ts
+
+
+
+/**
+ * Sets (or, with null, clears) the state's `writtenBack` field on a second,
+ * autocommit connection, so the record survives the phase's own transaction
+ * failing afterwards. Close calls it while its transaction holds the family
+ * lock and has not written the state yet, so no other phase can interleave;
+ * it refuses unless the state still belongs to `rotationId` ('setup': idle).
+ */
+async function recordWriteBack(session, group, rotationId, record) {
+    const client = await session.another();
+    try {
+        await client.query(RECORD_TIMEOUTS);
+        const comment = (await client.query(READ_STATE_COMMENT, [group])).rows[0]?.comment ?? null;
+        const read = readState(comment, group);
+        if (read.kind !== 'ok' || (read.state.rotation?.id ?? 'setup') !== rotationId) {
+            throw new Error(`the state of "${group}" is no longer that of rotation ${rotationId}`);
+        }
+        const { writtenBack: _previous, ...rest } = read.state;
+        const next = record ? { ...rest, writtenBack: record } : rest;
+        await client.query(renderStep({ kind: 'write-state', group, state: next }, 0).sql);
+    }
+    finally {
+        await db_close(client);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/phase-support/login-check.ts
+
+
+/** Logs in as the login with its new password; returns what is wrong, or null. */
+async function checkLogin(cfg, login, password) {
+    let c = null;
+    try {
+        // Same host, port, database and TLS settings as the admin connection, but not its session options.
+        c = await connect(cfg.admin, `login check as "${login}"`, {
+            applicationName: 'pg-credential-rotation/open-check',
+            user: login,
+            password,
+            withoutOptions: true,
+        });
+        const row = (await c.query(WHO_AM_I)).rows[0];
+        if (row.current_user !== cfg.role) {
+            return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`;
+        }
+        return null;
+    }
+    catch (e) {
+        return `Logging in as "${login}" with the new password failed: ${e.message}`;
+    }
+    finally {
+        await db_close(c);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/phases/close.ts
 
 
@@ -2161,62 +2382,91 @@ async function remainingThroughPoolers(deps, login) {
  */
 async function closePhase(cfg, deps) {
     const watched = [cfg.role, ...cfg.logins];
-    const wb = { written: [], afterWrite: '' };
+    const progress = { written: [], afterWrite: '' };
     const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : [];
     const look = await lookThroughPoolers(deps, watched);
-    let applied;
+    const applied = await applyClose(cfg, deps, onReplicas, look, progress);
+    const { plan, before } = applied;
+    if (plan.kind === 'noop')
+        return close_alreadyClosed(cfg, deps, plan);
+    const outgoing = before.state.kind === 'ok' ? before.state.state.active : '';
+    const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed`;
+    return afterCommit(committed, async () => {
+        const notes = [...plan.notes];
+        for (const n of plan.notes)
+            deps.reporter.info(n);
+        notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])));
+        const outputs = {
+            username: plan.state.active,
+            previousUsername: outgoing,
+            rotationId: plan.state.lastClosed.id,
+            state: 'idle',
+            remainingConnections: await remainingConnections(deps, outgoing, look),
+        };
+        if (progress.written.length)
+            notes.push(`GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`);
+        return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
+    });
+}
+/** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
+async function applyClose(cfg, deps, onReplicas, look, progress) {
+    const github = cfg.github;
     try {
-        applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)), {
+        return await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)), {
             // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
             terminate: cfg.terminate || look !== null,
             // With the family locked, so no abort or other phase can slip in between the write and the close.
-            beforeChanges: cfg.github || look
+            beforeChanges: github || look
                 ? async (obs) => {
                     if (look)
                         await recheckPoolerClients(deps, obs, cfg);
-                    if (cfg.github)
-                        await writeBackBeforeClose(cfg, deps, obs, wb);
+                    if (github)
+                        await writeBackBeforeClose(cfg, github, deps, obs, progress);
                 }
                 : undefined,
-            durable: () => (wb.written.length ? wb.afterWrite : null),
+            durable: () => (progress.written.length ? progress.afterWrite : null),
         });
     }
     catch (e) {
         // A failure after the secrets were written must say so, whatever failed.
-        if (wb.written.length && !(0,errors/* wasCommitted */.ii)(e))
-            throw new errors/* PartialFailure */.CI(`${e.message} Meanwhile ${wb.afterWrite}.`);
+        if (progress.written.length && !(0,errors/* wasCommitted */.ii)(e))
+            throw new errors/* PartialFailure */.CI(`${e.message} Meanwhile ${progress.afterWrite}.`);
         throw e;
     }
-    const { plan, before } = applied;
-    if (plan.noop) {
-        const last = plan.state.lastClosed;
-        return finish(cfg, deps, { username: plan.state.active, previousUsername: last.previous ?? otherLogin(plan.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0 }, [], [`Nothing to do: ${plan.noop}.`]);
-    }
-    const outgoing = before.state.kind === 'ok' ? before.state.state.active : '';
-    const notes = [...plan.notes];
-    for (const n of plan.notes)
-        deps.reporter.info(n);
-    // Pooler clients first (KILL_CLIENT), then the server side; then the idle pooled connections.
+}
+/** A re-run with the rotation-id close already finished: report the rotation it closed. */
+function close_alreadyClosed(cfg, deps, plan) {
+    const last = plan.state.lastClosed;
+    return finish(cfg, deps, {
+        username: plan.state.active,
+        previousUsername: last.previous ?? otherLogin(plan.state, last.active),
+        rotationId: last.id,
+        state: 'idle',
+        remainingConnections: 0,
+    }, [], [`Nothing to do: ${plan.reason}.`]);
+}
+/**
+ * After the commit, when the outgoing login can no longer log back in: with
+ * terminate, its pooler clients first (KILL_CLIENT), then its server sessions;
+ * always its idle pooled server connections. Returns notes for the summary.
+ */
+async function endOutgoing(cfg, deps, outgoing, look, seen) {
+    const notes = [];
     if (look && cfg.terminate)
         notes.push(...(await killPooledClients(deps, outgoing)));
-    if (cfg.terminate && (0,family/* sessionCount */.y)([...before.sessions, ...onReplicas], outgoing) > 0) {
+    if (cfg.terminate && (0,family/* sessionCount */.y)(seen, outgoing) > 0) {
         notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`);
         await waitGone(outgoing, deps);
     }
     notes.push(...(await endPooled(deps, outgoing)));
-    const remaining = look
-        ? (await remainingThroughPoolers(deps, outgoing)) + (0,family/* sessionCount */.y)((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing)
-        : (0,family/* sessionCount */.y)(await sessionsEverywhere([outgoing], deps), outgoing);
-    const outputs = {
-        username: plan.state.active,
-        previousUsername: outgoing,
-        rotationId: plan.state.lastClosed.id,
-        state: 'idle',
-        remainingConnections: remaining,
-    };
-    if (wb.written.length)
-        notes.push(`GitHub secrets ${wb.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`);
-    return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
+    return notes;
+}
+/** With poolers, the primary's connections count as the poolers see them; replica sessions count as they are. */
+async function remainingConnections(deps, outgoing, look) {
+    if (!look)
+        return (0,family/* sessionCount */.y)(await sessionsEverywhere([outgoing], deps), outgoing);
+    return ((await remainingThroughPoolers(deps, outgoing)) +
+        (0,family/* sessionCount */.y)((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing));
 }
 /**
  * Before the old login is disabled (inside close's transaction, with the family
@@ -2229,23 +2479,20 @@ async function closePhase(cfg, deps) {
  * (pending before it, confirmed after), so a close that then fails leaves a record
  * that makes abort refuse to disable the login GitHub now names.
  */
-async function writeBackBeforeClose(cfg, deps, obs, wb) {
+async function writeBackBeforeClose(cfg, github, deps, obs, progress) {
     const state = obs.state.kind === 'ok' ? obs.state.state : null;
     const rotation = state?.rotation;
     if (!state || !rotation)
         return;
-    const { creds } = (0,seal/* unsealCredentials */.nS)(cfg.sealedCredentials, cfg.sealKey, { family: cfg.role, rotationId: rotation.id });
-    deps.reporter.secret(creds.password);
-    deps.reporter.secret(creds.databaseUrl);
-    if (creds.username !== rotation.incoming) {
-        throw new errors/* InputError */.dz('sealed-credentials', `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`);
-    }
-    const problem = await checkLogin(cfg, creds.username, creds.password);
-    if (problem) {
-        throw new errors/* DatabaseError */.a$(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${state.active}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.');
-    }
-    const names = cfg.github.secrets.map((m) => m.name);
-    const record = (secrets, pending) => ({ login: creds.username, rotationId: rotation.id, secrets, at: deps.now().toISOString(), ...(pending ? { pending } : {}) });
+    const creds = await credentialsToWrite(cfg, deps, state.active, rotation);
+    const names = github.secrets.map((m) => m.name);
+    const record = (secrets, pending) => ({
+        login: creds.username,
+        rotationId: rotation.id,
+        secrets,
+        at: deps.now().toISOString(),
+        ...(pending ? { pending } : {}),
+    });
     try {
         await recordWriteBack(deps.session, cfg.role, rotation.id, record(names, true));
     }
@@ -2253,13 +2500,30 @@ async function writeBackBeforeClose(cfg, deps, obs, wb) {
         throw new errors/* DatabaseError */.a$(`Could not record the coming GitHub write in the state comment (${e.message}), so nothing was written to GitHub and nothing was changed.`, 'Run close again.');
     }
     try {
-        wb.written = await writeBack(cfg, creds, deps.reporter, UNDER_LOCK);
+        progress.written = await writeBack(cfg, creds, deps, UNDER_LOCK);
     }
     catch (e) {
         throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username);
     }
-    wb.afterWrite = `GitHub secrets ${wb.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`;
-    await recordWriteBack(deps.session, cfg.role, rotation.id, record(wb.written, false)).catch((e) => deps.reporter.warning(`The GitHub write is recorded as pending only (confirming it failed: ${e.message}).`));
+    progress.afterWrite = `GitHub secrets ${progress.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`;
+    await recordWriteBack(deps.session, cfg.role, rotation.id, record(progress.written, false)).catch((e) => deps.reporter.warning(`The GitHub write is recorded as pending only (confirming it failed: ${e.message}).`));
+}
+/** open's sealed credentials, masked, checked to be this rotation's incoming login and to log in. */
+async function credentialsToWrite(cfg, deps, active, rotation) {
+    const { creds } = (0,seal/* unsealCredentials */.nS)(cfg.sealedCredentials, cfg.sealKey, {
+        family: cfg.role,
+        rotationId: rotation.id,
+    });
+    deps.reporter.secret(creds.password);
+    deps.reporter.secret(creds.databaseUrl);
+    if (creds.username !== rotation.incoming) {
+        throw new errors/* InputError */.dz('sealed-credentials', `holds credentials of "${creds.username}", but rotation ${rotation.id} hands out "${rotation.incoming}"; pass the sealed-credentials output of this rotation's open`);
+    }
+    const problem = await checkLogin(cfg, creds.username, creds.password);
+    if (problem) {
+        throw new errors/* DatabaseError */.a$(`${problem} The sealed credentials no longer log in (was open re-run and the password re-issued?), so they are not written to GitHub and "${active}" stays enabled.`, 'Pass the sealed-credentials output of the latest open of this rotation.');
+    }
+    return creds;
 }
 /**
  * The error for a GitHub write that failed. When GitHub answered with a refusal
@@ -2274,28 +2538,14 @@ async function failedWrite(cfg, deps, e, active, rotationId, incoming) {
         if (cleared)
             return new Error(`${err.message} Nothing was closed: the old login stays enabled, so the secrets GitHub holds still log in. Fix the token or permissions and run close again.`);
     }
-    const what = partial.length ? `GitHub secrets ${partial.join(', ')} now hold the credentials of "${incoming}"; the others were not written` : `GitHub may hold the credentials of "${incoming}" (no answer from GitHub)`;
+    const what = partial.length
+        ? `GitHub secrets ${partial.join(', ')} now hold the credentials of "${incoming}"; the others were not written`
+        : `GitHub may hold the credentials of "${incoming}" (no answer from GitHub)`;
     return new errors/* PartialFailure */.CI(`${err.message} ${what}. The close was not applied: "${active}" is still enabled and rotation ${rotationId} is still open; the write is recorded in the state comment, so abort refuses to disable "${incoming}" unless force: true. Fix GitHub access and run close again.`);
 }
-async function sessionsEverywhere(logins, deps) {
-    const primary = await readSessions(deps.session.client, logins);
-    return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary;
-}
-async function terminateEverywhere(login, deps) {
-    const n = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated;
-    return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0);
-}
-/** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
-async function waitGone(login, deps, limitMs = 5000) {
-    const end = deps.now().getTime() + limitMs;
-    while (deps.now().getTime() < end) {
-        if ((0,family/* sessionCount */.y)(await sessionsEverywhere([login], deps), login) === 0)
-            return;
-        await deps.sleep(50);
-    }
-}
 
-;// CONCATENATED MODULE: ./src/phases/abort.ts
+;// CONCATENATED MODULE: ./src/phases/open.ts
+
 
 
 
@@ -2304,46 +2554,92 @@ async function waitGone(login, deps, limitMs = 5000) {
 
 
 /**
- * Cancels an open rotation (what a workflow runs with `if: failure()` after a
- * failed deploy). Safe in any state: with no rotation open it does nothing and
- * says so. With terminate, also ends the incoming login's sessions.
+ * Gives the standby login a new password and LOGIN, then logs in with it and
+ * checks that the session runs as the group role. If that check fails the
+ * rotation is undone and the phase fails. With seal-key the credentials are
+ * also kept, sealed, in the state, so a re-run of this run's open emits them
+ * again instead of changing the password.
  */
-async function abort(cfg, deps) {
-    // With pgbouncer-urls, every pooler must answer before anything changes.
-    await lookThroughPoolers(deps, cfg.logins);
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate });
-    const { plan, before } = applied;
-    if (plan.noop) {
-        return finish(cfg, deps, { username: before.state.kind === 'ok' ? plan.state.active : undefined, state: plan.state.rotation ? 'open' : 'idle' }, [], [`Nothing to do: ${plan.noop}.`]);
+async function open_open(cfg, deps) {
+    const password = (0,crypto_password/* generatePassword */.bk)(cfg.passwordLength);
+    deps.reporter.secret(password);
+    let sealed;
+    const decide = (obs) => {
+        const plan = planOpen(obs, cfg, planContext(deps));
+        if (plan.kind !== 'issue' || !cfg.sealKey)
+            return plan;
+        const creds = { username: plan.login, password, databaseUrl: (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, plan.login, password) };
+        sealed = (0,seal/* sealCredentials */.Eg)(creds, cfg.sealKey, { family: cfg.role, rotationId: plan.state.rotation.id });
+        return withSealed(plan, sealed);
+    };
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password });
+    const { plan } = applied;
+    if (plan.kind === 'reemit')
+        return reemit(cfg, deps, plan);
+    if (applied.before.state.kind !== 'ok')
+        throw new Error('internal: open planned without a state');
+    const previous = applied.before.state.state;
+    const rotation = plan.state.rotation;
+    const incoming = rotation.incoming;
+    for (const n of plan.notes)
+        deps.reporter.info(n);
+    const outputs = {
+        ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id, sealed),
+        previousUsername: plan.state.active,
+        rotationId: rotation.id,
+        state: 'open',
+    };
+    // The login check and the summary's re-read of the family use different connections: run them side by side.
+    const [problem, result] = await Promise.all([
+        checkLogin(cfg, incoming, password),
+        finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
+    ]);
+    if (problem) {
+        const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+            const p = planRevertOpen(obs, cfg, rotation.id, previous);
+            if (!p)
+                throw new errors/* DatabaseError */.a$(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true);
+            return p;
+        });
+        throw new errors/* DatabaseError */.a$(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.', undefined, true);
     }
-    const aborted = plan.state.lastAborted.login;
-    const notes = [...plan.notes];
-    if (cfg.terminate) {
-        const sessions = (0,family/* sessionCount */.y)(await sessionsEverywhere([aborted], deps), aborted);
-        if (sessions > 0) {
-            notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`);
-            await waitGone(aborted, deps);
-        }
-    }
-    if (cfg.terminate)
-        notes.push(...(await poolerClientsLeft(deps, aborted)));
-    notes.push(...(await endPooled(deps, aborted)));
-    return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
+    await confirmStillOpen(cfg, deps, rotation.id, incoming);
+    deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`);
+    return result;
 }
-/** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
-async function poolerClientsLeft(deps, login) {
-    if (!deps.poolers.count)
-        return [];
-    const readings = await deps.poolers.read();
-    const refusal = killRefusal(readings, login);
-    const killed = await killPoolerClients(deps, readings, login);
-    const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : [];
-    if (refusal)
-        notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`);
-    return notes;
+/** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
+async function reemit(cfg, deps, plan) {
+    const rotationId = plan.state.rotation.id;
+    if (!cfg.sealKey) {
+        throw new errors/* InputError */.dz('seal-key', `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`);
+    }
+    const { creds } = (0,seal/* unsealCredentials */.nS)(plan.sealed, cfg.sealKey, { family: cfg.role, rotationId });
+    deps.reporter.secret(creds.password);
+    deps.reporter.secret(creds.databaseUrl);
+    const problem = await checkLogin(cfg, creds.username, creds.password);
+    if (problem) {
+        throw new errors/* DatabaseError */.a$(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.');
+    }
+    await confirmStillOpen(cfg, deps, rotationId, plan.login);
+    const outputs = {
+        username: creds.username,
+        password: creds.password,
+        databaseUrl: creds.databaseUrl,
+        sealedCredentials: plan.sealed,
+        previousUsername: plan.state.active,
+        rotationId,
+        state: 'open',
+    };
+    return finish(cfg, deps, outputs, [], plan.notes);
+}
+/** After the login check, under the family lock: a concurrent abort or close would have ended the rotation. */
+async function confirmStillOpen(cfg, deps, rotationId, incoming) {
+    if (deps.afterLoginCheck)
+        await deps.afterLoginCheck();
+    await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming));
 }
 
-;// CONCATENATED MODULE: ./src/adoption.ts
+;// CONCATENATED MODULE: ./src/postgres/adoption.ts
 
 
 async function readAdoptionFacts(client, group, config) {
@@ -2358,7 +2654,14 @@ async function readAdoptionFacts(client, group, config) {
         }
     }
     const mentions = (await client.query(READ_SESSION_USER_MENTIONS, [group])).rows;
-    return { database: role?.database ?? '', replication: Boolean(role?.replication), hbaRules, sessionUserMentions: mentions, defaultAcls: role?.default_acls ?? 0, config };
+    return {
+        database: role?.database ?? '',
+        replication: Boolean(role?.replication),
+        hbaRules,
+        sessionUserMentions: mentions,
+        defaultAcls: role?.default_acls ?? 0,
+        config,
+    };
 }
 /** The warnings (first) and notes for setup's log and summary. Pure. */
 function adoptionFindings(f, group, logins, now) {
@@ -2369,7 +2672,9 @@ function adoptionFindings(f, group, logins, now) {
         notes.push(`Adoption check skipped: the admin may not read pg_hba_file_rules (superuser only unless granted), so rules in pg_hba.conf that name "${group}" were not looked for. Check that ${both} (or +${group}) are allowed wherever "${group}" is.`);
     }
     else if (f.hbaRules.length) {
-        const rules = f.hbaRules.map((r) => (0,src_escape/* oneLine */.TN)(`line ${r.line_number} (${r.type} ${r.database}${r.address ? ` ${r.address}` : ''} ${r.auth_method})`)).join(', ');
+        const rules = f.hbaRules
+            .map((r) => (0,domain_escape/* oneLine */.TN)(`line ${r.line_number} (${r.type} ${r.database}${r.address ? ` ${r.address}` : ''} ${r.auth_method})`))
+            .join(', ');
         warnings.push(`pg_hba.conf names "${group}" on ${rules}: ${both} do not match those rules. Add them, or use +${group} (its members), and reload the configuration before the first open.`);
     }
     const until = f.config?.validUntil;
@@ -2380,12 +2685,15 @@ function adoptionFindings(f, group, logins, now) {
     if (f.replication)
         warnings.push(`"${group}" has REPLICATION, which is checked for the role a session logs in as: ${both} do not get it. Replication connections must keep another role.`);
     if (f.sessionUserMentions.length) {
-        const shown = f.sessionUserMentions.slice(0, 20).map((m) => (0,src_escape/* oneLine */.TN)(`${m.kind} ${m.name}`)).join(', ');
+        const shown = f.sessionUserMentions
+            .slice(0, 20)
+            .map((m) => (0,domain_escape/* oneLine */.TN)(`${m.kind} ${m.name}`))
+            .join(', ');
         const more = f.sessionUserMentions.length > 20 ? ' and more' : '';
-        warnings.push(`session_user becomes the login's name (${both}) instead of "${group}", and these objects in database "${(0,src_escape/* oneLine */.TN)(f.database)}" mention it: ${shown}${more}. Compare current_user (the group) where the role is meant, or accept either login.`);
+        warnings.push(`session_user becomes the login's name (${both}) instead of "${group}", and these objects in database "${(0,domain_escape/* oneLine */.TN)(f.database)}" mention it: ${shown}${more}. Compare current_user (the group) where the role is meant, or accept either login.`);
     }
     else {
-        notes.push(`No policy, function, column default or view in database "${(0,src_escape/* oneLine */.TN)(f.database)}" that "${group}" owns or that names it mentions session_user (which becomes the login's name); other databases were not checked.`);
+        notes.push(`No policy, function, column default or view in database "${(0,domain_escape/* oneLine */.TN)(f.database)}" that "${group}" owns or that names it mentions session_user (which becomes the login's name); other databases were not checked.`);
     }
     if (f.defaultAcls > 0) {
         notes.push(`${f.defaultAcls} default privilege rule(s) are defined for "${group}" (ALTER DEFAULT PRIVILEGES FOR ROLE): they keep applying, because sessions of ${both} create objects as "${group}" (SET role); a session that switches to its login itself would create objects without them.`);
@@ -2415,21 +2723,23 @@ async function setup(cfg, deps) {
     const outputs = {
         username: plan.state.active,
         state: plan.state.rotation ? 'open' : 'idle',
-        ...(plan.issue && password ? credentialOutputs(cfg, deps.reporter, plan.issue, password, 'setup') : {}),
+        ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
     };
     const changes = applied.executed.map((s) => s.display);
-    const notes = plan.noop ? [`Nothing to do: ${plan.noop}.`, ...plan.notes] : [...plan.notes];
+    const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes];
     let failure;
     if (cfg.github) {
         if (outputs.password && outputs.databaseUrl) {
             // After the commit: the secret store only ever receives a credential that logs in.
             try {
-                await writeBack(cfg, { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl }, deps.reporter);
+                await writeBack(cfg, { username: outputs.username, password: outputs.password, databaseUrl: outputs.databaseUrl }, deps);
             }
             catch (e) {
                 // The roles are committed: report the outputs (the only copy of the password) and fail the step.
                 const partial = e.written ?? [];
-                const github = partial.length ? `GitHub holds the new credentials only in ${partial.join(', ')}` : 'GitHub was not updated';
+                const github = partial.length
+                    ? `GitHub holds the new credentials only in ${partial.join(', ')}`
+                    : 'GitHub was not updated';
                 failure = `${e.message} The family is set up (committed) and "${outputs.username}" has its new password, but ${github}: take the password from this step's masked password output (or sealed-credentials), or rotate (open, close) once write-back works.`;
             }
         }
@@ -2457,7 +2767,12 @@ async function checkAdoption(cfg, deps, config) {
         found = adoptionFindings(await readAdoptionFacts(deps.session.client, cfg.role, config), cfg.role, cfg.logins, deps.now());
     }
     catch (e) {
-        found = { warnings: [`the adoption checks could not run (${(0,src_escape/* oneLine */.TN)(e.message)}); check pg_hba.conf, VALID UNTIL, session_user and default privileges by hand (docs/migrating.md).`], notes: [] };
+        found = {
+            warnings: [
+                `the adoption checks could not run (${(0,domain_escape/* oneLine */.TN)(e.message)}); check pg_hba.conf, VALID UNTIL, session_user and default privileges by hand (docs/migrating.md).`,
+            ],
+            notes: [],
+        };
     }
     for (const w of found.warnings)
         deps.reporter.warning(`Adoption: ${w}`);
@@ -2486,20 +2801,20 @@ async function fixOwnership(cfg, deps, notes) {
         catch (e) {
             await client?.query('ROLLBACK').catch(() => { });
             const earlier = done.length ? `, and REASSIGN OWNED committed in ${done.length} earlier database(s)` : '';
-            throw statementError(e, `${statement} (database "${(0,src_escape/* oneLine */.TN)(db)}")`, `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`);
+            throw statementError(e, `${statement} (database "${(0,domain_escape/* oneLine */.TN)(db)}")`, `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`);
         }
         finally {
             if (client && client !== main)
                 await db_close(client);
         }
-        done.push(`${statement}; -- in database "${(0,src_escape/* oneLine */.TN)(db)}"`);
+        done.push(`${statement}; -- in database "${(0,domain_escape/* oneLine */.TN)(db)}"`);
     }
     const total = owned.reduce((n, o) => n + o.objects, 0);
     notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`);
     return done;
 }
 
-;// CONCATENATED MODULE: ./src/config-drift.ts
+;// CONCATENATED MODULE: ./src/domain/config-drift.ts
 
 
 function findConfigDrift(obs, group, logins, grants = [], memberships = []) {
@@ -2513,13 +2828,21 @@ function findConfigDrift(obs, group, logins, grants = [], memberships = []) {
             continue;
         for (const s of own.settings) {
             if (isRoleSetting(s) && s.database !== null && s.value !== group) {
-                drift.push({ kind: 'missing-default-role', role: login, detail: `in database "${(0,src_escape/* oneLine */.TN)(s.database)}" its SET role default is "${(0,src_escape/* oneLine */.TN)(s.value)}", not "${group}"` });
+                drift.push({
+                    kind: 'missing-default-role',
+                    role: login,
+                    detail: `in database "${(0,domain_escape/* oneLine */.TN)(s.database)}" its SET role default is "${(0,domain_escape/* oneLine */.TN)(s.value)}", not "${group}"`,
+                });
             }
         }
         if (login !== reference && configs[reference])
             drift.push(...differences(configs[reference], own, reference, login));
         if (own.validUntil !== null && own.validUntil !== 'infinity') {
-            drift.push({ kind: 'valid-until', role: login, detail: `VALID UNTIL ${own.validUntil}: every password open issues to it expires then; rotation replaces passwords, so remove it (ALTER ROLE ... VALID UNTIL 'infinity')` });
+            drift.push({
+                kind: 'valid-until',
+                role: login,
+                detail: `VALID UNTIL ${own.validUntil}: every password open issues to it expires then; rotation replaces passwords, so remove it (ALTER ROLE ... VALID UNTIL 'infinity')`,
+            });
         }
     }
     for (const g of grants) {
@@ -2527,11 +2850,15 @@ function findConfigDrift(obs, group, logins, grants = [], memberships = []) {
         drift.push({
             kind: 'direct-privileges',
             role: g.login,
-            detail: `has ${g.kind} privileges granted to it directly in database "${(0,src_escape/* oneLine */.TN)(g.database)}" on ${g.objects} object(s) (${g.examples.map(src_escape/* oneLine */.TN).join(', ')}${more}); the other login lacks them: grant them to "${group}" and revoke them from the login`,
+            detail: `has ${g.kind} privileges granted to it directly in database "${(0,domain_escape/* oneLine */.TN)(g.database)}" on ${g.objects} object(s) (${g.examples.map(domain_escape/* oneLine */.TN).join(', ')}${more}); the other login lacks them: grant them to "${group}" and revoke them from the login`,
         });
     }
     for (const m of memberships) {
-        drift.push({ kind: 'direct-membership', role: m.login, detail: `is a member of "${(0,src_escape/* oneLine */.TN)(m.role)}" directly; the other login is not: grant "${(0,src_escape/* oneLine */.TN)(m.role)}" to "${group}" instead` });
+        drift.push({
+            kind: 'direct-membership',
+            role: m.login,
+            detail: `is a member of "${(0,domain_escape/* oneLine */.TN)(m.role)}" directly; the other login is not: grant "${(0,domain_escape/* oneLine */.TN)(m.role)}" to "${group}" instead`,
+        });
     }
     return drift;
 }
@@ -2551,7 +2878,7 @@ function differences(ref, own, reference, login) {
     const out = [];
     const diffs = settingDifferences(ref, own);
     if (diffs.length) {
-        const shown = (v) => (v === null ? 'not set' : `"${(0,src_escape/* oneLine */.TN)(v)}"`);
+        const shown = (v) => (v === null ? 'not set' : `"${(0,domain_escape/* oneLine */.TN)(v)}"`);
         out.push({
             kind: 'settings-differ',
             role: login,
@@ -2560,12 +2887,16 @@ function differences(ref, own, reference, login) {
     }
     if (ref.connectionLimit !== own.connectionLimit) {
         const shown = (n) => (n === -1 ? 'none' : String(n));
-        out.push({ kind: 'connection-limit-differs', role: login, detail: `connection limit ${shown(own.connectionLimit)}, but ${shown(ref.connectionLimit)} on the active login "${reference}"` });
+        out.push({
+            kind: 'connection-limit-differs',
+            role: login,
+            detail: `connection limit ${shown(own.connectionLimit)}, but ${shown(ref.connectionLimit)} on the active login "${reference}"`,
+        });
     }
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/drift.ts
+;// CONCATENATED MODULE: ./src/domain/drift.ts
 /**
  * Where the family differs from what the rotation relies on. Pure: from an
  * observation and the objects each role owns (pg_shdepend).
@@ -2588,11 +2919,19 @@ function findDrift(obs, group, logins, ownership) {
         else if (!r.canSet)
             drift.push({ kind: 'cannot-set', role: l, detail: `its membership in "${group}" does not allow SET ROLE` });
         if (r.defaultRole !== group)
-            drift.push({ kind: 'missing-default-role', role: l, detail: r.defaultRole === null ? 'no SET role default' : `SET role default is "${r.defaultRole}"` });
+            drift.push({
+                kind: 'missing-default-role',
+                role: l,
+                detail: r.defaultRole === null ? 'no SET role default' : `SET role default is "${r.defaultRole}"`,
+            });
     }
     for (const o of ownership) {
         if (logins.includes(o.role)) {
-            drift.push({ kind: 'owns-objects', role: o.role, detail: `owns ${o.objects} object(s) ${o.database ? `in database "${o.database}"` : '(shared: databases or tablespaces)'}; run setup with fix-ownership: true` });
+            drift.push({
+                kind: 'owns-objects',
+                role: o.role,
+                detail: `owns ${o.objects} object(s) ${o.database ? `in database "${o.database}"` : '(shared: databases or tablespaces)'}; run setup with fix-ownership: true`,
+            });
         }
     }
     if (state) {
@@ -2602,15 +2941,23 @@ function findDrift(obs, group, logins, ownership) {
             if (!r)
                 continue;
             if (r.canLogin && !expected.has(name))
-                drift.push({ kind: 'unexpected-login', role: name, detail: `can log in, but the state says only ${[...expected].join(' and ')} should` });
+                drift.push({
+                    kind: 'unexpected-login',
+                    role: name,
+                    detail: `can log in, but the state says only ${[...expected].join(' and ')} should`,
+                });
             if (!r.canLogin && expected.has(name))
-                drift.push({ kind: 'active-cannot-login', role: name, detail: 'the state says it is in use, but it is NOLOGIN' });
+                drift.push({
+                    kind: 'active-cannot-login',
+                    role: name,
+                    detail: 'the state says it is in use, but it is NOLOGIN',
+                });
         }
     }
     return drift;
 }
 
-;// CONCATENATED MODULE: ./src/phases/status-poolers.ts
+;// CONCATENATED MODULE: ./src/phase-support/poolers-status.ts
 /** status with pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
 
 
@@ -2625,9 +2972,11 @@ async function poolerStatus(deps, logins) {
             return { ...views[i], poolModes: [], forcedUsers: [] };
         }
         const mine = r.snapshot.pools.filter((p) => logins.includes(p.user));
-        const poolModes = [...new Set((mine.length ? mine : r.snapshot.pools.filter((p) => p.database !== 'pgbouncer')).map((p) => p.poolMode))];
+        const poolModes = [
+            ...new Set((mine.length ? mine : r.snapshot.pools.filter((p) => p.database !== 'pgbouncer')).map((p) => p.poolMode)),
+        ];
         for (const f of r.snapshot.forcedUsers) {
-            deps.reporter.warning(`pooler ${r.label}: database entry "${(0,src_escape/* oneLine */.TN)(f.database)}" forces user "${(0,src_escape/* oneLine */.TN)(f.user)}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`);
+            deps.reporter.warning(`pooler ${r.label}: database entry "${(0,domain_escape/* oneLine */.TN)(f.database)}" forces user "${(0,domain_escape/* oneLine */.TN)(f.user)}"; the server sees only that user, so drain and close cannot tell its clients' logins apart.`);
         }
         return { ...views[i], poolModes, forcedUsers: r.snapshot.forcedUsers };
     });
@@ -2647,21 +2996,43 @@ async function status_status(cfg, deps) {
     const obs = await observe(client, { group: cfg.role, logins: cfg.logins });
     const ownership = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows;
     const direct = await readDirectGrants(client, cfg.role, cfg.logins);
-    const drift = [...findDrift(obs, cfg.role, cfg.logins, ownership), ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships)];
+    const drift = [
+        ...findDrift(obs, cfg.role, cfg.logins, ownership),
+        ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships),
+    ];
     const state = obs.state.kind === 'ok' ? obs.state.state : null;
-    const result = await finish(cfg, deps, { username: state?.active, state: state?.rotation ? 'open' : 'idle', previousUsername: state?.rotation ? state.active : undefined, rotationId: state?.rotation?.id }, [], []);
-    const roles = [obs.group ? [cfg.role, obs.group.canLogin] : null, ...cfg.logins.map((l) => (obs.logins[l] ? [l, obs.logins[l].canLogin] : null))].filter(Boolean);
+    const result = await finish(cfg, deps, {
+        username: state?.active,
+        state: state?.rotation ? 'open' : 'idle',
+        previousUsername: state?.rotation ? state.active : undefined,
+        rotationId: state?.rotation?.id,
+    }, [], []);
+    const roles = obs.group ? [[cfg.role, obs.group.canLogin]] : [];
+    for (const l of cfg.logins) {
+        const r = obs.logins[l];
+        if (r)
+            roles.push([l, r.canLogin]);
+    }
     const report = {
         group: cfg.role,
         state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
-        description: obs.state.kind === 'invalid' ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}` : describeState(state),
+        description: obs.state.kind === 'invalid'
+            ? `state comment ${obs.state.tampered ? 'tampered with' : 'unreadable'}: ${obs.state.reason}`
+            : describeState(state),
         active: state?.active ?? null,
         canLogin: Object.fromEntries(roles),
         rotation: state?.rotation ?? null,
         lastClosed: state?.lastClosed ?? null,
         lastAborted: state?.lastAborted ?? null,
         passwordSetAt: state?.passwordSetAt ?? {},
-        sessions: result.sessions.map((s) => ({ login: s.login, server: s.server ?? 'primary', database: s.database, applicationName: s.applicationName, clientAddr: s.clientAddr, count: s.count })),
+        sessions: result.sessions.map((s) => ({
+            login: s.login,
+            server: s.server ?? 'primary',
+            database: s.database,
+            applicationName: s.applicationName,
+            clientAddr: s.clientAddr,
+            count: s.count,
+        })),
         drift,
         ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.role, ...cfg.logins]) } : {}),
     };
@@ -2679,24 +3050,34 @@ async function status_status(cfg, deps) {
  * username, password and database-url, the secrets masked first. Needs no database.
  */
 function unseal(cfg, reporter) {
-    const { creds, binding } = (0,seal/* unsealCredentials */.nS)(cfg.sealedCredentials, cfg.sealKey, { family: cfg.role, rotationId: cfg.rotationId ?? undefined });
+    const { creds, binding } = (0,seal/* unsealCredentials */.nS)(cfg.sealedCredentials, cfg.sealKey, {
+        family: cfg.role,
+        rotationId: cfg.rotationId ?? undefined,
+    });
     reporter.secret(creds.password);
     reporter.secret(creds.databaseUrl);
     return {
         phase: 'unseal',
         group: cfg.role,
-        outputs: { username: creds.username, password: creds.password, databaseUrl: creds.databaseUrl, rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId },
+        outputs: {
+            username: creds.username,
+            password: creds.password,
+            databaseUrl: creds.databaseUrl,
+            rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId,
+        },
         changes: [],
-        notes: [`Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`],
+        notes: [
+            `Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`,
+        ],
         roles: { group: null, logins: [] },
         sessions: [],
         offline: true,
     };
 }
 
-// EXTERNAL MODULE: ./src/duration.ts
-var duration = __webpack_require__(7607);
-;// CONCATENATED MODULE: ./src/phases/verify-drain-poolers.ts
+// EXTERNAL MODULE: ./src/inputs/duration.ts
+var duration = __webpack_require__(1601);
+;// CONCATENATED MODULE: ./src/phase-support/poolers-drain.ts
 /** verify-drain's use of pgbouncer-urls: each poll's judgement, terminate-after, and the failure message. */
 
 
@@ -2729,11 +3110,15 @@ function poolerFailure(j, outgoing, incoming, fresh, min, when) {
     }
     const o = j.outgoing;
     if (o.count > 0) {
-        const perPooler = j.views.filter((v) => (v.clients[outgoing] ?? 0) > 0).map((v) => `${v.label}: ${v.clients[outgoing]}`);
+        const perPooler = j.views
+            .filter((v) => (v.clients[outgoing] ?? 0) > 0)
+            .map((v) => `${v.label}: ${v.clients[outgoing]}`);
         const parts = [
             o.clients ? `${o.clients} client(s) logged in to the poolers (${perPooler.join(', ')})` : '',
             o.unpooled ? `${o.unpooled} session(s) that no listed pooler holds` : '',
-            o.clients === 0 && o.heldInUse ? `${o.heldInUse} pooled server connection(s) in use by another login's clients (a database entry forces this user)` : '',
+            o.clients === 0 && o.heldInUse
+                ? `${o.heldInUse} pooled server connection(s) in use by another login's clients (a database entry forces this user)`
+                : '',
         ].filter(Boolean);
         return `"${outgoing}" still has ${o.count} connection(s) ${when}: ${parts.join(', ')}`;
     }
@@ -2768,6 +3153,7 @@ async function unpooledHint(deps, outgoing) {
 
 
 
+
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
  * the outgoing login has no sessions (and the incoming one has
@@ -2776,122 +3162,170 @@ async function unpooledHint(deps, outgoing) {
  * activity. Reconnects if a server restarts while waiting.
  */
 async function verifyDrain(cfg, deps) {
-    const { reporter } = deps;
     const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins });
     const target = planDrain(obs, cfg);
-    if (target.kind === 'noop') {
-        const last = target.state.lastClosed;
-        return finish(cfg, deps, { previousUsername: last.previous ?? otherLogin(target.state, last.active), rotationId: last.id, state: 'idle', remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`]);
-    }
-    const { outgoing, incoming } = target;
+    if (target.kind === 'noop')
+        return verify_drain_alreadyClosed(cfg, deps, target);
     const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.role, [], true) : null;
     if (missing) {
         throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
     }
+    const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming);
+    return drainResult(cfg, deps, target.rotationId, watch);
+}
+/** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
+function verify_drain_alreadyClosed(cfg, deps, target) {
+    const last = target.state.lastClosed;
+    return finish(cfg, deps, {
+        previousUsername: last.previous ?? otherLogin(target.state, last.active),
+        rotationId: last.id,
+        state: 'idle',
+        remainingConnections: 0,
+        drained: true,
+    }, [], [`Nothing to do: ${target.reason}.`]);
+}
+/** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
+async function watchDrain(cfg, deps, outgoing, incoming) {
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;
-    let sessions = [];
-    let pooled = null;
-    let refusal = null;
-    let polls = 0;
-    let terminated = 0;
-    const notes = [];
+    const watch = {
+        outgoing,
+        incoming,
+        start,
+        deadline,
+        sessions: [],
+        pooled: null,
+        refusal: null,
+        polls: 0,
+        terminated: 0,
+    };
+    const terminateAfter = cfg.terminateAfterMs;
     const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : '';
-    reporter.info(`Waiting up to ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${(0,duration/* formatDuration */.a)(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
+    deps.reporter.info(`Waiting up to ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${(0,duration/* formatDuration */.a)(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
     for (;;) {
-        try {
-            await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
-            sessions = await readSessions(deps.session.client, [outgoing, incoming]);
-            if (deps.replicas.count)
-                sessions.push(...(await deps.replicas.sessions([outgoing, incoming])));
-            pooled = deps.poolers.count ? await pooledCounts(deps, outgoing, incoming) : null;
-        }
-        catch (e) {
-            if (!isConnectionLost(e) || deps.now().getTime() >= deadline)
-                throw e;
-            reporter.warning(`Lost a connection while polling (${(0,src_escape/* oneLine */.TN)(e.message)}); reconnecting.`);
-            await reconnectUntil(deps, deadline);
+        if (!(await poll(deps, watch)))
             continue;
-        }
-        polls++;
-        const { old, fresh, blocked } = counts(sessions, pooled, outgoing, incoming);
+        watch.polls++;
+        const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming);
         const elapsed = deps.now().getTime() - start;
-        reporter.info(`poll ${polls} at ${(0,duration/* formatDuration */.a)(elapsed)}: "${outgoing}" ${(0,family/* describeSessions */.P)(sessions, outgoing)}, "${incoming}" ${(0,family/* describeSessions */.P)(sessions, incoming)}${pooled ? `; ${describePoolers(pooled.views, [outgoing, incoming])}` : ''}`);
+        deps.reporter.info(`poll ${watch.polls} at ${(0,duration/* formatDuration */.a)(elapsed)}: "${outgoing}" ${(0,family/* describeSessions */.P)(watch.sessions, outgoing)}, "${incoming}" ${(0,family/* describeSessions */.P)(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`);
         if (old === 0 && fresh >= cfg.minNewConnections && !blocked)
             break;
         // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
-        if (polls === 1 && blocked)
+        if (watch.polls === 1 && blocked)
             break;
-        const terminating = old > 0 && cfg.terminateAfterMs !== null && elapsed >= cfg.terminateAfterMs;
-        if (terminating) {
-            refusal = pooled ? await pooledTermination(deps, outgoing) : null;
-            if (refusal)
-                break;
-            const n = await terminateEverywhere(outgoing, deps);
-            terminated += n;
-            reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}) reached: signalled ${n} sessions of "${outgoing}" to terminate.`);
-        }
+        const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter;
+        if (terminating && !(await terminateOutgoing(deps, watch, terminateAfter)))
+            break;
         const now = deps.now().getTime();
-        if (now >= deadline)
+        if (now >= watch.deadline)
             break;
         // After signalling terminations, look again soon to confirm they are gone.
-        await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, deadline - now));
+        await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, watch.deadline - now));
     }
-    const { old: remaining, fresh, blocked } = counts(sessions, pooled, outgoing, incoming);
-    const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !refusal;
-    if (terminated)
-        notes.push(`Terminated ${terminated} sessions of "${outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
+    return watch;
+}
+/**
+ * One look at both logins' sessions (after clearing the stats snapshot, so it
+ * sees fresh activity) and, with poolers, their clients. A lost connection is
+ * renewed before the deadline and the look reported as not taken (false).
+ */
+async function poll(deps, watch) {
+    const logins = [watch.outgoing, watch.incoming];
+    try {
+        await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
+        watch.sessions = await readSessions(deps.session.client, logins);
+        if (deps.replicas.count)
+            watch.sessions.push(...(await deps.replicas.sessions(logins)));
+        watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null;
+        return true;
+    }
+    catch (e) {
+        if (!isConnectionLost(e) || deps.now().getTime() >= watch.deadline)
+            throw e;
+        deps.reporter.warning(`Lost a connection while polling (${(0,domain_escape/* oneLine */.TN)(e.message)}); reconnecting.`);
+        await reconnectUntil(deps, watch.deadline);
+        return false;
+    }
+}
+/**
+ * terminate-after reached: end the outgoing login's sessions everywhere (and,
+ * with poolers, its pooler clients). Returns false when a pooler refuses, which
+ * ends the wait: ending only the server side would leave its clients connected.
+ */
+async function terminateOutgoing(deps, watch, terminateAfter) {
+    watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null;
+    if (watch.refusal)
+        return false;
+    const n = await terminateEverywhere(watch.outgoing, deps);
+    watch.terminated += n;
+    deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`);
+    return true;
+}
+async function drainResult(cfg, deps, rotationId, watch) {
+    const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming);
+    const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !watch.refusal;
+    const notes = [];
+    if (watch.terminated && cfg.terminateAfterMs !== null)
+        notes.push(`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
     let failure;
     if (!drained) {
-        const why = refusal
-            ? `terminate-after was reached, but ${refusal}`
-            : pooled
-                ? poolerFailure(pooled, outgoing, incoming, fresh, cfg.minNewConnections, polls === 1 && blocked ? 'at the first look' : `after ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)}`)
-                : remaining > 0
-                    ? `"${outgoing}" still has ${(0,family/* describeSessions */.P)(sessions, outgoing)} sessions after ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)}${await unpooledHint(deps, outgoing)}`
-                    : `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), after ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)}`;
-        failure = `Not drained: ${why}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`;
-        if (pooled)
-            for (const v of pooled.views)
-                if ((v.clients[outgoing] ?? 0) > 0)
-                    reporter.warning(`remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`);
-        for (const s of sessions.filter((x) => x.login === outgoing)) {
-            const server = s.server && s.server !== 'primary' ? ` on replica ${(0,src_escape/* oneLine */.TN)(s.server)}` : '';
-            const database = s.database === null ? '(none)' : (0,src_escape/* oneLine */.TN)(s.database);
-            reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${(0,src_escape/* oneLine */.TN)(s.clientAddr ?? 'local socket')} (application_name '${(0,src_escape/* oneLine */.TN)(s.applicationName)}')`);
-        }
+        failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`;
+        warnRemaining(deps, watch);
     }
     else {
-        notes.push(`Drained after ${(0,duration/* formatDuration */.a)(deps.now().getTime() - start)} (${polls} polls).`);
+        notes.push(`Drained after ${(0,duration/* formatDuration */.a)(deps.now().getTime() - watch.start)} (${watch.polls} polls).`);
     }
-    return finish(cfg, deps, { previousUsername: outgoing, rotationId: target.rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, pooled ? { poolers: pooled.views } : {});
+    return finish(cfg, deps, { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
+}
+async function whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked }) {
+    const { outgoing, incoming } = watch;
+    const after = `after ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)}`;
+    if (watch.refusal)
+        return `terminate-after was reached, but ${watch.refusal}`;
+    if (watch.pooled) {
+        const when = watch.polls === 1 && blocked ? 'at the first look' : after;
+        return poolerFailure(watch.pooled, outgoing, incoming, fresh, cfg.minNewConnections, when);
+    }
+    if (remaining > 0)
+        return `"${outgoing}" still has ${(0,family/* describeSessions */.P)(watch.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`;
+    return `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), ${after}`;
+}
+/** One warning line per remaining pooler client count and session group of the outgoing login. */
+function warnRemaining(deps, watch) {
+    const outgoing = watch.outgoing;
+    if (watch.pooled)
+        for (const v of watch.pooled.views)
+            if ((v.clients[outgoing] ?? 0) > 0)
+                deps.reporter.warning(`remaining: ${v.clients[outgoing]} client(s) of "${outgoing}" logged in to pooler ${v.label}`);
+    for (const s of watch.sessions.filter((x) => x.login === outgoing)) {
+        const server = s.server && s.server !== 'primary' ? ` on replica ${(0,domain_escape/* oneLine */.TN)(s.server)}` : '';
+        const database = s.database === null ? '(none)' : (0,domain_escape/* oneLine */.TN)(s.database);
+        deps.reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${(0,domain_escape/* oneLine */.TN)(s.clientAddr ?? 'local socket')} (application_name '${(0,domain_escape/* oneLine */.TN)(s.applicationName)}')`);
+    }
 }
 /** The outgoing login's remaining connections, the incoming one's, and whether a pooler could not be read. */
-function counts(sessions, pooled, outgoing, incoming) {
+function drainCounts(sessions, pooled, outgoing, incoming) {
     if (!pooled)
         return { old: (0,family/* sessionCount */.y)(sessions, outgoing), fresh: (0,family/* sessionCount */.y)(sessions, incoming), blocked: false };
     // Pooler pids are matched on the primary; sessions on replicas count as they are.
     const onReplicas = (login) => (0,family/* sessionCount */.y)(sessions.filter((s) => s.server && s.server !== 'primary'), login);
-    return { old: pooled.outgoing.count + onReplicas(outgoing), fresh: pooled.incoming.count + onReplicas(incoming), blocked: pooled.unreadable.length > 0 };
+    return {
+        old: pooled.outgoing.count + onReplicas(outgoing),
+        fresh: pooled.incoming.count + onReplicas(incoming),
+        blocked: pooled.unreadable.length > 0,
+    };
 }
 async function reconnectUntil(deps, deadline) {
-    let delay = 250;
-    for (;;) {
-        try {
-            await deps.session.renew();
-            return;
-        }
-        catch (e) {
-            if (deps.now().getTime() + delay >= deadline)
-                throw e;
-            deps.reporter.info(`Reconnect failed (${(0,src_escape/* oneLine */.TN)(e.message)}); retrying in ${(0,duration/* formatDuration */.a)(delay)}.`);
-            await deps.sleep(delay);
-            delay = Math.min(delay * 2, 5000);
-        }
-    }
+    await (0,retry/* retryWithBackoff */.Z)(() => deps.session.renew(), {
+        clock: deps,
+        budgetMs: deadline - deps.now().getTime(),
+        initialMs: 250,
+        onRetry: ({ error, delayMs }) => deps.reporter.info(`Reconnect failed (${(0,domain_escape/* oneLine */.TN)(error.message)}); retrying in ${(0,duration/* formatDuration */.a)(delayMs)}.`),
+    });
 }
 
-;// CONCATENATED MODULE: ./src/replicas.ts
+;// CONCATENATED MODULE: ./src/postgres/replicas.ts
 
 
 
@@ -2930,7 +3364,9 @@ class Replicas {
         const existing = this.#clients[i];
         if (existing)
             return existing;
-        const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, { applicationName: this.applicationName });
+        const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, {
+            applicationName: this.applicationName,
+        });
         this.#clients[i] = c;
         return c;
     }
@@ -2968,7 +3404,10 @@ class Replicas {
     }
 }
 
-;// CONCATENATED MODULE: ./src/session.ts
+// EXTERNAL MODULE: ./src/domain/clock.ts
+var domain_clock = __webpack_require__(6774);
+;// CONCATENATED MODULE: ./src/postgres/session.ts
+
 
 
 /**
@@ -2980,14 +3419,18 @@ class AdminSession {
     applicationName;
     what;
     lockTimeoutMs;
+    clock;
     #client = null;
     constructor(target, applicationName, what = 'admin connection (admin-url)', 
     /** Overrides the phase transaction's lock_timeout (30 s); tests only. */
-    lockTimeoutMs) {
+    lockTimeoutMs, 
+    /** The run's clock: applyInTransaction waits with it between attempts on this connection. */
+    clock = domain_clock/* systemClock */.m) {
         this.target = target;
         this.applicationName = applicationName;
         this.what = what;
         this.lockTimeoutMs = lockTimeoutMs;
+        this.clock = clock;
     }
     get client() {
         if (!this.#client)
@@ -3009,7 +3452,10 @@ class AdminSession {
     }
     /** A connection to the same server with the same credentials but another database. */
     async forDatabase(database) {
-        return connect(this.target, `${this.what}, database "${(0,src_escape/* oneLine */.TN)(database)}"`, { applicationName: this.applicationName, database });
+        return connect(this.target, `${this.what}, database "${(0,domain_escape/* oneLine */.TN)(database)}"`, {
+            applicationName: this.applicationName,
+            database,
+        });
     }
     async end() {
         await db_close(this.#client);
@@ -3017,7 +3463,7 @@ class AdminSession {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rotate.ts
+;// CONCATENATED MODULE: ./src/run-phase.ts
 
 
 
@@ -3031,7 +3477,16 @@ class AdminSession {
 
 
 
-const PHASES = { setup: setup, open: open_open, 'verify-drain': verifyDrain, close: closePhase, abort: abort, status: status_status };
+
+
+const PHASES = {
+    setup: setup,
+    open: open_open,
+    'verify-drain': verifyDrain,
+    close: closePhase,
+    abort: abort,
+    status: status_status,
+};
 /** The phases that read the poolers of pgbouncer-urls. */
 const POOLER_PHASES = ['verify-drain', 'close', 'abort', 'status'];
 /** How long the first connection may keep failing transiently (server starting, network blip). */
@@ -3042,11 +3497,12 @@ async function runPhase(cfg, opts) {
         return unseal(cfg, opts.reporter);
     const phase = cfg.phase;
     const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63);
-    const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs);
+    const clock = runClock(opts);
+    const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock);
     const deps = {
         reporter: opts.reporter,
-        now: opts.now ?? (() => new Date()),
-        sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        now: () => clock.now(),
+        sleep: (ms) => clock.sleep(ms),
         session,
         replicas: Replicas.create(cfg.replicas, applicationName),
         poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
@@ -3068,25 +3524,25 @@ async function runPhase(cfg, opts) {
         await deps.poolers.end();
     }
 }
+/** The one clock of a run: RunOptions.clock, with the older now/sleep options still honoured. */
+function runClock(opts) {
+    const clock = opts.clock ?? domain_clock/* systemClock */.m;
+    return { now: opts.now ?? (() => clock.now()), sleep: opts.sleep ?? ((ms) => clock.sleep(ms)) };
+}
+/** Opens the admin connection, retrying only while the server may be restarting (57P03) or briefly gone. */
 async function connectWithRetry(session, deps) {
-    const deadline = deps.now().getTime() + CONNECT_BUDGET_MS;
-    let delay = 250;
-    for (;;) {
-        try {
-            await session.open();
-            return;
-        }
-        catch (e) {
-            // A refused connection is retried only while the server may be restarting (57P03) or briefly gone.
-            const code = e.code;
-            const transient = code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND');
-            if (!transient || deps.now().getTime() + delay > deadline)
-                throw e;
-            deps.reporter.warning(`Connecting failed (${e.message}); retrying in ${delay}ms.`);
-            await deps.sleep(delay);
-            delay = Math.min(delay * 2, 5000);
-        }
-    }
+    await (0,retry/* retryWithBackoff */.Z)(() => session.open(), {
+        clock: deps,
+        budgetMs: CONNECT_BUDGET_MS,
+        initialMs: 250,
+        isRetryable: isTransientConnectFailure,
+        onRetry: ({ error, delayMs }) => deps.reporter.warning(`Connecting failed (${error.message}); retrying in ${delayMs}ms.`),
+    });
+}
+/** A refused connection or an unknown host is not transient: only a starting server or a dropped link is. */
+function isTransientConnectFailure(e) {
+    const code = e.code;
+    return code === '57P03' || (isRetryable(e) && code !== 'ECONNREFUSED' && code !== 'ENOTFOUND');
 }
 
 
