@@ -1444,7 +1444,7 @@ function requireState(obs, cfg) {
 function unreadableState(s, group) {
     const inspect = `SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = ${(0,names/* quoteLiteral */.ce)(group)}`;
     if (!s.tampered) {
-        return new errors/* StateError */.qq(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`);
+        return new errors/* StateError */.qq(`The state comment on role "${group}" cannot be read: ${s.reason}.`, 'in an unknown state', `Inspect it with: ${inspect}. Only if no rotation is under way, clear it (COMMENT ON ROLE ${(0,names/* quoteIdent */.v4)(group)} IS NULL;) and run setup, which records the one login that can log in as active.`);
     }
     return new errors/* StateError */.qq(`The state comment on role "${group}" was tampered with: ${s.reason}. No phase acts on it, and nothing was changed.`, 'in an unknown state (tampered state comment)', `Find out who could COMMENT ON ROLE ${(0,names/* quoteIdent */.v4)(group)} (${inspect}), check which login the application uses, then reset the state with COMMENT ON ROLE ${(0,names/* quoteIdent */.v4)(group)} IS NULL; and run setup (with adopt: true if "${group}" itself is still the application's login): it records the one login that can log in as active, and refuses if both can.`);
 }

@@ -568,7 +568,7 @@ function unreadableState(s: { reason: string; tampered?: boolean }, group: strin
     return new StateError(
       `The state comment on role "${group}" cannot be read: ${s.reason}.`,
       'in an unknown state',
-      `Inspect it with: ${inspect}; run setup to write a fresh state only if no rotation is under way.`,
+      `Inspect it with: ${inspect}. Only if no rotation is under way, clear it (COMMENT ON ROLE ${quoteIdent(group)} IS NULL;) and run setup, which records the one login that can log in as active.`,
     )
   }
   return new StateError(
