@@ -19,6 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { connectClient } from './pg-client.mjs'
 import { freePort } from './embedded-postgres.mjs'
 
 /** The pgbouncer binary, or null when it is not installed. */
@@ -165,7 +166,7 @@ export async function startPgBouncer(server, opts = {}) {
     console: runConsole,
     /** @param {string} user @param {string} password */
     async connect(user, password, applicationName = 'pooled-app') {
-      const c = new pg.Client({
+      return connectClient({
         host: '127.0.0.1',
         port,
         user,
@@ -173,14 +174,6 @@ export async function startPgBouncer(server, opts = {}) {
         database: 'postgres',
         application_name: applicationName,
       })
-      c.on('error', () => {})
-      try {
-        await c.connect()
-      } catch (e) {
-        await c.end().catch(() => {})
-        throw e
-      }
-      return c
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -317,6 +317,71 @@ export function splitGucList(raw: string): string[] | null {
   }
 }
 
+/** A catalog whose ACL column READ_DIRECT_GRANTS explodes: what kind of object, from where, its name, any extra condition. */
+interface AclSource {
+  kind: string
+  from: string
+  name: string
+  acl: string
+  where?: string
+}
+
+const quoted = (...parts: string[]): string => parts.map((p) => `pg_catalog.quote_ident(${p})`).join(` || '.' || `)
+const NAMESPACE_OF = (alias: string, column: string): string =>
+  `JOIN pg_catalog.pg_namespace n ON n.oid = ${alias}.${column}`
+
+const ACL_SOURCES: readonly AclSource[] = [
+  {
+    kind: 'table',
+    from: `pg_catalog.pg_class c ${NAMESPACE_OF('c', 'relnamespace')}`,
+    name: quoted('n.nspname', 'c.relname'),
+    acl: 'c.relacl',
+  },
+  {
+    kind: 'column',
+    from: `pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid ${NAMESPACE_OF('c', 'relnamespace')}`,
+    name: quoted('n.nspname', 'c.relname', 't.attname'),
+    acl: 't.attacl',
+    where: 'NOT t.attisdropped',
+  },
+  { kind: 'schema', from: 'pg_catalog.pg_namespace n', name: quoted('n.nspname'), acl: 'n.nspacl' },
+  {
+    kind: 'function',
+    from: `pg_catalog.pg_proc p ${NAMESPACE_OF('p', 'pronamespace')}`,
+    name: `${quoted('n.nspname', 'p.proname')} || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'`,
+    acl: 'p.proacl',
+  },
+  {
+    kind: 'type',
+    from: `pg_catalog.pg_type t ${NAMESPACE_OF('t', 'typnamespace')}`,
+    name: quoted('n.nspname', 't.typname'),
+    acl: 't.typacl',
+  },
+  { kind: 'database', from: 'pg_catalog.pg_database d', name: quoted('d.datname'), acl: 'd.datacl' },
+  { kind: 'tablespace', from: 'pg_catalog.pg_tablespace s', name: quoted('s.spcname'), acl: 's.spcacl' },
+  { kind: 'language', from: 'pg_catalog.pg_language l', name: quoted('l.lanname'), acl: 'l.lanacl' },
+  { kind: 'foreign server', from: 'pg_catalog.pg_foreign_server f', name: quoted('f.srvname'), acl: 'f.srvacl' },
+  {
+    kind: 'foreign-data wrapper',
+    from: 'pg_catalog.pg_foreign_data_wrapper w',
+    name: quoted('w.fdwname'),
+    acl: 'w.fdwacl',
+  },
+  {
+    kind: 'default privilege',
+    from: 'pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace',
+    name: `'for role ' || ${quoted('pg_catalog.pg_get_userbyid(d.defaclrole)')} || ' on objects of type ' || d.defaclobjtype::pg_catalog.text || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || ${quoted('n.nspname')} END`,
+    acl: 'd.defaclacl',
+  },
+]
+
+function aclBranch(src: AclSource): string {
+  const where = [`${src.acl} IS NOT NULL`, ...(src.where ? [src.where] : [])].join(' AND ')
+  return `  SELECT ${lit(src.kind)} AS kind, ${src.name} AS object, a.grantee, a.grantor
+    FROM ${src.from}, pg_catalog.aclexplode(${src.acl}) a
+   WHERE ${where}`
+}
+
 /**
  * Privileges granted directly to the logins ($1) in the current database
  * (relations, columns, schemas, functions, types, languages, foreign servers
@@ -327,41 +392,7 @@ export function splitGucList(raw: string): string[] | null {
 export const READ_DIRECT_GRANTS = `
 WITH logins AS (SELECT oid, rolname FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])),
 acl AS (
-  SELECT 'table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, a.grantee, a.grantor
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
-   WHERE c.relacl IS NOT NULL
-  UNION ALL
-  SELECT 'column', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(t.attname), a.grantee, a.grantor
-    FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(t.attacl) a
-   WHERE t.attacl IS NOT NULL AND NOT t.attisdropped
-  UNION ALL
-  SELECT 'schema', pg_catalog.quote_ident(n.nspname), a.grantee, a.grantor
-    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE n.nspacl IS NOT NULL
-  UNION ALL
-  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', a.grantee, a.grantor
-    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace, pg_catalog.aclexplode(p.proacl) a WHERE p.proacl IS NOT NULL
-  UNION ALL
-  SELECT 'type', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), a.grantee, a.grantor
-    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace, pg_catalog.aclexplode(t.typacl) a WHERE t.typacl IS NOT NULL
-  UNION ALL
-  SELECT 'database', pg_catalog.quote_ident(d.datname), a.grantee, a.grantor
-    FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a WHERE d.datacl IS NOT NULL
-  UNION ALL
-  SELECT 'tablespace', pg_catalog.quote_ident(s.spcname), a.grantee, a.grantor
-    FROM pg_catalog.pg_tablespace s, pg_catalog.aclexplode(s.spcacl) a WHERE s.spcacl IS NOT NULL
-  UNION ALL
-  SELECT 'language', pg_catalog.quote_ident(l.lanname), a.grantee, a.grantor
-    FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE l.lanacl IS NOT NULL
-  UNION ALL
-  SELECT 'foreign server', pg_catalog.quote_ident(f.srvname), a.grantee, a.grantor
-    FROM pg_catalog.pg_foreign_server f, pg_catalog.aclexplode(f.srvacl) a WHERE f.srvacl IS NOT NULL
-  UNION ALL
-  SELECT 'foreign-data wrapper', pg_catalog.quote_ident(w.fdwname), a.grantee, a.grantor
-    FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE w.fdwacl IS NOT NULL
-  UNION ALL
-  SELECT 'default privilege', 'for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || ' on objects of type ' || d.defaclobjtype::pg_catalog.text
-           || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || pg_catalog.quote_ident(n.nspname) END, a.grantee, a.grantor
-    FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, pg_catalog.aclexplode(d.defaclacl) a
+${ACL_SOURCES.map(aclBranch).join('\n  UNION ALL\n')}
 )
 SELECT l.rolname AS login, acl.kind, pg_catalog.current_database() AS database,
        pg_catalog.count(DISTINCT acl.object)::pg_catalog.int4 AS objects,

@@ -1,12 +1,10 @@
 /** Plain pg clients for tests; no harness state, so the load tests can use it too. */
-import pg from 'pg'
+import type pg from 'pg'
+import { connectClient } from '../../scripts/lib/pg-client.mjs'
 
 /** Connects to `url`; the caller ends the client. Errors after connecting are ignored (tests terminate backends). */
 export async function connectTo(url: string, applicationName?: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, application_name: applicationName })
-  c.on('error', () => {})
-  await c.connect()
-  return c
+  return connectClient({ connectionString: url, application_name: applicationName })
 }
 
 /** Runs `fn` on a new client on `url`, and ends the client. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
+import { connectClient } from '../../scripts/lib/pg-client.mjs'
 import { inject } from 'vitest'
 import { parseConfig } from '../../src/inputs/config.js'
 import type { Reporter } from '../../src/domain/reporter.js'
@@ -32,7 +33,7 @@ export async function loginAs(
   password: string,
   database = 'postgres',
 ): Promise<pg.Client> {
-  const c = new pg.Client({
+  return connectClient({
     host: server.host,
     port: server.port,
     user,
@@ -40,14 +41,6 @@ export async function loginAs(
     database,
     application_name: 'test-app',
   })
-  c.on('error', () => {})
-  try {
-    await c.connect()
-  } catch (e) {
-    await c.end().catch(() => {})
-    throw e
-  }
-  return c
 }
 
 /** Resolves to null when the login works, or the SQLSTATE/code of the refusal. */
