@@ -7,7 +7,14 @@ import type { Ownership } from '../domain/drift.js'
 import { planSetup } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import type { RoleConfig } from '../domain/settings.js'
-import { READ_OWNERSHIP, reassignOwned } from '../postgres/statements.js'
+import {
+  BEGIN_PHASE,
+  COMMIT,
+  CURRENT_DATABASE,
+  READ_OWNERSHIP,
+  reassignOwned,
+  ROLLBACK,
+} from '../postgres/statements.js'
 import { writeBack } from '../github/writeback.js'
 import { credentialOutputs, finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
 
@@ -96,7 +103,7 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
     notes.push('fix-ownership: the login roles own nothing.')
     return []
   }
-  const current: string = (await main.query('SELECT current_database() AS db')).rows[0].db
+  const current: string = (await main.query(CURRENT_DATABASE)).rows[0].db
   const databases = [...new Set(owned.map((o) => o.database || current))]
   const statement = reassignOwned(cfg.logins, cfg.role)
   const done: string[] = []
@@ -104,11 +111,12 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
     let client: Client | null = null
     try {
       client = db === current ? main : await deps.session.forDatabase(db)
-      await client.query('BEGIN')
+      // The phase's lock and statement timeouts bound REASSIGN OWNED in every database.
+      await client.query(BEGIN_PHASE)
       await client.query(statement)
-      await client.query('COMMIT')
+      await client.query(COMMIT)
     } catch (e) {
-      await client?.query('ROLLBACK').catch(() => {})
+      await client?.query(ROLLBACK).catch(() => {})
       const earlier = done.length ? `, and REASSIGN OWNED committed in ${done.length} earlier database(s)` : ''
       throw statementError(
         e,

@@ -13,6 +13,8 @@ import type { AdminSession } from './session.js'
 import { retryWithBackoff, type Attempt } from '../domain/retry.js'
 import {
   BEGIN_PHASE,
+  COMMIT,
+  ROLLBACK,
   GROUP_INHERITS,
   LOCK_FAMILY,
   renderStep,
@@ -157,10 +159,10 @@ async function attemptOnce<P extends Plan>(
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 
     const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
-    await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.())
+    await run(client, COMMIT, undefined, COMMIT, opts.durable?.())
     return { before, plan, executed, password }
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => {})
+    await client.query(ROLLBACK).catch(() => {})
     throw e
   }
 }

@@ -16,6 +16,7 @@ import { close, type Client } from './db.js'
 import { oneLine } from '../domain/escape.js'
 import type { PoolerTarget } from '../inputs/pooler-urls.js'
 import { clientConfig } from './urls.js'
+import { CONSOLE, killClient } from './statements.js'
 
 /** The first PgBouncer release with KILL_CLIENT. */
 export const KILL_CLIENT_SINCE: [number, number] = [1, 24]
@@ -165,15 +166,15 @@ export class Poolers {
           )
         }
       }
-      const versionText = str((await q('SHOW VERSION'))[0]?.version)
+      const versionText = str((await q(CONSOLE.version))[0]?.version)
       const snapshot: PoolerSnapshot = {
         label: t.label,
         version: oneLine(versionText) || 'unknown',
         versionNumber: parseVersion(versionText),
-        clients: parseClients(await q('SHOW CLIENTS')),
-        servers: parseServers(await q('SHOW SERVERS')),
-        pools: parsePools(await q('SHOW POOLS')),
-        forcedUsers: parseForcedUsers(await q('SHOW DATABASES')),
+        clients: parseClients(await q(CONSOLE.clients)),
+        servers: parseServers(await q(CONSOLE.servers)),
+        pools: parsePools(await q(CONSOLE.pools)),
+        forcedUsers: parseForcedUsers(await q(CONSOLE.databases)),
       }
       return { label: t.label, line: t.line, snapshot }
     } catch (e) {
@@ -211,7 +212,7 @@ export class Poolers {
     let n = 0
     for (const id of ids) {
       if (!/^\d+$/.test(id)) continue
-      await c.query(`KILL_CLIENT ${id}`)
+      await c.query(killClient(id))
       n++
     }
     return n

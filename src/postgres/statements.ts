@@ -117,6 +117,13 @@ export function serializeOnGroup(group: string, inherit: boolean): string {
 /** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
 export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
 
+/** Ends a phase's transaction: its changes stand, or none of them do. */
+export const COMMIT = 'COMMIT'
+export const ROLLBACK = 'ROLLBACK'
+
+/** The database a connection is in (fix-ownership visits the others on connections of their own). */
+export const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db'
+
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 export function setLockTimeout(ms: number): string {
   return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`
@@ -460,3 +467,20 @@ SELECT kind, name FROM (
         OR pg_catalog.strpos(pg_catalog.lower(def), pg_catalog.lower($1::pg_catalog.text)) > 0)
  ORDER BY 1, 2
  LIMIT 21`
+
+// ---- pooler admin consoles (PgBouncer; simple query protocol, no parameters) --
+
+/** What the console is asked on each poll: its version, who is logged in, which server connections it holds, its pools, its database entries. */
+export const CONSOLE = {
+  version: 'SHOW VERSION',
+  clients: 'SHOW CLIENTS',
+  servers: 'SHOW SERVERS',
+  pools: 'SHOW POOLS',
+  databases: 'SHOW DATABASES',
+} as const
+
+/** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */
+export function killClient(id: string): string {
+  if (!/^\d+$/.test(id)) throw new Error(`internal: KILL_CLIENT needs a numeric client id`)
+  return `KILL_CLIENT ${id}`
+}
