@@ -1,6 +1,7 @@
 /** verify-drain's use of pgbouncer-urls: each poll's judgement, terminate-after, and the failure message. */
 import { looksPooled, type DrainJudgement } from '../domain/drain-rule.js'
-import { POOLER_INPUT } from '../postgres/poolers.js'
+import { oneLine } from '../domain/escape.js'
+import { parseVersion, POOLER_INPUT, supportsKillClient } from '../postgres/poolers.js'
 import { killPoolerClients, killRefusal, pollPooled, readBackends } from '../postgres/pooled.js'
 import type { PhaseDeps } from './deps.js'
 
@@ -64,4 +65,18 @@ export async function unpooledHint(deps: PhaseDeps, outgoing: string): Promise<s
   } catch {
     return ''
   }
+}
+
+/**
+ * What to run when the drain failed: close with terminate ends the old login's
+ * sessions, but behind a pooler without KILL_CLIENT that still has its clients
+ * it refuses, so the advice names force instead.
+ */
+export function closeAdvice(pooled: DrainJudgement | null, outgoing: string): string {
+  const stuck = (pooled?.views ?? []).filter(
+    (v) => (v.clients[outgoing] ?? 0) > 0 && !supportsKillClient(parseVersion(v.version)),
+  )
+  if (stuck.length === 0) return 'close with terminate: true'
+  const where = stuck.map((v) => `${v.label} (${oneLine(v.version)})`).join(', ')
+  return `close with force: true (terminate would refuse: ${where} cannot end pooler clients without KILL_CLIENT)`
 }

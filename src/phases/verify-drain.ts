@@ -12,7 +12,13 @@ import { terminateEverywhere } from '../phase-support/sessions.js'
 import { finish, type PhaseDeps } from '../phase-support/deps.js'
 import { otherLogin } from '../domain/state.js'
 import { describePoolers, type DrainJudgement } from '../domain/drain-rule.js'
-import { poolerFailure, pooledCounts, pooledTermination, unpooledHint } from '../phase-support/poolers-drain.js'
+import {
+  closeAdvice,
+  poolerFailure,
+  pooledCounts,
+  pooledTermination,
+  unpooledHint,
+} from '../phase-support/poolers-drain.js'
 import { retryWithBackoff } from '../domain/retry.js'
 
 /**
@@ -162,7 +168,7 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
     )
   let failure: string | undefined
   if (!drained) {
-    failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`
+    failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, ${closeAdvice(watch.pooled, watch.outgoing)}, or abort.`
     warnRemaining(deps, watch)
   } else {
     notes.push(`Drained after ${formatDuration(deps.now().getTime() - watch.start)} (${watch.polls} polls).`)
