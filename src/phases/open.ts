@@ -3,6 +3,7 @@ import type { Config } from '../inputs/config.js'
 import { DatabaseError, InputError } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
 import { generatePassword } from '../crypto/password.js'
+import { observe } from '../postgres/observe.js'
 import {
   planConfirmOpen,
   planOpen,
@@ -117,8 +118,10 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
   return finish(cfg, deps, outputs, [], plan.notes)
 }
 
-/** After the login check, under the family lock: a concurrent abort or close would have ended the rotation. */
+/** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */
 async function confirmStillOpen(cfg: Config, deps: PhaseDeps, rotationId: string, incoming: string): Promise<void> {
   if (deps.afterLoginCheck) await deps.afterLoginCheck()
-  await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming))
+  // A read of the committed state is enough: an abort still in flight has not happened yet, and one that
+  // commits after this read would race any check alike, so taking the family lock here would buy nothing.
+  planConfirmOpen(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), rotationId, incoming)
 }

@@ -3,13 +3,7 @@ import type { Observation, RoleInfo, SessionGroup } from '../domain/family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from '../crypto/scram.js'
 import { parseSetconfig, type RoleConfig, type RoleSetting } from '../domain/settings.js'
 import type { DirectGrant, DirectMembership } from '../domain/config-drift.js'
-import {
-  OBSERVE_FAMILY,
-  READ_DIRECT_GRANTS,
-  READ_LOGIN_MEMBERSHIPS,
-  READ_ROLE_CONFIG,
-  READ_SESSIONS,
-} from './statements.js'
+import { OBSERVE_EVERYTHING, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_SESSIONS } from './statements.js'
 import { readState } from '../domain/state.js'
 
 export interface Family {
@@ -32,9 +26,9 @@ interface RoleRow {
 /** Reads the family's roles, memberships, settings, state and sessions (two queries). Read-only. */
 export async function observe(client: Client, family: Family): Promise<Observation> {
   const names = [family.group, ...family.logins]
-  const info = (await client.query(OBSERVE_FAMILY, [names])).rows[0]
   // The group role's own sessions count too: after adopt: true it is the outgoing login.
-  const sessions = await readSessions(client, names)
+  const info = (await client.query(OBSERVE_EVERYTHING, [names])).rows[0]
+  const sessions = toSessionGroups(info.sessions, 'primary')
   const roles = info.roles as RoleRow[]
 
   const roleInfo = (name: string, isGroup: boolean): RoleInfo | null => {
@@ -68,18 +62,19 @@ export async function observe(client: Client, family: Family): Promise<Observati
     logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
     state: readState(groupRow ? groupRow.comment : null, family.group),
     sessions,
-    configs: await readRoleConfigs(client, names),
+    configs: toRoleConfigs(info.configs),
   }
 }
 
-/** Settings, connection limit and VALID UNTIL of the named roles that exist, keyed by name. */
-export async function readRoleConfigs(client: Client, names: readonly string[]): Promise<Record<string, RoleConfig>> {
-  const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows as {
-    role: string
-    connection_limit: number
-    valid_until: string | null
-    settings: { database: string | null; entry: string }[]
-  }[]
+interface RoleConfigRow {
+  role: string
+  connection_limit: number
+  valid_until: string | null
+  settings: { database: string | null; entry: string }[]
+}
+
+/** Settings, connection limit and VALID UNTIL of the roles that exist (READ_ROLE_CONFIG rows), keyed by name. */
+function toRoleConfigs(rows: RoleConfigRow[]): Record<string, RoleConfig> {
   return Object.fromEntries(
     rows.map((r) => [
       r.role,
@@ -94,12 +89,15 @@ export async function readRoleConfigs(client: Client, names: readonly string[]):
   )
 }
 
-export async function readSessions(
-  client: Client,
-  logins: readonly string[],
-  server = 'primary',
-): Promise<SessionGroup[]> {
-  const rows = (await client.query(READ_SESSIONS, [logins])).rows
+interface SessionRow {
+  login: string
+  database: string | null
+  application_name: string
+  client_addr: string | null
+  count: number
+}
+
+function toSessionGroups(rows: SessionRow[], server: string): SessionGroup[] {
   return rows.map((r) => ({
     server,
     login: r.login,
@@ -108,6 +106,14 @@ export async function readSessions(
     clientAddr: r.client_addr,
     count: r.count,
   }))
+}
+
+export async function readSessions(
+  client: Client,
+  logins: readonly string[],
+  server = 'primary',
+): Promise<SessionGroup[]> {
+  return toSessionGroups((await client.query(READ_SESSIONS, [logins])).rows, server)
 }
 
 /** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */

@@ -244,6 +244,17 @@ SELECT r.rolname AS role,
   FROM pg_catalog.pg_roles r
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
 
+/**
+ * What observe() reads, in one round trip: OBSERVE_FAMILY, plus each role's
+ * configuration (READ_ROLE_CONFIG) and the sessions of every role of the
+ * family (READ_SESSIONS), as JSON arrays. $1: the group first, then the logins.
+ */
+export const OBSERVE_EVERYTHING = `
+SELECT f.*,
+       (SELECT COALESCE(pg_catalog.json_agg(c), '[]'::pg_catalog.json) FROM (${READ_ROLE_CONFIG}) c) AS configs,
+       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions
+  FROM (${OBSERVE_FAMILY}) f`
+
 function oneLineDisplay(sql: string): Statement {
   return { sql, display: oneLine(sql) }
 }
