@@ -286,6 +286,11 @@ function serializeOnGroup(group, inherit) {
 }
 /** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
 const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`;
+/** Ends a phase's transaction: its changes stand, or none of them do. */
+const COMMIT = 'COMMIT';
+const ROLLBACK = 'ROLLBACK';
+/** The database a connection is in (fix-ownership visits the others on connections of their own). */
+const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db';
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 function setLockTimeout(ms) {
     return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`;
@@ -372,6 +377,16 @@ SELECT r.rolname AS role,
          WHERE s.setrole = r.oid AND (s.setdatabase = 0 OR d.oid IS NOT NULL)) AS settings
   FROM pg_catalog.pg_roles r
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`;
+/**
+ * What observe() reads, in one round trip: OBSERVE_FAMILY, plus each role's
+ * configuration (READ_ROLE_CONFIG) and the sessions of every role of the
+ * family (READ_SESSIONS), as JSON arrays. $1: the group first, then the logins.
+ */
+const OBSERVE_EVERYTHING = `
+SELECT f.*,
+       (SELECT COALESCE(pg_catalog.json_agg(c), '[]'::pg_catalog.json) FROM (${READ_ROLE_CONFIG}) c) AS configs,
+       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions
+  FROM (${OBSERVE_FAMILY}) f`;
 function oneLineDisplay(sql) {
     return { sql, display: (0,domain_escape/* oneLine */.TN)(sql) };
 }
@@ -459,6 +474,58 @@ function splitGucList(raw) {
             i++;
     }
 }
+const quoted = (...parts) => parts.map((p) => `pg_catalog.quote_ident(${p})`).join(` || '.' || `);
+const NAMESPACE_OF = (alias, column) => `JOIN pg_catalog.pg_namespace n ON n.oid = ${alias}.${column}`;
+const ACL_SOURCES = [
+    {
+        kind: 'table',
+        from: `pg_catalog.pg_class c ${NAMESPACE_OF('c', 'relnamespace')}`,
+        name: quoted('n.nspname', 'c.relname'),
+        acl: 'c.relacl',
+    },
+    {
+        kind: 'column',
+        from: `pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid ${NAMESPACE_OF('c', 'relnamespace')}`,
+        name: quoted('n.nspname', 'c.relname', 't.attname'),
+        acl: 't.attacl',
+        where: 'NOT t.attisdropped',
+    },
+    { kind: 'schema', from: 'pg_catalog.pg_namespace n', name: quoted('n.nspname'), acl: 'n.nspacl' },
+    {
+        kind: 'function',
+        from: `pg_catalog.pg_proc p ${NAMESPACE_OF('p', 'pronamespace')}`,
+        name: `${quoted('n.nspname', 'p.proname')} || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'`,
+        acl: 'p.proacl',
+    },
+    {
+        kind: 'type',
+        from: `pg_catalog.pg_type t ${NAMESPACE_OF('t', 'typnamespace')}`,
+        name: quoted('n.nspname', 't.typname'),
+        acl: 't.typacl',
+    },
+    { kind: 'database', from: 'pg_catalog.pg_database d', name: quoted('d.datname'), acl: 'd.datacl' },
+    { kind: 'tablespace', from: 'pg_catalog.pg_tablespace s', name: quoted('s.spcname'), acl: 's.spcacl' },
+    { kind: 'language', from: 'pg_catalog.pg_language l', name: quoted('l.lanname'), acl: 'l.lanacl' },
+    { kind: 'foreign server', from: 'pg_catalog.pg_foreign_server f', name: quoted('f.srvname'), acl: 'f.srvacl' },
+    {
+        kind: 'foreign-data wrapper',
+        from: 'pg_catalog.pg_foreign_data_wrapper w',
+        name: quoted('w.fdwname'),
+        acl: 'w.fdwacl',
+    },
+    {
+        kind: 'default privilege',
+        from: 'pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace',
+        name: `'for role ' || ${quoted('pg_catalog.pg_get_userbyid(d.defaclrole)')} || ' on objects of type ' || d.defaclobjtype::pg_catalog.text || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || ${quoted('n.nspname')} END`,
+        acl: 'd.defaclacl',
+    },
+];
+function aclBranch(src) {
+    const where = [`${src.acl} IS NOT NULL`, ...(src.where ? [src.where] : [])].join(' AND ');
+    return `  SELECT ${(0,esm/* escapeLiteral */.NO)(src.kind)} AS kind, ${src.name} AS object, a.grantee, a.grantor
+    FROM ${src.from}, pg_catalog.aclexplode(${src.acl}) a
+   WHERE ${where}`;
+}
 /**
  * Privileges granted directly to the logins ($1) in the current database
  * (relations, columns, schemas, functions, types, languages, foreign servers
@@ -469,41 +536,7 @@ function splitGucList(raw) {
 const READ_DIRECT_GRANTS = `
 WITH logins AS (SELECT oid, rolname FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])),
 acl AS (
-  SELECT 'table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object, a.grantee, a.grantor
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
-   WHERE c.relacl IS NOT NULL
-  UNION ALL
-  SELECT 'column', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || '.' || pg_catalog.quote_ident(t.attname), a.grantee, a.grantor
-    FROM pg_catalog.pg_attribute t JOIN pg_catalog.pg_class c ON c.oid = t.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(t.attacl) a
-   WHERE t.attacl IS NOT NULL AND NOT t.attisdropped
-  UNION ALL
-  SELECT 'schema', pg_catalog.quote_ident(n.nspname), a.grantee, a.grantor
-    FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a WHERE n.nspacl IS NOT NULL
-  UNION ALL
-  SELECT 'function', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', a.grantee, a.grantor
-    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace, pg_catalog.aclexplode(p.proacl) a WHERE p.proacl IS NOT NULL
-  UNION ALL
-  SELECT 'type', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname), a.grantee, a.grantor
-    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace, pg_catalog.aclexplode(t.typacl) a WHERE t.typacl IS NOT NULL
-  UNION ALL
-  SELECT 'database', pg_catalog.quote_ident(d.datname), a.grantee, a.grantor
-    FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) a WHERE d.datacl IS NOT NULL
-  UNION ALL
-  SELECT 'tablespace', pg_catalog.quote_ident(s.spcname), a.grantee, a.grantor
-    FROM pg_catalog.pg_tablespace s, pg_catalog.aclexplode(s.spcacl) a WHERE s.spcacl IS NOT NULL
-  UNION ALL
-  SELECT 'language', pg_catalog.quote_ident(l.lanname), a.grantee, a.grantor
-    FROM pg_catalog.pg_language l, pg_catalog.aclexplode(l.lanacl) a WHERE l.lanacl IS NOT NULL
-  UNION ALL
-  SELECT 'foreign server', pg_catalog.quote_ident(f.srvname), a.grantee, a.grantor
-    FROM pg_catalog.pg_foreign_server f, pg_catalog.aclexplode(f.srvacl) a WHERE f.srvacl IS NOT NULL
-  UNION ALL
-  SELECT 'foreign-data wrapper', pg_catalog.quote_ident(w.fdwname), a.grantee, a.grantor
-    FROM pg_catalog.pg_foreign_data_wrapper w, pg_catalog.aclexplode(w.fdwacl) a WHERE w.fdwacl IS NOT NULL
-  UNION ALL
-  SELECT 'default privilege', 'for role ' || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole)) || ' on objects of type ' || d.defaclobjtype::pg_catalog.text
-           || CASE WHEN d.defaclnamespace = 0 THEN '' ELSE ' in schema ' || pg_catalog.quote_ident(n.nspname) END, a.grantee, a.grantor
-    FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace, pg_catalog.aclexplode(d.defaclacl) a
+${ACL_SOURCES.map(aclBranch).join('\n  UNION ALL\n')}
 )
 SELECT l.rolname AS login, acl.kind, pg_catalog.current_database() AS database,
        pg_catalog.count(DISTINCT acl.object)::pg_catalog.int4 AS objects,
@@ -566,6 +599,21 @@ SELECT kind, name FROM (
         OR pg_catalog.strpos(pg_catalog.lower(def), pg_catalog.lower($1::pg_catalog.text)) > 0)
  ORDER BY 1, 2
  LIMIT 21`;
+// ---- pooler admin consoles (PgBouncer; simple query protocol, no parameters) --
+/** What the console is asked on each poll: its version, who is logged in, which server connections it holds, its pools, its database entries. */
+const CONSOLE = {
+    version: 'SHOW VERSION',
+    clients: 'SHOW CLIENTS',
+    servers: 'SHOW SERVERS',
+    pools: 'SHOW POOLS',
+    databases: 'SHOW DATABASES',
+};
+/** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */
+function killClient(id) {
+    if (!/^\d+$/.test(id))
+        throw new Error(`internal: KILL_CLIENT needs a numeric client id`);
+    return `KILL_CLIENT ${id}`;
+}
 
 // EXTERNAL MODULE: ./node_modules/pg-connection-string/esm/index.mjs
 var pg_connection_string_esm = __webpack_require__(984);
@@ -972,9 +1020,9 @@ function retireSettings(configs, role, movedTo) {
 /** Reads the family's roles, memberships, settings, state and sessions (two queries). Read-only. */
 async function observe(client, family) {
     const names = [family.group, ...family.logins];
-    const info = (await client.query(OBSERVE_FAMILY, [names])).rows[0];
     // The group role's own sessions count too: after adopt: true it is the outgoing login.
-    const sessions = await readSessions(client, names);
+    const info = (await client.query(OBSERVE_EVERYTHING, [names])).rows[0];
+    const sessions = toSessionGroups(info.sessions, 'primary');
     const roles = info.roles;
     const roleInfo = (name, isGroup) => {
         const r = roles.find((x) => x.name === name);
@@ -1008,12 +1056,11 @@ async function observe(client, family) {
         logins: Object.fromEntries(family.logins.map((l) => [l, roleInfo(l, false)])),
         state: readState(groupRow ? groupRow.comment : null, family.group),
         sessions,
-        configs: await readRoleConfigs(client, names),
+        configs: toRoleConfigs(info.configs),
     };
 }
-/** Settings, connection limit and VALID UNTIL of the named roles that exist, keyed by name. */
-async function readRoleConfigs(client, names) {
-    const rows = (await client.query(READ_ROLE_CONFIG, [names])).rows;
+/** Settings, connection limit and VALID UNTIL of the roles that exist (READ_ROLE_CONFIG rows), keyed by name. */
+function toRoleConfigs(rows) {
     return Object.fromEntries(rows.map((r) => [
         r.role,
         {
@@ -1025,8 +1072,7 @@ async function readRoleConfigs(client, names) {
         },
     ]));
 }
-async function readSessions(client, logins, server = 'primary') {
-    const rows = (await client.query(READ_SESSIONS, [logins])).rows;
+function toSessionGroups(rows, server) {
     return rows.map((r) => ({
         server,
         login: r.login,
@@ -1035,6 +1081,9 @@ async function readSessions(client, logins, server = 'primary') {
         clientAddr: r.client_addr,
         count: r.count,
     }));
+}
+async function readSessions(client, logins, server = 'primary') {
+    return toSessionGroups((await client.query(READ_SESSIONS, [logins])).rows, server);
 }
 /** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
 async function readDirectGrants(client, group, logins) {
@@ -1606,11 +1655,11 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
         if (opts.beforeChanges && plan.steps.length > 0)
             await opts.beforeChanges(before, plan);
         const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts);
-        await run(client, 'COMMIT', undefined, 'COMMIT', opts.durable?.());
+        await run(client, COMMIT, undefined, COMMIT, opts.durable?.());
         return { before, plan, executed, password };
     }
     catch (e) {
-        await client.query('ROLLBACK').catch(() => { });
+        await client.query(ROLLBACK).catch(() => { });
         throw e;
     }
 }
@@ -1874,6 +1923,7 @@ var pooler_urls = __webpack_require__(235);
 
 
 
+
 /** The first PgBouncer release with KILL_CLIENT. */
 const KILL_CLIENT_SINCE = [1, 24];
 
@@ -1966,15 +2016,15 @@ class Poolers {
                     throw new Error(`unexpected answer to ${command}: ${e.message} (is this a PgBouncer admin console?)`, { cause: e });
                 }
             };
-            const versionText = str((await q('SHOW VERSION'))[0]?.version);
+            const versionText = str((await q(CONSOLE.version))[0]?.version);
             const snapshot = {
                 label: t.label,
                 version: (0,domain_escape/* oneLine */.TN)(versionText) || 'unknown',
                 versionNumber: parseVersion(versionText),
-                clients: parseClients(await q('SHOW CLIENTS')),
-                servers: parseServers(await q('SHOW SERVERS')),
-                pools: parsePools(await q('SHOW POOLS')),
-                forcedUsers: parseForcedUsers(await q('SHOW DATABASES')),
+                clients: parseClients(await q(CONSOLE.clients)),
+                servers: parseServers(await q(CONSOLE.servers)),
+                pools: parsePools(await q(CONSOLE.pools)),
+                forcedUsers: parseForcedUsers(await q(CONSOLE.databases)),
             };
             return { label: t.label, line: t.line, snapshot };
         }
@@ -2009,7 +2059,7 @@ class Poolers {
         for (const id of ids) {
             if (!/^\d+$/.test(id))
                 continue;
-            await c.query(`KILL_CLIENT ${id}`);
+            await c.query(killClient(id));
             n++;
         }
         return n;
@@ -2553,6 +2603,7 @@ async function failedWrite(cfg, deps, e, active, rotationId, incoming) {
 
 
 
+
 /**
  * Gives the standby login a new password and LOGIN, then logs in with it and
  * checks that the session runs as the group role. If that check fails the
@@ -2632,11 +2683,13 @@ async function reemit(cfg, deps, plan) {
     };
     return finish(cfg, deps, outputs, [], plan.notes);
 }
-/** After the login check, under the family lock: a concurrent abort or close would have ended the rotation. */
+/** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */
 async function confirmStillOpen(cfg, deps, rotationId, incoming) {
     if (deps.afterLoginCheck)
         await deps.afterLoginCheck();
-    await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planConfirmOpen(obs, rotationId, incoming));
+    // A read of the committed state is enough: an abort still in flight has not happened yet, and one that
+    // commits after this read would race any check alike, so taking the family lock here would buy nothing.
+    planConfirmOpen(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), rotationId, incoming);
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/adoption.ts
@@ -2786,7 +2839,7 @@ async function fixOwnership(cfg, deps, notes) {
         notes.push('fix-ownership: the login roles own nothing.');
         return [];
     }
-    const current = (await main.query('SELECT current_database() AS db')).rows[0].db;
+    const current = (await main.query(CURRENT_DATABASE)).rows[0].db;
     const databases = [...new Set(owned.map((o) => o.database || current))];
     const statement = reassignOwned(cfg.logins, cfg.role);
     const done = [];
@@ -2794,12 +2847,13 @@ async function fixOwnership(cfg, deps, notes) {
         let client = null;
         try {
             client = db === current ? main : await deps.session.forDatabase(db);
-            await client.query('BEGIN');
+            // The phase's lock and statement timeouts bound REASSIGN OWNED in every database.
+            await client.query(BEGIN_PHASE);
             await client.query(statement);
-            await client.query('COMMIT');
+            await client.query(COMMIT);
         }
         catch (e) {
-            await client?.query('ROLLBACK').catch(() => { });
+            await client?.query(ROLLBACK).catch(() => { });
             const earlier = done.length ? `, and REASSIGN OWNED committed in ${done.length} earlier database(s)` : '';
             throw statementError(e, `${statement} (database "${(0,domain_escape/* oneLine */.TN)(db)}")`, `setup's role changes were committed (see what changed${earlier}); run setup with fix-ownership again`);
         }
@@ -3082,6 +3136,7 @@ var duration = __webpack_require__(1601);
 
 
 
+
 async function pooledCounts(deps, outgoing, incoming) {
     return (await pollPooled(deps, outgoing, incoming)).judgement;
 }
@@ -3137,6 +3192,18 @@ async function unpooledHint(deps, outgoing) {
     catch {
         return '';
     }
+}
+/**
+ * What to run when the drain failed: close with terminate ends the old login's
+ * sessions, but behind a pooler without KILL_CLIENT that still has its clients
+ * it refuses, so the advice names force instead.
+ */
+function closeAdvice(pooled, outgoing) {
+    const stuck = (pooled?.views ?? []).filter((v) => (v.clients[outgoing] ?? 0) > 0 && !supportsKillClient(parseVersion(v.version)));
+    if (stuck.length === 0)
+        return 'close with terminate: true';
+    const where = stuck.map((v) => `${v.label} (${(0,domain_escape/* oneLine */.TN)(v.version)})`).join(', ');
+    return `close with force: true (terminate would refuse: ${where} cannot end pooler clients without KILL_CLIENT)`;
 }
 
 ;// CONCATENATED MODULE: ./src/phases/verify-drain.ts
@@ -3270,7 +3337,7 @@ async function drainResult(cfg, deps, rotationId, watch) {
         notes.push(`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
     let failure;
     if (!drained) {
-        failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, close with terminate: true, or abort.`;
+        failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, ${closeAdvice(watch.pooled, watch.outgoing)}, or abort.`;
         warnRemaining(deps, watch);
     }
     else {
