@@ -2,6 +2,7 @@ import { markdownCode, markdownText } from '../domain/escape.js'
 import { describeSessions } from '../domain/family.js'
 import type { PoolerView } from '../domain/drain-rule.js'
 import type { PhaseResult, StatusReport } from '../domain/result.js'
+import { describeWrittenBack } from '../domain/state.js'
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
 export function renderSummary(r: PhaseResult): string {
@@ -71,6 +72,7 @@ function renderStatus(st: StatusReport): string[] {
       `Open rotation ${markdownCode(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`,
       '',
     )
+  if (st.writtenBack) out.push(`> ${esc(describeWrittenBack(st.writtenBack))}`, '')
   const rotated = Object.entries(st.passwordSetAt)
   if (rotated.length)
     out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '')

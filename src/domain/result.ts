@@ -2,7 +2,7 @@ import type { Phase } from '../inputs/config.js'
 import type { Drift } from './drift.js'
 import type { PoolerView } from './drain-rule.js'
 import type { RoleInfo, SessionGroup } from './family.js'
-import type { FamilyState, OpenRotation } from './state.js'
+import type { FamilyState, OpenRotation, WrittenBack } from './state.js'
 
 /** The `status` phase's report, also set as the `status` output (JSON). */
 export interface StatusReport {
@@ -15,6 +15,8 @@ export interface StatusReport {
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
+  /** close wrote (or was writing) these credentials to GitHub secrets while the rotation is still open. */
+  writtenBack: WrittenBack | null
   /** As the phase saw them, each with its server named ('primary' for the admin connection's). */
   sessions: (SessionGroup & { server: string })[]
   drift: Drift[]

@@ -22,14 +22,14 @@ export interface OpenRotation {
 }
 
 /**
- * Credentials setup or close wrote to GitHub secrets. Written by a separate
+ * Credentials close wrote to GitHub secrets. Written by a separate
  * autocommit statement just before the GitHub write (pending: true) and
  * confirmed after it, so it survives the phase's own transaction failing:
  * abort then refuses to disable `login` (see docs/security.md, "Tampered state and write-back").
  */
 export interface WrittenBack {
   login: string
-  /** The rotation whose credentials were written; 'setup' for setup's. */
+  /** The rotation whose credentials were written. (setup writes after its commit, so it needs no record.) */
   rotationId: string
   /** Secret names written (all configured ones while pending). */
   secrets: string[]
@@ -166,4 +166,10 @@ export function describeState(state: FamilyState | null): string {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** What a write-back record means for the next step: close again finishes; abort would break the secrets' login. */
+export function describeWrittenBack(w: WrittenBack): string {
+  const what = w.pending ? 'may have written' : 'wrote'
+  return `close ${what} the credentials of "${w.login}" to GitHub secrets ${w.secrets.join(', ')} for rotation ${w.rotationId} (${w.at}), but the rotation is still open: run close again to finish it; abort refuses to disable "${w.login}" unless force: true.`
 }

@@ -4,7 +4,7 @@ import { findDrift, type Ownership } from '../domain/drift.js'
 import { observe, readDirectGrants } from '../postgres/observe.js'
 import type { PhaseResult, StatusReport } from '../domain/result.js'
 import { READ_OWNERSHIP } from '../postgres/statements.js'
-import { describeState } from '../domain/state.js'
+import { describeState, describeWrittenBack } from '../domain/state.js'
 import { finish, type PhaseDeps } from '../phase-support/deps.js'
 import { poolerStatus } from '../phase-support/poolers-status.js'
 
@@ -49,6 +49,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     lastClosed: state?.lastClosed ?? null,
     lastAborted: state?.lastAborted ?? null,
     passwordSetAt: state?.passwordSetAt ?? {},
+    writtenBack: state?.writtenBack ?? null,
     sessions: result.sessions.map((s) => ({
       login: s.login,
       server: s.server ?? 'primary',
@@ -64,6 +65,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     deps.reporter.warning(
       `The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`,
     )
+  if (report.writtenBack) deps.reporter.warning(describeWrittenBack(report.writtenBack))
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }
 }

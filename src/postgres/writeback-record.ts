@@ -8,7 +8,7 @@ import { READ_STATE_COMMENT, RECORD_TIMEOUTS, renderStep } from './statements.js
  * autocommit connection, so the record survives the phase's own transaction
  * failing afterwards. Close calls it while its transaction holds the family
  * lock and has not written the state yet, so no other phase can interleave;
- * it refuses unless the state still belongs to `rotationId` ('setup': idle).
+ * it refuses unless the state still belongs to the open rotation `rotationId`.
  */
 export async function recordWriteBack(
   session: AdminSession,
@@ -21,7 +21,7 @@ export async function recordWriteBack(
     await client.query(RECORD_TIMEOUTS)
     const comment: string | null = (await client.query(READ_STATE_COMMENT, [group])).rows[0]?.comment ?? null
     const read = readState(comment, group)
-    if (read.kind !== 'ok' || (read.state.rotation?.id ?? 'setup') !== rotationId) {
+    if (read.kind !== 'ok' || read.state.rotation?.id !== rotationId) {
       throw new Error(`the state of "${group}" is no longer that of rotation ${rotationId}`)
     }
     const { writtenBack: _previous, ...rest } = read.state

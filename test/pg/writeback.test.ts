@@ -112,6 +112,24 @@ describe.each(servers())('PostgreSQL $major: a write-back outlives a failed clos
     expect((await stateOf(server, role)).writtenBack).toBeUndefined()
   })
 
+  it('status shows the write-back record of the still-open rotation and says to run close again', async () => {
+    github = await fakeGitHub({ token: TOKEN, repository: REPO })
+    const role = familyName('wbst')
+    const { o, base } = await closeBlocked(role)
+    const st = await phase(server, { ...base, phase: 'status' }, { env: env() })
+    expect(st.status!.state).toBe('open')
+    expect(st.status!.writtenBack).toMatchObject({
+      login: `${role}_b`,
+      rotationId: o.outputs.rotationId,
+      secrets: ['DATABASE_URL', 'DB_USER'],
+    })
+    expect(st.log.lines.join('\n')).toMatch(
+      new RegExp(
+        `warning: close wrote the credentials of "${role}_b" to GitHub secrets DATABASE_URL, DB_USER.*run close again.*abort refuses`,
+      ),
+    )
+  })
+
   it('abort with force: true disables the login anyway, and says to restore the secrets', async () => {
     github = await fakeGitHub({ token: TOKEN, repository: REPO })
     const role = familyName('wb')
