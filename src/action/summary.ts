@@ -19,7 +19,8 @@ export function renderSummary(r: PhaseResult): string {
     ['remaining connections', o.remainingConnections?.toString()],
     ['drained', o.drained?.toString()],
   ]
-  lines.push(...facts.filter(([, v]) => v !== undefined).map(([k, v]) => `- **${k}**: ${esc(v!)}`), '')
+  for (const [k, v] of facts) if (v !== undefined) lines.push(`- **${k}**: ${esc(v)}`)
+  lines.push('')
 
   if (r.offline) {
     if (r.notes.length) lines.push(...r.notes.map((n) => `> ${esc(n)}`), '')

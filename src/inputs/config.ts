@@ -211,6 +211,18 @@ function parseSealInputs(
   return { sealKey, sealedCredentials }
 }
 
+/**
+ * The sealed credentials and the key that opens them. parseConfig already
+ * requires both for unseal and for close with write-back; this narrows the
+ * types, and says which input is missing should a new caller forget that.
+ */
+export function sealedInput(cfg: Pick<Config, 'sealKey' | 'sealedCredentials'>): { sealed: string; key: string } {
+  if (!cfg.sealedCredentials)
+    throw new InputError('sealed-credentials', 'is required here: pass the sealed-credentials output of setup or open')
+  if (!cfg.sealKey) throw new InputError('seal-key', 'is required to open sealed-credentials')
+  return { sealed: cfg.sealedCredentials, key: cfg.sealKey }
+}
+
 /** The GitHub write-back; close can only write what it can unseal. */
 function parseWriteBackInputs(
   get: TrimmedReader,

@@ -1,5 +1,5 @@
 import { applyInTransaction, type Applied } from '../postgres/apply.js'
-import type { Config, GitHubWriteBack } from '../inputs/config.js'
+import { sealedInput, type Config, type GitHubWriteBack } from '../inputs/config.js'
 import { sessionCount, type SessionGroup } from '../domain/family.js'
 import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
@@ -228,7 +228,8 @@ async function credentialsToWrite(
   active: string,
   rotation: OpenRotation,
 ): Promise<Credentials> {
-  const { creds } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+  const { sealed, key } = sealedInput(cfg)
+  const { creds } = unsealCredentials(sealed, key, {
     family: cfg.role,
     rotationId: rotation.id,
   })

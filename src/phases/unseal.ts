@@ -1,4 +1,4 @@
-import type { Config } from '../inputs/config.js'
+import { sealedInput, type Config } from '../inputs/config.js'
 import type { PhaseResult } from '../domain/result.js'
 import { unsealCredentials } from '../crypto/seal.js'
 import type { Reporter } from '../domain/reporter.js'
@@ -8,7 +8,8 @@ import type { Reporter } from '../domain/reporter.js'
  * username, password and database-url, the secrets masked first. Needs no database.
  */
 export function unseal(cfg: Config, reporter: Reporter): PhaseResult {
-  const { creds, binding } = unsealCredentials(cfg.sealedCredentials!, cfg.sealKey!, {
+  const { sealed, key } = sealedInput(cfg)
+  const { creds, binding } = unsealCredentials(sealed, key, {
     family: cfg.role,
     rotationId: cfg.rotationId ?? undefined,
   })

@@ -22,8 +22,9 @@ export class Replicas {
 
   static create(targets: ConnectionTarget[], applicationName: string): Replicas {
     const labels = targets.map((t, i) => {
+      if (!t.url) return `replica ${i + 1}`
       try {
-        const c = parse(t.url!)
+        const c = parse(t.url)
         return `${c.host ?? 'replica'}:${c.port ?? 5432}`
       } catch {
         return `replica ${i + 1}`

@@ -25,8 +25,9 @@ export function tlsAttempts(
 ): TlsAttempt[] {
   const params = target.url ? uriParams(target.url) : new Map<string, string>()
   const fromUri = TLS_PARAMS.some((p) => params.has(p))
-  const mode = fromUri ? params.get('sslmode') : env.PGSSLMODE || 'prefer'
-  const ssl = fromUri ? base.ssl : libpqSsl(mode!, env)
+  const envMode = env.PGSSLMODE || 'prefer'
+  const mode = fromUri ? params.get('sslmode') : envMode
+  const ssl = fromUri ? base.ssl : libpqSsl(envMode, env)
   const unverified = typeof ssl === 'object' ? { ...ssl, rejectUnauthorized: false } : { rejectUnauthorized: false }
   if (mode === 'prefer') return [{ ssl: unverified, fallBackOn: serverHasNoTls }, { ssl: false }]
   if (mode === 'allow') return [{ ssl: false, fallBackOn: plaintextRefused }, { ssl: unverified }]

@@ -50,7 +50,7 @@ export function clientConfig(target: ConnectionTarget, override: Partial<ClientC
  */
 export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv): string {
   if (target.url) {
-    const [, scheme, authority, rest] = URL_RE.exec(target.url)!
+    const [scheme, authority, rest] = urlParts(target.url)
     const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority
     return `${scheme}://${hostPart}${stripCredentialParams(rest)}`
   }
@@ -93,7 +93,7 @@ export function checkAppUrl(url: string, input: string): string {
 
 /** `app-url` with the issued credentials, percent-encoded. */
 export function buildDatabaseUrl(appUrl: string, username: string, password: string): string {
-  const [, scheme, authority, rest] = URL_RE.exec(appUrl)!
+  const [scheme, authority, rest] = urlParts(appUrl)
   return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
 }
 
@@ -172,4 +172,11 @@ function urlPassword(uri: string): string[] {
   } catch {
     return []
   }
+}
+
+/** Scheme, authority and the rest of a URI that checkConnectionUrl or checkAppUrl accepted. */
+function urlParts(url: string): [scheme: string, authority: string, rest: string] {
+  const m = URL_RE.exec(url)
+  if (!m) throw new Error('internal: a connection URI that was checked no longer parses')
+  return [m[1], m[2], m[3]]
 }
