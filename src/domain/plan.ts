@@ -69,7 +69,7 @@ export type AbortPlan = NoopPlan | ChangePlan<AbortedState>
 type LastClosed = NonNullable<FamilyState['lastClosed']>
 type LastAborted = NonNullable<FamilyState['lastAborted']>
 
-type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 'force'> & {
+type PlanConfig = Pick<Config, 'group' | 'logins' | 'rotationId' | 'terminate' | 'force'> & {
   run: RunInfo
   adopt?: boolean
 }
@@ -77,20 +77,20 @@ type PlanConfig = Pick<Config, 'role' | 'logins' | 'rotationId' | 'terminate' | 
 // ---- setup --------------------------------------------------------------------
 
 export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): Plan {
-  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, cfg.role)
+  if (obs.state.kind === 'invalid') throw unreadableState(obs.state, cfg.group)
   const existing = obs.state.kind === 'ok' ? obs.state.state : null
   // An adopted family's group role keeps LOGIN until its first rotation closes.
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
   refuseUnsafeSetup(obs, cfg, existing, adopting)
   const steps = missingRoleSteps(obs, cfg)
-  if (existing) return repairOnly(obs, cfg.role, existing, steps)
+  if (existing) return repairOnly(obs, cfg.group, existing, steps)
   const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
   return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps)
 }
 
 /** Setup never turns a working login into the NOLOGIN group, touches a superuser, or re-pairs a family's logins. */
 function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilyState | null, adopting: boolean): void {
-  const group = cfg.role
+  const group = cfg.group
   const now = existing ? describeState(existing) : 'not set up'
   if (obs.group?.canLogin && !adopting && existing?.active !== group) {
     throw new StateError(
@@ -119,7 +119,7 @@ function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilySt
 
 /** The roles, memberships and default roles the family lacks. */
 function missingRoleSteps(obs: Observation, cfg: PlanConfig): Step[] {
-  const group = cfg.role
+  const group = cfg.group
   const steps: Step[] = []
   if (!obs.group) steps.push({ kind: 'create-role', role: group })
   for (const login of cfg.logins) {
@@ -144,7 +144,7 @@ function repairOnly(obs: Observation, group: string, existing: FamilyState, step
 
 /** adopt: true: the single login stays active (its password unchanged) and becomes the group role. */
 function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], steps: Step[]): ChangePlan {
-  const group = cfg.role
+  const group = cfg.group
   if (canLogin.length > 0) {
     throw new StateError(
       `adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`,
@@ -168,7 +168,7 @@ function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], ste
  * login is enabled and issued a password.
  */
 function planFirstSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext, canLogin: string[], steps: Step[]): Plan {
-  const group = cfg.role
+  const group = cfg.group
   if (canLogin.length === 2) {
     throw new StateError(
       `Both login roles (${cfg.logins.join(', ')}) can log in and no rotation state is recorded, so setup cannot tell which one the application uses.`,
@@ -222,7 +222,7 @@ function initialState(
 
 export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): OpenPlan {
   const state = requireState(obs, cfg)
-  const group = cfg.role
+  const group = cfg.group
   if (isOpen(state)) return planOpenRerun(obs, cfg, state, ctx)
   const incoming = otherLogin(state, state.active)
   const problem = loginProblem(obs.logins[incoming], group)
@@ -263,7 +263,7 @@ export function planOpen(obs: Observation, cfg: PlanConfig, ctx: PlanContext): O
  */
 function planOpenRerun(obs: Observation, cfg: PlanConfig, state: OpenState, ctx: PlanContext): OpenPlan {
   const r = state.rotation
-  const group = cfg.role
+  const group = cfg.group
   if (cfg.run.runId === '' || r.openedBy.runId !== cfg.run.runId) {
     throw new StateError(
       `A rotation is already open (opened ${r.openedAt}${r.openedBy.runId ? ` by workflow run ${r.openedBy.runId}` : ''}); another run must not replace a password a deploy may be using.`,
@@ -383,13 +383,13 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
   }
   // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
-  const retired = outgoing === cfg.role ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
+  const retired = outgoing === cfg.group ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }
   return {
     kind: 'change',
     steps: [
       { kind: 'disable-login', role: outgoing },
       ...retired.steps,
-      { kind: 'write-state', group: cfg.role, state: next },
+      { kind: 'write-state', group: cfg.group, state: next },
     ],
     state: next,
     notes: [...notes, ...retired.notes],
@@ -446,7 +446,7 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     kind: 'change',
     steps: [
       { kind: 'disable-login', role: r.incoming },
-      { kind: 'write-state', group: cfg.role, state: next },
+      { kind: 'write-state', group: cfg.group, state: next },
     ],
     state: next,
     notes,
@@ -528,7 +528,7 @@ export function planRevertOpen(
     kind: 'change',
     steps: [
       { kind: 'disable-login', role: state.rotation.incoming },
-      { kind: 'write-state', group: cfg.role, state: next },
+      { kind: 'write-state', group: cfg.group, state: next },
     ],
     state: next,
     notes: [],
@@ -544,14 +544,14 @@ function requireState(obs: Observation, cfg: PlanConfig): FamilyState {
       throw new StateError(
         `The family's state names the login roles ${s.state.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`,
         describeState(s.state),
-        `Pass login-roles: ${s.state.logins.join(',')}; or, if login-roles is right, the state comment was altered: reset it with COMMENT ON ROLE ${quoteIdent(cfg.role)} IS NULL; and run setup.`,
+        `Pass login-roles: ${s.state.logins.join(',')}; or, if login-roles is right, the state comment was altered: reset it with COMMENT ON ROLE ${quoteIdent(cfg.group)} IS NULL; and run setup.`,
       )
     }
     return s.state
   }
-  if (s.kind === 'invalid') throw unreadableState(s, cfg.role)
+  if (s.kind === 'invalid') throw unreadableState(s, cfg.group)
   throw new StateError(
-    obs.group ? `Role "${cfg.role}" has no rotation state.` : `Role "${cfg.role}" does not exist.`,
+    obs.group ? `Role "${cfg.group}" has no rotation state.` : `Role "${cfg.group}" does not exist.`,
     'not set up',
     'Run the setup phase first.',
   )

@@ -25,7 +25,8 @@ export interface RunInfo {
 export interface Config {
   phase: Phase
   admin: ConnectionTarget
-  role: string
+  /** The NOLOGIN group role (the input `role`): owns the objects, and is what the logins SET role to. */
+  group: string
   logins: [string, string]
   appUrl: string
   passwordLength: number
@@ -116,7 +117,7 @@ function parseConnectionInputs(
   get: TrimmedReader,
   env: NodeJS.ProcessEnv,
   phase: Phase,
-): Pick<Config, 'admin' | 'role' | 'logins' | 'appUrl'> {
+): Pick<Config, 'admin' | 'group' | 'logins' | 'appUrl'> {
   const adminUrl = get('admin-url')
   const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
   if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
@@ -134,7 +135,7 @@ function parseConnectionInputs(
 
   const appUrlText = get('app-url')
   const appUrl = appUrlText ? checkAppUrl(appUrlText, 'app-url') : defaultAppUrl(admin, env)
-  return { admin, role, logins, appUrl }
+  return { admin, group: role, logins, appUrl }
 }
 
 /** How new passwords are made: their length, and who hashes them. */

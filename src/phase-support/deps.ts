@@ -61,7 +61,7 @@ export function credentialOutputs(
   const sealedCredentials =
     sealed ??
     (cfg.sealKey
-      ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.role, rotationId })
+      ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.group, rotationId })
       : undefined)
   return { username, password, databaseUrl, sealedCredentials }
 }
@@ -76,13 +76,13 @@ export async function finish(
   failure?: string,
   extra: Partial<PhaseResult> = {},
 ): Promise<PhaseResult> {
-  const after = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const after = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const replicaSessions: SessionGroup[] = deps.replicas.count
-    ? await deps.replicas.sessions([cfg.role, ...cfg.logins])
+    ? await deps.replicas.sessions([cfg.group, ...cfg.logins])
     : []
   return {
     phase: cfg.phase,
-    group: cfg.role,
+    group: cfg.group,
     outputs,
     changes,
     notes,

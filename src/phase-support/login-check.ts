@@ -15,8 +15,8 @@ export async function checkLogin(cfg: Config, login: string, password: string): 
       withoutOptions: true,
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
-    if (row.current_user !== cfg.role) {
-      return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.role}": the SET role default did not apply, so objects it creates would be owned by the login.`
+    if (row.current_user !== cfg.group) {
+      return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
     }
     return null
   } catch (e) {

@@ -30,7 +30,7 @@ import {
  * no longer log back in.
  */
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const watched = [cfg.role, ...cfg.logins]
+  const watched = [cfg.group, ...cfg.logins]
   const progress: WriteBackProgress = { written: [], afterWrite: '' }
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
   const look = await lookThroughPoolers(deps, watched)
@@ -201,7 +201,7 @@ async function writeBackBeforeClose(
     ...(pending ? { pending } : {}),
   })
   try {
-    await recordWriteBack(deps.session, cfg.role, rotation.id, record(names, true))
+    await recordWriteBack(deps.session, cfg.group, rotation.id, record(names, true))
   } catch (e) {
     throw new DatabaseError(
       `Could not record the coming GitHub write in the state comment (${(e as Error).message}), so nothing was written to GitHub and nothing was changed.`,
@@ -214,7 +214,7 @@ async function writeBackBeforeClose(
     throw await failedWrite(cfg, deps, e, state.active, rotation.id, creds.username)
   }
   progress.afterWrite = `GitHub secrets ${progress.written.join(', ')} now hold the credentials of "${creds.username}" (recorded in the state comment); "${state.active}" is still enabled and rotation ${rotation.id} is still open. Run close again; abort refuses to disable "${creds.username}" unless force: true`
-  await recordWriteBack(deps.session, cfg.role, rotation.id, record(progress.written, false)).catch((e) =>
+  await recordWriteBack(deps.session, cfg.group, rotation.id, record(progress.written, false)).catch((e) =>
     deps.reporter.warning(
       `The GitHub write is recorded as pending only (confirming it failed: ${(e as Error).message}).`,
     ),
@@ -230,7 +230,7 @@ async function credentialsToWrite(
 ): Promise<Credentials> {
   const { sealed, key } = sealedInput(cfg)
   const { creds } = unsealCredentials(sealed, key, {
-    family: cfg.role,
+    family: cfg.group,
     rotationId: rotation.id,
   })
   deps.reporter.secret(creds.password)
@@ -267,7 +267,7 @@ async function failedWrite(
   const err = e as Error & { written?: string[]; status?: number }
   const partial = err.written ?? []
   if (partial.length === 0 && err.status !== undefined && err.status < 500) {
-    const cleared = await recordWriteBack(deps.session, cfg.role, rotationId, null).then(
+    const cleared = await recordWriteBack(deps.session, cfg.group, rotationId, null).then(
       () => true,
       () => false,
     )

@@ -33,7 +33,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
     const plan = planOpen(obs, cfg, planContext(deps))
     if (plan.kind !== 'issue' || !cfg.sealKey) return plan
     const creds = { username: plan.login, password, databaseUrl: buildDatabaseUrl(cfg.appUrl, plan.login, password) }
-    sealed = sealCredentials(creds, cfg.sealKey, { family: cfg.role, rotationId: plan.state.rotation.id })
+    sealed = sealCredentials(creds, cfg.sealKey, { family: cfg.group, rotationId: plan.state.rotation.id })
     return withSealed(plan, sealed)
   }
   const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password })
@@ -82,7 +82,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
     )
   }
   await confirmStillOpen(cfg, deps, rotation.id, incoming)
-  deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.role}".`)
+  deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.group}".`)
   return result
 }
 
@@ -95,7 +95,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
       `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`,
     )
   }
-  const { creds } = unsealCredentials(plan.sealed, cfg.sealKey, { family: cfg.role, rotationId })
+  const { creds } = unsealCredentials(plan.sealed, cfg.sealKey, { family: cfg.group, rotationId })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
   const problem = await checkLogin(cfg, creds.username, creds.password)
@@ -123,5 +123,5 @@ async function confirmStillOpen(cfg: Config, deps: PhaseDeps, rotationId: string
   if (deps.afterLoginCheck) await deps.afterLoginCheck()
   // A read of the committed state is enough: an abort still in flight has not happened yet, and one that
   // commits after this read would race any check alike, so taking the family lock here would buy nothing.
-  planConfirmOpen(await observe(deps.session.client, { group: cfg.role, logins: cfg.logins }), rotationId, incoming)
+  planConfirmOpen(await observe(deps.session.client, { group: cfg.group, logins: cfg.logins }), rotationId, incoming)
 }

@@ -68,8 +68,8 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       failure = [failure, (e as Error).message].filter(Boolean).join(' ')
     }
   }
-  if (cfg.adopt && plan.state.adoptedFrom === cfg.role && plan.state.active === cfg.role)
-    notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.role])))
+  if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
+    notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])))
   return finish(cfg, deps, outputs, changes, notes, failure)
 }
 
@@ -78,8 +78,8 @@ async function checkAdoption(cfg: Config, deps: PhaseDeps, config: RoleConfig | 
   let found: { warnings: string[]; notes: string[] }
   try {
     found = adoptionFindings(
-      await readAdoptionFacts(deps.session.client, cfg.role, config),
-      cfg.role,
+      await readAdoptionFacts(deps.session.client, cfg.group, config),
+      cfg.group,
       cfg.logins,
       deps.now(),
     )
@@ -105,7 +105,7 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
   }
   const current: string = (await main.query(CURRENT_DATABASE)).rows[0].db
   const databases = [...new Set(owned.map((o) => o.database || current))]
-  const statement = reassignOwned(cfg.logins, cfg.role)
+  const statement = reassignOwned(cfg.logins, cfg.group)
   const done: string[] = []
   for (const db of databases) {
     let client: Client | null = null
@@ -129,6 +129,6 @@ async function fixOwnership(cfg: Config, deps: PhaseDeps, notes: string[]): Prom
     done.push(`${statement}; -- in database "${oneLine(db)}"`)
   }
   const total = owned.reduce((n, o) => n + o.objects, 0)
-  notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.role}".`)
+  notes.push(`fix-ownership: moved ${total} object(s) in ${databases.length} database(s) to "${cfg.group}".`)
   return done
 }

@@ -11,12 +11,12 @@ import { poolerStatus } from '../phase-support/poolers-status.js'
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
 export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const client = deps.session.client
-  const obs = await observe(client, { group: cfg.role, logins: cfg.logins })
+  const obs = await observe(client, { group: cfg.group, logins: cfg.logins })
   const ownership: Ownership[] = (await client.query(READ_OWNERSHIP, [cfg.logins])).rows
-  const direct = await readDirectGrants(client, cfg.role, cfg.logins)
+  const direct = await readDirectGrants(client, cfg.group, cfg.logins)
   const drift = [
-    ...findDrift(obs, cfg.role, cfg.logins, ownership),
-    ...findConfigDrift(obs, cfg.role, cfg.logins, direct.grants, direct.memberships),
+    ...findDrift(obs, cfg.group, cfg.logins, ownership),
+    ...findConfigDrift(obs, cfg.group, cfg.logins, direct.grants, direct.memberships),
   ]
   const state = obs.state.kind === 'ok' ? obs.state.state : null
   const result = await finish(
@@ -31,13 +31,13 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     [],
     [],
   )
-  const roles: [string, boolean][] = obs.group ? [[cfg.role, obs.group.canLogin]] : []
+  const roles: [string, boolean][] = obs.group ? [[cfg.group, obs.group.canLogin]] : []
   for (const l of cfg.logins) {
     const r = obs.logins[l]
     if (r) roles.push([l, r.canLogin])
   }
   const report: StatusReport = {
-    group: cfg.role,
+    group: cfg.group,
     state: state ? (state.rotation ? 'open' : 'idle') : obs.state.kind === 'invalid' ? 'unreadable' : 'not set up',
     description:
       obs.state.kind === 'invalid'
@@ -59,11 +59,11 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
       count: s.count,
     })),
     drift,
-    ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.role, ...cfg.logins]) } : {}),
+    ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.group, ...cfg.logins]) } : {}),
   }
   if (obs.state.kind === 'invalid')
     deps.reporter.warning(
-      `The state comment on role "${cfg.role}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`,
+      `The state comment on role "${cfg.group}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`,
     )
   if (report.writtenBack) deps.reporter.warning(describeWrittenBack(report.writtenBack))
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)

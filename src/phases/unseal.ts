@@ -10,14 +10,14 @@ import type { Reporter } from '../domain/reporter.js'
 export function unseal(cfg: Config, reporter: Reporter): PhaseResult {
   const { sealed, key } = sealedInput(cfg)
   const { creds, binding } = unsealCredentials(sealed, key, {
-    family: cfg.role,
+    family: cfg.group,
     rotationId: cfg.rotationId ?? undefined,
   })
   reporter.secret(creds.password)
   reporter.secret(creds.databaseUrl)
   return {
     phase: 'unseal',
-    group: cfg.role,
+    group: cfg.group,
     outputs: {
       username: creds.username,
       password: creds.password,

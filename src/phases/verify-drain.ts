@@ -29,10 +29,10 @@ import { retryWithBackoff } from '../domain/retry.js'
  * activity. Reconnects if a server restarts while waiting.
  */
 export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const obs = await observe(deps.session.client, { group: cfg.role, logins: cfg.logins })
+  const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const target = planDrain(obs, cfg)
   if (target.kind === 'noop') return alreadyClosed(cfg, deps, target)
-  const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.role, [], true) : null
+  const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.group, [], true) : null
   if (missing) {
     throw new DatabaseError(
       `The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`,

@@ -69,7 +69,7 @@ export function familyLockKey(group: string): string {
  */
 export async function applyInTransaction<P extends Plan>(
   session: AdminSession,
-  cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
+  cfg: Pick<Config, 'group' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
   reporter: Reporter,
   decide: (obs: Observation) => P,
   opts: ApplyOptions = {},
@@ -117,7 +117,7 @@ const firstLine = (e: unknown): string => (e as Error).message.split('\n')[0]
 
 async function attemptOnce<P extends Plan>(
   session: AdminSession,
-  cfg: Pick<Config, 'role' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
+  cfg: Pick<Config, 'group' | 'logins' | 'passwordLength' | 'passwordEncryption'>,
   reporter: Reporter,
   decide: (obs: Observation) => P,
   opts: ApplyOptions,
@@ -126,35 +126,35 @@ async function attemptOnce<P extends Plan>(
   try {
     await client.query(BEGIN_PHASE)
     if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
-    await run(client, LOCK_FAMILY, [familyLockKey(cfg.role)])
-    const group = (await client.query(GROUP_INHERITS, [cfg.role])).rows[0]
+    await run(client, LOCK_FAMILY, [familyLockKey(cfg.group)])
+    const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
-      if (group.admin === cfg.role)
+      if (group.admin === cfg.group)
         throw new StateError(
-          `Refusing to alter role "${cfg.role}": it is the admin role itself (current_user). Nothing was changed.`,
+          `Refusing to alter role "${cfg.group}": it is the admin role itself (current_user). Nothing was changed.`,
           'unchanged',
           'Pass the group role of the family as role, and connect as another role.',
         )
       if (!group.superuser && group.version >= 160000 && !group.admin_option) {
         // Checked here: without it the serializing statement below fails with a bare permission error.
         throw privilegeError(
-          `ADMIN OPTION on role ${quoteIdent(cfg.role)} (PostgreSQL 16+ requires it to alter a role)`,
-          `GRANT ${quoteIdent(cfg.role)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`,
+          `ADMIN OPTION on role ${quoteIdent(cfg.group)} (PostgreSQL 16+ requires it to alter a role)`,
+          `GRANT ${quoteIdent(cfg.group)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`,
         )
       }
-      await run(client, serializeOnGroup(cfg.role, group.inherit))
+      await run(client, serializeOnGroup(cfg.group, group.inherit))
     }
-    const before = await observe(client, { group: cfg.role, logins: cfg.logins })
+    const before = await observe(client, { group: cfg.group, logins: cfg.logins })
     const plan = decide(before)
-    const forbidden = forbiddenTarget(before, cfg.role, cfg.logins, plan.steps)
+    const forbidden = forbiddenTarget(before, cfg.group, cfg.logins, plan.steps)
     if (forbidden)
       throw new StateError(
         `Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`,
         'unchanged',
         'Check role and login-roles, and the state comment on the group role.',
       )
-    const missing = missingPrivilege(before, cfg.role, plan.steps, Boolean(opts.terminate))
+    const missing = missingPrivilege(before, cfg.group, plan.steps, Boolean(opts.terminate))
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 

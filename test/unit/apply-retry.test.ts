@@ -50,7 +50,7 @@ function warnings(): Reporter & { lines: string[] } {
 }
 
 const cfg = {
-  role: 'app',
+  group: 'app',
   logins: ['app_a', 'app_b'] as [string, string],
   passwordLength: 32,
   passwordEncryption: 'scram-sha-256' as const,

@@ -38,7 +38,7 @@ describe('parseConfig: defaults', () => {
   it('fills in every default from a minimal set of inputs', () => {
     const c = config(base())
     expect(c.phase).toBe('open')
-    expect(c.role).toBe('app')
+    expect(c.group).toBe('app')
     expect(c.admin).toEqual({ url: ADMIN_URL })
     expect(c.logins).toEqual(['app_a', 'app_b'])
     expect(c.timeoutMs).toBe(15 * 60_000)
@@ -168,7 +168,7 @@ describe('parseConfig: explicit values', () => {
       'rotation-id': ' r-1 ',
     })
     expect(c.phase).toBe('setup')
-    expect(c.role).toBe('app')
+    expect(c.group).toBe('app')
     expect(c.admin.url).toBe(ADMIN_URL)
     expect(c.logins).toEqual(['x_1', 'x_2'])
     expect(c.timeoutMs).toBe(90_000)

@@ -30,7 +30,7 @@ type Cfg = Parameters<typeof planSetup>[1]
 
 function cfg(over: Partial<Cfg> = {}): Cfg {
   return {
-    role: 'app',
+    group: 'app',
     logins: ['app_a', 'app_b'],
     rotationId: null,
     terminate: false,

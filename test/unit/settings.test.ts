@@ -17,7 +17,7 @@ import type { FamilyState } from '../../src/domain/state.js'
 
 const RUN = { runId: '1001', runAttempt: '1', workflow: 'deploy', repository: 'acme/shop', actor: 'dev' }
 const cfg = (over = {}) => ({
-  role: 'app',
+  group: 'app',
   logins: ['app_a', 'app_b'] as [string, string],
   rotationId: null,
   terminate: false,
