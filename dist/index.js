@@ -245,7 +245,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 4156:
+/***/ 4034:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -753,222 +753,12 @@ function setFailed(message) {
     error(message);
 }
 
-// EXTERNAL MODULE: ./src/inputs/duration.ts
-var duration = __nccwpck_require__(1601);
-// EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(241);
-// EXTERNAL MODULE: ./src/inputs/names.ts
-var inputs_names = __nccwpck_require__(5585);
-// EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __nccwpck_require__(235);
-// EXTERNAL MODULE: ./src/inputs/secret-map.ts
-var secret_map = __nccwpck_require__(8122);
-// EXTERNAL MODULE: ./src/crypto/password.ts
-var crypto_password = __nccwpck_require__(5680);
-// EXTERNAL MODULE: ./src/crypto/seal.ts
-var seal = __nccwpck_require__(7744);
-// EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __nccwpck_require__(1085);
-;// CONCATENATED MODULE: ./src/inputs/config.ts
-
-
-
-
-
-
-
-
-const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal'];
-const DEFAULTS = {
-    passwordLength: '32',
-    passwordEncryption: 'scram-sha-256',
-    timeout: '15m',
-    interval: '5s',
-    minNewConnections: '0',
-};
-function parseConfig(read, env) {
-    const get = (name) => read(name).trim();
-    // Inputs are checked in the order of these calls: the first bad one is the one reported.
-    const phase = parsePhase(get('phase'));
-    const connection = parseConnectionInputs(get, env, phase);
-    const password = parsePasswordInputs(get);
-    const timing = parseDrainTimingInputs(get);
-    const rotationId = parseRotationId(get('rotation-id'));
-    const replicas = parseReplicaUrls(get('replica-urls'));
-    const sealing = parseSealInputs(read, get, phase);
-    const github = parseWriteBackInputs(get, env, phase, sealing);
-    const options = parsePhaseOptions(get);
-    const poolers = (0,pooler_urls/* parsePoolerUrls */.D8)(read('pgbouncer-urls'));
-    return {
-        phase,
-        ...connection,
-        ...password,
-        ...timing,
-        ...options,
-        rotationId,
-        replicas,
-        poolers,
-        ...sealing,
-        github,
-        run: readRunInfo(env),
-    };
-}
-function parsePhase(text) {
-    if (!text)
-        throw new errors/* InputError */.dz('phase', `is required; one of ${PHASES.join(', ')}`);
-    if (!PHASES.includes(text)) {
-        throw new errors/* InputError */.dz('phase', `'${text}' is not a phase; use one of ${PHASES.join(', ')}`);
-    }
-    return text;
-}
-/** admin-url (or the PG* variables), the group role, its two logins and the URL the application uses. */
-function parseConnectionInputs(get, env, phase) {
-    const adminUrl = get('admin-url');
-    const admin = adminUrl ? { url: (0,urls/* checkConnectionUrl */.U$)(adminUrl, 'admin-url') } : {};
-    if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
-        throw new errors/* InputError */.dz('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)');
-    }
-    const role = get('role');
-    if (!role)
-        throw new errors/* InputError */.dz('role', 'is required: the NOLOGIN group role that owns the objects, e.g. app');
-    (0,inputs_names/* checkRoleName */.Ko)(role, 'role');
-    const logins = parseLogins(get('login-roles'), role);
-    const appUrlText = get('app-url');
-    const appUrl = appUrlText ? (0,urls/* checkAppUrl */.JD)(appUrlText, 'app-url') : (0,urls/* defaultAppUrl */.SL)(admin, env);
-    return { admin, role, logins, appUrl };
-}
-/** How new passwords are made: their length, and who hashes them. */
-function parsePasswordInputs(get) {
-    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', crypto_password/* MIN_PASSWORD_LENGTH */.AG, 1024);
-    const passwordEncryption = get('password-encryption') || DEFAULTS.passwordEncryption;
-    if (passwordEncryption !== 'scram-sha-256' && passwordEncryption !== 'server') {
-        throw new errors/* InputError */.dz('password-encryption', `'${passwordEncryption}' is not supported; use scram-sha-256 or server`);
-    }
-    return { passwordLength, passwordEncryption };
-}
-/** How long verify-drain waits, how often it looks, and when it terminates what is left. */
-function parseDrainTimingInputs(get) {
-    const timeoutMs = (0,duration/* parseDuration */.E)(get('timeout') || DEFAULTS.timeout, 'timeout');
-    const intervalMs = (0,duration/* parseDuration */.E)(get('interval') || DEFAULTS.interval, 'interval');
-    if (intervalMs <= 0)
-        throw new errors/* InputError */.dz('interval', 'must be greater than zero');
-    const terminateAfterText = get('terminate-after');
-    const terminateAfterMs = terminateAfterText ? (0,duration/* parseDuration */.E)(terminateAfterText, 'terminate-after') : null;
-    return { timeoutMs, intervalMs, terminateAfterMs };
-}
-function parseRotationId(text) {
-    const rotationId = text || null;
-    if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
-        throw new errors/* InputError */.dz('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`);
-    }
-    return rotationId;
-}
-/** One connection URI a line; blank lines and # comments skipped. */
-function parseReplicaUrls(text) {
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'))
-        .map((url) => ({ url: (0,urls/* checkConnectionUrl */.U$)(url, 'replica-urls') }));
-}
-/** seal-key (read untrimmed: a passphrase is taken as given) and sealed-credentials, both required by unseal. */
-function parseSealInputs(read, get, phase) {
-    const sealKey = read('seal-key') || null;
-    if (sealKey !== null && [...sealKey].length < seal/* SEAL_KEY_MIN_LENGTH */.Iv) {
-        throw new errors/* InputError */.dz('seal-key', `must be at least ${seal/* SEAL_KEY_MIN_LENGTH */.Iv} characters; use a long random passphrase stored as a secret`);
-    }
-    const sealedCredentials = get('sealed-credentials') || null;
-    if (phase === 'unseal') {
-        if (!sealedCredentials)
-            throw new errors/* InputError */.dz('sealed-credentials', 'is required by the unseal phase: pass the sealed-credentials output of setup or open');
-        if (!sealKey)
-            throw new errors/* InputError */.dz('seal-key', 'is required by the unseal phase: pass the same secret that sealed the credentials');
-    }
-    return { sealKey, sealedCredentials };
-}
-/** The GitHub write-back; close can only write what it can unseal. */
-function parseWriteBackInputs(get, env, phase, sealing) {
-    const github = parseWriteBack(get, env);
-    if (github && phase === 'close' && (!sealing.sealedCredentials || !sealing.sealKey)) {
-        throw new errors/* InputError */.dz('sealed-credentials', "close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step's output) and seal-key");
-    }
-    return github;
-}
-/** The drain threshold and the switches: terminate, force, adopt, fix-ownership. */
-function parsePhaseOptions(get) {
-    return {
-        minNewConnections: parseInteger(get('min-new-connections') || DEFAULTS.minNewConnections, 'min-new-connections', 0, 1_000_000),
-        terminate: parseBoolean(get('terminate'), 'terminate'),
-        force: parseBoolean(get('force'), 'force'),
-        adopt: parseBoolean(get('adopt'), 'adopt'),
-        fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
-    };
-}
-function readRunInfo(env) {
-    return {
-        runId: env.GITHUB_RUN_ID ?? '',
-        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
-        workflow: env.GITHUB_WORKFLOW ?? '',
-        repository: env.GITHUB_REPOSITORY ?? '',
-        actor: env.GITHUB_ACTOR ?? '',
-    };
-}
-function parseWriteBack(get, env) {
-    const mapText = get('github-secrets');
-    const token = get('github-token');
-    if (!mapText && !token)
-        return null;
-    if (!mapText)
-        throw new errors/* InputError */.dz('github-secrets', 'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)');
-    if (!token)
-        throw new errors/* InputError */.dz('github-token', "is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow's GITHUB_TOKEN cannot write secrets)");
-    const secrets = (0,secret_map/* parseSecretMap */.MQ)(mapText);
-    const repository = get('github-repository') || env.GITHUB_REPOSITORY || '';
-    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
-        throw new errors/* InputError */.dz('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name');
-    }
-    return {
-        token,
-        secrets,
-        repository,
-        environment: get('github-environment') || null,
-        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-    };
-}
-function parseLogins(text, role) {
-    const names = text ? text.split(',').map((s) => s.trim()) : [`${role}_a`, `${role}_b`];
-    if (names.length !== 2 || names.some((n) => n === '')) {
-        throw new errors/* InputError */.dz('login-roles', `must name exactly two login roles, comma-separated (got '${text}')`);
-    }
-    for (const n of names)
-        (0,inputs_names/* checkRoleName */.Ko)(n, text ? 'login-roles' : 'role');
-    if (names[0] === names[1])
-        throw new errors/* InputError */.dz('login-roles', `names the same role twice ('${names[0]}')`);
-    if (names.includes(role))
-        throw new errors/* InputError */.dz('login-roles', `must not include the group role '${role}'`);
-    return [names[0], names[1]];
-}
-function parseInteger(text, input, min, max) {
-    if (!/^\d+$/.test(text))
-        throw new errors/* InputError */.dz(input, `'${text}' is not a whole number`);
-    const n = Number(text);
-    if (n < min || n > max)
-        throw new errors/* InputError */.dz(input, `must be between ${min} and ${max} (got ${n})`);
-    return n;
-}
-/** YAML 1.2 core-schema booleans, as @actions/core's getBooleanInput; empty is false. */
-function parseBoolean(text, input) {
-    if (text === '')
-        return false;
-    if (['true', 'True', 'TRUE'].includes(text))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(text))
-        return false;
-    throw new errors/* InputError */.dz(input, `'${text}' is not a boolean; use true or false`);
-}
-
+// EXTERNAL MODULE: ./src/inputs/config.ts
+var config = __nccwpck_require__(2567);
 // EXTERNAL MODULE: ./src/domain/escape.ts
 var domain_escape = __nccwpck_require__(9757);
+// EXTERNAL MODULE: ./src/domain/errors.ts
+var errors = __nccwpck_require__(241);
 ;// CONCATENATED MODULE: ./src/domain/result.ts
 /**
  * The action's outputs, in action.yml's order: the output each field of PhaseOutputs is set as,
@@ -990,9 +780,16 @@ const STATUS_OUTPUT = 'status';
 /** Every output name, in action.yml's order. */
 const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT];
 
+// EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
+var pooler_urls = __nccwpck_require__(235);
+// EXTERNAL MODULE: ./src/postgres/urls.ts
+var urls = __nccwpck_require__(1085);
 // EXTERNAL MODULE: ./src/domain/family.ts
 var family = __nccwpck_require__(5218);
+// EXTERNAL MODULE: ./src/domain/state.ts
+var state = __nccwpck_require__(781);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 /** The job summary of a phase, as Markdown. Holds no secret: statements are already redacted. */
@@ -1010,7 +807,10 @@ function renderSummary(r) {
         ['remaining connections', o.remainingConnections?.toString()],
         ['drained', o.drained?.toString()],
     ];
-    lines.push(...facts.filter(([, v]) => v !== undefined).map(([k, v]) => `- **${k}**: ${esc(v)}`), '');
+    for (const [k, v] of facts)
+        if (v !== undefined)
+            lines.push(`- **${k}**: ${esc(v)}`);
+    lines.push('');
     if (r.offline) {
         if (r.notes.length)
             lines.push(...r.notes.map((n) => `> ${esc(n)}`), '');
@@ -1047,6 +847,8 @@ function renderStatus(st) {
     const out = [`**${esc(st.group)}**: ${esc(st.description)}`, ''];
     if (st.rotation)
         out.push(`Open rotation ${(0,domain_escape/* markdownCode */.D9)(st.rotation.id)} since ${esc(st.rotation.openedAt)}${st.rotation.openedBy.runId ? ` (workflow run ${esc(st.rotation.openedBy.runId)}${st.rotation.openedBy.actor ? ` by ${esc(st.rotation.openedBy.actor)}` : ''})` : ''}.`, '');
+    if (st.writtenBack)
+        out.push(`> ${esc((0,state/* describeWrittenBack */.Kc)(st.writtenBack))}`, '');
     const rotated = Object.entries(st.passwordSetAt);
     if (rotated.length)
         out.push('| login | password last set |', '|---|---|', ...rotated.map(([l, t]) => `| ${esc(l)} | ${esc(t)} |`), '');
@@ -1128,9 +930,9 @@ async function run() {
     maskConnectionSecrets();
     const phase = getInput('phase');
     try {
-        const cfg = parseConfig((name) => getInput(name), process.env);
+        const cfg = (0,config/* parseConfig */.o4)((name) => getInput(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(826)]).then(__nccwpck_require__.bind(__nccwpck_require__, 826));
+        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(376)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9376));
         const result = await runPhase(cfg, { reporter });
         setOutputs(result);
         await writeSummary(renderSummary(result));
@@ -1626,16 +1428,371 @@ function describeSessions(sessions, login) {
 
 /***/ }),
 
+/***/ 781:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   A6: () => (/* binding */ otherLogin),
+/* harmony export */   Jw: () => (/* binding */ describeState),
+/* harmony export */   Kc: () => (/* binding */ describeWrittenBack),
+/* harmony export */   nd: () => (/* binding */ STATE_VERSION),
+/* harmony export */   rT: () => (/* binding */ STATE_TOOL),
+/* harmony export */   sU: () => (/* binding */ serializeState),
+/* harmony export */   un: () => (/* binding */ readState)
+/* harmony export */ });
+/* unused harmony export checkStateNames */
+/**
+ * The rotation state, stored as a JSON comment on the group role
+ * (COMMENT ON ROLE), so it changes in the same transaction as the roles and a
+ * DBA can read it with `\drg+` or shobj_description(oid, 'pg_authid').
+ */
+const STATE_TOOL = 'pg-credential-rotation';
+const STATE_VERSION = 1;
+/**
+ * Reads the group role's comment. A comment that is not ours is reported, never
+ * parsed as state. The comment is input (anyone who may COMMENT ON ROLE the group
+ * can write it): a state that names a role other than `group` and its own two
+ * logins is reported as tampered.
+ */
+function readState(comment, group) {
+    if (comment === null || comment.trim() === '')
+        return { kind: 'none' };
+    let value;
+    try {
+        value = JSON.parse(comment);
+    }
+    catch {
+        return { kind: 'foreign', comment };
+    }
+    if (!isObject(value) || value.tool !== STATE_TOOL)
+        return { kind: 'foreign', comment };
+    if (value.version !== STATE_VERSION)
+        return { kind: 'invalid', reason: `state version ${String(value.version)} is not supported by this release` };
+    const s = value;
+    if (!Array.isArray(s.logins) ||
+        s.logins.length !== 2 ||
+        s.logins[0] === s.logins[1] ||
+        !s.logins.every((l) => typeof l === 'string')) {
+        return { kind: 'invalid', reason: 'the state comment does not name two distinct login roles' };
+    }
+    if (typeof s.active !== 'string')
+        return { kind: 'invalid', reason: 'the state comment is missing its active login' };
+    const foreign = checkStateNames(s, group);
+    if (foreign)
+        return { kind: 'invalid', reason: foreign, tampered: true };
+    if (s.rotation !== null &&
+        (!isObject(s.rotation) ||
+            typeof s.rotation.id !== 'string' ||
+            !s.logins.includes(s.rotation.incoming) ||
+            s.rotation.incoming === s.active ||
+            !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
+        return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' };
+    }
+    const w = s.writtenBack;
+    if (w !== undefined &&
+        (!isObject(w) ||
+            typeof w.login !== 'string' ||
+            typeof w.rotationId !== 'string' ||
+            !Array.isArray(w.secrets) ||
+            !w.secrets.every((x) => typeof x === 'string'))) {
+        return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' };
+    }
+    return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } };
+}
+/**
+ * Every role the state names must be the group or one of its two logins (never
+ * the group), `adoptedFrom` the group, and `active` the group only after
+ * adoption. Returns what is wrong, or null.
+ */
+function checkStateNames(s, group) {
+    const shown = (v) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 63)) : String(v));
+    if (s.logins.includes(group))
+        return `its login roles include the group role ${shown(group)}`;
+    const family = [group, ...s.logins];
+    if (s.adoptedFrom !== undefined && s.adoptedFrom !== group)
+        return `adoptedFrom is ${shown(s.adoptedFrom)}, not the group role ${shown(group)}`;
+    if (!s.logins.includes(s.active) && !(s.active === group && s.adoptedFrom === group)) {
+        return `its active login ${shown(s.active)} is neither of its login roles${s.adoptedFrom === group ? ' nor the adopted group role' : ''}`;
+    }
+    const named = [
+        ['lastClosed.active', s.lastClosed?.active],
+        ['lastClosed.previous', s.lastClosed?.previous],
+        ['lastAborted.login', s.lastAborted?.login],
+        ['writtenBack.login', s.writtenBack?.login],
+        ...Object.keys(s.passwordSetAt ?? {}).map((k) => ['passwordSetAt', k]),
+    ];
+    for (const [field, v] of named)
+        if (v !== undefined && !family.includes(v))
+            return `${field} names ${shown(v)}, which is not a role of the family`;
+    if (isObject(s.rotation) && !s.logins.includes(s.rotation.incoming))
+        return `the open rotation hands out ${shown(s.rotation.incoming)}, which is not one of its login roles`;
+    return null;
+}
+function serializeState(state) {
+    return JSON.stringify(state);
+}
+/** The login that takes over from `login` (after adoption, the first login role). */
+function otherLogin(state, login) {
+    return state.logins[0] === login ? state.logins[1] : state.logins[0];
+}
+/** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
+function describeState(state) {
+    if (!state)
+        return 'not set up';
+    if (!state.rotation)
+        return `idle with ${state.active} active`;
+    return `open (rotation ${state.rotation.id}) with ${state.active} outgoing and ${state.rotation.incoming} incoming`;
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** What a write-back record means for the next step: close again finishes; abort would break the secrets' login. */
+function describeWrittenBack(w) {
+    const what = w.pending ? 'may have written' : 'wrote';
+    return `close ${what} the credentials of "${w.login}" to GitHub secrets ${w.secrets.join(', ')} for rotation ${w.rotationId} (${w.at}), but the rotation is still open: run close again to finish it; abort refuses to disable "${w.login}" unless force: true.`;
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4156);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4034);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 2567:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   XU: () => (/* binding */ sealedInput),
+/* harmony export */   o4: () => (/* binding */ parseConfig)
+/* harmony export */ });
+/* unused harmony exports PHASES, DEFAULTS */
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1601);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5585);
+/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(235);
+/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8122);
+/* harmony import */ var _crypto_password_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5680);
+/* harmony import */ var _crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7744);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1085);
+
+
+
+
+
+
+
+
+const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal'];
+const DEFAULTS = {
+    passwordLength: '32',
+    passwordEncryption: 'scram-sha-256',
+    timeout: '15m',
+    interval: '5s',
+    minNewConnections: '0',
+};
+function parseConfig(read, env) {
+    const get = (name) => read(name).trim();
+    // Inputs are checked in the order of these calls: the first bad one is the one reported.
+    const phase = parsePhase(get('phase'));
+    const connection = parseConnectionInputs(get, env, phase);
+    const password = parsePasswordInputs(get);
+    const timing = parseDrainTimingInputs(get);
+    const rotationId = parseRotationId(get('rotation-id'));
+    const replicas = parseReplicaUrls(get('replica-urls'));
+    const sealing = parseSealInputs(read, get, phase);
+    const github = parseWriteBackInputs(get, env, phase, sealing);
+    const options = parsePhaseOptions(get);
+    const poolers = (0,_pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__/* .parsePoolerUrls */ .D8)(read('pgbouncer-urls'));
+    return {
+        phase,
+        ...connection,
+        ...password,
+        ...timing,
+        ...options,
+        rotationId,
+        replicas,
+        poolers,
+        ...sealing,
+        github,
+        run: readRunInfo(env),
+    };
+}
+function parsePhase(text) {
+    if (!text)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('phase', `is required; one of ${PHASES.join(', ')}`);
+    if (!PHASES.includes(text)) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('phase', `'${text}' is not a phase; use one of ${PHASES.join(', ')}`);
+    }
+    return text;
+}
+/** admin-url (or the PG* variables), the group role, its two logins and the URL the application uses. */
+function parseConnectionInputs(get, env, phase) {
+    const adminUrl = get('admin-url');
+    const admin = adminUrl ? { url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkConnectionUrl */ .U$)(adminUrl, 'admin-url') } : {};
+    if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)');
+    }
+    const role = get('role');
+    if (!role)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('role', 'is required: the NOLOGIN group role that owns the objects, e.g. app');
+    (0,_names_js__WEBPACK_IMPORTED_MODULE_2__/* .checkRoleName */ .Ko)(role, 'role');
+    const logins = parseLogins(get('login-roles'), role);
+    const appUrlText = get('app-url');
+    const appUrl = appUrlText ? (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkAppUrl */ .JD)(appUrlText, 'app-url') : (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .defaultAppUrl */ .SL)(admin, env);
+    return { admin, group: role, logins, appUrl };
+}
+/** How new passwords are made: their length, and who hashes them. */
+function parsePasswordInputs(get) {
+    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', _crypto_password_js__WEBPACK_IMPORTED_MODULE_5__/* .MIN_PASSWORD_LENGTH */ .AG, 1024);
+    const passwordEncryption = get('password-encryption') || DEFAULTS.passwordEncryption;
+    if (passwordEncryption !== 'scram-sha-256' && passwordEncryption !== 'server') {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('password-encryption', `'${passwordEncryption}' is not supported; use scram-sha-256 or server`);
+    }
+    return { passwordLength, passwordEncryption };
+}
+/** How long verify-drain waits, how often it looks, and when it terminates what is left. */
+function parseDrainTimingInputs(get) {
+    const timeoutMs = (0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .parseDuration */ .E)(get('timeout') || DEFAULTS.timeout, 'timeout');
+    const intervalMs = (0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .parseDuration */ .E)(get('interval') || DEFAULTS.interval, 'interval');
+    if (intervalMs <= 0)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('interval', 'must be greater than zero');
+    const terminateAfterText = get('terminate-after');
+    const terminateAfterMs = terminateAfterText ? (0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .parseDuration */ .E)(terminateAfterText, 'terminate-after') : null;
+    return { timeoutMs, intervalMs, terminateAfterMs };
+}
+function parseRotationId(text) {
+    const rotationId = text || null;
+    if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`);
+    }
+    return rotationId;
+}
+/** One connection URI a line; blank lines and # comments skipped. */
+function parseReplicaUrls(text) {
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((url) => ({ url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkConnectionUrl */ .U$)(url, 'replica-urls') }));
+}
+/** seal-key (read untrimmed: a passphrase is taken as given) and sealed-credentials, both required by unseal. */
+function parseSealInputs(read, get, phase) {
+    const sealKey = read('seal-key') || null;
+    if (sealKey !== null && [...sealKey].length < _crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .Iv) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('seal-key', `must be at least ${_crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .Iv} characters; use a long random passphrase stored as a secret`);
+    }
+    const sealedCredentials = get('sealed-credentials') || null;
+    if (phase === 'unseal') {
+        if (!sealedCredentials)
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('sealed-credentials', 'is required by the unseal phase: pass the sealed-credentials output of setup or open');
+        if (!sealKey)
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('seal-key', 'is required by the unseal phase: pass the same secret that sealed the credentials');
+    }
+    return { sealKey, sealedCredentials };
+}
+/**
+ * The sealed credentials and the key that opens them. parseConfig already
+ * requires both for unseal and for close with write-back; this narrows the
+ * types, and says which input is missing should a new caller forget that.
+ */
+function sealedInput(cfg) {
+    if (!cfg.sealedCredentials)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('sealed-credentials', 'is required here: pass the sealed-credentials output of setup or open');
+    if (!cfg.sealKey)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('seal-key', 'is required to open sealed-credentials');
+    return { sealed: cfg.sealedCredentials, key: cfg.sealKey };
+}
+/** The GitHub write-back; close can only write what it can unseal. */
+function parseWriteBackInputs(get, env, phase, sealing) {
+    const github = parseWriteBack(get, env);
+    if (github && phase === 'close' && (!sealing.sealedCredentials || !sealing.sealKey)) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('sealed-credentials', "close writes the new credentials to GitHub secrets, so it needs them: pass sealed-credentials (the open step's output) and seal-key");
+    }
+    return github;
+}
+/** The drain threshold and the switches: terminate, force, adopt, fix-ownership. */
+function parsePhaseOptions(get) {
+    return {
+        minNewConnections: parseInteger(get('min-new-connections') || DEFAULTS.minNewConnections, 'min-new-connections', 0, 1_000_000),
+        terminate: parseBoolean(get('terminate'), 'terminate'),
+        force: parseBoolean(get('force'), 'force'),
+        adopt: parseBoolean(get('adopt'), 'adopt'),
+        fixOwnership: parseBoolean(get('fix-ownership'), 'fix-ownership'),
+    };
+}
+function readRunInfo(env) {
+    return {
+        runId: env.GITHUB_RUN_ID ?? '',
+        runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
+        workflow: env.GITHUB_WORKFLOW ?? '',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        actor: env.GITHUB_ACTOR ?? '',
+    };
+}
+function parseWriteBack(get, env) {
+    const mapText = get('github-secrets');
+    const token = get('github-token');
+    if (!mapText && !token)
+        return null;
+    if (!mapText)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('github-secrets', 'is required with github-token: one SECRET_NAME=output per line (output: username, password or database-url)');
+    if (!token)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('github-token', "is required with github-secrets: a fine-grained token or GitHub App token with Secrets: write (the workflow's GITHUB_TOKEN cannot write secrets)");
+    const secrets = (0,_secret_map_js__WEBPACK_IMPORTED_MODULE_4__/* .parseSecretMap */ .MQ)(mapText);
+    const repository = get('github-repository') || env.GITHUB_REPOSITORY || '';
+    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name');
+    }
+    return {
+        token,
+        secrets,
+        repository,
+        environment: get('github-environment') || null,
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    };
+}
+function parseLogins(text, role) {
+    const names = text ? text.split(',').map((s) => s.trim()) : [`${role}_a`, `${role}_b`];
+    if (names.length !== 2 || names.some((n) => n === '')) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('login-roles', `must name exactly two login roles, comma-separated (got '${text}')`);
+    }
+    for (const n of names)
+        (0,_names_js__WEBPACK_IMPORTED_MODULE_2__/* .checkRoleName */ .Ko)(n, text ? 'login-roles' : 'role');
+    if (names[0] === names[1])
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('login-roles', `names the same role twice ('${names[0]}')`);
+    if (names.includes(role))
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('login-roles', `must not include the group role '${role}'`);
+    return [names[0], names[1]];
+}
+function parseInteger(text, input, min, max) {
+    if (!/^\d+$/.test(text))
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `'${text}' is not a whole number`);
+    const n = Number(text);
+    if (n < min || n > max)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `must be between ${min} and ${max} (got ${n})`);
+    return n;
+}
+/** YAML 1.2 core-schema booleans, as @actions/core's getBooleanInput; empty is false. */
+function parseBoolean(text, input) {
+    if (text === '')
+        return false;
+    if (['true', 'True', 'TRUE'].includes(text))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(text))
+        return false;
+    throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, `'${text}' is not a boolean; use true or false`);
+}
+
 
 /***/ }),
 
@@ -1923,7 +2080,7 @@ function clientConfig(target, override = {}) {
  */
 function defaultAppUrl(target, env) {
     if (target.url) {
-        const [, scheme, authority, rest] = URL_RE.exec(target.url);
+        const [scheme, authority, rest] = urlParts(target.url);
         const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
         return `${scheme}://${hostPart}${stripCredentialParams(rest)}`;
     }
@@ -1965,7 +2122,7 @@ function checkAppUrl(url, input) {
 }
 /** `app-url` with the issued credentials, percent-encoded. */
 function buildDatabaseUrl(appUrl, username, password) {
-    const [, scheme, authority, rest] = URL_RE.exec(appUrl);
+    const [scheme, authority, rest] = urlParts(appUrl);
     return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`;
 }
 /** Drops credential parameters, keeping every other parameter byte for byte. */
@@ -2046,6 +2203,13 @@ function urlPassword(uri) {
     catch {
         return [];
     }
+}
+/** Scheme, authority and the rest of a URI that checkConnectionUrl or checkAppUrl accepted. */
+function urlParts(url) {
+    const m = URL_RE.exec(url);
+    if (!m)
+        throw new Error('internal: a connection URI that was checked no longer parses');
+    return [m[1], m[2], m[3]];
 }
 
 
