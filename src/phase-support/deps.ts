@@ -66,8 +66,8 @@ export function credentialOutputs(
   return { username, password, databaseUrl, sealedCredentials }
 }
 
-/** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
-export async function finish(
+/** The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included). */
+export async function resultWithFamily(
   cfg: Config,
   deps: PhaseDeps,
   outputs: PhaseOutputs,

@@ -5,7 +5,7 @@ import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
-import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
 
@@ -26,7 +26,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
-    return finish(
+    return resultWithFamily(
       cfg,
       deps,
       {
@@ -50,7 +50,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     }
     if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
     notes.push(...(await endPooled(deps, aborted)))
-    return finish(
+    return resultWithFamily(
       cfg,
       deps,
       { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' },

@@ -10,7 +10,7 @@ import { checkLogin } from '../phase-support/login-check.js'
 import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { afterCommit } from '../phase-support/after-commit.js'
-import { finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { otherLogin, type OpenRotation } from '../domain/state.js'
 import {
@@ -54,7 +54,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
       notes.push(
         `GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`,
       )
-    return finish(
+    return resultWithFamily(
       cfg,
       deps,
       outputs,
@@ -114,7 +114,7 @@ async function applyClose(
 /** A re-run with the rotation-id close already finished: report the rotation it closed. */
 function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
   const last = plan.state.lastClosed
-  return finish(
+  return resultWithFamily(
     cfg,
     deps,
     {

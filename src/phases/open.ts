@@ -15,7 +15,7 @@ import {
 import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
-import { credentialOutputs, finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { checkLogin } from '../phase-support/login-check.js'
 
 /**
@@ -54,7 +54,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // The login check and the summary's re-read of the family use different connections: run them side by side.
   const [problem, result] = await Promise.all([
     checkLogin(cfg, incoming, password),
-    finish(
+    resultWithFamily(
       cfg,
       deps,
       outputs,
@@ -115,7 +115,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
     rotationId,
     state: 'open' as const,
   }
-  return finish(cfg, deps, outputs, [], plan.notes)
+  return resultWithFamily(cfg, deps, outputs, [], plan.notes)
 }
 
 /** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */

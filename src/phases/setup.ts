@@ -16,7 +16,7 @@ import {
   ROLLBACK,
 } from '../postgres/statements.js'
 import { writeBack } from '../github/writeback.js'
-import { credentialOutputs, finish, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -70,7 +70,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
     notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])))
-  return finish(cfg, deps, outputs, changes, notes, failure)
+  return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
 }
 
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */

@@ -5,7 +5,7 @@ import { observe, readDirectGrants } from '../postgres/observe.js'
 import type { PhaseResult, StatusReport } from '../domain/result.js'
 import { READ_OWNERSHIP } from '../postgres/statements.js'
 import { describeState, describeWrittenBack } from '../domain/state.js'
-import { finish, type PhaseDeps } from '../phase-support/deps.js'
+import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
 import { poolerStatus } from '../phase-support/poolers-status.js'
 
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
@@ -19,7 +19,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     ...findConfigDrift(obs, cfg.group, cfg.logins, direct.grants, direct.memberships),
   ]
   const state = obs.state.kind === 'ok' ? obs.state.state : null
-  const result = await finish(
+  const result = await resultWithFamily(
     cfg,
     deps,
     {

@@ -9,7 +9,7 @@ import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js
 import type { PhaseResult } from '../domain/result.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
 import { terminateEverywhere } from '../phase-support/sessions.js'
-import { finish, type PhaseDeps } from '../phase-support/deps.js'
+import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
 import { otherLogin } from '../domain/state.js'
 import { describePoolers, type DrainJudgement } from '../domain/drain-rule.js'
 import {
@@ -51,7 +51,7 @@ function alreadyClosed(
   target: Extract<DrainTarget, { kind: 'noop' }>,
 ): Promise<PhaseResult> {
   const last = target.state.lastClosed
-  return finish(
+  return resultWithFamily(
     cfg,
     deps,
     {
@@ -173,7 +173,7 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
   } else {
     notes.push(`Drained after ${formatDuration(deps.now().getTime() - watch.start)} (${watch.polls} polls).`)
   }
-  return finish(
+  return resultWithFamily(
     cfg,
     deps,
     { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
