@@ -1675,8 +1675,8 @@ function credentialOutputs(cfg, reporter, username, password, rotationId, sealed
             : undefined);
     return { username, password, databaseUrl, sealedCredentials };
 }
-/** Re-reads the family after the phase so the summary shows what is true now (replicas included). */
-async function finish(cfg, deps, outputs, changes, notes, failure, extra = {}) {
+/** The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included). */
+async function resultWithFamily(cfg, deps, outputs, changes, notes, failure, extra = {}) {
     const after = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
     const replicaSessions = deps.replicas.count
         ? await deps.replicas.sessions([cfg.group, ...cfg.logins])
@@ -2179,7 +2179,7 @@ async function abort(cfg, deps) {
     const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate });
     const { plan, before } = applied;
     if (plan.kind === 'noop') {
-        return finish(cfg, deps, {
+        return resultWithFamily(cfg, deps, {
             username: before.state.kind === 'ok' ? plan.state.active : undefined,
             state: plan.state.rotation ? 'open' : 'idle',
         }, [], [`Nothing to do: ${plan.reason}.`]);
@@ -2198,7 +2198,7 @@ async function abort(cfg, deps) {
         if (cfg.terminate)
             notes.push(...(await poolerClientsLeft(deps, aborted)));
         notes.push(...(await endPooled(deps, aborted)));
-        return finish(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
+        return resultWithFamily(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
     });
 }
 /** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
@@ -2354,7 +2354,7 @@ async function closePhase(cfg, deps) {
         };
         if (progress.written.length)
             notes.push(`GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`);
-        return finish(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
+        return resultWithFamily(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
     });
 }
 /** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
@@ -2386,7 +2386,7 @@ async function applyClose(cfg, deps, onReplicas, look, progress) {
 /** A re-run with the rotation-id close already finished: report the rotation it closed. */
 function close_alreadyClosed(cfg, deps, plan) {
     const last = plan.state.lastClosed;
-    return finish(cfg, deps, {
+    return resultWithFamily(cfg, deps, {
         username: plan.state.active,
         previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(plan.state, last.active),
         rotationId: last.id,
@@ -2543,7 +2543,7 @@ async function open_open(cfg, deps) {
     // The login check and the summary's re-read of the family use different connections: run them side by side.
     const [problem, result] = await Promise.all([
         checkLogin(cfg, incoming, password),
-        finish(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
+        resultWithFamily(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
     ]);
     if (problem) {
         const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
@@ -2581,7 +2581,7 @@ async function reemit(cfg, deps, plan) {
         rotationId,
         state: 'open',
     };
-    return finish(cfg, deps, outputs, [], plan.notes);
+    return resultWithFamily(cfg, deps, outputs, [], plan.notes);
 }
 /** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */
 async function confirmStillOpen(cfg, deps, rotationId, incoming) {
@@ -2711,7 +2711,7 @@ async function setup(cfg, deps) {
     }
     if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
         notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])));
-    return finish(cfg, deps, outputs, changes, notes, failure);
+    return resultWithFamily(cfg, deps, outputs, changes, notes, failure);
 }
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */
 async function checkAdoption(cfg, deps, config) {
@@ -2955,7 +2955,7 @@ async function status_status(cfg, deps) {
         ...findConfigDrift(obs, cfg.group, cfg.logins, direct.grants, direct.memberships),
     ];
     const state = obs.state.kind === 'ok' ? obs.state.state : null;
-    const result = await finish(cfg, deps, {
+    const result = await resultWithFamily(cfg, deps, {
         username: state?.active,
         state: state?.rotation ? 'open' : 'idle',
         previousUsername: state?.rotation ? state.active : undefined,
@@ -3148,7 +3148,7 @@ async function verifyDrain(cfg, deps) {
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
 function verify_drain_alreadyClosed(cfg, deps, target) {
     const last = target.state.lastClosed;
-    return finish(cfg, deps, {
+    return resultWithFamily(cfg, deps, {
         previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(target.state, last.active),
         rotationId: last.id,
         state: 'idle',
@@ -3248,7 +3248,7 @@ async function drainResult(cfg, deps, rotationId, watch) {
     else {
         notes.push(`Drained after ${(0,duration/* formatDuration */.a)(deps.now().getTime() - watch.start)} (${watch.polls} polls).`);
     }
-    return finish(cfg, deps, { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
+    return resultWithFamily(cfg, deps, { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
 }
 async function whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked }) {
     const { outgoing, incoming } = watch;
