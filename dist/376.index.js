@@ -3471,7 +3471,7 @@ async function runPhase(cfg, opts) {
         return unseal(cfg, opts.reporter);
     const phase = cfg.phase;
     const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63);
-    const clock = runClock(opts);
+    const clock = opts.clock ?? domain_clock/* systemClock */.m;
     const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock);
     const deps = {
         reporter: opts.reporter,
@@ -3497,11 +3497,6 @@ async function runPhase(cfg, opts) {
         await deps.replicas.end();
         await deps.poolers.end();
     }
-}
-/** The one clock of a run: RunOptions.clock, with the older now/sleep options still honoured. */
-function runClock(opts) {
-    const clock = opts.clock ?? domain_clock/* systemClock */.m;
-    return { now: opts.now ?? (() => clock.now()), sleep: opts.sleep ?? ((ms) => clock.sleep(ms)) };
 }
 /** Opens the admin connection, retrying only while the server may be restarting (57P03) or briefly gone. */
 async function connectWithRetry(session, deps) {

@@ -22,10 +22,6 @@ export interface RunOptions {
   reporter: Reporter
   /** Every wait and timestamp of the phase (connect and apply retries, drain polls, GitHub retries). Default: systemClock. */
   clock?: Clock
-  /** @deprecated Pass clock; overrides clock.now when given. */
-  now?: () => Date
-  /** @deprecated Pass clock; overrides clock.sleep when given. */
-  sleep?: (ms: number) => Promise<void>
   /** Overrides the phase transaction's lock_timeout; tests only. */
   lockTimeoutMs?: number
   /** Test seam, see PhaseDeps. */
@@ -55,7 +51,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     0,
     63,
   )
-  const clock = runClock(opts)
+  const clock = opts.clock ?? systemClock
   const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock)
   const deps: PhaseDeps = {
     reporter: opts.reporter,
@@ -79,12 +75,6 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     await deps.replicas.end()
     await deps.poolers.end()
   }
-}
-
-/** The one clock of a run: RunOptions.clock, with the older now/sleep options still honoured. */
-function runClock(opts: RunOptions): Clock {
-  const clock = opts.clock ?? systemClock
-  return { now: opts.now ?? (() => clock.now()), sleep: opts.sleep ?? ((ms) => clock.sleep(ms)) }
 }
 
 /** Opens the admin connection, retrying only while the server may be restarting (57P03) or briefly gone. */
