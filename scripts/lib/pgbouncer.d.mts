@@ -1,5 +1,13 @@
 import type pg from 'pg'
 export declare function pgbouncerBinary(): string | null
+/** Every distinct PgBouncer installed here, oldest first. */
+export declare function pgbouncerBinaries(): { bin: string; version: string }[]
+/** True when this PgBouncer ("PgBouncer 1.25.2") has KILL_CLIENT (1.24+). */
+export declare function hasKillClient(version: string): boolean
+/** The (server, PgBouncer) pairs the pooler tests run on. */
+export declare function poolerPairs<S extends { major: number }>(
+  servers: S[],
+): { server: S; bin: string; version: string; killClient: boolean }[]
 /** Why pooler tests are skipped here, or null when they can run. */
 export declare function pgbouncerMissing(): string | null
 export interface ServerInfo {
@@ -14,6 +22,8 @@ export interface PgBouncerOptions {
   settings?: Record<string, string>
   /** Extra [databases] lines, e.g. a database entry that forces one user. */
   databases?: string[]
+  /** The pgbouncer binary (one of pgbouncerBinaries()); default: the oldest installed. */
+  bin?: string
 }
 export interface PgBouncer {
   host: string

@@ -15,25 +15,58 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { connectClient } from './pg-client.mjs'
 import { freePort } from './embedded-postgres.mjs'
 
-/** The pgbouncer binary, or null when it is not installed. */
+/** The pgbouncer binary, or null when it is not installed (the first of pgbouncerBinaries()). */
 export function pgbouncerBinary() {
+  return pgbouncerBinaries()[0]?.bin ?? null
+}
+
+/** @type {{ bin: string, version: string }[] | undefined} */
+let found
+
+/**
+ * Every distinct PgBouncer installed here, oldest first, each with its `--version`:
+ * PGBOUNCER (a path, or several separated by ':'; `none` pretends none is installed),
+ * Debian's package (/usr/sbin/pgbouncer, 1.18 on bookworm), one on PATH, and the
+ * current release that scripts/build-pgbouncer.sh builds (PGBOUNCER_CURRENT, default
+ * /var/cache/pgbouncer-<version>/pgbouncer), which has KILL_CLIENT (1.24+). The
+ * pooler tests run against each, so both the paths that need KILL_CLIENT and the
+ * refusals where a pooler lacks it are exercised.
+ */
+export function pgbouncerBinaries() {
+  if (found) return found
   // PGBOUNCER=none: behave as where it is not installed (to check that the tests skip cleanly).
-  if (process.env.PGBOUNCER === 'none') return null
-  const candidates = [
-    process.env.PGBOUNCER,
-    '/usr/sbin/pgbouncer',
-    '/usr/bin/pgbouncer',
-    '/usr/local/bin/pgbouncer',
-    '/usr/local/sbin/pgbouncer',
-  ]
-  for (const c of candidates) if (c && existsSync(c)) return c
+  if (process.env.PGBOUNCER === 'none') return (found = [])
+  const candidates = process.env.PGBOUNCER
+    ? process.env.PGBOUNCER.split(':')
+    : [
+        '/usr/sbin/pgbouncer',
+        '/usr/bin/pgbouncer',
+        '/usr/local/bin/pgbouncer',
+        '/usr/local/sbin/pgbouncer',
+        onPath(),
+        process.env.PGBOUNCER_CURRENT,
+        ...builtBinaries(),
+      ]
+  /** @type {{ bin: string, version: string }[]} */
+  const out = []
+  for (const c of candidates) {
+    if (!c || !existsSync(c)) continue
+    const version = versionOf(c)
+    if (version && !out.some((b) => b.version === version)) out.push({ bin: c, version })
+  }
+  out.sort((a, b) => compareVersions(a.version, b.version))
+  return (found = out)
+}
+
+/** @returns {string | null} */
+function onPath() {
   try {
     return (
       execFileSync('sh', ['-c', 'command -v pgbouncer'], { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -43,6 +76,61 @@ export function pgbouncerBinary() {
   } catch {
     return null
   }
+}
+
+/** Binaries built by scripts/build-pgbouncer.sh into its default destination. */
+function builtBinaries() {
+  try {
+    return readdirSync('/var/cache')
+      .filter((d) => /^pgbouncer-\d+\.\d+\.\d+$/.test(d))
+      .map((d) => join('/var/cache', d, 'pgbouncer'))
+  } catch {
+    return []
+  }
+}
+
+/** "PgBouncer 1.25.2" from `pgbouncer --version`, or null when it does not run. @param {string} bin */
+function versionOf(bin) {
+  try {
+    const out = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString()
+    const m = /PgBouncer\s+(\d+\.\d+\.\d+)/i.exec(out)
+    return m ? `PgBouncer ${m[1]}` : null
+  } catch {
+    return null
+  }
+}
+
+/** @param {string} a @param {string} b */
+function compareVersions(a, b) {
+  const n = (/** @type {string} */ v) => (v.match(/\d+/g) ?? []).map(Number)
+  const [x, y] = [n(a), n(b)]
+  for (let i = 0; i < Math.max(x.length, y.length); i++)
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0)
+  return 0
+}
+
+/** True when this PgBouncer has KILL_CLIENT (1.24+). @param {string} version "PgBouncer 1.25.2" */
+export function hasKillClient(version) {
+  return compareVersions(version, 'PgBouncer 1.24.0') >= 0
+}
+
+/**
+ * The (server, PgBouncer) pairs the pooler tests run on: every server behind the
+ * newest PgBouncer installed, and the oldest and newest server behind each older
+ * one (so each major runs once, and each PgBouncer on both ends of the range).
+ * @template {{ major: number }} S
+ * @param {S[]} servers
+ * @returns {{ server: S, bin: string, version: string, killClient: boolean }[]}
+ */
+export function poolerPairs(servers) {
+  const bins = pgbouncerBinaries()
+  if (bins.length === 0) return []
+  const newest = bins[bins.length - 1]
+  const ends = [...new Set([servers[0], servers[servers.length - 1]])].filter(Boolean)
+  return [
+    ...bins.slice(0, -1).flatMap((b) => ends.map((server) => ({ server, ...b }))),
+    ...servers.map((server) => ({ server, ...newest })),
+  ].map((p) => ({ ...p, killClient: hasKillClient(p.version) }))
 }
 
 /** Why pooler tests are skipped here, or null when they can run. */
@@ -55,10 +143,10 @@ let seq = 0
 
 /**
  * @param {{ host: string, port: number, url: string }} server
- * @param {{ poolMode?: string, settings?: Record<string, string>, databases?: string[] }} [opts]
+ * @param {{ poolMode?: string, settings?: Record<string, string>, databases?: string[], bin?: string }} [opts]
  */
 export async function startPgBouncer(server, opts = {}) {
-  const bin = pgbouncerBinary()
+  const bin = opts.bin ?? pgbouncerBinary()
   if (!bin) throw new Error(String(pgbouncerMissing()))
   const root = mkdtempSync(join(tmpdir(), 'pgbouncer-'))
   const port = await freePort()

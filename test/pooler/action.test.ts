@@ -7,7 +7,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAction } from '../../scripts/lib/run-action.mjs'
 import { familyName, servers } from '../harness/helpers.js'
-import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
+import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 
 const missing = pgbouncerMissing()
 if (missing) {
@@ -15,12 +15,13 @@ if (missing) {
   it.skip(missing, () => {})
 }
 
-describe.skipIf(Boolean(missing)).each(servers().slice(-1))(
-  'dist/index.js with pgbouncer-urls (PostgreSQL $major)',
-  (server) => {
+// The newest server, behind each PgBouncer installed.
+describe.skipIf(Boolean(missing)).each(poolerPairs(servers()).filter((p) => p.server === servers().at(-1)))(
+  'dist/index.js with pgbouncer-urls (PostgreSQL $server.major, $version)',
+  ({ server, bin, version }) => {
     let bouncer: PgBouncer
     beforeAll(async () => {
-      bouncer = await startPgBouncer(server)
+      bouncer = await startPgBouncer(server, { bin })
     })
     afterAll(async () => {
       await bouncer?.stop()
@@ -57,7 +58,7 @@ describe.skipIf(Boolean(missing)).each(servers().slice(-1))(
         ),
       )
       expect(JSON.parse(status.outputs.status).poolers[0]).toMatchObject({
-        version: 'PgBouncer 1.18.0',
+        version,
         poolModes: ['transaction'],
       })
 
@@ -72,7 +73,7 @@ describe.skipIf(Boolean(missing)).each(servers().slice(-1))(
       expect(drain.outputs).toMatchObject({ drained: 'true', 'remaining-connections': '0' })
       expect(drain.summary).toMatch(
         new RegExp(
-          `\\| 127\\.0\\.0\\.1:${bouncer.port} \\| PgBouncer 1\\.18\\.0 \\| ${setup.outputs.username} \\| 0 \\| 3 \\(0\\) \\|`,
+          `\\| 127\\.0\\.0\\.1:${bouncer.port} \\| ${version.replace(/\./g, '\\.')} \\| ${setup.outputs.username} \\| 0 \\| 3 \\(0\\) \\|`,
         ),
       )
       const close = await runAction({ ...base, phase: 'close', 'pgbouncer-urls': bouncer.statsUrl })

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../scripts/lib/embedded-postgres.mjs'
 import { familyName, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
 import { family, openedFamily } from '../harness/roles.js'
-import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
+import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 import type { TestServer } from '../harness/servers.js'
 
 const missing = pgbouncerMissing()
@@ -38,15 +38,16 @@ async function oldDeploymentCameAndWent(b: PgBouncer, user: string, password: st
   await pool.end()
 }
 
-describe.skipIf(Boolean(missing)).each(servers())(
-  'PostgreSQL $major behind PgBouncer (transaction pooling)',
-  (server) => {
+describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
+  'PostgreSQL $server.major behind $version (transaction pooling)',
+  ({ server, bin, version, killClient }) => {
     let bouncer: PgBouncer
     let idleTimeout: PgBouncer
+    const versionText = version.replace(/\./g, '\\.')
     beforeAll(async () => {
-      bouncer = await startPgBouncer(server)
+      bouncer = await startPgBouncer(server, { bin })
       // Closes idle server connections after 1 s: a straggler client then holds none.
-      idleTimeout = await startPgBouncer(server, { settings: { server_idle_timeout: '1' } })
+      idleTimeout = await startPgBouncer(server, { bin, settings: { server_idle_timeout: '1' } })
     })
     afterAll(async () => {
       await bouncer?.stop()
@@ -79,7 +80,7 @@ describe.skipIf(Boolean(missing)).each(servers())(
           `pooler 127\\.0\\.0\\.1:${bouncer.port}: "${f.old.user}" 0 client\\(s\\), \\d+ server connection\\(s\\) \\(0 in use\\)`,
         ),
       )
-      expect(d.poolers?.[0]).toMatchObject({ label: `127.0.0.1:${bouncer.port}`, version: 'PgBouncer 1.18.0' })
+      expect(d.poolers?.[0]).toMatchObject({ label: `127.0.0.1:${bouncer.port}`, version })
 
       // close disables the old login and ends its pooled server connections: none stays authenticated.
       const c = await phase(server, { phase: 'close', role: f.role, 'pgbouncer-urls': bouncer.statsUrl })
@@ -116,10 +117,35 @@ describe.skipIf(Boolean(missing)).each(servers())(
       await expect(phase(server, { phase: 'close', role: f.role, 'pgbouncer-urls': url })).rejects.toThrow(
         new RegExp(`still has 1 \\(postgres@pooler 127\\.0\\.0\\.1:${idleTimeout.port}: 1\\) sessions`),
       )
-      // terminate needs KILL_CLIENT, which PgBouncer 1.18 lacks: refused, naming the pooler and its version.
+      if (killClient) {
+        // KILL_CLIENT (PgBouncer 1.24+) is an admin command: a stats_users console cannot run it, which
+        // close must find out before it changes anything, not after its commit.
+        await expect(
+          phase(server, { phase: 'close', role: f.role, terminate: 'true', 'pgbouncer-urls': url }),
+        ).rejects.toThrow(/admin_users/)
+        expect(await snapshotRoles(server, family(f.role))).toEqual(before)
+        // With an admin console, close with terminate ends the straggler on the pooler itself.
+        const c = await phase(server, {
+          phase: 'close',
+          role: f.role,
+          terminate: 'true',
+          'pgbouncer-urls': idleTimeout.adminUrl,
+        })
+        expect(c.outputs).toMatchObject({ state: 'idle', remainingConnections: 0 })
+        expect(c.notes.join(' ')).toMatch(
+          new RegExp(`Ended 1 pooler client\\(s\\) of "${f.old.user}" with KILL_CLIENT`),
+        )
+        await expect(straggler.query('SELECT 1')).rejects.toThrow()
+        await straggler.end().catch(() => {})
+        expect((await idleTimeout.console('SHOW CLIENTS')).filter((c) => c.user === f.old.user)).toEqual([])
+        return
+      }
+      // terminate needs KILL_CLIENT, which PgBouncer before 1.24 lacks: refused, naming the pooler and its version.
       await expect(
         phase(server, { phase: 'close', role: f.role, terminate: 'true', 'pgbouncer-urls': url }),
-      ).rejects.toThrow(/pooler 127\.0\.0\.1:\d+ \(PgBouncer 1\.18\.0\) has 1 client\(s\) of .* no KILL_CLIENT/)
+      ).rejects.toThrow(
+        new RegExp(`pooler 127\\.0\\.0\\.1:\\d+ \\(${versionText}\\) has 1 client\\(s\\) of .* no KILL_CLIENT`),
+      )
       // terminate-after in verify-drain refuses the same way instead of ending only the server side.
       const t = await phase(server, {
         phase: 'verify-drain',
@@ -182,7 +208,7 @@ describe.skipIf(Boolean(missing)).each(servers())(
 
     it('two poolers in front of one server: a client on either keeps the rotation open; close ends idle server connections on both', async () => {
       const f = await opened(server)
-      const second = await startPgBouncer(server)
+      const second = await startPgBouncer(server, { bin })
       try {
         await oldDeploymentCameAndWent(bouncer, f.old.user, f.old.password, 3)
         const straggler = await second.connect(f.old.user, f.old.password, 'straggler')
@@ -248,6 +274,7 @@ describe.skipIf(Boolean(missing)).each(servers())(
     it('status shows per pooler its version, pool modes, clients and server connections per login, and warns about a forced user', async () => {
       const f = await opened(server)
       const forcing = await startPgBouncer(server, {
+        bin,
         databases: [
           `shared = host=${server.host} port=${server.port} dbname=postgres user=${f.old.user} password=${f.old.password}`,
         ],
@@ -262,7 +289,7 @@ describe.skipIf(Boolean(missing)).each(servers())(
         const p = s.status!.poolers!
         expect(p[0]).toMatchObject({
           label: `127.0.0.1:${bouncer.port}`,
-          version: 'PgBouncer 1.18.0',
+          version,
           poolModes: ['transaction'],
           forcedUsers: [],
         })

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
 import { familyName, phase, servers, withAdmin } from '../harness/helpers.js'
-import { pgbouncerMissing, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
+import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 
 const missing = pgbouncerMissing()
 if (missing) {
@@ -22,13 +22,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ROTATIONS = 2
 const INTERVAL_MS = 200
 
-describe.skipIf(Boolean(missing)).each(servers())(
-  'PostgreSQL $major behind PgBouncer: rotations under live load',
-  (server) => {
+describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
+  'PostgreSQL $server.major behind $version: rotations under live load',
+  ({ server, bin }) => {
     let bouncer: PgBouncer
     let app: App | null = null
     beforeAll(async () => {
-      bouncer = await startPgBouncer(server)
+      bouncer = await startPgBouncer(server, { bin })
     })
     afterAll(async () => {
       await app?.stop().catch(() => {})
