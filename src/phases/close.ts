@@ -12,7 +12,8 @@ import type { PhaseResult } from '../domain/result.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
-import { otherLogin, type OpenRotation } from '../domain/state.js'
+import { otherLogin, type FamilyState, type OpenRotation } from '../domain/state.js'
+import { knownVerifier, readStoredSecrets, userlistOutput, type SealedCopy } from '../phase-support/userlist.js'
 import {
   endPooled,
   killPooledClients,
@@ -40,11 +41,18 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
   const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed`
   return afterCommit(committed, async () => {
-    const notes = [...plan.notes]
-    for (const n of plan.notes) deps.reporter.info(n)
+    const list = await activeUserlist(
+      cfg,
+      deps,
+      plan.state.active,
+      before.state.kind === 'ok' ? before.state.state : null,
+    )
+    const notes = [...plan.notes, list.note]
+    for (const n of notes) deps.reporter.info(n)
     notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
     const outputs = {
       username: plan.state.active,
+      pgbouncerUserlist: list.userlist,
       previousUsername: outgoing,
       rotationId: plan.state.lastClosed.id,
       state: 'idle' as const,
@@ -112,21 +120,44 @@ async function applyClose(
 }
 
 /** A re-run with the rotation-id close already finished: report the rotation it closed. */
-function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
+async function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
   const last = plan.state.lastClosed
+  const list = await activeUserlist(cfg, deps, plan.state.active, plan.state)
   return resultWithFamily(
     cfg,
     deps,
     {
       username: plan.state.active,
+      pgbouncerUserlist: list.userlist,
       previousUsername: last.previous ?? otherLogin(plan.state, last.active),
       rotationId: last.id,
       state: 'idle',
       remainingConnections: 0,
     },
     [],
-    [`Nothing to do: ${plan.reason}.`],
+    [`Nothing to do: ${plan.reason}.`, list.note],
   )
+}
+
+/**
+ * pgbouncer-userlist after close: the active login's line only (the disabled one
+ * is left out). Its verifier from pg_authid, else from the copy open sealed into
+ * the state (or the state's copy after close), else from sealed-credentials.
+ */
+async function activeUserlist(
+  cfg: Config,
+  deps: PhaseDeps,
+  active: string,
+  state: FamilyState | null,
+): Promise<{ userlist?: string; note: string }> {
+  if (cfg.passwordEncryption === 'server') return userlistOutput(cfg, deps.reporter, [])
+  const stored = await readStoredSecrets(deps.session.client, [active])
+  const sealed: SealedCopy[] = []
+  if (state?.rotation?.incoming === active && state.rotation.verifier)
+    sealed.push({ kind: 'verifier', sealed: state.rotation.verifier })
+  if (state?.activeVerifier?.login === active) sealed.push({ kind: 'verifier', sealed: state.activeVerifier.sealed })
+  if (cfg.sealedCredentials) sealed.push({ kind: 'credentials', sealed: cfg.sealedCredentials })
+  return userlistOutput(cfg, deps.reporter, [knownVerifier(cfg, active, { stored, sealed })])
 }
 
 /**
