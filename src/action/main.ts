@@ -34,6 +34,7 @@ const reporter: Reporter = {
   // No line the core prints may start a runner command (warning and debug are escaped by the command format).
   info: (m) => core.info(logLine(m)),
   warning: (m) => core.warning(m),
+  notice: (m) => core.notice(m),
   debug: (m) => core.debug(m),
   secret: (v) => core.setSecret(v),
 }

@@ -16,7 +16,13 @@ import {
   ROLLBACK,
 } from '../postgres/statements.js'
 import { writeBack } from '../github/writeback.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -36,6 +42,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   const changes = applied.executed.map((s) => s.display)
   const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
+  if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
   if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {

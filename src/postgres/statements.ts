@@ -499,6 +499,11 @@ export const CONSOLE = {
   servers: 'SHOW SERVERS',
   pools: 'SHOW POOLS',
   databases: 'SHOW DATABASES',
+  /**
+   * A harmless probe of admin rights (PgBouncer 1.24+): client ids start at 1, so an admin
+   * console answers "client not found" and a stats_users console "admin access needed".
+   */
+  killRightsProbe: 'KILL_CLIENT 0',
 } as const
 
 /** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */
