@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { DatabaseError } from '../domain/errors.js'
 import { oneLine } from '../domain/escape.js'
-import { PIN_SEARCH_PATH } from './statements.js'
+import { PIN_SEARCH_PATH, RUN_AS_SESSION_USER } from './statements.js'
 import { AuthGuard, AuthRefused, openStream } from './negotiate.js'
 import { tlsAttempts } from './tls.js'
 import { authPolicy, uriQuery, type AuthPolicy } from './uri-params.js'
@@ -19,6 +19,11 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /**
+   * A login's own connection (open's login check): keep the role its settings give it.
+   * Admin connections (the default) run as the role that logged in (RUN_AS_SESSION_USER).
+   */
+  asLogin?: boolean
 }
 
 /**
@@ -30,7 +35,7 @@ export interface ConnectOptions {
  */
 export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
   try {
-    return await openConnection(target, opts, true)
+    return await openConnection(target, opts, opts.asLogin ? PIN_SEARCH_PATH : RUN_AS_SESSION_USER)
   } catch (e) {
     throw connectionError(e, what)
   }
@@ -38,10 +43,14 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
 
 /**
  * The connection itself, errors as they come (the pooler console maps them its
- * own way). `pin`: set search_path first (not on a pooler console, which
- * accepts only SHOW and its commands).
+ * own way). `first`: the statement that runs before any other (null on a pooler
+ * console, which accepts only SHOW and its own commands).
  */
-export async function openConnection(target: ConnectionTarget, opts: ConnectOptions, pin: boolean): Promise<pg.Client> {
+export async function openConnection(
+  target: ConnectionTarget,
+  opts: ConnectOptions,
+  first: string | null,
+): Promise<pg.Client> {
   const params = new Map(target.url ? uriQuery(target.url) : [])
   const timeoutMs =
     opts.connectTimeoutMs ?? (params.has('connect_timeout') ? Number(params.get('connect_timeout')) * 1000 : 15_000)
@@ -59,7 +68,7 @@ export async function openConnection(target: ConnectionTarget, opts: ConnectOpti
   for (let i = 0; ; i++) {
     const { ssl, optional, fallBackOn } = attempts[i]
     try {
-      return await openOnce(base, { ssl, optional, policy, keepAliveMs, deadline, pin })
+      return await openOnce(base, { ssl, optional, policy, keepAliveMs, deadline, first })
     } catch (e) {
       if (i + 1 < attempts.length && fallBackOn?.(e)) continue
       throw e
@@ -82,7 +91,8 @@ interface Attempt {
   keepAliveMs?: number
   /** Date.now() by which the connection must be ready. */
   deadline: number
-  pin: boolean
+  /** The first statement, or null (a pooler console accepts only SHOW and its own commands). */
+  first: string | null
 }
 
 async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client> {
@@ -118,8 +128,8 @@ async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client>
   client.on('error', () => {})
   try {
     await client.connect()
-    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
-    if (a.pin) await client.query(PIN_SEARCH_PATH)
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH, RUN_AS_SESSION_USER).
+    if (a.first) await client.query(a.first)
   } catch (e) {
     await client.end().catch(() => {})
     throw e
@@ -188,13 +198,16 @@ export function connectionError(e: unknown, what: string): DatabaseError {
 /**
  * Errors worth retrying within the phase's time: the connection went away or the
  * server is starting, a serialization failure or deadlock, or a concurrent
- * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ * catalog update ("tuple concurrently updated"), a role created meanwhile by a
+ * concurrent setup (the retry observes it). Everything else fails at once.
  */
 export function isRetryable(e: unknown): boolean {
   const err = e as { code?: string; message?: string }
   if (isConnectionLost(e)) return true
   if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
     return true
+  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name taken.
+  if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? '')) return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 
