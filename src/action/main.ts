@@ -22,19 +22,24 @@ export async function run(): Promise<void> {
     const result = await runPhase(cfg, { reporter })
     setOutputs(result)
     await writeSummary(renderSummary(result))
-    if (result.failure) core.setFailed(result.failure)
+    if (result.failure) core.setFailed(logLine(result.failure))
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     await writeSummary(renderFailureSummary(phase, message, wasCommitted(e)))
-    core.setFailed(message)
+    core.setFailed(logLine(message))
   }
 }
 
+/**
+ * No line the action prints holds a runner command it did not write: every
+ * message goes through logLine, warnings and errors too (their command format
+ * escapes line breaks, but a `##[` inside would be data only as long as the
+ * runner parses the `::warning::` form first).
+ */
 const reporter: Reporter = {
-  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
   info: (m) => core.info(logLine(m)),
-  warning: (m) => core.warning(m),
-  debug: (m) => core.debug(m),
+  warning: (m) => core.warning(logLine(m)),
+  debug: (m) => core.debug(logLine(m)),
   secret: (v) => core.setSecret(v),
 }
 
