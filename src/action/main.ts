@@ -2,12 +2,20 @@
  * The GitHub Actions adapter: the only module that imports @actions/core.
  * Reads inputs, masks secrets, runs the phase, sets outputs, writes the job summary.
  */
+import { tmpdir } from 'node:os'
 import * as core from './actions-core.js'
+import { writeStatusFile } from './status-file.js'
 import { parseConfig } from '../inputs/config.js'
 import { logLine } from '../domain/escape.js'
 import { wasCommitted } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
-import { OUTPUT_NAMES, STATUS_OUTPUT, type PhaseOutputs, type PhaseResult } from '../domain/result.js'
+import {
+  OUTPUT_NAMES,
+  STATUS_FILE_OUTPUT,
+  STATUS_OUTPUT,
+  type PhaseOutputs,
+  type PhaseResult,
+} from '../domain/result.js'
 import { splitUriList } from '../inputs/pooler-urls.js'
 import { maskUriSecrets } from '../postgres/urls.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
@@ -39,6 +47,7 @@ export async function run(): Promise<void> {
 const reporter: Reporter = {
   info: (m) => core.info(logLine(m)),
   warning: (m) => core.warning(logLine(m)),
+  notice: (m) => core.notice(logLine(m)),
   debug: (m) => core.debug(logLine(m)),
   secret: (v) => core.setSecret(v),
 }
@@ -69,7 +78,11 @@ function setOutputs(r: PhaseResult): void {
     const value = r.outputs[field]
     if (value !== undefined) core.setOutput(name, String(value))
   }
-  if (r.status) core.setOutput(STATUS_OUTPUT, JSON.stringify(r.status))
+  if (r.status) {
+    const json = JSON.stringify(r.status)
+    core.setOutput(STATUS_OUTPUT, json)
+    core.setOutput(STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || tmpdir()))
+  }
 }
 
 async function writeSummary(markdown: string): Promise<void> {

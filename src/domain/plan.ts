@@ -600,7 +600,7 @@ export function forbiddenTarget(
       const info = role === group ? obs.group : obs.logins[role]
       if (role !== group && !logins.includes(role))
         return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
-      if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
+      if (role === obs.admin.name) return `"${role}" is the admin role itself (session_user)`
       if (info?.superuser) return `"${role}" is a superuser`
     }
   }

@@ -190,6 +190,24 @@ export function otherLogin(state: Pick<FamilyState, 'logins'>, login: string): s
 }
 
 /** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
+/**
+ * The username/previous-username outputs for a state: the login the application should
+ * use now (while a rotation is open, the incoming one) and, while one is open, the
+ * outgoing one, which the state still calls active until close.
+ */
+export function loginsNow(state: FamilyState): { username: string; previousUsername?: string } {
+  return state.rotation
+    ? { username: state.rotation.incoming, previousUsername: state.active }
+    : { username: state.active }
+}
+
+/** The open rotation as status reports it: without the sealed credentials (ciphertext is for open's re-runs only). */
+export function publicRotation(rotation: OpenRotation | null): Omit<OpenRotation, 'sealed'> | null {
+  if (!rotation) return null
+  const { sealed: _sealed, ...rest } = rotation
+  return rest
+}
+
 export function describeState(state: FamilyState | null): string {
   if (!state) return 'not set up'
   if (!state.rotation) return `idle with ${state.active} active`

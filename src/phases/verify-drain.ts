@@ -55,6 +55,7 @@ function alreadyClosed(
     cfg,
     deps,
     {
+      username: last.active,
       previousUsername: last.previous ?? otherLogin(target.state, last.active),
       rotationId: last.id,
       state: 'idle',
@@ -176,7 +177,14 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
   return resultWithFamily(
     cfg,
     deps,
-    { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
+    {
+      username: watch.incoming,
+      previousUsername: watch.outgoing,
+      rotationId,
+      state: 'open',
+      remainingConnections: remaining,
+      drained,
+    },
     [],
     notes,
     failure,

@@ -132,7 +132,7 @@ async function attemptOnce<P extends Plan>(
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
       if (group.admin === cfg.group)
         throw new StateError(
-          `Refusing to alter role "${cfg.group}": it is the admin role itself (current_user). Nothing was changed.`,
+          `Refusing to alter role "${cfg.group}": it is the admin role itself (session_user). Nothing was changed.`,
           'unchanged',
           'Pass the group role of the family as role, and connect as another role.',
         )

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { DatabaseError } from '../domain/errors.js'
 import { oneLine } from '../domain/escape.js'
-import { PIN_SEARCH_PATH } from './statements.js'
+import { PIN_SEARCH_PATH, RUN_AS_SESSION_USER } from './statements.js'
 import { tlsAttempts, type TlsAttempt } from './tls.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
@@ -17,6 +17,11 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /**
+   * A login's own connection (open's login check): keep the role its settings give it.
+   * Admin connections (the default) run as the role that logged in (RUN_AS_SESSION_USER).
+   */
+  asLogin?: boolean
 }
 
 /**
@@ -43,7 +48,7 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
   for (let i = 0; ; i++) {
     const { ssl, fallBackOn } = attempts[i]
     try {
-      const client = await openOnce({ ...base, ssl })
+      const client = await openOnce({ ...base, ssl }, opts.asLogin ? PIN_SEARCH_PATH : RUN_AS_SESSION_USER)
       if (ssl) encrypted.add(client)
       return client
     } catch (e) {
@@ -61,14 +66,14 @@ export function isEncrypted(client: pg.Client): boolean {
   return encrypted.has(client)
 }
 
-async function openOnce(config: pg.ClientConfig): Promise<pg.Client> {
+async function openOnce(config: pg.ClientConfig, first: string): Promise<pg.Client> {
   const client = new pg.Client(config)
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})
   try {
     await client.connect()
-    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
-    await client.query(PIN_SEARCH_PATH)
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH, RUN_AS_SESSION_USER).
+    await client.query(first)
   } catch (e) {
     await client.end().catch(() => {})
     throw e

@@ -135,6 +135,7 @@ export function consoleLoginError(e: unknown): string {
 /** The listed poolers' consoles; one connection each, reopened after an error. */
 export class Poolers {
   #clients: (Client | null)[]
+  #killRights = new Map<string, string | null>()
 
   constructor(
     readonly targets: PoolerTarget[],
@@ -203,6 +204,30 @@ export class Poolers {
     }
     this.#clients[i] = c
     return c
+  }
+
+  /**
+   * Whether the console user may run KILL_CLIENT (it is in admin_users), asked once per pooler
+   * with a KILL_CLIENT that ends nobody. Returns the reason it cannot, or null when it can.
+   */
+  async killRights(label: string): Promise<string | null> {
+    const known = this.#killRights.get(label)
+    if (known !== undefined) return known
+    const i = this.targets.findIndex((t) => t.label === label)
+    const c = await this.#client(i)
+    let why: string | null
+    try {
+      await c.query(CONSOLE.killRightsProbe)
+      why = null
+    } catch (e) {
+      const msg = (e as Error).message
+      if (/client not found/i.test(msg)) why = null
+      else if (/admin access needed/i.test(msg))
+        why = 'its console user is not in admin_users (a stats_users console cannot run KILL_CLIENT)'
+      else why = `KILL_CLIENT is refused there (${oneLine(msg)})`
+    }
+    this.#killRights.set(label, why)
+    return why
   }
 
   /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */

@@ -21,6 +21,17 @@ import { serializeState } from '../domain/state.js'
 export const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 
 /**
+ * The first statement on every admin connection: PIN_SEARCH_PATH, after making
+ * the session run as the role that logged in. A database- or role-level setting
+ * (`ALTER DATABASE appdb SET role = 'app_a'`, which the database's owner may run)
+ * would otherwise make the admin act as another role. Order matters: SET SESSION
+ * AUTHORIZATION DEFAULT (allowed to any role: it returns to the authenticated
+ * user) re-applies the connection-time `role`, and RESET ROLE would too; only
+ * SET ROLE NONE, last, returns current_user to session_user.
+ */
+export const RUN_AS_SESSION_USER = `SET SESSION AUTHORIZATION DEFAULT; SET ROLE NONE; ${PIN_SEARCH_PATH}`
+
+/**
  * Everything a phase decides on, in one round trip: the server, the admin's
  * privileges, and for each family role ($1: group first, then the logins) its
  * attributes, role-wide settings, comment (the state), the admin's ADMIN
@@ -34,7 +45,7 @@ SELECT current_setting('server_version_num')::int AS version,
        a.rolname AS admin,
        a.rolsuper AS admin_superuser,
        a.rolcreaterole AS admin_createrole,
-       pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       pg_catalog.pg_has_role(session_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
        (SELECT coalesce(json_agg(json_build_object(
                  'name', r.rolname,
                  'can_login', r.rolcanlogin,
@@ -43,7 +54,7 @@ SELECT current_setting('server_version_num')::int AS version,
                  'settings', (SELECT array_agg(c ORDER BY c)
                                 FROM pg_db_role_setting s, unnest(s.setconfig) AS c
                                WHERE s.setrole = r.oid AND s.setdatabase = 0),
-                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'admin_option', pg_has_role(session_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
                  'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
@@ -53,7 +64,7 @@ SELECT current_setting('server_version_num')::int AS version,
           FROM pg_roles r
          WHERE r.rolname = ANY($1::text[])) AS roles
   FROM pg_roles a
- WHERE a.rolname = current_user`
+ WHERE a.rolname = session_user`
 
 /** Sessions of the given logins in every database, except the action's own. */
 export const READ_SESSIONS = `
@@ -104,10 +115,10 @@ export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
  */
 export const GROUP_INHERITS = `
 SELECT g.rolinherit AS inherit,
-       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       pg_has_role(session_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser,
        current_setting('server_version_num')::int AS version,
-       current_user AS admin
+       session_user AS admin
   FROM pg_roles g
  WHERE g.rolname = $1`
 export function serializeOnGroup(group: string, inherit: boolean): string {
@@ -488,6 +499,11 @@ export const CONSOLE = {
   servers: 'SHOW SERVERS',
   pools: 'SHOW POOLS',
   databases: 'SHOW DATABASES',
+  /**
+   * A harmless probe of admin rights (PgBouncer 1.24+): client ids start at 1, so an admin
+   * console answers "client not found" and a stats_users console "admin access needed".
+   */
+  killRightsProbe: 'KILL_CLIENT 0',
 } as const
 
 /** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */

@@ -6,6 +6,16 @@ import type { Reporter } from '../domain/reporter.js'
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
 // Credentials of the admin connection that must not end up in the application's URL.
 const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey'])
+// Parameters of the admin connection that name a file on the runner or the admin's own session:
+// the default app URL (app-url empty) drops them, since the application runs elsewhere.
+const RUNNER_ONLY_PARAMS = new Set([
+  'service',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'application_name',
+  'fallback_application_name',
+])
 // Parameters whose value is a secret.
 const SECRET_PARAMS = new Set(['password', 'sslpassword'])
 
@@ -46,13 +56,14 @@ export function clientConfig(target: ConnectionTarget, override: Partial<ClientC
 
 /**
  * Default `app-url`: the admin connection's host, port, database and parameters,
- * without its credentials.
+ * without its credentials and without what only the runner or the admin uses
+ * (files on the runner, its application_name): see droppedAppUrlParams.
  */
 export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv): string {
   if (target.url) {
     const [scheme, authority, rest] = urlParts(target.url)
     const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority
-    return `${scheme}://${hostPart}${stripCredentialParams(rest)}`
+    return `${scheme}://${hostPart}${stripParams(rest, (k) => CREDENTIAL_PARAMS.has(k) || RUNNER_ONLY_PARAMS.has(k))}`
   }
   const host = env.PGHOST || 'localhost'
   const port = env.PGPORT || '5432'
@@ -97,8 +108,41 @@ export function buildDatabaseUrl(appUrl: string, username: string, password: str
   return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
 }
 
-/** Drops credential parameters, keeping every other parameter byte for byte. */
-function stripCredentialParams(rest: string): string {
+/**
+ * What the default app URL leaves out of admin-url, besides the user and password: the
+ * names of the runner-only and credential parameters it had (in order, once each), and
+ * the sslmode it keeps (null when admin-url has none). Empty for the PG* environment,
+ * whose default URL takes only host, port, database and PGSSLMODE.
+ */
+export function droppedAppUrlParams(target: ConnectionTarget): { dropped: string[]; sslmode: string | null } {
+  if (!target.url) return { dropped: [], sslmode: null }
+  const dropped = new Set<string>()
+  let sslmode: string | null = null
+  for (const [key, value] of queryPairs(urlParts(target.url)[2])) {
+    if (key === 'sslmode') sslmode = value
+    else if (RUNNER_ONLY_PARAMS.has(key) || (CREDENTIAL_PARAMS.has(key) && key !== 'user' && key !== 'password'))
+      dropped.add(key)
+  }
+  return { dropped: [...dropped], sslmode }
+}
+
+/** The decoded key=value pairs of a URI's query (after the authority). */
+function queryPairs(rest: string): [string, string][] {
+  const beforeHash = rest.split('#')[0]
+  const q = beforeHash.indexOf('?')
+  if (q < 0) return []
+  return beforeHash
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=')
+      return eq < 0 ? [safeDecode(pair), ''] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))]
+    })
+}
+
+/** Drops the parameters `drop` names, keeping every other parameter byte for byte. */
+function stripParams(rest: string, drop: (key: string) => boolean): string {
   const hash = rest.indexOf('#')
   const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest
   const q = beforeHash.indexOf('?')
@@ -106,7 +150,7 @@ function stripCredentialParams(rest: string): string {
   const kept = beforeHash
     .slice(q + 1)
     .split('&')
-    .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])))
+    .filter((pair) => pair !== '' && !drop(safeDecode(pair.split('=')[0])))
   return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '')
 }
 

@@ -7,6 +7,7 @@ import {
   checkConnectionUrl,
   clientConfig,
   defaultAppUrl,
+  droppedAppUrlParams,
 } from '../../src/postgres/urls.js'
 
 /** Parses a postgres URI with the WHATWG parser (after swapping the scheme, as the action does). */
@@ -119,18 +120,35 @@ describe('defaultAppUrl', () => {
     )
   })
 
-  it('removes user, password and passfile parameters and keeps sslmode and the rest, in order', () => {
-    const app = defaultAppUrl(
-      {
-        url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fetc%2Fca.pem&passfile=%2Froot%2F.pgpass&connect_timeout=10`,
-      },
-      {},
-    )
+  it('removes user, password, passfile and the runner-only parameters and keeps sslmode and the rest, in order', () => {
+    const target = {
+      url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fhome%2Frunner%2Fca.pem&passfile=%2Froot%2F.pgpass&application_name=rotation-admin&connect_timeout=10&sslcert=%2Fc&sslkey=%2Fk&sslpassword=${SECRET}&sslcrl=%2Fcrl&service=admin&fallback_application_name=x`,
+    }
+    const app = defaultAppUrl(target, {})
     expect(app).not.toContain(SECRET)
     expect(app).not.toMatch(/[?&](user|password|passfile)=/)
     expect(app.startsWith('postgresql://db.example.com:5432/appdb?')).toBe(true)
-    expect(libpqParams(app)).toEqual({ sslmode: 'verify-full', sslrootcert: '/etc/ca.pem', connect_timeout: '10' })
-    expect([...whatwg(app).searchParams.keys()]).toEqual(['sslmode', 'sslrootcert', 'connect_timeout'])
+    expect(libpqParams(app)).toEqual({ sslmode: 'verify-full', connect_timeout: '10' })
+    expect([...whatwg(app).searchParams.keys()]).toEqual(['sslmode', 'connect_timeout'])
+    expect(droppedAppUrlParams(target)).toEqual({
+      dropped: [
+        'sslrootcert',
+        'passfile',
+        'application_name',
+        'sslcert',
+        'sslkey',
+        'sslpassword',
+        'sslcrl',
+        'service',
+        'fallback_application_name',
+      ],
+      sslmode: 'verify-full',
+    })
+  })
+
+  it('reports nothing dropped for a plain admin URL or the PG* environment', () => {
+    expect(droppedAppUrlParams({ url: 'postgresql://a:b@h/db' })).toEqual({ dropped: [], sslmode: null })
+    expect(droppedAppUrlParams({})).toEqual({ dropped: [], sslmode: null })
   })
 
   it('drops the query entirely when only credential parameters were in it', () => {
