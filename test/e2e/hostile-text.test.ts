@@ -7,11 +7,13 @@ import { outsideCodeSpans, runnerCommands, runnerLines, unescaped } from '../har
 
 /**
  * Lines the runner would execute as commands (parsed as it parses them: `::` after
- * TrimStart, `##[` anywhere) other than the action's own ::add-mask::, ::warning::,
+ * TrimStart, `##[` anywhere) other than the action's own ::add-mask::, ::warning::, ::notice::,
  * ::error:: and ::debug::, and those of its own that carry a `##[` somewhere.
  */
 function foreignCommands(stdout: string): string[] {
-  return runnerCommands(stdout).filter((l) => !/^::(add-mask|warning|error|debug)::/.test(l) || l.includes('##['))
+  return runnerCommands(stdout).filter(
+    (l) => !/^::(add-mask|warning|error|notice|debug)::/.test(l) || l.includes('##['),
+  )
 }
 
 describe.each(servers())(
