@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
 import type { Config } from '../inputs/config.js'
 import { DatabaseError, StateError } from '../domain/errors.js'
 import { isRetryable, statementError } from './db.js'
 import type { Observation } from '../domain/family.js'
 import { quoteIdent } from '../inputs/names.js'
 import { observe } from './observe.js'
+import { withLockHolders } from './lock-holders.js'
 import { generatePassword } from '../crypto/password.js'
 import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
 import type { Reporter } from '../domain/reporter.js'
@@ -16,7 +16,6 @@ import {
   COMMIT,
   ROLLBACK,
   GROUP_INHERITS,
-  LOCK_FAMILY,
   renderStep,
   serializeOnGroup,
   setLockTimeout,
@@ -53,11 +52,6 @@ export interface ApplyOptions {
   durable?: () => string | null
   /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
   password?: string
-}
-
-/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
-export function familyLockKey(group: string): string {
-  return createHash('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString()
 }
 
 /**
@@ -126,7 +120,6 @@ async function attemptOnce<P extends Plan>(
   try {
     await client.query(BEGIN_PHASE)
     if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
-    await run(client, LOCK_FAMILY, [familyLockKey(cfg.group)])
     const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
@@ -163,7 +156,7 @@ async function attemptOnce<P extends Plan>(
     return { before, plan, executed, password }
   } catch (e) {
     await client.query(ROLLBACK).catch(() => {})
-    throw e
+    throw await withLockHolders(client, e, [cfg.group, ...cfg.logins])
   }
 }
 

@@ -135,13 +135,16 @@ export function connectionError(e: unknown, what: string): DatabaseError {
 /**
  * Errors worth retrying within the phase's time: the connection went away or the
  * server is starting, a serialization failure or deadlock, or a concurrent
- * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ * catalog update ("tuple concurrently updated"), a role created meanwhile by a
+ * concurrent setup (the retry observes it). Everything else fails at once.
  */
 export function isRetryable(e: unknown): boolean {
   const err = e as { code?: string; message?: string }
   if (isConnectionLost(e)) return true
   if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
     return true
+  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name taken.
+  if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? '')) return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 

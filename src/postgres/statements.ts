@@ -102,16 +102,17 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
   FROM pg_stat_activity
  WHERE usename = $1 AND pid <> pg_backend_pid()`
 
-/** Serializes phases on one family: held until the transaction ends. */
-export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
-
 /**
- * Advisory locks are per database, so two phases connected to different
- * databases would both get one. Rewriting the group role's catalog row (with
- * the INHERIT attribute it already has; the action never changes it) serializes
- * them cluster-wide: a concurrent phase waits on that row, then fails with
- * "tuple concurrently updated" and is retried, or, if it comes later, observes
- * the committed state.
+ * Phases serialize on the group role's catalog row: each rewrites it first (with
+ * the INHERIT attribute it already has; the action never changes it), cluster-wide
+ * and whatever database the phase is connected to. A concurrent phase waits on
+ * that row, then fails with "tuple concurrently updated" and is retried, or, if it
+ * comes later, observes the committed state. Only a role that may alter the group
+ * (a superuser, the admin, a holder of ADMIN OPTION on it, or before PostgreSQL 16
+ * any CREATEROLE role) can hold that row: unlike an advisory lock, whose key anyone
+ * can take, a role with no grants cannot block a rotation. (A family that does not
+ * exist yet serializes on CREATE ROLE: the second setup waits on the unique index,
+ * then retries and sees the first one's roles.)
  */
 export const GROUP_INHERITS = `
 SELECT g.rolinherit AS inherit,
@@ -124,6 +125,32 @@ SELECT g.rolinherit AS inherit,
 export function serializeOnGroup(group: string, inherit: boolean): string {
   return `ALTER ROLE ${q(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`
 }
+
+/**
+ * Who holds what a phase may wait for, when its lock_timeout passed: sessions with a
+ * write lock on a role catalog (a row of pg_authid, pg_auth_members, role settings or
+ * comments changed in a transaction still open) or a lock on one of the family's roles
+ * ($1). pg_locks is readable by every role; `since` (the transaction's start, else
+ * the backend's) is null where pg_stat_activity hides it (pg_read_all_stats).
+ */
+export const READ_ROLE_LOCK_HOLDERS = `
+SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application_name,
+       pg_catalog.to_json(COALESCE(a.xact_start, a.backend_start)) #>> '{}' AS since,
+       pg_catalog.string_agg(DISTINCT l.mode, ', ' ORDER BY l.mode) AS modes
+  FROM pg_catalog.pg_locks l
+  JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+ WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+   AND ((l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.database OPERATOR(pg_catalog.=) 0
+         AND l.mode OPERATOR(pg_catalog.<>) 'AccessShareLock'
+         AND l.relation OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_authid'::pg_catalog.regclass,
+               'pg_catalog.pg_auth_members'::pg_catalog.regclass, 'pg_catalog.pg_db_role_setting'::pg_catalog.regclass,
+               'pg_catalog.pg_shdescription'::pg_catalog.regclass]::pg_catalog.oid[]))
+     OR (l.locktype OPERATOR(pg_catalog.=) 'object' AND l.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+         AND l.objid OPERATOR(pg_catalog.=) ANY (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                  WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))))
+ GROUP BY 1, 2, 3, 4
+ ORDER BY 1
+ LIMIT 6`
 
 /** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
 export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
