@@ -7,6 +7,7 @@ import * as core from './actions-core.js'
 import { writeStatusFile } from './status-file.js'
 import { parseConfig } from '../inputs/config.js'
 import { logLine } from '../domain/escape.js'
+import { phaseStory } from '../domain/story.js'
 import { wasCommitted } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
 import {
@@ -28,6 +29,7 @@ export async function run(): Promise<void> {
     // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
     const { runPhase } = await import('../run-phase.js')
     const result = await runPhase(cfg, { reporter })
+    logStory(result)
     setOutputs(result)
     await writeSummary(renderSummary(result))
     if (result.failure) core.setFailed(result.failure)
@@ -38,13 +40,32 @@ export async function run(): Promise<void> {
   }
 }
 
+/** The messages the phase logged while it ran, so the story after it does not repeat them. */
+const printed = new Set<string>()
+
 const reporter: Reporter = {
   // No line the core prints may start a runner command (warning and debug are escaped by the command format).
-  info: (m) => core.info(logLine(m)),
-  warning: (m) => core.warning(m),
-  notice: (m) => core.notice(m),
+  info: (m) => {
+    printed.add(m)
+    core.info(logLine(m))
+  },
+  warning: (m) => {
+    printed.add(m)
+    core.warning(m)
+  },
+  notice: (m) => {
+    printed.add(m)
+    core.notice(m)
+  },
   debug: (m) => core.debug(m),
   secret: (v) => core.setSecret(v),
+}
+
+/** After the phase: one line per change, the summary's notes and warnings not yet logged, the outcome. */
+function logStory(result: PhaseResult): void {
+  const story = phaseStory(result, printed)
+  for (const w of story.warnings) core.warning(w)
+  for (const line of story.info) core.info(logLine(line))
 }
 
 /**

@@ -7,7 +7,9 @@ import { outsideCodeSpans, runnerLines, unescaped } from '../harness/markdown.js
 
 /** Lines the runner would execute as commands that the action did not issue itself. */
 function foreignCommands(stdout: string): string[] {
-  return runnerLines(stdout).filter((l) => /^\s*(::|##\[)/.test(l) && !/^::(add-mask|warning|error|debug)::/.test(l))
+  return runnerLines(stdout).filter(
+    (l) => /^\s*(::|##\[)/.test(l) && !/^::(add-mask|warning|notice|error|debug)::/.test(l),
+  )
 }
 
 describe.each(servers())(
