@@ -118,6 +118,7 @@ export const GROUP_INHERITS = `
 SELECT g.rolinherit AS inherit,
        pg_has_role(session_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
        (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser,
+       (SELECT rolcreaterole FROM pg_roles WHERE rolname = session_user) AS createrole,
        current_setting('server_version_num')::int AS version,
        session_user AS admin
   FROM pg_roles g
