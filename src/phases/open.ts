@@ -17,7 +17,13 @@ import { sealCredentials, sealVerifier, unsealCredentials } from '../crypto/seal
 import { verifierOnce } from '../crypto/scram.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 import { checkLogin } from '../phase-support/login-check.js'
 import { knownVerifier, readStoredSecrets, userlistOutput, type Known } from '../phase-support/userlist.js'
 
@@ -62,7 +68,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
       deps,
       outputs,
       applied.executed.map((s) => s.display),
-      notes,
+      [...notes, ...defaultAppUrlNotice(cfg, deps.reporter)],
     ),
   ])
   if (problem) {

@@ -10,6 +10,7 @@ import { verifierOnce } from '../crypto/scram.js'
 import { sealVerifier } from '../crypto/seal.js'
 import { userlistOutput } from '../phase-support/userlist.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow } from '../domain/state.js'
 import type { RoleConfig } from '../domain/settings.js'
 import {
   BEGIN_PHASE,
@@ -20,7 +21,13 @@ import {
   ROLLBACK,
 } from '../postgres/statements.js'
 import { writeBack } from '../github/writeback.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -39,7 +46,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const planNotes = list ? [...plan.notes, list.note] : plan.notes
   for (const n of planNotes) deps.reporter.info(n)
   const outputs = {
-    username: plan.state.active,
+    ...loginsNow(plan.state),
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
     ...(plan.kind === 'issue' && password
       ? credentialOutputs(cfg, deps.reporter, {
@@ -53,6 +60,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   const changes = applied.executed.map((s) => s.display)
   const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...planNotes] : [...planNotes]
+  if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
   if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {
