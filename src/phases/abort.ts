@@ -3,6 +3,7 @@ import type { Config } from '../inputs/config.js'
 import { sessionCount } from '../domain/family.js'
 import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow } from '../domain/state.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
@@ -34,7 +35,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       cfg,
       deps,
       {
-        username: before.state.kind === 'ok' ? plan.state.active : undefined,
+        ...(before.state.kind === 'ok' ? loginsNow(plan.state) : {}),
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],

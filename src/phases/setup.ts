@@ -6,6 +6,7 @@ import { oneLine } from '../domain/escape.js'
 import type { Ownership } from '../domain/drift.js'
 import { planSetup } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow } from '../domain/state.js'
 import type { RoleConfig } from '../domain/settings.js'
 import {
   BEGIN_PHASE,
@@ -36,7 +37,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const { plan, password } = applied
   for (const n of plan.notes) deps.reporter.info(n)
   const outputs = {
-    username: plan.state.active,
+    ...loginsNow(plan.state),
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
     ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
   }
