@@ -1,8 +1,10 @@
 import { parseDuration } from './duration.js'
 import { InputError } from '../domain/errors.js'
+import { ROTATION_ID } from '../domain/state.js'
 import { checkRoleName } from './names.js'
 import { parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
+import { insecureApiUrl } from './github-api-url.js'
 import { MIN_PASSWORD_LENGTH } from '../crypto/password.js'
 import { SEAL_KEY_MIN_LENGTH } from '../crypto/seal.js'
 import {
@@ -177,7 +179,7 @@ function parseDrainTimingInputs(get: TrimmedReader): Pick<Config, 'timeoutMs' | 
 
 function parseRotationId(text: string): string | null {
   const rotationId = text || null
-  if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+  if (rotationId !== null && !ROTATION_ID.test(rotationId)) {
     throw new InputError(
       'rotation-id',
       `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`,
@@ -303,12 +305,16 @@ function parseWriteBack(get: TrimmedReader, env: NodeJS.ProcessEnv): GitHubWrite
       repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name',
     )
   }
+  const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
+  // Before any connection: setup writes back after its commit, so a refusal there would come too late.
+  const insecure = insecureApiUrl(apiUrl)
+  if (insecure) throw new InputError('github-secrets', insecure)
   return {
     token,
     secrets,
     repository,
     environment: get('github-environment') || null,
-    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    apiUrl,
   }
 }
 

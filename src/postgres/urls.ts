@@ -2,6 +2,7 @@ import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
 import { InputError } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
+import { FILE_PARAMS, certFileProblem, uriParamProblems, uriQuery } from './uri-params.js'
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
 // Credentials of the admin connection that must not end up in the application's URL.
@@ -19,6 +20,22 @@ const RUNNER_ONLY_PARAMS = new Set([
 // Parameters whose value is a secret.
 const SECRET_PARAMS = new Set(['password', 'sslpassword'])
 
+// What pg-connection-string's result pg itself reads; the rest (channel_binding, require_auth,
+// keepalives, connect_timeout, ...) is applied by connect() (see uri-params.ts).
+const PG_CONFIG_KEYS = new Set([
+  'host',
+  'port',
+  'user',
+  'password',
+  'database',
+  'ssl',
+  'sslnegotiation',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'client_encoding',
+])
+
 /** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
 export interface ConnectionTarget {
   url?: string
@@ -32,13 +49,35 @@ export function checkConnectionUrl(url: string, input: string): string {
       'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...',
     )
   }
+  const malformed = () =>
+    new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
   try {
-    parse(url, { useLibpqCompat: true })
     new URL(url.replace(/^postgres(ql)?:/, 'http:'))
   } catch {
-    throw new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
+    throw malformed()
+  }
+  const params = uriQuery(url)
+  const problems = uriParamProblems(params)
+  if (problems.length) throw new InputError(input, problems.join('; '))
+  for (const [key, value] of params) {
+    const problem = (FILE_PARAMS as readonly string[]).includes(key) ? certFileProblem(key, value) : null
+    if (problem) throw new InputError(input, problem)
+  }
+  try {
+    parse(withoutSystemRoot(url), { useLibpqCompat: true })
+  } catch {
+    throw malformed()
   }
   return url
+}
+
+/**
+ * `sslrootcert=system` (libpq 16+): the system's trusted CAs, with verify-full. Node's
+ * default CA store stands for the system's; pg-connection-string would read a file named
+ * "system", so the parameter is replaced by sslmode=verify-full before parsing.
+ */
+function withoutSystemRoot(url: string): string {
+  return url.replace(/([?&])sslrootcert=system(?=&|#|$)/, '$1sslmode=verify-full')
 }
 
 /**
@@ -48,9 +87,16 @@ export function checkConnectionUrl(url: string, input: string): string {
  * PGSSLMODE itself.
  */
 export function clientConfig(target: ConnectionTarget, override: Partial<ClientConfig> = {}): ClientConfig {
-  const base: ClientConfig = target.url ? (parse(target.url, { useLibpqCompat: true }) as ClientConfig) : {}
-  for (const k of Object.keys(base) as (keyof ClientConfig)[])
-    if (base[k] === undefined || base[k] === null) delete base[k]
+  const parsed = target.url
+    ? (parse(withoutSystemRoot(target.url), { useLibpqCompat: true }) as ClientConfig & Record<string, unknown>)
+    : {}
+  const base: ClientConfig = {}
+  for (const [k, v] of Object.entries(parsed))
+    if (v !== undefined && v !== null && PG_CONFIG_KEYS.has(k)) (base as Record<string, unknown>)[k] = v
+  if (typeof base.ssl === 'object' && base.ssl) {
+    const { sslpassword } = parsed as Record<string, string>
+    if (sslpassword) base.ssl.passphrase = sslpassword
+  }
   return { ...base, ...override }
 }
 

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'pg-connection-string'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { InputError } from '../../src/domain/errors.js'
 import {
   buildDatabaseUrl,
@@ -266,6 +269,48 @@ describe('checkConnectionUrl', () => {
     expect(e.message.startsWith("input 'admin-url': ")).toBe(true)
     expect(e.message).not.toContain(SECRET)
     expect(e.message).not.toContain(url)
+  })
+})
+
+describe('checkConnectionUrl: certificate files and parameters the action cannot honour', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgrot-certs-'))
+  const ca = join(dir, 'ca.pem')
+  writeFileSync(ca, 'not checked here')
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it.each(['sslrootcert', 'sslcert', 'sslkey'])(
+    'a missing %s file is reported naming the input, the parameter and the path',
+    (param) => {
+      const missing = join(dir, 'missing', `${param}.pem`)
+      const url = `postgresql://admin:${SECRET}@db.example.com/app?sslmode=verify-full&sslrootcert=${ca}&${param}=${missing}`
+      const e = inputError(() => checkConnectionUrl(url, 'replica-urls'))
+      expect(e.message).toBe(
+        `input 'replica-urls': parameter ${param} names the file "${missing}", which does not exist on the runner; create it in an earlier step, or fix the path`,
+      )
+      expect(e.message).not.toMatch(/malformed/)
+    },
+  )
+
+  it('an existing certificate file, and sslrootcert=system with verify-full, are accepted', () => {
+    for (const url of [
+      `postgresql://admin@h/app?sslmode=verify-full&sslrootcert=${ca}`,
+      'postgresql://admin@h/app?sslrootcert=system',
+      'postgresql://admin@h/app?sslmode=verify-full&sslrootcert=system',
+    ])
+      expect(checkConnectionUrl(url, 'admin-url')).toBe(url)
+    expect(
+      inputError(() => checkConnectionUrl('postgresql://h/app?sslmode=require&sslrootcert=system', 'admin-url'))
+        .message,
+    ).toMatch(/sslrootcert=system needs sslmode=verify-full/)
+  })
+
+  it('a parameter the action cannot honour is refused, naming the input and the parameter, never the URI', () => {
+    const url = `postgresql://admin:${SECRET}@h/app?sslmode=verify-full&sslcrl=%2Fetc%2Fcrl.pem&gssencmode=require`
+    const e = inputError(() => checkConnectionUrl(url, 'pgbouncer-urls'))
+    expect(e.message).toMatch(
+      /^input 'pgbouncer-urls': parameter sslcrl is not supported: .*; gssencmode="require" is not supported/,
+    )
+    expect(e.message).not.toContain(SECRET)
   })
 })
 
