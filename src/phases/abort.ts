@@ -5,6 +5,8 @@ import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
+import { PartialFailure } from '../domain/errors.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
@@ -26,6 +28,18 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
+    const notes = [`Nothing to do: ${plan.reason}.`]
+    if (deps.replicas.count && plan.state.lastAborted) {
+      const login = plan.state.lastAborted.login
+      try {
+        notes.push(...(await waitForReplicas(cfg, deps, abortNext(login))))
+      } catch (e) {
+        if (!(e instanceof ReplicaLagError)) throw e
+        throw new PartialFailure(
+          `${notes[0]} Rotation ${plan.state.lastAborted.id} was aborted earlier, but ${e.message}`,
+        )
+      }
+    }
     return resultWithFamily(
       cfg,
       deps,
@@ -34,13 +48,15 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],
-      [`Nothing to do: ${plan.reason}.`],
+      notes,
     )
   }
   const aborted = plan.state.lastAborted.login
   const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
   return afterCommit(committed, async () => {
     const notes = [...plan.notes]
+    // Before its sessions are counted and ended there: every replica has replayed the NOLOGIN.
+    notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))))
     if (cfg.terminate) {
       const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
       if (sessions > 0) {
@@ -58,6 +74,11 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       notes,
     )
   })
+}
+
+/** What to do when a replica did not replay abort's commit in time. */
+function abortNext(login: string): string {
+  return `Until it replays the commit, "${login}" still logs in on that replica. Run abort again: it waits for the replicas again.`
 }
 
 /** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */

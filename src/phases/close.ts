@@ -10,6 +10,7 @@ import { checkLogin } from '../phase-support/login-check.js'
 import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { otherLogin, type OpenRotation } from '../domain/state.js'
@@ -42,6 +43,8 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   return afterCommit(committed, async () => {
     const notes = [...plan.notes]
     for (const n of plan.notes) deps.reporter.info(n)
+    // Before its sessions are counted and ended there: every replica has replayed the NOLOGIN.
+    notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, outgoing))))
     notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
     const outputs = {
       username: plan.state.active,
@@ -111,21 +114,50 @@ async function applyClose(
   }
 }
 
-/** A re-run with the rotation-id close already finished: report the rotation it closed. */
-function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
+/** What to do when a replica did not replay close's commit in time. */
+function closeNext(cfg: Config, outgoing: string): string {
+  const sessions = cfg.terminate ? ` and its sessions there were not ended` : ''
+  const again = cfg.terminate ? ` and ends "${outgoing}"'s sessions there` : ''
+  return `Until it replays the commit, "${outgoing}" still logs in on that replica${sessions}. Run close again with the same rotation-id: it waits for the replicas again${again}.`
+}
+
+/**
+ * A re-run with the rotation-id close already finished: report the rotation it
+ * closed, once every replica has replayed it (with terminate, ending the old
+ * login's sessions there: what a close that timed out waiting left undone).
+ */
+async function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
   const last = plan.state.lastClosed
+  const previous = last.previous ?? otherLogin(plan.state, last.active)
+  const notes = [`Nothing to do: ${plan.reason}.`]
+  if (deps.replicas.count) {
+    try {
+      notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, previous))))
+    } catch (e) {
+      if (!(e instanceof ReplicaLagError)) throw e
+      throw new PartialFailure(
+        `Rotation ${last.id} was closed earlier ("${previous}" is disabled on the primary), but ${e.message}`,
+      )
+    }
+    if (cfg.terminate && previous && sessionCount(await deps.replicas.sessions([previous]), previous) > 0) {
+      notes.push(
+        `Signalled ${await deps.replicas.terminate(previous)} sessions of "${previous}" on replicas to terminate.`,
+      )
+      await waitGone(previous, deps)
+    }
+  }
   return resultWithFamily(
     cfg,
     deps,
     {
       username: plan.state.active,
-      previousUsername: last.previous ?? otherLogin(plan.state, last.active),
+      previousUsername: previous,
       rotationId: last.id,
       state: 'idle',
       remainingConnections: 0,
     },
     [],
-    [`Nothing to do: ${plan.reason}.`],
+    notes,
   )
 }
 

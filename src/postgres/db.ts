@@ -17,6 +17,8 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /** Client-side limit for every statement on this connection (a peer that stops answering). */
+  queryTimeoutMs?: number
 }
 
 /**
@@ -29,6 +31,7 @@ export async function connect(target: ConnectionTarget, what: string, opts: Conn
     application_name: opts.applicationName,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
   }
+  if (opts.queryTimeoutMs !== undefined) override.query_timeout = opts.queryTimeoutMs
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
