@@ -13,8 +13,7 @@ export function renderSummary(r: PhaseResult): string {
   const facts: [string, string | undefined][] = [
     ['group role', r.group],
     ['state', o.state],
-    ['active login', o.username],
-    ['outgoing login', o.previousUsername],
+    ...loginFacts(r),
     ['rotation', o.rotationId],
     ['remaining connections', o.remainingConnections?.toString()],
     ['drained', o.drained?.toString()],
@@ -64,6 +63,23 @@ export function renderSummary(r: PhaseResult): string {
   }
   if (r.notes.length) lines.push(...r.notes.map((n) => `> ${esc(n)}`), '')
   return lines.join('\n')
+}
+
+/**
+ * username and previous-username, named as the state names them: while a rotation is open,
+ * the state's active login is the outgoing one and username is the incoming login to use now.
+ */
+function loginFacts(r: PhaseResult): [string, string | undefined][] {
+  const o = r.outputs
+  if (o.state === 'open')
+    return [
+      ['login to use now (incoming)', o.username],
+      ['active login (outgoing, until close)', o.previousUsername],
+    ]
+  return [
+    ['active login', o.username],
+    [r.phase === 'abort' ? 'aborted login' : 'previous login', o.previousUsername],
+  ]
 }
 
 function renderStatus(st: StatusReport): string[] {

@@ -24,6 +24,7 @@ export async function checkLogin(
       user: login,
       password,
       withoutOptions: true,
+      asLogin: true,
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.group) {

@@ -3,12 +3,13 @@ import type { Config } from '../inputs/config.js'
 import { sessionCount } from '../domain/family.js'
 import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow, type FamilyState } from '../domain/state.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 import { PartialFailure } from '../domain/errors.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
-import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
+import { endPooled, lookThroughPoolers, requireKillRights } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
 
 /**
@@ -18,33 +19,29 @@ import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
  */
 export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // With pgbouncer-urls, every pooler must answer before anything changes.
-  await lookThroughPoolers(deps, cfg.logins)
+  const look = await lookThroughPoolers(deps, cfg.logins, cfg.terminate)
   const applied = await applyInTransaction(
     deps.session,
     cfg,
     deps.reporter,
-    (obs) => planAbort(obs, cfg, planContext(deps)),
+    (obs) => {
+      const plan = planAbort(obs, cfg, planContext(deps))
+      if (plan.kind === 'change' && cfg.terminate) requireKillRights(look, plan.state.lastAborted.login, obs)
+      return plan
+    },
     { terminate: cfg.terminate },
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
-    const notes = [`Nothing to do: ${plan.reason}.`]
-    if (deps.replicas.count && plan.state.lastAborted) {
-      const login = plan.state.lastAborted.login
-      try {
-        notes.push(...(await waitForReplicas(cfg, deps, abortNext(login))))
-      } catch (e) {
-        if (!(e instanceof ReplicaLagError)) throw e
-        throw new PartialFailure(
-          `${notes[0]} Rotation ${plan.state.lastAborted.id} was aborted earlier, but ${e.message}`,
-        )
-      }
-    }
+    const notes = [
+      `Nothing to do: ${plan.reason}.`,
+      ...(await replayedEarlierAbort(cfg, deps, plan.state, plan.reason)),
+    ]
     return resultWithFamily(
       cfg,
       deps,
       {
-        username: before.state.kind === 'ok' ? plan.state.active : undefined,
+        ...(before.state.kind === 'ok' ? loginsNow(plan.state) : {}),
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],
@@ -74,6 +71,23 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       notes,
     )
   })
+}
+
+/** A re-run after an abort whose replay wait timed out: wait for the replicas again. */
+async function replayedEarlierAbort(
+  cfg: Config,
+  deps: PhaseDeps,
+  state: FamilyState,
+  reason: string,
+): Promise<string[]> {
+  const last = state.lastAborted
+  if (!deps.replicas.count || !last) return []
+  try {
+    return await waitForReplicas(cfg, deps, abortNext(last.login))
+  } catch (e) {
+    if (!(e instanceof ReplicaLagError)) throw e
+    throw new PartialFailure(`Nothing to do: ${reason}. Rotation ${last.id} was aborted earlier, but ${e.message}`)
+  }
 }
 
 /** What to do when a replica did not replay abort's commit in time. */

@@ -34,7 +34,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   const watched = [cfg.group, ...cfg.logins]
   const progress: WriteBackProgress = { written: [], afterWrite: '' }
   const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
-  const look = await lookThroughPoolers(deps, watched)
+  const look = await lookThroughPoolers(deps, watched, cfg.terminate)
   const applied = await applyClose(cfg, deps, onReplicas, look, progress)
   const { plan, before } = applied
   if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan)

@@ -15,7 +15,13 @@ import {
 import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 import { checkLogin, checkLoginOnReplicas } from '../phase-support/login-check.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
@@ -73,7 +79,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
       deps,
       outputs,
       applied.executed.map((s) => s.display),
-      [...plan.notes, ...replayed],
+      [...plan.notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)],
     ),
   )
 }

@@ -32,7 +32,10 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const target = planDrain(obs, cfg)
   if (target.kind === 'noop') return alreadyClosed(cfg, deps, target)
-  const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.group, [], true) : null
+  const missing =
+    cfg.terminateAfterMs !== null
+      ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
+      : null
   if (missing) {
     throw new DatabaseError(
       `The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`,
@@ -55,6 +58,7 @@ function alreadyClosed(
     cfg,
     deps,
     {
+      username: last.active,
       previousUsername: last.previous ?? otherLogin(target.state, last.active),
       rotationId: last.id,
       state: 'idle',
@@ -176,7 +180,14 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
   return resultWithFamily(
     cfg,
     deps,
-    { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
+    {
+      username: watch.incoming,
+      previousUsername: watch.outgoing,
+      rotationId,
+      state: 'open',
+      remainingConnections: remaining,
+      drained,
+    },
     [],
     notes,
     failure,
