@@ -18,6 +18,8 @@ export interface BackendSession {
   database: string | null
   state: string | null
   clientAddr: string | null
+  /** The admin may not see the client address (see SessionGroup.addrHidden). */
+  addrHidden?: boolean
   applicationName: string
 }
 

@@ -66,23 +66,32 @@ SELECT current_setting('server_version_num')::int AS version,
   FROM pg_roles a
  WHERE a.rolname = session_user`
 
+/**
+ * Whether pg_stat_activity hides a session's client address from the admin:
+ * without pg_read_all_stats (or the privileges of the session's role) the
+ * address is NULL, as for a local socket, and must not be called one.
+ */
+const ADDR_HIDDEN = `NOT (pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR pg_catalog.pg_has_role(current_user, usesysid, 'USAGE'))`
+
 /** Sessions of the given logins in every database, except the action's own. */
 export const READ_SESSIONS = `
 SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
        host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
- GROUP BY 1, 2, 3, 4
- ORDER BY 1, 2, 3, 4`
+ GROUP BY 1, 2, 3, 4, 5
+ ORDER BY 1, 2, 3, 4, 5`
 
 /** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
 export const READ_BACKENDS = `
 SELECT pid, usename AS login, datname AS database, state,
        coalesce(application_name, '') AS application_name,
-       host(client_addr) AS client_addr
+       host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
  ORDER BY pid`
