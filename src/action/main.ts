@@ -32,39 +32,44 @@ export async function run(): Promise<void> {
     logStory(result)
     setOutputs(result)
     await writeSummary(renderSummary(result))
-    if (result.failure) core.setFailed(result.failure)
+    if (result.failure) core.setFailed(logLine(result.failure))
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     await writeSummary(renderFailureSummary(phase, message, wasCommitted(e)))
-    core.setFailed(message)
+    core.setFailed(logLine(message))
   }
 }
 
 /** The messages the phase logged while it ran, so the story after it does not repeat them. */
 const printed = new Set<string>()
 
+/**
+ * No line the action prints holds a runner command it did not write: every
+ * message goes through logLine, warnings and errors too (their command format
+ * escapes line breaks, but a `##[` inside would be data only as long as the
+ * runner parses the `::warning::` form first).
+ */
 const reporter: Reporter = {
-  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
   info: (m) => {
     printed.add(m)
     core.info(logLine(m))
   },
   warning: (m) => {
     printed.add(m)
-    core.warning(m)
+    core.warning(logLine(m))
   },
   notice: (m) => {
     printed.add(m)
-    core.notice(m)
+    core.notice(logLine(m))
   },
-  debug: (m) => core.debug(m),
+  debug: (m) => core.debug(logLine(m)),
   secret: (v) => core.setSecret(v),
 }
 
 /** After the phase: one line per change, the summary's notes and warnings not yet logged, the outcome. */
 function logStory(result: PhaseResult): void {
   const story = phaseStory(result, printed)
-  for (const w of story.warnings) core.warning(w)
+  for (const w of story.warnings) core.warning(logLine(w))
   for (const line of story.info) core.info(logLine(line))
 }
 

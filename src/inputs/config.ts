@@ -1,8 +1,10 @@
 import { parseDuration } from './duration.js'
 import { InputError } from '../domain/errors.js'
+import { ROTATION_ID } from '../domain/state.js'
 import { checkRoleName } from './names.js'
 import { parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
+import { insecureApiUrl } from './github-api-url.js'
 import { MIN_PASSWORD_LENGTH } from '../crypto/password.js'
 import { SEAL_KEY_MIN_LENGTH } from '../crypto/seal.js'
 import {
@@ -54,8 +56,13 @@ export interface Config {
   adopt: boolean
   /** setup: move objects owned by the login roles to the group role (REASSIGN OWNED). */
   fixOwnership: boolean
-  /** Read replicas whose sessions also count (verify-drain, close, status). */
+  /**
+   * Read replicas: their sessions count (verify-drain, close, abort, status), and setup, open, close
+   * and abort wait for them to replay each commit.
+   */
   replicas: ConnectionTarget[]
+  /** How long setup, open, close and abort wait for every replica to replay their commit. */
+  replicaTimeoutMs: number
   /** Admin consoles of the poolers in front of the database (verify-drain, close, abort, status). */
   poolers: PoolerTarget[]
   /** Passphrase for sealed-credentials (setup/open seal, unseal/close open). */
@@ -83,6 +90,7 @@ export const DEFAULTS = {
   timeout: '15m',
   interval: '5s',
   minNewConnections: '0',
+  replicaTimeout: '1m',
 } as const
 
 export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
@@ -94,6 +102,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
   const timing = parseDrainTimingInputs(get)
   const rotationId = parseRotationId(get('rotation-id'))
   const replicas = parseReplicaUrls(get('replica-urls'))
+  const replicaTimeoutMs = parseDuration(get('replica-timeout') || DEFAULTS.replicaTimeout, 'replica-timeout')
   const sealing = parseSealInputs(read, get, phase)
   const github = parseWriteBackInputs(get, env, phase, sealing)
   const options = parsePhaseOptions(get)
@@ -106,6 +115,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     ...options,
     rotationId,
     replicas,
+    replicaTimeoutMs,
     poolers,
     ...sealing,
     github,
@@ -177,7 +187,7 @@ function parseDrainTimingInputs(get: TrimmedReader): Pick<Config, 'timeoutMs' | 
 
 function parseRotationId(text: string): string | null {
   const rotationId = text || null
-  if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+  if (rotationId !== null && !ROTATION_ID.test(rotationId)) {
     throw new InputError(
       'rotation-id',
       `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`,
@@ -303,12 +313,16 @@ function parseWriteBack(get: TrimmedReader, env: NodeJS.ProcessEnv): GitHubWrite
       repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name',
     )
   }
+  const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
+  // Before any connection: setup writes back after its commit, so a refusal there would come too late.
+  const insecure = insecureApiUrl(apiUrl)
+  if (insecure) throw new InputError('github-secrets', insecure)
   return {
     token,
     secrets,
     repository,
     environment: get('github-environment') || null,
-    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    apiUrl,
   }
 }
 

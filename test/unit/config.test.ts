@@ -59,7 +59,14 @@ describe('parseConfig: defaults', () => {
       timeout: '15m',
       interval: '5s',
       minNewConnections: '0',
+      replicaTimeout: '1m',
     })
+  })
+
+  it('replica-timeout: how long setup, open, close and abort wait for the replicas, 1m unless given', () => {
+    expect(config(base({})).replicaTimeoutMs).toBe(60_000)
+    expect(config(base({ 'replica-timeout': '90s' })).replicaTimeoutMs).toBe(90_000)
+    expect(() => config(base({ 'replica-timeout': 'soon' }))).toThrow(/input 'replica-timeout'/)
   })
 
   it('derives the login roles from the group role: <role>_a, <role>_b', () => {
@@ -241,6 +248,27 @@ describe('parseConfig: refusals name the input and never contain the admin passw
   ])('refuses a malformed admin-url (%s) without repeating it', (_what, url) => {
     const e = refuse(base({ 'admin-url': url }), 'admin-url')
     expect(e.message).not.toContain(url)
+  })
+
+  it.each([
+    ['an address', 'http://198.51.100.7/api/v3'],
+    ['a host name', 'http://ghes.example.com/api/v3'],
+    ['a host name that starts with 127', 'http://127.evil.example/api/v3'],
+  ])('refuses a plain-http GITHUB_API_URL to %s before anything runs, and says what to set', (_what, apiUrl) => {
+    const writeBack = base({ phase: 'setup', 'github-secrets': 'DB_PASSWORD=password', 'github-token': 'ghp_x' })
+    const e = refuse(writeBack, 'github-secrets', { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' })
+    expect(e.message).toContain(`GITHUB_API_URL is http://${new URL(apiUrl).host}`)
+    expect(e.message).toMatch(/unencrypted.*Set GITHUB_API_URL to an https:\/\/ URL/)
+  })
+
+  it.each([
+    'https://ghes.example.com/api/v3',
+    'http://127.0.0.1:8080/api/v3',
+    'http://localhost:9/',
+    'http://[::1]:9/',
+  ])('accepts GITHUB_API_URL %s (https, or plain http to this machine)', (apiUrl) => {
+    const writeBack = base({ phase: 'setup', 'github-secrets': 'DB_PASSWORD=password', 'github-token': 'ghp_x' })
+    expect(config(writeBack, { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' }).github?.apiUrl).toBe(apiUrl)
   })
 
   it('refuses an empty admin-url when none of PGHOST, PGUSER, PGDATABASE is set', () => {
