@@ -52,6 +52,9 @@ export interface PoolerClient {
   applicationName: string
   /** KILL_CLIENT's argument (the `id` column, PgBouncer 1.24+). */
   id: string | null
+  /** With addr, what tells clients apart where there is no id (before 1.24). */
+  port?: string
+  connectTime?: string
 }
 
 export interface PoolerServer {
@@ -110,6 +113,8 @@ export function parseClients(rows: Row[]): PoolerClient[] {
     addr: r.addr === null || r.addr === undefined || r.addr === '' ? null : String(r.addr),
     applicationName: str(r.application_name),
     id: r.id === undefined || r.id === null ? null : String(r.id),
+    port: r.port === undefined || r.port === null ? undefined : String(r.port),
+    connectTime: r.connect_time === undefined || r.connect_time === null ? undefined : String(r.connect_time),
   }))
 }
 

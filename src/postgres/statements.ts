@@ -66,23 +66,32 @@ SELECT current_setting('server_version_num')::int AS version,
   FROM pg_roles a
  WHERE a.rolname = session_user`
 
+/**
+ * Whether pg_stat_activity hides a session's client address from the admin:
+ * without pg_read_all_stats (or the privileges of the session's role) the
+ * address is NULL, as for a local socket, and must not be called one.
+ */
+const ADDR_HIDDEN = `NOT (pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR pg_catalog.pg_has_role(current_user, usesysid, 'USAGE'))`
+
 /** Sessions of the given logins in every database, except the action's own. */
 export const READ_SESSIONS = `
 SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
        host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
- GROUP BY 1, 2, 3, 4
- ORDER BY 1, 2, 3, 4`
+ GROUP BY 1, 2, 3, 4, 5
+ ORDER BY 1, 2, 3, 4, 5`
 
 /** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
 export const READ_BACKENDS = `
 SELECT pid, usename AS login, datname AS database, state,
        coalesce(application_name, '') AS application_name,
-       host(client_addr) AS client_addr
+       host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
  ORDER BY pid`
@@ -205,6 +214,29 @@ export function reassignOwned(logins: readonly string[], group: string): string 
 
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
+
+// ---- replicas (replica-urls) ------------------------------------------------
+
+/** On a replica, before any change: it must be a standby (a primary never replays the phase's commit). */
+export const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby'
+
+/**
+ * On the primary, right after a COMMIT on the same connection: a WAL position at
+ * or past the end of that commit record (the insert position: with
+ * synchronous_commit off the write position may still be before it), and the
+ * page size, to see a replay that stopped at the page boundary just before it.
+ */
+export const WAL_POSITION = `
+SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn,
+       pg_catalog.current_setting('wal_block_size')::int AS block_size`
+
+/** On a replica: how far it has received and replayed WAL, and why it may lag ($1: the commit's position). */
+export const REPLAY_POSITION = `
+SELECT pg_catalog.pg_last_wal_replay_lsn()::text AS replayed,
+       pg_catalog.pg_last_wal_receive_lsn()::text AS received,
+       pg_catalog.pg_wal_lsn_diff($1::text::pg_catalog.pg_lsn, pg_catalog.pg_last_wal_replay_lsn())::bigint::text AS behind,
+       round(extract(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()))::int AS replay_age_s,
+       pg_catalog.current_setting('recovery_min_apply_delay') AS apply_delay`
 
 // ---- changes (rendered from plan steps) ---------------------------------------
 
