@@ -162,8 +162,13 @@ SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application
  ORDER BY 1
  LIMIT 6`
 
-/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
-export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
+/**
+ * Starts a phase's transaction, bounding how long its statements may wait for locks or run, and
+ * how long it may sit idle holding the family's locks (one round trip). The idle limit ends a
+ * transaction whose runner stalled or vanished; it is well above the longest wait the action
+ * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
+ */
+export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`
 
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 export const COMMIT = 'COMMIT'
@@ -171,6 +176,11 @@ export const ROLLBACK = 'ROLLBACK'
 
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 export const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db'
+
+/** A shorter idle_in_transaction_session_timeout for the phase's transaction (tests). */
+export function setIdleInTransactionTimeout(ms: number): string {
+  return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(ms))}`
+}
 
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 export function setLockTimeout(ms: number): string {
