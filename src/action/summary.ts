@@ -97,7 +97,7 @@ function renderStatus(st: StatusReport): string[] {
     out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|')
     for (const x of st.sessions)
       out.push(
-        `| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`,
+        `| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.addrHidden ? 'hidden (grant pg_read_all_stats to see it)' : x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`,
       )
     out.push('')
   }

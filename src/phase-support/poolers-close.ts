@@ -5,7 +5,6 @@ import type { Observation } from '../domain/family.js'
 import { POOLER_INPUT, type PoolerReading } from '../postgres/poolers.js'
 import {
   endIdlePooledServers,
-  killPoolerClients,
   killRefusal,
   probeKillRights,
   readBackends,
@@ -122,12 +121,6 @@ export function requireKillRights(look: PoolerLook | null, login: string, obs: O
   )
 }
 
-/** close/abort with terminate: KILL_CLIENT the login's pooler clients where the pooler has it. */
-export async function killPooledClients(deps: PhaseDeps, login: string): Promise<string[]> {
-  const killed = await killPoolerClients(deps, await deps.poolers.read(), login)
-  return killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
-}
-
 /**
  * After the login was disabled: end its pooled server connections that no
  * client uses. Returns notes for the summary.
@@ -145,10 +138,4 @@ export async function endPooled(deps: PhaseDeps, login: string): Promise<string[
       `${POOLER_INPUT}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`,
     )
   return notes
-}
-
-/** Remaining connections of a login through the poolers: pooler clients plus backends no listed pooler holds. */
-export async function remainingThroughPoolers(deps: PhaseDeps, login: string): Promise<number> {
-  const readings = await deps.poolers.read()
-  return judgeLogin(login, await readBackends(deps.session.client, [login]), readings).count
 }

@@ -55,6 +55,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
       database: s.database,
       applicationName: s.applicationName,
       clientAddr: s.clientAddr,
+      ...(s.addrHidden ? { addrHidden: true } : {}),
       count: s.count,
     })),
     drift,

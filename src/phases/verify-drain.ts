@@ -3,7 +3,7 @@ import { isConnectionLost } from '../postgres/db.js'
 import { DatabaseError } from '../domain/errors.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
-import { describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
+import { describeAddr, describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
 import { observe, readSessions } from '../postgres/observe.js'
 import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
@@ -88,6 +88,8 @@ interface DrainWatch {
 async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainWatch> {
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
+  // The timeout bounds the whole wait, a slow or silent pooler console included.
+  deps.poolers.setDeadline(deadline)
   const watch: DrainWatch = {
     outgoing,
     incoming,
@@ -226,7 +228,7 @@ function warnRemaining(deps: PhaseDeps, watch: DrainWatch): void {
     const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
     const database = s.database === null ? '(none)' : oneLine(s.database)
     deps.reporter.warning(
-      `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`,
+      `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(describeAddr(s.clientAddr, s.addrHidden))} (application_name '${oneLine(s.applicationName)}')`,
     )
   }
 }

@@ -63,7 +63,20 @@ export async function observe(client: Client, family: Family): Promise<Observati
     state: readState(groupRow ? groupRow.comment : null, family.group),
     sessions,
     configs: toRoleConfigs(info.configs),
+    grantees: (info.grantees as GranteeRow[]).map((g) => ({
+      role: g.role,
+      member: g.member,
+      adminOption: g.admin_option,
+      superuser: g.superuser,
+    })),
   }
+}
+
+interface GranteeRow {
+  role: string
+  member: string
+  admin_option: boolean
+  superuser: boolean
 }
 
 interface RoleConfigRow {
@@ -94,6 +107,7 @@ interface SessionRow {
   database: string | null
   application_name: string
   client_addr: string | null
+  addr_hidden?: boolean
   count: number
 }
 
@@ -104,6 +118,7 @@ function toSessionGroups(rows: SessionRow[], server: string): SessionGroup[] {
     database: r.database,
     applicationName: r.application_name,
     clientAddr: r.client_addr,
+    ...(r.addr_hidden === true ? { addrHidden: true } : {}),
     count: r.count,
   }))
 }

@@ -35,6 +35,7 @@ export async function readBackends(client: Client, logins: readonly string[]): P
     database: r.database,
     state: r.state,
     clientAddr: r.client_addr,
+    ...(r.addr_hidden === true ? { addrHidden: true } : {}),
     applicationName: r.application_name,
   }))
 }

@@ -48,6 +48,42 @@ describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser
     expect(st.status).toMatchObject({ state: 'idle', active: current.user, drift: [] })
   })
 
+  it('without pg_read_all_stats, a session whose address the admin cannot see is "address hidden", never a local socket', async () => {
+    const blind = await createRoleAdmin(server)
+    const role = familyName()
+    const a = { 'admin-url': blind.url, role }
+    const s = await phase(server, { ...a, phase: 'setup' })
+    await phase(server, { ...a, phase: 'open' })
+    const old = s.outputs.username!
+    // Two idle TCP sessions of the old login from one host: the admin sees neither address nor state.
+    const apps = [await loginAs(server, old, s.outputs.password!), await loginAs(server, old, s.outputs.password!)]
+    try {
+      const d = await phase(server, { ...a, phase: 'verify-drain', timeout: '300ms' })
+      expect(d.outputs.drained).toBe(false)
+      const log = d.log.lines.join('\n')
+      expect(log).toMatch(
+        new RegExp(
+          `remaining: 2 session\\(s\\) of "${old}" .* from address hidden \\(grant pg_read_all_stats to see it\\)`,
+        ),
+      )
+      expect(log).not.toMatch(/local socket/)
+      expect(d.failure).not.toMatch(/all from/)
+      expect(d.sessions.filter((g) => g.login === old)).toEqual([
+        expect.objectContaining({ clientAddr: null, addrHidden: true, count: 2 }),
+      ])
+      // With pg_read_all_stats the address is shown, and nothing is called hidden.
+      await withAdmin(server, (c) => c.query(`GRANT pg_read_all_stats TO ${blind.name}`))
+      const seen = await phase(server, { ...a, phase: 'verify-drain', timeout: '300ms' })
+      expect(seen.log.lines.join('\n')).toMatch(
+        new RegExp(`remaining: 2 session\\(s\\) of "${old}" .* from 127\\.0\\.0\\.1`),
+      )
+      expect(seen.log.lines.join('\n')).not.toMatch(/hidden/)
+    } finally {
+      for (const c of apps) await c.end()
+      await phase(server, { ...a, phase: 'abort' }).catch(() => {})
+    }
+  })
+
   it('without CREATEROLE the admin is told which privilege is missing and how to grant it, before anything changes', async () => {
     const weak = await createRoleAdmin(server)
     await withAdmin(server, (c) => c.query(`ALTER ROLE ${weak.name} NOCREATEROLE`))
