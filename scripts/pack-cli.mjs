@@ -32,7 +32,8 @@ export function packCli(dest, dist = join(root, 'dist')) {
     const manifest = {
       name: pkg.name,
       version: pkg.version,
-      description: 'Zero-downtime PostgreSQL password rotation from a terminal or any CI: the GitHub Action as a command',
+      description:
+        'Zero-downtime PostgreSQL password rotation from a terminal or any CI: the GitHub Action as a command',
       license: pkg.license,
       type: 'module',
       bin: { 'pg-credential-rotation': 'dist/cli.js' },

@@ -111,7 +111,7 @@ function inputFlag(name: string): CliInput {
   const input = CLI_INPUTS.find((i) => i.name === name)
   if (!input) {
     const shown = name.startsWith('-') ? name : `--${name}`
-    throw new UsageError(`unknown option '${shown}'; pg-credential-rotation --help lists them`, name)
+    throw new UsageError(`unknown option '${shown}'`, name)
   }
   return input
 }

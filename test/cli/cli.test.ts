@@ -4,13 +4,16 @@
  * real PostgreSQL. The same state as the action: a rotation opened by one front door is
  * closed by the other.
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli } from '../../scripts/build.mjs'
 import { parseAction } from '../../scripts/docs.mjs'
+import { packCli } from '../../scripts/pack-cli.mjs'
 import { connectTo } from '../harness/clients.js'
 import { familyName, loginAs, loginError, phase, servers } from '../harness/helpers.js'
 import type { TestServer } from '../harness/servers.js'
@@ -82,6 +85,32 @@ it('--help names every input of action.yml with its default and phases, --versio
   const version = await cli(['--version'])
   expect(version).toMatchObject({ code: 0, stdout: `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n` })
 })
+
+it('npm run pack:cli makes a tarball without dependencies that `npx <its URL>` runs, as from a GitHub release', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'cli-pack-'))
+  const server = createServer((req, res) => createReadStream(join(out, req.url!.slice(1))).pipe(res))
+  try {
+    const tarball = packCli(out, dir)
+    const manifest = JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }))
+    expect(manifest).toMatchObject({ bin: { 'pg-credential-rotation': 'dist/cli.js' }, type: 'module' })
+    expect(manifest.dependencies).toBeUndefined()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${tarball.split('/').pop()}`
+    // Asynchronously: this process serves the tarball meanwhile.
+    const version = await new Promise<string>((resolve, reject) => {
+      const env = { ...process.env, npm_config_cache: join(out, 'cache'), npm_config_update_notifier: 'false' }
+      const child = spawn('npx', ['--yes', url, '--version'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+      let text = ''
+      child.stdout.on('data', (d) => (text += d))
+      child.on('error', reject)
+      child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`npx exited ${code}`))))
+    })
+    expect(version).toBe(`${manifest.version}\n`)
+  } finally {
+    server.close()
+    rmSync(out, { recursive: true, force: true })
+  }
+}, 120_000)
 
 it.each([
   [['open', '--role', 'app', '--bogus', 'x'], /unknown option '--bogus'/],
