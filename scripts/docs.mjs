@@ -25,7 +25,7 @@ export const START =
   '<!-- usage:start: generated from action.yml by `npm run docs`; edit action.yml, not this block -->'
 export const END = '<!-- usage:end -->'
 /** How the README's usage block refers to the action. */
-export const USES = '<owner>/<repo>@v1'
+export const USES = 'pg-credential-rotation/pg-credential-rotation@v1'
 
 function scalar(raw) {
   const t = raw.trim()

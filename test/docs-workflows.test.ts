@@ -2,7 +2,7 @@
  * Every workflow a reader may copy from the docs is checked with GitHub's own parser:
  * the recipes in docs/recipes/*.yml, and every complete workflow (a YAML block with
  * top-level `on:` and `jobs:`) shown in the README or a Markdown file under docs/.
- * Steps that use the action (`uses: <owner>/<repo>@v1`) pass only inputs action.yml
+ * Steps that use the action (`uses: pg-credential-rotation/pg-credential-rotation@v1`) pass only inputs action.yml
  * declares, with the required ones, and read only outputs it declares. Relative links
  * in the Markdown point at files that exist.
  */
@@ -24,8 +24,8 @@ import { parseAction } from '../scripts/docs.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const recipes = join(root, 'docs', 'recipes')
-/** How the docs refer to the action (the placeholder a reader replaces). */
-const ACTION_USES = /^<owner>\/<repo>@/
+/** How the docs refer to the action (its published path). */
+const ACTION_USES = /^pg-credential-rotation\/pg-credential-rotation@/
 const action = parseAction(readFileSync(join(root, 'action.yml'), 'utf8'))
 const inputs = new Set(action.inputs.map((i) => i.name))
 const required = action.inputs.filter((i) => i.required).map((i) => i.name)
@@ -154,9 +154,28 @@ describe('docs/recipes', () => {
     expect(recipeFiles()).toEqual(
       expect.arrayContaining(['kubernetes.yml', 'ecs.yml', 'fly.yml', 'rds-proxy.yml', 'setup.yml']),
     )
-    for (const f of recipeFiles().filter((f) => f !== 'setup.yml'))
+    for (const f of recipeFiles().filter((f) => f !== 'setup.yml' && !f.startsWith('first-deploy-')))
       expect(existsSync(join(recipes, f.replace(/\.ya?ml$/, '.md'))), f).toBe(true)
     expect(existsSync(join(recipes, 'heroku.md'))).toBe(true)
+  })
+
+  it('has the first deploy of a fresh family for Kubernetes, ECS and Fly.io: setup, then store, then deploy', () => {
+    for (const target of ['kubernetes', 'ecs', 'fly']) {
+      const file = `first-deploy-${target}.yml`
+      expect(recipeFiles(), file).toContain(file)
+      const result = parse(file, readFileSync(join(recipes, file), 'utf8'))
+      const jobs = result.value && isMapping(result.value) ? result.value.find('jobs') : undefined
+      expect(jobs && isMapping(jobs) ? [...jobs].map((kv) => String(kv.key)) : [], file).toEqual([
+        'setup',
+        'store',
+        'deploy',
+      ])
+      const text = readFileSync(join(recipes, file), 'utf8')
+      expect(text, file).toMatch(/phase: setup[\s\S]*seal-key:[\s\S]*phase: unseal/)
+      expect(readFileSync(join(recipes, `${target}.md`), 'utf8'), `${target}.md links its first deploy`).toContain(
+        `(${file})`,
+      )
+    }
   })
 
   it('the parser check can fail', async () => {
@@ -171,6 +190,12 @@ describe('workflows shown in Markdown', () => {
 
   it('finds the complete workflows in the README and docs/', () => {
     expect(blocks.length).toBeGreaterThan(0)
+  })
+
+  it("the README's first example is a complete workflow (so the parse below covers it)", () => {
+    const first = workflowBlocks('README.md')[0]
+    expect(first?.index, 'the first YAML block of the README is not a complete workflow').toBe(0)
+    expect(first.yaml).toMatch(/uses: pg-credential-rotation\/pg-credential-rotation@v1/)
   })
 
   it.each(blocks.map((b) => [`${b.file} #${b.index + 1}${b.marker ? ` (${b.marker})` : ''}`, b] as const))(

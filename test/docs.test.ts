@@ -41,7 +41,7 @@ const INPUT_PHASES: Record<string, string> = {
   'github-repository': 'setup, close',
 }
 const OUTPUT_PHASES: Record<string, string> = {
-  username: 'setup, open, close, abort, status, unseal',
+  username: 'all',
   password: 'setup, open, unseal',
   'database-url': 'setup, open, unseal',
   'previous-username': 'open, verify-drain, close, abort, status',
@@ -51,6 +51,7 @@ const OUTPUT_PHASES: Record<string, string> = {
   drained: 'verify-drain',
   'sealed-credentials': 'setup, open',
   status: 'status',
+  'status-file': 'status',
 }
 
 /** The README's usage block, read back: input name -> its default and the phases its comment names. */

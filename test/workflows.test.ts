@@ -403,3 +403,56 @@ describe('the example rotation workflow', () => {
     }
   })
 })
+
+/** The admin URL reaches a job through secrets.DB_ADMIN_URL or a secret named at run time (secrets[...]). */
+const holdsAdminSecret = (job: JobInfo) =>
+  expressionsIn(job.token).some((e) => /\bsecrets\.DB_ADMIN_URL\b|\bsecrets\[/.test(e))
+
+describe('protected environments for the admin secret', () => {
+  it.each(['rotate.yml', 'rotate-maintenance.yml'])(
+    '%s takes an environment input and applies it to every job that holds the admin URL',
+    (file) => {
+      const result = parseWorkflowText(file, readFileSync(join(workflowDir, file), 'utf8'))
+      const on = mappingAt(result.value as MappingToken, 'on')!
+      for (const trigger of ['workflow_dispatch', 'workflow_call'].filter((t) => on.find(t))) {
+        const inputs = mappingAt(mappingAt(on, trigger)!, 'inputs')!
+        expect(inputs.find('environment'), `${file}: ${trigger} has no environment input`).toBeDefined()
+      }
+      const holders = jobsOf(result).filter(holdsAdminSecret)
+      expect(holders.length).toBeGreaterThan(0)
+      for (const job of holders) {
+        const env = job.token.find('environment')
+        expect(env && expressionsIn(env).join(' '), `${file}: job ${job.id}`).toContain('inputs.environment')
+      }
+    },
+  )
+})
+
+describe('the maintenance workflow', () => {
+  const text = () => readFileSync(join(workflowDir, 'rotate-maintenance.yml'), 'utf8')
+
+  it('is dispatched with a database, a phase among status, close and abort, and force', () => {
+    const result = parseWorkflowText('rotate-maintenance.yml', text())
+    const dispatch = mappingAt(mappingAt(result.value as MappingToken, 'on')!, 'workflow_dispatch')!
+    const inputs = mappingAt(dispatch, 'inputs')!
+    expect(entries(inputs).map(([k]) => k)).toEqual(expect.arrayContaining(['database', 'phase', 'force']))
+    const phase = mappingAt(inputs, 'phase')!
+    expect(stringAt(phase, 'type')).toBe('choice')
+    const options = phase.find('options')
+    expect(options && isSequence(options) ? [...options].map((o) => String(o)) : []).toEqual([
+      'status',
+      'close',
+      'abort',
+    ])
+    expect(stringAt(mappingAt(inputs, 'force')!, 'type')).toBe('boolean')
+  })
+
+  it('runs the chosen phase with force and the database lookup', () => {
+    const jobs = jobsOf(parseWorkflowText('rotate-maintenance.yml', text()))
+    const steps = jobs.flatMap((j) => j.steps.filter((st) => st.uses === SELF))
+    expect(steps).toHaveLength(1)
+    const w = steps[0].with!
+    expect(expressionsIn(w).join('\n')).toMatch(/inputs\.phase/)
+    expect(steps[0].withKeys).toEqual(expect.arrayContaining(['phase', 'admin-url', 'role', 'force']))
+  })
+})

@@ -4,7 +4,7 @@
  * as a whole also evaluates its OIDC client (@actions/http-client and undici)
  * and @actions/exec at start-up: about 90 ms on every run, for features this
  * action never uses. These are the same implementations without that cost
- * (getInput, setOutput, setFailed, info, warning, debug, error and setSecret
+ * (getInput, setOutput, setFailed, info, warning, notice, debug, error and setSecret
  * mirror lib/core.js line for line).
  */
 import { EOL } from 'node:os'
@@ -42,6 +42,10 @@ export function debug(message: string): void {
 
 export function warning(message: string): void {
   issueCommand('warning', {}, message)
+}
+
+export function notice(message: string): void {
+  issueCommand('notice', {}, message)
 }
 
 export function error(message: string): void {

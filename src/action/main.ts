@@ -2,12 +2,21 @@
  * The GitHub Actions adapter: the only module that imports @actions/core.
  * Reads inputs, masks secrets, runs the phase, sets outputs, writes the job summary.
  */
+import { tmpdir } from 'node:os'
 import * as core from './actions-core.js'
+import { writeStatusFile } from './status-file.js'
 import { parseConfig } from '../inputs/config.js'
 import { logLine } from '../domain/escape.js'
+import { phaseStory } from '../domain/story.js'
 import { wasCommitted } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
-import { OUTPUT_NAMES, STATUS_OUTPUT, type PhaseOutputs, type PhaseResult } from '../domain/result.js'
+import {
+  OUTPUT_NAMES,
+  STATUS_FILE_OUTPUT,
+  STATUS_OUTPUT,
+  type PhaseOutputs,
+  type PhaseResult,
+} from '../domain/result.js'
 import { splitUriList } from '../inputs/pooler-urls.js'
 import { maskUriSecrets } from '../postgres/urls.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
@@ -20,22 +29,48 @@ export async function run(): Promise<void> {
     // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
     const { runPhase } = await import('../run-phase.js')
     const result = await runPhase(cfg, { reporter })
+    logStory(result)
     setOutputs(result)
     await writeSummary(renderSummary(result))
-    if (result.failure) core.setFailed(result.failure)
+    if (result.failure) core.setFailed(logLine(result.failure))
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     await writeSummary(renderFailureSummary(phase, message, wasCommitted(e)))
-    core.setFailed(message)
+    core.setFailed(logLine(message))
   }
 }
 
+/** The messages the phase logged while it ran, so the story after it does not repeat them. */
+const printed = new Set<string>()
+
+/**
+ * No line the action prints holds a runner command it did not write: every
+ * message goes through logLine, warnings and errors too (their command format
+ * escapes line breaks, but a `##[` inside would be data only as long as the
+ * runner parses the `::warning::` form first).
+ */
 const reporter: Reporter = {
-  // No line the core prints may start a runner command (warning and debug are escaped by the command format).
-  info: (m) => core.info(logLine(m)),
-  warning: (m) => core.warning(m),
-  debug: (m) => core.debug(m),
+  info: (m) => {
+    printed.add(m)
+    core.info(logLine(m))
+  },
+  warning: (m) => {
+    printed.add(m)
+    core.warning(logLine(m))
+  },
+  notice: (m) => {
+    printed.add(m)
+    core.notice(logLine(m))
+  },
+  debug: (m) => core.debug(logLine(m)),
   secret: (v) => core.setSecret(v),
+}
+
+/** After the phase: one line per change, the summary's notes and warnings not yet logged, the outcome. */
+function logStory(result: PhaseResult): void {
+  const story = phaseStory(result, printed)
+  for (const w of story.warnings) core.warning(logLine(w))
+  for (const line of story.info) core.info(logLine(line))
 }
 
 /**
@@ -64,7 +99,11 @@ function setOutputs(r: PhaseResult): void {
     const value = r.outputs[field]
     if (value !== undefined) core.setOutput(name, String(value))
   }
-  if (r.status) core.setOutput(STATUS_OUTPUT, JSON.stringify(r.status))
+  if (r.status) {
+    const json = JSON.stringify(r.status)
+    core.setOutput(STATUS_OUTPUT, json)
+    core.setOutput(STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || tmpdir()))
+  }
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -13,8 +13,7 @@ export function renderSummary(r: PhaseResult): string {
   const facts: [string, string | undefined][] = [
     ['group role', r.group],
     ['state', o.state],
-    ['active login', o.username],
-    ['outgoing login', o.previousUsername],
+    ...loginFacts(r),
     ['rotation', o.rotationId],
     ['remaining connections', o.remainingConnections?.toString()],
     ['drained', o.drained?.toString()],
@@ -66,6 +65,23 @@ export function renderSummary(r: PhaseResult): string {
   return lines.join('\n')
 }
 
+/**
+ * username and previous-username, named as the state names them: while a rotation is open,
+ * the state's active login is the outgoing one and username is the incoming login to use now.
+ */
+function loginFacts(r: PhaseResult): [string, string | undefined][] {
+  const o = r.outputs
+  if (o.state === 'open')
+    return [
+      ['login to use now (incoming)', o.username],
+      ['active login (outgoing, until close)', o.previousUsername],
+    ]
+  return [
+    ['active login', o.username],
+    [r.phase === 'abort' ? 'aborted login' : 'previous login', o.previousUsername],
+  ]
+}
+
 function renderStatus(st: StatusReport): string[] {
   const out = [`**${esc(st.group)}**: ${esc(st.description)}`, '']
   if (st.rotation)
@@ -81,7 +97,7 @@ function renderStatus(st: StatusReport): string[] {
     out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|')
     for (const x of st.sessions)
       out.push(
-        `| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`,
+        `| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : markdownCode(x.database, true)} | ${markdownCode(x.applicationName, true)} | ${x.addrHidden ? 'hidden (grant pg_read_all_stats to see it)' : x.clientAddr === null ? 'local' : markdownCode(x.clientAddr, true)} | ${x.count} |`,
       )
     out.push('')
   }

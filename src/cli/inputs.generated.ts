@@ -54,7 +54,7 @@ export const CLI_INPUTS: readonly CliInput[] = [
   },
   {
     "name": "app-url",
-    "text": "Where the application connects (e.g. through a pooler), without credentials; used to build the database-url output. Empty: host, port, database and parameters of the admin connection.",
+    "text": "Where the application connects (e.g. through a pooler), without credentials; used to build the database-url output. Empty: host, port, database, sslmode and other parameters of the admin connection, without what names a runner file or the admin (sslrootcert, sslcert, sslkey, sslpassword, sslcrl, passfile, service, application_name); a notice says what was left out. Set it when the application connects elsewhere (a pooler, a private address) or needs TLS files of its own.",
     "required": false,
     "default": "",
     "boolean": false,

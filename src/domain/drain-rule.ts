@@ -18,6 +18,8 @@ export interface BackendSession {
   database: string | null
   state: string | null
   clientAddr: string | null
+  /** The admin may not see the client address (see SessionGroup.addrHidden). */
+  addrHidden?: boolean
   applicationName: string
 }
 
@@ -128,11 +130,12 @@ export function describePoolers(views: PoolerView[], logins: string[]): string {
 /**
  * Without pgbouncer-urls: do the remaining sessions look like a pooler's idle
  * server connections (all idle, all from one client address)? Returns that
- * address, or null.
+ * address, or null (also when the admin may not see the addresses).
  */
 export function looksPooled(sessions: BackendSession[], login: string): string | null {
   const mine = sessions.filter((s) => s.login === login)
-  if (mine.length === 0) return null
+  // A hidden address (no pg_read_all_stats) is unknown, not one host shared by all.
+  if (mine.length === 0 || mine.some((s) => s.addrHidden)) return null
   const addrs = new Set(mine.map((s) => s.clientAddr ?? 'local socket'))
   if (addrs.size !== 1 || !mine.every((s) => s.state === 'idle')) return null
   return [...addrs][0]

@@ -12,33 +12,49 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 /**
  * Server text as one printable line: a backslash and every control character
- * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`).
+ * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`),
+ * and every `##[` as `\x23#[` (the runner finds that command form anywhere in a line).
  */
 export function oneLine(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
+  const line = text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
     if (named[c]) return named[c]
     const code = c.charCodeAt(0)
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
   })
+  // Embedded anywhere in a log line, `##[` would still be a runner command.
+  return defangHashCommand(line)
 }
 
 /**
- * A message for the log that no runner parses as a command: each of its lines
- * (split as the runner splits them: CR, LF, CRLF) that would start, after
- * leading whitespace, with `::` or `##[` gets its first character escaped.
- * The last line of defence; server text inside messages goes through oneLine first.
+ * Every character the runner's `String.TrimStart()` removes before it looks for
+ * `::` (.NET's Char.IsWhiteSpace: the ASCII ones, U+0085 NEL, U+00A0, U+1680,
+ * U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), plus U+180E and
+ * U+FEFF, which older runtimes counted too. JavaScript's `\s` misses U+0085.
+ */
+export const RUNNER_WHITESPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'
+
+const LEADING_COMMAND = new RegExp(`^([${RUNNER_WHITESPACE}]*):(?=:)`)
+
+/**
+ * A message for the log that no runner parses as a command. The runner knows
+ * two forms: `::cmd::` at the start of a line after trimming whitespace, and
+ * the older `##[cmd]` anywhere in a line (it searches with an unanchored
+ * IndexOf). So in each line (split as the runner splits them: CR, LF, CRLF) a
+ * leading `::` (after any of RUNNER_WHITESPACE) and every `##[` get their
+ * first character escaped (`\x3a:`, `\x23#[`). The last line of defence: server
+ * text inside messages goes through oneLine first.
  */
 export function logLine(message: string): string {
   return message
     .split(/\r\n|\r|\n/)
-    .map((line) =>
-      line.replace(
-        /^(\s*)([:#])(?=:|#\[)/,
-        (_, space: string, c: string) => `${space}\\x${c.charCodeAt(0).toString(16)}`,
-      ),
-    )
+    .map((line) => defangHashCommand(line).replace(LEADING_COMMAND, (_, space: string) => `${space}\\x3a`))
     .join('\n')
+}
+
+/** `##[` anywhere becomes `\x23#[`, which the runner's IndexOf("##[") does not find. */
+function defangHashCommand(text: string): string {
+  return text.replace(/#(?=#\[)/g, '\\x23')
 }
 
 /**

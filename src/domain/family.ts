@@ -24,7 +24,15 @@ export interface SessionGroup {
   database: string | null
   applicationName: string
   clientAddr: string | null
+  /** The admin may not see this session's client address (no pg_read_all_stats): clientAddr is null but it is not a local socket. */
+  addrHidden?: boolean
   count: number
+}
+
+/** Where a session comes from, never invented: a hidden address is not a local socket. */
+export function describeAddr(clientAddr: string | null, hidden?: boolean): string {
+  if (hidden) return 'address hidden (grant pg_read_all_stats to see it)'
+  return clientAddr ?? 'local socket'
 }
 
 /** What the admin role may do. */

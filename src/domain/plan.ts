@@ -456,57 +456,73 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
 // ---- privileges ---------------------------------------------------------------
 
 export interface MissingPrivilege {
+  /** Everything the admin lacks, in one phrase ("CREATEROLE and ADMIN OPTION on roles …"). */
   privilege: string
-  /** The statement that grants it. */
+  /** The statements that grant it, one block ("GRANT …; GRANT …"), without the last semicolon. */
   grant: string
 }
 
+/** What a phase is about to do, for missingPrivilege. */
+export interface PrivilegeNeeds {
+  /** The phase changes roles (CREATEROLE; on 16+ ADMIN OPTION on the family's existing roles). */
+  changes: boolean
+  /** Roles the phase creates itself (it gets ADMIN OPTION on them by creating them). */
+  created?: ReadonlySet<string>
+  /** The phase ends sessions of other roles. */
+  terminate: boolean
+}
+
 /**
- * What the admin lacks to run these steps (and to end sessions, when asked),
- * checked before anything changes. Superusers can do everything; otherwise
- * CREATEROLE, on PostgreSQL 16+ ADMIN OPTION on every existing role the steps
- * alter (the action serializes on the group role, so that one always), and
- * pg_signal_backend to terminate sessions.
+ * Everything the admin lacks for the whole rotation, checked before anything
+ * changes, so one run reports it all: CREATEROLE; on PostgreSQL 16+ ADMIN OPTION
+ * on every existing role of the family (the group and both logins: each phase
+ * alters some of them, and the action serializes on the group role) but those
+ * this phase creates; pg_signal_backend to terminate sessions. Superusers can do
+ * everything. The grants are the least-privilege form docs/managed-services.md
+ * recommends: on 16+, authority over the roles without their privileges
+ * (WITH ADMIN TRUE, INHERIT FALSE, SET FALSE); before 16 ADMIN OPTION is never
+ * needed (CREATEROLE alters every role that is not a superuser). The grantee is
+ * the admin that logged in (session_user).
  */
 export function missingPrivilege(
   obs: Observation,
   group: string,
-  steps: Step[],
-  terminate: boolean,
+  logins: readonly string[],
+  needs: PrivilegeNeeds,
 ): MissingPrivilege | null {
   const a = obs.admin
   if (a.superuser) return null
   const q = quoteIdent
-  if (steps.length > 0) {
-    if (!a.createrole) return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` }
+  const privileges: string[] = []
+  const grants: string[] = []
+  if (needs.changes) {
+    if (!a.createrole) {
+      privileges.push('CREATEROLE')
+      grants.push(`ALTER ROLE ${q(a.name)} CREATEROLE`)
+    }
     if (obs.serverVersion >= 160000) {
-      const created = new Set(steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : [])))
-      const touched = new Set<string>()
-      if (obs.group) touched.add(group)
-      for (const st of steps) {
-        if (st.kind === 'grant-membership') touched.add(st.group).add(st.login)
-        else if (st.kind === 'set-default-role') touched.add(st.login)
-        else if (st.kind === 'enable-login' || st.kind === 'disable-login') touched.add(st.role)
-        else if (st.kind === 'write-state') touched.add(st.group)
-        else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit')
-          touched.add(st.role)
-      }
-      for (const role of touched) {
-        if (!created.has(role) && !a.adminOption[role]) {
-          return {
-            privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`,
-            grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION`,
-          }
-        }
+      const existing = [group, ...logins].filter((r) => (r === group ? obs.group : obs.logins[r]))
+      const lacking = existing.filter((r) => !needs.created?.has(r) && !a.adminOption[r])
+      if (lacking.length) {
+        const names = lacking.map((r) => q(r))
+        const list =
+          names.length === 1 ? `role ${names[0]}` : `roles ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+        privileges.push(`ADMIN OPTION on ${list} (PostgreSQL 16+ requires it to alter a role)`)
+        grants.push(`GRANT ${names.join(', ')} TO ${q(a.name)} ${adminOptionClause(obs.serverVersion)}`)
       }
     }
   }
-  if (terminate && !a.signalBackend)
-    return {
-      privilege: 'pg_signal_backend (to terminate sessions of other roles)',
-      grant: `GRANT pg_signal_backend TO ${q(a.name)}`,
-    }
-  return null
+  if (needs.terminate && !a.signalBackend) {
+    privileges.push('pg_signal_backend (to terminate sessions of other roles)')
+    grants.push(`GRANT pg_signal_backend TO ${q(a.name)}`)
+  }
+  if (privileges.length === 0) return null
+  return { privilege: privileges.join(' and '), grant: grants.join('; ') }
+}
+
+/** ADMIN OPTION without the role's privileges where the server can say so (16+). */
+export function adminOptionClause(serverVersion: number): string {
+  return serverVersion >= 160000 ? 'WITH ADMIN TRUE, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION'
 }
 
 /**
@@ -600,7 +616,7 @@ export function forbiddenTarget(
       const info = role === group ? obs.group : obs.logins[role]
       if (role !== group && !logins.includes(role))
         return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`
-      if (role === obs.admin.name) return `"${role}" is the admin role itself (current_user)`
+      if (role === obs.admin.name) return `"${role}" is the admin role itself (session_user)`
       if (info?.superuser) return `"${role}" is a superuser`
     }
   }

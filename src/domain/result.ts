@@ -11,7 +11,8 @@ export interface StatusReport {
   description: string
   active: string | null
   canLogin: Record<string, boolean>
-  rotation: OpenRotation | null
+  /** The open rotation, without its sealed credentials. */
+  rotation: Omit<OpenRotation, 'sealed'> | null
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
@@ -60,8 +61,10 @@ export const OUTPUT_NAMES = {
   sealedCredentials: 'sealed-credentials',
 } as const satisfies { readonly [K in keyof PhaseOutputs]-?: string }
 export const STATUS_OUTPUT = 'status'
+/** The path of a file holding the status JSON (written by the adapter). */
+export const STATUS_FILE_OUTPUT = 'status-file'
 /** Every output name, in action.yml's order. */
-export const OUTPUTS: readonly string[] = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT]
+export const OUTPUTS: readonly string[] = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT, STATUS_FILE_OUTPUT]
 
 /** What a phase did, for outputs and the job summary. */
 export interface PhaseResult {

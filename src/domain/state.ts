@@ -8,6 +8,16 @@ import type { RunInfo } from '../inputs/config.js'
 export const STATE_TOOL = 'pg-credential-rotation'
 export const STATE_VERSION = 1
 
+/**
+ * What a rotation id may hold (the ids this action writes are "20261127T224400Z-3f9a1c"):
+ * the same rule as the rotation-id input, so an id read from the state is safe to
+ * print and can be passed back as that input.
+ */
+export const ROTATION_ID = /^[A-Za-z0-9._:-]{1,100}$/
+
+/** Secret names as GitHub allows them (and github-secrets accepts them). */
+const SECRET_NAME = /^[A-Za-z0-9_]{1,255}$/
+
 export interface OpenRotation {
   id: string
   /** The login being handed out. */
@@ -105,6 +115,8 @@ export function readState(comment: string | null, group: string): StateRead {
   ) {
     return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }
   }
+  const badId = rotationIdProblem(s)
+  if (badId) return { kind: 'invalid', reason: badId, tampered: true }
   const w = s.writtenBack as unknown
   if (
     w !== undefined &&
@@ -112,7 +124,7 @@ export function readState(comment: string | null, group: string): StateRead {
       typeof w.login !== 'string' ||
       typeof w.rotationId !== 'string' ||
       !Array.isArray(w.secrets) ||
-      !w.secrets.every((x) => typeof x === 'string'))
+      !w.secrets.every((x) => typeof x === 'string' && SECRET_NAME.test(x)))
   ) {
     return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' }
   }
@@ -148,6 +160,26 @@ export function checkStateNames(s: FamilyState, group: string): string | null {
   return null
 }
 
+/**
+ * Every rotation id in the state (the open rotation's, lastClosed's,
+ * lastAborted's, the write-back record's) must look like one: the comment is
+ * input, and these ids are printed in the log. Returns what is wrong, or null.
+ */
+function rotationIdProblem(s: FamilyState): string | null {
+  const ids: [string, unknown][] = [
+    ['rotation.id', s.rotation?.id],
+    ['lastClosed.id', s.lastClosed?.id],
+    ['lastAborted.id', s.lastAborted?.id],
+    ['writtenBack.rotationId', (s.writtenBack as unknown as Record<string, unknown> | undefined)?.rotationId],
+  ]
+  for (const [field, v] of ids) {
+    if (v === undefined) continue
+    if (typeof v !== 'string' || !ROTATION_ID.test(v))
+      return `${field} is not a rotation id (letters, digits and . _ : - only, at most 100)`
+  }
+  return null
+}
+
 export function serializeState(state: FamilyState): string {
   return JSON.stringify(state)
 }
@@ -158,6 +190,24 @@ export function otherLogin(state: Pick<FamilyState, 'logins'>, login: string): s
 }
 
 /** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
+/**
+ * The username/previous-username outputs for a state: the login the application should
+ * use now (while a rotation is open, the incoming one) and, while one is open, the
+ * outgoing one, which the state still calls active until close.
+ */
+export function loginsNow(state: FamilyState): { username: string; previousUsername?: string } {
+  return state.rotation
+    ? { username: state.rotation.incoming, previousUsername: state.active }
+    : { username: state.active }
+}
+
+/** The open rotation as status reports it: without the sealed credentials (ciphertext is for open's re-runs only). */
+export function publicRotation(rotation: OpenRotation | null): Omit<OpenRotation, 'sealed'> | null {
+  if (!rotation) return null
+  const { sealed: _sealed, ...rest } = rotation
+  return rest
+}
+
 export function describeState(state: FamilyState | null): string {
   if (!state) return 'not set up'
   if (!state.rotation) return `idle with ${state.active} active`

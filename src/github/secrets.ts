@@ -26,6 +26,7 @@ export {
   type SecretOutput,
 } from '../inputs/secret-map.js'
 import { secretNameProblem } from '../inputs/secret-map.js'
+import { insecureApiUrl } from '../inputs/github-api-url.js'
 
 export const DEFAULT_API_URL = 'https://api.github.com'
 
@@ -118,6 +119,8 @@ function checkRequest(opts: WriteSecretsOptions): CheckedRequest {
     throw refuse(
       'the GitHub API URL is not an http(s) URL; set GITHUB_API_URL to https://api.github.com or https://HOST/api/v3',
     )
+  const insecure = insecureApiUrl(baseUrl)
+  if (insecure) throw refuse(insecure)
   const entries = Object.entries(opts.secrets)
   for (const [name, value] of entries) {
     const problem = secretNameProblem(name)

@@ -1,11 +1,19 @@
 import { parseDuration } from './duration.js'
 import { InputError } from '../domain/errors.js'
+import { ROTATION_ID } from '../domain/state.js'
 import { checkRoleName } from './names.js'
 import { parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
+import { insecureApiUrl } from './github-api-url.js'
 import { MIN_PASSWORD_LENGTH } from '../crypto/password.js'
 import { SEAL_KEY_MIN_LENGTH } from '../crypto/seal.js'
-import { checkAppUrl, checkConnectionUrl, defaultAppUrl, type ConnectionTarget } from '../postgres/urls.js'
+import {
+  checkAppUrl,
+  checkConnectionUrl,
+  defaultAppUrl,
+  droppedAppUrlParams,
+  type ConnectionTarget,
+} from '../postgres/urls.js'
 
 export const PHASES = ['setup', 'open', 'verify-drain', 'close', 'abort', 'status', 'unseal'] as const
 export type Phase = (typeof PHASES)[number]
@@ -29,6 +37,12 @@ export interface Config {
   group: string
   logins: [string, string]
   appUrl: string
+  /**
+   * Set when app-url is empty and appUrl was derived from the admin connection: the
+   * parameters of admin-url it left out (runner files, the admin's application_name)
+   * and the sslmode it kept.
+   */
+  appUrlDefault?: { dropped: string[]; sslmode: string | null }
   passwordLength: number
   passwordEncryption: PasswordEncryption
   timeoutMs: number
@@ -117,7 +131,7 @@ function parseConnectionInputs(
   get: TrimmedReader,
   env: NodeJS.ProcessEnv,
   phase: Phase,
-): Pick<Config, 'admin' | 'group' | 'logins' | 'appUrl'> {
+): Pick<Config, 'admin' | 'group' | 'logins' | 'appUrl' | 'appUrlDefault'> {
   const adminUrl = get('admin-url')
   const admin: ConnectionTarget = adminUrl ? { url: checkConnectionUrl(adminUrl, 'admin-url') } : {}
   if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
@@ -134,8 +148,8 @@ function parseConnectionInputs(
   const logins = parseLogins(get('login-roles'), role)
 
   const appUrlText = get('app-url')
-  const appUrl = appUrlText ? checkAppUrl(appUrlText, 'app-url') : defaultAppUrl(admin, env)
-  return { admin, group: role, logins, appUrl }
+  if (appUrlText) return { admin, group: role, logins, appUrl: checkAppUrl(appUrlText, 'app-url') }
+  return { admin, group: role, logins, appUrl: defaultAppUrl(admin, env), appUrlDefault: droppedAppUrlParams(admin) }
 }
 
 /** How new passwords are made: their length, and who hashes them. */
@@ -165,7 +179,7 @@ function parseDrainTimingInputs(get: TrimmedReader): Pick<Config, 'timeoutMs' | 
 
 function parseRotationId(text: string): string | null {
   const rotationId = text || null
-  if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+  if (rotationId !== null && !ROTATION_ID.test(rotationId)) {
     throw new InputError(
       'rotation-id',
       `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`,
@@ -291,12 +305,16 @@ function parseWriteBack(get: TrimmedReader, env: NodeJS.ProcessEnv): GitHubWrite
       repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name',
     )
   }
+  const apiUrl = env.GITHUB_API_URL || 'https://api.github.com'
+  // Before any connection: setup writes back after its commit, so a refusal there would come too late.
+  const insecure = insecureApiUrl(apiUrl)
+  if (insecure) throw new InputError('github-secrets', insecure)
   return {
     token,
     secrets,
     repository,
     environment: get('github-environment') || null,
-    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    apiUrl,
   }
 }
 

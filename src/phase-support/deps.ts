@@ -66,6 +66,30 @@ export function credentialOutputs(
   return { username, password, databaseUrl, sealedCredentials }
 }
 
+/**
+ * When database-url was built without app-url: where it came from, what of admin-url it
+ * left out and the sslmode it kept, as a notice (printed, and returned for the summary).
+ */
+export function defaultAppUrlNotice(cfg: Config, reporter: Reporter): string[] {
+  const d = cfg.appUrlDefault
+  if (!d) return []
+  const parts = [
+    `database-url: app-url is empty, so the application's URL uses the host, port and database of ${cfg.admin.url ? 'admin-url' : 'the PG* variables'}`,
+  ]
+  if (d.dropped.length)
+    parts.push(
+      `without the runner-only parameters ${d.dropped.join(', ')} (they name files on the runner or the admin's session)`,
+    )
+  if (d.sslmode) parts.push(`and keeps sslmode=${d.sslmode}`)
+  let message = `${parts.join(', ')}.`
+  if (/^verify-/.test(d.sslmode ?? ''))
+    message += ` With sslmode=${d.sslmode} the application needs a CA bundle on its own host (libpq: ~/.postgresql/root.crt, or sslrootcert in app-url).`
+  message +=
+    ' Set app-url when the application connects elsewhere (a pooler, a private address) or needs parameters of its own.'
+  ;(reporter.notice ?? reporter.info)(message)
+  return [message]
+}
+
 /** The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included). */
 export async function resultWithFamily(
   cfg: Config,

@@ -13,6 +13,7 @@ export async function checkLogin(cfg: Config, login: string, password: string): 
       user: login,
       password,
       withoutOptions: true,
+      asLogin: true,
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.group) {

@@ -5,9 +5,10 @@ import type { Observation } from '../domain/family.js'
 import { POOLER_INPUT, type PoolerReading } from '../postgres/poolers.js'
 import {
   endIdlePooledServers,
-  killPoolerClients,
   killRefusal,
+  probeKillRights,
   readBackends,
+  type KillRights,
   requireReadable,
   sessionsSeenThroughPoolers,
 } from '../postgres/pooled.js'
@@ -17,14 +18,28 @@ import type { PhaseDeps } from './deps.js'
 export interface PoolerLook {
   readings: PoolerReading[]
   backends: BackendSession[]
+  /** With terminate: the poolers holding clients of these logins whose console cannot run KILL_CLIENT, and why. */
+  killRights: KillRights
 }
 
-/** Reads every pooler (failing, with nothing changed, when one cannot be read) and the family's backends. */
-export async function lookThroughPoolers(deps: PhaseDeps, logins: string[]): Promise<PoolerLook | null> {
+/**
+ * Reads every pooler (failing, with nothing changed, when one cannot be read)
+ * and the family's backends. With terminate, also asks each pooler that holds
+ * clients of these logins whether its console may run KILL_CLIENT.
+ */
+export async function lookThroughPoolers(
+  deps: PhaseDeps,
+  logins: string[],
+  terminate = false,
+): Promise<PoolerLook | null> {
   if (!deps.poolers.count) return null
   const readings = await deps.poolers.read()
   requireReadable(readings)
-  return { readings, backends: await readBackends(deps.session.client, logins) }
+  return {
+    readings,
+    backends: await readBackends(deps.session.client, logins),
+    killRights: terminate ? await probeKillRights(deps, readings, logins) : {},
+  }
 }
 
 /**
@@ -40,12 +55,12 @@ export function seenThroughPoolers(
 ): Observation {
   if (!look || !login) return obs
   if (terminate) {
-    const refusal = killRefusal(look.readings, login)
+    const refusal = killRefusal(look.readings, login, look.killRights)
     if (refusal) {
       throw new StateError(
         `terminate: true, but ${refusal}.`,
         obs.state.kind === 'ok' ? describeState(obs.state.state) : 'not set up',
-        `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${POOLER_INPUT} was read; nothing was changed.`,
+        `Wait for those clients to disconnect (verify-drain), give ${POOLER_INPUT} a console user in the pooler's admin_users (upgrade a pooler older than PgBouncer 1.24), or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${POOLER_INPUT} was read; nothing was changed.`,
       )
     }
   }
@@ -70,12 +85,12 @@ export async function recheckPoolerClients(
   const j = judgeLogin(login, [], readings)
   if (j.clients === 0) return
   if (cfg.terminate) {
-    const refusal = killRefusal(readings, login)
+    const refusal = killRefusal(readings, login, await probeKillRights(deps, readings, [login]))
     if (!refusal) return
     throw new StateError(
       `terminate: true, but ${refusal}.`,
       obs.state.kind === 'ok' ? describeState(obs.state.state) : '',
-      `Nothing was changed.`,
+      `Give ${POOLER_INPUT} a console user in the pooler's admin_users, or wait for those clients to disconnect. Nothing was changed.`,
     )
   }
   const where = readings.filter((r) => r.snapshot?.clients.some((c) => c.user === login)).map((r) => r.label)
@@ -86,10 +101,24 @@ export async function recheckPoolerClients(
   )
 }
 
-/** close/abort with terminate: KILL_CLIENT the login's pooler clients where the pooler has it. */
-export async function killPooledClients(deps: PhaseDeps, login: string): Promise<string[]> {
-  const killed = await killPoolerClients(deps, await deps.poolers.read(), login)
-  return killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
+/**
+ * abort with terminate, before anything changes: a pooler that has KILL_CLIENT
+ * and clients of the login to disable, but a console user that may not run it,
+ * makes abort refuse (it would fail after its commit otherwise).
+ */
+export function requireKillRights(look: PoolerLook | null, login: string, obs: Observation): void {
+  if (!look) return
+  const refusal = killRefusal(
+    look.readings.filter((r) => look.killRights[r.label]),
+    login,
+    look.killRights,
+  )
+  if (!refusal) return
+  throw new StateError(
+    `terminate: true, but ${refusal}.`,
+    obs.state.kind === 'ok' ? describeState(obs.state.state) : 'not set up',
+    `Give ${POOLER_INPUT} a console user in the pooler's admin_users, or run abort without terminate. ${POOLER_INPUT} was read; nothing was changed.`,
+  )
 }
 
 /**
@@ -109,10 +138,4 @@ export async function endPooled(deps: PhaseDeps, login: string): Promise<string[
       `${POOLER_INPUT}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`,
     )
   return notes
-}
-
-/** Remaining connections of a login through the poolers: pooler clients plus backends no listed pooler holds. */
-export async function remainingThroughPoolers(deps: PhaseDeps, login: string): Promise<number> {
-  const readings = await deps.poolers.read()
-  return judgeLogin(login, await readBackends(deps.session.client, [login]), readings).count
 }

@@ -2,7 +2,7 @@
 import { looksPooled, type DrainJudgement } from '../domain/drain-rule.js'
 import { oneLine } from '../domain/escape.js'
 import { parseVersion, POOLER_INPUT, supportsKillClient } from '../postgres/poolers.js'
-import { killPoolerClients, killRefusal, pollPooled, readBackends } from '../postgres/pooled.js'
+import { killPoolerClients, killRefusal, pollPooled, probeKillRights, readBackends } from '../postgres/pooled.js'
 import type { PhaseDeps } from './deps.js'
 
 export async function pooledCounts(deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainJudgement> {
@@ -19,7 +19,7 @@ export async function pooledTermination(deps: PhaseDeps, outgoing: string): Prom
   const unreadable = readings.filter((r) => r.error !== undefined)
   if (unreadable.length)
     return `${POOLER_INPUT}: ${unreadable.map((r) => `pooler ${r.label}: ${r.error}`).join('; ')}, so its clients cannot be ended`
-  const refusal = killRefusal(readings, outgoing)
+  const refusal = killRefusal(readings, outgoing, await probeKillRights(deps, readings, [outgoing]))
   if (refusal) return refusal
   const n = await killPoolerClients(deps, readings, outgoing)
   if (n) deps.reporter.warning(`terminate-after: ended ${n} pooler client(s) of "${outgoing}" with KILL_CLIENT.`)

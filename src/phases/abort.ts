@@ -3,10 +3,11 @@ import type { Config } from '../inputs/config.js'
 import { sessionCount } from '../domain/family.js'
 import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow } from '../domain/state.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
-import { endPooled, lookThroughPoolers } from '../phase-support/poolers-close.js'
+import { endPooled, lookThroughPoolers, requireKillRights } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
 
 /**
@@ -16,12 +17,16 @@ import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
  */
 export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // With pgbouncer-urls, every pooler must answer before anything changes.
-  await lookThroughPoolers(deps, cfg.logins)
+  const look = await lookThroughPoolers(deps, cfg.logins, cfg.terminate)
   const applied = await applyInTransaction(
     deps.session,
     cfg,
     deps.reporter,
-    (obs) => planAbort(obs, cfg, planContext(deps)),
+    (obs) => {
+      const plan = planAbort(obs, cfg, planContext(deps))
+      if (plan.kind === 'change' && cfg.terminate) requireKillRights(look, plan.state.lastAborted.login, obs)
+      return plan
+    },
     { terminate: cfg.terminate },
   )
   const { plan, before } = applied
@@ -30,7 +35,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       cfg,
       deps,
       {
-        username: before.state.kind === 'ok' ? plan.state.active : undefined,
+        ...(before.state.kind === 'ok' ? loginsNow(plan.state) : {}),
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],

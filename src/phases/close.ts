@@ -1,6 +1,6 @@
 import { applyInTransaction, type Applied } from '../postgres/apply.js'
 import { sealedInput, type Config, type GitHubWriteBack } from '../inputs/config.js'
-import { sessionCount, type SessionGroup } from '../domain/family.js'
+import type { SessionGroup } from '../domain/family.js'
 import { DatabaseError, InputError, PartialFailure, wasCommitted } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
 import { unsealCredentials, type Credentials } from '../crypto/seal.js'
@@ -11,15 +11,22 @@ import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../d
 import type { PhaseResult } from '../domain/result.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
-import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
+import {
+  describeLoginSessions,
+  endLoginEverywhere,
+  groupBackends,
+  loginSessionsFrom,
+  readLoginSessions,
+  type LoginSessions,
+} from '../phase-support/login-sessions.js'
+import { readBackends } from '../postgres/pooled.js'
+import { POOLER_INPUT } from '../postgres/poolers.js'
 import { otherLogin, type OpenRotation } from '../domain/state.js'
 import {
   endPooled,
-  killPooledClients,
   lookThroughPoolers,
   recheckPoolerClients,
   type PoolerLook,
-  remainingThroughPoolers,
   seenThroughPoolers,
 } from '../phase-support/poolers-close.js'
 
@@ -32,23 +39,35 @@ import {
 export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const watched = [cfg.group, ...cfg.logins]
   const progress: WriteBackProgress = { written: [], afterWrite: '' }
-  const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : []
-  const look = await lookThroughPoolers(deps, watched)
+  const replicaBackends = deps.replicas.count ? await deps.replicas.backends(watched) : []
+  const onReplicas = groupBackends(replicaBackends)
+  const look = await lookThroughPoolers(deps, watched, cfg.terminate)
+  // Who is connected before the close: a session not among these after the commit logged in during it.
+  const start = loginSessionsFrom(
+    watched,
+    look?.backends ?? (await readBackends(deps.session.client, watched)),
+    look?.readings ?? [],
+    replicaBackends,
+  )
   const applied = await applyClose(cfg, deps, onReplicas, look, progress)
   const { plan, before } = applied
-  if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan)
+  if (plan.kind === 'noop') return alreadyClosed(cfg, deps, plan, before)
   const outgoing = before.state.kind === 'ok' ? before.state.state.active : ''
-  const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed`
+  const written = progress.written.length
+    ? `; GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}"`
+    : ''
+  const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed${written}`
   return afterCommit(committed, async () => {
     const notes = [...plan.notes]
     for (const n of plan.notes) deps.reporter.info(n)
-    notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])))
+    const gone = await outgoingGone(cfg, deps, outgoing, plan.state.lastClosed.id, start)
+    notes.push(...gone.notes)
     const outputs = {
       username: plan.state.active,
       previousUsername: outgoing,
       rotationId: plan.state.lastClosed.id,
       state: 'idle' as const,
-      remainingConnections: await remainingConnections(deps, outgoing, look),
+      remainingConnections: gone.remaining,
     }
     if (progress.written.length)
       notes.push(
@@ -62,6 +81,63 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
       notes,
     )
   })
+}
+
+/**
+ * close's postcondition, after its commit (and after the replicas replayed it):
+ * the outgoing login's sessions are read again everywhere the application
+ * reaches, since a session can log in while close's transaction runs. With
+ * terminate, every one is ended (those that logged in during the close too);
+ * without, one that was not there when close began makes close fail, saying
+ * what was committed, which sessions remain and how to end them. Sessions that
+ * force: true accepted stay, and are the remaining connections.
+ */
+export async function outgoingGone(
+  cfg: Config,
+  deps: PhaseDeps,
+  outgoing: string,
+  rotationId: string,
+  start: LoginSessions,
+): Promise<{ notes: string[]; remaining: number }> {
+  const notes: string[] = []
+  const rerun = `run close again with terminate: true and rotation-id: ${rotationId} to end them`
+  if (cfg.terminate) {
+    const { ended, left, refusals } = await endLoginEverywhere(deps, outgoing)
+    const known = new Set(start.sessions.map((s) => s.key))
+    const during = ended.filter((s) => !known.has(s.key)).length
+    const clients = ended.filter((x) => x.where.startsWith('pooler ')).length
+    if (clients) notes.push(`Ended ${clients} pooler client(s) of "${outgoing}" with KILL_CLIENT.`)
+    if (ended.length > clients)
+      notes.push(`Signalled ${ended.length - clients} sessions of "${outgoing}" to terminate.`)
+    if (during) notes.push(`${during} of them logged in while close ran, after its first look.`)
+    notes.push(...(await endPooled(deps, outgoing)))
+    requireNoneLeft(outgoing, left, refusals, rerun)
+    return { notes, remaining: 0 }
+  }
+  notes.push(...(await endPooled(deps, outgoing)))
+  const now = await readLoginSessions(deps, [outgoing])
+  const known = new Set(start.sessions.map((s) => s.key))
+  const appeared = now.sessions.filter((s) => !known.has(s.key))
+  if (appeared.length)
+    throw new Error(
+      `"${outgoing}" still has ${appeared.length} session(s) that logged in during the close: ${describeLoginSessions(appeared)}. They keep working until they disconnect (the login can no longer log in); ${rerun}.`,
+    )
+  if (now.unreadable.length) requireNoneLeft(outgoing, now, [], rerun)
+  return { notes, remaining: now.sessions.length }
+}
+
+/** After the commit, what could not be ended (or read) fails the phase, naming it. */
+function requireNoneLeft(outgoing: string, left: LoginSessions, refusals: string[], rerun: string): void {
+  const parts: string[] = []
+  if (left.sessions.length)
+    parts.push(
+      `${left.sessions.length} session(s) of "${outgoing}" could not be ended: ${describeLoginSessions(left.sessions)}${refusals.length ? ` (${refusals.join('; ')})` : ''}`,
+    )
+  if (left.unreadable.length)
+    parts.push(
+      `${POOLER_INPUT}: could not read ${left.unreadable.map((u) => `pooler ${u}`).join('; ')} after the commit, so its clients of "${outgoing}" are unknown`,
+    )
+  if (parts.length) throw new Error(`${parts.join('; ')}. Fix that, then ${rerun}.`)
 }
 
 /** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
@@ -111,55 +187,39 @@ async function applyClose(
   }
 }
 
-/** A re-run with the rotation-id close already finished: report the rotation it closed. */
-function alreadyClosed(cfg: Config, deps: PhaseDeps, plan: NoopPlan<ClosedState>): Promise<PhaseResult> {
+/**
+ * A re-run with the rotation-id close already finished: report the rotation it
+ * closed. With terminate, the closed login's sessions that are still there
+ * (one that logged in during that close) are ended now, while it stays disabled.
+ */
+async function alreadyClosed(
+  cfg: Config,
+  deps: PhaseDeps,
+  plan: NoopPlan<ClosedState>,
+  before: Observation,
+): Promise<PhaseResult> {
   const last = plan.state.lastClosed
+  const previous = last.previous ?? otherLogin(plan.state, last.active)
+  const notes = [`Nothing to do: ${plan.reason}.`]
+  let remaining = 0
+  const disabled =
+    before.logins[previous]?.canLogin === false || (previous === cfg.group && before.group?.canLogin === false)
+  if (disabled && cfg.terminate) {
+    const gone = await outgoingGone(cfg, deps, previous, last.id, { sessions: [], unreadable: [], readings: [] })
+    notes.push(...gone.notes)
+  } else if (disabled) remaining = (await readLoginSessions(deps, [previous])).sessions.length
   return resultWithFamily(
     cfg,
     deps,
     {
       username: plan.state.active,
-      previousUsername: last.previous ?? otherLogin(plan.state, last.active),
+      previousUsername: previous,
       rotationId: last.id,
       state: 'idle',
-      remainingConnections: 0,
+      remainingConnections: remaining,
     },
     [],
-    [`Nothing to do: ${plan.reason}.`],
-  )
-}
-
-/**
- * After the commit, when the outgoing login can no longer log back in: with
- * terminate, its pooler clients first (KILL_CLIENT), then its server sessions;
- * always its idle pooled server connections. Returns notes for the summary.
- */
-async function endOutgoing(
-  cfg: Config,
-  deps: PhaseDeps,
-  outgoing: string,
-  look: PoolerLook | null,
-  seen: SessionGroup[],
-): Promise<string[]> {
-  const notes: string[] = []
-  if (look && cfg.terminate) notes.push(...(await killPooledClients(deps, outgoing)))
-  if (cfg.terminate && sessionCount(seen, outgoing) > 0) {
-    notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`)
-    await waitGone(outgoing, deps)
-  }
-  notes.push(...(await endPooled(deps, outgoing)))
-  return notes
-}
-
-/** With poolers, the primary's connections count as the poolers see them; replica sessions count as they are. */
-async function remainingConnections(deps: PhaseDeps, outgoing: string, look: PoolerLook | null): Promise<number> {
-  if (!look) return sessionCount(await sessionsEverywhere([outgoing], deps), outgoing)
-  return (
-    (await remainingThroughPoolers(deps, outgoing)) +
-    sessionCount(
-      (await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'),
-      outgoing,
-    )
+    notes,
   )
 }
 

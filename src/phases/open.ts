@@ -15,7 +15,13 @@ import {
 import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 import { checkLogin } from '../phase-support/login-check.js'
 
 /**
@@ -59,7 +65,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
       deps,
       outputs,
       applied.executed.map((s) => s.display),
-      plan.notes,
+      [...plan.notes, ...defaultAppUrlNotice(cfg, deps.reporter)],
     ),
   ])
   if (problem) {

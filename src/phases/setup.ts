@@ -6,6 +6,7 @@ import { oneLine } from '../domain/escape.js'
 import type { Ownership } from '../domain/drift.js'
 import { planSetup } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow } from '../domain/state.js'
 import type { RoleConfig } from '../domain/settings.js'
 import {
   BEGIN_PHASE,
@@ -16,7 +17,13 @@ import {
   ROLLBACK,
 } from '../postgres/statements.js'
 import { writeBack } from '../github/writeback.js'
-import { credentialOutputs, resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
+import {
+  credentialOutputs,
+  defaultAppUrlNotice,
+  resultWithFamily,
+  planContext,
+  type PhaseDeps,
+} from '../phase-support/deps.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -30,12 +37,13 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const { plan, password } = applied
   for (const n of plan.notes) deps.reporter.info(n)
   const outputs = {
-    username: plan.state.active,
+    ...loginsNow(plan.state),
     state: plan.state.rotation ? ('open' as const) : ('idle' as const),
     ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
   }
   const changes = applied.executed.map((s) => s.display)
   const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
+  if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
   if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {

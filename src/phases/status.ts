@@ -4,7 +4,7 @@ import { findDrift, type Ownership } from '../domain/drift.js'
 import { observe, readDirectGrants } from '../postgres/observe.js'
 import type { PhaseResult, StatusReport } from '../domain/result.js'
 import { READ_OWNERSHIP } from '../postgres/statements.js'
-import { describeState, describeWrittenBack } from '../domain/state.js'
+import { describeState, describeWrittenBack, loginsNow, publicRotation } from '../domain/state.js'
 import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
 import { poolerStatus } from '../phase-support/poolers-status.js'
 
@@ -23,9 +23,8 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
     cfg,
     deps,
     {
-      username: state?.active,
+      ...(state ? loginsNow(state) : {}),
       state: state?.rotation ? 'open' : 'idle',
-      previousUsername: state?.rotation ? state.active : undefined,
       rotationId: state?.rotation?.id,
     },
     [],
@@ -45,7 +44,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
         : describeState(state),
     active: state?.active ?? null,
     canLogin: Object.fromEntries(roles),
-    rotation: state?.rotation ?? null,
+    rotation: publicRotation(state?.rotation ?? null),
     lastClosed: state?.lastClosed ?? null,
     lastAborted: state?.lastAborted ?? null,
     passwordSetAt: state?.passwordSetAt ?? {},
@@ -56,6 +55,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
       database: s.database,
       applicationName: s.applicationName,
       clientAddr: s.clientAddr,
+      ...(s.addrHidden ? { addrHidden: true } : {}),
       count: s.count,
     })),
     drift,

@@ -3,7 +3,7 @@ import { isConnectionLost } from '../postgres/db.js'
 import { DatabaseError } from '../domain/errors.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
-import { describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
+import { describeAddr, describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
 import { observe, readSessions } from '../postgres/observe.js'
 import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
@@ -33,7 +33,10 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const target = planDrain(obs, cfg)
   if (target.kind === 'noop') return alreadyClosed(cfg, deps, target)
-  const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.group, [], true) : null
+  const missing =
+    cfg.terminateAfterMs !== null
+      ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
+      : null
   if (missing) {
     throw new DatabaseError(
       `The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`,
@@ -56,6 +59,7 @@ function alreadyClosed(
     cfg,
     deps,
     {
+      username: last.active,
       previousUsername: last.previous ?? otherLogin(target.state, last.active),
       rotationId: last.id,
       state: 'idle',
@@ -179,7 +183,14 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
   return resultWithFamily(
     cfg,
     deps,
-    { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained },
+    {
+      username: watch.incoming,
+      previousUsername: watch.outgoing,
+      rotationId,
+      state: 'open',
+      remainingConnections: remaining,
+      drained,
+    },
     [],
     notes,
     failure,
@@ -218,7 +229,7 @@ function warnRemaining(deps: PhaseDeps, watch: DrainWatch): void {
     const server = s.server && s.server !== 'primary' ? ` on replica ${oneLine(s.server)}` : ''
     const database = s.database === null ? '(none)' : oneLine(s.database)
     deps.reporter.warning(
-      `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(s.clientAddr ?? 'local socket')} (application_name '${oneLine(s.applicationName)}')`,
+      `remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${oneLine(describeAddr(s.clientAddr, s.addrHidden))} (application_name '${oneLine(s.applicationName)}')`,
     )
   }
 }

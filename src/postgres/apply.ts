@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import type { Config } from '../inputs/config.js'
 import { DatabaseError, StateError } from '../domain/errors.js'
 import { isRetryable, statementError } from './db.js'
 import type { Observation } from '../domain/family.js'
-import { quoteIdent } from '../inputs/names.js'
 import { observe } from './observe.js'
+import { withLockHolders } from './lock-holders.js'
 import { generatePassword } from '../crypto/password.js'
 import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
 import type { Reporter } from '../domain/reporter.js'
@@ -16,7 +15,6 @@ import {
   COMMIT,
   ROLLBACK,
   GROUP_INHERITS,
-  LOCK_FAMILY,
   renderStep,
   serializeOnGroup,
   setLockTimeout,
@@ -53,11 +51,6 @@ export interface ApplyOptions {
   durable?: () => string | null
   /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
   password?: string
-}
-
-/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
-export function familyLockKey(group: string): string {
-  return createHash('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString()
 }
 
 /**
@@ -126,22 +119,24 @@ async function attemptOnce<P extends Plan>(
   try {
     await client.query(BEGIN_PHASE)
     if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
-    await run(client, LOCK_FAMILY, [familyLockKey(cfg.group)])
     const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
       if (group.admin === cfg.group)
         throw new StateError(
-          `Refusing to alter role "${cfg.group}": it is the admin role itself (current_user). Nothing was changed.`,
+          `Refusing to alter role "${cfg.group}": it is the admin role itself (session_user). Nothing was changed.`,
           'unchanged',
           'Pass the group role of the family as role, and connect as another role.',
         )
-      if (!group.superuser && group.version >= 160000 && !group.admin_option) {
-        // Checked here: without it the serializing statement below fails with a bare permission error.
-        throw privilegeError(
-          `ADMIN OPTION on role ${quoteIdent(cfg.group)} (PostgreSQL 16+ requires it to alter a role)`,
-          `GRANT ${quoteIdent(cfg.group)} TO ${quoteIdent(group.admin)} WITH ADMIN OPTION`,
-        )
+      if (!group.superuser && (!group.createrole || (group.version >= 160000 && !group.admin_option))) {
+        // Checked here: without them the serializing statement below fails with a bare permission error.
+        // Read-only, to report everything the rotation needs in this one message.
+        const seen = await observe(client, { group: cfg.group, logins: cfg.logins })
+        const missing = missingPrivilege(seen, cfg.group, cfg.logins, {
+          changes: true,
+          terminate: Boolean(opts.terminate),
+        })
+        if (missing) throw privilegeError(missing.privilege, missing.grant)
       }
       await run(client, serializeOnGroup(cfg.group, group.inherit))
     }
@@ -154,7 +149,11 @@ async function attemptOnce<P extends Plan>(
         'unchanged',
         'Check role and login-roles, and the state comment on the group role.',
       )
-    const missing = missingPrivilege(before, cfg.group, plan.steps, Boolean(opts.terminate))
+    const missing = missingPrivilege(before, cfg.group, cfg.logins, {
+      changes: plan.steps.length > 0,
+      created: new Set(plan.steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : []))),
+      terminate: Boolean(opts.terminate),
+    })
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
 
@@ -163,7 +162,7 @@ async function attemptOnce<P extends Plan>(
     return { before, plan, executed, password }
   } catch (e) {
     await client.query(ROLLBACK).catch(() => {})
-    throw e
+    throw await withLockHolders(client, e, [cfg.group, ...cfg.logins])
   }
 }
 
@@ -220,7 +219,7 @@ async function run(
 function privilegeError(privilege: string, grant: string): DatabaseError {
   return new DatabaseError(
     `The admin role lacks ${privilege}; nothing was changed.`,
-    `Grant it (as a superuser or a role that may): ${grant};`,
+    `Grant everything at once (as a superuser, or for ADMIN OPTION the roles' creator), then run the phase again: ${grant};`,
     '42501',
   )
 }

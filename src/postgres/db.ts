@@ -1,8 +1,10 @@
 import pg from 'pg'
 import { DatabaseError } from '../domain/errors.js'
 import { oneLine } from '../domain/escape.js'
-import { PIN_SEARCH_PATH } from './statements.js'
-import { tlsAttempts, type TlsAttempt } from './tls.js'
+import { PIN_SEARCH_PATH, RUN_AS_SESSION_USER } from './statements.js'
+import { AuthGuard, AuthRefused, openStream } from './negotiate.js'
+import { tlsAttempts } from './tls.js'
+import { authPolicy, uriQuery, type AuthPolicy } from './uri-params.js'
 import { clientConfig, type ConnectionTarget } from './urls.js'
 
 export type Client = pg.Client
@@ -17,38 +19,59 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /**
+   * A login's own connection (open's login check): keep the role its settings give it.
+   * Admin connections (the default) run as the role that logged in (RUN_AS_SESSION_USER).
+   */
+  asLogin?: boolean
 }
 
 /**
- * Opens a connection with search_path pinned to pg_catalog and TLS negotiated
- * as libpq does (see tlsAttempts); errors say which connection failed without
- * repeating any secret.
+ * Opens a connection with search_path pinned to pg_catalog, TLS negotiated
+ * as libpq does (see tlsAttempts and negotiate.ts: one TCP connection for
+ * sslmode=prefer) and the URI's require_auth / channel_binding enforced before
+ * the password leaves; errors say which connection failed without repeating
+ * any secret.
  */
 export async function connect(target: ConnectionTarget, what: string, opts: ConnectOptions): Promise<pg.Client> {
-  const override: pg.ClientConfig = {
-    application_name: opts.applicationName,
-    connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
+  try {
+    return await openConnection(target, opts, opts.asLogin ? PIN_SEARCH_PATH : RUN_AS_SESSION_USER)
+  } catch (e) {
+    throw connectionError(e, what)
   }
+}
+
+/**
+ * The connection itself, errors as they come (the pooler console maps them its
+ * own way). `first`: the statement that runs before any other (null on a pooler
+ * console, which accepts only SHOW and its own commands).
+ */
+export async function openConnection(
+  target: ConnectionTarget,
+  opts: ConnectOptions,
+  first: string | null,
+): Promise<pg.Client> {
+  const params = new Map(target.url ? uriQuery(target.url) : [])
+  const timeoutMs =
+    opts.connectTimeoutMs ?? (params.has('connect_timeout') ? Number(params.get('connect_timeout')) * 1000 : 15_000)
+  const override: pg.ClientConfig = { application_name: opts.applicationName }
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
   if (opts.database !== undefined) override.database = opts.database
   const base = clientConfig(target, override)
-  let attempts: TlsAttempt[]
-  try {
-    attempts = tlsAttempts(target, base)
-  } catch (e) {
-    throw connectionError(e, what)
-  }
+  const attempts = tlsAttempts(target, base)
+  const policy = authPolicy(params, process.env)
+  const keepAliveMs =
+    params.get('keepalives') === '0' ? undefined : Number(params.get('keepalives_idle') ?? '0') * 1000 || undefined
+  const deadline = Date.now() + timeoutMs
   for (let i = 0; ; i++) {
-    const { ssl, fallBackOn } = attempts[i]
+    const { ssl, optional, fallBackOn } = attempts[i]
     try {
-      const client = await openOnce({ ...base, ssl })
-      if (ssl) encrypted.add(client)
-      return client
+      return await openOnce(base, { ssl, optional, policy, keepAliveMs, deadline, first })
     } catch (e) {
       if (i + 1 < attempts.length && fallBackOn?.(e)) continue
-      throw connectionError(e, what)
+      throw e
     }
   }
 }
@@ -61,18 +84,57 @@ export function isEncrypted(client: pg.Client): boolean {
   return encrypted.has(client)
 }
 
-async function openOnce(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config)
+interface Attempt {
+  ssl: pg.ClientConfig['ssl']
+  optional?: boolean
+  policy: AuthPolicy
+  keepAliveMs?: number
+  /** Date.now() by which the connection must be ready. */
+  deadline: number
+  /** The first statement, or null (a pooler console accepts only SHOW and its own commands). */
+  first: string | null
+}
+
+async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client> {
+  const host = config.host ?? process.env.PGHOST ?? 'localhost'
+  const port = Number(config.port ?? process.env.PGPORT ?? 5432)
+  const ssl = a.ssl ?? false
+  const { stream, encrypted: tlsInUse } = await openStream(
+    {
+      host,
+      port,
+      ssl,
+      optional: Boolean(a.optional),
+      direct: ssl !== false && config.sslnegotiation === 'direct',
+      keepAliveMs: a.keepAliveMs,
+    },
+    Math.max(1, a.deadline - Date.now()),
+  )
+  const known = config.password ?? process.env.PGPASSWORD
+  const guard = new AuthGuard(a.policy, tlsInUse, async () => (typeof known === 'function' ? known() : known))
+  const client = new pg.Client({
+    ...config,
+    host,
+    port,
+    ssl: false,
+    stream: () => stream,
+    enableChannelBinding: guard.bind,
+    // Without a known password pg looks in ~/.pgpass; the guard then stops the stream before pg writes.
+    ...(known !== undefined ? { password: guard.password as () => Promise<string> } : {}),
+    connectionTimeoutMillis: Math.max(1, a.deadline - Date.now()),
+  })
+  guard.attach(client.connection as unknown as Parameters<AuthGuard['attach']>[0])
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})
   try {
     await client.connect()
-    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
-    await client.query(PIN_SEARCH_PATH)
+    // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH, RUN_AS_SESSION_USER).
+    if (a.first) await client.query(a.first)
   } catch (e) {
     await client.end().catch(() => {})
     throw e
   }
+  if (tlsInUse) encrypted.add(client)
   return client
 }
 
@@ -83,6 +145,12 @@ export async function close(client: pg.Client | null | undefined): Promise<void>
 export function connectionError(e: unknown, what: string): DatabaseError {
   const err = e as { code?: string; message?: string; address?: string; port?: number }
   const code = err.code ?? ''
+  if (e instanceof AuthRefused) {
+    return new DatabaseError(
+      `${what}: ${oneLine(e.message)}.`,
+      'The server (or something between it and the runner) asked for a weaker authentication than the URI allows. Check that the host is the database you mean; if the server is right, change its pg_hba.conf method (scram-sha-256), or relax require_auth / channel_binding in the URI.',
+    )
+  }
   switch (code) {
     case '28P01':
       return new DatabaseError(
@@ -130,13 +198,16 @@ export function connectionError(e: unknown, what: string): DatabaseError {
 /**
  * Errors worth retrying within the phase's time: the connection went away or the
  * server is starting, a serialization failure or deadlock, or a concurrent
- * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ * catalog update ("tuple concurrently updated"), a role created meanwhile by a
+ * concurrent setup (the retry observes it). Everything else fails at once.
  */
 export function isRetryable(e: unknown): boolean {
   const err = e as { code?: string; message?: string }
   if (isConnectionLost(e)) return true
   if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
     return true
+  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name taken.
+  if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? '')) return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 

@@ -94,6 +94,7 @@ interface SessionRow {
   database: string | null
   application_name: string
   client_addr: string | null
+  addr_hidden?: boolean
   count: number
 }
 
@@ -104,6 +105,7 @@ function toSessionGroups(rows: SessionRow[], server: string): SessionGroup[] {
     database: r.database,
     applicationName: r.application_name,
     clientAddr: r.client_addr,
+    ...(r.addr_hidden === true ? { addrHidden: true } : {}),
     count: r.count,
   }))
 }

@@ -35,6 +35,7 @@ export async function readBackends(client: Client, logins: readonly string[]): P
     database: r.database,
     state: r.state,
     clientAddr: r.client_addr,
+    ...(r.addr_hidden === true ? { addrHidden: true } : {}),
     applicationName: r.application_name,
   }))
 }
@@ -98,14 +99,44 @@ export function sessionsSeenThroughPoolers(
   return out.filter((g) => g.count > 0)
 }
 
+/** Per pooler label, why its console cannot run KILL_CLIENT although the pooler has it. */
+export type KillRights = Record<string, string>
+
 /**
  * KILL_CLIENT for every pooler client of the login, or, when a pooler holding
- * such clients cannot (before PgBouncer 1.24), the reason it refuses.
+ * such clients cannot (before PgBouncer 1.24, or a console user not in
+ * admin_users), the reason it refuses.
  */
-export function killRefusal(readings: PoolerReading[], login: string): string | null {
-  const blocked = clientsToKill(readings, login, supportsKillClient).filter((k) => !k.supported)
+export function killRefusal(readings: PoolerReading[], login: string, rights: KillRights = {}): string | null {
+  const blocked = clientsToKill(readings, login, supportsKillClient).filter((k) => !k.supported || rights[k.label])
   if (blocked.length === 0) return null
-  return `${blocked.map((b) => `pooler ${b.label} (${b.version}) has ${b.clients} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`).join('; ')}, so they cannot be ended`
+  return `${blocked
+    .map((b) =>
+      b.supported
+        ? `pooler ${b.label} has ${b.clients} client(s) of "${login}", but ${rights[b.label]}`
+        : `pooler ${b.label} (${b.version}) has ${b.clients} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`,
+    )
+    .join('; ')}, so they cannot be ended`
+}
+
+/**
+ * Before anything changes: asks each pooler that has KILL_CLIENT and holds
+ * clients of these logins whether its console may run it (admin_users), so a
+ * phase that will need KILL_CLIENT refuses up front rather than after its commit.
+ */
+export async function probeKillRights(
+  deps: PooledDeps,
+  readings: PoolerReading[],
+  logins: readonly string[],
+): Promise<KillRights> {
+  const rights: KillRights = {}
+  for (const login of logins)
+    for (const k of clientsToKill(readings, login, supportsKillClient).filter((x) => x.supported)) {
+      if (k.label in rights) continue
+      const why = await deps.poolers.killRights(k.label)
+      if (why) rights[k.label] = why
+    }
+  return rights
 }
 
 export async function killPoolerClients(deps: PooledDeps, readings: PoolerReading[], login: string): Promise<number> {

@@ -11,11 +11,10 @@
  * whether a client uses it). This module reads it (simple query protocol only:
  * no bound parameters) and decides with a pure function.
  */
-import pg from 'pg'
-import { close, type Client } from './db.js'
+import { close, openConnection, type Client } from './db.js'
 import { oneLine } from '../domain/escape.js'
+import { AuthRefused } from './negotiate.js'
 import type { PoolerTarget } from '../inputs/pooler-urls.js'
-import { clientConfig } from './urls.js'
 import { CONSOLE, killClient } from './statements.js'
 
 /** The first PgBouncer release with KILL_CLIENT. */
@@ -33,6 +32,9 @@ export interface PoolerClient {
   applicationName: string
   /** KILL_CLIENT's argument (the `id` column, PgBouncer 1.24+). */
   id: string | null
+  /** With addr, what tells clients apart where there is no id (before 1.24). */
+  port?: string
+  connectTime?: string
 }
 
 export interface PoolerServer {
@@ -91,6 +93,8 @@ export function parseClients(rows: Row[]): PoolerClient[] {
     addr: r.addr === null || r.addr === undefined || r.addr === '' ? null : String(r.addr),
     applicationName: str(r.application_name),
     id: r.id === undefined || r.id === null ? null : String(r.id),
+    port: r.port === undefined || r.port === null ? undefined : String(r.port),
+    connectTime: r.connect_time === undefined || r.connect_time === null ? undefined : String(r.connect_time),
   }))
 }
 
@@ -122,6 +126,9 @@ export function parseForcedUsers(rows: Row[]): PoolerSnapshot['forcedUsers'] {
 export function consoleLoginError(e: unknown): string {
   const err = e as { code?: string; message?: string }
   const msg = err.message ?? String(e)
+  if (e instanceof AuthRefused) return oneLine(msg)
+  if (/does not support SSL/i.test(msg))
+    return 'the console does not support TLS, and the URI requires it (sslmode=require or verify-*); configure client_tls_* on PgBouncer, or set sslmode=prefer'
   if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg))
     return 'password authentication failed for the console user'
   if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code))
@@ -135,6 +142,7 @@ export function consoleLoginError(e: unknown): string {
 /** The listed poolers' consoles; one connection each, reopened after an error. */
 export class Poolers {
   #clients: (Client | null)[]
+  #killRights = new Map<string, string | null>()
 
   constructor(
     readonly targets: PoolerTarget[],
@@ -188,21 +196,43 @@ export class Poolers {
     const existing = this.#clients[i]
     if (existing) return existing
     const t = this.targets[i]
-    const c = new pg.Client(
-      clientConfig(
-        { url: t.url },
-        { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs },
-      ),
-    )
-    c.on('error', () => {})
+    let c: Client
     try {
-      await c.connect()
+      // The same sslmode, require_auth and channel_binding rules as every other connection.
+      c = await openConnection(
+        { url: t.url },
+        { applicationName: this.applicationName, connectTimeoutMs: this.connectTimeoutMs },
+        null,
+      )
     } catch (e) {
-      await c.end().catch(() => {})
       throw new Error(consoleLoginError(e), { cause: e })
     }
     this.#clients[i] = c
     return c
+  }
+
+  /**
+   * Whether the console user may run KILL_CLIENT (it is in admin_users), asked once per pooler
+   * with a KILL_CLIENT that ends nobody. Returns the reason it cannot, or null when it can.
+   */
+  async killRights(label: string): Promise<string | null> {
+    const known = this.#killRights.get(label)
+    if (known !== undefined) return known
+    const i = this.targets.findIndex((t) => t.label === label)
+    const c = await this.#client(i)
+    let why: string | null
+    try {
+      await c.query(CONSOLE.killRightsProbe)
+      why = null
+    } catch (e) {
+      const msg = (e as Error).message
+      if (/client not found/i.test(msg)) why = null
+      else if (/admin access needed/i.test(msg))
+        why = 'its console user is not in admin_users (a stats_users console cannot run KILL_CLIENT)'
+      else why = `KILL_CLIENT is refused there (${oneLine(msg)})`
+    }
+    this.#killRights.set(label, why)
+    return why
   }
 
   /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */

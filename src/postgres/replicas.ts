@@ -2,6 +2,8 @@ import { parse } from 'pg-connection-string'
 import { close, connect, isConnectionLost, type Client } from './db.js'
 import type { SessionGroup } from '../domain/family.js'
 import { readSessions } from './observe.js'
+import { readBackends } from './pooled.js'
+import type { BackendSession } from '../domain/drain-rule.js'
 import { CLEAR_STATS_SNAPSHOT, TERMINATE_SESSIONS } from './statements.js'
 import type { ConnectionTarget } from './urls.js'
 
@@ -67,6 +69,15 @@ export class Replicas {
     const all = await this.#each(async (c, label) => {
       await c.query(CLEAR_STATS_SNAPSHOT)
       return readSessions(c, logins, label)
+    })
+    return all.flat()
+  }
+
+  /** Each replica's backends of these logins, one by one (pid), labelled with the replica. */
+  async backends(logins: readonly string[]): Promise<(BackendSession & { server: string })[]> {
+    const all = await this.#each(async (c, label) => {
+      await c.query(CLEAR_STATS_SNAPSHOT)
+      return (await readBackends(c, logins)).map((b) => ({ ...b, server: label }))
     })
     return all.flat()
   }

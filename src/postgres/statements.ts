@@ -21,6 +21,17 @@ import { serializeState } from '../domain/state.js'
 export const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
 
 /**
+ * The first statement on every admin connection: PIN_SEARCH_PATH, after making
+ * the session run as the role that logged in. A database- or role-level setting
+ * (`ALTER DATABASE appdb SET role = 'app_a'`, which the database's owner may run)
+ * would otherwise make the admin act as another role. Order matters: SET SESSION
+ * AUTHORIZATION DEFAULT (allowed to any role: it returns to the authenticated
+ * user) re-applies the connection-time `role`, and RESET ROLE would too; only
+ * SET ROLE NONE, last, returns current_user to session_user.
+ */
+export const RUN_AS_SESSION_USER = `SET SESSION AUTHORIZATION DEFAULT; SET ROLE NONE; ${PIN_SEARCH_PATH}`
+
+/**
  * Everything a phase decides on, in one round trip: the server, the admin's
  * privileges, and for each family role ($1: group first, then the logins) its
  * attributes, role-wide settings, comment (the state), the admin's ADMIN
@@ -34,7 +45,7 @@ SELECT current_setting('server_version_num')::int AS version,
        a.rolname AS admin,
        a.rolsuper AS admin_superuser,
        a.rolcreaterole AS admin_createrole,
-       pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       pg_catalog.pg_has_role(session_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
        (SELECT coalesce(json_agg(json_build_object(
                  'name', r.rolname,
                  'can_login', r.rolcanlogin,
@@ -43,7 +54,7 @@ SELECT current_setting('server_version_num')::int AS version,
                  'settings', (SELECT array_agg(c ORDER BY c)
                                 FROM pg_db_role_setting s, unnest(s.setconfig) AS c
                                WHERE s.setrole = r.oid AND s.setdatabase = 0),
-                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'admin_option', pg_has_role(session_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
                  'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
@@ -53,7 +64,14 @@ SELECT current_setting('server_version_num')::int AS version,
           FROM pg_roles r
          WHERE r.rolname = ANY($1::text[])) AS roles
   FROM pg_roles a
- WHERE a.rolname = current_user`
+ WHERE a.rolname = session_user`
+
+/**
+ * Whether pg_stat_activity hides a session's client address from the admin:
+ * without pg_read_all_stats (or the privileges of the session's role) the
+ * address is NULL, as for a local socket, and must not be called one.
+ */
+const ADDR_HIDDEN = `NOT (pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR pg_catalog.pg_has_role(current_user, usesysid, 'USAGE'))`
 
 /** Sessions of the given logins in every database, except the action's own. */
 export const READ_SESSIONS = `
@@ -61,17 +79,19 @@ SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
        host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
- GROUP BY 1, 2, 3, 4
- ORDER BY 1, 2, 3, 4`
+ GROUP BY 1, 2, 3, 4, 5
+ ORDER BY 1, 2, 3, 4, 5`
 
 /** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
 export const READ_BACKENDS = `
 SELECT pid, usename AS login, datname AS database, state,
        coalesce(application_name, '') AS application_name,
-       host(client_addr) AS client_addr
+       host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
  ORDER BY pid`
@@ -91,28 +111,56 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
   FROM pg_stat_activity
  WHERE usename = $1 AND pid <> pg_backend_pid()`
 
-/** Serializes phases on one family: held until the transaction ends. */
-export const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)'
-
 /**
- * Advisory locks are per database, so two phases connected to different
- * databases would both get one. Rewriting the group role's catalog row (with
- * the INHERIT attribute it already has; the action never changes it) serializes
- * them cluster-wide: a concurrent phase waits on that row, then fails with
- * "tuple concurrently updated" and is retried, or, if it comes later, observes
- * the committed state.
+ * Phases serialize on the group role's catalog row: each rewrites it first (with
+ * the INHERIT attribute it already has; the action never changes it), cluster-wide
+ * and whatever database the phase is connected to. A concurrent phase waits on
+ * that row, then fails with "tuple concurrently updated" and is retried, or, if it
+ * comes later, observes the committed state. Only a role that may alter the group
+ * (a superuser, the admin, a holder of ADMIN OPTION on it, or before PostgreSQL 16
+ * any CREATEROLE role) can hold that row: unlike an advisory lock, whose key anyone
+ * can take, a role with no grants cannot block a rotation. (A family that does not
+ * exist yet serializes on CREATE ROLE: the second setup waits on the unique index,
+ * then retries and sees the first one's roles.)
  */
 export const GROUP_INHERITS = `
 SELECT g.rolinherit AS inherit,
-       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       pg_has_role(session_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser,
+       (SELECT rolcreaterole FROM pg_roles WHERE rolname = session_user) AS createrole,
        current_setting('server_version_num')::int AS version,
-       current_user AS admin
+       session_user AS admin
   FROM pg_roles g
  WHERE g.rolname = $1`
 export function serializeOnGroup(group: string, inherit: boolean): string {
   return `ALTER ROLE ${q(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`
 }
+
+/**
+ * Who holds what a phase may wait for, when its lock_timeout passed: sessions with a
+ * write lock on a role catalog (a row of pg_authid, pg_auth_members, role settings or
+ * comments changed in a transaction still open) or a lock on one of the family's roles
+ * ($1). pg_locks is readable by every role; `since` (the transaction's start, else
+ * the backend's) is null where pg_stat_activity hides it (pg_read_all_stats).
+ */
+export const READ_ROLE_LOCK_HOLDERS = `
+SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application_name,
+       pg_catalog.to_json(COALESCE(a.xact_start, a.backend_start)) #>> '{}' AS since,
+       pg_catalog.string_agg(DISTINCT l.mode, ', ' ORDER BY l.mode) AS modes
+  FROM pg_catalog.pg_locks l
+  JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+ WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+   AND ((l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.database OPERATOR(pg_catalog.=) 0
+         AND l.mode OPERATOR(pg_catalog.<>) 'AccessShareLock'
+         AND l.relation OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_authid'::pg_catalog.regclass,
+               'pg_catalog.pg_auth_members'::pg_catalog.regclass, 'pg_catalog.pg_db_role_setting'::pg_catalog.regclass,
+               'pg_catalog.pg_shdescription'::pg_catalog.regclass]::pg_catalog.oid[]))
+     OR (l.locktype OPERATOR(pg_catalog.=) 'object' AND l.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+         AND l.objid OPERATOR(pg_catalog.=) ANY (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                  WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))))
+ GROUP BY 1, 2, 3, 4
+ ORDER BY 1
+ LIMIT 6`
 
 /** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
 export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
@@ -488,6 +536,11 @@ export const CONSOLE = {
   servers: 'SHOW SERVERS',
   pools: 'SHOW POOLS',
   databases: 'SHOW DATABASES',
+  /**
+   * A harmless probe of admin rights (PgBouncer 1.24+): client ids start at 1, so an admin
+   * console answers "client not found" and a stats_users console "admin access needed".
+   */
+  killRightsProbe: 'KILL_CLIENT 0',
 } as const
 
 /** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */

@@ -5,6 +5,11 @@ import type { ConnectionTarget } from './urls.js'
 /** One way to try a connection: its TLS settings, and which failure lets the next attempt run. */
 export interface TlsAttempt {
   ssl: ClientConfig['ssl']
+  /**
+   * TLS when the server answers 'S' to the SSLRequest, plaintext on the same
+   * socket when it answers 'N' (sslmode=prefer): one TCP connection either way.
+   */
+  optional?: boolean
   /** True when this failure means the next attempt may succeed. */
   fallBackOn?: (e: unknown) => boolean
 }
@@ -14,9 +19,10 @@ const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslne
 /**
  * The TLS attempts for a connection, in libpq's order. An `sslmode` (or another
  * TLS parameter) in the URI is used as given; else PGSSLMODE; else libpq's
- * default, `prefer`: TLS without verification, and plaintext only when the
- * server answers that it does not support SSL. `allow` is the reverse:
- * plaintext, and TLS when the server refuses a plaintext connection.
+ * default, `prefer`: TLS without verification, and plaintext on the same
+ * socket only when the server answers that it does not support SSL. `allow` is
+ * the reverse: plaintext, and TLS on a second connection when the server
+ * refuses a plaintext one (as libpq does).
  */
 export function tlsAttempts(
   target: ConnectionTarget,
@@ -28,10 +34,22 @@ export function tlsAttempts(
   const envMode = env.PGSSLMODE || 'prefer'
   const mode = fromUri ? params.get('sslmode') : envMode
   const ssl = fromUri ? base.ssl : libpqSsl(envMode, env)
-  const unverified = typeof ssl === 'object' ? { ...ssl, rejectUnauthorized: false } : { rejectUnauthorized: false }
-  if (mode === 'prefer') return [{ ssl: unverified, fallBackOn: serverHasNoTls }, { ssl: false }]
+  const versions = tlsVersions(params)
+  const unverified = { ...(typeof ssl === 'object' ? ssl : {}), rejectUnauthorized: false, ...versions }
+  if (mode === 'prefer') return [{ ssl: unverified, optional: true }]
   if (mode === 'allow') return [{ ssl: false, fallBackOn: plaintextRefused }, { ssl: unverified }]
-  return [{ ssl }]
+  if (!ssl || !Object.keys(versions).length) return [{ ssl }]
+  return [{ ssl: { ...(ssl === true ? {} : ssl), ...versions } }]
+}
+
+/** ssl_min_protocol_version / ssl_max_protocol_version as Node's TLS options. */
+function tlsVersions(params: Map<string, string>): { minVersion?: 'TLSv1.2'; maxVersion?: 'TLSv1.2' } {
+  const v: { minVersion?: 'TLSv1.2'; maxVersion?: 'TLSv1.2' } = {}
+  const min = params.get('ssl_min_protocol_version')
+  const max = params.get('ssl_max_protocol_version')
+  if (min) v.minVersion = min as 'TLSv1.2'
+  if (max) v.maxVersion = max as 'TLSv1.2'
+  return v
 }
 
 /** "The server does not support SSL connections": the server answered 'N' to SSLRequest. */

@@ -2,12 +2,39 @@ import type { ClientConfig } from 'pg'
 import { parse } from 'pg-connection-string'
 import { InputError } from '../domain/errors.js'
 import type { Reporter } from '../domain/reporter.js'
+import { FILE_PARAMS, certFileProblem, uriParamProblems, uriQuery } from './uri-params.js'
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s
 // Credentials of the admin connection that must not end up in the application's URL.
 const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey'])
+// Parameters of the admin connection that name a file on the runner or the admin's own session:
+// the default app URL (app-url empty) drops them, since the application runs elsewhere.
+const RUNNER_ONLY_PARAMS = new Set([
+  'service',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'application_name',
+  'fallback_application_name',
+])
 // Parameters whose value is a secret.
 const SECRET_PARAMS = new Set(['password', 'sslpassword'])
+
+// What pg-connection-string's result pg itself reads; the rest (channel_binding, require_auth,
+// keepalives, connect_timeout, ...) is applied by connect() (see uri-params.ts).
+const PG_CONFIG_KEYS = new Set([
+  'host',
+  'port',
+  'user',
+  'password',
+  'database',
+  'ssl',
+  'sslnegotiation',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'client_encoding',
+])
 
 /** Where the admin connection goes: a URI, or the libpq PG* environment when absent. */
 export interface ConnectionTarget {
@@ -22,13 +49,35 @@ export function checkConnectionUrl(url: string, input: string): string {
       'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...',
     )
   }
+  const malformed = () =>
+    new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
   try {
-    parse(url, { useLibpqCompat: true })
     new URL(url.replace(/^postgres(ql)?:/, 'http:'))
   } catch {
-    throw new InputError(input, 'is a malformed connection URI (check percent-encoding of the user name and password)')
+    throw malformed()
+  }
+  const params = uriQuery(url)
+  const problems = uriParamProblems(params)
+  if (problems.length) throw new InputError(input, problems.join('; '))
+  for (const [key, value] of params) {
+    const problem = (FILE_PARAMS as readonly string[]).includes(key) ? certFileProblem(key, value) : null
+    if (problem) throw new InputError(input, problem)
+  }
+  try {
+    parse(withoutSystemRoot(url), { useLibpqCompat: true })
+  } catch {
+    throw malformed()
   }
   return url
+}
+
+/**
+ * `sslrootcert=system` (libpq 16+): the system's trusted CAs, with verify-full. Node's
+ * default CA store stands for the system's; pg-connection-string would read a file named
+ * "system", so the parameter is replaced by sslmode=verify-full before parsing.
+ */
+function withoutSystemRoot(url: string): string {
+  return url.replace(/([?&])sslrootcert=system(?=&|#|$)/, '$1sslmode=verify-full')
 }
 
 /**
@@ -38,21 +87,29 @@ export function checkConnectionUrl(url: string, input: string): string {
  * PGSSLMODE itself.
  */
 export function clientConfig(target: ConnectionTarget, override: Partial<ClientConfig> = {}): ClientConfig {
-  const base: ClientConfig = target.url ? (parse(target.url, { useLibpqCompat: true }) as ClientConfig) : {}
-  for (const k of Object.keys(base) as (keyof ClientConfig)[])
-    if (base[k] === undefined || base[k] === null) delete base[k]
+  const parsed = target.url
+    ? (parse(withoutSystemRoot(target.url), { useLibpqCompat: true }) as ClientConfig & Record<string, unknown>)
+    : {}
+  const base: ClientConfig = {}
+  for (const [k, v] of Object.entries(parsed))
+    if (v !== undefined && v !== null && PG_CONFIG_KEYS.has(k)) (base as Record<string, unknown>)[k] = v
+  if (typeof base.ssl === 'object' && base.ssl) {
+    const { sslpassword } = parsed as Record<string, string>
+    if (sslpassword) base.ssl.passphrase = sslpassword
+  }
   return { ...base, ...override }
 }
 
 /**
  * Default `app-url`: the admin connection's host, port, database and parameters,
- * without its credentials.
+ * without its credentials and without what only the runner or the admin uses
+ * (files on the runner, its application_name): see droppedAppUrlParams.
  */
 export function defaultAppUrl(target: ConnectionTarget, env: NodeJS.ProcessEnv): string {
   if (target.url) {
     const [scheme, authority, rest] = urlParts(target.url)
     const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority
-    return `${scheme}://${hostPart}${stripCredentialParams(rest)}`
+    return `${scheme}://${hostPart}${stripParams(rest, (k) => CREDENTIAL_PARAMS.has(k) || RUNNER_ONLY_PARAMS.has(k))}`
   }
   const host = env.PGHOST || 'localhost'
   const port = env.PGPORT || '5432'
@@ -97,8 +154,41 @@ export function buildDatabaseUrl(appUrl: string, username: string, password: str
   return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`
 }
 
-/** Drops credential parameters, keeping every other parameter byte for byte. */
-function stripCredentialParams(rest: string): string {
+/**
+ * What the default app URL leaves out of admin-url, besides the user and password: the
+ * names of the runner-only and credential parameters it had (in order, once each), and
+ * the sslmode it keeps (null when admin-url has none). Empty for the PG* environment,
+ * whose default URL takes only host, port, database and PGSSLMODE.
+ */
+export function droppedAppUrlParams(target: ConnectionTarget): { dropped: string[]; sslmode: string | null } {
+  if (!target.url) return { dropped: [], sslmode: null }
+  const dropped = new Set<string>()
+  let sslmode: string | null = null
+  for (const [key, value] of queryPairs(urlParts(target.url)[2])) {
+    if (key === 'sslmode') sslmode = value
+    else if (RUNNER_ONLY_PARAMS.has(key) || (CREDENTIAL_PARAMS.has(key) && key !== 'user' && key !== 'password'))
+      dropped.add(key)
+  }
+  return { dropped: [...dropped], sslmode }
+}
+
+/** The decoded key=value pairs of a URI's query (after the authority). */
+function queryPairs(rest: string): [string, string][] {
+  const beforeHash = rest.split('#')[0]
+  const q = beforeHash.indexOf('?')
+  if (q < 0) return []
+  return beforeHash
+    .slice(q + 1)
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=')
+      return eq < 0 ? [safeDecode(pair), ''] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))]
+    })
+}
+
+/** Drops the parameters `drop` names, keeping every other parameter byte for byte. */
+function stripParams(rest: string, drop: (key: string) => boolean): string {
   const hash = rest.indexOf('#')
   const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest
   const q = beforeHash.indexOf('?')
@@ -106,7 +196,7 @@ function stripCredentialParams(rest: string): string {
   const kept = beforeHash
     .slice(q + 1)
     .split('&')
-    .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])))
+    .filter((pair) => pair !== '' && !drop(safeDecode(pair.split('=')[0])))
   return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '')
 }
 

@@ -148,6 +148,15 @@ describe('writeSecrets', () => {
     expect(gh.stored.get('env:production')?.get('DB_PASSWORD')).toBe(PASSWORD)
   })
 
+  it('refuses a plain-http API URL to another host before sending anything (the token would travel in clear)', async () => {
+    const gh = await github()
+    const started = Date.now()
+    const err = await failure(writeSecrets({ ...options(gh), apiUrl: 'http://192.0.2.1/api/v3' }))
+    expect(err.message).toMatch(/^GITHUB_API_URL is http:\/\/192\.0\.2\.1: plain HTTP to another host/)
+    expect(err.written).toEqual([])
+    expect(Date.now() - started).toBeLessThan(1000) // refused, not a network timeout
+  })
+
   it('writes nothing and makes no request when there is nothing to write', async () => {
     const gh = await github()
     expect(await writeSecrets({ ...options(gh), secrets: {} })).toEqual({ written: [] })

@@ -38,7 +38,8 @@ export const refuseWrites = (method: string): Reply | undefined =>
 /**
  * Plays GitHub's secrets endpoints with a Curve25519 key pair of its own and opens
  * every sealed box it receives with the private key, as GitHub does.
- * `intercept` may answer a request instead (count: how many requests before it hit this method and path).
+ * `intercept` may answer a request instead (count: how many requests before it hit this method and path),
+ * or hold it until the test lets it go (see `holdFirstWrite`).
  */
 export async function fakeGitHub(opts: {
   token: string
@@ -46,7 +47,8 @@ export async function fakeGitHub(opts: {
   repository?: string
   prefix?: string
   environments?: string[]
-  intercept?: (method: string, path: string, count: number) => Reply | undefined
+  /** May answer later (a promise): the request waits until it settles; undefined then answers as GitHub would. */
+  intercept?: (method: string, path: string, count: number) => Reply | undefined | Promise<Reply | undefined>
 }): Promise<FakeGitHub> {
   const TOKEN = opts.token
   const repo = (opts.repository ?? 'octo-org/shop').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -60,7 +62,7 @@ export async function fakeGitHub(opts: {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
+    req.on('end', async () => {
       const text = Buffer.concat(chunks).toString('utf8')
       const url = req.url ?? ''
       const path = url.startsWith(prefix) ? url.slice(prefix.length) : `(outside ${prefix})${url}`
@@ -74,7 +76,7 @@ export async function fakeGitHub(opts: {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
         res.end(body === undefined ? '' : JSON.stringify(body))
       }
-      const intercepted = opts.intercept?.(method, path, count)
+      const intercepted = await opts.intercept?.(method, path, count)
       if (intercepted === 'hang') return
       if (intercepted === 'drop') return req.socket.destroy()
       if (intercepted) return send(intercepted.status, intercepted.body, intercepted.headers)
@@ -123,5 +125,32 @@ export async function fakeGitHub(opts: {
         for (const s of sockets) s.destroy()
         server.close(() => resolve())
       }),
+  }
+}
+
+/**
+ * An intercept that holds the first secret write (PUT) until `release()`: a phase that writes
+ * to GitHub under its lock stays in its transaction, deterministically, while the test acts.
+ * `held` resolves when the write arrived and is being held.
+ */
+export function holdFirstWrite(): {
+  intercept: (method: string, path: string, count: number) => Promise<undefined> | undefined
+  held: Promise<void>
+  release: () => void
+} {
+  let arrived!: () => void
+  let release!: () => void
+  const held = new Promise<void>((r) => (arrived = r))
+  const released = new Promise<undefined>((r) => (release = () => r(undefined)))
+  let first = true
+  return {
+    held,
+    release,
+    intercept: (method) => {
+      if (method !== 'PUT' || !first) return undefined
+      first = false
+      arrived()
+      return released
+    },
   }
 }

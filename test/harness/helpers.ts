@@ -67,6 +67,7 @@ export function recorder(): Recorded {
     lines,
     info: (m) => lines.push(m),
     warning: (m) => lines.push(`warning: ${m}`),
+    notice: (m) => lines.push(`notice: ${m}`),
     debug: (m) => lines.push(`debug: ${m}`),
     secret: (v) => secrets.push(v),
   }

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { familyLockKey } from '../../src/postgres/apply.js'
 import { startEmbedded, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction, type ActionRun } from '../../scripts/lib/run-action.mjs'
 import { admin, describeRun, errorsOf, loadMajors, sleep, snapshotFamily, visible } from './support.js'
@@ -204,7 +203,8 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     const snapshot = await snapshotFamily(server.url, family(role))
     const holder = await admin(server.url, 'lock-holder')
     await holder.query('BEGIN')
-    await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [familyLockKey(role)])
+    // What another phase holds: the group role's row, rewritten in an open transaction.
+    await holder.query(`ALTER ROLE ${role} WITH INHERIT`)
     const pending = runAction({ ...f.base, phase: 'close', 'rotation-id': f.id })
     const pid = await actionBackend(c, { waitingOnLock: true })
     expect((await c.query('SELECT pg_terminate_backend($1) AS ok', [pid])).rows[0].ok).toBe(true)
@@ -213,7 +213,7 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     const retry = await actionBackend(c, { waitingOnLock: true, exceptPid: pid })
     const retryMs = Date.now() - killedAt
     expect(await snapshotFamily(server.url, family(role))).toEqual(snapshot)
-    await holder.query('COMMIT')
+    await holder.query('ROLLBACK')
     await holder.end()
     const r = await pending
     expect(r.code, describeRun(r)).toBe(0)
@@ -248,18 +248,16 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect(s.code, describeRun(s)).toBe(0)
     const snapshot = await snapshotFamily(server.url, family(role))
     // Another session updates the group role's catalog row and keeps its transaction open: the
-    // phase takes the family lock, then waits on that row (its cluster-wide serialization).
+    // phase waits on that row (its cluster-wide serialization).
     const holder = await admin(server.url, 'row-holder')
     await holder.query('BEGIN')
     await holder.query(`ALTER ROLE ${role} WITH NOLOGIN`)
     const pending = runAction({ ...base, phase: 'open' })
     const pid = await actionBackend(c, { waitingOnLock: true })
     const held = (
-      await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`, [
-        pid,
-      ])
+      await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND xact_start IS NOT NULL`, [pid])
     ).rows[0].n
-    expect(held).toBe(1) // in the middle of the phase: the family lock is taken, the transaction is open
+    expect(held).toBe(1) // in the middle of the phase: its transaction is open, waiting on the group row
     await c.query(`ALTER ROLE drill_admin PASSWORD 'drill-admin-2'`)
     const killedAt = Date.now()
     expect((await c.query('SELECT pg_terminate_backend($1) AS ok', [pid])).rows[0].ok).toBe(true)
@@ -288,12 +286,13 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     const snapshot = await snapshotFamily(server.url, family(role))
     const holder = await admin(server.url, 'lock-holder')
     await holder.query('BEGIN')
-    await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [familyLockKey(role)])
+    // What another phase holds: the group role's row, rewritten in an open transaction.
+    await holder.query(`ALTER ROLE ${role} WITH INHERIT`)
     const pending = runAction({ ...f.base, phase: 'close', 'rotation-id': f.id })
     const pid = await actionBackend(c, { waitingOnLock: true })
     expect((await c.query('SELECT pg_cancel_backend($1) AS ok', [pid])).rows[0].ok).toBe(true)
     const r = await pending
-    await holder.query('COMMIT')
+    await holder.query('ROLLBACK')
     await holder.end()
     const error = expectCleanFailure(r)
     expect(await snapshotFamily(server.url, family(role))).toEqual(snapshot)

@@ -101,7 +101,13 @@ describe.each(servers())('PostgreSQL $major: status and drift', (server) => {
         expect.objectContaining({ login: `${role}_b`, database: 'postgres', count: 1, server: 'primary' }),
       )
       expect(Object.keys(st.status!.passwordSetAt).sort()).toEqual([`${role}_a`, `${role}_b`])
-      expect(st.outputs).toMatchObject({ state: 'open', username: `${role}_a`, rotationId: o.outputs.rotationId })
+      // username is the login to use now (the incoming one); the state's active login is the outgoing one until close.
+      expect(st.outputs).toMatchObject({
+        state: 'open',
+        username: `${role}_b`,
+        previousUsername: `${role}_a`,
+        rotationId: o.outputs.rotationId,
+      })
     } finally {
       await app.end()
     }

@@ -84,7 +84,7 @@ describe.each(servers())('PostgreSQL $major: a tampered state comment', (server)
     await expect(
       phase(server, { phase: 'close', role, 'login-roles': `${admin},${role}_b`, force: 'true' }),
     ).rejects.toThrow(
-      new RegExp(`Refusing to change the roles: "${admin}" is (the admin role itself \\(current_user\\)|a superuser)`),
+      new RegExp(`Refusing to change the roles: "${admin}" is (the admin role itself \\(session_user\\)|a superuser)`),
     )
     // Without the matching login-roles the mismatch itself points at the state.
     await expect(phase(server, { phase: 'close', role })).rejects.toThrow(

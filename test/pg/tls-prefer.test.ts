@@ -6,6 +6,7 @@ import { installedMajors, startEmbedded, type EmbeddedServer } from '../../scrip
 import { familyName, phase } from '../harness/helpers.js'
 import { embeddedTestServer, type TestServer } from '../harness/servers.js'
 import { makeCert, openssl, readableByServer } from '../harness/tls.js'
+import { startCountingProxy } from '../harness/counting-proxy.js'
 
 const major = installedMajors().at(-1)
 /** An address of this machine that is not loopback, to stand for a remote database host. */
@@ -76,6 +77,24 @@ describe.skipIf(!openssl || major === undefined)(
         const r = await tagged(on(plain, url(plain, query)), { phase: 'status', role: familyName() })
         expect(r.status!.state).toBe('not set up')
         expect(plaintextWarned(r.log.lines)).toBe(false)
+      }
+    })
+
+    it('sslmode=prefer against a server without TLS costs one TCP connection per connection, as in libpq', async () => {
+      const proxy = await startCountingProxy({ host: '127.0.0.1', port: plain.port })
+      try {
+        const role = familyName()
+        const via = on(plain, `postgresql://postgres:${plain.password}@127.0.0.1:${proxy.port}/postgres`)
+        for (const p of ['setup', 'open', 'status']) {
+          proxy.reset()
+          const r = await tagged(via, { phase: p, role })
+          expect(r.log.lines.join('\n')).not.toMatch(/error/i)
+          // Every TCP connection carried a login: none was spent on an SSLRequest answered 'N'.
+          expect({ phase: p, accepted: proxy.accepted }).toEqual({ phase: p, accepted: proxy.logins })
+          expect(proxy.logins).toBeGreaterThan(0)
+        }
+      } finally {
+        await proxy.close()
       }
     })
 

@@ -63,6 +63,24 @@ describe.skipIf(!openssl || major === undefined)(
       expect(st.status!.state).toBe('open')
     })
 
+    it('channel_binding=require authenticates with SCRAM-SHA-256-PLUS over TLS, and fails without TLS; require_auth is enforced', async () => {
+      const base = `postgresql://postgres:${tls.password}@127.0.0.1:${tls.port}/postgres`
+      const st = await phase(on(tls, `${base}?sslmode=require&channel_binding=require`), {
+        phase: 'status',
+        role: familyName(),
+      })
+      expect(st.status!.state).toBe('not set up')
+      await expect(
+        phase(on(tls, `${base}?sslmode=require&require_auth=md5`), { phase: 'status', role: familyName() }),
+      ).rejects.toThrow(
+        /require_auth=md5, but the server asked for SCRAM-SHA-256 authentication; the password was not sent/,
+      )
+      const plainUrl = `postgresql://postgres:${plain.password}@127.0.0.1:${plain.port}/postgres?channel_binding=require`
+      await expect(phase(on(plain, plainUrl), { phase: 'status', role: familyName() })).rejects.toThrow(
+        /channel_binding=require, but the connection is not encrypted/,
+      )
+    })
+
     it('sslmode=require against a server without TLS fails; it does not fall back to an unencrypted connection', async () => {
       const url = `postgresql://postgres:${plain.password}@127.0.0.1:${plain.port}/postgres?sslmode=require`
       await expect(phase(on(plain, url), { phase: 'status', role: familyName() })).rejects.toThrow(

@@ -271,6 +271,40 @@ describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
       expect(await backends(server, f.next.user)).toBe(0)
     })
 
+    it.runIf(killClient)(
+      'abort with terminate and a stats_users console refuses before changing anything (KILL_CLIENT needs admin_users)',
+      async () => {
+        const f = await opened(server)
+        const client = await bouncer.connect(f.next.user, f.next.password)
+        try {
+          const before = await snapshotRoles(server, family(f.role))
+          await expect(
+            phase(server, {
+              phase: 'abort',
+              role: f.role,
+              terminate: 'true',
+              force: 'true',
+              'pgbouncer-urls': bouncer.statsUrl,
+            }),
+          ).rejects.toThrow(/admin_users/)
+          expect(await snapshotRoles(server, family(f.role))).toEqual(before)
+          const a = await phase(server, {
+            phase: 'abort',
+            role: f.role,
+            terminate: 'true',
+            force: 'true',
+            'pgbouncer-urls': bouncer.adminUrl,
+          })
+          expect(a.notes.join(' ')).toMatch(
+            new RegExp(`Ended 1 pooler client\\(s\\) of "${f.next.user}" with KILL_CLIENT`),
+          )
+          await expect(client.query('SELECT 1')).rejects.toThrow()
+        } finally {
+          await client.end().catch(() => {})
+        }
+      },
+    )
+
     it('status shows per pooler its version, pool modes, clients and server connections per login, and warns about a forced user', async () => {
       const f = await opened(server)
       const forcing = await startPgBouncer(server, {

@@ -62,6 +62,7 @@ describe('the @actions/core shortcut', () => {
     for (const [name, ...args] of [
       ['setSecret', 'p@ss%word\nline'],
       ['warning', 'careful: 100%\r\nnext'],
+      ['notice', 'note: 50%\nnext'],
       ['error', 'broken'],
       ['debug', 'detail'],
       ['info', 'plain text'],

@@ -243,6 +243,27 @@ describe('parseConfig: refusals name the input and never contain the admin passw
     expect(e.message).not.toContain(url)
   })
 
+  it.each([
+    ['an address', 'http://198.51.100.7/api/v3'],
+    ['a host name', 'http://ghes.example.com/api/v3'],
+    ['a host name that starts with 127', 'http://127.evil.example/api/v3'],
+  ])('refuses a plain-http GITHUB_API_URL to %s before anything runs, and says what to set', (_what, apiUrl) => {
+    const writeBack = base({ phase: 'setup', 'github-secrets': 'DB_PASSWORD=password', 'github-token': 'ghp_x' })
+    const e = refuse(writeBack, 'github-secrets', { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' })
+    expect(e.message).toContain(`GITHUB_API_URL is http://${new URL(apiUrl).host}`)
+    expect(e.message).toMatch(/unencrypted.*Set GITHUB_API_URL to an https:\/\/ URL/)
+  })
+
+  it.each([
+    'https://ghes.example.com/api/v3',
+    'http://127.0.0.1:8080/api/v3',
+    'http://localhost:9/',
+    'http://[::1]:9/',
+  ])('accepts GITHUB_API_URL %s (https, or plain http to this machine)', (apiUrl) => {
+    const writeBack = base({ phase: 'setup', 'github-secrets': 'DB_PASSWORD=password', 'github-token': 'ghp_x' })
+    expect(config(writeBack, { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' }).github?.apiUrl).toBe(apiUrl)
+  })
+
   it('refuses an empty admin-url when none of PGHOST, PGUSER, PGDATABASE is set', () => {
     const e = refuse(base({ 'admin-url': '' }), 'admin-url', { PGPASSWORD: SECRET, PGPORT: '5432' })
     expect(e.message).toMatch(/PGHOST, PGUSER, PGDATABASE/)

@@ -176,6 +176,9 @@ describe('the drain rule with poolers', () => {
     expect(looksPooled([backend(1, 'app_a'), backend(2, 'app_a', 'active')], 'app_a')).toBeNull()
     expect(looksPooled([backend(1, 'app_a'), backend(2, 'app_a', 'idle', '10.0.0.6')], 'app_a')).toBeNull()
     expect(looksPooled([], 'app_a')).toBeNull()
+    // Addresses the admin may not see (no pg_read_all_stats) are unknown, not one host.
+    const hidden = (pid: number) => ({ ...backend(pid, 'app_a', 'idle', null), addrHidden: true })
+    expect(looksPooled([hidden(1), hidden(2)], 'app_a')).toBeNull()
   })
 
   it('close plans on the sessions seen through the poolers: idle pooled backends out, pooler clients in', () => {

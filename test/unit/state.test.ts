@@ -161,6 +161,30 @@ describe('readState with a tampered comment', () => {
     })
   })
 
+  it.each([
+    [
+      'an open rotation',
+      { rotation: { id: 'x ##[stop-commands]hush', incoming: 'app_b', openedAt: 'x', openedBy: RUN } },
+      'rotation.id',
+    ],
+    ['lastClosed', { lastClosed: { id: 'r-0\n::error::forged', closedAt: 'x', active: 'app_a' } }, 'lastClosed.id'],
+    ['lastAborted', { lastAborted: { id: 7, abortedAt: 'x', login: 'app_b' } }, 'lastAborted.id'],
+    [
+      'the write-back record',
+      { writtenBack: { login: 'app_b', rotationId: '##[error]x', secrets: [], at: 'x' } },
+      'writtenBack.rotationId',
+    ],
+  ])('reads a rotation id of %s that is not one as tampered (it would reach the log)', (_what, patch, field) => {
+    const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
+    expect(r).toMatchObject({ kind: 'invalid', tampered: true })
+    expect(r.kind === 'invalid' && r.reason).toContain(`${field} is not a rotation id`)
+  })
+
+  it('reads a write-back record naming a secret that is not a secret name as invalid', () => {
+    const writtenBack = { login: 'app_b', rotationId: 'r-1', secrets: ['X ##[error]y'], at: 'x' }
+    expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toMatchObject({ kind: 'invalid' })
+  })
+
   it('round-trips a state with a write-back record and sealed credentials', () => {
     const s = open({
       writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true },

@@ -9,13 +9,20 @@ const attempts = (url: string | undefined, env: NodeJS.ProcessEnv = {}) => {
 const noTls = new Error('The server does not support SSL connections')
 
 describe("tlsAttempts: sslmode with libpq's meaning", () => {
-  it('no sslmode anywhere is prefer: unverified TLS first, plaintext only when the server has no TLS', () => {
+  it('no sslmode anywhere is prefer: one attempt, unverified TLS, plaintext on the same socket only when the server has no TLS', () => {
     const target = { url: 'postgresql://u:p@db.example.com/app' }
     const a = tlsAttempts(target, clientConfig(target), {})
-    expect(a.map((x) => x.ssl)).toEqual([{ rejectUnauthorized: false }, false])
-    expect(a[0].fallBackOn!(noTls)).toBe(true)
-    expect(a[0].fallBackOn!(Object.assign(new Error('password authentication failed'), { code: '28P01' }))).toBe(false)
+    expect(a).toEqual([{ ssl: { rejectUnauthorized: false }, optional: true }])
     expect(serverHasNoTls(noTls)).toBe(true)
+  })
+
+  it('ssl_min_protocol_version and ssl_max_protocol_version reach the TLS options', () => {
+    expect(attempts('postgresql://u:p@h/app?sslmode=require&ssl_min_protocol_version=TLSv1.3')).toEqual([
+      { rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    ])
+    expect(attempts('postgresql://u:p@h/app?ssl_max_protocol_version=TLSv1.2')).toEqual([
+      { rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+    ])
   })
 
   it('require and verify-full are single attempts that never fall back to plaintext', () => {
@@ -31,7 +38,7 @@ describe("tlsAttempts: sslmode with libpq's meaning", () => {
   it('PGSSLMODE applies when the URI has no TLS parameter, and without a URI', () => {
     expect(attempts('postgresql://u:p@h/app', { PGSSLMODE: 'disable' })).toEqual([false])
     expect(attempts(undefined, { PGSSLMODE: 'require' })).toEqual([{ rejectUnauthorized: false }])
-    expect(attempts(undefined, {})).toEqual([{ rejectUnauthorized: false }, false])
+    expect(attempts(undefined, {})).toEqual([{ rejectUnauthorized: false }])
     expect(attempts('postgresql://u:p@h/app?sslmode=verify-full', { PGSSLMODE: 'disable' })).toEqual([{}])
   })
 })

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'pg-connection-string'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { InputError } from '../../src/domain/errors.js'
 import {
   buildDatabaseUrl,
@@ -7,6 +10,7 @@ import {
   checkConnectionUrl,
   clientConfig,
   defaultAppUrl,
+  droppedAppUrlParams,
 } from '../../src/postgres/urls.js'
 
 /** Parses a postgres URI with the WHATWG parser (after swapping the scheme, as the action does). */
@@ -119,18 +123,35 @@ describe('defaultAppUrl', () => {
     )
   })
 
-  it('removes user, password and passfile parameters and keeps sslmode and the rest, in order', () => {
-    const app = defaultAppUrl(
-      {
-        url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fetc%2Fca.pem&passfile=%2Froot%2F.pgpass&connect_timeout=10`,
-      },
-      {},
-    )
+  it('removes user, password, passfile and the runner-only parameters and keeps sslmode and the rest, in order', () => {
+    const target = {
+      url: `postgresql://db.example.com:5432/appdb?user=admin&sslmode=verify-full&password=${SECRET}&sslrootcert=%2Fhome%2Frunner%2Fca.pem&passfile=%2Froot%2F.pgpass&application_name=rotation-admin&connect_timeout=10&sslcert=%2Fc&sslkey=%2Fk&sslpassword=${SECRET}&sslcrl=%2Fcrl&service=admin&fallback_application_name=x`,
+    }
+    const app = defaultAppUrl(target, {})
     expect(app).not.toContain(SECRET)
     expect(app).not.toMatch(/[?&](user|password|passfile)=/)
     expect(app.startsWith('postgresql://db.example.com:5432/appdb?')).toBe(true)
-    expect(libpqParams(app)).toEqual({ sslmode: 'verify-full', sslrootcert: '/etc/ca.pem', connect_timeout: '10' })
-    expect([...whatwg(app).searchParams.keys()]).toEqual(['sslmode', 'sslrootcert', 'connect_timeout'])
+    expect(libpqParams(app)).toEqual({ sslmode: 'verify-full', connect_timeout: '10' })
+    expect([...whatwg(app).searchParams.keys()]).toEqual(['sslmode', 'connect_timeout'])
+    expect(droppedAppUrlParams(target)).toEqual({
+      dropped: [
+        'sslrootcert',
+        'passfile',
+        'application_name',
+        'sslcert',
+        'sslkey',
+        'sslpassword',
+        'sslcrl',
+        'service',
+        'fallback_application_name',
+      ],
+      sslmode: 'verify-full',
+    })
+  })
+
+  it('reports nothing dropped for a plain admin URL or the PG* environment', () => {
+    expect(droppedAppUrlParams({ url: 'postgresql://a:b@h/db' })).toEqual({ dropped: [], sslmode: null })
+    expect(droppedAppUrlParams({})).toEqual({ dropped: [], sslmode: null })
   })
 
   it('drops the query entirely when only credential parameters were in it', () => {
@@ -248,6 +269,48 @@ describe('checkConnectionUrl', () => {
     expect(e.message.startsWith("input 'admin-url': ")).toBe(true)
     expect(e.message).not.toContain(SECRET)
     expect(e.message).not.toContain(url)
+  })
+})
+
+describe('checkConnectionUrl: certificate files and parameters the action cannot honour', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgrot-certs-'))
+  const ca = join(dir, 'ca.pem')
+  writeFileSync(ca, 'not checked here')
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it.each(['sslrootcert', 'sslcert', 'sslkey'])(
+    'a missing %s file is reported naming the input, the parameter and the path',
+    (param) => {
+      const missing = join(dir, 'missing', `${param}.pem`)
+      const url = `postgresql://admin:${SECRET}@db.example.com/app?sslmode=verify-full&sslrootcert=${ca}&${param}=${missing}`
+      const e = inputError(() => checkConnectionUrl(url, 'replica-urls'))
+      expect(e.message).toBe(
+        `input 'replica-urls': parameter ${param} names the file "${missing}", which does not exist on the runner; create it in an earlier step, or fix the path`,
+      )
+      expect(e.message).not.toMatch(/malformed/)
+    },
+  )
+
+  it('an existing certificate file, and sslrootcert=system with verify-full, are accepted', () => {
+    for (const url of [
+      `postgresql://admin@h/app?sslmode=verify-full&sslrootcert=${ca}`,
+      'postgresql://admin@h/app?sslrootcert=system',
+      'postgresql://admin@h/app?sslmode=verify-full&sslrootcert=system',
+    ])
+      expect(checkConnectionUrl(url, 'admin-url')).toBe(url)
+    expect(
+      inputError(() => checkConnectionUrl('postgresql://h/app?sslmode=require&sslrootcert=system', 'admin-url'))
+        .message,
+    ).toMatch(/sslrootcert=system needs sslmode=verify-full/)
+  })
+
+  it('a parameter the action cannot honour is refused, naming the input and the parameter, never the URI', () => {
+    const url = `postgresql://admin:${SECRET}@h/app?sslmode=verify-full&sslcrl=%2Fetc%2Fcrl.pem&gssencmode=require`
+    const e = inputError(() => checkConnectionUrl(url, 'pgbouncer-urls'))
+    expect(e.message).toMatch(
+      /^input 'pgbouncer-urls': parameter sslcrl is not supported: .*; gssencmode="require" is not supported/,
+    )
+    expect(e.message).not.toContain(SECRET)
   })
 })
 

@@ -1,0 +1,43 @@
+import { DatabaseError } from '../domain/errors.js'
+import { oneLine } from '../domain/escape.js'
+import type { Client } from './db.js'
+import { READ_ROLE_LOCK_HOLDERS } from './statements.js'
+
+interface HolderRow {
+  pid: number
+  role: string | null
+  application_name: string
+  since: string | null
+  modes: string
+}
+
+/** "pid 4242 (role "dba", application "psql", in a transaction since 2026-…; RowExclusiveLock)" */
+function describeHolder(h: HolderRow): string {
+  const since = h.since ? `, since ${h.since}` : ', since: hidden (pg_read_all_stats shows it)'
+  return `pid ${h.pid} (role "${oneLine(h.role ?? '?')}", application "${oneLine(h.application_name)}"${since}; ${h.modes})`
+}
+
+/**
+ * A phase that waited past lock_timeout (55P03): the same error, naming the sessions
+ * that hold a write lock on the role catalogs or a lock on a family role (read on the
+ * phase's connection, after its ROLLBACK), so a DBA can act. Any other error, or a
+ * failure to read the holders, is returned as it was.
+ */
+export async function withLockHolders(client: Client, e: unknown, roles: readonly string[]): Promise<unknown> {
+  if (!(e instanceof DatabaseError) || e.code !== '55P03') return e
+  let holders: HolderRow[]
+  try {
+    holders = (await client.query(READ_ROLE_LOCK_HOLDERS, [roles])).rows
+  } catch {
+    return e
+  }
+  const found = holders.length
+    ? `Held by ${holders.map(describeHolder).join('; ')}.`
+    : 'No session holds it any more (it ended after the wait).'
+  const hint = holders.length
+    ? `Let it finish (another phase of this family shows as application pg-credential-rotation/<phase>), or end the one that should not be running (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend), then run this phase again.`
+    : e.hint
+  // The message ends with its hint: the holders go between the two.
+  const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message
+  return new DatabaseError(`${base} ${found}`, hint, e.code, e.committed)
+}

@@ -1,0 +1,133 @@
+/**
+ * What serializes phases: the group role's catalog row, which only a role that may alter
+ * the group (the admin, a superuser, a holder of ADMIN OPTION on it) can lock. A role with no
+ * grants cannot block a rotation; two phases still serialize, and the one that gives up names
+ * the session it waited for.
+ */
+import { createHash } from 'node:crypto'
+import type pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { adminClient, familyName, loginAs, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
+import { createRoleAdmin } from '../harness/roles.js'
+import type { TestServer } from '../harness/servers.js'
+
+/** The advisory-lock key earlier versions derived, publicly, from the group role's name. */
+const oldLockKey = (group: string) =>
+  createHash('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString()
+
+/** A login with no grants at all. */
+async function nobody(server: TestServer): Promise<pg.Client> {
+  const name = familyName('nobody')
+  await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN PASSWORD 'nobody-pw'`))
+  const c = await loginAs(server, name, 'nobody-pw')
+  c.on('error', () => {})
+  return c
+}
+
+/** The pid of the phase's backend once it waits on a lock. */
+async function waitingBackend(c: pg.Client, phaseName: string, exceptPid?: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const r = await c.query(
+      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND wait_event_type = 'Lock' AND pid <> $2`,
+      [`pg-credential-rotation/${phaseName}%`, exceptPid ?? 0],
+    )
+    if (r.rows[0]) return r.rows[0].pid
+    await new Promise((res) => setTimeout(res, 25))
+  }
+  throw new Error(`no ${phaseName} backend waiting on a lock`)
+}
+
+describe.each(servers())('PostgreSQL $major: the family lock', (server) => {
+  it('a role with no grants holding the old advisory-lock key blocks neither close nor abort', async () => {
+    const role = familyName()
+    const s = await phase(server, { role, phase: 'setup' })
+    const squatter = await nobody(server)
+    try {
+      await squatter.query('SELECT pg_advisory_lock($1::bigint)', [oldLockKey(role)])
+      const o = await phase(server, { role, phase: 'open' }, { lockTimeoutMs: 2000 })
+      let t = Date.now()
+      const c = await phase(
+        server,
+        { role, phase: 'close', 'rotation-id': o.outputs.rotationId! },
+        { lockTimeoutMs: 2000 },
+      )
+      const closeMs = Date.now() - t
+      expect(c.outputs.state).toBe('idle')
+      expect(await loginError(server, s.outputs.username!, s.outputs.password!)).not.toBeNull()
+      await phase(server, { role, phase: 'open' }, { lockTimeoutMs: 2000 })
+      t = Date.now()
+      const a = await phase(server, { role, phase: 'abort' }, { lockTimeoutMs: 2000 })
+      const abortMs = Date.now() - t
+      expect(a.outputs.state).toBe('idle')
+      expect(closeMs).toBeLessThan(2000)
+      expect(abortMs).toBeLessThan(2000)
+      console.log(
+        `[lock] PostgreSQL ${server.major}: with the old advisory key held by a role with no grants, close took ${closeMs} ms, abort ${abortMs} ms`,
+      )
+    } finally {
+      await squatter.end()
+    }
+  })
+
+  it('a setup whose CREATE ROLE races another creation of the group waits, then retries and completes', async () => {
+    const role = familyName()
+    const c = await adminClient(server)
+    const other = await adminClient(server)
+    await other.query('BEGIN')
+    await other.query(`CREATE ROLE ${role} NOLOGIN`)
+    const setup = phase(server, { role, phase: 'setup' })
+    try {
+      await waitingBackend(c, 'setup')
+      await other.query('COMMIT')
+      const s = await setup
+      expect(s.outputs).toMatchObject({ state: 'idle', username: `${role}_a` })
+      expect(s.log.lines.join('\n')).toMatch(/Attempt 1 failed \(duplicate key value/)
+    } finally {
+      await other.query('ROLLBACK').catch(() => {})
+      await setup.catch(() => {})
+      await other.end()
+      await c.end()
+    }
+  })
+
+  it('two phases serialize on the group row: the later one fails naming the session it waited for, or waits and then sees what the first did', async () => {
+    const role = familyName()
+    const admin = await createRoleAdmin(server)
+    const a = { 'admin-url': admin.url, role }
+    await phase(server, { ...a, phase: 'setup' })
+    const o = await phase(server, { ...a, phase: 'open' })
+    const c = await adminClient(server)
+    // A DBA's open transaction on the outgoing login's row holds close in the middle of its
+    // transaction, after it has taken the group row.
+    const dba = await adminClient(server)
+    await dba.query('BEGIN')
+    await dba.query(`ALTER ROLE ${role}_a CONNECTION LIMIT -1`)
+    const closing = phase(server, { ...a, phase: 'close', 'rotation-id': o.outputs.rotationId! })
+    try {
+      const closePid = await waitingBackend(c, 'close')
+      const err = await phase(server, { ...a, phase: 'abort' }, { lockTimeoutMs: 1000 }).then(
+        () => null,
+        (e: Error) => e.message,
+      )
+      expect(err).toMatch(/lock_timeout/)
+      expect(err).toMatch(
+        new RegExp(`pid ${closePid} \\(role "${admin.name}", application "pg-credential-rotation/close`),
+      )
+      // Without a short lock_timeout, abort waits for close, then sees the closed rotation.
+      const aborting = phase(server, { ...a, phase: 'abort' })
+      await waitingBackend(c, 'abort')
+      await dba.query('ROLLBACK')
+      const closed = await closing
+      expect(closed.outputs.state).toBe('idle')
+      const aborted = await aborting
+      expect(aborted.outputs.state).toBe('idle')
+      expect(aborted.changes).toEqual([])
+      console.log(`[lock] PostgreSQL ${server.major}: ${err}`)
+    } finally {
+      await dba.query('ROLLBACK').catch(() => {})
+      await closing.catch(() => {})
+      await dba.end()
+      await c.end()
+    }
+  })
+})
