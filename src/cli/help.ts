@@ -34,7 +34,7 @@ export function renderHelp(phase?: string): string {
     '  --json            print one JSON object on stdout: phase, ok, outputs (the',
     "                    action's output names, secrets included), changes, notes, error",
     '  --show-secrets    print the new password and database-url instead of ***',
-    '  --verbose         also print debug lines (each statement, secrets redacted)',
+    '  --verbose         also print the statements executed and debug lines (secrets redacted)',
     `  -h, --help        this text; '${BIN} <phase> --help' lists that phase's inputs`,
     '  -V, --version     print the version',
     '',

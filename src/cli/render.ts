@@ -1,6 +1,7 @@
 /**
  * The result of a phase for a person at a terminal: what the job summary says, as plain
- * lines and aligned columns. Every text that is not the CLI's own (role names, server text,
+ * lines and aligned columns, each change as a sentence (src/domain/story.ts), the SQL with
+ * --verbose. Every text that is not the CLI's own (role names, server text,
  * statements) is masked and has its control characters escaped; outputs keep the action's
  * names, so what a person reads matches the --json keys and the action's outputs.
  */
@@ -8,10 +9,12 @@ import { describeSessions } from '../domain/family.js'
 import type { PoolerView } from '../domain/drain-rule.js'
 import { OUTPUT_NAMES, type PhaseOutputs, type PhaseResult, type StatusReport } from '../domain/result.js'
 import { describeWrittenBack } from '../domain/state.js'
+import { describeChanges } from '../domain/story.js'
 import type { Masker } from './mask.js'
 import { terminalText, type Style } from './reporter.js'
 
-export function renderResult(r: PhaseResult, masker: Masker, style: Style): string {
+/** `sql`: list the statements executed (redacted) after the sentences that describe them (--verbose). */
+export function renderResult(r: PhaseResult, masker: Masker, style: Style, sql = false): string {
   const t = (s: string) => terminalText(masker.mask(s)).replace(/\n/g, ' ')
   const verdict = r.failure ? style.red('failed') : style.green('done')
   const out = [`${style.bold(r.phase)} ${verdict}`, ...outputLines(r, masker, t), '']
@@ -21,8 +24,9 @@ export function renderResult(r: PhaseResult, masker: Masker, style: Style): stri
   }
   if (r.status) out.push(...statusLines(r.status, t, style))
   if (!r.offline) {
-    if (r.changes.length) out.push(style.bold('Changes'), ...r.changes.map((c) => `  ${t(c)};`), '')
+    if (r.changes.length) out.push(style.bold('Changes'), ...describeChanges(r.changes).map((c) => `  ${t(c)}`), '')
     else out.push('No role was changed.', '')
+    if (sql && r.changes.length) out.push(style.bold('Statements'), ...r.changes.map((c) => `  ${t(c)};`), '')
   }
   for (const n of r.notes) out.push(`${style.dim('note:')} ${t(n)}`)
   return `${out.join('\n').replace(/\n+$/, '')}\n`

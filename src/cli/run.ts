@@ -40,7 +40,9 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
     const { runPhase } = await import('../run-phase.js')
     const result = await runPhase(cfg, { reporter })
     reporter.finish()
-    io.stdout.write(cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout)))
+    io.stdout.write(
+      cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose),
+    )
     if (!result.failure) return EXIT.ok
     reporter.error(result.failure)
     return EXIT.failed

@@ -201,7 +201,8 @@ describe.each(servers())('PostgreSQL $major: the CLI', (server) => {
     expect(setup.stdout).toMatch(/^setup done/)
     expect(setup.stdout).toMatch(/password +\*\*\* {2}\(--show-secrets prints it\)/)
     expect(setup.stdout).toMatch(new RegExp(`username +${role}_a`))
-    expect(setup.stdout).toContain(`CREATE ROLE "${role}" NOLOGIN;`)
+    expect(setup.stdout).toContain(`Created role "${role}" (NOLOGIN).`)
+    expect(setup.stdout).not.toContain(`CREATE ROLE "${role}" NOLOGIN;`)
     expect(setup.stdout + setup.stderr).not.toContain(server.password)
 
     const open = await json(['open', '--role', role, ...admin])
@@ -226,10 +227,12 @@ describe.each(servers())('PostgreSQL $major: the CLI', (server) => {
       await hostile.end()
     }
     await phase(server, { phase: 'abort', role })
-    const shown = await cli(['open', '--role', role, '--show-secrets', ...admin])
+    const shown = await cli(['open', '--role', role, '--show-secrets', '--verbose', ...admin])
     expect(shown.code, shown.stderr).toBe(0)
     const revealed = /^ {2}password +(\S+)$/m.exec(shown.stdout)?.[1]
     expect(revealed).toHaveLength(32)
+    // --verbose: the statements too, the password in them redacted even with --show-secrets.
+    expect(shown.stdout).toContain(`ALTER ROLE "${role}_b" WITH LOGIN PASSWORD '***';`)
     expect(await loginError(server, `${role}_b`, revealed!)).toBeNull()
     expect(shown.stdout + shown.stderr).not.toContain(server.password)
     expect(runnerCommands(shown.stdout + shown.stderr)).toEqual([])
