@@ -64,27 +64,22 @@ export class TerminalReporter implements Reporter {
     this.style = styleFor(err)
   }
 
-  info(message: string): void {
-    this.line(this.clean(message))
-  }
+  // Arrow properties: the core may call a method detached from the reporter ((r.notice ?? r.info)(m)).
+  info = (message: string): void => this.line(this.clean(message))
 
-  warning(message: string): void {
-    this.line(`${this.style.yellow('warning:')} ${this.clean(message)}`)
-  }
+  notice = (message: string): void => this.line(`${this.style.bold('notice:')} ${this.clean(message)}`)
 
-  debug(message: string): void {
+  warning = (message: string): void => this.line(`${this.style.yellow('warning:')} ${this.clean(message)}`)
+
+  debug = (message: string): void => {
     if (this.verbose) this.line(this.style.dim(`debug: ${this.clean(message)}`))
   }
 
-  error(message: string): void {
-    this.line(`${this.style.red('error:')} ${this.clean(message)}`)
-  }
+  error = (message: string): void => this.line(`${this.style.red('error:')} ${this.clean(message)}`)
 
-  secret(value: string): void {
-    this.masker.issuedSecret(value)
-  }
+  secret = (value: string): void => this.masker.issuedSecret(value)
 
-  progress(message: string): void {
+  progress = (message: string): void => {
     const text = this.clean(message).replace(/\n/g, ' ')
     if (!this.err.isTTY) return this.line(text)
     const width = Math.max(20, (this.err.columns ?? 80) - 1)

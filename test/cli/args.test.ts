@@ -146,6 +146,16 @@ describe('masking and the terminal', () => {
     )
   })
 
+  it('works when the core calls a method detached from the reporter, as (reporter.notice ?? reporter.info)(message) does', () => {
+    const err = stream(false)
+    const r = new TerminalReporter(err, new Masker(false))
+    const { info, notice, warning } = r
+    info('one')
+    notice('two')
+    warning('three')
+    expect(err.text).toBe('one\nnotice: two\nwarning: three\n')
+  })
+
   it('colours only on a terminal; progress redraws one line there and prints one line a poll elsewhere', () => {
     for (const tty of [true, false]) {
       const err = stream(tty)
