@@ -185,15 +185,30 @@ export const CLI_INPUTS: readonly CliInput[] = [
   },
   {
     "name": "replica-urls",
-    "text": "Connection URIs of read replicas, one per line (# comments allowed), whose sessions count too (pg_stat_activity only shows its own server). Masked.",
+    "text": "Connection URIs of read replicas (streaming standbys of admin-url's server), one per line (# comments allowed). Their sessions count too (pg_stat_activity only shows its own server). setup and open check that each answers and is a standby before changing anything; setup, open, close and abort wait until each has replayed their commit (up to replica-timeout), and setup and open log in there with the new credentials before reporting them. Masked.",
     "required": false,
     "default": "",
     "boolean": false,
     "phases": [
+      "setup",
+      "open",
       "verify-drain",
       "close",
       "abort",
       "status"
+    ]
+  },
+  {
+    "name": "replica-timeout",
+    "text": "How long to wait for every replica of replica-urls to replay the phase's commit, e.g. 1m, 90s. Past it the phase fails, saying what was committed and how far each replica lags.",
+    "required": false,
+    "default": "1m",
+    "boolean": false,
+    "phases": [
+      "setup",
+      "open",
+      "close",
+      "abort"
     ]
   },
   {
