@@ -40,6 +40,9 @@ const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = {
 /** The phases that read the poolers of pgbouncer-urls. */
 const POOLER_PHASES: Phase[] = ['verify-drain', 'close', 'abort', 'status']
 
+/** The phases that wait for replica-urls to replay their commit, and so check them before changing anything. */
+const REPLAYING_PHASES: Phase[] = ['setup', 'open', 'close', 'abort']
+
 /** How long the first connection may keep failing transiently (server starting, network blip). */
 const CONNECT_BUDGET_MS = 30_000
 
@@ -66,6 +69,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     await connectWithRetry(session, deps)
     const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
     if (plaintext) deps.reporter.warning(plaintext)
+    if (REPLAYING_PHASES.includes(phase)) await deps.replicas.checkStandbys(phase)
     const result = await PHASES[phase](cfg, deps)
     if (cfg.poolers.length && !POOLER_PHASES.includes(phase))
       result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)

@@ -3,9 +3,11 @@ import type { Config } from '../inputs/config.js'
 import { sessionCount } from '../domain/family.js'
 import { planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
-import { loginsNow } from '../domain/state.js'
+import { loginsNow, type FamilyState } from '../domain/state.js'
 import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
+import { PartialFailure } from '../domain/errors.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers, requireKillRights } from '../phase-support/poolers-close.js'
 import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
@@ -31,6 +33,10 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
+    const notes = [
+      `Nothing to do: ${plan.reason}.`,
+      ...(await replayedEarlierAbort(cfg, deps, plan.state, plan.reason)),
+    ]
     return resultWithFamily(
       cfg,
       deps,
@@ -39,13 +45,15 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],
-      [`Nothing to do: ${plan.reason}.`],
+      notes,
     )
   }
   const aborted = plan.state.lastAborted.login
   const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
   return afterCommit(committed, async () => {
     const notes = [...plan.notes]
+    // Before its sessions are counted and ended there: every replica has replayed the NOLOGIN.
+    notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))))
     if (cfg.terminate) {
       const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
       if (sessions > 0) {
@@ -63,6 +71,28 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       notes,
     )
   })
+}
+
+/** A re-run after an abort whose replay wait timed out: wait for the replicas again. */
+async function replayedEarlierAbort(
+  cfg: Config,
+  deps: PhaseDeps,
+  state: FamilyState,
+  reason: string,
+): Promise<string[]> {
+  const last = state.lastAborted
+  if (!deps.replicas.count || !last) return []
+  try {
+    return await waitForReplicas(cfg, deps, abortNext(last.login))
+  } catch (e) {
+    if (!(e instanceof ReplicaLagError)) throw e
+    throw new PartialFailure(`Nothing to do: ${reason}. Rotation ${last.id} was aborted earlier, but ${e.message}`)
+  }
+}
+
+/** What to do when a replica did not replay abort's commit in time. */
+function abortNext(login: string): string {
+  return `Until it replays the commit, "${login}" still logs in on that replica. Run abort again: it waits for the replicas again.`
 }
 
 /** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */

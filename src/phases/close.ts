@@ -10,6 +10,7 @@ import { checkLogin } from '../phase-support/login-check.js'
 import { planClose, type ClosePlan, type ClosedState, type NoopPlan } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import {
   describeLoginSessions,
@@ -60,6 +61,8 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   return afterCommit(committed, async () => {
     const notes = [...plan.notes]
     for (const n of plan.notes) deps.reporter.info(n)
+    // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
+    notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, outgoing))))
     const gone = await outgoingGone(cfg, deps, outgoing, plan.state.lastClosed.id, start)
     notes.push(...gone.notes)
     const outputs = {
@@ -187,6 +190,31 @@ async function applyClose(
   }
 }
 
+/** What to do when a replica did not replay close's commit in time. */
+function closeNext(cfg: Config, outgoing: string): string {
+  const sessions = cfg.terminate ? ` and its sessions there were not ended` : ''
+  const again = cfg.terminate ? ` and ends "${outgoing}"'s sessions there` : ''
+  return `Until it replays the commit, "${outgoing}" still logs in on that replica${sessions}. Run close again with the same rotation-id: it waits for the replicas again${again}.`
+}
+
+/** A re-run after a close whose replay wait timed out: wait for the replicas again, before its sessions are read. */
+async function replayedEarlierClose(
+  cfg: Config,
+  deps: PhaseDeps,
+  rotationId: string,
+  previous: string,
+): Promise<string[]> {
+  if (!deps.replicas.count) return []
+  try {
+    return await waitForReplicas(cfg, deps, closeNext(cfg, previous))
+  } catch (e) {
+    if (!(e instanceof ReplicaLagError)) throw e
+    throw new PartialFailure(
+      `Rotation ${rotationId} was closed earlier ("${previous}" is disabled on the primary), but ${e.message}`,
+    )
+  }
+}
+
 /**
  * A re-run with the rotation-id close already finished: report the rotation it
  * closed. With terminate, the closed login's sessions that are still there
@@ -200,7 +228,7 @@ async function alreadyClosed(
 ): Promise<PhaseResult> {
   const last = plan.state.lastClosed
   const previous = last.previous ?? otherLogin(plan.state, last.active)
-  const notes = [`Nothing to do: ${plan.reason}.`]
+  const notes = [`Nothing to do: ${plan.reason}.`, ...(await replayedEarlierClose(cfg, deps, last.id, previous))]
   let remaining = 0
   const disabled =
     before.logins[previous]?.canLogin === false || (previous === cfg.group && before.group?.canLogin === false)

@@ -22,7 +22,9 @@ import {
   planContext,
   type PhaseDeps,
 } from '../phase-support/deps.js'
-import { checkLogin } from '../phase-support/login-check.js'
+import { checkLogin, checkLoginOnReplicas } from '../phase-support/login-check.js'
+import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 
 /**
  * Gives the standby login a new password and LOGIN, then logs in with it and
@@ -57,39 +59,62 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
     rotationId: rotation.id,
     state: 'open' as const,
   }
-  // The login check and the summary's re-read of the family use different connections: run them side by side.
-  const [problem, result] = await Promise.all([
-    checkLogin(cfg, incoming, password),
+  const committed = `Committed: rotation ${rotation.id} is open and "${incoming}" has LOGIN and a new password, which this step did not report`
+  // Nothing is reported before the login check passed on the primary and on every replica, after they replayed the commit.
+  const replayed = await afterCommit(committed, async () => {
+    let problem = await checkLogin(cfg, incoming, password)
+    let notes: string[] = []
+    if (!problem && deps.replicas.count) {
+      notes = await waitForReplicas(cfg, deps, OPEN_NEXT)
+      problem = (await checkLoginOnReplicas(cfg, deps.replicas, incoming, password)).join(' ') || null
+    }
+    if (problem) await undoOpen(cfg, deps, problem, plan.state.active, incoming, rotation.id, previous)
+    return notes
+  })
+  await confirmStillOpen(cfg, deps, rotation.id, incoming)
+  deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.group}".`)
+  return afterCommit(committed, () =>
     resultWithFamily(
       cfg,
       deps,
       outputs,
       applied.executed.map((s) => s.display),
-      [...plan.notes, ...defaultAppUrlNotice(cfg, deps.reporter)],
+      [...plan.notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)],
     ),
-  ])
-  if (problem) {
-    const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
-      const p = planRevertOpen(obs, cfg, rotation.id, previous)
-      if (!p)
-        throw new DatabaseError(
-          `${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`,
-          undefined,
-          undefined,
-          true,
-        )
-      return p
-    })
-    throw new DatabaseError(
-      `${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`,
-      'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.',
-      undefined,
-      true,
-    )
-  }
-  await confirmStillOpen(cfg, deps, rotation.id, incoming)
-  deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.group}".`)
-  return result
+  )
+}
+
+/** What to do when the replicas did not replay open's commit in time. */
+const OPEN_NEXT =
+  'Re-run open in the same workflow run: with seal-key it emits the same credentials once every replica has replayed them (without seal-key, run abort and open again); or run abort.'
+
+/** The login check failed after the commit: undo the rotation (the incoming login NOLOGIN again) and fail. */
+async function undoOpen(
+  cfg: Config,
+  deps: PhaseDeps,
+  problem: string,
+  active: string,
+  incoming: string,
+  rotationId: string,
+  previous: Parameters<typeof planRevertOpen>[3],
+): Promise<never> {
+  const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+    const p = planRevertOpen(obs, cfg, rotationId, previous)
+    if (!p)
+      throw new DatabaseError(
+        `${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`,
+        undefined,
+        undefined,
+        true,
+      )
+    return p
+  })
+  throw new DatabaseError(
+    `${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${active}" stays active (${undo.executed.length} statements).`,
+    'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.',
+    undefined,
+    true,
+  )
 }
 
 /** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
@@ -111,6 +136,23 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
       'Check with the status phase; abort and open again.',
     )
   }
+  let replayed: string[] = []
+  if (deps.replicas.count) {
+    try {
+      replayed = await waitForReplicas(cfg, deps, OPEN_NEXT)
+    } catch (e) {
+      if (!(e instanceof ReplicaLagError)) throw e
+      throw new DatabaseError(
+        `Rotation ${rotationId} stays open and its sealed credentials were not emitted again: ${e.message} Nothing was changed by this run.`,
+      )
+    }
+    const onReplicas = await checkLoginOnReplicas(cfg, deps.replicas, creds.username, creds.password)
+    if (onReplicas.length)
+      throw new DatabaseError(
+        `${onReplicas.join(' ')} The credentials sealed in the state for rotation ${rotationId} were not emitted again; nothing was changed.`,
+        'Check pg_hba.conf on the replica allows the login roles; then re-run open, or abort.',
+      )
+  }
   await confirmStillOpen(cfg, deps, rotationId, plan.login)
   const outputs = {
     username: creds.username,
@@ -121,7 +163,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
     rotationId,
     state: 'open' as const,
   }
-  return resultWithFamily(cfg, deps, outputs, [], plan.notes)
+  return resultWithFamily(cfg, deps, outputs, [], [...plan.notes, ...replayed])
 }
 
 /** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */

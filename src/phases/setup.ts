@@ -24,6 +24,9 @@ import {
   planContext,
   type PhaseDeps,
 } from '../phase-support/deps.js'
+import { afterCommit } from '../phase-support/after-commit.js'
+import { checkLoginOnReplicas } from '../phase-support/login-check.js'
+import { waitForReplicas } from '../phase-support/replicas-wait.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -45,7 +48,11 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
   if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
-  if (cfg.github) {
+  // After the commit, before the credentials go anywhere: every replica has replayed it, and they log in there.
+  if (applied.executed.length > 0 && deps.replicas.count) failure = await replicasCaughtUp(cfg, deps, outputs, notes)
+  if (cfg.github && failure) {
+    notes.push('github-secrets: nothing written, because the new credentials do not log in on every replica yet.')
+  } else if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {
       // After the commit: the secret store only ever receives a credential that logs in.
       try {
@@ -78,7 +85,42 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
     notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])))
-  return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
+  if (applied.executed.length === 0) return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
+  const issued = outputs.password ? ` and "${outputs.username}" has a new password, which this step did not report` : ''
+  return afterCommit(`Committed: setup's role changes${issued}`, () =>
+    resultWithFamily(cfg, deps, outputs, changes, notes, failure),
+  )
+}
+
+/**
+ * Waits for every replica to replay setup's commit and, when setup issued a
+ * password, logs in with it on each. Returns what failed (the step then fails
+ * after reporting the outputs, the only copy of the password), or undefined.
+ */
+async function replicasCaughtUp(
+  cfg: Config,
+  deps: PhaseDeps,
+  outputs: { username: string; password?: string },
+  notes: string[],
+): Promise<string | undefined> {
+  const issued = outputs.password
+    ? `"${outputs.username}" has a new password (in this step's masked outputs)`
+    : 'no password was issued'
+  try {
+    notes.push(
+      ...(await waitForReplicas(
+        cfg,
+        deps,
+        'Use the new credentials only once that replica has replayed the commit (SELECT pg_last_wal_replay_lsn() there), or rotate (open, close) once it keeps up.',
+      )),
+    )
+  } catch (e) {
+    return `Committed: setup's role changes (${issued}), but ${(e as Error).message}`
+  }
+  if (!outputs.password) return undefined
+  const problems = await checkLoginOnReplicas(cfg, deps.replicas, outputs.username, outputs.password)
+  if (!problems.length) return undefined
+  return `${problems.join(' ')} setup's role changes are committed and ${issued}, but it does not log in on that replica. Check pg_hba.conf on the replica, then rotate (open, close).`
 }
 
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */

@@ -19,6 +19,8 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /** Client-side limit for every statement on this connection (a peer that stops answering). */
+  queryTimeoutMs?: number
   /**
    * A login's own connection (open's login check): keep the role its settings give it.
    * Admin connections (the default) run as the role that logged in (RUN_AS_SESSION_USER).
@@ -55,6 +57,7 @@ export async function openConnection(
   const timeoutMs =
     opts.connectTimeoutMs ?? (params.has('connect_timeout') ? Number(params.get('connect_timeout')) * 1000 : 15_000)
   const override: pg.ClientConfig = { application_name: opts.applicationName }
+  if (opts.queryTimeoutMs !== undefined) override.query_timeout = opts.queryTimeoutMs
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined

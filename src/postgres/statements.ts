@@ -205,6 +205,29 @@ export function reassignOwned(logins: readonly string[], group: string): string 
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
 
+// ---- replicas (replica-urls) ------------------------------------------------
+
+/** On a replica, before any change: it must be a standby (a primary never replays the phase's commit). */
+export const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby'
+
+/**
+ * On the primary, right after a COMMIT on the same connection: a WAL position at
+ * or past the end of that commit record (the insert position: with
+ * synchronous_commit off the write position may still be before it), and the
+ * page size, to see a replay that stopped at the page boundary just before it.
+ */
+export const WAL_POSITION = `
+SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn,
+       pg_catalog.current_setting('wal_block_size')::int AS block_size`
+
+/** On a replica: how far it has received and replayed WAL, and why it may lag ($1: the commit's position). */
+export const REPLAY_POSITION = `
+SELECT pg_catalog.pg_last_wal_replay_lsn()::text AS replayed,
+       pg_catalog.pg_last_wal_receive_lsn()::text AS received,
+       pg_catalog.pg_wal_lsn_diff($1::text::pg_catalog.pg_lsn, pg_catalog.pg_last_wal_replay_lsn())::bigint::text AS behind,
+       round(extract(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()))::int AS replay_age_s,
+       pg_catalog.current_setting('recovery_min_apply_delay') AS apply_delay`
+
 // ---- changes (rendered from plan steps) ---------------------------------------
 
 export type Step =
