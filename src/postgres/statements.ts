@@ -162,8 +162,13 @@ SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application
  ORDER BY 1
  LIMIT 6`
 
-/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
-export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
+/**
+ * Starts a phase's transaction, bounding how long its statements may wait for locks or run, and
+ * how long it may sit idle holding the family's locks (one round trip). The idle limit ends a
+ * transaction whose runner stalled or vanished; it is well above the longest wait the action
+ * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
+ */
+export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`
 
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 export const COMMIT = 'COMMIT'
@@ -171,6 +176,11 @@ export const ROLLBACK = 'ROLLBACK'
 
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 export const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db'
+
+/** A shorter idle_in_transaction_session_timeout for the phase's transaction (tests). */
+export function setIdleInTransactionTimeout(ms: number): string {
+  return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(ms))}`
+}
 
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 export function setLockTimeout(ms: number): string {
@@ -316,14 +326,30 @@ SELECT r.rolname AS role,
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
 
 /**
+ * Who else holds a family role ($1): every direct membership in it, with whether
+ * it carries ADMIN OPTION (on PostgreSQL 16+ one row per grantor: any of them) and
+ * whether the member is a superuser. The planner and drift decide which are expected.
+ */
+export const READ_FAMILY_GRANTEES = `
+SELECT g.rolname AS role, m.rolname AS member, pg_catalog.bool_or(am.admin_option) AS admin_option,
+       m.rolsuper AS superuser
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) am.roleid
+  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
+ WHERE g.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
+ GROUP BY 1, 2, 4
+ ORDER BY 1, 2`
+
+/**
  * What observe() reads, in one round trip: OBSERVE_FAMILY, plus each role's
- * configuration (READ_ROLE_CONFIG) and the sessions of every role of the
- * family (READ_SESSIONS), as JSON arrays. $1: the group first, then the logins.
+ * configuration (READ_ROLE_CONFIG), the sessions of every role of the family
+ * (READ_SESSIONS) and the memberships in its roles (READ_FAMILY_GRANTEES), as JSON arrays. $1: the group first, then the logins.
  */
 export const OBSERVE_EVERYTHING = `
 SELECT f.*,
        (SELECT COALESCE(pg_catalog.json_agg(c), '[]'::pg_catalog.json) FROM (${READ_ROLE_CONFIG}) c) AS configs,
-       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions
+       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions,
+       (SELECT COALESCE(pg_catalog.json_agg(m), '[]'::pg_catalog.json) FROM (${READ_FAMILY_GRANTEES}) m) AS grantees
   FROM (${OBSERVE_FAMILY}) f`
 
 function oneLineDisplay(sql: string): Statement {
