@@ -212,6 +212,33 @@ export function reassignOwned(logins: readonly string[], group: string): string 
   return `REASSIGN OWNED BY ${logins.map((l) => q(l)).join(', ')} TO ${q(group)}`
 }
 
+/** Whether the admin may read pg_authid (superusers only, unless granted): pgbouncer-userlist reads verifiers there. */
+export const CAN_READ_AUTHID = `SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS readable`
+
+/** The stored password (a SCRAM verifier, an md5 hash, or null) of the given roles; needs CAN_READ_AUTHID. */
+export const READ_VERIFIERS = `SELECT rolname AS name, rolpassword AS secret FROM pg_catalog.pg_authid WHERE rolname = ANY($1::text[])`
+
+/**
+ * What the group role ($1) still lacks in the admin's database for an application
+ * to use it (step 5 of the prerequisites in docs/managed-services.md): CONNECT on
+ * the database, USAGE and CREATE on schema public (when it exists), and who owns
+ * them (pg_database_owner, the owner of public since PostgreSQL 15, resolved to the
+ * database's owner). Run after setup's commit, when the group exists.
+ */
+export const READ_GROUP_GRANTS = `
+SELECT pg_catalog.current_database() AS database,
+       pg_catalog.pg_get_userbyid(d.datdba) AS database_owner,
+       pg_catalog.has_database_privilege($1::pg_catalog.name, d.oid, 'CONNECT') AS can_connect,
+       n.oid IS NOT NULL AS has_public,
+       CASE WHEN o.rolname OPERATOR(pg_catalog.=) 'pg_database_owner' THEN pg_catalog.pg_get_userbyid(d.datdba)
+            ELSE o.rolname END AS schema_owner,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE') AS schema_usage,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'CREATE') AS schema_create
+  FROM pg_catalog.pg_database d
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) 'public'
+  LEFT JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`
+
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
 
