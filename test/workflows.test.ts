@@ -49,6 +49,7 @@ const EXPECTED_INPUTS = [
   'adopt',
   'fix-ownership',
   'replica-urls',
+  'replica-timeout',
   'pgbouncer-urls',
   'seal-key',
   'sealed-credentials',

@@ -8,8 +8,10 @@ import type { Config, RunInfo } from '../inputs/config.js'
 import { StateError } from './errors.js'
 import { quoteIdent, quoteLiteral } from '../inputs/names.js'
 import {
+  describeForeignGrantee,
   describeLoginSessions,
   describeSessions,
+  foreignGrantees,
   sessionCount,
   type LoginSession,
   type Observation,
@@ -90,6 +92,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
   refuseUnsafeSetup(obs, cfg, existing, adopting)
   const steps = missingRoleSteps(obs, cfg)
+  refuseForeignControl(obs, cfg, existing, adopting, steps)
   if (existing) return repairOnly(obs, cfg.group, existing, steps)
   const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
   return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps)
@@ -122,6 +125,39 @@ function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilySt
       `Pass login-roles: ${existing.logins.join(',')}.`,
     )
   }
+}
+
+/**
+ * Setup never makes a role someone else controls part of the family. A role that
+ * exists before the family's first setup (or a login a repair would grant the group
+ * to) was not created by setup: when a role other than the admin or a superuser
+ * holds ADMIN OPTION on it (on PostgreSQL 16+ a CREATEROLE role holds it on every
+ * role it creates, and may then give it a password and LOGIN) or is a member of it
+ * (and would act as it), granting it the group hands that role the group's
+ * privileges. adopt: true covers the adopted login itself (the group), as the
+ * application's own login; status reports its holders as drift.
+ */
+function refuseForeignControl(
+  obs: Observation,
+  cfg: PlanConfig,
+  existing: FamilyState | null,
+  adopting: boolean,
+  steps: Step[],
+): void {
+  const group = cfg.group
+  const roles = existing
+    ? steps.flatMap((s) => (s.kind === 'grant-membership' && obs.logins[s.login] ? [s.login] : []))
+    : [...(obs.group && !adopting ? [group] : []), ...cfg.logins.filter((l) => obs.logins[l])]
+  const foreign = foreignGrantees(obs, group, cfg.logins, roles)
+  if (foreign.length === 0) return
+  // REVOKE removes the membership and the ADMIN OPTION it carries.
+  const revoke = foreign.map((f) => `REVOKE ${quoteIdent(f.role)} FROM ${quoteIdent(f.member)};`)
+  const named = [...new Set(foreign.map((f) => `"${f.role}"`))].join(', ')
+  throw new StateError(
+    `Refusing to set up the family: ${foreign.map(describeForeignGrantee).join('; ')}. Setup did not create ${named} and will not make a role that another role controls part of the family: that role could give it a password and LOGIN, or act as it, and use the group's privileges. Nothing was changed.`,
+    existing ? describeState(existing) : 'not set up',
+    `Find out who created ${named} and why (on PostgreSQL 16+ a CREATEROLE role holds ADMIN OPTION on every role it creates). If the roles are not yours, drop them (DROP ROLE ...) or choose other names (role, login-roles); if they are, take the control back as a superuser (${[...new Set(revoke)].join(' ')}), then run setup again.`,
+  )
 }
 
 /** The roles, memberships and default roles the family lacks. */
@@ -159,7 +195,11 @@ function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], ste
       `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
     )
   }
+  const held = foreignGrantees(obs, group, cfg.logins, [group]).map(
+    (f) => `Warning: ${describeForeignGrantee(f)}, the adopted login; status reports it as drift until it is revoked.`,
+  )
   const notes = [
+    ...held,
     `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
   ]
   // Role settings apply to the role a session logs in as: each login gets the single login's own.
@@ -319,10 +359,23 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: OpenState, ctx:
   }
 }
 
-/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
-export function withSealed(plan: OpenPlan, sealed: string): OpenPlan {
+/**
+ * The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with
+ * seal-key), and the incoming login's verifier sealed alone (kept after close for the next pgbouncer-userlist).
+ */
+export function withSealed(plan: OpenPlan, sealed: string, verifier?: string): OpenPlan {
   if (plan.kind !== 'issue') return plan
-  const state: OpenState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+  const rotation = { ...plan.state.rotation, sealed, ...(verifier ? { verifier } : {}) }
+  return withState<OpenState>(plan, { ...plan.state, rotation })
+}
+
+/** setup with seal-key: the issued login's verifier, sealed alone, kept as the state's activeVerifier. */
+export function withActiveVerifier(plan: Plan, sealed: string): Plan {
+  if (plan.kind !== 'issue') return plan
+  return withState<FamilyState>(plan, { ...plan.state, activeVerifier: { login: plan.login, sealed } })
+}
+
+function withState<S extends FamilyState>(plan: IssuePlan<S>, state: S): IssuePlan<S> {
   return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
 }
 
@@ -382,12 +435,15 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
         : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`,
     )
   }
+  const { activeVerifier: _outgoing, ...rest } = withoutWriteBack(state)
   const next: ClosedState = {
-    ...withoutWriteBack(state),
+    ...rest,
     active: r.incoming,
     rotation: null,
     lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
     passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
+    // The verifier open sealed for the incoming login follows it; the outgoing one's goes with its password.
+    ...(r.verifier ? { activeVerifier: { login: r.incoming, sealed: r.verifier } } : {}),
   }
   // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
   const retired = outgoing === cfg.group ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }

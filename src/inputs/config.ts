@@ -56,8 +56,13 @@ export interface Config {
   adopt: boolean
   /** setup: move objects owned by the login roles to the group role (REASSIGN OWNED). */
   fixOwnership: boolean
-  /** Read replicas whose sessions also count (verify-drain, close, status). */
+  /**
+   * Read replicas: their sessions count (verify-drain, close, abort, status), and setup, open, close
+   * and abort wait for them to replay each commit.
+   */
   replicas: ConnectionTarget[]
+  /** How long setup, open, close and abort wait for every replica to replay their commit. */
+  replicaTimeoutMs: number
   /** Admin consoles of the poolers in front of the database (verify-drain, close, abort, status). */
   poolers: PoolerTarget[]
   /** Passphrase for sealed-credentials (setup/open seal, unseal/close open). */
@@ -85,6 +90,7 @@ export const DEFAULTS = {
   timeout: '15m',
   interval: '5s',
   minNewConnections: '0',
+  replicaTimeout: '1m',
 } as const
 
 export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
@@ -96,6 +102,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
   const timing = parseDrainTimingInputs(get)
   const rotationId = parseRotationId(get('rotation-id'))
   const replicas = parseReplicaUrls(get('replica-urls'))
+  const replicaTimeoutMs = parseDuration(get('replica-timeout') || DEFAULTS.replicaTimeout, 'replica-timeout')
   const sealing = parseSealInputs(read, get, phase)
   const github = parseWriteBackInputs(get, env, phase, sealing)
   const options = parsePhaseOptions(get)
@@ -108,6 +115,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv): Config {
     ...options,
     rotationId,
     replicas,
+    replicaTimeoutMs,
     poolers,
     ...sealing,
     github,

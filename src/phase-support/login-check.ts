@@ -2,13 +2,24 @@
 import type { Config } from '../inputs/config.js'
 import { close, connect, type Client } from '../postgres/db.js'
 import { WHO_AM_I } from '../postgres/statements.js'
+import type { ConnectionTarget } from '../postgres/urls.js'
+import type { Replicas } from '../postgres/replicas.js'
 
-/** Logs in as the login with its new password; returns what is wrong, or null. */
-export async function checkLogin(cfg: Config, login: string, password: string): Promise<string | null> {
+/**
+ * Logs in as the login with its new password; returns what is wrong, or null.
+ * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
+ */
+export async function checkLogin(
+  cfg: Config,
+  login: string,
+  password: string,
+  on?: { target: ConnectionTarget; where: string },
+): Promise<string | null> {
   let c: Client | null = null
+  const where = on ? ` on ${on.where}` : ''
   try {
-    // Same host, port, database and TLS settings as the admin connection, but not its session options.
-    c = await connect(cfg.admin, `login check as "${login}"`, {
+    // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
+    c = await connect(on?.target ?? cfg.admin, `login check as "${login}"${where}`, {
       applicationName: 'pg-credential-rotation/open-check',
       user: login,
       password,
@@ -17,12 +28,27 @@ export async function checkLogin(cfg: Config, login: string, password: string): 
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.group) {
-      return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
+      return `Logged in as "${login}"${where}, but current_user is "${row.current_user}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
     }
     return null
   } catch (e) {
-    return `Logging in as "${login}" with the new password failed: ${(e as Error).message}`
+    return `Logging in as "${login}" with the new password${where} failed: ${(e as Error).message}`
   } finally {
     await close(c)
   }
+}
+
+/** The login check on every replica (after they replayed the commit); the problems found, one per replica. */
+export async function checkLoginOnReplicas(
+  cfg: Config,
+  replicas: Replicas,
+  login: string,
+  password: string,
+): Promise<string[]> {
+  const problems: string[] = []
+  for (let i = 0; i < replicas.count; i++) {
+    const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) })
+    if (p) problems.push(p)
+  }
+  return problems
 }

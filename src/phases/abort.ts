@@ -2,7 +2,10 @@ import { applyInTransaction } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
 import { checkAbortInUse, planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
+import { loginsNow, type FamilyState } from '../domain/state.js'
 import { afterCommit } from '../phase-support/after-commit.js'
+import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
+import { PartialFailure } from '../domain/errors.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers, requireKillRights } from '../phase-support/poolers-close.js'
 import {
@@ -49,21 +52,27 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
+    const notes = [
+      `Nothing to do: ${plan.reason}.`,
+      ...(await replayedEarlierAbort(cfg, deps, plan.state, plan.reason)),
+    ]
     return resultWithFamily(
       cfg,
       deps,
       {
-        username: before.state.kind === 'ok' ? plan.state.active : undefined,
+        ...(before.state.kind === 'ok' ? loginsNow(plan.state) : {}),
         state: plan.state.rotation ? 'open' : 'idle',
       },
       [],
-      [`Nothing to do: ${plan.reason}.`],
+      notes,
     )
   }
   const aborted = plan.state.lastAborted.login
   const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
   return afterCommit(committed, async () => {
     const notes = [...plan.notes, ...inUse.notes]
+    // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
+    notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))))
     notes.push(...(await incomingGone(cfg, deps, aborted, plan.state.active, inUse.seen)))
     return resultWithFamily(
       cfg,
@@ -110,4 +119,26 @@ export async function incomingGone(
       `"${aborted}" has ${appeared.length} session(s) that logged in while abort ran: ${describeLoginSessions(appeared)}. A deploy may be using the credentials abort just disabled: they keep working until they disconnect, and cannot log in again. Move the application back to the credentials of "${active}".`,
     )
   return notes
+}
+
+/** A re-run after an abort whose replay wait timed out: wait for the replicas again. */
+async function replayedEarlierAbort(
+  cfg: Config,
+  deps: PhaseDeps,
+  state: FamilyState,
+  reason: string,
+): Promise<string[]> {
+  const last = state.lastAborted
+  if (!deps.replicas.count || !last) return []
+  try {
+    return await waitForReplicas(cfg, deps, abortNext(last.login))
+  } catch (e) {
+    if (!(e instanceof ReplicaLagError)) throw e
+    throw new PartialFailure(`Nothing to do: ${reason}. Rotation ${last.id} was aborted earlier, but ${e.message}`)
+  }
+}
+
+/** What to do when a replica did not replay abort's commit in time. */
+function abortNext(login: string): string {
+  return `Until it replays the commit, "${login}" still logs in on that replica. Run abort again: it waits for the replicas again.`
 }

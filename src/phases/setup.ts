@@ -1,10 +1,14 @@
 import { adoptionFindings, readAdoptionFacts } from '../postgres/adoption.js'
-import { applyInTransaction } from '../postgres/apply.js'
+import { applyInTransaction, type Applied } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
 import { close, statementError, type Client } from '../postgres/db.js'
 import { oneLine } from '../domain/escape.js'
 import type { Ownership } from '../domain/drift.js'
-import { planSetup } from '../domain/plan.js'
+import { planSetup, withActiveVerifier } from '../domain/plan.js'
+import { generatePassword } from '../crypto/password.js'
+import { verifierOnce } from '../crypto/scram.js'
+import { sealVerifier } from '../crypto/seal.js'
+import { userlistOutput } from '../phase-support/userlist.js'
 import type { PhaseResult } from '../domain/result.js'
 import { loginsNow } from '../domain/state.js'
 import type { RoleConfig } from '../domain/settings.js'
@@ -24,6 +28,10 @@ import {
   planContext,
   type PhaseDeps,
 } from '../phase-support/deps.js'
+import { afterCommit } from '../phase-support/after-commit.js'
+import { checkLoginOnReplicas } from '../phase-support/login-check.js'
+import { remainingGrants } from '../phase-support/remaining-grants.js'
+import { waitForReplicas } from '../phase-support/replicas-wait.js'
 
 /**
  * Creates what is missing of the family; issues a password only to a family
@@ -31,21 +39,18 @@ import {
  * login roles to the group role, database by database.
  */
 export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) =>
-    planSetup(obs, cfg, planContext(deps)),
-  )
-  const { plan, password } = applied
-  for (const n of plan.notes) deps.reporter.info(n)
-  const outputs = {
-    ...loginsNow(plan.state),
-    state: plan.state.rotation ? ('open' as const) : ('idle' as const),
-    ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
-  }
+  const { applied, verifier } = await applySetup(cfg, deps)
+  const { plan } = applied
+  const { outputs, planNotes } = setupOutputs(cfg, deps, applied, verifier)
   const changes = applied.executed.map((s) => s.display)
-  const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
+  const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...planNotes] : [...planNotes]
   if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
-  if (cfg.github) {
+  // After the commit, before the credentials go anywhere: every replica has replayed it, and they log in there.
+  if (applied.executed.length > 0 && deps.replicas.count) failure = await replicasCaughtUp(cfg, deps, outputs, notes)
+  if (cfg.github && failure) {
+    notes.push('github-secrets: nothing written, because the new credentials do not log in on every replica yet.')
+  } else if (cfg.github) {
     if (outputs.password && outputs.databaseUrl) {
       // After the commit: the secret store only ever receives a credential that logs in.
       try {
@@ -78,7 +83,109 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
     notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])))
-  return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
+  notes.push(...(await remainingGrantsNote(cfg, deps)))
+  if (applied.executed.length === 0) return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
+  const issued = outputs.password ? ` and "${outputs.username}" has a new password, which this step did not report` : ''
+  return afterCommit(`Committed: setup's role changes${issued}`, () =>
+    resultWithFamily(cfg, deps, outputs, changes, notes, failure),
+  )
+}
+
+/**
+ * Waits for every replica to replay setup's commit and, when setup issued a
+ * password, logs in with it on each. Returns what failed (the step then fails
+ * after reporting the outputs, the only copy of the password), or undefined.
+ */
+async function replicasCaughtUp(
+  cfg: Config,
+  deps: PhaseDeps,
+  outputs: { username: string; password?: string },
+  notes: string[],
+): Promise<string | undefined> {
+  const issued = outputs.password
+    ? `"${outputs.username}" has a new password (in this step's masked outputs)`
+    : 'no password was issued'
+  try {
+    notes.push(
+      ...(await waitForReplicas(
+        cfg,
+        deps,
+        'Use the new credentials only once that replica has replayed the commit (SELECT pg_last_wal_replay_lsn() there), or rotate (open, close) once it keeps up.',
+      )),
+    )
+  } catch (e) {
+    return `Committed: setup's role changes (${issued}), but ${(e as Error).message}`
+  }
+  if (!outputs.password) return undefined
+  const problems = await checkLoginOnReplicas(cfg, deps.replicas, outputs.username, outputs.password)
+  if (!problems.length) return undefined
+  return `${problems.join(' ')} setup's role changes are committed and ${issued}, but it does not log in on that replica. Check pg_hba.conf on the replica, then rotate (open, close).`
+}
+
+/** The outputs of setup (with the credentials and pgbouncer-userlist when it issued a password) and its plan's notes, logged. */
+function setupOutputs(cfg: Config, deps: PhaseDeps, applied: Applied, verifier: string | undefined) {
+  const { plan, password } = applied
+  const list =
+    plan.kind === 'issue' && password
+      ? userlistOutput(cfg, deps.reporter, [
+          verifier ? { login: plan.login, verifier } : { login: plan.login, missing: 'no verifier' },
+        ])
+      : null
+  const planNotes = list ? [...plan.notes, list.note] : plan.notes
+  for (const n of planNotes) deps.reporter.info(n)
+  const outputs = {
+    ...loginsNow(plan.state),
+    state: plan.state.rotation ? ('open' as const) : ('idle' as const),
+    ...(plan.kind === 'issue' && password
+      ? credentialOutputs(cfg, deps.reporter, {
+          username: plan.login,
+          password,
+          rotationId: 'setup',
+          verifier,
+          userlist: list?.userlist,
+        })
+      : {}),
+  }
+  return { outputs, planNotes }
+}
+
+/**
+ * The setup transaction. The password is generated here (used only if setup
+ * issues one) so that, with seal-key, its verifier is sealed into the state it
+ * writes, for the first open's pgbouncer-userlist.
+ */
+async function applySetup(cfg: Config, deps: PhaseDeps): Promise<{ applied: Applied; verifier?: string }> {
+  const newPassword = generatePassword(cfg.passwordLength)
+  deps.reporter.secret(newPassword)
+  const verifierFor = verifierOnce(newPassword)
+  let verifier: string | undefined
+  const applied = await applyInTransaction(
+    deps.session,
+    cfg,
+    deps.reporter,
+    (obs) => {
+      const plan = planSetup(obs, cfg, planContext(deps))
+      if (plan.kind !== 'issue' || cfg.passwordEncryption !== 'scram-sha-256') return plan
+      verifier = verifierFor(obs.scramIterations)
+      if (!cfg.sealKey) return plan
+      const sealed = sealVerifier(plan.login, verifier, cfg.sealKey, { family: cfg.group, rotationId: 'setup' })
+      return withActiveVerifier(plan, sealed)
+    },
+    { password: newPassword, verifier: verifierFor },
+  )
+  return { applied, verifier }
+}
+
+/** The grants the group still needs that setup cannot run, in the log and the summary (never fails: setup has committed). */
+async function remainingGrantsNote(cfg: Config, deps: PhaseDeps): Promise<string[]> {
+  let note: string | null
+  try {
+    note = await remainingGrants(deps.session.client, cfg.group)
+  } catch (e) {
+    note = `Could not check which grants the group role still needs (${oneLine((e as Error).message)}); see docs/managed-services.md, Prerequisites in order, step 5.`
+  }
+  if (note) deps.reporter.info(note)
+  return note ? [note] : []
 }
 
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */

@@ -18,6 +18,7 @@ import {
   renderStep,
   serializeOnGroup,
   setLockTimeout,
+  setIdleInTransactionTimeout,
   type Statement,
 } from './statements.js'
 
@@ -51,6 +52,11 @@ export interface ApplyOptions {
   durable?: () => string | null
   /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
   password?: string
+  /**
+   * With `password` and password-encryption scram-sha-256: its verifier for the server's
+   * iteration count (see verifierOnce), so the one the phase seals or lists is the one set.
+   */
+  verifier?: (iterations: number) => string
 }
 
 /**
@@ -119,6 +125,8 @@ async function attemptOnce<P extends Plan>(
   try {
     await client.query(BEGIN_PHASE)
     if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
+    if (session.idleInTransactionTimeoutMs !== undefined)
+      await client.query(setIdleInTransactionTimeout(session.idleInTransactionTimeoutMs))
     const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.
@@ -187,7 +195,10 @@ async function executeSteps(
       reporter.secret(plaintext)
       if (step.kind === 'enable-login') password = plaintext
       if (cfg.passwordEncryption === 'scram-sha-256') {
-        secret = scramVerifier(plaintext, before.scramIterations)
+        secret =
+          step.kind === 'enable-login' && opts.password && opts.verifier
+            ? opts.verifier(before.scramIterations)
+            : scramVerifier(plaintext, before.scramIterations)
         reporter.secret(secret)
       } else {
         secret = plaintext

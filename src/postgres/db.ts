@@ -19,6 +19,8 @@ export interface ConnectOptions {
   /** Drop the target's `options` (admin session settings such as -c log_statement=all). */
   withoutOptions?: boolean
   connectTimeoutMs?: number
+  /** Client-side limit for every statement on this connection (a peer that stops answering). */
+  queryTimeoutMs?: number
   /**
    * A login's own connection (open's login check): keep the role its settings give it.
    * Admin connections (the default) run as the role that logged in (RUN_AS_SESSION_USER).
@@ -55,6 +57,7 @@ export async function openConnection(
   const timeoutMs =
     opts.connectTimeoutMs ?? (params.has('connect_timeout') ? Number(params.get('connect_timeout')) * 1000 : 15_000)
   const override: pg.ClientConfig = { application_name: opts.applicationName }
+  if (opts.queryTimeoutMs !== undefined) override.query_timeout = opts.queryTimeoutMs
   if (opts.user !== undefined) override.user = opts.user
   if (opts.password !== undefined) override.password = opts.password
   if (opts.withoutOptions) override.options = undefined
@@ -206,8 +209,10 @@ export function isRetryable(e: unknown): boolean {
   if (isConnectionLost(e)) return true
   if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
     return true
-  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name taken.
+  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name
+  // taken (23505), or finds the role that was committed after this phase observed it missing (42710).
   if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? '')) return true
+  if (err.code === '42710' && /^role ".*" already exists$/s.test(err.message ?? '')) return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 

@@ -1,11 +1,29 @@
 import { parse } from 'pg-connection-string'
 import { close, connect, isConnectionLost, type Client } from './db.js'
+import { DatabaseError } from '../domain/errors.js'
 import type { SessionGroup } from '../domain/family.js'
 import { readSessions } from './observe.js'
 import { readBackends } from './pooled.js'
 import type { BackendSession } from '../domain/drain-rule.js'
-import { CLEAR_STATS_SNAPSHOT, TERMINATE_SESSIONS } from './statements.js'
+import { CLEAR_STATS_SNAPSHOT, IS_STANDBY, REPLAY_POSITION, TERMINATE_SESSIONS } from './statements.js'
 import type { ConnectionTarget } from './urls.js'
+
+/** How long one statement on a replica may take: a replica that stops answering is a failure, never a hang. */
+const REPLICA_QUERY_TIMEOUT_MS = 15_000
+
+/** Where a replica is in the WAL, relative to a commit on the primary. */
+export interface ReplayPosition {
+  /** pg_last_wal_replay_lsn(), e.g. "0/3000148". */
+  replayed: string
+  /** pg_last_wal_receive_lsn(); null when it streams nothing (e.g. restores from an archive). */
+  received: string | null
+  /** Bytes from the replay position to the commit; negative once past it. */
+  behind: bigint
+  /** Age of the last transaction it replayed, in seconds; null before it replayed any. */
+  replayAgeS: number | null
+  /** Its recovery_min_apply_delay, e.g. "0" or "3s". */
+  applyDelay: string
+}
 
 /**
  * Read replicas given by `replica-urls`. pg_stat_activity only shows the server
@@ -39,30 +57,86 @@ export class Replicas {
     return this.targets.length
   }
 
+  /** The connection target of replica i (the login check connects there as the new login). */
+  target(i: number): ConnectionTarget {
+    return this.targets[i]
+  }
+
+  /** How messages name replica i: "host:port (replica-urls line n)". */
+  describe(i: number): string {
+    return `replica ${this.labels[i]} (replica-urls line ${i + 1})`
+  }
+
   async #client(i: number): Promise<Client> {
     const existing = this.#clients[i]
     if (existing) return existing
-    const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, {
+    const c = await connect(this.targets[i], this.describe(i), {
       applicationName: this.applicationName,
+      queryTimeoutMs: REPLICA_QUERY_TIMEOUT_MS,
     })
     this.#clients[i] = c
     return c
   }
 
-  /** Runs fn on every replica; a lost connection is reopened once. */
+  /** Runs fn on replica i; a lost connection is reopened once. */
+  async #on<T>(i: number, fn: (c: Client, label: string) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.#client(i), this.labels[i])
+    } catch (e) {
+      if (!isConnectionLost(e)) throw e
+      await close(this.#clients[i])
+      this.#clients[i] = null
+      return fn(await this.#client(i), this.labels[i])
+    }
+  }
+
+  /** Runs fn on every replica, one after the other. */
   async #each<T>(fn: (c: Client, label: string) => Promise<T>): Promise<T[]> {
     const out: T[] = []
-    for (let i = 0; i < this.targets.length; i++) {
-      try {
-        out.push(await fn(await this.#client(i), this.labels[i]))
-      } catch (e) {
-        if (!isConnectionLost(e)) throw e
-        await close(this.#clients[i])
-        this.#clients[i] = null
-        out.push(await fn(await this.#client(i), this.labels[i]))
-      }
-    }
+    for (let i = 0; i < this.targets.length; i++) out.push(await this.#on(i, fn))
     return out
+  }
+
+  /**
+   * Before a phase changes anything: every replica answers and is a standby (a
+   * server that is not in recovery never replays the phase's commit). The
+   * error names the replica and says that nothing was changed.
+   */
+  async checkStandbys(phase: string): Promise<void> {
+    for (let i = 0; i < this.targets.length; i++) {
+      let standby: boolean
+      try {
+        standby = await this.#on(i, async (c) => (await c.query(IS_STANDBY)).rows[0].standby === true)
+      } catch (e) {
+        throw new DatabaseError(
+          `${(e as Error).message} Nothing was changed: ${phase} checks that every replica of replica-urls answers before it changes anything, since it then waits for each to replay its change.`,
+          'Fix the replica (or its URI), or remove it from replica-urls, then run the phase again.',
+          (e as { code?: string }).code,
+        )
+      }
+      if (!standby)
+        throw new DatabaseError(
+          `${this.describe(i)} is not a standby (pg_is_in_recovery() is false), so it would never replay ${phase}'s change. Nothing was changed.`,
+          "List only streaming standbys of admin-url's server in replica-urls (a primary, or a replica that was promoted, does not belong there).",
+        )
+    }
+  }
+
+  /** Where replica i is relative to the commit at lsn (pg_lsn text). */
+  async replayPosition(i: number, lsn: string): Promise<ReplayPosition> {
+    const row = await this.#on(i, async (c) => (await c.query(REPLAY_POSITION, [lsn])).rows[0])
+    if (row.replayed === null)
+      throw new DatabaseError(
+        `${this.describe(i)} is no longer a standby (pg_last_wal_replay_lsn() is null: was it promoted?).`,
+        'Remove it from replica-urls if it is now a primary.',
+      )
+    return {
+      replayed: row.replayed,
+      received: row.received,
+      behind: BigInt(row.behind),
+      replayAgeS: row.replay_age_s,
+      applyDelay: row.apply_delay,
+    }
   }
 
   async sessions(logins: readonly string[]): Promise<SessionGroup[]> {

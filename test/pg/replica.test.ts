@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startPrimaryAndReplica, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction } from '../../scripts/lib/run-action.mjs'
-import { familyName, loginAs, phase } from '../harness/helpers.js'
+import { familyName, loginAs, loginError, phase, snapshotRoles } from '../harness/helpers.js'
+import { withClient } from '../harness/clients.js'
 import { embeddedTestServer as asTestServer } from '../harness/servers.js'
 
 // A real streaming replica needs servers of our own: run on the newest and oldest installed majors.
@@ -20,6 +21,36 @@ async function replicated(replica: EmbeddedServer, role: string): Promise<void> 
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error('the replica did not catch up')
+}
+
+/**
+ * Makes the standby apply every commit `delay` after the primary made it (recovery_min_apply_delay,
+ * a reload setting: the startup process re-reads it while it waits). Returns once a new session sees it.
+ */
+async function applyDelay(replica: EmbeddedServer, delay: string): Promise<void> {
+  await withClient(replica.url, async (c) => {
+    await c.query(`ALTER SYSTEM SET recovery_min_apply_delay = '${delay}'`)
+    await c.query('SELECT pg_reload_conf()')
+  })
+  const want = await withClient(replica.url, async (c) => (await c.query(`SELECT '${delay}'::interval AS v`)).rows[0].v)
+  for (let i = 0; i < 200; i++) {
+    const now = await withClient(
+      replica.url,
+      async (c) => (await c.query(`SELECT current_setting('recovery_min_apply_delay')::interval AS v`)).rows[0].v,
+    )
+    if (JSON.stringify(now) === JSON.stringify(want)) return
+    await new Promise((r) => setImmediate(r))
+  }
+  throw new Error(`recovery_min_apply_delay did not become ${delay}`)
+}
+
+/** The sessions a login has on a server. */
+async function sessionsOf(server: EmbeddedServer, login: string): Promise<number> {
+  return withClient(
+    server.url,
+    async (c) =>
+      (await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [login])).rows[0].n,
+  )
 }
 
 describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streaming replica (replica-urls)', (major) => {
@@ -64,6 +95,132 @@ describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streamin
     })
     expect(c.outputs).toMatchObject({ remainingConnections: 0, state: 'idle' })
     await readOnly.end().catch(() => {})
+  })
+
+  describe('with a standby that applies commits 3 s late', () => {
+    beforeAll(() => applyDelay(replica, '3s'))
+    afterAll(() => applyDelay(replica, '0'))
+
+    it('the credentials setup and open report log in on the replica the moment they are reported, and close and abort leave nothing of the old login there', async () => {
+      const p = asTestServer(primary)
+      const r = asTestServer(replica)
+      const role = familyName()
+      const replicaUrls = replica.url
+      const s = await phase(p, { phase: 'setup', role, 'replica-urls': replicaUrls })
+      expect(await loginError(r, s.outputs.username!, s.outputs.password!)).toBeNull()
+      const label = `127.0.0.1:${replica.port}`
+      const waited = s.notes.find((n) => n.includes(label) && /replayed/.test(n))
+      expect(waited, s.notes.join('\n')).toMatch(/bytes/)
+      expect(s.log.lines.join('\n')).toContain(waited!)
+
+      const o = await phase(p, { phase: 'open', role, 'replica-urls': replicaUrls })
+      const incoming = await loginAs(r, o.outputs.username!, o.outputs.password!)
+      expect((await incoming.query('SELECT current_user AS u')).rows[0].u).toBe(role)
+      await incoming.end()
+
+      // A reader on the replica still on the old login, that close with terminate must end there.
+      const reader = await loginAs(r, s.outputs.username!, s.outputs.password!)
+      reader.on('error', () => {})
+      const c = await phase(p, {
+        phase: 'close',
+        role,
+        terminate: 'true',
+        'replica-urls': replicaUrls,
+        'rotation-id': o.outputs.rotationId!,
+      })
+      expect(c.outputs).toMatchObject({ remainingConnections: 0, state: 'idle' })
+      expect(await loginError(r, s.outputs.username!, s.outputs.password!)).not.toBeNull()
+      expect(await sessionsOf(replica, s.outputs.username!)).toBe(0)
+      await reader.end().catch(() => {})
+
+      // abort: the login it disabled no longer logs in on the replica once abort reports.
+      const o2 = await phase(p, { phase: 'open', role, 'replica-urls': replicaUrls })
+      expect(await loginError(r, o2.outputs.username!, o2.outputs.password!)).toBeNull()
+      await phase(p, { phase: 'abort', role, 'replica-urls': replicaUrls })
+      expect(await loginError(r, o2.outputs.username!, o2.outputs.password!)).not.toBeNull()
+    })
+  })
+
+  it('an unreachable replica, or a replica-urls entry that is not a standby, stops setup and open before any change', async () => {
+    const p = asTestServer(primary)
+    const role = familyName()
+    const names = [role, `${role}_a`, `${role}_b`]
+    const unreachable = `postgresql://postgres:x@127.0.0.1:9/postgres\n${replica.url}`
+    await expect(phase(p, { phase: 'setup', role, 'replica-urls': unreachable })).rejects.toThrow(
+      /127\.0\.0\.1:9.*[Nn]othing was changed/s,
+    )
+    await phase(p, { phase: 'setup', role })
+    const before = await snapshotRoles(p, names)
+    await expect(phase(p, { phase: 'open', role, 'replica-urls': unreachable })).rejects.toThrow(
+      /127\.0\.0\.1:9.*[Nn]othing was changed/s,
+    )
+    expect(await snapshotRoles(p, names)).toEqual(before)
+    await expect(phase(p, { phase: 'open', role, 'replica-urls': primary.url })).rejects.toThrow(
+      new RegExp(`127\\.0\\.0\\.1:${primary.port}.*not a standby.*[Nn]othing was changed`, 's'),
+    )
+    expect(await snapshotRoles(p, names)).toEqual(before)
+  })
+
+  it('a replica that does not replay within replica-timeout fails open naming the lag and what was committed; a re-run with seal-key re-emits once it has', async () => {
+    const p = asTestServer(primary)
+    const r = asTestServer(replica)
+    const role = familyName()
+    const sealKey = 'replica-lag-seal-key-0123456789'
+    await phase(p, { phase: 'setup', role, 'replica-urls': replica.url, 'seal-key': sealKey })
+    await applyDelay(replica, '1h')
+    try {
+      const started = Date.now()
+      const failed = await phase(p, {
+        phase: 'open',
+        role,
+        'replica-urls': replica.url,
+        'replica-timeout': '2s',
+        'seal-key': sealKey,
+      }).then(
+        () => null,
+        (e: Error) => e,
+      )
+      expect(failed).not.toBeNull()
+      expect(Date.now() - started).toBeLessThan(20_000)
+      const msg = failed!.message
+      expect(msg).toMatch(new RegExp(`rotation \\S+ is open`))
+      expect(msg).toMatch(new RegExp(`"${role}_b" .*LOGIN`))
+      expect(msg).toContain(`127.0.0.1:${replica.port}`)
+      expect(msg).toMatch(/\d+ bytes/)
+      expect(msg).toMatch(/recovery_min_apply_delay/)
+      expect(msg).toMatch(/[Rr]e-run open.*seal-key.*abort/s)
+      expect((failed as { committed?: boolean }).committed).toBe(true)
+    } finally {
+      await applyDelay(replica, '0')
+    }
+    const again = await phase(p, { phase: 'open', role, 'replica-urls': replica.url, 'seal-key': sealKey })
+    expect(await loginError(r, again.outputs.username!, again.outputs.password!)).toBeNull()
+  })
+
+  it('a replica that goes away after open committed: the failure says the rotation is open, not that nothing happened', async () => {
+    const p = asTestServer(primary)
+    const role = familyName()
+    await phase(p, { phase: 'setup', role, 'replica-urls': replica.url })
+    let failed: Error | null = null
+    try {
+      await phase(
+        p,
+        { phase: 'open', role, 'replica-urls': replica.url },
+        // After the commit, the replay wait and the login checks: the summary's re-read of the replica is left.
+        { afterLoginCheck: () => replica.halt() },
+      )
+    } catch (e) {
+      failed = e as Error
+    } finally {
+      await replica.resume()
+    }
+    expect(failed?.message).toMatch(
+      new RegExp(
+        `^Committed: rotation \\S+ is open and "${role}_b" has LOGIN and a new password.*127\\.0\\.0\\.1:${replica.port}`,
+        's',
+      ),
+    )
+    expect((failed as { committed?: boolean }).committed).toBe(true)
   })
 
   it('replica URLs are masked in the runner log, password included', async () => {

@@ -59,7 +59,14 @@ describe('parseConfig: defaults', () => {
       timeout: '15m',
       interval: '5s',
       minNewConnections: '0',
+      replicaTimeout: '1m',
     })
+  })
+
+  it('replica-timeout: how long setup, open, close and abort wait for the replicas, 1m unless given', () => {
+    expect(config(base({})).replicaTimeoutMs).toBe(60_000)
+    expect(config(base({ 'replica-timeout': '90s' })).replicaTimeoutMs).toBe(90_000)
+    expect(() => config(base({ 'replica-timeout': 'soon' }))).toThrow(/input 'replica-timeout'/)
   })
 
   it('derives the login roles from the group role: <role>_a, <role>_b', () => {
