@@ -8,7 +8,7 @@ import { setup } from './phases/setup.js'
 import { status } from './phases/status.js'
 import { unseal } from './phases/unseal.js'
 import { verifyDrain } from './phases/verify-drain.js'
-import { POOLER_INPUT, Poolers } from './postgres/poolers.js'
+import { POOLER_INPUT, POOLER_LIMITS, Poolers, type PoolerLimits } from './postgres/poolers.js'
 import { Replicas } from './postgres/replicas.js'
 import type { Reporter } from './domain/reporter.js'
 import { systemClock, type Clock } from './domain/clock.js'
@@ -24,6 +24,10 @@ export interface RunOptions {
   clock?: Clock
   /** Overrides the phase transaction's lock_timeout; tests only. */
   lockTimeoutMs?: number
+  /** Overrides the phase transaction's idle_in_transaction_session_timeout; tests only. */
+  idleInTransactionTimeoutMs?: number
+  /** Overrides POOLER_LIMITS (how long a pooler console may take); tests only. */
+  poolerLimits?: PoolerLimits
   /** Test seam, see PhaseDeps. */
   afterLoginCheck?: () => Promise<void>
 }
@@ -55,14 +59,26 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     63,
   )
   const clock = opts.clock ?? systemClock
-  const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock)
+  const session = new AdminSession(
+    cfg.admin,
+    applicationName,
+    undefined,
+    opts.lockTimeoutMs,
+    clock,
+    opts.idleInTransactionTimeoutMs,
+  )
   const deps: PhaseDeps = {
     reporter: opts.reporter,
     now: () => clock.now(),
     sleep: (ms) => clock.sleep(ms),
     session,
     replicas: Replicas.create(cfg.replicas, applicationName),
-    poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
+    poolers: new Poolers(
+      POOLER_PHASES.includes(phase) ? cfg.poolers : [],
+      applicationName,
+      opts.poolerLimits ?? POOLER_LIMITS,
+      clock,
+    ),
     afterLoginCheck: opts.afterLoginCheck,
   }
   try {

@@ -1,4 +1,4 @@
-import type { Observation } from './family.js'
+import { describeForeignGrantee, foreignGrantees, type Observation } from './family.js'
 import type { FamilyState } from './state.js'
 
 export type DriftKind =
@@ -10,6 +10,8 @@ export type DriftKind =
   | 'unexpected-login'
   | 'active-cannot-login'
   | 'unreadable-state'
+  | 'foreign-admin'
+  | 'unexpected-member'
   // configuration (src/domain/config-drift.ts)
   | 'group-settings'
   | 'settings-differ'
@@ -84,5 +86,18 @@ export function findDrift(obs: Observation, group: string, logins: readonly stri
         })
     }
   }
+  drift.push(...foreignControl(obs, group, logins))
   return drift
+}
+
+/** Roles other than the admin or a superuser that hold ADMIN OPTION on, or are unexpected members of, the family's roles. */
+function foreignControl(obs: Observation, group: string, logins: readonly string[]): Drift[] {
+  return foreignGrantees(obs, group, logins).map((f) => ({
+    kind: f.kind,
+    role: f.role,
+    detail:
+      f.kind === 'foreign-admin'
+        ? `${describeForeignGrantee(f)}: it may change its password and LOGIN (PostgreSQL 16+) and grant it`
+        : `${describeForeignGrantee(f)}: it may act as it${f.role === group ? " and use the group's privileges" : ''}`,
+  }))
 }

@@ -46,6 +46,53 @@ export interface AdminInfo {
   adminOption: Record<string, boolean>
 }
 
+/** A direct membership in a family role: `member` is a member of `role`. */
+export interface RoleGrantee {
+  role: string
+  member: string
+  /** The membership carries ADMIN OPTION: the member may grant the role, and on 16+ alter it (password, LOGIN). */
+  adminOption: boolean
+  /** The member is a superuser (who may do everything anyway). */
+  superuser: boolean
+}
+
+/** A role outside the family that holds ADMIN OPTION on, or is an unexpected member of, a family role. */
+export interface ForeignGrantee {
+  role: string
+  member: string
+  kind: 'foreign-admin' | 'unexpected-member'
+}
+
+/**
+ * Who, besides the family and the admin, controls a family role: every other
+ * holder of ADMIN OPTION on it, and every member of it other than the logins of
+ * the group (members of a login would act as the group once it joins). The
+ * admin that observes (session_user) and superusers are expected. `roles`
+ * narrows the family roles looked at.
+ */
+export function foreignGrantees(
+  obs: Observation,
+  group: string,
+  logins: readonly string[],
+  roles: readonly string[] = [group, ...logins],
+): ForeignGrantee[] {
+  const out: ForeignGrantee[] = []
+  for (const g of obs.grantees ?? []) {
+    if (!roles.includes(g.role) || g.superuser || g.member === obs.admin.name) continue
+    if (g.adminOption) out.push({ role: g.role, member: g.member, kind: 'foreign-admin' })
+    else if (!(g.role === group && logins.includes(g.member)))
+      out.push({ role: g.role, member: g.member, kind: 'unexpected-member' })
+  }
+  return out
+}
+
+/** "role "tenant" holds ADMIN OPTION on "app_b"" / "role "x" is a member of "app"" (names on one line). */
+export function describeForeignGrantee(f: ForeignGrantee): string {
+  return f.kind === 'foreign-admin'
+    ? `role "${oneLine(f.member)}" holds ADMIN OPTION on "${oneLine(f.role)}"`
+    : `role "${oneLine(f.member)}" is a member of "${oneLine(f.role)}"`
+}
+
 /** Everything a phase decides on, read inside the phase's transaction. */
 export interface Observation {
   serverVersion: number
@@ -63,6 +110,8 @@ export interface Observation {
    * that observations built by hand may leave it out (then nothing is copied).
    */
   configs?: Record<string, RoleConfig>
+  /** Direct memberships in the family's roles (who else holds them); observe() always reads it. */
+  grantees?: RoleGrantee[]
 }
 
 export function sessionCount(sessions: SessionGroup[], login: string): number {

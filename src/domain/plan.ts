@@ -7,7 +7,14 @@
 import type { Config, RunInfo } from '../inputs/config.js'
 import { StateError } from './errors.js'
 import { quoteIdent, quoteLiteral } from '../inputs/names.js'
-import { describeSessions, sessionCount, type Observation, type RoleInfo } from './family.js'
+import {
+  describeForeignGrantee,
+  describeSessions,
+  foreignGrantees,
+  sessionCount,
+  type Observation,
+  type RoleInfo,
+} from './family.js'
 import { followConfig, retireSettings } from './settings.js'
 import type { Step } from '../postgres/statements.js'
 import { describeState, otherLogin, STATE_TOOL, STATE_VERSION, type FamilyState, type OpenRotation } from './state.js'
@@ -83,6 +90,7 @@ export function planSetup(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
   const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin)
   refuseUnsafeSetup(obs, cfg, existing, adopting)
   const steps = missingRoleSteps(obs, cfg)
+  refuseForeignControl(obs, cfg, existing, adopting, steps)
   if (existing) return repairOnly(obs, cfg.group, existing, steps)
   const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin)
   return adopting ? planAdoption(obs, cfg, canLogin, steps) : planFirstSetup(obs, cfg, ctx, canLogin, steps)
@@ -115,6 +123,39 @@ function refuseUnsafeSetup(obs: Observation, cfg: PlanConfig, existing: FamilySt
       `Pass login-roles: ${existing.logins.join(',')}.`,
     )
   }
+}
+
+/**
+ * Setup never makes a role someone else controls part of the family. A role that
+ * exists before the family's first setup (or a login a repair would grant the group
+ * to) was not created by setup: when a role other than the admin or a superuser
+ * holds ADMIN OPTION on it (on PostgreSQL 16+ a CREATEROLE role holds it on every
+ * role it creates, and may then give it a password and LOGIN) or is a member of it
+ * (and would act as it), granting it the group hands that role the group's
+ * privileges. adopt: true covers the adopted login itself (the group), as the
+ * application's own login; status reports its holders as drift.
+ */
+function refuseForeignControl(
+  obs: Observation,
+  cfg: PlanConfig,
+  existing: FamilyState | null,
+  adopting: boolean,
+  steps: Step[],
+): void {
+  const group = cfg.group
+  const roles = existing
+    ? steps.flatMap((s) => (s.kind === 'grant-membership' && obs.logins[s.login] ? [s.login] : []))
+    : [...(obs.group && !adopting ? [group] : []), ...cfg.logins.filter((l) => obs.logins[l])]
+  const foreign = foreignGrantees(obs, group, cfg.logins, roles)
+  if (foreign.length === 0) return
+  // REVOKE removes the membership and the ADMIN OPTION it carries.
+  const revoke = foreign.map((f) => `REVOKE ${quoteIdent(f.role)} FROM ${quoteIdent(f.member)};`)
+  const named = [...new Set(foreign.map((f) => `"${f.role}"`))].join(', ')
+  throw new StateError(
+    `Refusing to set up the family: ${foreign.map(describeForeignGrantee).join('; ')}. Setup did not create ${named} and will not make a role that another role controls part of the family: that role could give it a password and LOGIN, or act as it, and use the group's privileges. Nothing was changed.`,
+    existing ? describeState(existing) : 'not set up',
+    `Find out who created ${named} and why (on PostgreSQL 16+ a CREATEROLE role holds ADMIN OPTION on every role it creates). If the roles are not yours, drop them (DROP ROLE ...) or choose other names (role, login-roles); if they are, take the control back as a superuser (${[...new Set(revoke)].join(' ')}), then run setup again.`,
+  )
 }
 
 /** The roles, memberships and default roles the family lacks. */
@@ -152,7 +193,11 @@ function planAdoption(obs: Observation, cfg: PlanConfig, canLogin: string[], ste
       `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`,
     )
   }
+  const held = foreignGrantees(obs, group, cfg.logins, [group]).map(
+    (f) => `Warning: ${describeForeignGrantee(f)}, the adopted login; status reports it as drift until it is revoked.`,
+  )
   const notes = [
+    ...held,
     `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
   ]
   // Role settings apply to the role a session logs in as: each login gets the single login's own.

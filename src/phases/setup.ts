@@ -26,6 +26,7 @@ import {
 } from '../phase-support/deps.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { checkLoginOnReplicas } from '../phase-support/login-check.js'
+import { remainingGrants } from '../phase-support/remaining-grants.js'
 import { waitForReplicas } from '../phase-support/replicas-wait.js'
 
 /**
@@ -85,6 +86,7 @@ export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   }
   if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
     notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])))
+  notes.push(...(await remainingGrantsNote(cfg, deps)))
   if (applied.executed.length === 0) return resultWithFamily(cfg, deps, outputs, changes, notes, failure)
   const issued = outputs.password ? ` and "${outputs.username}" has a new password, which this step did not report` : ''
   return afterCommit(`Committed: setup's role changes${issued}`, () =>
@@ -121,6 +123,18 @@ async function replicasCaughtUp(
   const problems = await checkLoginOnReplicas(cfg, deps.replicas, outputs.username, outputs.password)
   if (!problems.length) return undefined
   return `${problems.join(' ')} setup's role changes are committed and ${issued}, but it does not log in on that replica. Check pg_hba.conf on the replica, then rotate (open, close).`
+}
+
+/** The grants the group still needs that setup cannot run, in the log and the summary (never fails: setup has committed). */
+async function remainingGrantsNote(cfg: Config, deps: PhaseDeps): Promise<string[]> {
+  let note: string | null
+  try {
+    note = await remainingGrants(deps.session.client, cfg.group)
+  } catch (e) {
+    note = `Could not check which grants the group role still needs (${oneLine((e as Error).message)}); see docs/managed-services.md, Prerequisites in order, step 5.`
+  }
+  if (note) deps.reporter.info(note)
+  return note ? [note] : []
 }
 
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */

@@ -88,6 +88,8 @@ interface DrainWatch {
 async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainWatch> {
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
+  // The timeout bounds the whole wait, a slow or silent pooler console included.
+  deps.poolers.setDeadline(deadline)
   const watch: DrainWatch = {
     outgoing,
     incoming,

@@ -18,6 +18,7 @@ import {
   renderStep,
   serializeOnGroup,
   setLockTimeout,
+  setIdleInTransactionTimeout,
   type Statement,
 } from './statements.js'
 
@@ -119,6 +120,8 @@ async function attemptOnce<P extends Plan>(
   try {
     await client.query(BEGIN_PHASE)
     if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
+    if (session.idleInTransactionTimeoutMs !== undefined)
+      await client.query(setIdleInTransactionTimeout(session.idleInTransactionTimeoutMs))
     const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]
     if (group) {
       // The serializing ALTER ROLE below touches the group role: never the admin itself.

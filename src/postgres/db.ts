@@ -209,8 +209,10 @@ export function isRetryable(e: unknown): boolean {
   if (isConnectionLost(e)) return true
   if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
     return true
-  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name taken.
+  // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name
+  // taken (23505), or finds the role that was committed after this phase observed it missing (42710).
   if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? '')) return true
+  if (err.code === '42710' && /^role ".*" already exists$/s.test(err.message ?? '')) return true
   return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')
 }
 

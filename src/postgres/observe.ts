@@ -63,7 +63,20 @@ export async function observe(client: Client, family: Family): Promise<Observati
     state: readState(groupRow ? groupRow.comment : null, family.group),
     sessions,
     configs: toRoleConfigs(info.configs),
+    grantees: (info.grantees as GranteeRow[]).map((g) => ({
+      role: g.role,
+      member: g.member,
+      adminOption: g.admin_option,
+      superuser: g.superuser,
+    })),
   }
+}
+
+interface GranteeRow {
+  role: string
+  member: string
+  admin_option: boolean
+  superuser: boolean
 }
 
 interface RoleConfigRow {

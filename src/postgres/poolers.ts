@@ -11,11 +11,31 @@
  * whether a client uses it). This module reads it (simple query protocol only:
  * no bound parameters) and decides with a pure function.
  */
-import { close, openConnection, type Client } from './db.js'
+import { openConnection, type Client } from './db.js'
 import { oneLine } from '../domain/escape.js'
+import { systemClock, type Clock } from '../domain/clock.js'
 import { AuthRefused } from './negotiate.js'
 import type { PoolerTarget } from '../inputs/pooler-urls.js'
 import { CONSOLE, killClient } from './statements.js'
+
+/**
+ * How long a console may take. A console that accepts the connection and never
+ * answers must not hold a phase (or, inside close's transaction, the family's
+ * locks): each command has a deadline, a whole read of one pooler another, and a
+ * connection whose deadline passed is destroyed, not politely closed.
+ */
+export interface PoolerLimits {
+  /** Opening the console connection (TCP, TLS, startup and authentication). */
+  connectMs: number
+  /** One console command (SHOW ..., KILL_CLIENT). */
+  commandMs: number
+  /** One read of one pooler: connecting and every command of it. */
+  readMs: number
+  /** A read that starts at or after the phase's deadline (setDeadline) still gets this long: a last look. */
+  lastLookMs: number
+}
+
+export const POOLER_LIMITS: PoolerLimits = { connectMs: 5000, commandMs: 5000, readMs: 15_000, lastLookMs: 1000 }
 
 /** The first PgBouncer release with KILL_CLIENT. */
 export const KILL_CLIENT_SINCE: [number, number] = [1, 24]
@@ -144,10 +164,15 @@ export class Poolers {
   #clients: (Client | null)[]
   #killRights = new Map<string, string | null>()
 
+  /** Epoch ms (on the clock) by which every read must end; see setDeadline. */
+  #deadline: number | undefined
+  #ended = false
+
   constructor(
     readonly targets: PoolerTarget[],
     private readonly applicationName: string,
-    private readonly connectTimeoutMs = 5000,
+    readonly limits: PoolerLimits = POOLER_LIMITS,
+    private readonly clock: Clock = systemClock,
   ) {
     this.#clients = targets.map(() => null)
   }
@@ -156,18 +181,44 @@ export class Poolers {
     return this.targets.length
   }
 
-  /** Reads every pooler; a pooler that cannot be read yields a reading with the reason, never a throw. */
-  async read(): Promise<PoolerReading[]> {
-    return Promise.all(this.targets.map((t, i) => this.#readOne(t, i)))
+  /**
+   * Bounds every later read and command by a phase's deadline (epoch ms on the
+   * clock), verify-drain's timeout: a read that starts after it still gets
+   * limits.lastLookMs, so the last look is bounded too.
+   */
+  setDeadline(epochMs: number): void {
+    this.#deadline = epochMs
   }
 
-  async #readOne(t: PoolerTarget, i: number): Promise<PoolerReading> {
+  /** How long a read (or a command outside one) may take from now. */
+  #budget(): number {
+    const { readMs, lastLookMs } = this.limits
+    if (this.#deadline === undefined) return readMs
+    return Math.min(readMs, Math.max(this.#deadline - this.clock.now().getTime(), lastLookMs))
+  }
+
+  /** Reads every pooler; a pooler that cannot be read yields a reading with the reason, never a throw. */
+  async read(): Promise<PoolerReading[]> {
+    const until = Date.now() + this.#budget()
+    return Promise.all(this.targets.map((t, i) => this.#readOne(t, i, until)))
+  }
+
+  /** A console command with a deadline: past it (or past `until`), the connection is destroyed and the command fails. */
+  async #command(c: Client, command: string, until: number): Promise<Row[]> {
+    const ms = Math.max(0, Math.min(this.limits.commandMs, until - Date.now()))
+    const rows = await within(c.query(command), ms, () => destroy(c), `no answer to ${command} within ${ms} ms`)
+    return rows.rows as Row[]
+  }
+
+  async #readOne(t: PoolerTarget, i: number, until: number): Promise<PoolerReading> {
     try {
-      const c = await this.#client(i)
+      const c = await this.#client(i, until)
       const q = async (command: string) => {
         try {
-          return (await c.query(command)).rows as Row[]
+          return await this.#command(c, command, until)
         } catch (e) {
+          if (e instanceof Stalled)
+            throw new Error(`${e.message}: the console stalled, its connection was closed`, { cause: e })
           throw new Error(
             `unexpected answer to ${command}: ${(e as Error).message} (is this a PgBouncer admin console?)`,
             { cause: e },
@@ -186,13 +237,15 @@ export class Poolers {
       }
       return { label: t.label, line: t.line, snapshot }
     } catch (e) {
-      await close(this.#clients[i])
+      const c = this.#clients[i]
       this.#clients[i] = null
+      await endWithin(c)
       return { label: t.label, line: t.line, error: oneLine((e as Error).message) }
     }
   }
 
-  async #client(i: number): Promise<Client> {
+  /** The console connection, opened if needed within limits.connectMs and by `until` (Date.now() ms). */
+  async #client(i: number, until: number): Promise<Client> {
     const existing = this.#clients[i]
     if (existing) return existing
     const t = this.targets[i]
@@ -201,11 +254,19 @@ export class Poolers {
       // The same sslmode, require_auth and channel_binding rules as every other connection.
       c = await openConnection(
         { url: t.url },
-        { applicationName: this.applicationName, connectTimeoutMs: this.connectTimeoutMs },
+        {
+          applicationName: this.applicationName,
+          connectTimeoutMs: Math.max(1, Math.min(this.limits.connectMs, until - Date.now())),
+        },
         null,
       )
     } catch (e) {
       throw new Error(consoleLoginError(e), { cause: e })
+    }
+    // A connection that completes after the read gave up on it, or after end(), is not kept open.
+    if (this.#ended) {
+      destroy(c)
+      throw new Error('the phase has ended')
     }
     this.#clients[i] = c
     return c
@@ -219,13 +280,15 @@ export class Poolers {
     const known = this.#killRights.get(label)
     if (known !== undefined) return known
     const i = this.targets.findIndex((t) => t.label === label)
-    const c = await this.#client(i)
+    const until = Date.now() + this.#budget()
+    const c = await this.#client(i, until)
     let why: string | null
     try {
-      await c.query(CONSOLE.killRightsProbe)
+      await this.#command(c, CONSOLE.killRightsProbe, until)
       why = null
     } catch (e) {
       const msg = (e as Error).message
+      if (e instanceof Stalled) this.#clients[i] = null
       if (/client not found/i.test(msg)) why = null
       else if (/admin access needed/i.test(msg))
         why = 'its console user is not in admin_users (a stats_users console cannot run KILL_CLIENT)'
@@ -238,18 +301,70 @@ export class Poolers {
   /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */
   async killClients(label: string, ids: string[]): Promise<number> {
     const i = this.targets.findIndex((t) => t.label === label)
-    const c = await this.#client(i)
+    const until = Date.now() + this.#budget()
+    const c = await this.#client(i, until)
     let n = 0
     for (const id of ids) {
       if (!/^\d+$/.test(id)) continue
-      await c.query(killClient(id))
+      try {
+        await this.#command(c, killClient(id), until)
+      } catch (e) {
+        if (!(e instanceof Stalled)) throw e
+        this.#clients[i] = null
+        throw new Error(
+          `${POOLER_NAME} ${label}: ${e.message} (after ending ${n} client(s)); its connection was closed`,
+          { cause: e },
+        )
+      }
       n++
     }
     return n
   }
 
+  /** Closes every console connection; one that does not close at once (a stalled console) is destroyed. */
   async end(): Promise<void> {
-    await Promise.all(this.#clients.map((c) => close(c)))
+    this.#ended = true
+    await Promise.all(this.#clients.map((c) => endWithin(c)))
     this.#clients = this.targets.map(() => null)
   }
+}
+
+const POOLER_NAME = 'pooler'
+
+/** A deadline that passed. */
+class Stalled extends Error {}
+
+/**
+ * Settles like `p`, or rejects with Stalled(message) after `ms`, calling
+ * onExpire first (to destroy what `p` waits on). The timer never outlives `p`.
+ */
+function within<T>(p: Promise<T>, ms: number, onExpire: () => void, message: string): Promise<T> {
+  p.catch(() => {}) // a late failure of what was given up on is not unhandled
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onExpire()
+      reject(new Stalled(message))
+    }, ms)
+  })
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer))
+}
+
+/** Tears the connection down at once: no Terminate message, no waiting for the console. */
+function destroy(c: Client): void {
+  ;(c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
+}
+
+/** Ends a console connection politely, or destroys it when the console does not let it go within a second. */
+async function endWithin(c: Client | null): Promise<void> {
+  if (!c) return
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    c.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000)
+    }),
+  ])
+  clearTimeout(timer)
+  destroy(c)
 }

@@ -18,6 +18,8 @@ export class AdminSession {
     readonly lockTimeoutMs?: number,
     /** The run's clock: applyInTransaction waits with it between attempts on this connection. */
     readonly clock: Clock = systemClock,
+    /** Overrides the phase transaction's idle_in_transaction_session_timeout (5 min); tests only. */
+    readonly idleInTransactionTimeoutMs?: number,
   ) {}
 
   get client(): Client {

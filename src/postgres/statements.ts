@@ -162,8 +162,13 @@ SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application
  ORDER BY 1
  LIMIT 6`
 
-/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
-export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`
+/**
+ * Starts a phase's transaction, bounding how long its statements may wait for locks or run, and
+ * how long it may sit idle holding the family's locks (one round trip). The idle limit ends a
+ * transaction whose runner stalled or vanished; it is well above the longest wait the action
+ * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
+ */
+export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`
 
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 export const COMMIT = 'COMMIT'
@@ -171,6 +176,11 @@ export const ROLLBACK = 'ROLLBACK'
 
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 export const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db'
+
+/** A shorter idle_in_transaction_session_timeout for the phase's transaction (tests). */
+export function setIdleInTransactionTimeout(ms: number): string {
+  return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(ms))}`
+}
 
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 export function setLockTimeout(ms: number): string {
@@ -201,6 +211,27 @@ SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS 
 export function reassignOwned(logins: readonly string[], group: string): string {
   return `REASSIGN OWNED BY ${logins.map((l) => q(l)).join(', ')} TO ${q(group)}`
 }
+
+/**
+ * What the group role ($1) still lacks in the admin's database for an application
+ * to use it (step 5 of the prerequisites in docs/managed-services.md): CONNECT on
+ * the database, USAGE and CREATE on schema public (when it exists), and who owns
+ * them (pg_database_owner, the owner of public since PostgreSQL 15, resolved to the
+ * database's owner). Run after setup's commit, when the group exists.
+ */
+export const READ_GROUP_GRANTS = `
+SELECT pg_catalog.current_database() AS database,
+       pg_catalog.pg_get_userbyid(d.datdba) AS database_owner,
+       pg_catalog.has_database_privilege($1::pg_catalog.name, d.oid, 'CONNECT') AS can_connect,
+       n.oid IS NOT NULL AS has_public,
+       CASE WHEN o.rolname OPERATOR(pg_catalog.=) 'pg_database_owner' THEN pg_catalog.pg_get_userbyid(d.datdba)
+            ELSE o.rolname END AS schema_owner,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE') AS schema_usage,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'CREATE') AS schema_create
+  FROM pg_catalog.pg_database d
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) 'public'
+  LEFT JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`
 
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
@@ -316,14 +347,30 @@ SELECT r.rolname AS role,
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`
 
 /**
+ * Who else holds a family role ($1): every direct membership in it, with whether
+ * it carries ADMIN OPTION (on PostgreSQL 16+ one row per grantor: any of them) and
+ * whether the member is a superuser. The planner and drift decide which are expected.
+ */
+export const READ_FAMILY_GRANTEES = `
+SELECT g.rolname AS role, m.rolname AS member, pg_catalog.bool_or(am.admin_option) AS admin_option,
+       m.rolsuper AS superuser
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) am.roleid
+  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
+ WHERE g.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
+ GROUP BY 1, 2, 4
+ ORDER BY 1, 2`
+
+/**
  * What observe() reads, in one round trip: OBSERVE_FAMILY, plus each role's
- * configuration (READ_ROLE_CONFIG) and the sessions of every role of the
- * family (READ_SESSIONS), as JSON arrays. $1: the group first, then the logins.
+ * configuration (READ_ROLE_CONFIG), the sessions of every role of the family
+ * (READ_SESSIONS) and the memberships in its roles (READ_FAMILY_GRANTEES), as JSON arrays. $1: the group first, then the logins.
  */
 export const OBSERVE_EVERYTHING = `
 SELECT f.*,
        (SELECT COALESCE(pg_catalog.json_agg(c), '[]'::pg_catalog.json) FROM (${READ_ROLE_CONFIG}) c) AS configs,
-       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions
+       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions,
+       (SELECT COALESCE(pg_catalog.json_agg(m), '[]'::pg_catalog.json) FROM (${READ_FAMILY_GRANTEES}) m) AS grantees
   FROM (${OBSERVE_FAMILY}) f`
 
 function oneLineDisplay(sql: string): Statement {

@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/inputs/config.js'
 import type { Reporter } from '../../src/domain/reporter.js'
 import type { PhaseResult } from '../../src/domain/result.js'
 import { runPhase } from '../../src/run-phase.js'
+import type { PoolerLimits } from '../../src/postgres/poolers.js'
 import { connectTo, withClient } from './clients.js'
 import type { TestServer } from './servers.js'
 
@@ -81,6 +82,8 @@ export async function phase(
     reporter?: Recorded
     env?: NodeJS.ProcessEnv
     lockTimeoutMs?: number
+    idleInTransactionTimeoutMs?: number
+    poolerLimits?: PoolerLimits
     afterLoginCheck?: () => Promise<void>
   } = {},
 ): Promise<PhaseResult & { log: Recorded }> {
@@ -90,6 +93,8 @@ export async function phase(
   const result = await runPhase(cfg, {
     reporter,
     lockTimeoutMs: opts.lockTimeoutMs,
+    idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs,
+    poolerLimits: opts.poolerLimits,
     afterLoginCheck: opts.afterLoginCheck,
   })
   return { ...result, log: reporter }
