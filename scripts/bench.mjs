@@ -12,7 +12,8 @@
  *  4. the size of dist/index.js, and what its cold start is made of;
  *  5. drain detection behind PgBouncer (transaction pooling): from the old
  *     deployment's last disconnect to verify-drain's exit, without
- *     pgbouncer-urls (it waits for server_idle_timeout, or times out) and with.
+ *     pgbouncer-urls (it waits for server_idle_timeout, or times out) and with;
+ *  6. the command-line tool's cold start: `node dist/cli.js --help` vs `node -e 0`.
  *
  * Runs are interleaved (A, B, A, B, ...) and every figure is a median of
  * BENCH_RUNS runs (default 11). Prints a markdown report and writes it, with a
@@ -23,6 +24,7 @@
  *   PG_MAJOR=14 npm run bench       # server major (default: newest installed)
  *   BENCH_OUT=- npm run bench       # print only, do not write docs/benchmarks.md
  *   BENCH_ONLY=pooler npm run bench # only 5., replacing its section of docs/benchmarks.md
+ *   BENCH_ONLY=cli npm run bench    # only 6., replacing its section of docs/benchmarks.md
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -40,7 +42,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 11))
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'docs', 'benchmarks.md')
 const DRAIN_INTERVAL_MS = 1000
-const TARGET = { coldStart: 2, phase: 1.5, drainSlackMs: 100 }
+// Issue 15's targets: each phase within 1.2x of psql + `node -e 0`, cold start within 1.4x of `node -e 0`.
+const TARGET = { coldStart: 1.4, phase: 1.2, drainSlackMs: 100, cliHelp: 1.5 }
+const CLI = join(ROOT, 'dist', 'cli.js')
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms))
 const log = (/** @type {string} */ s) => process.stderr.write(`bench: ${s}\n`)
@@ -555,11 +559,84 @@ function poolerSection(r) {
   return [...lines, POOLER_END]
 }
 
+// ---- 6. the CLI's cold start ----------------------------------------------------------------
+
+const CLI_START = '<!-- bench: cli -->'
+const CLI_END = '<!-- /bench: cli -->'
+
+/** `node dist/cli.js --help` (answered before pg and the phases load) against `node -e 0`. @param {{ path: string }} node */
+async function cliColdStart(node) {
+  /** @type {number[]} */ const baseline = []
+  /** @type {number[]} */ const help = []
+  for (let i = 0; i < RUNS; i++) {
+    const pair = [
+      async () => baseline.push(/** @type {{ ms: number }} */ (await timeProcess(node.path, ['-e', '0'])).ms),
+      async () => {
+        const r = /** @type {{ ms: number, code: number, out: string }} */ (
+          await timeProcess(node.path, [CLI, '--help'])
+        )
+        if (r.code !== 0 || !r.out.includes('--admin-url'))
+          throw new Error(`cli.js --help failed: exit ${r.code}\n${r.out}`)
+        help.push(r.ms)
+      },
+    ]
+    if (i % 2) pair.reverse()
+    for (const f of pair) await f()
+  }
+  return { baseline, help }
+}
+
+/** @param {{ label: string }} node @param {{ baseline: number[], help: number[] }} r */
+function cliSection(node, r) {
+  const x = median(r.help) / median(r.baseline)
+  return [
+    CLI_START,
+    "## The command-line tool's cold start",
+    '',
+    `\`node dist/cli.js --help\` (the entry answers \`--help\` and \`--version\` before loading \`pg\` or the phases) against \`node -e 0\`, on ${node.label}, interleaved, median of ${RUNS}. Target: within ${TARGET.cliHelp}x.`,
+    '',
+    table(
+      ['`node -e 0`', '`node dist/cli.js --help`', 'ratio', 'min / max', 'target'],
+      [
+        [
+          ms(median(r.baseline)),
+          ms(median(r.help)),
+          ratioVs(x, TARGET.cliHelp),
+          `${ms(Math.min(...r.help))} / ${ms(Math.max(...r.help))}`,
+          `${TARGET.cliHelp}x: ${verdict(x <= TARGET.cliHelp)}`,
+        ],
+      ],
+    ),
+    '',
+    CLI_END,
+  ]
+}
+
+/** BENCH_ONLY=cli: measure 6. only and replace its section of the report. */
+async function cliOnly() {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
+  const node = nodes().runner
+  log(`CLI cold start on ${node.version}`)
+  const section = cliSection(node, await cliColdStart(node)).join('\n')
+  process.stdout.write(section + '\n')
+  if (OUT === '-') return
+  const old = existsSync(OUT) ? readFileSync(OUT, 'utf8') : ''
+  const at = old.indexOf(CLI_START)
+  const end = old.indexOf(CLI_END)
+  const next =
+    at >= 0 && end > at
+      ? old.slice(0, at) + section + old.slice(end + CLI_END.length)
+      : `${old.trimEnd()}\n\n${section}\n`
+  writeFileSync(OUT, next)
+  log(`updated the CLI section of ${OUT}`)
+}
+
 // ---- main ---------------------------------------------------------------------------------
 
 async function main() {
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build`)
   if (process.env.BENCH_ONLY === 'pooler') return poolerOnly()
+  if (process.env.BENCH_ONLY === 'cli') return cliOnly()
   const m = machine()
   const n = nodes()
   const psql = psqlPath()
@@ -584,6 +661,7 @@ async function main() {
     log(`cold start on ${node.version}`)
     cold.push({ node, ...(await coldStart(node)) })
   }
+  const cli = existsSync(CLI) ? await cliColdStart(n.runner) : null
   log('cold start breakdown (probe bundles built with ncc, one CPU profile)')
   const breakdown = await coldStartBreakdown(n.runner)
 
@@ -792,6 +870,7 @@ async function main() {
   )
 
   lines.push(...poolerSection(pooler), '')
+  if (cli) lines.push(...cliSection(n.runner, cli), '')
   lines.push('## What the cold start is made of', '')
   const bl = median(breakdown.baseline)
   lines.push(

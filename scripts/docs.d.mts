@@ -15,3 +15,5 @@ export declare function splitPhases(name: string, description: string): { text: 
 export declare function phaseList(phases: string[]): string
 export declare function renderUsage(action: { inputs: ActionEntry[]; outputs: ActionEntry[] }): string
 export declare function updateReadme(readme: string, actionText: string): string
+export declare const CLI_INPUTS: string
+export declare function renderCliInputs(action: { inputs: ActionEntry[]; outputs: ActionEntry[] }): string

@@ -4,14 +4,16 @@
  * and outputs: every input with its default and the phases it applies to (the
  * trailing "Phases: ..." sentence of its description), then a table of outputs.
  *
- *   npm run docs            rewrite the section between the markers in README.md
- *   npm run docs -- --check exit 1 when README.md is stale (test/docs.test.ts does the same)
+ *   npm run docs            rewrite the section between the markers in README.md, and
+ *                           src/cli/inputs.generated.ts (the CLI's flags and --help)
+ *   npm run docs -- --check exit 1 when either is stale (test/docs.test.ts and
+ *                           test/cli/help.test.ts do the same)
  *
  * action.yml is read with a small reader for the shape it has (two-space keys,
  * plain, quoted or folded `>-` scalars); the test compares what it reads with
  * GitHub's own parser, so a construct it does not understand fails the test.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -150,20 +152,63 @@ export function updateReadme(readme, actionText) {
   return `${readme.slice(0, a + START.length)}\n${renderUsage(parseAction(actionText))}\n${readme.slice(b)}`
 }
 
+/** Where the CLI's generated description of its flags lives, from the repository root. */
+export const CLI_INPUTS = 'src/cli/inputs.generated.ts'
+
+/**
+ * The CLI's flags as a TypeScript module: the phases, and every input but `phase` (the
+ * CLI's first argument) with its description, default, whether it is required or a
+ * boolean (a bare `--force` then means true), and the phases it applies to.
+ */
+export function renderCliInputs(action) {
+  const inputs = action.inputs
+    .filter((i) => i.name !== 'phase')
+    .map((i) => ({
+      name: i.name,
+      text: i.text,
+      required: i.required,
+      default: i.default ?? '',
+      boolean: i.default === 'true' || i.default === 'false',
+      phases: i.phases,
+    }))
+  return [
+    '// Generated from action.yml by `npm run docs` (scripts/docs.mjs); edit action.yml, not this file.',
+    '// test/cli/help.test.ts fails when it is stale.',
+    '',
+    "import type { CliInput } from './args.js'",
+    '',
+    `export const CLI_PHASES = ${JSON.stringify(PHASES)} as const`,
+    '',
+    `export const CLI_INPUTS: readonly CliInput[] = ${JSON.stringify(inputs, null, 2)}`,
+    '',
+  ].join('\n')
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = fileURLToPath(new URL('..', import.meta.url))
+  const actionText = readFileSync(`${root}action.yml`, 'utf8')
   const readme = readFileSync(`${root}README.md`, 'utf8')
-  const next = updateReadme(readme, readFileSync(`${root}action.yml`, 'utf8'))
+  const cliPath = `${root}${CLI_INPUTS}`
+  const cli = existsSync(cliPath) ? readFileSync(cliPath, 'utf8') : ''
+  const files = [
+    { name: 'README.md', path: `${root}README.md`, text: readme, next: updateReadme(readme, actionText) },
+    { name: CLI_INPUTS, path: cliPath, text: cli, next: renderCliInputs(parseAction(actionText)) },
+  ]
   if (process.argv.includes('--check')) {
-    if (next !== readme) {
-      console.error('README.md is stale: run npm run docs')
+    const stale = files.filter((f) => f.next !== f.text).map((f) => f.name)
+    if (stale.length) {
+      console.error(`${stale.join(' and ')} stale: run npm run docs`)
       process.exit(1)
     }
-    console.log('README.md is up to date')
-  } else if (next !== readme) {
-    writeFileSync(`${root}README.md`, next)
-    console.log('README.md: usage section rewritten from action.yml')
+    console.log('README.md and the CLI flags are up to date')
   } else {
-    console.log('README.md: usage section already up to date')
+    for (const f of files) {
+      if (f.next !== f.text) {
+        writeFileSync(f.path, f.next)
+        console.log(`${f.name}: rewritten from action.yml`)
+      } else {
+        console.log(`${f.name}: already up to date`)
+      }
+    }
   }
 }

@@ -20,6 +20,7 @@ import {
   unpooledHint,
 } from '../phase-support/poolers-drain.js'
 import { retryWithBackoff } from '../domain/retry.js'
+import { reportProgress } from '../domain/reporter.js'
 
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
@@ -111,8 +112,10 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
     watch.polls++
     const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming)
     const elapsed = deps.now().getTime() - start
-    deps.reporter.info(
-      `poll ${watch.polls} at ${formatDuration(elapsed)}: "${outgoing}" ${describeSessions(watch.sessions, outgoing)}, "${incoming}" ${describeSessions(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`,
+    const left = formatDuration(Math.max(0, watch.deadline - start - elapsed))
+    reportProgress(
+      deps.reporter,
+      `poll ${watch.polls} at ${formatDuration(elapsed)} (${left} left): "${outgoing}" ${describeSessions(watch.sessions, outgoing)}, "${incoming}" ${describeSessions(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`,
     )
     if (old === 0 && fresh >= cfg.minNewConnections && !blocked) break
     // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm run build` (after tsc): bundles both front doors with ncc, so neither needs
+ * node_modules at run time:
+ *
+ *   dist/index.js (+ chunks)      the GitHub Action (action.yml runs it)
+ *   dist/cli/index.js (+ chunks)  the command-line tool
+ *   dist/cli.js                   its executable entry, package.json's "bin"
+ *
+ *   node scripts/build.mjs [outDir]   default dist/; test/dist.test.ts builds into a temp dir
+ *
+ * Order matters: ncc deletes every .js below its output directory first, so the action is
+ * built before the CLI goes into its subdirectory.
+ */
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const NCC = join(root, 'node_modules', '.bin', 'ncc')
+const FLAGS = ['--license', 'licenses.txt', '--target', 'es2022']
+
+/** The bin: a file of its own so that it carries the shebang and the executable bit. */
+export const CLI_SHIM = `#!/usr/bin/env node
+// pg-credential-rotation: the command-line tool (package.json "bin"), bundled in dist/cli/.
+import './cli/index.js'
+`
+
+/** @param {string} entry @param {string} dir */
+function ncc(entry, dir) {
+  execFileSync(NCC, ['build', join(root, entry), '-o', dir, ...FLAGS], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+}
+
+/** The CLI alone: out/cli/ and out/cli.js (what the CLI's tests run). @param {string} out */
+export function buildCli(out) {
+  ncc('src/cli/index.ts', join(out, 'cli'))
+  writeFileSync(join(out, 'cli.js'), CLI_SHIM, { mode: 0o755 })
+}
+
+/** Both front doors. @param {string} out */
+export function build(out) {
+  ncc('src/index.ts', out)
+  buildCli(out)
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = resolve(process.argv[2] ?? join(root, 'dist'))
+  build(out)
+  console.log(`built ${out}/index.js (the action) and ${out}/cli.js (the CLI)`)
+}

@@ -1,0 +1,1 @@
+export declare function packCli(dest: string, dist?: string): string

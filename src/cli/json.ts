@@ -1,0 +1,33 @@
+/**
+ * --json: one object on stdout for a pipeline, everything the action's outputs give:
+ *   {"phase", "ok", "outputs": {<action output name>: value}, "changes", "notes", "error"}
+ * Outputs keep their JSON types (remaining-connections a number, drained a boolean, status
+ * an object). Secrets are included: the caller asked for them.
+ */
+import { OUTPUT_NAMES, STATUS_OUTPUT, type PhaseOutputs, type PhaseResult } from '../domain/result.js'
+
+export interface JsonResult {
+  phase: string
+  ok: boolean
+  outputs: Record<string, unknown>
+  changes: string[]
+  notes: string[]
+  error: string | null
+}
+
+export function jsonResult(r: PhaseResult): JsonResult {
+  const outputs: Record<string, unknown> = {}
+  for (const [field, name] of Object.entries(OUTPUT_NAMES) as [keyof PhaseOutputs, string][])
+    if (r.outputs[field] !== undefined) outputs[name] = r.outputs[field]
+  if (r.status) outputs[STATUS_OUTPUT] = r.status
+  return { phase: r.phase, ok: !r.failure, outputs, changes: r.changes, notes: r.notes, error: r.failure ?? null }
+}
+
+/** A phase that failed (or a command line refused) before it had a result. */
+export function jsonFailure(phase: string, error: string): JsonResult {
+  return { phase, ok: false, outputs: {}, changes: [], notes: [], error }
+}
+
+export function jsonLine(result: JsonResult): string {
+  return `${JSON.stringify(result)}\n`
+}
