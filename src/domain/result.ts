@@ -12,7 +12,7 @@ export interface StatusReport {
   active: string | null
   canLogin: Record<string, boolean>
   /** The open rotation, without its sealed credentials. */
-  rotation: Omit<OpenRotation, 'sealed'> | null
+  rotation: Omit<OpenRotation, 'sealed' | 'verifier'> | null
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
