@@ -1,14 +1,29 @@
 import { defineConfig } from 'vitest/config'
 
+/** Pure logic: no PostgreSQL, no PgBouncer, no built dist/ (npm run test:unit runs only these). */
+export const UNIT = ['test/unit/**/*.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/harness/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
     // Its schema JSON is imported without import attributes: let vite transform it.
     server: { deps: { inline: ['@actions/workflow-parser'] } },
+    // Two projects so a unit-only run starts no server: only `integration` has the global setup
+    // that starts PostgreSQL. `npm test` (vitest run) runs both.
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: UNIT,
+          globalSetup: ['test/harness/global-setup.ts'],
+        },
+      },
+    ],
   },
 })

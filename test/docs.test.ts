@@ -45,6 +45,7 @@ const OUTPUT_PHASES: Record<string, string> = {
   username: 'all',
   password: 'setup, open, unseal',
   'database-url': 'setup, open, unseal',
+  'pgbouncer-userlist': 'setup, open, close, unseal',
   'previous-username': 'open, verify-drain, close, abort, status',
   'rotation-id': 'open, verify-drain, close, abort, status, unseal',
   state: 'setup, open, verify-drain, close, abort, status',

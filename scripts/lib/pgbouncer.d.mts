@@ -24,6 +24,11 @@ export interface PgBouncerOptions {
   databases?: string[]
   /** The pgbouncer binary (one of pgbouncerBinaries()); default: the oldest installed. */
   bin?: string
+  /**
+   * auth_file mode: no auth_query; application logins authenticate only against the
+   * lines written with writeUserlist (SCRAM verifiers: SCRAM pass-through to the server).
+   */
+  authFile?: boolean
 }
 export interface PgBouncer {
   host: string
@@ -39,6 +44,10 @@ export interface PgBouncer {
   connect(user: string, password: string, applicationName?: string): Promise<pg.Client>
   /** Runs a console command (simple query protocol) as the admin user. */
   console(command: string): Promise<Record<string, unknown>[]>
+  /** Rewrites userlist.txt: the console users' lines, then `lines` (e.g. the pgbouncer-userlist output). */
+  writeUserlist(lines: string): void
+  /** RELOAD through the admin console: PgBouncer re-reads its config and auth_file. */
+  reload(): Promise<void>
   stop(): Promise<void>
 }
 export declare function startPgBouncer(server: ServerInfo, opts?: PgBouncerOptions): Promise<PgBouncer>

@@ -12,6 +12,11 @@
  * docs/poolers.md recommends), so a login the action disables stops logging in
  * to PgBouncer at once. The console users (an admin and a stats user) and the
  * auth_query user are in the auth_file, with plaintext passwords.
+ *
+ * With `authFile: true` there is no auth_query: application logins are known
+ * only by the lines a test writes with writeUserlist (the action's
+ * pgbouncer-userlist output: SCRAM verifiers, so PgBouncer logs in to the
+ * server by SCRAM pass-through), applied with reload().
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -143,7 +148,7 @@ let seq = 0
 
 /**
  * @param {{ host: string, port: number, url: string }} server
- * @param {{ poolMode?: string, settings?: Record<string, string>, databases?: string[], bin?: string }} [opts]
+ * @param {{ poolMode?: string, settings?: Record<string, string>, databases?: string[], bin?: string, authFile?: boolean }} [opts]
  */
 export async function startPgBouncer(server, opts = {}) {
   const bin = opts.bin ?? pgbouncerBinary()
@@ -158,19 +163,21 @@ export async function startPgBouncer(server, opts = {}) {
   const fn = `pgbouncer_get_auth_${tag}`
 
   // The lookup function: SECURITY DEFINER, pinned search_path, only roles that can log in (and never a superuser).
-  const admin = new pg.Client({ connectionString: server.url })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE ROLE ${authUser} LOGIN PASSWORD '${authPassword}'`)
-    await admin.query(`CREATE FUNCTION public.${fn}(p_usename text) RETURNS TABLE (usename name, passwd text)
+  if (!opts.authFile) {
+    const admin = new pg.Client({ connectionString: server.url })
+    await admin.connect()
+    try {
+      await admin.query(`CREATE ROLE ${authUser} LOGIN PASSWORD '${authPassword}'`)
+      await admin.query(`CREATE FUNCTION public.${fn}(p_usename text) RETURNS TABLE (usename name, passwd text)
       LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
       $$ SELECT rolname, rolpassword FROM pg_catalog.pg_authid
           WHERE rolname = p_usename AND rolcanlogin AND NOT rolsuper
             AND (rolvaliduntil IS NULL OR rolvaliduntil > now()) $$`)
-    await admin.query(`REVOKE ALL ON FUNCTION public.${fn}(text) FROM PUBLIC`)
-    await admin.query(`GRANT EXECUTE ON FUNCTION public.${fn}(text) TO ${authUser}`)
-  } finally {
-    await admin.end()
+      await admin.query(`REVOKE ALL ON FUNCTION public.${fn}(text) FROM PUBLIC`)
+      await admin.query(`GRANT EXECUTE ON FUNCTION public.${fn}(text) TO ${authUser}`)
+    } finally {
+      await admin.end()
+    }
   }
 
   const logFile = join(root, 'pgbouncer.log')
@@ -185,8 +192,7 @@ export async function startPgBouncer(server, opts = {}) {
     `unix_socket_dir = ${root}`,
     'auth_type = scram-sha-256',
     `auth_file = ${join(root, 'userlist.txt')}`,
-    `auth_user = ${authUser}`,
-    `auth_query = SELECT usename, passwd FROM public.${fn}($1)`,
+    ...(opts.authFile ? [] : [`auth_user = ${authUser}`, `auth_query = SELECT usename, passwd FROM public.${fn}($1)`]),
     `pool_mode = ${opts.poolMode ?? 'transaction'}`,
     'admin_users = pgb_admin',
     'stats_users = pgb_stats',
@@ -200,14 +206,16 @@ export async function startPgBouncer(server, opts = {}) {
     '',
   ].join('\n')
   writeFileSync(join(root, 'pgbouncer.ini'), ini)
-  writeFileSync(
-    join(root, 'userlist.txt'),
-    [`"${authUser}" "${authPassword}"`, `"pgb_admin" "${adminPassword}"`, `"pgb_stats" "${statsPassword}"`, ''].join(
-      '\n',
-    ),
-    { mode: 0o600 },
-  )
   const asRoot = process.getuid?.() === 0
+  const consoleLines = [`"pgb_admin" "${adminPassword}"`, `"pgb_stats" "${statsPassword}"`]
+  if (!opts.authFile) consoleLines.unshift(`"${authUser}" "${authPassword}"`)
+  /** @param {string} lines */
+  const writeUserlist = (lines) => {
+    const file = join(root, 'userlist.txt')
+    writeFileSync(file, [...consoleLines, ...(lines ? [lines] : []), ''].join('\n'), { mode: 0o600 })
+    if (asRoot) execFileSync('chown', ['postgres:', file])
+  }
+  writeUserlist('')
   if (asRoot) execFileSync('chown', ['-R', 'postgres:', root])
 
   const child = spawn(bin, [...(asRoot ? ['-u', 'postgres'] : []), join(root, 'pgbouncer.ini')], {
@@ -252,6 +260,10 @@ export async function startPgBouncer(server, opts = {}) {
     statsUrl,
     statsPassword,
     console: runConsole,
+    writeUserlist,
+    async reload() {
+      await runConsole('RELOAD')
+    },
     /** @param {string} user @param {string} password */
     async connect(user, password, applicationName = 'pooled-app') {
       return connectClient({
@@ -275,8 +287,10 @@ export async function startPgBouncer(server, opts = {}) {
       const c = new pg.Client({ connectionString: server.url })
       c.on('error', () => {})
       await c.connect().catch(() => {})
-      await c.query(`DROP FUNCTION IF EXISTS public.${fn}(text)`).catch(() => {})
-      await c.query(`DROP ROLE IF EXISTS ${authUser}`).catch(() => {})
+      if (!opts.authFile) {
+        await c.query(`DROP FUNCTION IF EXISTS public.${fn}(text)`).catch(() => {})
+        await c.query(`DROP ROLE IF EXISTS ${authUser}`).catch(() => {})
+      }
       await c.end().catch(() => {})
     },
   }

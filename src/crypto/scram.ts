@@ -29,6 +29,20 @@ export function scramVerifier(
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`
 }
 
+/**
+ * One verifier per iteration count for `password`, computed once: the phase seals
+ * and lists the very verifier (same salt) that the apply step sets, whatever
+ * attempt of the transaction sets it.
+ */
+export function verifierOnce(password: string): (iterations: number) => string {
+  const made = new Map<number, string>()
+  return (iterations) => {
+    let v = made.get(iterations)
+    if (v === undefined) made.set(iterations, (v = scramVerifier(password, iterations)))
+    return v
+  }
+}
+
 export interface ParsedVerifier {
   iterations: number
   salt: Buffer

@@ -34,6 +34,13 @@ export interface Credentials {
   username: string
   password: string
   databaseUrl: string
+  /**
+   * The login's SCRAM-SHA-256 verifier as the action set it (absent with password-encryption: server,
+   * and in values sealed by releases before pgbouncer-userlist).
+   */
+  verifier?: string
+  /** The pgbouncer-userlist output of the phase that sealed the credentials, when it had one. */
+  userlist?: string
 }
 
 /** What a sealed value belongs to: the group role (family) and the rotation that issued it. */
@@ -63,9 +70,49 @@ export function sealCredentials(creds: Credentials, key: string, binding: SealBi
   for (const field of ['username', 'password', 'databaseUrl'] as const) {
     if (typeof creds[field] !== 'string') throw new TypeError(`sealCredentials: ${field} must be a string`)
   }
+  for (const field of ['verifier', 'userlist'] as const) {
+    if (creds[field] !== undefined && typeof creds[field] !== 'string')
+      throw new TypeError(`sealCredentials: ${field} must be a string`)
+  }
+  const payload = {
+    u: creds.username,
+    p: creds.password,
+    d: creds.databaseUrl,
+    ...(creds.verifier !== undefined ? { v: creds.verifier } : {}),
+    ...(creds.userlist !== undefined ? { l: creds.userlist } : {}),
+  }
+  return sealPayload(payload, key, binding)
+}
+
+/**
+ * Seals one login's SCRAM verifier alone (no password), for the state comment:
+ * the next open lists it in pgbouncer-userlist when the admin cannot read
+ * pg_authid. unsealCredentials refuses it (it holds no credentials).
+ */
+export function sealVerifier(username: string, verifier: string, key: string, binding: SealBinding): string {
+  checkKey(key)
+  return sealPayload({ u: username, v: verifier }, key, binding)
+}
+
+/** Opens a value made by sealVerifier; checks the family only (it outlives its rotation). */
+export function unsealVerifier(
+  sealed: string,
+  key: string,
+  expected: { family: string },
+): { username: string; verifier: string } {
+  checkKey(key)
+  const sealedParts = decodeParts(splitSealed(sealed))
+  checkBinding(sealedParts, expected)
+  const d = decryptPayload(sealedParts, key) as { u?: unknown; v?: unknown } | null
+  if (!d || typeof d.u !== 'string' || typeof d.v !== 'string')
+    throw fail('malformed', 'opened, but does not hold a verifier')
+  return { username: d.u, verifier: d.v }
+}
+
+/** The envelope: header (version, binding, salt, nonce, key check) and the AES-256-GCM ciphertext of `payload` as JSON. */
+function sealPayload(payload: Record<string, string>, key: string, binding: SealBinding): string {
   if (!binding.family) throw new TypeError('sealCredentials: family must not be empty')
   if (!binding.rotationId) throw new TypeError('sealCredentials: rotationId must not be empty')
-
   const salt = randomBytes(SALT_BYTES)
   const nonce = randomBytes(NONCE_BYTES)
   const { aesKey, check } = deriveKey(key, salt)
@@ -77,8 +124,7 @@ export function sealCredentials(creds: Credentials, key: string, binding: SealBi
     b64(nonce),
     b64(check),
   ].join('.')
-
-  const plaintext = Buffer.from(JSON.stringify({ u: creds.username, p: creds.password, d: creds.databaseUrl }), 'utf8')
+  const plaintext = Buffer.from(JSON.stringify(payload), 'utf8')
   const cipher = createCipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(Buffer.from(header, 'ascii'))
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
@@ -203,6 +249,11 @@ function checkBinding(sealed: SealedParts, expected: { family: string; rotationI
 
 /** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
 function decrypt(sealed: SealedParts, key: string): Credentials {
+  return parsePayload(decryptPayload(sealed, key))
+}
+
+/** Derives the key, tells a wrong key from an altered value, decrypts and parses the JSON payload (null: not JSON). */
+function decryptPayload(sealed: SealedParts, key: string): unknown {
   const { ciphertext } = sealed
   const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt)
   try {
@@ -228,9 +279,14 @@ function decrypt(sealed: SealedParts, key: string): Credentials {
         'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged',
       )
     }
-    const creds = parsePayload(plaintext)
+    let data: unknown
+    try {
+      data = JSON.parse(plaintext.toString('utf8'))
+    } catch {
+      data = null
+    }
     plaintext.fill(0)
-    return creds
+    return data
   } finally {
     aesKey.fill(0)
   }
@@ -258,21 +314,29 @@ function deriveKey(key: string, salt: Buffer): { aesKey: Buffer; check: Buffer }
   return { aesKey: out.subarray(0, KEY_BYTES), check: Buffer.from(out.subarray(KEY_BYTES)) }
 }
 
-function parsePayload(plaintext: Buffer): Credentials {
-  let data: unknown
-  try {
-    data = JSON.parse(plaintext.toString('utf8'))
-  } catch {
-    data = null
-  }
-  const d = data as { u?: unknown; p?: unknown; d?: unknown } | null
-  if (!d || typeof d.u !== 'string' || typeof d.p !== 'string' || typeof d.d !== 'string') {
+/** Values sealed before the verifier and userlist were added hold only u, p and d: they read as before. */
+function parsePayload(data: unknown): Credentials {
+  const d = data as { u?: unknown; p?: unknown; d?: unknown; v?: unknown; l?: unknown } | null
+  if (
+    !d ||
+    typeof d.u !== 'string' ||
+    typeof d.p !== 'string' ||
+    typeof d.d !== 'string' ||
+    !['undefined', 'string'].includes(typeof d.v) ||
+    !['undefined', 'string'].includes(typeof d.l)
+  ) {
     throw fail(
       'malformed',
       'opened, but does not hold credentials; pass the sealed-credentials output of the open phase',
     )
   }
-  return { username: d.u, password: d.p, databaseUrl: d.d }
+  return {
+    username: d.u,
+    password: d.p,
+    databaseUrl: d.d,
+    ...(typeof d.v === 'string' ? { verifier: d.v } : {}),
+    ...(typeof d.l === 'string' ? { userlist: d.l } : {}),
+  }
 }
 
 const b64 = (b: Buffer) => b.toString('base64url')

@@ -357,10 +357,23 @@ function planOpenRerun(obs: Observation, cfg: PlanConfig, state: OpenState, ctx:
   }
 }
 
-/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
-export function withSealed(plan: OpenPlan, sealed: string): OpenPlan {
+/**
+ * The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with
+ * seal-key), and the incoming login's verifier sealed alone (kept after close for the next pgbouncer-userlist).
+ */
+export function withSealed(plan: OpenPlan, sealed: string, verifier?: string): OpenPlan {
   if (plan.kind !== 'issue') return plan
-  const state: OpenState = { ...plan.state, rotation: { ...plan.state.rotation, sealed } }
+  const rotation = { ...plan.state.rotation, sealed, ...(verifier ? { verifier } : {}) }
+  return withState<OpenState>(plan, { ...plan.state, rotation })
+}
+
+/** setup with seal-key: the issued login's verifier, sealed alone, kept as the state's activeVerifier. */
+export function withActiveVerifier(plan: Plan, sealed: string): Plan {
+  if (plan.kind !== 'issue') return plan
+  return withState<FamilyState>(plan, { ...plan.state, activeVerifier: { login: plan.login, sealed } })
+}
+
+function withState<S extends FamilyState>(plan: IssuePlan<S>, state: S): IssuePlan<S> {
   return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) }
 }
 
@@ -420,12 +433,15 @@ export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
         : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`,
     )
   }
+  const { activeVerifier: _outgoing, ...rest } = withoutWriteBack(state)
   const next: ClosedState = {
-    ...withoutWriteBack(state),
+    ...rest,
     active: r.incoming,
     rotation: null,
     lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
     passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
+    // The verifier open sealed for the incoming login follows it; the outgoing one's goes with its password.
+    ...(r.verifier ? { activeVerifier: { login: r.incoming, sealed: r.verifier } } : {}),
   }
   // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
   const retired = outgoing === cfg.group ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] }

@@ -35,6 +35,8 @@ export interface PhaseOutputs {
   username?: string
   password?: string
   databaseUrl?: string
+  /** PgBouncer auth_file lines (SCRAM verifiers) of the logins that can log in after the phase. */
+  pgbouncerUserlist?: string
   previousUsername?: string
   rotationId?: string
   state?: 'idle' | 'open'
@@ -53,6 +55,7 @@ export const OUTPUT_NAMES = {
   username: 'username',
   password: 'password',
   databaseUrl: 'database-url',
+  pgbouncerUserlist: 'pgbouncer-userlist',
   previousUsername: 'previous-username',
   rotationId: 'rotation-id',
   state: 'state',

@@ -29,6 +29,21 @@ export interface OpenRotation {
    * so a re-run of open re-emits them instead of changing the password.
    */
   sealed?: string
+  /**
+   * With seal-key: the incoming login's SCRAM verifier, sealed alone (no password);
+   * close keeps it as the state's activeVerifier.
+   */
+  verifier?: string
+}
+
+/**
+ * With seal-key: the active login's SCRAM verifier, sealed alone by the setup or
+ * open that set its password, so the next open can list it in pgbouncer-userlist
+ * when the admin cannot read pg_authid (superuser only).
+ */
+export interface SealedVerifier {
+  login: string
+  sealed: string
 }
 
 /**
@@ -67,6 +82,7 @@ export interface FamilyState {
   /** When each login's password was last set by the action (ISO time). */
   passwordSetAt: Record<string, string>
   writtenBack?: WrittenBack
+  activeVerifier?: SealedVerifier
 }
 
 export type StateRead =
@@ -111,7 +127,8 @@ export function readState(comment: string | null, group: string): StateRead {
       typeof s.rotation.id !== 'string' ||
       !s.logins.includes(s.rotation.incoming) ||
       s.rotation.incoming === s.active ||
-      !['undefined', 'string'].includes(typeof s.rotation.sealed))
+      !['undefined', 'string'].includes(typeof s.rotation.sealed) ||
+      !['undefined', 'string'].includes(typeof s.rotation.verifier))
   ) {
     return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' }
   }
@@ -128,6 +145,9 @@ export function readState(comment: string | null, group: string): StateRead {
   ) {
     return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' }
   }
+  const v = s.activeVerifier as unknown
+  if (v !== undefined && (!isObject(v) || typeof v.login !== 'string' || typeof v.sealed !== 'string'))
+    return { kind: 'invalid', reason: 'the sealed verifier recorded in the state is malformed' }
   return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } }
 }
 
@@ -150,6 +170,7 @@ export function checkStateNames(s: FamilyState, group: string): string | null {
     ['lastClosed.previous', s.lastClosed?.previous],
     ['lastAborted.login', s.lastAborted?.login],
     ['writtenBack.login', s.writtenBack?.login],
+    ['activeVerifier.login', s.activeVerifier?.login],
     ...Object.keys(s.passwordSetAt ?? {}).map((k): [string, unknown] => ['passwordSetAt', k]),
   ]
   for (const [field, v] of named)

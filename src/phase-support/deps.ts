@@ -44,26 +44,36 @@ export function rotationId(now: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 
+/** A newly issued password and what goes with it. */
+export interface Issued {
+  username: string
+  password: string
+  rotationId: string
+  /** Already sealed (open seals inside its transaction); otherwise sealed here when seal-key is set. */
+  sealed?: string
+  /** The login's SCRAM verifier as set (absent with password-encryption: server). */
+  verifier?: string
+  /** The pgbouncer-userlist output, already masked. */
+  userlist?: string
+}
+
 /**
  * Credentials outputs for a newly issued password; masks the URL before it
- * exists anywhere else, and seals all three for other jobs when seal-key is set.
+ * exists anywhere else, and seals them for other jobs when seal-key is set.
  */
-export function credentialOutputs(
-  cfg: Config,
-  reporter: Reporter,
-  username: string,
-  password: string,
-  rotationId: string,
-  sealed?: string,
-): Partial<PhaseOutputs> {
+export function credentialOutputs(cfg: Config, reporter: Reporter, issued: Issued): Partial<PhaseOutputs> {
+  const { username, password, rotationId, verifier, userlist } = issued
   const databaseUrl = buildDatabaseUrl(cfg.appUrl, username, password)
   reporter.secret(databaseUrl)
   const sealedCredentials =
-    sealed ??
+    issued.sealed ??
     (cfg.sealKey
-      ? sealCredentials({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.group, rotationId })
+      ? sealCredentials({ username, password, databaseUrl, verifier, userlist }, cfg.sealKey, {
+          family: cfg.group,
+          rotationId,
+        })
       : undefined)
-  return { username, password, databaseUrl, sealedCredentials }
+  return { username, password, databaseUrl, pgbouncerUserlist: userlist, sealedCredentials }
 }
 
 /**

@@ -22,7 +22,8 @@ import {
 } from '../phase-support/login-sessions.js'
 import { readBackends } from '../postgres/pooled.js'
 import { POOLER_INPUT } from '../postgres/poolers.js'
-import { otherLogin, type OpenRotation } from '../domain/state.js'
+import { otherLogin, type FamilyState, type OpenRotation } from '../domain/state.js'
+import { knownVerifier, readStoredSecrets, userlistOutput, type SealedCopy } from '../phase-support/userlist.js'
 import {
   endPooled,
   lookThroughPoolers,
@@ -59,14 +60,17 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
     : ''
   const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed${written}`
   return afterCommit(committed, async () => {
-    const notes = [...plan.notes]
-    for (const n of plan.notes) deps.reporter.info(n)
+    const previousState = before.state.kind === 'ok' ? before.state.state : null
+    const list = await activeUserlist(cfg, deps, plan.state.active, previousState)
+    const notes = [...plan.notes, list.note]
+    for (const n of notes) deps.reporter.info(n)
     // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
     notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, outgoing))))
     const gone = await outgoingGone(cfg, deps, outgoing, plan.state.lastClosed.id, start)
     notes.push(...gone.notes)
     const outputs = {
       username: plan.state.active,
+      pgbouncerUserlist: list.userlist,
       previousUsername: outgoing,
       rotationId: plan.state.lastClosed.id,
       state: 'idle' as const,
@@ -216,6 +220,27 @@ async function replayedEarlierClose(
 }
 
 /**
+ * pgbouncer-userlist after close: the active login's line only (the disabled one
+ * is left out). Its verifier from pg_authid, else from the copy open sealed into
+ * the state (or the state's copy after close), else from sealed-credentials.
+ */
+async function activeUserlist(
+  cfg: Config,
+  deps: PhaseDeps,
+  active: string,
+  state: FamilyState | null,
+): Promise<{ userlist?: string; note: string }> {
+  if (cfg.passwordEncryption === 'server') return userlistOutput(cfg, deps.reporter, [])
+  const stored = await readStoredSecrets(deps.session.client, [active])
+  const sealed: SealedCopy[] = []
+  if (state?.rotation?.incoming === active && state.rotation.verifier)
+    sealed.push({ kind: 'verifier', sealed: state.rotation.verifier })
+  if (state?.activeVerifier?.login === active) sealed.push({ kind: 'verifier', sealed: state.activeVerifier.sealed })
+  if (cfg.sealedCredentials) sealed.push({ kind: 'credentials', sealed: cfg.sealedCredentials })
+  return userlistOutput(cfg, deps.reporter, [knownVerifier(cfg, active, { stored, sealed })])
+}
+
+/**
  * A re-run with the rotation-id close already finished: report the rotation it
  * closed. With terminate, the closed login's sessions that are still there
  * (one that logged in during that close) are ended now, while it stays disabled.
@@ -228,7 +253,12 @@ async function alreadyClosed(
 ): Promise<PhaseResult> {
   const last = plan.state.lastClosed
   const previous = last.previous ?? otherLogin(plan.state, last.active)
-  const notes = [`Nothing to do: ${plan.reason}.`, ...(await replayedEarlierClose(cfg, deps, last.id, previous))]
+  const list = await activeUserlist(cfg, deps, plan.state.active, plan.state)
+  const notes = [
+    `Nothing to do: ${plan.reason}.`,
+    list.note,
+    ...(await replayedEarlierClose(cfg, deps, last.id, previous)),
+  ]
   let remaining = 0
   const disabled =
     before.logins[previous]?.canLogin === false || (previous === cfg.group && before.group?.canLogin === false)
@@ -241,6 +271,7 @@ async function alreadyClosed(
     deps,
     {
       username: plan.state.active,
+      pgbouncerUserlist: list.userlist,
       previousUsername: previous,
       rotationId: last.id,
       state: 'idle',

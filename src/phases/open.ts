@@ -1,4 +1,4 @@
-import { applyInTransaction } from '../postgres/apply.js'
+import { applyInTransaction, type Applied } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
 import { DatabaseError, InputError } from '../domain/errors.js'
 import type { Observation } from '../domain/family.js'
@@ -9,10 +9,12 @@ import {
   planOpen,
   planRevertOpen,
   withSealed,
+  type OpenPlan,
   type OpenState,
   type ReemitPlan,
 } from '../domain/plan.js'
-import { sealCredentials, unsealCredentials } from '../crypto/seal.js'
+import { sealCredentials, sealVerifier, unsealCredentials } from '../crypto/seal.js'
+import { verifierOnce } from '../crypto/scram.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
 import type { PhaseResult } from '../domain/result.js'
 import {
@@ -22,6 +24,7 @@ import {
   planContext,
   type PhaseDeps,
 } from '../phase-support/deps.js'
+import { knownVerifier, readStoredSecrets, userlistOutput, type Known } from '../phase-support/userlist.js'
 import { checkLogin, checkLoginOnReplicas } from '../phase-support/login-check.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
@@ -36,25 +39,25 @@ import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait
 export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const password = generatePassword(cfg.passwordLength)
   deps.reporter.secret(password)
-  let sealed: string | undefined
-  const decide = (obs: Observation) => {
-    const plan = planOpen(obs, cfg, planContext(deps))
-    if (plan.kind !== 'issue' || !cfg.sealKey) return plan
-    const creds = { username: plan.login, password, databaseUrl: buildDatabaseUrl(cfg.appUrl, plan.login, password) }
-    sealed = sealCredentials(creds, cfg.sealKey, { family: cfg.group, rotationId: plan.state.rotation.id })
-    return withSealed(plan, sealed)
-  }
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password })
+  const { applied, sealed, verifier, list } = await applyOpen(cfg, deps, password)
   const { plan } = applied
   if (plan.kind === 'reemit') return reemit(cfg, deps, plan)
   if (applied.before.state.kind !== 'ok') throw new Error('internal: open planned without a state')
   const previous = applied.before.state.state
   const rotation = plan.state.rotation
   const incoming = rotation.incoming
-  for (const n of plan.notes) deps.reporter.info(n)
+  const notes = [...plan.notes, list.note]
+  for (const n of notes) deps.reporter.info(n)
 
   const outputs = {
-    ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id, sealed),
+    ...credentialOutputs(cfg, deps.reporter, {
+      username: incoming,
+      password,
+      rotationId: rotation.id,
+      sealed,
+      verifier,
+      userlist: list.userlist,
+    }),
     previousUsername: plan.state.active,
     rotationId: rotation.id,
     state: 'open' as const,
@@ -79,7 +82,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
       deps,
       outputs,
       applied.executed.map((s) => s.display),
-      [...plan.notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)],
+      [...notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)],
     ),
   )
 }
@@ -117,6 +120,45 @@ async function undoOpen(
   )
 }
 
+interface AppliedOpen {
+  applied: Applied<OpenPlan>
+  sealed?: string
+  verifier?: string
+  list: { userlist?: string; note: string }
+}
+
+/**
+ * The open transaction. The new password's verifier is computed once, so the one
+ * set is the one sealed (with seal-key: in the credentials and, alone, in the
+ * state for the next rotation) and listed in pgbouncer-userlist next to the
+ * outgoing login's, read from pg_authid where the admin may.
+ */
+async function applyOpen(cfg: Config, deps: PhaseDeps, password: string): Promise<AppliedOpen> {
+  const scram = cfg.passwordEncryption === 'scram-sha-256'
+  const verifierFor = verifierOnce(password)
+  const stored = scram ? await readStoredSecrets(deps.session.client, [cfg.group, ...cfg.logins]) : null
+  const out: Omit<AppliedOpen, 'applied'> = { list: { note: '' } }
+  const decide = (obs: Observation): OpenPlan => {
+    const plan = planOpen(obs, cfg, planContext(deps))
+    if (plan.kind !== 'issue') return plan
+    const verifier = (out.verifier = scram ? verifierFor(obs.scramIterations) : undefined)
+    const entries = openUserlist(cfg, obs, plan.state.active, plan.login, verifier, stored)
+    out.list = userlistOutput(cfg, deps.reporter, entries)
+    if (!cfg.sealKey) return plan
+    const binding = { family: cfg.group, rotationId: plan.state.rotation.id }
+    const databaseUrl = buildDatabaseUrl(cfg.appUrl, plan.login, password)
+    const creds = { username: plan.login, password, databaseUrl, verifier, userlist: out.list.userlist }
+    out.sealed = sealCredentials(creds, cfg.sealKey, binding)
+    const sealedVerifier = verifier ? sealVerifier(plan.login, verifier, cfg.sealKey, binding) : undefined
+    return withSealed(plan, out.sealed, sealedVerifier)
+  }
+  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, {
+    password,
+    verifier: verifierFor,
+  })
+  return { applied, ...out }
+}
+
 /** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
 async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>): Promise<PhaseResult> {
   const rotationId = plan.state.rotation.id
@@ -129,6 +171,12 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
   const { creds } = unsealCredentials(plan.sealed, cfg.sealKey, { family: cfg.group, rotationId })
   deps.reporter.secret(creds.password)
   deps.reporter.secret(creds.databaseUrl)
+  const notes = [...plan.notes]
+  if (creds.userlist) {
+    for (const line of creds.userlist.split('\n')) deps.reporter.secret(line)
+    deps.reporter.secret(creds.userlist)
+    notes.push('pgbouncer-userlist: emitted again as the first attempt sealed it.')
+  }
   const problem = await checkLogin(cfg, creds.username, creds.password)
   if (problem) {
     throw new DatabaseError(
@@ -158,12 +206,34 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
     username: creds.username,
     password: creds.password,
     databaseUrl: creds.databaseUrl,
+    pgbouncerUserlist: creds.userlist,
     sealedCredentials: plan.sealed,
     previousUsername: plan.state.active,
     rotationId,
     state: 'open' as const,
   }
-  return resultWithFamily(cfg, deps, outputs, [], [...plan.notes, ...replayed])
+  return resultWithFamily(cfg, deps, outputs, [], [...notes, ...replayed])
+}
+
+/**
+ * The lines open hands out: both logins, in the family's order, the incoming one
+ * with the verifier open sets, the outgoing one (after adoption, the group role)
+ * as pg_authid or the state's sealed copy knows it.
+ */
+function openUserlist(
+  cfg: Config,
+  obs: Observation,
+  outgoing: string,
+  incoming: string,
+  verifier: string | undefined,
+  stored: Awaited<ReturnType<typeof readStoredSecrets>>,
+): Known[] {
+  const state = obs.state.kind === 'ok' ? obs.state.state : null
+  const copy = state?.activeVerifier?.login === outgoing ? state.activeVerifier.sealed : undefined
+  const old = knownVerifier(cfg, outgoing, { stored, sealed: copy ? [{ kind: 'verifier', sealed: copy }] : [] })
+  const fresh: Known = verifier ? { login: incoming, verifier } : { login: incoming, missing: 'no verifier' }
+  const order = [cfg.group, ...cfg.logins]
+  return [old, fresh].sort((a, b) => order.indexOf(a.login) - order.indexOf(b.login))
 }
 
 /** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */

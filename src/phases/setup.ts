@@ -1,10 +1,14 @@
 import { adoptionFindings, readAdoptionFacts } from '../postgres/adoption.js'
-import { applyInTransaction } from '../postgres/apply.js'
+import { applyInTransaction, type Applied } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
 import { close, statementError, type Client } from '../postgres/db.js'
 import { oneLine } from '../domain/escape.js'
 import type { Ownership } from '../domain/drift.js'
-import { planSetup } from '../domain/plan.js'
+import { planSetup, withActiveVerifier } from '../domain/plan.js'
+import { generatePassword } from '../crypto/password.js'
+import { verifierOnce } from '../crypto/scram.js'
+import { sealVerifier } from '../crypto/seal.js'
+import { userlistOutput } from '../phase-support/userlist.js'
 import type { PhaseResult } from '../domain/result.js'
 import { loginsNow } from '../domain/state.js'
 import type { RoleConfig } from '../domain/settings.js'
@@ -35,18 +39,11 @@ import { waitForReplicas } from '../phase-support/replicas-wait.js'
  * login roles to the group role, database by database.
  */
 export async function setup(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
-  const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) =>
-    planSetup(obs, cfg, planContext(deps)),
-  )
-  const { plan, password } = applied
-  for (const n of plan.notes) deps.reporter.info(n)
-  const outputs = {
-    ...loginsNow(plan.state),
-    state: plan.state.rotation ? ('open' as const) : ('idle' as const),
-    ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
-  }
+  const { applied, verifier } = await applySetup(cfg, deps)
+  const { plan } = applied
+  const { outputs, planNotes } = setupOutputs(cfg, deps, applied, verifier)
   const changes = applied.executed.map((s) => s.display)
-  const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes]
+  const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...planNotes] : [...planNotes]
   if (outputs.databaseUrl) notes.push(...defaultAppUrlNotice(cfg, deps.reporter))
   let failure: string | undefined
   // After the commit, before the credentials go anywhere: every replica has replayed it, and they log in there.
@@ -123,6 +120,60 @@ async function replicasCaughtUp(
   const problems = await checkLoginOnReplicas(cfg, deps.replicas, outputs.username, outputs.password)
   if (!problems.length) return undefined
   return `${problems.join(' ')} setup's role changes are committed and ${issued}, but it does not log in on that replica. Check pg_hba.conf on the replica, then rotate (open, close).`
+}
+
+/** The outputs of setup (with the credentials and pgbouncer-userlist when it issued a password) and its plan's notes, logged. */
+function setupOutputs(cfg: Config, deps: PhaseDeps, applied: Applied, verifier: string | undefined) {
+  const { plan, password } = applied
+  const list =
+    plan.kind === 'issue' && password
+      ? userlistOutput(cfg, deps.reporter, [
+          verifier ? { login: plan.login, verifier } : { login: plan.login, missing: 'no verifier' },
+        ])
+      : null
+  const planNotes = list ? [...plan.notes, list.note] : plan.notes
+  for (const n of planNotes) deps.reporter.info(n)
+  const outputs = {
+    ...loginsNow(plan.state),
+    state: plan.state.rotation ? ('open' as const) : ('idle' as const),
+    ...(plan.kind === 'issue' && password
+      ? credentialOutputs(cfg, deps.reporter, {
+          username: plan.login,
+          password,
+          rotationId: 'setup',
+          verifier,
+          userlist: list?.userlist,
+        })
+      : {}),
+  }
+  return { outputs, planNotes }
+}
+
+/**
+ * The setup transaction. The password is generated here (used only if setup
+ * issues one) so that, with seal-key, its verifier is sealed into the state it
+ * writes, for the first open's pgbouncer-userlist.
+ */
+async function applySetup(cfg: Config, deps: PhaseDeps): Promise<{ applied: Applied; verifier?: string }> {
+  const newPassword = generatePassword(cfg.passwordLength)
+  deps.reporter.secret(newPassword)
+  const verifierFor = verifierOnce(newPassword)
+  let verifier: string | undefined
+  const applied = await applyInTransaction(
+    deps.session,
+    cfg,
+    deps.reporter,
+    (obs) => {
+      const plan = planSetup(obs, cfg, planContext(deps))
+      if (plan.kind !== 'issue' || cfg.passwordEncryption !== 'scram-sha-256') return plan
+      verifier = verifierFor(obs.scramIterations)
+      if (!cfg.sealKey) return plan
+      const sealed = sealVerifier(plan.login, verifier, cfg.sealKey, { family: cfg.group, rotationId: 'setup' })
+      return withActiveVerifier(plan, sealed)
+    },
+    { password: newPassword, verifier: verifierFor },
+  )
+  return { applied, verifier }
 }
 
 /** The grants the group still needs that setup cannot run, in the log and the summary (never fails: setup has committed). */

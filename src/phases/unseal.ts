@@ -15,6 +15,10 @@ export function unseal(cfg: Config, reporter: Reporter): PhaseResult {
   })
   reporter.secret(creds.password)
   reporter.secret(creds.databaseUrl)
+  if (creds.userlist) {
+    for (const line of creds.userlist.split('\n')) reporter.secret(line)
+    reporter.secret(creds.userlist)
+  }
   return {
     phase: 'unseal',
     group: cfg.group,
@@ -22,11 +26,15 @@ export function unseal(cfg: Config, reporter: Reporter): PhaseResult {
       username: creds.username,
       password: creds.password,
       databaseUrl: creds.databaseUrl,
+      pgbouncerUserlist: creds.userlist,
       rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId,
     },
     changes: [],
     notes: [
       `Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`,
+      creds.userlist
+        ? 'pgbouncer-userlist: the auth_file lines the sealing phase emitted.'
+        : 'pgbouncer-userlist: not emitted: the sealing phase had none (see its notes; values sealed by releases before this output hold none).',
     ],
     roles: { group: null, logins: [] },
     sessions: [],

@@ -52,6 +52,11 @@ export interface ApplyOptions {
   durable?: () => string | null
   /** The password for an enable-login step, generated (and masked) by the phase; default: a fresh one here. */
   password?: string
+  /**
+   * With `password` and password-encryption scram-sha-256: its verifier for the server's
+   * iteration count (see verifierOnce), so the one the phase seals or lists is the one set.
+   */
+  verifier?: (iterations: number) => string
 }
 
 /**
@@ -190,7 +195,10 @@ async function executeSteps(
       reporter.secret(plaintext)
       if (step.kind === 'enable-login') password = plaintext
       if (cfg.passwordEncryption === 'scram-sha-256') {
-        secret = scramVerifier(plaintext, before.scramIterations)
+        secret =
+          step.kind === 'enable-login' && opts.password && opts.verifier
+            ? opts.verifier(before.scramIterations)
+            : scramVerifier(plaintext, before.scramIterations)
         reporter.secret(secret)
       } else {
         secret = plaintext

@@ -212,6 +212,12 @@ export function reassignOwned(logins: readonly string[], group: string): string 
   return `REASSIGN OWNED BY ${logins.map((l) => q(l)).join(', ')} TO ${q(group)}`
 }
 
+/** Whether the admin may read pg_authid (superusers only, unless granted): pgbouncer-userlist reads verifiers there. */
+export const CAN_READ_AUTHID = `SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS readable`
+
+/** The stored password (a SCRAM verifier, an md5 hash, or null) of the given roles; needs CAN_READ_AUTHID. */
+export const READ_VERIFIERS = `SELECT rolname AS name, rolpassword AS secret FROM pg_catalog.pg_authid WHERE rolname = ANY($1::text[])`
+
 /**
  * What the group role ($1) still lacks in the admin's database for an application
  * to use it (step 5 of the prerequisites in docs/managed-services.md): CONNECT on

@@ -16,6 +16,8 @@ export interface FakeConsoleOptions {
   answer?: number
   /** The version SHOW VERSION reports. */
   version?: string
+  /** Rows of SHOW DATABASES (name, force_user): a database entry that forces a user. */
+  databases?: { name: string; force_user: string }[]
 }
 
 export interface FakeConsole {
@@ -98,7 +100,7 @@ export async function fakeConsole(opts: FakeConsoleOptions = {}): Promise<FakeCo
           continue // silence: the connection stays open, nothing comes back
         }
         stats.answered++
-        socket.write(answer(sql, version))
+        socket.write(answer(sql, version, opts.databases ?? []))
       }
     })
   })
@@ -118,9 +120,15 @@ export async function fakeConsole(opts: FakeConsoleOptions = {}): Promise<FakeCo
   }
 }
 
-function answer(sql: string, version: string): Buffer {
+function answer(sql: string, version: string, databases: { name: string; force_user: string }[]): Buffer {
   const command = sql.replace(/;$/, '').toUpperCase()
   if (command === 'SHOW VERSION') return rows(['version'], [[version]], 'SHOW')
+  if (command === 'SHOW DATABASES')
+    return rows(
+      COLUMNS[command],
+      databases.map((d) => [d.name, '127.0.0.1', '5432', d.name, d.force_user]),
+      'SHOW',
+    )
   const columns = COLUMNS[command]
   if (columns) return rows(columns, [], 'SHOW')
   return Buffer.concat([msg('E', errorFields(`unknown command: ${sql}`)), ready()])

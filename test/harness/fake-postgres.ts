@@ -26,6 +26,8 @@ export interface FakeOptions {
   cert?: { cert: string; key: string }
   /** The authentication request: cleartext password, MD5, SCRAM (without -PLUS), or none (AuthenticationOk). */
   auth: 'cleartext' | 'md5' | 'scram' | 'none'
+  /** Bytes sent right after the 'S', in the same packet: what a man in the middle injects (CVE-2021-23222). */
+  inject?: Buffer
 }
 
 const int32 = (n: number) => {
@@ -96,7 +98,7 @@ export async function startFakePostgres(opts: FakeOptions): Promise<FakePostgres
           socket.write('N')
           return converse(socket)
         }
-        socket.write('S')
+        socket.write(Buffer.concat([Buffer.from('S'), opts.inject ?? Buffer.alloc(0)]))
         const t = new tls.TLSSocket(socket, { isServer: true, secureContext: secure })
         t.on('secure', () => state.tlsConnections++)
         return converse(t)

@@ -124,3 +124,29 @@ export async function ownerOf(server: TestServer, table: string): Promise<string
     async (c) => (await c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [table])).rows[0]?.tableowner,
   )
 }
+
+/**
+ * A file of the server's own file system (pg_hba.conf, say), read through the server as its
+ * superuser: the same on every driver, a container's files included.
+ */
+export async function readServerFile(server: TestServer, path: string): Promise<string> {
+  return withAdmin(server, async (c) => (await c.query('SELECT pg_catalog.pg_read_file($1) AS t', [path])).rows[0].t)
+}
+
+/** Writes a file of the server's file system through the server (server-side lo_export, superuser), byte for byte. */
+export async function writeServerFile(server: TestServer, path: string, content: string): Promise<void> {
+  await withAdmin(server, async (c) => {
+    await c.query('BEGIN')
+    try {
+      const { rows } = await c.query('SELECT pg_catalog.lo_from_bytea(0, $1::bytea) AS oid', [
+        Buffer.from(content, 'utf8'),
+      ])
+      await c.query('SELECT pg_catalog.lo_export($1::oid, $2)', [rows[0].oid, path])
+      await c.query('SELECT pg_catalog.lo_unlink($1::oid)', [rows[0].oid])
+      await c.query('COMMIT')
+    } catch (e) {
+      await c.query('ROLLBACK')
+      throw e
+    }
+  })
+}

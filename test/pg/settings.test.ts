@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
 import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { familyName, loginAs, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
+import {
+  familyName,
+  loginAs,
+  loginError,
+  phase,
+  readServerFile,
+  servers,
+  withAdmin,
+  writeServerFile,
+} from '../harness/helpers.js'
 import type { TestServer } from '../harness/servers.js'
 
 /** Every setting of a role, per database ('' = role-wide), as stored: [database, "name=value"]. */
@@ -225,15 +233,17 @@ describe.each(servers())('PostgreSQL $major: settings follow the rotation', (ser
       await c.query(`CREATE VIEW public.v_${role} AS SELECT session_user = '${role}' AS is_app`)
       await c.query(`CREATE VIEW public.w_${role} AS SELECT session_user AS who`)
     })
+    // Through the server, as its superuser: the file is the server's (inside the container on the
+    // testcontainers driver), not necessarily one on this machine.
     const hba = await withAdmin(server, async (c) => (await c.query('SHOW hba_file')).rows[0].hba_file as string)
-    const original = readFileSync(hba, 'utf8')
+    const original = await readServerFile(server, hba)
     // After every other rule: pg_hba_file_rules reads the file as it is on disk, and nothing reloads it.
-    writeFileSync(hba, `${original.replace(/\n?$/, '\n')}host all ${role} 10.99.0.0/16 scram-sha-256\n`)
+    await writeServerFile(server, hba, `${original.replace(/\n?$/, '\n')}host all ${role} 10.99.0.0/16 scram-sha-256\n`)
     let s: Awaited<ReturnType<typeof phase>>
     try {
       s = await phase(server, { phase: 'setup', role, adopt: 'true' })
     } finally {
-      writeFileSync(hba, original)
+      await writeServerFile(server, hba, original)
     }
     const warnings = s.log.lines.filter((l) => l.startsWith('warning: Adoption: '))
     expect(warnings).toHaveLength(3)

@@ -2,9 +2,17 @@ import { idleState as baseIdleState, groupRole, loginRole as login } from '../ha
 import { describe, expect, it, vi, type Mock } from 'vitest'
 import type { RunInfo } from '../../src/inputs/config.js'
 import { StateError } from '../../src/domain/errors.js'
-import type { AdminInfo, Observation, RoleInfo, SessionGroup } from '../../src/domain/family.js'
 import {
+  foreignGrantees,
+  type AdminInfo,
+  type Observation,
+  type RoleInfo,
+  type SessionGroup,
+} from '../../src/domain/family.js'
+import {
+  adminOptionClause,
   forbiddenTarget,
+  missingPrivilege,
   planAbort,
   planClose,
   planConfirmOpen,
@@ -983,5 +991,97 @@ describe('a write-back recorded by a close that then failed', () => {
     const plan = planClose(familyObs(written()), cfg(), ctx())
     expect(kinds(plan)).toEqual(['disable-login app_a', 'write-state'])
     expect(writtenState(plan).writtenBack).toBeUndefined()
+  })
+})
+
+// ---- privileges and foreign control ----------------------------------------------
+
+describe('missingPrivilege: everything the rotation needs, in one block', () => {
+  const weak: AdminInfo = { name: 'rot', superuser: false, createrole: false, signalBackend: false, adminOption: {} }
+  const existing = (serverVersion: number) =>
+    freshObs({
+      serverVersion,
+      admin: weak,
+      group: groupRole(),
+      logins: { app_a: login('app_a'), app_b: login('app_b') },
+    })
+
+  it('on 16+ lists CREATEROLE, ADMIN OPTION on every existing family role and pg_signal_backend, with the least-privilege GRANT', () => {
+    const m = missingPrivilege(existing(160000), 'app', ['app_a', 'app_b'], { changes: true, terminate: true })
+    expect(m).toEqual({
+      privilege:
+        'CREATEROLE and ADMIN OPTION on roles "app", "app_a" and "app_b" (PostgreSQL 16+ requires it to alter a role) and pg_signal_backend (to terminate sessions of other roles)',
+      grant:
+        'ALTER ROLE "rot" CREATEROLE; GRANT "app", "app_a", "app_b" TO "rot" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE; GRANT pg_signal_backend TO "rot"',
+    })
+  })
+
+  it('before 16 ADMIN OPTION is never needed; roles the phase creates and roles already held are left out', () => {
+    expect(missingPrivilege(existing(150000), 'app', ['app_a', 'app_b'], { changes: true, terminate: false })).toEqual({
+      privilege: 'CREATEROLE',
+      grant: 'ALTER ROLE "rot" CREATEROLE',
+    })
+    const obs = existing(180000)
+    obs.admin = { ...weak, createrole: true, adminOption: { app: true } }
+    obs.logins.app_b = null
+    const m = missingPrivilege(obs, 'app', ['app_a', 'app_b'], { changes: true, terminate: false })
+    expect(m?.grant).toBe('GRANT "app_a" TO "rot" WITH ADMIN TRUE, INHERIT FALSE, SET FALSE')
+    expect(
+      missingPrivilege(obs, 'app', ['app_a', 'app_b'], {
+        changes: true,
+        created: new Set(['app_a']),
+        terminate: false,
+      }),
+    ).toBeNull()
+    expect(adminOptionClause(150000)).toBe('WITH ADMIN OPTION')
+  })
+
+  it('a superuser lacks nothing; a phase that changes nothing needs only what it terminates with', () => {
+    expect(
+      missingPrivilege({ ...existing(180000), admin: SUPERUSER }, 'app', ['app_a', 'app_b'], {
+        changes: true,
+        terminate: true,
+      }),
+    ).toBeNull()
+    expect(
+      missingPrivilege(existing(180000), 'app', ['app_a', 'app_b'], { changes: false, terminate: true })?.grant,
+    ).toBe('GRANT pg_signal_backend TO "rot"')
+  })
+})
+
+describe('foreign roles', () => {
+  const grantees = [
+    { role: 'app', member: 'app_a', adminOption: false, superuser: false },
+    { role: 'app', member: 'admin', adminOption: true, superuser: false },
+    { role: 'app_b', member: 'tenant', adminOption: true, superuser: false },
+    { role: 'app_a', member: 'postgres', adminOption: true, superuser: true },
+    { role: 'app_a', member: 'reader', adminOption: false, superuser: false },
+  ]
+
+  it("the group's logins, the admin and superusers are expected; every other ADMIN OPTION holder or member is not", () => {
+    const obs = freshObs({ grantees })
+    expect(foreignGrantees(obs, 'app', ['app_a', 'app_b'])).toEqual([
+      { role: 'app_b', member: 'tenant', kind: 'foreign-admin' },
+      { role: 'app_a', member: 'reader', kind: 'unexpected-member' },
+    ])
+  })
+
+  it('setup refuses a pre-existing login another role controls, and changes nothing', () => {
+    const obs = freshObs({
+      logins: { app_a: null, app_b: bareLogin('app_b', { canLogin: false }) },
+      grantees: [{ role: 'app_b', member: 'tenant', adminOption: true, superuser: false }],
+    })
+    expect(() => planSetup(obs, cfg(), ctx())).toThrow(
+      /Refusing to set up the family: role "tenant" holds ADMIN OPTION on "app_b".*REVOKE "app_b" FROM "tenant";/,
+    )
+  })
+
+  it('adopt: true covers the adopted login itself, with a warning', () => {
+    const obs = freshObs({
+      group: groupRole({ canLogin: true }),
+      grantees: [{ role: 'app', member: 'tenant', adminOption: true, superuser: false }],
+    })
+    const plan = planSetup(obs, cfg({ adopt: true }), ctx())
+    expect(plan.notes[0]).toMatch(/^Warning: role "tenant" holds ADMIN OPTION on "app", the adopted login/)
   })
 })

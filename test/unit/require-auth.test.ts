@@ -141,6 +141,13 @@ describe.skipIf(!openssl)(
       await expect(attempt(f, 'channel_binding=require')).rejects.toThrow(/asked for no authentication/)
     })
 
+    it("bytes after the server's TLS answer (injected in plaintext before the handshake) fail the connection", async () => {
+      const f = await startFakePostgres({ auth: 'cleartext', cert, inject: Buffer.from('R\0\0\0\x08\0\0\0\0') })
+      fakes.push(f)
+      await expect(attempt(f, 'sslmode=require')).rejects.toThrow(/unexpected data after the answer to the SSL request/)
+      expect(f.passwords).toEqual([])
+    })
+
     it('a pooler console follows the same rules: its password is not sent either', async () => {
       const f = await fake('cleartext')
       const poolers = new Poolers(

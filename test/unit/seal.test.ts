@@ -5,7 +5,9 @@ import {
   SEAL_VERSION,
   SealError,
   sealCredentials,
+  sealVerifier,
   unsealCredentials,
+  unsealVerifier,
   type SealFailure,
 } from '../../src/crypto/seal.js'
 
@@ -42,6 +44,32 @@ function other(c: string, i: number): string {
   if (r === c) r = alphabet[(alphabet.indexOf(c) + 1) % 64]
   return r
 }
+
+describe('the verifier and pgbouncer-userlist inside sealed credentials', () => {
+  const verifier =
+    'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$c3RvcmVka2V5c3RvcmVka2V5c3RvcmVka2V5c3RvcmU=:c2VydmVya2V5c2VydmVya2V5c2VydmVya2V5c2VydmU='
+  const userlist = `"app_a" "${verifier}"\n"app_b" "${verifier}"`
+
+  it('round-trip with the credentials', () => {
+    const sealed = sealCredentials({ ...CREDS, verifier, userlist }, KEY, BINDING)
+    expect(unsealCredentials(sealed, KEY, BINDING).creds).toEqual({ ...CREDS, verifier, userlist })
+  })
+
+  it('a value sealed by an earlier release (username, password and URL only) still opens, without them', () => {
+    // SEALED holds exactly the payload earlier releases wrote: {u, p, d}.
+    const { creds } = unsealCredentials(SEALED, KEY, BINDING)
+    expect(creds).toEqual(CREDS)
+    expect(creds.userlist).toBeUndefined()
+  })
+
+  it('a verifier sealed alone (the state keeps it) opens with unsealVerifier and is never taken for credentials', () => {
+    const sealed = sealVerifier('app_b', verifier, KEY, BINDING)
+    expect(unsealVerifier(sealed, KEY, { family: 'app' })).toEqual({ username: 'app_b', verifier })
+    expect(sealError(() => unsealCredentials(sealed, KEY, BINDING)).reason).toBe('malformed')
+    expect(sealError(() => unsealVerifier(sealed, KEY, { family: 'other' })).reason).toBe('family')
+    expect(sealed).not.toContain('SCRAM')
+  })
+})
 
 describe('sealCredentials / unsealCredentials', () => {
   it('round-trips the credentials and returns the binding', () => {

@@ -144,6 +144,11 @@ describe('readState with a tampered comment', () => {
       /writtenBack.login names "postgres"/,
     ],
     ['passwordSetAt naming another role', { passwordSetAt: { postgres: 'x' } }, /passwordSetAt names "postgres"/],
+    [
+      'a sealed verifier naming another role',
+      { activeVerifier: { login: 'postgres', sealed: 'pgrot1.abc' } },
+      /activeVerifier.login names "postgres"/,
+    ],
   ])('reads a state with %s as tampered', (_what, patch, reason) => {
     const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
     expect(r).toMatchObject({ kind: 'invalid', tampered: true })
@@ -191,6 +196,21 @@ describe('readState with a tampered comment', () => {
     })
     const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc' } }
     expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
+  })
+
+  it("round-trips sealed verifiers (the incoming login's in the rotation, the active login's at the top) and refuses malformed ones", () => {
+    const s = open({ activeVerifier: { login: 'app_a', sealed: 'pgrot1.v' } })
+    const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc', verifier: 'pgrot1.def' } }
+    expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
+    expect(readState(JSON.stringify({ ...idle(), activeVerifier: 'pgrot1.v' }), 'app')).toEqual({
+      kind: 'invalid',
+      reason: 'the sealed verifier recorded in the state is malformed',
+    })
+    expect(
+      readState(JSON.stringify({ ...sealed, rotation: { ...sealed.rotation, verifier: 1 } }), 'app'),
+    ).toMatchObject({
+      kind: 'invalid',
+    })
   })
 
   it('accepts the adopted group role as active when adoptedFrom is the group', () => {
