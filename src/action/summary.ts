@@ -101,6 +101,14 @@ function renderStatus(st: StatusReport): string[] {
       )
     out.push('')
   }
+  if (st.replicas?.length) {
+    out.push('| replica | replay behind | last replayed transaction | recovery_min_apply_delay |', '|---|---|---|---|')
+    for (const r of st.replicas)
+      out.push(
+        `| ${esc(r.replica)} | ${r.behindBytes} bytes | ${r.lastReplayAgeS === null ? 'none yet' : `${r.lastReplayAgeS} s ago`} | ${markdownCode(r.applyDelay)} |`,
+      )
+    out.push('')
+  }
   if (st.poolers?.length) {
     out.push(
       ...renderPoolers(

@@ -8,7 +8,7 @@ export const CLI_PHASES = ["setup","open","verify-drain","close","abort","status
 export const CLI_INPUTS: readonly CliInput[] = [
   {
     "name": "admin-url",
-    "text": "Connection URI of an administrative role (superuser, or CREATEROLE as on managed services), from a secret. URI parameters follow libpq (sslmode=verify-full, sslrootcert=...). When empty, PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGSSLMODE apply. Always masked.",
+    "text": "Connection URI of an administrative role (superuser, or CREATEROLE as on managed services), from a secret. URI parameters follow libpq (sslmode=verify-full, sslrootcert=..., channel_binding=require, require_auth=scram-sha-256); one the action cannot honour is refused (docs/security.md). When empty, PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGSSLMODE apply. Always masked.",
     "required": false,
     "default": "",
     "boolean": false,

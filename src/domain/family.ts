@@ -35,6 +35,33 @@ export function describeAddr(clientAddr: string | null, hidden?: boolean): strin
   return clientAddr ?? 'local socket'
 }
 
+/** One session of a login, one by one (close and abort read them before and after their commit). */
+export interface LoginSession {
+  /** 'primary', a replica's host:port, or 'pooler host:port'. */
+  where: string
+  /** Its identity within one run: where, and the backend pid or the pooler's client id. */
+  key: string
+  login: string
+  database: string | null
+  applicationName: string
+  clientAddr: string | null
+  addrHidden?: boolean
+}
+
+/** The backend pid or pooler client id in a LoginSession's key. */
+export const idOf = (s: LoginSession): string => s.key.slice(s.key.lastIndexOf('#') + 1)
+
+/** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
+export function describeLoginSessions(sessions: LoginSession[], max = 10): string {
+  const shown = sessions.slice(0, max).map((s) => {
+    const pooler = s.where.startsWith('pooler ')
+    const where = s.where === 'primary' || pooler ? s.where : `replica ${s.where}`
+    return `${oneLine(where)} ${pooler ? 'client' : 'pid'} ${oneLine(idOf(s))} (database ${s.database === null ? '(none)' : oneLine(s.database)}, application '${oneLine(s.applicationName)}', from ${oneLine(describeAddr(s.clientAddr, s.addrHidden))})`
+  })
+  const more = sessions.length > max ? `; and ${sessions.length - max} more` : ''
+  return `${shown.join('; ')}${more}`
+}
+
 /** What the admin role may do. */
 export interface AdminInfo {
   name: string

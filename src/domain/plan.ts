@@ -9,9 +9,11 @@ import { StateError } from './errors.js'
 import { quoteIdent, quoteLiteral } from '../inputs/names.js'
 import {
   describeForeignGrantee,
+  describeLoginSessions,
   describeSessions,
   foreignGrantees,
   sessionCount,
+  type LoginSession,
   type Observation,
   type RoleInfo,
 } from './family.js'
@@ -512,6 +514,35 @@ export function planAbort(obs: Observation, cfg: PlanConfig, ctx: PlanContext): 
     state: next,
     notes,
   }
+}
+
+/**
+ * abort never strands a deploy: while the incoming login has sessions anywhere
+ * the action can see (primary, replicas, pooler clients), a rollout already
+ * uses the new credentials, and disabling them would make every restart of it
+ * fail. abort refuses, changing nothing, unless force: true. Called inside
+ * abort's transaction, just before the change, with the sessions read then.
+ * Returns notes for the summary (under force).
+ */
+export function checkAbortInUse(
+  sessions: LoginSession[],
+  state: FamilyState,
+  cfg: Pick<PlanConfig, 'force' | 'terminate'>,
+): string[] {
+  const incoming = state.rotation?.incoming
+  const mine = sessions.filter((s) => s.login === incoming)
+  if (!incoming || mine.length === 0) return []
+  const listed = `${mine.length} session(s): ${describeLoginSessions(mine)}`
+  if (!cfg.force) {
+    throw new StateError(
+      `The incoming login "${incoming}" has ${listed}. A deploy already uses the new credentials: abort would disable them, and every restart of that deploy would then fail to log in. Nothing was changed.`,
+      describeState(state),
+      `Either finish the rollout and run close; or first move the application back to the credentials of "${state.active}" (the platform's previous value), then run abort with force: true${cfg.terminate ? ', which then also ends these sessions' : ' (add terminate: true to end these sessions)'}.`,
+    )
+  }
+  return [
+    `force: true: "${incoming}" had ${listed}; ${cfg.terminate ? 'they are ended after the commit' : 'they keep running until they disconnect, and cannot log in again'}.`,
+  ]
 }
 
 // ---- privileges ---------------------------------------------------------------

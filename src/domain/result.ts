@@ -12,7 +12,7 @@ export interface StatusReport {
   active: string | null
   canLogin: Record<string, boolean>
   /** The open rotation, without its sealed credentials. */
-  rotation: Omit<OpenRotation, 'sealed'> | null
+  rotation: Omit<OpenRotation, 'sealed' | 'verifier'> | null
   lastClosed: FamilyState['lastClosed']
   lastAborted: FamilyState['lastAborted'] | null
   passwordSetAt: Record<string, string>
@@ -23,6 +23,19 @@ export interface StatusReport {
   drift: Drift[]
   /** pgbouncer-urls: per pooler its version, pool modes, clients and server connections per login. */
   poolers?: PoolerStatus[]
+  /** replica-urls: how far each replica's replay is behind the primary (what replica-timeout must cover). */
+  replicas?: ReplicaStatus[]
+}
+
+export interface ReplicaStatus {
+  /** "host:port (replica-urls line n)". */
+  replica: string
+  /** Bytes of WAL the primary had written that the replica has not replayed yet. */
+  behindBytes: number
+  /** Age of the last transaction the replica replayed, in seconds (on an idle primary, the time since its last write). */
+  lastReplayAgeS: number | null
+  /** Its recovery_min_apply_delay ("0" when unset). */
+  applyDelay: string
 }
 
 export interface PoolerStatus extends PoolerView {

@@ -222,10 +222,10 @@ export function loginsNow(state: FamilyState): { username: string; previousUsern
     : { username: state.active }
 }
 
-/** The open rotation as status reports it: without the sealed credentials (ciphertext is for open's re-runs only). */
-export function publicRotation(rotation: OpenRotation | null): Omit<OpenRotation, 'sealed'> | null {
+/** The open rotation as status reports it: without anything sealed (ciphertext is for the phases only). */
+export function publicRotation(rotation: OpenRotation | null): Omit<OpenRotation, 'sealed' | 'verifier'> | null {
   if (!rotation) return null
-  const { sealed: _sealed, ...rest } = rotation
+  const { sealed: _sealed, verifier: _verifier, ...rest } = rotation
   return rest
 }
 

@@ -6,24 +6,13 @@
  * transaction runs), and end them there with terminate.
  */
 import { clientsToKill, judgeLogin, type BackendSession } from '../domain/drain-rule.js'
-import { describeAddr, type SessionGroup } from '../domain/family.js'
-import { oneLine } from '../domain/escape.js'
+import { idOf, type LoginSession, type SessionGroup } from '../domain/family.js'
 import { supportsKillClient, type PoolerReading } from '../postgres/poolers.js'
 import { killRefusal, probeKillRights, readBackends } from '../postgres/pooled.js'
 import { TERMINATE_SESSIONS } from '../postgres/statements.js'
 import type { PhaseDeps } from './deps.js'
 
-export interface LoginSession {
-  /** 'primary', a replica's host:port, or 'pooler host:port'. */
-  where: string
-  /** Its identity within one run: where, and the backend pid or the pooler's client id. */
-  key: string
-  login: string
-  database: string | null
-  applicationName: string
-  clientAddr: string | null
-  addrHidden?: boolean
-}
+export { describeLoginSessions, type LoginSession } from '../domain/family.js'
 
 export interface LoginSessions {
   sessions: LoginSession[]
@@ -120,18 +109,6 @@ export function groupBackends(backends: (BackendSession & { server: string })[])
   return out
 }
 
-/** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
-export function describeLoginSessions(sessions: LoginSession[], max = 10): string {
-  const shown = sessions.slice(0, max).map((s) => {
-    const id = idOf(s)
-    const what = s.where.startsWith('pooler ') ? `client ${id}` : `pid ${id}`
-    const where = s.where === 'primary' ? 'primary' : s.where.startsWith('pooler ') ? s.where : `replica ${s.where}`
-    return `${oneLine(where)} ${oneLine(what)} (database ${s.database === null ? '(none)' : oneLine(s.database)}, application '${oneLine(s.applicationName)}', from ${oneLine(describeAddr(s.clientAddr, s.addrHidden))})`
-  })
-  const more = sessions.length > max ? `; and ${sessions.length - max} more` : ''
-  return `${shown.join('; ')}${more}`
-}
-
 /**
  * After the commit that disabled the login (it can no longer log in): ends its
  * sessions everywhere, KILL_CLIENT on the poolers where the console may, and
@@ -176,5 +153,3 @@ export async function endLoginEverywhere(
     await deps.sleep(50)
   }
 }
-
-const idOf = (s: LoginSession): string => s.key.slice(s.key.lastIndexOf('#') + 1)

@@ -7,6 +7,7 @@ import type { Config } from '../inputs/config.js'
 import { hasReplayed, seconds } from '../domain/replay.js'
 import type { ReplayPosition } from '../postgres/replicas.js'
 import { WAL_POSITION } from '../postgres/statements.js'
+import type { ReplicaStatus } from '../domain/result.js'
 import type { PhaseDeps } from './deps.js'
 
 /** First poll interval; it doubles up to MAX_POLL_MS. */
@@ -68,6 +69,22 @@ export async function waitForReplicas(cfg: Config, deps: PhaseDeps, next: string
   throw new ReplicaLagError(
     `after waiting ${waited} (replica-timeout) ${lagging.join('; ')}. ${next} Raise replica-timeout if the replica lags that much on purpose.`,
   )
+}
+
+/** Each replica's replay position relative to what the primary has written now (the status phase). */
+export async function replicaStatus(deps: PhaseDeps): Promise<ReplicaStatus[]> {
+  const { lsn } = (await deps.session.client.query(WAL_POSITION)).rows[0]
+  const out: ReplicaStatus[] = []
+  for (let i = 0; i < deps.replicas.count; i++) {
+    const pos = await deps.replicas.replayPosition(i, lsn)
+    out.push({
+      replica: deps.replicas.describe(i),
+      behindBytes: pos.behind > 0n ? Number(pos.behind) : 0,
+      lastReplayAgeS: pos.replayAgeS,
+      applyDelay: pos.applyDelay,
+    })
+  }
+  return out
 }
 
 function describeLag(replica: string, pos: ReplayPosition, lsn: string): string {

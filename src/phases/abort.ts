@@ -1,25 +1,33 @@
 import { applyInTransaction } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
-import { sessionCount } from '../domain/family.js'
-import { planAbort } from '../domain/plan.js'
+import { checkAbortInUse, planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { loginsNow, type FamilyState } from '../domain/state.js'
-import { sessionsEverywhere, terminateEverywhere, waitGone } from '../phase-support/sessions.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 import { PartialFailure } from '../domain/errors.js'
 import { resultWithFamily, planContext, type PhaseDeps } from '../phase-support/deps.js'
 import { endPooled, lookThroughPoolers, requireKillRights } from '../phase-support/poolers-close.js'
-import { killPoolerClients, killRefusal } from '../postgres/pooled.js'
+import {
+  describeLoginSessions,
+  endLoginEverywhere,
+  readLoginSessions,
+  type LoginSession,
+} from '../phase-support/login-sessions.js'
+import { requireReadable } from '../postgres/pooled.js'
+import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
 
 /**
- * Cancels an open rotation (what a workflow runs with `if: failure()` after a
- * failed deploy). Safe in any state: with no rotation open it does nothing and
- * says so. With terminate, also ends the incoming login's sessions.
+ * Cancels an open rotation (what a workflow runs after a failed or cancelled
+ * deploy). Safe in any state: with no rotation open it does nothing and says so.
+ * It never strands a deploy: while the incoming login has sessions anywhere
+ * (primary, replicas, pooler clients) it refuses, changing nothing, unless
+ * force. With terminate, also ends the incoming login's sessions.
  */
 export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   // With pgbouncer-urls, every pooler must answer before anything changes.
   const look = await lookThroughPoolers(deps, cfg.logins, cfg.terminate)
+  const inUse: { notes: string[]; seen: LoginSession[] } = { notes: [], seen: [] }
   const applied = await applyInTransaction(
     deps.session,
     cfg,
@@ -29,7 +37,18 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       if (plan.kind === 'change' && cfg.terminate) requireKillRights(look, plan.state.lastAborted.login, obs)
       return plan
     },
-    { terminate: cfg.terminate },
+    {
+      terminate: cfg.terminate,
+      // With the family locked, just before the change: who uses the incoming login now.
+      beforeChanges: async (obs) => {
+        if (obs.state.kind !== 'ok' || !obs.state.state.rotation) return
+        await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
+        const now = await readLoginSessions(deps, [obs.state.state.rotation.incoming])
+        requireReadable(now.readings)
+        inUse.seen = now.sessions
+        inUse.notes = checkAbortInUse(now.sessions, obs.state.state, cfg)
+      },
+    },
   )
   const { plan, before } = applied
   if (plan.kind === 'noop') {
@@ -51,18 +70,10 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const aborted = plan.state.lastAborted.login
   const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
   return afterCommit(committed, async () => {
-    const notes = [...plan.notes]
-    // Before its sessions are counted and ended there: every replica has replayed the NOLOGIN.
+    const notes = [...plan.notes, ...inUse.notes]
+    // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
     notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))))
-    if (cfg.terminate) {
-      const sessions = sessionCount(await sessionsEverywhere([aborted], deps), aborted)
-      if (sessions > 0) {
-        notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`)
-        await waitGone(aborted, deps)
-      }
-    }
-    if (cfg.terminate) notes.push(...(await poolerClientsLeft(deps, aborted)))
-    notes.push(...(await endPooled(deps, aborted)))
+    notes.push(...(await incomingGone(cfg, deps, aborted, plan.state.active, inUse.seen)))
     return resultWithFamily(
       cfg,
       deps,
@@ -71,6 +82,43 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       notes,
     )
   })
+}
+
+/**
+ * abort's postcondition, after its commit (and after the replicas replayed it):
+ * the aborted login's sessions are read again. With terminate, every one is
+ * ended; what cannot be (a pooler without KILL_CLIENT) is named. Without it, a
+ * session that logged in after abort's check (so no force: true covered it) is
+ * a deploy that connected meanwhile: abort fails after its commit, naming it.
+ */
+export async function incomingGone(
+  cfg: Config,
+  deps: PhaseDeps,
+  aborted: string,
+  active: string,
+  seen: LoginSession[],
+): Promise<string[]> {
+  const notes: string[] = []
+  if (cfg.terminate) {
+    const { ended, left, refusals } = await endLoginEverywhere(deps, aborted)
+    const clients = ended.filter((x) => x.where.startsWith('pooler ')).length
+    if (clients) notes.push(`Ended ${clients} pooler client(s) of "${aborted}" with KILL_CLIENT.`)
+    if (ended.length > clients) notes.push(`Signalled ${ended.length - clients} sessions of "${aborted}" to terminate.`)
+    if (left.sessions.length)
+      notes.push(
+        `Not ended: ${describeLoginSessions(left.sessions)}${refusals.length ? ` (${refusals.join('; ')})` : ''}; they fail at their next transaction that needs a new server connection.`,
+      )
+    notes.push(...(await endPooled(deps, aborted)))
+    return notes
+  }
+  notes.push(...(await endPooled(deps, aborted)))
+  const known = new Set(seen.map((s) => s.key))
+  const appeared = (await readLoginSessions(deps, [aborted])).sessions.filter((s) => !known.has(s.key))
+  if (appeared.length)
+    throw new Error(
+      `"${aborted}" has ${appeared.length} session(s) that logged in while abort ran: ${describeLoginSessions(appeared)}. A deploy may be using the credentials abort just disabled: they keep working until they disconnect, and cannot log in again. Move the application back to the credentials of "${active}".`,
+    )
+  return notes
 }
 
 /** A re-run after an abort whose replay wait timed out: wait for the replicas again. */
@@ -93,16 +141,4 @@ async function replayedEarlierAbort(
 /** What to do when a replica did not replay abort's commit in time. */
 function abortNext(login: string): string {
   return `Until it replays the commit, "${login}" still logs in on that replica. Run abort again: it waits for the replicas again.`
-}
-
-/** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
-async function poolerClientsLeft(deps: PhaseDeps, login: string): Promise<string[]> {
-  if (!deps.poolers.count) return []
-  const readings = await deps.poolers.read()
-  const refusal = killRefusal(readings, login)
-  const killed = await killPoolerClients(deps, readings, login)
-  const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : []
-  if (refusal)
-    notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`)
-  return notes
 }

@@ -7,6 +7,7 @@ import { READ_OWNERSHIP } from '../postgres/statements.js'
 import { describeState, describeWrittenBack, loginsNow, publicRotation } from '../domain/state.js'
 import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
 import { poolerStatus } from '../phase-support/poolers-status.js'
+import { replicaStatus } from '../phase-support/replicas-wait.js'
 
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
 export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
@@ -59,7 +60,7 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
       count: s.count,
     })),
     drift,
-    ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.group, ...cfg.logins]) } : {}),
+    ...(await peerStatus(cfg, deps)),
   }
   if (obs.state.kind === 'invalid')
     deps.reporter.warning(
@@ -68,4 +69,12 @@ export async function status(cfg: Config, deps: PhaseDeps): Promise<PhaseResult>
   if (report.writtenBack) deps.reporter.warning(describeWrittenBack(report.writtenBack))
   if (drift.length) deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`)
   return { ...result, status: report }
+}
+
+/** What status shows of the servers in front of and beside the primary: pgbouncer-urls and replica-urls. */
+async function peerStatus(cfg: Config, deps: PhaseDeps): Promise<Pick<StatusReport, 'poolers' | 'replicas'>> {
+  return {
+    ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.group, ...cfg.logins]) } : {}),
+    ...(deps.replicas.count ? { replicas: await replicaStatus(deps) } : {}),
+  }
 }

@@ -53,7 +53,7 @@ export function openStream(plan: StreamPlan, timeoutMs: number): Promise<ReadySt
       if (settled) return
       settled = true
       clearTimeout(timer)
-      stream.removeListener('error', fail)
+      // `fail` stays attached (a no-op now): an error before pg attaches its own listener must not crash.
       resolve({ stream: handOver(stream, paused), encrypted })
     }
     let paused = false

@@ -34,13 +34,55 @@ describe.each(servers())('PostgreSQL $major: abort', (server) => {
     expect(again.outputs.rotationId).not.toBe(o.outputs.rotationId)
   })
 
-  it("with terminate: true also ends the incoming login's sessions", async () => {
+  it('refuses, changing nothing, while the incoming login has a session (a deploy already uses it), naming it and saying what to do', async () => {
+    const role = familyName()
+    const s = await phase(server, { phase: 'setup', role })
+    const o = await phase(server, { phase: 'open', role })
+    const app = await loginAs(server, `${role}_b`, o.outputs.password!)
+    try {
+      const before = await snapshotRoles(server, family(role))
+      for (const inputs of [{}, { terminate: 'true' }] as Record<string, string>[]) {
+        const e = await phase(server, { phase: 'abort', role, ...inputs }).then(
+          () => new Error('abort succeeded'),
+          (x: Error) => x,
+        )
+        expect(e.message).toMatch(
+          new RegExp(
+            `The incoming login "${role}_b" has 1 session\\(s\\): primary pid \\d+ \\(database postgres, application 'test-app', from 127\\.0\\.0\\.1\\)`,
+          ),
+        )
+        expect(e.message).toMatch(/Nothing was changed/)
+        expect(e.message).toMatch(
+          new RegExp(
+            `finish the rollout and run close.*move the application back to the credentials of "${role}_a".*force: true`,
+            'is',
+          ),
+        )
+        expect((e as { committed?: boolean }).committed).toBeUndefined()
+      }
+      expect(await snapshotRoles(server, family(role))).toEqual(before)
+      expect((await app.query('SELECT current_user AS u')).rows[0].u).toBe(role)
+      expect(await loginError(server, `${role}_b`, o.outputs.password!)).toBeNull()
+
+      // force: true aborts anyway; the session keeps running (it cannot log in again), and the notes say so.
+      const a = await phase(server, { phase: 'abort', role, force: 'true' })
+      expect(a.outputs).toMatchObject({ state: 'idle', previousUsername: `${role}_b` })
+      expect(a.notes.join(' ')).toMatch(new RegExp(`force: true: "${role}_b" had 1 session`))
+      expect((await app.query('SELECT 1 AS one')).rows[0].one).toBe(1)
+      expect(await loginError(server, `${role}_b`, o.outputs.password!)).not.toBeNull()
+      expect(await loginError(server, `${role}_a`, s.outputs.password!)).toBeNull()
+    } finally {
+      await app.end().catch(() => {})
+    }
+  })
+
+  it("force: true with terminate: true aborts and ends the incoming login's sessions", async () => {
     const role = familyName()
     await phase(server, { phase: 'setup', role })
     const o = await phase(server, { phase: 'open', role })
     const app = await loginAs(server, `${role}_b`, o.outputs.password!)
     const ended = new Promise((r) => app.once('error', r))
-    const a = await phase(server, { phase: 'abort', role, terminate: 'true' })
+    const a = await phase(server, { phase: 'abort', role, terminate: 'true', force: 'true' })
     expect(a.notes.join(' ')).toMatch(/Signalled 1 sessions/)
     await ended
     await app.end().catch(() => {})

@@ -171,7 +171,8 @@ describe.each(servers())(
       const app2 = await loginAs(admin, `${role}_a`, o2.outputs.password!, db)
       app2.on('error', () => {})
       await phase(admin, { phase: 'verify-drain', role, timeout: '1s', 'terminate-after': '0s', ...replicas })
-      await phase(admin, { phase: 'abort', role, terminate: 'true' })
+      // The incoming login has a session (app2): abort needs force: true to disable it anyway.
+      await phase(admin, { phase: 'abort', role, terminate: 'true', force: 'true' })
       await phase(admin, { phase: 'status', role, ...replicas })
 
       const legacy = `${role}_legacy`

@@ -190,6 +190,17 @@ describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streamin
       expect(msg).toMatch(/recovery_min_apply_delay/)
       expect(msg).toMatch(/[Rr]e-run open.*seal-key.*abort/s)
       expect((failed as { committed?: boolean }).committed).toBe(true)
+      // status shows how far the replica is behind, and why.
+      const st = await phase(p, { phase: 'status', role, 'replica-urls': replica.url })
+      expect(st.status?.replicas).toEqual([
+        {
+          replica: `replica 127.0.0.1:${replica.port} (replica-urls line 1)`,
+          behindBytes: expect.any(Number),
+          lastReplayAgeS: expect.any(Number),
+          applyDelay: '1h',
+        },
+      ])
+      expect(st.status?.replicas?.[0].behindBytes).toBeGreaterThan(0)
     } finally {
       await applyDelay(replica, '0')
     }

@@ -26,6 +26,8 @@ describe.each(servers())('PostgreSQL $major: username means the login to use now
     // The state still names the outgoing login as active until close; the JSON says so and holds no ciphertext.
     expect(st.status).toMatchObject({ active: a, rotation: { id, incoming: b } })
     expect(st.status!.rotation).not.toHaveProperty('sealed')
+    expect(st.status!.rotation).not.toHaveProperty('verifier')
+    expect(JSON.stringify(st.status)).not.toMatch(/pgrot\d\./)
     expect(JSON.stringify(st.status)).not.toContain(o.outputs.sealedCredentials!.slice(0, 40))
 
     const setupAgain = await phase(server, { phase: 'setup', role })

@@ -271,6 +271,34 @@ describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
       expect(await backends(server, f.next.user)).toBe(0)
     })
 
+    it('abort refuses, changing nothing, while a client is logged in to a pooler as the incoming login; force: true aborts anyway', async () => {
+      const f = await opened(server)
+      const client = await bouncer.connect(f.next.user, f.next.password)
+      try {
+        const before = await snapshotRoles(server, family(f.role))
+        await expect(
+          phase(server, { phase: 'abort', role: f.role, 'pgbouncer-urls': bouncer.statsUrl }),
+        ).rejects.toThrow(
+          new RegExp(
+            `The incoming login "${f.next.user}" has 1 session\\(s\\): pooler 127\\.0\\.0\\.1:${bouncer.port} client .*Nothing was changed.*finish the rollout and run close.*force: true`,
+            's',
+          ),
+        )
+        expect(await snapshotRoles(server, family(f.role))).toEqual(before)
+        expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(f.role)
+        const a = await phase(server, {
+          phase: 'abort',
+          role: f.role,
+          force: 'true',
+          'pgbouncer-urls': bouncer.statsUrl,
+        })
+        expect(a.outputs).toMatchObject({ state: 'idle', previousUsername: f.next.user })
+        expect(a.notes.join(' ')).toMatch(new RegExp(`force: true: "${f.next.user}" had 1 session\\(s\\): pooler`))
+      } finally {
+        await client.end().catch(() => {})
+      }
+    })
+
     it.runIf(killClient)(
       'abort with terminate and a stats_users console refuses before changing anything (KILL_CLIENT needs admin_users)',
       async () => {
@@ -336,7 +364,7 @@ describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
       } finally {
         await client.end()
         await forcing.stop()
-        await phase(server, { phase: 'abort', role: f.role })
+        await phase(server, { phase: 'abort', role: f.role, force: 'true' })
       }
     })
   },

@@ -186,3 +186,44 @@ describe('renderFailureSummary', () => {
     expect(renderFailureSummary('open', 'a|b <script>')).toContain('**a\\|b \\<script\\>**')
   })
 })
+
+describe('the status summary with replica-urls', () => {
+  it('shows per replica how far its replay is behind, the age of its last replayed transaction and its apply delay', () => {
+    const md = renderSummary(
+      result({
+        phase: 'status',
+        status: {
+          group: 'app',
+          state: 'idle',
+          description: 'idle, app_a active',
+          active: 'app_a',
+          canLogin: { app: false, app_a: true, app_b: false },
+          rotation: null,
+          lastClosed: null,
+          lastAborted: null,
+          passwordSetAt: {},
+          writtenBack: null,
+          sessions: [],
+          drift: [],
+          replicas: [
+            {
+              replica: 'replica 10.0.0.7:5432 (replica-urls line 1)',
+              behindBytes: 0,
+              lastReplayAgeS: 2,
+              applyDelay: '0',
+            },
+            {
+              replica: 'replica r|2:5432 (replica-urls line 2)',
+              behindBytes: 136,
+              lastReplayAgeS: null,
+              applyDelay: '1h',
+            },
+          ],
+        },
+      }),
+    )
+    expect(md).toContain('| replica | replay behind | last replayed transaction | recovery_min_apply_delay |')
+    expect(md).toContain('| replica 10.0.0.7:5432 (replica-urls line 1) | 0 bytes | 2 s ago | `0` |')
+    expect(md).toContain('| replica r\\|2:5432 (replica-urls line 2) | 136 bytes | none yet | `1h` |')
+  })
+})
