@@ -28,6 +28,8 @@ export interface RunOptions {
   idleInTransactionTimeoutMs?: number
   /** Overrides POOLER_LIMITS (how long a pooler console may take); tests only. */
   poolerLimits?: PoolerLimits
+  /** Overrides ADMIN_QUERY_TIMEOUT_MS (how long a statement may go unanswered); tests only. */
+  adminQueryTimeoutMs?: number
   /** Test seam, see PhaseDeps. */
   afterLoginCheck?: () => Promise<void>
 }
@@ -66,6 +68,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     opts.lockTimeoutMs,
     clock,
     opts.idleInTransactionTimeoutMs,
+    opts.adminQueryTimeoutMs,
   )
   const deps: PhaseDeps = {
     reporter: opts.reporter,

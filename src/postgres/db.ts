@@ -188,6 +188,13 @@ export function connectionError(e: unknown, what: string): DatabaseError {
   }
   // Server text (it may name a database holding a line break): one line.
   const msg = oneLine(err.message ?? String(e))
+  if (msg === 'Query read timeout') {
+    // Logged in, then silence (queryTimeoutMs): a hung server, not a network blip; not retried.
+    return new DatabaseError(
+      `${what}: the server accepted the login but did not answer its first statement in time.`,
+      'Check the server (hung, or overloaded) and the network between it and the runner, then run the phase again.',
+    )
+  }
   if (/timeout/i.test(msg)) {
     return new DatabaseError(
       `${what}: connection timed out.`,

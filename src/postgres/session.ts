@@ -4,6 +4,14 @@ import type { ConnectionTarget } from './urls.js'
 import { systemClock, type Clock } from '../domain/clock.js'
 
 /**
+ * How long any statement on an admin connection may go unanswered before the
+ * client gives up on it: above the phase transaction's statement_timeout
+ * (120 s), so a busy server reports its own timeout first, and only a server
+ * (or network) that stopped answering meets this one.
+ */
+export const ADMIN_QUERY_TIMEOUT_MS = 150_000
+
+/**
  * The admin connection of a phase. A phase that loses it (server restart,
  * network) opens a new one with renew() and carries on.
  */
@@ -20,6 +28,8 @@ export class AdminSession {
     readonly clock: Clock = systemClock,
     /** Overrides the phase transaction's idle_in_transaction_session_timeout (5 min); tests only. */
     readonly idleInTransactionTimeoutMs?: number,
+    /** The client-side limit of every statement on these connections. */
+    private readonly queryTimeoutMs = ADMIN_QUERY_TIMEOUT_MS,
   ) {}
 
   get client(): Client {
@@ -28,7 +38,10 @@ export class AdminSession {
   }
 
   async open(): Promise<Client> {
-    this.#client = await connect(this.target, this.what, { applicationName: this.applicationName })
+    this.#client = await connect(this.target, this.what, {
+      applicationName: this.applicationName,
+      queryTimeoutMs: this.queryTimeoutMs,
+    })
     return this.#client
   }
 
@@ -40,7 +53,10 @@ export class AdminSession {
 
   /** A second connection to the same database (the write-back record's autocommit statements). */
   async another(): Promise<Client> {
-    return connect(this.target, `${this.what}, second connection`, { applicationName: this.applicationName })
+    return connect(this.target, `${this.what}, second connection`, {
+      applicationName: this.applicationName,
+      queryTimeoutMs: this.queryTimeoutMs,
+    })
   }
 
   /** A connection to the same server with the same credentials but another database. */
@@ -48,6 +64,7 @@ export class AdminSession {
     return connect(this.target, `${this.what}, database "${oneLine(database)}"`, {
       applicationName: this.applicationName,
       database,
+      queryTimeoutMs: this.queryTimeoutMs,
     })
   }
 

@@ -16,6 +16,8 @@ export interface FakeConsoleOptions {
   answer?: number
   /** The version SHOW VERSION reports. */
   version?: string
+  /** Answer any other statement with an empty result, as a PostgreSQL server would a SET (a stand-in for a database server that stalls later). */
+  anySql?: boolean
   /** Rows of SHOW DATABASES (name, force_user): a database entry that forces a user. */
   databases?: { name: string; force_user: string }[]
 }
@@ -100,7 +102,7 @@ export async function fakeConsole(opts: FakeConsoleOptions = {}): Promise<FakeCo
           continue // silence: the connection stays open, nothing comes back
         }
         stats.answered++
-        socket.write(answer(sql, version, opts.databases ?? []))
+        socket.write(answer(sql, version, opts.databases ?? [], Boolean(opts.anySql)))
       }
     })
   })
@@ -120,7 +122,12 @@ export async function fakeConsole(opts: FakeConsoleOptions = {}): Promise<FakeCo
   }
 }
 
-function answer(sql: string, version: string, databases: { name: string; force_user: string }[]): Buffer {
+function answer(
+  sql: string,
+  version: string,
+  databases: { name: string; force_user: string }[],
+  anySql: boolean,
+): Buffer {
   const command = sql.replace(/;$/, '').toUpperCase()
   if (command === 'SHOW VERSION') return rows(['version'], [[version]], 'SHOW')
   if (command === 'SHOW DATABASES')
@@ -131,6 +138,7 @@ function answer(sql: string, version: string, databases: { name: string; force_u
     )
   const columns = COLUMNS[command]
   if (columns) return rows(columns, [], 'SHOW')
+  if (anySql) return Buffer.concat([msg('C', cstr('SELECT 0')), ready()])
   return Buffer.concat([msg('E', errorFields(`unknown command: ${sql}`)), ready()])
 }
 

@@ -84,6 +84,7 @@ export async function phase(
     lockTimeoutMs?: number
     idleInTransactionTimeoutMs?: number
     poolerLimits?: PoolerLimits
+    adminQueryTimeoutMs?: number
     afterLoginCheck?: () => Promise<void>
   } = {},
 ): Promise<PhaseResult & { log: Recorded }> {
@@ -95,6 +96,7 @@ export async function phase(
     lockTimeoutMs: opts.lockTimeoutMs,
     idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs,
     poolerLimits: opts.poolerLimits,
+    adminQueryTimeoutMs: opts.adminQueryTimeoutMs,
     afterLoginCheck: opts.afterLoginCheck,
   })
   return { ...result, log: reporter }

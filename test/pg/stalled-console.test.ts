@@ -166,3 +166,29 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     },
   )
 })
+
+describe('a database server that stops answering never hangs a phase either', () => {
+  const server = servers()[0]
+
+  it.each([
+    ['right after the login (its first statement)', { answer: 0 }],
+    ['after the first statement (the family read)', { answer: 1, anySql: true }],
+  ])('status against an admin-url server that stalls %s fails within the query timeout', async (_what, opts) => {
+    const fake = await stallingConsole(opts)
+    const started = Date.now()
+    const { error } = await bounded(
+      settle(
+        phase(
+          server,
+          { phase: 'status', role: 'stalled', 'admin-url': fake.url.replace('/pgbouncer', '/appdb') },
+          { adminQueryTimeoutMs: 1000 },
+        ),
+      ),
+      15_000,
+      'status',
+    )
+    expect(error).toMatch(/did not answer its first statement in time|Query read timeout/)
+    expect(Date.now() - started).toBeLessThan(1000 + 2000)
+    await expect.poll(() => fake.stats.closed, { timeout: 2000 }).toBe(fake.stats.accepted)
+  })
+})
