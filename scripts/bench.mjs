@@ -593,7 +593,10 @@ function cliSection(node, r) {
     CLI_START,
     "## The command-line tool's cold start",
     '',
-    `\`node dist/cli.js --help\` (the entry answers \`--help\` and \`--version\` before loading \`pg\` or the phases) against \`node -e 0\`, on ${node.label}, interleaved, median of ${RUNS}. Target: within ${TARGET.cliHelp}x.`,
+    `\`node dist/cli.js --help\` (the entry answers \`--help\` and \`--version\` before loading \`pg\` or the phases) against \`node -e 0\`, on ${node.label}, interleaved, median of ${RUNS}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${os.availableParallelism()} cores when it ended. Target: within ${TARGET.cliHelp}x.`,
     '',
     table(
       ['`node -e 0`', '`node dist/cli.js --help`', 'ratio', 'min / max', 'target'],

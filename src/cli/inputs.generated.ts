@@ -129,7 +129,7 @@ export const CLI_INPUTS: readonly CliInput[] = [
   },
   {
     "name": "terminate",
-    "text": "close: terminate the sessions of the old login that are still connected, right after the commit. abort: terminate the sessions of the aborted (incoming) login.",
+    "text": "close: terminate the sessions of the old login that are still connected, right after the commit, also those that logged in while close ran. abort (with force): terminate the sessions of the aborted (incoming) login.",
     "required": false,
     "default": "false",
     "boolean": true,
@@ -140,7 +140,7 @@ export const CLI_INPUTS: readonly CliInput[] = [
   },
   {
     "name": "force",
-    "text": "close: close even though sessions of the old login remain (they run on until they disconnect). abort: disable the incoming login although close already wrote its credentials to GitHub secrets. open: on a re-run by the opening workflow run without seal-key, issue a new password to the incoming login (a deploy that received the first one can no longer log in).",
+    "text": "close: close even though sessions of the old login remain (they run on until they disconnect). abort: disable the incoming login although it has sessions (a deploy already uses it: move the application back to the previous credentials first) or close already wrote its credentials to GitHub secrets. open: on a re-run by the opening workflow run without seal-key, issue a new password to the incoming login (a deploy that received the first one can no longer log in).",
     "required": false,
     "default": "false",
     "boolean": true,

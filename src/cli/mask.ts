@@ -29,11 +29,6 @@ export class Masker {
     this.add(this.issued, value)
   }
 
-  /** True when the value is an issued credential that stays hidden. */
-  hides(value: string): boolean {
-    return !this.showSecrets && this.issued.has(value)
-  }
-
   /** Text with every secret it must not show replaced by ***, longest first (a URL before its password). */
   mask(text: string): string {
     this.sorted ??= [...this.always, ...(this.showSecrets ? [] : this.issued)].sort((a, b) => b.length - a.length)

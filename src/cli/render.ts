@@ -39,7 +39,8 @@ function outputLines(r: PhaseResult, masker: Masker, t: (s: string) => string): 
     const value = r.outputs[field]
     if (value === undefined) continue
     const text = String(value)
-    rows.push([name, masker.hides(text) ? '***  (--show-secrets prints it)' : t(text)])
+    // A value holding a hidden secret (the password, database-url, pgbouncer-userlist's verifiers) is hidden whole.
+    rows.push([name, masker.mask(text) !== text ? '***  (--show-secrets prints it)' : t(text)])
   }
   return table(rows)
 }

@@ -10,6 +10,7 @@ import { freePort } from '../../scripts/lib/embedded-postgres.mjs'
 import { familyName, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
 import { family, openedFamily } from '../harness/roles.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
+import { fakeGitHub, holdFirstWrite } from '../harness/fake-github.js'
 import type { TestServer } from '../harness/servers.js'
 
 const missing = pgbouncerMissing()
@@ -17,6 +18,8 @@ if (missing) {
   console.log(`[pooler] skipped: ${missing}`)
   it.skip(missing, () => {})
 }
+
+const GH_TOKEN = 'github_pat_11TEST0000000000000000_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -269,6 +272,62 @@ describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
       const a = await phase(server, { phase: 'abort', role: f.role, 'pgbouncer-urls': bouncer.statsUrl })
       expect(a.notes.join(' ')).toMatch(/Ended \d+ pooled server connection\(s\) of/)
       expect(await backends(server, f.next.user)).toBe(0)
+    })
+
+    it('a client that logs in to the pooler as the old login while close runs: close with terminate ends it, without terminate close fails after its commit naming it', async () => {
+      for (const terminate of killClient ? [false, true] : [false]) {
+        const hold = holdFirstWrite()
+        const github = await fakeGitHub({ token: GH_TOKEN, intercept: hold.intercept })
+        const env = { GITHUB_RUN_ID: '77', GITHUB_API_URL: github.apiUrl, GITHUB_REPOSITORY: 'octo-org/shop' }
+        const role = familyName('poolrace')
+        const base = { role, 'seal-key': 'correct horse battery staple, sealed' }
+        const s = await phase(server, { ...base, phase: 'setup' }, { env })
+        const o = await phase(server, { ...base, phase: 'open' }, { env })
+        const closing = phase(
+          server,
+          {
+            ...base,
+            phase: 'close',
+            'github-token': GH_TOKEN,
+            'github-secrets': 'DATABASE_URL=database-url',
+            'sealed-credentials': o.outputs.sealedCredentials!,
+            'pgbouncer-urls': bouncer.adminUrl,
+            ...(terminate ? { terminate: 'true' } : {}),
+          },
+          { env },
+        ).then(
+          (r) => ({ r, e: null }),
+          (e: Error & { committed?: boolean }) => ({ r: null, e }),
+        )
+        // close is inside its transaction (it passed its pooler recheck) and waits for GitHub.
+        await hold.held
+        const intruder = await bouncer.connect(s.outputs.username!, s.outputs.password!, 'intruder')
+        intruder.on('error', () => {})
+        expect((await intruder.query('SELECT current_user AS u')).rows[0].u).toBe(role)
+        hold.release()
+        const { r, e } = await closing
+        try {
+          if (terminate) {
+            if (e) throw e
+            expect(r!.outputs).toMatchObject({ state: 'idle', remainingConnections: 0 })
+            expect(r!.notes.join(' ')).toMatch(/Ended 1 pooler client\(s\) .* with KILL_CLIENT/)
+            await expect(intruder.query('SELECT 1')).rejects.toThrow()
+          } else {
+            expect(e?.committed).toBe(true)
+            expect(e!.message).toMatch(
+              new RegExp(
+                `closed.*"${s.outputs.username}" still has 1 session\\(s\\) that logged in during the close: pooler 127\\.0\\.0\\.1:${bouncer.port} client .*application 'intruder'.*terminate: true and rotation-id: ${o.outputs.rotationId}`,
+              ),
+            )
+          }
+          expect((await bouncer.console('SHOW CLIENTS')).filter((c) => c.user === s.outputs.username).length).toBe(
+            terminate ? 0 : 1,
+          )
+        } finally {
+          await intruder.end().catch(() => {})
+          await github.close()
+        }
+      }
     })
 
     it('abort refuses, changing nothing, while a client is logged in to a pooler as the incoming login; force: true aborts anyway', async () => {

@@ -1,6 +1,6 @@
 /**
  * The CLI's command line, help, masking and terminal output, without a database. What
- * needs PostgreSQL (and the built bundle) is in cli.test.ts.
+ * needs PostgreSQL (and the built bundle) is in test/cli/cli.test.ts.
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
