@@ -185,6 +185,58 @@ describe('docs/recipes', () => {
   })
 })
 
+/**
+ * The failure path of every rotation workflow (the recipes and the reusable rotate.yml):
+ * abort runs when the deploy failed and also when the run was cancelled (a cancelled run
+ * that ran no abort leaves the rotation open with no workflow to clear it), and the abort
+ * job first puts the platform's previous value back (a step named "Restore ..."), then
+ * aborts: the other order disables the login the platform still hands out.
+ */
+describe.each([
+  ...recipeFiles()
+    .filter((f) => f !== 'setup.yml' && !f.startsWith('first-deploy-'))
+    .map((f) => [f, join(recipes, f)] as const),
+  ['rotate.yml', join(root, '.github', 'workflows', 'rotate.yml')] as const,
+])('the failure path of %s', (name, path) => {
+  const abortJob = () => {
+    const result = parse(name, readFileSync(path, 'utf8'))
+    const jobs = result.value && isMapping(result.value) ? result.value.find('jobs') : undefined
+    const job = jobs && isMapping(jobs) ? jobs.find('abort') : undefined
+    if (!job || !isMapping(job)) throw new Error(`${name} has no abort job`)
+    return job
+  }
+
+  it('runs abort when the deploy failed or the run was cancelled, never after a deploy that finished', () => {
+    const job = abortJob()
+    const condition = String(job.find('if') ?? '')
+    expect(condition).toContain('failure()')
+    expect(condition).toContain('cancelled()')
+    expect(condition).toContain("needs.open.result == 'success'")
+    expect(condition).toContain("needs.deploy.result == 'failure'")
+    expect(condition).toContain("needs.deploy.result == 'cancelled'")
+    expect(condition).not.toContain('always()')
+  })
+
+  it("restores the platform's previous value before it aborts", () => {
+    const job = abortJob()
+    const stepsToken = job.find('steps')
+    const steps = stepsToken && isSequence(stepsToken) ? [...stepsToken].filter(isMapping) : []
+    const names = steps.map((st) => String(st.find('name') ?? ''))
+    const phaseOf = (st: (typeof steps)[number]) => {
+      const w = st.find('with')
+      return w && isMapping(w) ? String(w.find('phase') ?? '') : ''
+    }
+    const abortAt = steps.findIndex((st) => phaseOf(st) === 'abort')
+    const restoreAt = names.findIndex((n) => /^Restore /.test(n))
+    expect(abortAt, `${name}: no step runs phase abort`).toBeGreaterThanOrEqual(0)
+    expect(restoreAt, `${name}: no "Restore ..." step in the abort job`).toBeGreaterThanOrEqual(0)
+    expect(restoreAt, `${name}: the restore step must come before abort`).toBeLessThan(abortAt)
+    // Nothing between them may let abort run after a failed restore.
+    for (const st of steps.slice(restoreAt, abortAt + 1))
+      expect(String(st.find('continue-on-error') ?? 'false'), `${name}: ${String(st.find('name'))}`).toBe('false')
+  })
+})
+
 describe('workflows shown in Markdown', () => {
   const blocks = markdownFiles().flatMap((file) => workflowBlocks(file).map((b) => ({ file, ...b })))
 

@@ -370,7 +370,7 @@ describe('the example rotation workflow', () => {
     ])
     const abort = jobs().find((j) => j.id === 'abort')!
     expect(stringAt(abort.token, 'if')).toBe(
-      "failure() && needs.open.result == 'success' && needs.deploy.result == 'failure'",
+      "(failure() || cancelled()) && needs.open.result == 'success' && (needs.deploy.result == 'failure' || needs.deploy.result == 'cancelled')",
     )
   })
 

@@ -21,6 +21,8 @@ import {
   type PoolerSnapshot,
 } from '../../src/postgres/poolers.js'
 import { sessionsSeenThroughPoolers } from '../../src/postgres/pooled.js'
+import { Poolers } from '../../src/postgres/poolers.js'
+import { fakeConsole, type FakeConsole } from '../harness/fake-console.js'
 
 const backend = (
   pid: number,
@@ -325,5 +327,62 @@ describe('the job summary with poolers', () => {
     expect(md).toContain('| pgb-1:6432 | PgBouncer 1.18.0 | app_a | 1 | 2 (0) |')
     expect(md).toContain('| pgb-1:6432 | PgBouncer 1.18.0 | app_b | 3 | 3 (1) |')
     expect(md).toContain("| pgb-2:6432 | not readable: `cannot reach it (ECONNREFUSED) \\| 'x'` | | | |")
+  })
+})
+
+describe('Poolers: every console read has a deadline (a stand-in console that stalls)', () => {
+  const limits = { connectMs: 2000, commandMs: 400, readMs: 1500, lastLookMs: 300 }
+  const target = (c: FakeConsole) => [{ url: c.url, label: c.label, line: 1 }]
+
+  it('a command that gets no answer fails after commandMs, and its socket is destroyed', async () => {
+    const fc = await fakeConsole({ answer: 2 })
+    const poolers = new Poolers(target(fc), 'test', limits)
+    try {
+      const started = Date.now()
+      const [r] = await poolers.read()
+      expect(Date.now() - started).toBeLessThan(limits.commandMs + 500)
+      expect(r.error).toBe(
+        `no answer to SHOW SERVERS within ${limits.commandMs} ms: the console stalled, its connection was closed`,
+      )
+      await expect.poll(() => fc.stats.closed, { timeout: 1000 }).toBe(1)
+    } finally {
+      await poolers.end()
+      await fc.close()
+    }
+  })
+
+  it('a read is cut at the phase deadline, and one that starts after it still gets lastLookMs', async () => {
+    const fc = await fakeConsole({ answer: 0 })
+    let now = 0
+    const clock = { now: () => new Date(now), sleep: async () => {} }
+    const poolers = new Poolers(target(fc), 'test', { ...limits, commandMs: 5000 }, clock)
+    try {
+      poolers.setDeadline(700)
+      let started = Date.now()
+      let [r] = await poolers.read()
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600)
+      expect(Date.now() - started).toBeLessThan(700 + 400)
+      expect(r.error).toMatch(/^no answer to SHOW VERSION within \d+ ms/)
+      now = 10_000 // past the deadline: the last look
+      started = Date.now()
+      ;[r] = await poolers.read()
+      expect(Date.now() - started).toBeLessThan(limits.lastLookMs + 400)
+      expect(r.error).toMatch(/^no answer to SHOW VERSION within \d+ ms/)
+    } finally {
+      await poolers.end()
+      await fc.close()
+    }
+  })
+
+  it('end() does not wait on a console that never answers the login', async () => {
+    const fc = await fakeConsole({ silentStartup: true })
+    const poolers = new Poolers(target(fc), 'test', { ...limits, connectMs: 300 })
+    const [r] = await poolers.read()
+    expect(r.error).toMatch(/timed out|timeout/)
+    const started = Date.now()
+    await poolers.end()
+    expect(Date.now() - started).toBeLessThan(500)
+    await expect.poll(() => fc.stats.closed, { timeout: 1000 }).toBe(fc.stats.accepted)
+    await fc.close()
   })
 })
