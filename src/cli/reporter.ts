@@ -82,7 +82,7 @@ export class TerminalReporter implements Reporter {
   progress = (message: string): void => {
     const text = this.clean(message).replace(/\n/g, ' ')
     if (!this.err.isTTY) return this.line(text)
-    const width = Math.max(20, (this.err.columns ?? 80) - 1)
+    const width = Math.max(20, (this.err.columns || 80) - 1) // a pty without a size says 0
     const shown = [...text].length > width ? `${[...text].slice(0, width - 1).join('')}…` : text
     this.err.write(`\r\x1b[2K${shown}`)
     this.drawn = true

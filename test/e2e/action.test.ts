@@ -42,6 +42,10 @@ describe.each(servers())('PostgreSQL $major: dist/index.js as the runner runs it
       expect(open.code, open.stdout + open.stderr).toBe(0)
       expect(open.outputs).toMatchObject({ 'previous-username': current.user, state: 'open' })
       expectSecretsHidden(open, [open.outputs.password, open.outputs['database-url']])
+      // pgbouncer-userlist: two lines (a multi-line output), each line and each verifier masked.
+      const lines = open.outputs['pgbouncer-userlist'].split('\n')
+      expect(lines.map((l) => l.split(' ')[0]).sort()).toEqual([`"${role}_a"`, `"${role}_b"`])
+      expectSecretsHidden(open, [...lines, ...lines.map((l) => l.split(' ')[1].slice(1, -1))])
       for (const name of ['username', 'previous-username', 'rotation-id', 'state']) {
         // A job output holding a masked value is dropped by the runner: these cross jobs, so none may contain one.
         expect(open.masks.some((m) => open.outputs[name].includes(m))).toBe(false)

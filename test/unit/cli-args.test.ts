@@ -146,6 +146,13 @@ describe('masking and the terminal', () => {
     )
   })
 
+  it('takes a terminal that reports 0 columns (a pty without a size) as 80 wide', () => {
+    const err = stream(true)
+    err.columns = 0
+    new TerminalReporter(err, new Masker(false)).progress('x'.repeat(100))
+    expect(err.text).toBe(`\r\x1b[2K${'x'.repeat(78)}…`)
+  })
+
   it('works when the core calls a method detached from the reporter, as (reporter.notice ?? reporter.info)(message) does', () => {
     const err = stream(false)
     const r = new TerminalReporter(err, new Masker(false))

@@ -674,6 +674,21 @@ describe('planDrain', () => {
 // ---- close -------------------------------------------------------------------------
 
 describe('planClose', () => {
+  it("keeps the incoming login's sealed verifier as the active one and drops the disabled login's", () => {
+    const state = openState({
+      rotation: { id: 'r-1', incoming: 'app_b', openedAt: EARLIER, openedBy: RUN, verifier: 'pgrot1.b' },
+      activeVerifier: { login: 'app_a', sealed: 'pgrot1.a' },
+    })
+    const plan = planClose(familyObs(state), cfg(), ctx())
+    expect(plan.state.activeVerifier).toEqual({ login: 'app_b', sealed: 'pgrot1.b' })
+    const without = planClose(
+      familyObs(openState({ activeVerifier: { login: 'app_a', sealed: 'pgrot1.a' } })),
+      cfg(),
+      ctx(),
+    )
+    expect(without.state.activeVerifier).toBeUndefined()
+  })
+
   it('refuses a family without state: "Run the setup phase first"', () => {
     const e = refusal(() => planClose(freshObs(), cfg(), ctx()))
     expect(e.next).toBe('Run the setup phase first.')
