@@ -1,6 +1,6 @@
 import type { Config } from '../inputs/config.js'
 import { DatabaseError, StateError } from '../domain/errors.js'
-import { isRetryable, statementError } from './db.js'
+import { isQueryTimeout, isRetryable, statementError } from './db.js'
 import type { Observation } from '../domain/family.js'
 import { observe } from './observe.js'
 import { withLockHolders } from './lock-holders.js'
@@ -169,6 +169,9 @@ async function attemptOnce<P extends Plan>(
     await run(client, COMMIT, undefined, COMMIT, opts.durable?.())
     return { before, plan, executed, password }
   } catch (e) {
+    // After a query timeout the connection is stuck behind the unanswered statement: a ROLLBACK would
+    // wait as long again; ending the connection (the phase fails) ends the transaction on the server.
+    if (isQueryTimeout(e)) throw e instanceof DatabaseError ? e : statementError(e, 'a statement of the phase')
     await client.query(ROLLBACK).catch(() => {})
     throw await withLockHolders(client, e, [cfg.group, ...cfg.logins])
   }

@@ -236,11 +236,25 @@ export function isConnectionLost(e: unknown): boolean {
  * `done`, when given, says what is already durable (committed earlier, or
  * written to GitHub): the message then says that instead of "nothing was changed".
  */
+/** The code of a statement that got no answer within the connection's queryTimeoutMs. */
+export const QUERY_TIMEOUT = 'QUERY_TIMEOUT'
+
+/**
+ * pg's client-side query timeout fired: the statement got no answer, and the
+ * connection is stuck behind it (nothing more can be sent on it; ending it ends
+ * the transaction on the server).
+ */
+export function isQueryTimeout(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null
+  return err?.code === QUERY_TIMEOUT || err?.message === 'Query read timeout'
+}
+
 export function statementError(e: unknown, statement: string, done?: string): DatabaseError {
   const err = e as { code?: string; message?: string }
   const nothing = done ? `this transaction was rolled back, but ${done}` : 'nothing was changed'
   const Nothing = nothing[0].toUpperCase() + nothing.slice(1)
   const fail = (message: string, hint?: string) => new DatabaseError(message, hint, err.code, Boolean(done))
+  if (isQueryTimeout(e)) return queryTimeoutError(statement, nothing, done)
   if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
     return fail(
       `Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`,
@@ -284,4 +298,21 @@ export function statementError(e: unknown, statement: string, done?: string): Da
     )
   }
   return fail(`${oneLine(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`)
+}
+
+/** A statement that got no answer: for COMMIT nobody knows whether it happened, so the message must not say "nothing". */
+function queryTimeoutError(statement: string, nothing: string, done: string | undefined): DatabaseError {
+  if (/^COMMIT\b/i.test(statement))
+    return new DatabaseError(
+      `The server did not answer COMMIT within the client's query timeout: the phase's changes may or may not have been committed${done ? `, and ${done}` : ''}.`,
+      'Run status to see the family as it is now, then run the phase again (a finished phase is a no-op).',
+      QUERY_TIMEOUT,
+      true,
+    )
+  return new DatabaseError(
+    `The server did not answer within the client's query timeout (while running: ${statement}); ${nothing}: the transaction ends with the connection.`,
+    'Check the server (hung, or overloaded) and the network between it and the runner, then run the phase again.',
+    QUERY_TIMEOUT,
+    Boolean(done),
+  )
 }

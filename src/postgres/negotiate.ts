@@ -12,9 +12,10 @@
  *   is handed to node-postgres, so a server that asks for the password in a
  *   form the URI forbids never receives it.
  */
+import type { EventEmitter } from 'node:events'
+import { createRequire } from 'node:module'
 import net from 'node:net'
-import tls from 'node:tls'
-import { EventEmitter } from 'node:events'
+import type tls from 'node:tls'
 import type { AuthMethod, AuthPolicy } from './uri-params.js'
 
 export interface StreamPlan {
@@ -33,6 +34,10 @@ export interface ReadyStream {
   stream: net.Socket
   encrypted: boolean
 }
+
+// node:tls is loaded when a server answers 'S', not before: a few ms a plaintext connection does not pay.
+const lazyRequire = createRequire(import.meta.url)
+const loadTls = () => lazyRequire('node:tls') as typeof tls
 
 // Int32 length 8, then the SSLRequest code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
@@ -71,7 +76,7 @@ export function openStream(plan: StreamPlan, timeoutMs: number): Promise<ReadySt
       // SNI must not be an IP address (RFC 6066, section 3); pg does the same.
       if (net.isIP(plan.host) === 0 && !plan.host.startsWith('/')) options.servername = plan.host
       if (plan.direct) options.ALPNProtocols = ['postgresql']
-      const secure = tls.connect(options)
+      const secure = loadTls().connect(options)
       current = secure
       secure.on('error', fail)
       secure.once('secureConnect', () => done(secure, true))

@@ -142,6 +142,48 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     }
   })
 
+  // The server's backend is stopped with SIGSTOP (so it must be a local process the test may signal).
+  it.skipIf(server.driver !== 'embedded' || process.getuid?.() !== 0)(
+    'a backend that stops answering inside the phase transaction fails the phase after the query timeout, without a second wait for ROLLBACK',
+    async () => {
+      const f = await openedFamily(server, 'stall')
+      const before = await snapshotRoles(server, family(f.role))
+      const dba = await connectTo(server.url)
+      let stopped: number | null = null
+      try {
+        // A DBA transaction holds the group's row: abort's serializing ALTER ROLE waits inside its transaction.
+        await dba.query(`BEGIN; ALTER ROLE ${pg.escapeIdentifier(f.role)} WITH INHERIT`)
+        const started = Date.now()
+        const abort = settle(
+          phase(server, { phase: 'abort', role: f.role }, { adminQueryTimeoutMs: 2000, lockTimeoutMs: 20_000 }),
+        )
+        for (let i = 0; i < 100 && stopped === null; i++) {
+          const r = await withAdmin(server, (c) =>
+            c.query(
+              `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/abort%' AND wait_event_type = 'Lock'`,
+            ),
+          )
+          if (r.rows[0]) {
+            stopped = Number(r.rows[0].pid)
+            process.kill(stopped, 'SIGSTOP')
+          } else await new Promise((r) => setTimeout(r, 20))
+        }
+        expect(stopped).not.toBeNull()
+        await dba.query('ROLLBACK')
+        const { error } = await bounded(abort, 15_000, 'abort')
+        const ms = Date.now() - started
+        expect(error).toMatch(/did not answer within the client's query timeout \(while running: ALTER ROLE/)
+        expect(error).toMatch(/nothing was changed/)
+        // One query timeout (2 s), not two: no ROLLBACK queued behind the unanswered statement.
+        expect(ms).toBeLessThan(2000 + 1500)
+      } finally {
+        if (stopped !== null) process.kill(stopped, 'SIGCONT')
+        await dba.end()
+      }
+      await expect.poll(() => snapshotRoles(server, family(f.role)), { timeout: 5000 }).toEqual(before)
+    },
+  )
+
   it.each([
     ['never answers a query', { answer: 0 }],
     ['never answers the login', { silentStartup: true }],

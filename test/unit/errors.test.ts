@@ -24,6 +24,17 @@ describe('statementError says what was committed', () => {
     expect(wasCommitted(after)).toBe(true)
   })
 
+  it('a statement the server never answered (client query timeout): nothing changed, except COMMIT, which may have happened', () => {
+    const timeout = new Error('Query read timeout')
+    const plain = statementError(timeout, 'ALTER ROLE "app_a" NOLOGIN')
+    expect(plain.message).toMatch(/did not answer within the client's query timeout .*nothing was changed/)
+    expect(wasCommitted(plain)).toBe(false)
+    const commit = statementError(timeout, 'COMMIT')
+    expect(commit.message).toMatch(/did not answer COMMIT .* may or may not have been committed/)
+    expect(commit.message).not.toMatch(/nothing was changed/i)
+    expect(wasCommitted(commit)).toBe(true)
+  })
+
   it('a PartialFailure is committed; other errors are not', () => {
     expect(wasCommitted(new PartialFailure('x'))).toBe(true)
     expect(wasCommitted(new Error('x'))).toBe(false)
