@@ -15,6 +15,27 @@ function expectMasked(r: ActionRun, secrets: string[], user: string) {
   expect(registered(r)).not.toContain(user)
 }
 
+/**
+ * A phase that reads replica-urls refuses a server that is not a standby (here the
+ * primary stands in for the replica): the secrets are still masked, and masked
+ * before the refusal is printed, and no output shows one in the clear.
+ */
+function expectMaskedBeforeRefusal(r: ActionRun, secrets: string[], user: string) {
+  expect(r.code, r.stdout + r.stderr).toBe(1)
+  const error = r.stdout.search(/^::error::/m)
+  expect(r.stdout.slice(error)).toMatch(
+    /^::error::replica 127\.0\.0\.1:\d+ \(replica-urls line 1\) is no longer a standby/,
+  )
+  const before = registered({
+    ...r,
+    masks: [...r.stdout.slice(0, error).matchAll(/^::add-mask::(.*)$/gm)].map((m) => m[1]),
+  })
+  for (const s of secrets) expect(before).toContain(s)
+  expect(registered(r)).not.toContain(user)
+  const shown = (r.stdout + r.stderr).replace(/^::add-mask::.*$/gm, '')
+  for (const s of secrets) expect(shown).not.toContain(s)
+}
+
 describe.each(servers())('PostgreSQL $major: dist/index.js masks every form of a connection password', (server) => {
   it('admin-url (userinfo and ?password=), replica-urls and PGPASSWORD, with @ : / ? # % + and spaces, and an unencoded @', async () => {
     const user = `mask_${randomBytes(3).toString('hex')}`
@@ -31,14 +52,14 @@ describe.each(servers())('PostgreSQL $major: dist/index.js masks every form of a
     const query = `postgresql://${user}@${where}?password=${enc(pw)}`
 
     const a = await runAction({ phase: 'status', role, 'admin-url': userinfo, 'replica-urls': query })
-    expectMasked(a, [userinfo, query, pw, enc(pw)], user)
+    expectMaskedBeforeRefusal(a, [userinfo, query, pw, enc(pw)], user)
 
     const b = await runAction({ phase: 'status', role, 'admin-url': query })
     expectMasked(b, [query, pw, enc(pw)], user)
 
     const unencoded = `postgresql://${user2}:${atOnly}@${where}`
     const c = await runAction({ phase: 'status', role, 'admin-url': unencoded, 'replica-urls': unencoded })
-    expectMasked(c, [unencoded, atOnly], user2)
+    expectMaskedBeforeRefusal(c, [unencoded, atOnly], user2)
 
     const d = await runAction(
       { phase: 'status', role },

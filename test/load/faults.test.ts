@@ -130,7 +130,7 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect(r.stdout).toMatch(/::warning::Lost (a|the) connection while polling .*; reconnecting\./)
     expect(visible(r)).not.toMatch(/^\s+at .+[:(]/m)
     const beforeRestart = r.stdout.slice(0, r.stdout.search(/Lost (a|the) connection/))
-    expect(beforeRestart).toMatch(/^poll \d+ at \S+: "restart_a" 1 /m)
+    expect(beforeRestart).toMatch(/^poll \d+ at \S+ \(\S+ left\): "restart_a" 1 /m)
     const polls = r.stdout.match(/^poll \d+/gm)?.length ?? 0
     console.log(
       `[restart] PostgreSQL ${major}: restart took ${restartMs} ms; the action was ${how === 'back' ? 'connected again' : 'finished'} ${recoveryMs} ms after the server accepted connections; ` +
@@ -189,7 +189,7 @@ describe.each(MAJORS)('PostgreSQL %i: fault drills', (major) => {
     expect(r.outputs).toMatchObject({ drained: 'true', 'remaining-connections': '0' })
     const afterRestart = r.stdout.slice(r.stdout.search(/Lost (a|the) connection/))
     expect(afterRestart).toMatch(/Reconnect failed \(admin connection \(admin-url\): the server rejected the login/)
-    expect(afterRestart).toMatch(/^poll \d+ at \S+: "comeback_a" 1 /m)
+    expect(afterRestart).toMatch(/^poll \d+ at \S+ \(\S+ left\): "comeback_a" 1 /m)
     expect(visible(r)).not.toMatch(/^\s+at .+[:(]/m)
     console.log(
       `[restart] PostgreSQL ${major}: reconnected ${backMs} ms after its login was allowed again (its backoff), saw the returning old session, finished ${finishedMs} ms after it closed (interval 200 ms)`,

@@ -103,11 +103,12 @@ describe.each(MAJORS)('PostgreSQL %i: 1,000 sessions of the outgoing login', (ma
       'previous-username': s.outputs.username,
     })
     expect(d.stdout).toMatch(new RegExp(`signalled ${SESSIONS} sessions of "${s.outputs.username}" to terminate`))
-    const polls = [...d.stdout.matchAll(/^poll (\d+) at (\S+): "fleet_a" (\d+)/gm)].map((m) => ({
+    const polls = [...d.stdout.matchAll(/^poll (\d+) at (\S+) \(\S+ left\): "fleet_a" (\d+)/gm)].map((m) => ({
       n: Number(m[1]),
       atMs: parseElapsed(m[2]),
       old: Number(m[3]),
     }))
+    expect(polls.length, describeRun(d)).toBeGreaterThan(0)
     expect(polls.at(-1)!.old).toBe(0)
     const exitAt = performance.now() - drainStart
 

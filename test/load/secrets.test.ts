@@ -6,7 +6,8 @@
  * action generated (the ones it hands out and the random ones close leaves
  * behind) appears nowhere: not in the server log, not in the step's log
  * (except the ::add-mask:: commands themselves), not in the job summary, and
- * in no output but `password` and `database-url`.
+ * in no output but `password` and `database-url` (verifiers: only in the
+ * masked `pgbouncer-userlist`).
  */
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +17,8 @@ import { admin, describeRun, loadMajors, visible } from './support.js'
 
 const MAJORS = loadMajors()
 const SECRET_OUTPUTS = new Set(['password', 'database-url'])
+/** The output that holds SCRAM verifiers (PgBouncer's auth_file lines), masked whole and line by line. */
+const USERLIST_OUTPUT = 'pgbouncer-userlist'
 
 if (MAJORS.length === 0) it.skip('PostgreSQL 14 and 18 binaries are not installed (or excluded by PG_MAJORS)', () => {})
 
@@ -72,12 +75,29 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
       current = next
     }
 
-    const masks = [...new Set(runs.flatMap((r) => r.masks))]
-    // Masked: the admin URL and its password, and for each password the action generated: the
-    // plaintext, its SCRAM verifier and, for issued ones, the database URL holding it.
+    // The values registered (the runner unescapes a command's data: %0D, %0A, %25).
+    const masks = [
+      ...new Set(
+        runs.flatMap((r) => r.masks.map((m) => m.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))),
+      ),
+    ]
+    // Masked: the admin URL and its password; for each password the action generated: the
+    // plaintext, its SCRAM verifier and, for issued ones, the database URL holding it; and the
+    // pgbouncer-userlist output, whole and line by line ("login" "verifier", nothing else).
     const verifiers = masks.filter((m) => m.startsWith('SCRAM-SHA-256$'))
     const urls = masks.filter((m) => m.includes('://'))
-    const plaintexts = masks.filter((m) => !verifiers.includes(m) && !urls.includes(m) && m !== server.password)
+    const userlistLine = /^"((?:[^"]|"")*)" "(SCRAM-SHA-256\$[^"]+)"$/
+    const userlists = masks.filter((m) => m.split('\n').every((line) => userlistLine.test(line)))
+    const plaintexts = masks.filter(
+      (m) => !verifiers.includes(m) && !urls.includes(m) && !userlists.includes(m) && m !== server.password,
+    )
+    // Each userlist line lists a login of the family with the verifier of a password the action generated.
+    expect(userlists.length).toBeGreaterThan(0)
+    for (const line of userlists.flatMap((m) => m.split('\n'))) {
+      const [, login, verifier] = userlistLine.exec(line)!
+      expect(['vault_a', 'vault_b']).toContain(login)
+      expect(verifiers).toContain(verifier)
+    }
     // setup issues 1; each rotation issues 1 (open) and scrambles 1 (close).
     expect(plaintexts).toHaveLength(1 + 2 * 2)
     for (const p of issued) expect(plaintexts).toContain(p)
@@ -106,15 +126,21 @@ describe.each(MAJORS)('PostgreSQL %i: passwords never reach a log', (major) => {
         }
       }
     }
-    // Verifiers and URLs are secrets too (masked): never in a step log, summary or non-secret output.
-    for (const secret of [...verifiers, ...urls]) {
+    // Verifiers, URLs and userlists are secrets too (masked): never in a step log or summary; a URL
+    // only in database-url, a verifier or userlist line only in pgbouncer-userlist.
+    for (const secret of [...verifiers, ...urls, ...userlists]) {
+      const allowed = urls.includes(secret) ? SECRET_OUTPUTS : new Set([USERLIST_OUTPUT])
       for (const [i, r] of runs.entries()) {
         if (visible(r).includes(secret) || r.summary.includes(secret))
-          leaks.push(`a masked verifier or URL in run ${i}`)
+          leaks.push(`a masked verifier, URL or userlist in run ${i}`)
         for (const [name, value] of Object.entries(r.outputs))
-          if (!SECRET_OUTPUTS.has(name) && value.includes(secret))
-            leaks.push(`a masked value in output ${name} of run ${i}`)
+          if (!allowed.has(name) && value.includes(secret)) leaks.push(`a masked value in output ${name} of run ${i}`)
       }
+    }
+    // Every pgbouncer-userlist output is masked whole.
+    for (const [i, r] of runs.entries()) {
+      const list = r.outputs[USERLIST_OUTPUT]
+      if (list && !userlists.includes(list)) leaks.push(`an unmasked ${USERLIST_OUTPUT} output of run ${i}`)
     }
     console.log(
       `[secrets] PostgreSQL ${major}: ${runs.length} runs, ${plaintexts.length} generated passwords (${issued.length} issued), ${verifiers.length} verifiers, ` +
