@@ -248,6 +248,13 @@ export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS se
 export const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby'
 
 /**
+ * The cluster's system identifier (pg_control_system(), executable by every role): a standby
+ * has its primary's. A standby of another cluster has WAL positions that mean nothing for
+ * this primary's commits, so waiting on its replay could report success it never had.
+ */
+export const SYSTEM_IDENTIFIER = 'SELECT system_identifier::text AS system FROM pg_catalog.pg_control_system()'
+
+/**
  * On the primary, right after a COMMIT on the same connection: a WAL position at
  * or past the end of that commit record (the insert position: with
  * synchronous_commit off the write position may still be before it), and the
