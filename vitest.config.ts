@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 /** Pure logic: no PostgreSQL, no PgBouncer, no built dist/ (npm run test:unit runs only these). */
@@ -8,6 +9,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The files mostly wait on PostgreSQL, PgBouncer and child processes, not on the CPU: one
+    // more worker than cores keeps both cores busy (vitest's default leaves one idle).
+    maxWorkers: availableParallelism() + 1,
     reporters: ['default'],
     // Its schema JSON is imported without import attributes: let vite transform it.
     server: { deps: { inline: ['@actions/workflow-parser'] } },

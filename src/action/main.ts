@@ -109,7 +109,7 @@ function setOutputs(r: PhaseResult): void {
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
   try {
-    await core.summary.addRaw(markdown).write()
+    core.appendSummary(markdown)
   } catch (e) {
     core.warning(`Could not write the job summary: ${(e as Error).message}`)
   }

@@ -105,7 +105,7 @@ function renderStatus(st: StatusReport): string[] {
     out.push('| replica | replay behind | last replayed transaction | recovery_min_apply_delay |', '|---|---|---|---|')
     for (const r of st.replicas)
       out.push(
-        `| ${esc(r.replica)} | ${r.behindBytes} bytes | ${r.lastReplayAgeS === null ? 'none yet' : `${r.lastReplayAgeS} s ago`} | ${markdownCode(r.applyDelay)} |`,
+        `| ${esc(r.replica)} | ${r.behindBytes} bytes | ${r.lastReplayAgeS === null ? 'none yet' : `${r.lastReplayAgeS} s ago`} | ${markdownCode(r.applyDelay, true)} |`,
       )
     out.push('')
   }

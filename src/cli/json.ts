@@ -28,6 +28,11 @@ export function jsonFailure(phase: string, error: string): JsonResult {
   return { phase, ok: false, outputs: {}, changes: [], notes: [], error }
 }
 
+/**
+ * The object as one line. `##[` (which can only occur inside a JSON string: server text such as
+ * an application_name or an error) is written `\u0023#[`, the same string to a JSON parser: the
+ * Actions runner obeys its older command form `##[cmd]` anywhere in a line of a step's output.
+ */
 export function jsonLine(result: JsonResult): string {
-  return `${JSON.stringify(result)}\n`
+  return `${JSON.stringify(result).replace(/#(?=#\[)/g, '\\u0023')}\n`
 }

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto'
+import { MIN_PASSWORD_LENGTH } from './limits.js'
+
+export { MIN_PASSWORD_LENGTH }
 
 /** RFC 3986 unreserved characters: safe in a URI userinfo without escaping. */
 export const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'
-
-export const MIN_PASSWORD_LENGTH = 16
 
 /** A password from a cryptographically secure source (uniform over the alphabet). */
 export function generatePassword(length: number): string {

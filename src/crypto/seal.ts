@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import { InputError } from '../domain/errors.js'
+import { SEAL_KEY_MIN_LENGTH } from './limits.js'
+
+export { SEAL_KEY_MIN_LENGTH }
 
 /**
  * Sealed credentials: the new login's username, password and database URL,
@@ -17,7 +20,6 @@ import { InputError } from '../domain/errors.js'
  * changing any character of it makes opening fail. Nonces are random, 12 bytes.
  */
 export const SEAL_VERSION = 'pgrot1'
-export const SEAL_KEY_MIN_LENGTH = 16
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const
 const SALT_BYTES = 16

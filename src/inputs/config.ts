@@ -5,8 +5,7 @@ import { checkRoleName } from './names.js'
 import { parsePoolerUrls, type PoolerTarget } from './pooler-urls.js'
 import { parseSecretMap, type SecretMapping } from './secret-map.js'
 import { insecureApiUrl } from './github-api-url.js'
-import { MIN_PASSWORD_LENGTH } from '../crypto/password.js'
-import { SEAL_KEY_MIN_LENGTH } from '../crypto/seal.js'
+import { MIN_PASSWORD_LENGTH, SEAL_KEY_MIN_LENGTH } from '../crypto/limits.js'
 import {
   checkAppUrl,
   checkConnectionUrl,

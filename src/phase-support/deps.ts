@@ -9,7 +9,7 @@ import type { PhaseOutputs, PhaseResult } from '../domain/result.js'
 import type { AdminSession } from '../postgres/session.js'
 import { sealCredentials } from '../crypto/seal.js'
 import { buildDatabaseUrl } from '../postgres/urls.js'
-import type { SessionGroup } from '../domain/family.js'
+import type { Observation, SessionGroup } from '../domain/family.js'
 import type { Clock } from '../domain/clock.js'
 
 /**
@@ -100,7 +100,10 @@ export function defaultAppUrlNotice(cfg: Config, reporter: Reporter): string[] {
   return [message]
 }
 
-/** The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included). */
+/**
+ * The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included).
+ * `observed`: a read of the family the phase made after its last change and its last wait, used instead of a second one.
+ */
 export async function resultWithFamily(
   cfg: Config,
   deps: PhaseDeps,
@@ -109,8 +112,9 @@ export async function resultWithFamily(
   notes: string[],
   failure?: string,
   extra: Partial<PhaseResult> = {},
+  observed?: Observation,
 ): Promise<PhaseResult> {
-  const after = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
+  const after = observed ?? (await observe(deps.session.client, { group: cfg.group, logins: cfg.logins }))
   const replicaSessions: SessionGroup[] = deps.replicas.count
     ? await deps.replicas.sessions([cfg.group, ...cfg.logins])
     : []

@@ -74,7 +74,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
     if (problem) await undoOpen(cfg, deps, problem, plan.state.active, incoming, rotation.id, previous)
     return notes
   })
-  await confirmStillOpen(cfg, deps, rotation.id, incoming)
+  const now = await confirmStillOpen(cfg, deps, rotation.id, incoming)
   deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.group}".`)
   return afterCommit(committed, () =>
     resultWithFamily(
@@ -83,6 +83,9 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
       outputs,
       applied.executed.map((s) => s.display),
       [...notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)],
+      undefined,
+      {},
+      now,
     ),
   )
 }
@@ -201,7 +204,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
         'Check pg_hba.conf on the replica allows the login roles; then re-run open, or abort.',
       )
   }
-  await confirmStillOpen(cfg, deps, rotationId, plan.login)
+  const now = await confirmStillOpen(cfg, deps, rotationId, plan.login)
   const outputs = {
     username: creds.username,
     password: creds.password,
@@ -212,7 +215,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
     rotationId,
     state: 'open' as const,
   }
-  return resultWithFamily(cfg, deps, outputs, [], [...notes, ...replayed])
+  return resultWithFamily(cfg, deps, outputs, [], [...notes, ...replayed], undefined, {}, now)
 }
 
 /**
@@ -236,10 +239,20 @@ function openUserlist(
   return [old, fresh].sort((a, b) => order.indexOf(a.login) - order.indexOf(b.login))
 }
 
-/** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */
-async function confirmStillOpen(cfg: Config, deps: PhaseDeps, rotationId: string, incoming: string): Promise<void> {
+/**
+ * After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended
+ * the rotation. Returns that read: it is the family as the phase leaves it, which the result shows (no second read).
+ */
+async function confirmStillOpen(
+  cfg: Config,
+  deps: PhaseDeps,
+  rotationId: string,
+  incoming: string,
+): Promise<Observation> {
   if (deps.afterLoginCheck) await deps.afterLoginCheck()
   // A read of the committed state is enough: an abort still in flight has not happened yet, and one that
   // commits after this read would race any check alike, so taking the family lock here would buy nothing.
-  planConfirmOpen(await observe(deps.session.client, { group: cfg.group, logins: cfg.logins }), rotationId, incoming)
+  const now = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
+  planConfirmOpen(now, rotationId, incoming)
+  return now
 }

@@ -115,17 +115,25 @@ async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client>
   )
   const known = config.password ?? process.env.PGPASSWORD
   const guard = new AuthGuard(a.policy, tlsInUse, async () => (typeof known === 'function' ? known() : known))
-  const client = new pg.Client({
-    ...config,
-    host,
-    port,
-    ssl: false,
-    stream: () => stream,
-    enableChannelBinding: guard.bind,
-    // Without a known password pg looks in ~/.pgpass; the guard then stops the stream before pg writes.
-    ...(known !== undefined ? { password: guard.password as () => Promise<string> } : {}),
-    connectionTimeoutMillis: Math.max(1, a.deadline - Date.now()),
-  })
+  let client: pg.Client
+  try {
+    client = new pg.Client({
+      ...config,
+      host,
+      port,
+      // TLS is done (openStream): pg gets a ready stream, so no ssl and no sslnegotiation of its own.
+      ssl: false,
+      sslnegotiation: 'postgres',
+      stream: () => stream,
+      enableChannelBinding: guard.bind,
+      // Without a known password pg looks in ~/.pgpass; the guard then stops the stream before pg writes.
+      ...(known !== undefined ? { password: guard.password as () => Promise<string> } : {}),
+      connectionTimeoutMillis: Math.max(1, a.deadline - Date.now()),
+    })
+  } catch (e) {
+    stream.destroy()
+    throw e
+  }
   guard.attach(client.connection as unknown as Parameters<AuthGuard['attach']>[0])
   // An idle client whose server goes away emits 'error'; without a listener Node exits.
   client.on('error', () => {})

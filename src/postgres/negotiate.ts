@@ -79,7 +79,7 @@ export function openStream(plan: StreamPlan, timeoutMs: number): Promise<ReadySt
       const secure = loadTls().connect(options)
       current = secure
       secure.on('error', fail)
-      secure.once('secureConnect', () => done(secure, true))
+      secure.once('secureConnect', () => secured(secure, plan.direct, fail, done))
     }
     socket.once('connect', () => {
       if (!plan.ssl) return done(socket, false)
@@ -103,6 +103,24 @@ export function openStream(plan: StreamPlan, timeoutMs: number): Promise<ReadySt
       })
     })
   })
+}
+
+/**
+ * As libpq: a direct TLS connection counts only when the server selected ALPN "postgresql";
+ * without it the peer may be another TLS service with a valid certificate for the host (ALPACA).
+ */
+function secured(
+  secure: tls.TLSSocket,
+  direct: boolean,
+  fail: (e: Error) => void,
+  done: (stream: net.Socket, encrypted: boolean) => void,
+): void {
+  if (!direct || secure.alpnProtocol === 'postgresql') return done(secure, true)
+  fail(
+    new Error(
+      'sslnegotiation=direct: the server did not select the ALPN protocol "postgresql" (PostgreSQL 17 or later does; a TLS service that is not PostgreSQL does not), so nothing was sent',
+    ),
+  )
 }
 
 /**

@@ -18,6 +18,8 @@ export interface FakePostgres {
   connections: number
   /** Connections that ended up on TLS. */
   tlsConnections: number
+  /** Startup messages read (a client that got this far would send its password next). */
+  startups: number
   close(): Promise<void>
 }
 
@@ -47,7 +49,7 @@ function authRequest(auth: FakeOptions['auth']): Buffer {
 const fatal = (code: string, text: string) => message('E', Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${text}\0\0`))
 
 export async function startFakePostgres(opts: FakeOptions): Promise<FakePostgres> {
-  const state = { passwords: [] as string[], connections: 0, tlsConnections: 0 }
+  const state = { passwords: [] as string[], connections: 0, tlsConnections: 0, startups: 0 }
   const sockets = new Set<net.Socket>()
   const secure = opts.cert
     ? tls.createSecureContext({ cert: readFileSync(opts.cert.cert), key: readFileSync(opts.cert.key) })
@@ -66,6 +68,7 @@ export async function startFakePostgres(opts: FakeOptions): Promise<FakePostgres
           if (buf.length < len) return
           buf = buf.subarray(len)
           startup = false
+          state.startups++
           s.write(authRequest(opts.auth))
           continue
         }
@@ -104,6 +107,13 @@ export async function startFakePostgres(opts: FakeOptions): Promise<FakePostgres
         return converse(t)
       }
       socket.unshift(head)
+      // A TLS ClientHello first (sslnegotiation=direct): TLS from the first byte, with no ALPN,
+      // as a TLS service that is not PostgreSQL (or PostgreSQL before 17) answers it.
+      if (secure && head[0] === 0x16) {
+        const t = new tls.TLSSocket(socket, { isServer: true, secureContext: secure })
+        t.on('secure', () => state.tlsConnections++)
+        return converse(t)
+      }
       converse(socket)
     })
   })
@@ -118,6 +128,9 @@ export async function startFakePostgres(opts: FakeOptions): Promise<FakePostgres
     },
     get tlsConnections() {
       return state.tlsConnections
+    },
+    get startups() {
+      return state.startups
     },
     close: () =>
       new Promise<void>((resolve) => {

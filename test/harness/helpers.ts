@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { connectClient } from '../../scripts/lib/pg-client.mjs'
-import { inject } from 'vitest'
+import { describe, inject } from 'vitest'
 import { parseConfig } from '../../src/inputs/config.js'
 import type { Reporter } from '../../src/domain/reporter.js'
 import type { PhaseResult } from '../../src/domain/result.js'
@@ -12,6 +12,18 @@ import type { TestServer } from './servers.js'
 
 export function servers(): TestServer[] {
   return inject('pgServers')
+}
+
+/**
+ * `describe.each(servers())`, with the servers side by side: one suite per server, the suites
+ * running concurrently (each server is its own PostgreSQL, so nothing is shared between them),
+ * the tests of one server in order as before. For files whose tests only wait on the server;
+ * a file with file-level hooks (afterEach) or module-level state must not use it.
+ */
+export function describeEachServer(title: string, body: (server: TestServer) => void): void {
+  describe.concurrent.each(servers())(`PostgreSQL $major`, (server) => {
+    describe.sequential(title, () => body(server))
+  })
 }
 
 /** A role family name no other test uses. */

@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { escapeIdentifier } from 'pg'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { runAction } from '../../scripts/lib/run-action.mjs'
 import type { TestServer } from '../harness/servers.js'
-import { loginAs, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
+import { describeEachServer, loginAs, loginError, phase, withAdmin } from '../harness/helpers.js'
 
 const tag = () => randomBytes(4).toString('hex')
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8')
@@ -127,7 +127,7 @@ async function whoAmI(
   }
 }
 
-describe.each(servers())('PostgreSQL $major: hostile role names', (server) => {
+describeEachServer('hostile role names', (server) => {
   it.each(hostileFamilies())('a full rotation with $label', async (h) => {
     for (const n of [h.role, ...h.logins]) expect(bytes(n), n).toBeLessThanOrEqual(63)
     await withAdmin(server, (c) => c.query(`CREATE ROLE ${h.sentinel} NOLOGIN`))

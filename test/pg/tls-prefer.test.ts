@@ -110,6 +110,18 @@ describe.skipIf(!openssl || major === undefined)(
       },
     )
 
+    it.skipIf((major ?? 0) < 17)(
+      'sslnegotiation=direct (PostgreSQL 17+): TLS from the first byte with ALPN "postgresql", admin connection and login check',
+      async () => {
+        const role = familyName()
+        const via = on(tls, url(tls, '?sslmode=require&sslnegotiation=direct'))
+        const s = await tagged(via, { phase: 'setup', role })
+        expect(sslIn(tls, `pg-credential-rotation/setup run ${s.id}`)).toBe(true)
+        const o = await tagged(via, { phase: 'open', role })
+        expect(o.outputs.state).toBe('open')
+      },
+    )
+
     it('PGSSLMODE=require without admin-url encrypts without verifying the certificate, as libpq does', async () => {
       const saved = { ...process.env }
       Object.assign(process.env, {

@@ -87,7 +87,43 @@ describe('the @actions/core shortcut', () => {
     delete process.env['INPUT_LOGIN-ROLES']
   })
 
-  it('shares the public summary object', () => {
-    expect(ours.summary).toBe(core.summary)
+  it('appends the job summary as the public summary.addRaw().write() does, with the same errors', async () => {
+    const markdown = '## open: done\n\n| a | b |\n|---|---|\n| 1 | 2 |\n'
+    const dir = mkdtempSync(join(tmpdir(), 'summary-'))
+    const [mine, theirs] = [join(dir, 'mine'), join(dir, 'theirs')]
+    writeFileSync(mine, 'before\n')
+    writeFileSync(theirs, 'before\n')
+    const saved = process.env.GITHUB_STEP_SUMMARY
+    try {
+      process.env.GITHUB_STEP_SUMMARY = mine
+      ours.appendSummary(markdown)
+      ours.appendSummary(markdown)
+      process.env.GITHUB_STEP_SUMMARY = theirs
+      await core.summary.addRaw(markdown).write()
+      await core.summary.addRaw(markdown).write()
+      expect(readFileSync(mine, 'utf8')).toBe(readFileSync(theirs, 'utf8'))
+
+      // Fresh summary objects for the errors: the public one caches the path it checked.
+      const Summary = (core.summary as object).constructor as new () => typeof core.summary
+      const failure = () =>
+        new Summary()
+          .addRaw(markdown)
+          .write()
+          .then(
+            () => null,
+            (e: Error) => e.message,
+          )
+      delete process.env.GITHUB_STEP_SUMMARY
+      const missing = await failure()
+      expect(missing).toMatch(/Unable to find environment variable/)
+      expect(() => ours.appendSummary(markdown)).toThrow(missing!)
+      process.env.GITHUB_STEP_SUMMARY = join(dir, 'absent', 'file')
+      const inaccessible = await failure()
+      expect(inaccessible).toMatch(/Unable to access summary file/)
+      expect(() => ours.appendSummary(markdown)).toThrow(inaccessible!)
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY
+      else process.env.GITHUB_STEP_SUMMARY = saved
+    }
   })
 })

@@ -148,6 +148,20 @@ describe.skipIf(!openssl)(
       expect(f.passwords).toEqual([])
     })
 
+    it('sslnegotiation=direct: a TLS server that does not select ALPN "postgresql" gets no startup message and no password', async () => {
+      const f = await fake('cleartext')
+      const err = await attempt(f, 'sslmode=require&sslnegotiation=direct').then(
+        () => null,
+        (e: Error) => e,
+      )
+      expect(err?.message).toMatch(
+        /admin connection \(admin-url\): sslnegotiation=direct: .*ALPN protocol "postgresql"/,
+      )
+      expect(f.startups).toBe(0)
+      expect(f.passwords).toEqual([])
+      expect(err?.message).not.toContain(SECRET)
+    })
+
     it('a pooler console follows the same rules: its password is not sent either', async () => {
       const f = await fake('cleartext')
       const poolers = new Poolers(

@@ -226,4 +226,34 @@ describe('the status summary with replica-urls', () => {
     expect(md).toContain('| replica 10.0.0.7:5432 (replica-urls line 1) | 0 bytes | 2 s ago | `0` |')
     expect(md).toContain('| replica r\\|2:5432 (replica-urls line 2) | 136 bytes | none yet | `1h` |')
   })
+
+  it("keeps a replica's own text from splitting the table row (a | in its recovery_min_apply_delay)", () => {
+    const replica = {
+      replica: 'replica r:5432 (replica-urls line 1)',
+      behindBytes: 0,
+      lastReplayAgeS: 1,
+      applyDelay: '1s|x',
+    }
+    const md = renderSummary(
+      result({
+        phase: 'status',
+        status: {
+          group: 'app',
+          state: 'idle',
+          description: 'idle, app_a active',
+          active: 'app_a',
+          canLogin: { app: false, app_a: true, app_b: false },
+          rotation: null,
+          lastClosed: null,
+          lastAborted: null,
+          passwordSetAt: {},
+          writtenBack: null,
+          sessions: [],
+          drift: [],
+          replicas: [replica],
+        },
+      }),
+    )
+    expect(md).toContain('| replica r:5432 (replica-urls line 1) | 0 bytes | 1 s ago | `1s\\|x` |')
+  })
 })
