@@ -118,8 +118,9 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
  * that row, then fails with "tuple concurrently updated" and is retried, or, if it
  * comes later, observes the committed state. Only a role that may alter the group
  * (a superuser, the admin, a holder of ADMIN OPTION on it, or before PostgreSQL 16
- * any CREATEROLE role) can hold that row: unlike an advisory lock, whose key anyone
- * can take, a role with no grants cannot block a rotation. (A family that does not
+ * any CREATEROLE role) or the group itself (a login's session runs as the group, and a
+ * role may change its own password) can hold that row: unlike an advisory lock, whose
+ * key anyone can take, a role with no grants cannot block a rotation. (A family that does not
  * exist yet serializes on CREATE ROLE: the second setup waits on the unique index,
  * then retries and sees the first one's roles.)
  */
