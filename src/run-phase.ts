@@ -88,7 +88,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
     await connectWithRetry(session, deps)
     const plaintext = plaintextWarning(isEncrypted(session.client), clientConfig(cfg.admin).host ?? process.env.PGHOST)
     if (plaintext) deps.reporter.warning(plaintext)
-    if (REPLAYING_PHASES.includes(phase)) await deps.replicas.checkStandbys(phase)
+    if (REPLAYING_PHASES.includes(phase)) await deps.replicas.checkStandbys(phase, session.client)
     const result = await PHASES[phase](cfg, deps)
     if (cfg.poolers.length && !POOLER_PHASES.includes(phase))
       result.notes.push(`${POOLER_INPUT} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`)

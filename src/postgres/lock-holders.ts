@@ -34,9 +34,14 @@ export async function withLockHolders(client: Client, e: unknown, roles: readonl
   const found = holders.length
     ? `Held by ${holders.map(describeHolder).join('; ')}.`
     : 'No session holds it any more (it ended after the wait).'
-  const hint = holders.length
-    ? `Let it finish (another phase of this family shows as application pg-credential-rotation/<phase>), or end the one that should not be running (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend), then run this phase again.`
-    : e.hint
+  // A family role's own session holds what the phase needs (a login may alter its own row, or the group's
+  // row as the group): no phase runs as it, whatever its application_name says (the client sets that).
+  const family = holders.filter((h) => h.role !== null && roles.includes(h.role))
+  const hint = family.length
+    ? `pid ${family.map((h) => h.pid).join(', ')} ${family.length === 1 ? 'is a session' : 'are sessions'} of the family's own role${family.length === 1 ? '' : 's'} (${[...new Set(family.map((h) => `"${oneLine(h.role ?? '')}"`))].join(', ')}), not a phase of this action (phases run as the admin role), whatever its application name says: a login that may alter its own row, or the group's as the group, can hold it open. End it (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend); if it keeps coming back, first disable that login by hand (ALTER ROLE … NOLOGIN), then run this phase again.`
+    : holders.length
+      ? `Let it finish (another phase of this family shows as application pg-credential-rotation/<phase>), or end the one that should not be running (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend), then run this phase again.`
+      : e.hint
   // The message ends with its hint: the holders go between the two.
   const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message
   return new DatabaseError(`${base} ${found}`, hint, e.code, e.committed)

@@ -5,7 +5,13 @@ import type { SessionGroup } from '../domain/family.js'
 import { readSessions } from './observe.js'
 import { readBackends } from './pooled.js'
 import type { BackendSession } from '../domain/drain-rule.js'
-import { CLEAR_STATS_SNAPSHOT, IS_STANDBY, REPLAY_POSITION, TERMINATE_SESSIONS } from './statements.js'
+import {
+  CLEAR_STATS_SNAPSHOT,
+  IS_STANDBY,
+  REPLAY_POSITION,
+  SYSTEM_IDENTIFIER,
+  TERMINATE_SESSIONS,
+} from './statements.js'
 import type { ConnectionTarget } from './urls.js'
 
 /** How long one statement on a replica may take: a replica that stops answering is a failure, never a hang. */
@@ -102,11 +108,14 @@ export class Replicas {
    * server that is not in recovery never replays the phase's commit). The
    * error names the replica and says that nothing was changed.
    */
-  async checkStandbys(phase: string): Promise<void> {
+  async checkStandbys(phase: string, primary: Client): Promise<void> {
+    const system = this.targets.length ? await systemIdentifier(primary) : null
     for (let i = 0; i < this.targets.length; i++) {
       let standby: boolean
+      let theirs: string | null
       try {
         standby = await this.#on(i, async (c) => (await c.query(IS_STANDBY)).rows[0].standby === true)
+        theirs = await this.#on(i, systemIdentifier)
       } catch (e) {
         throw new DatabaseError(
           `${(e as Error).message} Nothing was changed: ${phase} checks that every replica of replica-urls answers before it changes anything, since it then waits for each to replay its change.`,
@@ -118,6 +127,11 @@ export class Replicas {
         throw new DatabaseError(
           `${this.describe(i)} is not a standby (pg_is_in_recovery() is false), so it would never replay ${phase}'s change. Nothing was changed.`,
           "List only streaming standbys of admin-url's server in replica-urls (a primary, or a replica that was promoted, does not belong there).",
+        )
+      if (system !== null && theirs !== null && theirs !== system)
+        throw new DatabaseError(
+          `${this.describe(i)} is a standby of another cluster (system identifier ${theirs}; admin-url's server has ${system}), so it would never replay ${phase}'s change, and its WAL positions say nothing about it. Nothing was changed.`,
+          "List only streaming standbys of admin-url's server in replica-urls; check that admin-url and replica-urls name the same cluster.",
         )
     }
   }
@@ -164,5 +178,15 @@ export class Replicas {
   async end(): Promise<void> {
     await Promise.all(this.#clients.map((c) => close(c)))
     this.#clients = this.targets.map(() => null)
+  }
+}
+
+/** The cluster's system identifier, or null where pg_control_system() cannot be read (the check is then skipped). */
+async function systemIdentifier(c: Client): Promise<string | null> {
+  try {
+    return ((await c.query(SYSTEM_IDENTIFIER)).rows[0]?.system as string | undefined) ?? null
+  } catch (e) {
+    if (isConnectionLost(e)) throw e
+    return null
   }
 }

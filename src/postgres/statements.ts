@@ -118,8 +118,9 @@ SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
  * that row, then fails with "tuple concurrently updated" and is retried, or, if it
  * comes later, observes the committed state. Only a role that may alter the group
  * (a superuser, the admin, a holder of ADMIN OPTION on it, or before PostgreSQL 16
- * any CREATEROLE role) can hold that row: unlike an advisory lock, whose key anyone
- * can take, a role with no grants cannot block a rotation. (A family that does not
+ * any CREATEROLE role) or the group itself (a login's session runs as the group, and a
+ * role may change its own password) can hold that row: unlike an advisory lock, whose
+ * key anyone can take, a role with no grants cannot block a rotation. (A family that does not
  * exist yet serializes on CREATE ROLE: the second setup waits on the unique index,
  * then retries and sees the first one's roles.)
  */
@@ -246,6 +247,13 @@ export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS se
 
 /** On a replica, before any change: it must be a standby (a primary never replays the phase's commit). */
 export const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby'
+
+/**
+ * The cluster's system identifier (pg_control_system(), executable by every role): a standby
+ * has its primary's. A standby of another cluster has WAL positions that mean nothing for
+ * this primary's commits, so waiting on its replay could report success it never had.
+ */
+export const SYSTEM_IDENTIFIER = 'SELECT system_identifier::text AS system FROM pg_catalog.pg_control_system()'
 
 /**
  * On the primary, right after a COMMIT on the same connection: a WAL position at

@@ -56,6 +56,17 @@ export async function loginAs(
   })
 }
 
+/**
+ * The address the server sees for a client's session, as pg_stat_activity shows it: 127.0.0.1 on the
+ * embedded driver, the bridge's gateway (172.17.0.1, say) when the server runs in a container.
+ */
+export async function clientAddrOf(c: pg.Client): Promise<string> {
+  return (await c.query('SELECT pg_catalog.host(pg_catalog.inet_client_addr()) AS a')).rows[0].a
+}
+
+/** A string as a regular expression that matches it literally. */
+export const literally = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
 /** Resolves to null when the login works, or the SQLSTATE/code of the refusal. */
 export async function loginError(server: TestServer, user: string, password: string): Promise<string | null> {
   try {

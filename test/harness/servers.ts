@@ -20,6 +20,8 @@ export interface TestServer {
   driver: string
   /** Path of the server log, when the harness owns the server. */
   logFile?: string
+  /** The container's id (testcontainers): its log and processes are reached through the container runtime. */
+  containerId?: string
 }
 
 /** An embedded server (ours, or one a test started itself) as the tests address it. */
@@ -123,6 +125,7 @@ async function fromContainers(): Promise<ServerSet> {
         port,
         password,
         driver: 'testcontainers',
+        containerId: c.getId(),
       }
     }),
     stop: async () => {
@@ -151,4 +154,56 @@ async function fromEmbedded(): Promise<ServerSet> {
       await servers.find((s) => s.major === major)!.restart()
     },
   }
+}
+
+/** Whether serverLog can read this server's log: a file the harness wrote, or the container's output. */
+export function canReadServerLog(server: TestServer): boolean {
+  return Boolean(server.logFile || server.containerId)
+}
+
+/**
+ * The server's log so far: the embedded server's log file, or what the container's server wrote to
+ * stdout and stderr (read through the container runtime, as `docker logs` shows it).
+ */
+export async function serverLog(server: TestServer): Promise<string> {
+  if (server.logFile) return (await import('node:fs')).readFileSync(server.logFile, 'utf8')
+  if (!server.containerId) throw new Error(`the ${server.driver} server's log is not reachable from the tests`)
+  const { getContainerRuntimeClient } = await import('testcontainers')
+  const client = await getContainerRuntimeClient()
+  const raw = (await client.container
+    .getById(server.containerId)
+    .logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer
+  // Without a TTY the engine multiplexes both streams: frames of an 8-byte header (stream, 0, 0, 0,
+  // payload length big-endian) and the payload. Join the payloads so no line is split by a header.
+  const parts: Buffer[] = []
+  for (let at = 0; at + 8 <= raw.length;) {
+    const size = raw.readUInt32BE(at + 4)
+    parts.push(raw.subarray(at + 8, at + 8 + size))
+    at += 8 + size
+  }
+  return Buffer.concat(parts).toString('utf8')
+}
+
+/**
+ * Whether a test may send a signal to one of the server's backends: an embedded server's processes
+ * only when the tests run as root (the server runs as another user), a container's always (as root inside it).
+ */
+export function canSignalBackends(server: TestServer): boolean {
+  return (server.driver === 'embedded' && process.getuid?.() === 0) || Boolean(server.containerId)
+}
+
+/** Sends a signal to a backend, pid as pg_stat_activity shows it (inside the container for a container). */
+export async function signalBackend(server: TestServer, pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+  if (!server.containerId) {
+    process.kill(pid, signal)
+    return
+  }
+  const { getContainerRuntimeClient } = await import('testcontainers')
+  const client = await getContainerRuntimeClient()
+  const r = await client.container.exec(client.container.getById(server.containerId), [
+    'bash',
+    '-c',
+    `kill -s ${signal.slice(3)} ${Number(pid)}`,
+  ])
+  if (r.exitCode !== 0) throw new Error(`kill -s ${signal} ${pid} in the container failed: ${r.output}`)
 }

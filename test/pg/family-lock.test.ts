@@ -1,8 +1,8 @@
 /**
  * What serializes phases: the group role's catalog row, which only a role that may alter
- * the group (the admin, a superuser, a holder of ADMIN OPTION on it) can lock. A role with no
- * grants cannot block a rotation; two phases still serialize, and the one that gives up names
- * the session it waited for.
+ * the group (the admin, a superuser, a holder of ADMIN OPTION on it) or the group itself (a
+ * family login's session) can lock. A role with no grants cannot block a rotation; two phases
+ * still serialize, and the one that gives up names the session it waited for.
  */
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
@@ -66,6 +66,33 @@ describe.each(servers())('PostgreSQL $major: the family lock', (server) => {
       )
     } finally {
       await squatter.end()
+    }
+  })
+
+  it("the outgoing login holding the group's row (current_user is the group) is named as a family session, not a phase, whatever its application_name", async () => {
+    const role = familyName()
+    const s = await phase(server, { role, phase: 'setup' })
+    const o = await phase(server, { role, phase: 'open' })
+    const holder = await loginAs(server, s.outputs.username!, s.outputs.password!)
+    holder.on('error', () => {})
+    try {
+      await holder.query("SET application_name = 'pg-credential-rotation/close'")
+      await holder.query('BEGIN')
+      await holder.query(`ALTER ROLE ${role} PASSWORD NULL`)
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+      const err = await phase(
+        server,
+        { role, phase: 'close', 'rotation-id': o.outputs.rotationId! },
+        { lockTimeoutMs: 1000 },
+      ).then(
+        () => null,
+        (e: Error) => e.message,
+      )
+      expect(err).toMatch(/lock_timeout/)
+      expect(err).toContain(`pid ${pid} is a session of the family's own role ("${s.outputs.username}"), not a phase`)
+      expect(err).not.toMatch(/Let it finish/)
+    } finally {
+      await holder.end()
     }
   })
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startPrimaryAndReplica, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction } from '../../scripts/lib/run-action.mjs'
-import { familyName, loginAs, loginError, phase, snapshotRoles } from '../harness/helpers.js'
+import { familyName, loginAs, loginError, phase, servers, snapshotRoles } from '../harness/helpers.js'
 import { withClient } from '../harness/clients.js'
 import { embeddedTestServer as asTestServer } from '../harness/servers.js'
 
@@ -159,6 +159,18 @@ describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streamin
       new RegExp(`127\\.0\\.0\\.1:${primary.port}.*not a standby.*[Nn]othing was changed`, 's'),
     )
     expect(await snapshotRoles(p, names)).toEqual(before)
+  })
+
+  it("a standby of another cluster in replica-urls stops setup before any change: its WAL positions say nothing about admin-url's commits", async () => {
+    // The shared test server is another cluster than this primary and its standby.
+    const other = servers().at(-1)!
+    const role = familyName()
+    await expect(phase(other, { phase: 'setup', role, 'replica-urls': replica.url })).rejects.toThrow(
+      new RegExp(`127\\.0\\.0\\.1:${replica.port}.*standby of another cluster.*[Nn]othing was changed`, 's'),
+    )
+    expect((await phase(other, { phase: 'status', role })).status!.state).toBe('not set up')
+    // Its own primary is fine.
+    await phase(asTestServer(primary), { phase: 'setup', role, 'replica-urls': replica.url })
   })
 
   it('a replica that does not replay within replica-timeout fails open naming the lag and what was committed; a re-run with seal-key re-emits once it has', async () => {

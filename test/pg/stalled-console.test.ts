@@ -11,6 +11,7 @@ import { phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
 import { family, openedFamily } from '../harness/roles.js'
 import { fakeConsole, type FakeConsole } from '../harness/fake-console.js'
 import { connectTo } from '../harness/clients.js'
+import { canSignalBackends, signalBackend } from '../harness/servers.js'
 import { BEGIN_PHASE, ROLLBACK } from '../../src/postgres/statements.js'
 import type { PoolerLimits } from '../../src/postgres/poolers.js'
 
@@ -142,8 +143,9 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     }
   })
 
-  // The server's backend is stopped with SIGSTOP (so it must be a local process the test may signal).
-  it.skipIf(server.driver !== 'embedded' || process.getuid?.() !== 0)(
+  // The server's backend is stopped with SIGSTOP: a local process the test may signal (as root), or a
+  // process in the server's container (signalled with kill inside it).
+  it.skipIf(!canSignalBackends(server))(
     'a backend that stops answering inside the phase transaction fails the phase after the query timeout, without a second wait for ROLLBACK',
     async () => {
       const f = await openedFamily(server, 'stall')
@@ -165,7 +167,7 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
           )
           if (r.rows[0]) {
             stopped = Number(r.rows[0].pid)
-            process.kill(stopped, 'SIGSTOP')
+            await signalBackend(server, stopped, 'SIGSTOP')
           } else await new Promise((r) => setTimeout(r, 20))
         }
         expect(stopped).not.toBeNull()
@@ -177,7 +179,7 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
         // One query timeout (2 s), not two: no ROLLBACK queued behind the unanswered statement.
         expect(ms).toBeLessThan(2000 + 1500)
       } finally {
-        if (stopped !== null) process.kill(stopped, 'SIGCONT')
+        if (stopped !== null) await signalBackend(server, stopped, 'SIGCONT')
         await dba.end()
       }
       await expect.poll(() => snapshotRoles(server, family(f.role)), { timeout: 5000 }).toEqual(before)
