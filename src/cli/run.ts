@@ -55,7 +55,7 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
         ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
         : 'Nothing was changed.',
     )
-    if (cmd.json) io.stdout.write(jsonLine(jsonFailure(cmd.phase, message)))
+    if (cmd.json) io.stdout.write(jsonLine(jsonFailure(cmd.phase, masker.mask(message))))
     return EXIT.failed
   }
 }

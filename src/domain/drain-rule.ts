@@ -14,6 +14,8 @@ import type { PoolerReading } from '../postgres/poolers.js'
 /** One backend of pg_stat_activity (primary only: pooler pids are matched against it). */
 export interface BackendSession {
   pid: number
+  /** pg_stat_activity.backend_start: with the pid, tells a new backend from an ended one whose pid it reuses. */
+  started?: string | null
   login: string
   database: string | null
   state: string | null

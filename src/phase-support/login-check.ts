@@ -1,5 +1,6 @@
 /** The proof that newly issued credentials work: log in with them and check the SET role default applied. */
 import type { Config } from '../inputs/config.js'
+import { oneLine } from '../domain/escape.js'
 import { close, connect, type Client } from '../postgres/db.js'
 import { WHO_AM_I } from '../postgres/statements.js'
 import type { ConnectionTarget } from '../postgres/urls.js'
@@ -28,7 +29,7 @@ export async function checkLogin(
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
     if (row.current_user !== cfg.group) {
-      return `Logged in as "${login}"${where}, but current_user is "${row.current_user}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
+      return `Logged in as "${login}"${where}, but current_user is "${oneLine(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
     }
     return null
   } catch (e) {

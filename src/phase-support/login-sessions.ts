@@ -61,10 +61,11 @@ export function loginSessionsFrom(
   return { sessions, unreadable, readings }
 }
 
-function backendSession(where: string, b: BackendSession): LoginSession {
+/** A backend as a login session; its key holds backend_start too, so a backend reusing an ended one's pid is new. */
+export function backendSession(where: string, b: BackendSession): LoginSession {
   return {
     where,
-    key: `${where}#${b.pid}`,
+    key: `${where}#${b.pid}@${b.started ?? ''}`,
     login: b.login,
     database: b.database,
     applicationName: b.applicationName,

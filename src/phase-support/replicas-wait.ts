@@ -10,6 +10,9 @@ import { WAL_POSITION } from '../postgres/statements.js'
 import type { ReplicaStatus } from '../domain/result.js'
 import type { PhaseDeps } from './deps.js'
 
+/** How long past replica-timeout a poll (query or reconnect) of a stalled replica may run. */
+const POLL_MARGIN_MS = 500
+
 /** First poll interval; it doubles up to MAX_POLL_MS. */
 const FIRST_POLL_MS = 50
 const MAX_POLL_MS = 1000
@@ -43,7 +46,17 @@ export async function waitForReplicas(cfg: Config, deps: PhaseDeps, next: string
   let poll = FIRST_POLL_MS
   for (;;) {
     for (const i of [...pending]) {
-      const pos = await replicas.replayPosition(i, lsn)
+      let pos: ReplayPosition
+      try {
+        // The poll may take only the time left (the run's clock; the replica's by Date.now()).
+        const left = Math.max(0, deadline - deps.now().getTime())
+        pos = await replicas.replayPosition(i, lsn, Date.now() + left + POLL_MARGIN_MS)
+      } catch (e) {
+        if (deps.now().getTime() < deadline) throw e
+        throw new ReplicaLagError(
+          `after waiting ${seconds(deps.now().getTime() - start)} (replica-timeout) ${replicas.describe(i)} did not answer whether it replayed the commit (WAL ${lsn}): ${(e as Error).message} ${next} Check the replica; raise replica-timeout if it is slow on purpose.`,
+        )
+      }
       const firstPos = first.get(i) ?? pos
       first.set(i, firstPos)
       last.set(i, pos)

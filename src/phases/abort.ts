@@ -1,4 +1,4 @@
-import { applyInTransaction } from '../postgres/apply.js'
+import { applyInTransaction, type ApplyOptions } from '../postgres/apply.js'
 import type { Config } from '../inputs/config.js'
 import { checkAbortInUse, planAbort } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
@@ -16,6 +16,15 @@ import {
 } from '../phase-support/login-sessions.js'
 import { requireReadable } from '../postgres/pooled.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
+
+/** The incoming login's own session holding the family's lock is in use: ended only with force and terminate. */
+function incomingLockHolder(cfg: Config): ApplyOptions['lockHolder'] {
+  return {
+    login: (obs) => (obs.state.kind === 'ok' ? (obs.state.state.rotation?.incoming ?? null) : null),
+    end: cfg.terminate && cfg.force,
+    remedy: 'Run abort with force: true and terminate: true (the login is in use)',
+  }
+}
 
 /**
  * Cancels an open rotation (what a workflow runs after a failed or cancelled
@@ -39,6 +48,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
     },
     {
       terminate: cfg.terminate,
+      lockHolder: incomingLockHolder(cfg),
       // With the family locked, just before the change: who uses the incoming login now.
       beforeChanges: async (obs) => {
         if (obs.state.kind !== 'ok' || !obs.state.state.rotation) return
@@ -70,7 +80,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
   const aborted = plan.state.lastAborted.login
   const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`
   return afterCommit(committed, async () => {
-    const notes = [...plan.notes, ...inUse.notes]
+    const notes = [...applied.notes, ...plan.notes, ...inUse.notes]
     // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
     notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))))
     notes.push(...(await incomingGone(cfg, deps, aborted, plan.state.active, inUse.seen)))

@@ -62,7 +62,7 @@ export async function closePhase(cfg: Config, deps: PhaseDeps): Promise<PhaseRes
   return afterCommit(committed, async () => {
     const previousState = before.state.kind === 'ok' ? before.state.state : null
     const list = await activeUserlist(cfg, deps, plan.state.active, previousState)
-    const notes = [...plan.notes, list.note]
+    const notes = [...applied.notes, ...plan.notes, list.note]
     for (const n of notes) deps.reporter.info(n)
     // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
     notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, outgoing))))
@@ -175,6 +175,12 @@ async function applyClose(
       {
         // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
         terminate: cfg.terminate || look !== null,
+        // The outgoing login's own session holding the family's lock: with terminate, ended like its others.
+        lockHolder: {
+          login: (obs) => (obs.state.kind === 'ok' && obs.state.state.rotation ? obs.state.state.active : null),
+          end: cfg.terminate,
+          remedy: 'Run close with terminate: true',
+        },
         // With the family locked, so no abort or other phase can slip in between the write and the close.
         beforeChanges:
           github || look

@@ -3,12 +3,13 @@ import { DatabaseError, StateError } from '../domain/errors.js'
 import { isQueryTimeout, isRetryable, statementError } from './db.js'
 import type { Observation } from '../domain/family.js'
 import { observe } from './observe.js'
-import { withLockHolders } from './lock-holders.js'
+import { OwnLoginHoldsLock, withLockHolders } from './lock-holders.js'
 import { generatePassword } from '../crypto/password.js'
 import { forbiddenTarget, missingPrivilege, type Plan } from '../domain/plan.js'
 import type { Reporter } from '../domain/reporter.js'
 import { scramVerifier } from '../crypto/scram.js'
 import type { AdminSession } from './session.js'
+import { oneLine } from '../domain/escape.js'
 import { retryWithBackoff, type Attempt } from '../domain/retry.js'
 import {
   BEGIN_PHASE,
@@ -19,6 +20,7 @@ import {
   serializeOnGroup,
   setLockTimeout,
   setIdleInTransactionTimeout,
+  TERMINATE_BACKENDS,
   type Statement,
 } from './statements.js'
 
@@ -34,6 +36,8 @@ export interface Applied<P extends Plan = Plan> {
   executed: Statement[]
   /** The plaintext password given to the login of an 'issue' plan, if any. */
   password: string | null
+  /** For the phase's notes: the sessions ended because they held the family's lock (see ApplyOptions.lockHolder). */
+  notes: string[]
 }
 
 export interface ApplyOptions {
@@ -57,6 +61,14 @@ export interface ApplyOptions {
    * iteration count (see verifierOnce), so the one the phase seals or lists is the one set.
    */
   verifier?: (iterations: number) => string
+  /**
+   * The login this phase disables (read from the family's state), whose own sessions may hold the
+   * family's lock: a login may alter its own row, or the group's as the group, in a transaction it
+   * keeps open. When the lock wait times out and every holder is a session of that login: with
+   * `end`, they are terminated (pg_terminate_backend) and the phase is tried once more; without,
+   * the failure names them and `remedy` says what ends them. Sessions of any other role are never ended.
+   */
+  lockHolder?: { login: (obs: Observation) => string | null; end: boolean; remedy: string }
 }
 
 /**
@@ -73,10 +85,21 @@ export async function applyInTransaction<P extends Plan>(
   decide: (obs: Observation) => P,
   opts: ApplyOptions = {},
 ): Promise<Applied<P>> {
+  let ended = false
   return retryWithBackoff(
     async (attempt) => {
       if (attempt.number > 1) await reconnectAfter(session, attempt)
-      return attemptOnce(session, cfg, reporter, decide, opts)
+      try {
+        return await attemptOnce(session, cfg, reporter, decide, opts)
+      } catch (e) {
+        if (!(e instanceof OwnLoginHoldsLock) || !opts.lockHolder?.end || ended) throw e
+        ended = true
+        // Once: a holder that comes back (it can until the login is disabled) fails the retry, named.
+        const note = await endLockHolders(session, e)
+        reporter.warning(`${note} Trying the phase once more.`)
+        const applied = await attemptOnce(session, cfg, reporter, decide, { ...opts, lockHolder: undefined })
+        return { ...applied, notes: [note, ...applied.notes] }
+      }
     },
     {
       clock: session.clock,
@@ -107,6 +130,12 @@ async function reconnectAfter(session: AdminSession, attempt: Attempt): Promise<
       )
     }
   }
+}
+
+/** Ends the disabled login's sessions that held the family's lock; returns the note that says so. */
+async function endLockHolders(session: AdminSession, e: OwnLoginHoldsLock): Promise<string> {
+  const ended: number = (await session.client.query(TERMINATE_BACKENDS, [e.login, e.pids])).rows[0].terminated
+  return `Ended ${ended} session(s) of "${oneLine(e.login)}" that held the family's lock (pid ${e.pids.join(', ')}).`
 }
 
 /** The admin connection could not be renewed for a retry: the phase ends here, whatever the code. */
@@ -167,13 +196,29 @@ async function attemptOnce<P extends Plan>(
 
     const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
     await run(client, COMMIT, undefined, COMMIT, opts.durable?.())
-    return { before, plan, executed, password }
+    return { before, plan, executed, password, notes: [] }
   } catch (e) {
     // After a query timeout the connection is stuck behind the unanswered statement: a ROLLBACK would
     // wait as long again; ending the connection (the phase fails) ends the transaction on the server.
     if (isQueryTimeout(e)) throw e instanceof DatabaseError ? e : statementError(e, 'a statement of the phase')
     await client.query(ROLLBACK).catch(() => {})
-    throw await withLockHolders(client, e, [cfg.group, ...cfg.logins])
+    throw await withLockHolders(client, e, [cfg.group, ...cfg.logins], await ownLogin(client, cfg, e, opts))
+  }
+}
+
+/** After a lock wait timed out: the login this phase disables, from the family's state read now (read-only). */
+async function ownLogin(
+  client: AdminSession['client'],
+  cfg: Pick<Config, 'group' | 'logins'>,
+  e: unknown,
+  opts: ApplyOptions,
+): Promise<{ login: string; remedy: string } | null> {
+  if (!opts.lockHolder || !(e instanceof DatabaseError) || e.code !== '55P03') return null
+  try {
+    const login = opts.lockHolder.login(await observe(client, { group: cfg.group, logins: cfg.logins }))
+    return login ? { login, remedy: opts.lockHolder.remedy } : null
+  } catch {
+    return null
   }
 }
 

@@ -98,6 +98,15 @@ interface Attempt {
   first: string | null
 }
 
+/**
+ * Whether to start TLS directly (PostgreSQL 17+) instead of with an SSLRequest, as libpq decides:
+ * the URI's sslnegotiation, else PGSSLNEGOTIATION, else postgres. Direct needs TLS that is required
+ * (the URI's check refuses it with sslmode disable/allow/prefer); the variable is not honoured then.
+ */
+export function directTls(fromUri: string | undefined, tlsRequired: boolean, env = process.env): boolean {
+  return tlsRequired && (fromUri ?? env.PGSSLNEGOTIATION) === 'direct'
+}
+
 async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client> {
   const host = config.host ?? process.env.PGHOST ?? 'localhost'
   const port = Number(config.port ?? process.env.PGPORT ?? 5432)
@@ -108,7 +117,7 @@ async function openOnce(config: pg.ClientConfig, a: Attempt): Promise<pg.Client>
       port,
       ssl,
       optional: Boolean(a.optional),
-      direct: ssl !== false && config.sslnegotiation === 'direct',
+      direct: directTls(config.sslnegotiation, ssl !== false && !a.optional),
       keepAliveMs: a.keepAliveMs,
     },
     Math.max(1, a.deadline - Date.now()),

@@ -17,13 +17,38 @@ function describeHolder(h: HolderRow): string {
   return `pid ${h.pid} (role "${oneLine(h.role ?? '?')}", application "${oneLine(h.application_name)}"${since}; ${h.modes})`
 }
 
+/** The login a phase disables: its own sessions holding the family's lock are named as such (see withLockHolders). */
+export interface OwnLogin {
+  login: string
+  /** What ends them, for the hint (e.g. "close with terminate: true ends them"). */
+  remedy: string
+}
+
+/** Every session holding the lock is one of the login's that the phase disables: `pids` may be ended. */
+export class OwnLoginHoldsLock extends DatabaseError {
+  constructor(
+    message: string,
+    hint: string,
+    code: string,
+    readonly login: string,
+    readonly pids: number[],
+  ) {
+    super(message, hint, code)
+  }
+}
+
 /**
  * A phase that waited past lock_timeout (55P03): the same error, naming the sessions
  * that hold a write lock on the role catalogs or a lock on a family role (read on the
  * phase's connection, after its ROLLBACK), so a DBA can act. Any other error, or a
  * failure to read the holders, is returned as it was.
  */
-export async function withLockHolders(client: Client, e: unknown, roles: readonly string[]): Promise<unknown> {
+export async function withLockHolders(
+  client: Client,
+  e: unknown,
+  roles: readonly string[],
+  own?: OwnLogin | null,
+): Promise<unknown> {
   if (!(e instanceof DatabaseError) || e.code !== '55P03') return e
   let holders: HolderRow[]
   try {
@@ -44,5 +69,16 @@ export async function withLockHolders(client: Client, e: unknown, roles: readonl
       : e.hint
   // The message ends with its hint: the holders go between the two.
   const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message
+  if (own && holders.length && holders.every((h) => h.role === own.login)) {
+    const pids = holders.map((h) => h.pid)
+    const them = pids.length === 1 ? 'it' : 'them'
+    return new OwnLoginHoldsLock(
+      `${base} ${found}`,
+      `pid ${pids.join(', ')} ${pids.length === 1 ? 'is a session' : 'are sessions'} of "${oneLine(own.login)}", the login this phase disables (not a phase of this action, whatever its application name says): a login may alter its own row, or the group's as the group, and keep it locked in an open transaction. ${own.remedy}: ${them} ${pids.length === 1 ? 'is' : 'are'} ended and the phase retried once.`,
+      e.code ?? '55P03',
+      own.login,
+      pids,
+    )
+  }
   return new DatabaseError(`${base} ${found}`, hint, e.code, e.committed)
 }

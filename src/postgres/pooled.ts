@@ -31,6 +31,7 @@ export async function readBackends(client: Client, logins: readonly string[]): P
   const rows = (await client.query(READ_BACKENDS, [logins])).rows
   return rows.map((r) => ({
     pid: Number(r.pid),
+    started: r.backend_start ?? null,
     login: r.login,
     database: r.database,
     state: r.state,

@@ -1,5 +1,6 @@
+import type { QueryConfig } from 'pg'
 import { parse } from 'pg-connection-string'
-import { close, connect, isConnectionLost, type Client } from './db.js'
+import { close, connect, isConnectionLost, isQueryTimeout, type Client } from './db.js'
 import { DatabaseError } from '../domain/errors.js'
 import type { SessionGroup } from '../domain/family.js'
 import { readSessions } from './observe.js'
@@ -16,6 +17,11 @@ import type { ConnectionTarget } from './urls.js'
 
 /** How long one statement on a replica may take: a replica that stops answering is a failure, never a hang. */
 const REPLICA_QUERY_TIMEOUT_MS = 15_000
+
+/** A statement with its own client-side time limit (pg honours query_timeout per query; its types omit it). */
+function timed(text: string, values: unknown[], queryTimeoutMs: number): QueryConfig {
+  return { text, values, query_timeout: queryTimeoutMs } as QueryConfig
+}
 
 /** Where a replica is in the WAL, relative to a commit on the primary. */
 export interface ReplayPosition {
@@ -73,26 +79,38 @@ export class Replicas {
     return `replica ${this.labels[i]} (replica-urls line ${i + 1})`
   }
 
-  async #client(i: number): Promise<Client> {
+  async #client(i: number, connectTimeoutMs?: number): Promise<Client> {
     const existing = this.#clients[i]
     if (existing) return existing
     const c = await connect(this.targets[i], this.describe(i), {
       applicationName: this.applicationName,
       queryTimeoutMs: REPLICA_QUERY_TIMEOUT_MS,
+      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
     })
     this.#clients[i] = c
     return c
   }
 
-  /** Runs fn on replica i; a lost connection is reopened once. */
-  async #on<T>(i: number, fn: (c: Client, label: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn on replica i; a lost connection is reopened once. With `deadline` (a Date.now() time,
+   * replica-timeout's end), the reconnect gets only the time left.
+   */
+  async #on<T>(i: number, fn: (c: Client, label: string) => Promise<T>, deadline?: number): Promise<T> {
+    const left = () => (deadline === undefined ? undefined : Math.max(1, deadline - Date.now()))
     try {
-      return await fn(await this.#client(i), this.labels[i])
+      return await fn(await this.#client(i, left()), this.labels[i])
     } catch (e) {
+      if (isQueryTimeout(e)) {
+        // No answer: the connection is stuck behind the statement, and a polite end would wait on it too.
+        const stuck = this.#clients[i] as unknown as { connection?: { stream?: { destroy(): void } } } | null
+        stuck?.connection?.stream?.destroy()
+        this.#clients[i] = null
+        throw e
+      }
       if (!isConnectionLost(e)) throw e
       await close(this.#clients[i])
       this.#clients[i] = null
-      return fn(await this.#client(i), this.labels[i])
+      return fn(await this.#client(i, left()), this.labels[i])
     }
   }
 
@@ -136,9 +154,20 @@ export class Replicas {
     }
   }
 
-  /** Where replica i is relative to the commit at lsn (pg_lsn text). */
-  async replayPosition(i: number, lsn: string): Promise<ReplayPosition> {
-    const row = await this.#on(i, async (c) => (await c.query(REPLAY_POSITION, [lsn])).rows[0])
+  /**
+   * Where replica i is relative to the commit at lsn (pg_lsn text). With `deadline` (a Date.now()
+   * time), the query and any reconnect may take only the time left (at most the usual limit).
+   */
+  async replayPosition(i: number, lsn: string, deadline?: number): Promise<ReplayPosition> {
+    const limit = () =>
+      deadline === undefined
+        ? REPLICA_QUERY_TIMEOUT_MS
+        : Math.min(REPLICA_QUERY_TIMEOUT_MS, Math.max(1, deadline - Date.now()))
+    const row = await this.#on(
+      i,
+      async (c) => (await c.query(timed(REPLAY_POSITION, [lsn], limit()))).rows[0],
+      deadline,
+    )
     if (row.replayed === null)
       throw new DatabaseError(
         `${this.describe(i)} is no longer a standby (pg_last_wal_replay_lsn() is null: was it promoted?).`,

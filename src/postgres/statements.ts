@@ -91,6 +91,7 @@ export const READ_BACKENDS = `
 SELECT pid, usename AS login, datname AS database, state,
        coalesce(application_name, '') AS application_name,
        host(client_addr) AS client_addr,
+       pg_catalog.to_json(backend_start) #>> '{}' AS backend_start,
        ${ADDR_HIDDEN} AS addr_hidden
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()

@@ -89,10 +89,100 @@ describe.each(servers())('PostgreSQL $major: the family lock', (server) => {
         (e: Error) => e.message,
       )
       expect(err).toMatch(/lock_timeout/)
-      expect(err).toContain(`pid ${pid} is a session of the family's own role ("${s.outputs.username}"), not a phase`)
+      expect(err).toContain(`pid ${pid} is a session of "${s.outputs.username}", the login this phase disables`)
+      expect(err).toContain('Run close with terminate: true')
       expect(err).not.toMatch(/Let it finish/)
+      // Without terminate it is left alone.
+      expect((await holder.query('SELECT 1 AS one')).rows[0].one).toBe(1)
     } finally {
       await holder.end()
+    }
+  })
+
+  it.each([
+    ["the group's row (as the group)", (role: string) => [`ALTER ROLE ${role} PASSWORD NULL`]],
+    ['its own row (SET ROLE NONE)', (role: string) => ['SET ROLE NONE', `ALTER ROLE ${role}_a PASSWORD 'mine-now'`]],
+  ])("close with terminate: true ends the outgoing login's session that holds %s, and closes", async (_, holds) => {
+    const role = familyName()
+    const s = await phase(server, { role, phase: 'setup' })
+    const o = await phase(server, { role, phase: 'open' })
+    const holder = await loginAs(server, s.outputs.username!, s.outputs.password!)
+    let lost: Error | null = null
+    holder.on('error', (e) => (lost = e))
+    try {
+      await holder.query('BEGIN')
+      for (const sql of holds(role)) await holder.query(sql)
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+      const t = Date.now()
+      const c = await phase(
+        server,
+        { role, phase: 'close', 'rotation-id': o.outputs.rotationId!, terminate: 'true' },
+        { lockTimeoutMs: 1000 },
+      )
+      const ms = Date.now() - t
+      expect(c.outputs.state).toBe('idle')
+      expect(c.log.lines.join('\n')).toContain(
+        `Ended 1 session(s) of "${s.outputs.username}" that held the family's lock (pid ${pid}).`,
+      )
+      expect(await loginError(server, s.outputs.username!, s.outputs.password!)).not.toBeNull()
+      await expect(holder.query('SELECT 1')).rejects.toThrow()
+      expect(lost).not.toBeNull()
+      console.log(`[lock] PostgreSQL ${server.major}: close with terminate ended the holder and closed in ${ms} ms`)
+    } finally {
+      await holder.end().catch(() => {})
+    }
+  })
+
+  it("abort ends the incoming login's session that holds the group's row only with force: true and terminate: true", async () => {
+    const role = familyName()
+    await phase(server, { role, phase: 'setup' })
+    const o = await phase(server, { role, phase: 'open' })
+    const holder = await loginAs(server, o.outputs.username!, o.outputs.password!)
+    holder.on('error', () => {})
+    try {
+      await holder.query('BEGIN')
+      await holder.query(`ALTER ROLE ${role} PASSWORD NULL`)
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+      const err = await phase(server, { role, phase: 'abort', terminate: 'true' }, { lockTimeoutMs: 1000 }).then(
+        () => null,
+        (e: Error) => e.message,
+      )
+      expect(err).toContain(`pid ${pid} is a session of "${o.outputs.username}", the login this phase disables`)
+      expect(err).toContain('Run abort with force: true and terminate: true')
+      expect((await holder.query('SELECT 1 AS one')).rows[0].one).toBe(1)
+      const a = await phase(server, { role, phase: 'abort', terminate: 'true', force: 'true' }, { lockTimeoutMs: 1000 })
+      expect(a.outputs.state).toBe('idle')
+      expect(a.log.lines.join('\n')).toContain(
+        `Ended 1 session(s) of "${o.outputs.username}" that held the family's lock`,
+      )
+      await expect(holder.query('SELECT 1')).rejects.toThrow()
+    } finally {
+      await holder.end().catch(() => {})
+    }
+  })
+
+  it('close with terminate: true never ends a session of another role that holds the lock', async () => {
+    const role = familyName()
+    await phase(server, { role, phase: 'setup' })
+    const o = await phase(server, { role, phase: 'open' })
+    const dba = await adminClient(server)
+    try {
+      await dba.query('BEGIN')
+      await dba.query(`ALTER ROLE ${role} CONNECTION LIMIT -1`)
+      const err = await phase(
+        server,
+        { role, phase: 'close', 'rotation-id': o.outputs.rotationId!, terminate: 'true' },
+        { lockTimeoutMs: 1000 },
+      ).then(
+        () => null,
+        (e: Error) => e.message,
+      )
+      expect(err).toMatch(/lock_timeout/)
+      expect(err).not.toMatch(/Ended \d+ session/)
+      expect((await dba.query('SELECT 1 AS one')).rows[0].one).toBe(1)
+    } finally {
+      await dba.query('ROLLBACK').catch(() => {})
+      await dba.end()
     }
   })
 

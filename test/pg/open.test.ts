@@ -80,6 +80,30 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     expect(withoutPassword(after, `${role}_b`)).toEqual(withoutPassword(before, `${role}_b`))
   })
 
+  it('a current_user holding a line break is escaped in the message, not written as a new line', async () => {
+    const role = familyName()
+    await phase(server, { phase: 'setup', role })
+    const hostile = `${role}_x\n##[error]forged`
+    await withAdmin(server, async (c) => {
+      await c.query(`CREATE ROLE "${hostile}" NOLOGIN`)
+      await c.query(`GRANT "${hostile}" TO ${role}_b`)
+      await c.query(`ALTER ROLE ${role}_b IN DATABASE postgres SET role = "${hostile}"`)
+    })
+    try {
+      const e = await phase(server, { phase: 'open', role }).then(
+        () => null,
+        (err: Error) => err,
+      )
+      expect(e?.message).toContain(`current_user is "${role}_x\\n\\x23#[error]forged"`)
+      expect(e?.message).not.toContain('\n##[')
+    } finally {
+      await withAdmin(server, async (c) => {
+        await c.query(`ALTER ROLE ${role}_b IN DATABASE postgres RESET role`)
+        await c.query(`DROP ROLE "${hostile}"`)
+      })
+    }
+  })
+
   it('two opens started at the same moment: one opens, the other fails cleanly', async () => {
     const role = familyName()
     await phase(server, { phase: 'setup', role })

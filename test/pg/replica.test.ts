@@ -1,3 +1,4 @@
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installedMajors, startPrimaryAndReplica, type EmbeddedServer } from '../../scripts/lib/embedded-postgres.mjs'
 import { runAction } from '../../scripts/lib/run-action.mjs'
@@ -27,6 +28,39 @@ async function replicated(replica: EmbeddedServer, role: string): Promise<void> 
  * Makes the standby apply every commit `delay` after the primary made it (recovery_min_apply_delay,
  * a reload setting: the startup process re-reads it while it waits). Returns once a new session sees it.
  */
+/**
+ * A proxy in front of the replica that forwards everything until a client sends the replay-position
+ * poll (pg_last_wal_replay_lsn), then goes silent both ways with the connection open: a replica that
+ * stops answering exactly at the poll.
+ */
+async function stallAtReplayPoll(upstreamPort: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1')
+    let stalled = false
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+    }
+    client.on('data', (d: Buffer) => {
+      if (d.includes('pg_last_wal_replay_lsn')) stalled = true
+      if (!stalled) upstream.write(d)
+    })
+    upstream.on('data', (d: Buffer) => {
+      if (!stalled) client.write(d)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
 async function applyDelay(replica: EmbeddedServer, delay: string): Promise<void> {
   await withClient(replica.url, async (c) => {
     await c.query(`ALTER SYSTEM SET recovery_min_apply_delay = '${delay}'`)
@@ -258,5 +292,29 @@ describe.skipIf(majors.length === 0).each(majors)('PostgreSQL %i with a streamin
     expect(r.masks).toContain(replica.url)
     expect(r.masks).toContain(replica.password)
     expect(JSON.parse(r.outputs.status).state).toBe('not set up')
+  })
+
+  it('a replica that stops answering at the replay poll fails the phase at replica-timeout, not after the 15 s statement limit', async () => {
+    const p = asTestServer(primary)
+    const role = familyName()
+    const proxy = await stallAtReplayPoll(replica.port)
+    try {
+      const url = replica.url.replace(`:${replica.port}/`, `:${proxy.port}/`)
+      expect(url).not.toBe(replica.url)
+      let started = Date.now()
+      await phase(p, { phase: 'setup', role })
+      started = Date.now()
+      const failed = await phase(p, { phase: 'open', role, 'replica-urls': url, 'replica-timeout': '2s' }).then(
+        () => null,
+        (e: Error) => e,
+      )
+      const took = Date.now() - started
+      expect(failed).not.toBeNull()
+      expect(took).toBeLessThan(4_000)
+      expect(failed!.message).toMatch(/replica-timeout/)
+      expect(failed!.message).toContain(`127.0.0.1:${proxy.port}`)
+    } finally {
+      await proxy.close()
+    }
   })
 })

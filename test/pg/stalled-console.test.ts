@@ -67,13 +67,19 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     // Answers close's first look (five SHOW commands), then never answers its re-check under the lock.
     const fc = await stallingConsole({ answer: 5 })
     const before = await snapshotRoles(server, family(f.role))
+    // A run id of its own: other files' close phases run against the same server at the same time.
+    const run = String(1e9 + Math.floor(Math.random() * 1e9))
     const started = Date.now()
     const close = settle(
-      phase(server, { phase: 'close', role: f.role, 'pgbouncer-urls': fc.url }, { poolerLimits: LIMITS }),
+      phase(
+        server,
+        { phase: 'close', role: f.role, 'pgbouncer-urls': fc.url },
+        { poolerLimits: LIMITS, env: { GITHUB_RUN_ID: run } },
+      ),
     )
     await bounded(fc.stalled, 10_000, 'the console stall')
     // The window: close sits in its transaction, holding the family's locks, waiting on the console.
-    expect(await idleInTransaction(server, 'close')).toBe(1)
+    expect(await idleInTransaction(server, `close run ${run}`)).toBe(1)
     const { value, error } = await bounded(close, 10_000, 'close')
     const ms = Date.now() - started
     expect(value).toBeUndefined()
@@ -82,7 +88,7 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     expect(error).toMatch(/Nothing was changed/)
     expect(ms).toBeLessThan(LIMITS.readMs + 2000)
     expect(await snapshotRoles(server, family(f.role))).toEqual(before)
-    expect(await idleInTransaction(server, 'close')).toBe(0)
+    expect(await idleInTransaction(server, `close run ${run}`)).toBe(0)
     // The stalled connection was torn down, not left open.
     await expect.poll(() => fc.stats.closed, { timeout: 2000 }).toBe(fc.stats.accepted)
   })
