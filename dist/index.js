@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 6122:
+/***/ 5632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -245,7 +245,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 4034:
+/***/ 8525:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -256,9 +256,11 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -294,7 +296,7 @@ function toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -386,326 +388,6 @@ function escapeProperty(s) {
         .replace(/,/g, '%2C');
 }
 //# sourceMappingURL=command.js.map
-// EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
-// For internal use, subject to change.
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
-
-
-
-function issueFileCommand(command, message) {
-    const filePath = process.env[`GITHUB_${command}`];
-    if (!filePath) {
-        throw new Error(`Unable to find environment variable for file command ${command}`);
-    }
-    if (!external_fs_.existsSync(filePath)) {
-        throw new Error(`Missing file at path: ${filePath}`);
-    }
-    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_.EOL}`, {
-        encoding: 'utf8'
-    });
-}
-function prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
-    const convertedValue = toCommandValue(value);
-    // These should realistically never happen, but just in case someone finds a
-    // way to exploit uuid generation let's not allow keys or values that contain
-    // the delimiter.
-    if (key.includes(delimiter)) {
-        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-    }
-    if (convertedValue.includes(delimiter)) {
-        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-    }
-    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
-}
-//# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { access, appendFile, writeFile } = external_fs_.promises;
-const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
-const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
-class Summary {
-    constructor() {
-        this._buffer = '';
-    }
-    /**
-     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-     * Also checks r/w permissions.
-     *
-     * @returns step summary file path
-     */
-    filePath() {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._filePath) {
-                return this._filePath;
-            }
-            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-            if (!pathFromEnv) {
-                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-            }
-            try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
-            }
-            catch (_a) {
-                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-            }
-            this._filePath = pathFromEnv;
-            return this._filePath;
-        });
-    }
-    /**
-     * Wraps content in an HTML tag, adding any HTML attributes
-     *
-     * @param {string} tag HTML tag to wrap
-     * @param {string | null} content content within the tag
-     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-     *
-     * @returns {string} content wrapped in HTML element
-     */
-    wrap(tag, content, attrs = {}) {
-        const htmlAttrs = Object.entries(attrs)
-            .map(([key, value]) => ` ${key}="${value}"`)
-            .join('');
-        if (!content) {
-            return `<${tag}${htmlAttrs}>`;
-        }
-        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-    }
-    /**
-     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-     *
-     * @param {SummaryWriteOptions} [options] (optional) options for write operation
-     *
-     * @returns {Promise<Summary>} summary instance
-     */
-    write(options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-            const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
-            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
-            return this.emptyBuffer();
-        });
-    }
-    /**
-     * Clears the summary buffer and wipes the summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    clear() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.emptyBuffer().write({ overwrite: true });
-        });
-    }
-    /**
-     * Returns the current summary buffer as a string
-     *
-     * @returns {string} string of summary buffer
-     */
-    stringify() {
-        return this._buffer;
-    }
-    /**
-     * If the summary buffer is empty
-     *
-     * @returns {boolen} true if the buffer is empty
-     */
-    isEmptyBuffer() {
-        return this._buffer.length === 0;
-    }
-    /**
-     * Resets the summary buffer without writing to summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    emptyBuffer() {
-        this._buffer = '';
-        return this;
-    }
-    /**
-     * Adds raw text to the summary buffer
-     *
-     * @param {string} text content to add
-     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addRaw(text, addEOL = false) {
-        this._buffer += text;
-        return addEOL ? this.addEOL() : this;
-    }
-    /**
-     * Adds the operating system-specific end-of-line marker to the buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addEOL() {
-        return this.addRaw(external_os_.EOL);
-    }
-    /**
-     * Adds an HTML codeblock to the summary buffer
-     *
-     * @param {string} code content to render within fenced code block
-     * @param {string} lang (optional) language to syntax highlight code
-     *
-     * @returns {Summary} summary instance
-     */
-    addCodeBlock(code, lang) {
-        const attrs = Object.assign({}, (lang && { lang }));
-        const element = this.wrap('pre', this.wrap('code', code), attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML list to the summary buffer
-     *
-     * @param {string[]} items list of items to render
-     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addList(items, ordered = false) {
-        const tag = ordered ? 'ol' : 'ul';
-        const listItems = items.map(item => this.wrap('li', item)).join('');
-        const element = this.wrap(tag, listItems);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML table to the summary buffer
-     *
-     * @param {SummaryTableCell[]} rows table rows
-     *
-     * @returns {Summary} summary instance
-     */
-    addTable(rows) {
-        const tableBody = rows
-            .map(row => {
-            const cells = row
-                .map(cell => {
-                if (typeof cell === 'string') {
-                    return this.wrap('td', cell);
-                }
-                const { header, data, colspan, rowspan } = cell;
-                const tag = header ? 'th' : 'td';
-                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
-                return this.wrap(tag, data, attrs);
-            })
-                .join('');
-            return this.wrap('tr', cells);
-        })
-            .join('');
-        const element = this.wrap('table', tableBody);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds a collapsable HTML details element to the summary buffer
-     *
-     * @param {string} label text for the closed state
-     * @param {string} content collapsable content
-     *
-     * @returns {Summary} summary instance
-     */
-    addDetails(label, content) {
-        const element = this.wrap('details', this.wrap('summary', label) + content);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML image tag to the summary buffer
-     *
-     * @param {string} src path to the image you to embed
-     * @param {string} alt text description of the image
-     * @param {SummaryImageOptions} options (optional) addition image attributes
-     *
-     * @returns {Summary} summary instance
-     */
-    addImage(src, alt, options) {
-        const { width, height } = options || {};
-        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
-        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML section heading element
-     *
-     * @param {string} text heading text
-     * @param {number | string} [level=1] (optional) the heading level, default: 1
-     *
-     * @returns {Summary} summary instance
-     */
-    addHeading(text, level) {
-        const tag = `h${level}`;
-        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
-            ? tag
-            : 'h1';
-        const element = this.wrap(allowedTag, text);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML thematic break (<hr>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addSeparator() {
-        const element = this.wrap('hr', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML line break (<br>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addBreak() {
-        const element = this.wrap('br', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML blockquote to the summary buffer
-     *
-     * @param {string} text quote text
-     * @param {string} cite (optional) citation url
-     *
-     * @returns {Summary} summary instance
-     */
-    addQuote(text, cite) {
-        const attrs = Object.assign({}, (cite && { cite }));
-        const element = this.wrap('blockquote', text, attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML anchor tag to the summary buffer
-     *
-     * @param {string} text link text/content
-     * @param {string} href hyperlink
-     *
-     * @returns {Summary} summary instance
-     */
-    addLink(text, href) {
-        const element = this.wrap('a', text, { href });
-        return this.addRaw(element).addEOL();
-    }
-}
-const _summary = new Summary();
-/**
- * @deprecated use `core.summary`
- */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
-//# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./src/action/actions-core.ts
 /**
  * The @actions/core functions the adapter uses, taken from @actions/core's own
@@ -713,15 +395,61 @@ const summary = _summary;
  * as a whole also evaluates its OIDC client (@actions/http-client and undici)
  * and @actions/exec at start-up: about 90 ms on every run, for features this
  * action never uses. These are the same implementations without that cost
- * (getInput, setOutput, setFailed, info, warning, debug, error and setSecret
- * mirror lib/core.js line for line).
+ * (getInput, setOutput, setFailed, info, warning, notice, debug, error and setSecret
+ * mirror lib/core.js line for line; issueFileCommand and prepareKeyValueMessage
+ * mirror lib/file-command.js).
+ *
+ * node:crypto (the output delimiter) loads when an output is first set, not at
+ * start-up: a run that stops at an input error never needs it (about 4 ms of a
+ * cold start that is ~25 ms of Node's own). The job summary is appended as
+ * lib/summary.js's `summary.addRaw(markdown).write()` does, without loading
+ * summary.js (it loads fs/promises, another ~3 ms with its own chunk).
  */
 
 
 
 
-
-
+/** lib/summary.js SUMMARY_ENV_VAR. */
+const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
+/** lib/summary.js `summary.addRaw(markdown).write()`: the same checks and messages, then the same append. */
+function appendSummary(markdown) {
+    const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+    if (!pathFromEnv) {
+        throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+    }
+    try {
+        (0,external_node_fs_.accessSync)(pathFromEnv, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK);
+    }
+    catch {
+        throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+    }
+    (0,external_node_fs_.appendFileSync)(pathFromEnv, markdown, { encoding: 'utf8' });
+}
+/** lib/file-command.js issueFileCommand. */
+function issueFileCommand(command, message) {
+    const filePath = process.env[`GITHUB_${command}`];
+    if (!filePath) {
+        throw new Error(`Unable to find environment variable for file command ${command}`);
+    }
+    if (!(0,external_node_fs_.existsSync)(filePath)) {
+        throw new Error(`Missing file at path: ${filePath}`);
+    }
+    (0,external_node_fs_.appendFileSync)(filePath, `${toCommandValue(message)}${external_node_os_namespaceObject.EOL}`, {
+        encoding: 'utf8',
+    });
+}
+/** lib/file-command.js prepareKeyValueMessage, with node:crypto loaded when an output is first set. */
+function prepareKeyValueMessage(key, value) {
+    const delimiter = `ghadelimiter_${process.getBuiltinModule('node:crypto').randomUUID()}`;
+    const convertedValue = toCommandValue(value);
+    if (key.includes(delimiter)) {
+        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+    }
+    if (convertedValue.includes(delimiter)) {
+        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+    }
+    return `${key}<<${delimiter}${external_node_os_namespaceObject.EOL}${convertedValue}${external_node_os_namespaceObject.EOL}${delimiter}`;
+}
 function getInput(name) {
     return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
 }
@@ -745,6 +473,9 @@ function debug(message) {
 function warning(message) {
     issueCommand('warning', {}, message);
 }
+function notice(message) {
+    issueCommand('notice', {}, message);
+}
 function error(message) {
     issueCommand('error', {}, message);
 }
@@ -753,12 +484,124 @@ function setFailed(message) {
     error(message);
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/action/status-file.ts
+
+
+/**
+ * Writes the status JSON to a new file under `dir` (the runner's RUNNER_TEMP, emptied after
+ * each job) and returns its path, for the status-file output. A directory of its own per
+ * call, so two status steps of a job never overwrite each other's file.
+ */
+function writeStatusFile(json, dir) {
+    const path = (0,external_node_path_.join)((0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(dir, 'pg-credential-rotation-status-')), 'status.json');
+    (0,external_node_fs_.writeFileSync)(path, `${json}\n`, { mode: 0o600 });
+    return path;
+}
+
 // EXTERNAL MODULE: ./src/inputs/config.ts
-var config = __nccwpck_require__(2567);
+var config = __nccwpck_require__(1348);
 // EXTERNAL MODULE: ./src/domain/escape.ts
-var domain_escape = __nccwpck_require__(9757);
+var domain_escape = __nccwpck_require__(7070);
+;// CONCATENATED MODULE: ./src/domain/story.ts
+const IDENT = '"((?:[^"]|"")*)"';
+const unquote = (s) => `"${s.replace(/""/g, '"')}"`;
+/** [pattern, description] for each statement shape src/postgres/statements.ts renders (display form). */
+const SHAPES = [
+    [new RegExp(`^CREATE ROLE ${IDENT} NOLOGIN$`), (m) => `Created role ${unquote(m[1])} (NOLOGIN).`],
+    [
+        new RegExp(`^GRANT ${IDENT} TO ${IDENT}`),
+        (m) => `Made ${unquote(m[2])} a member of ${unquote(m[1])} (inherits its privileges, may SET ROLE to it).`,
+    ],
+    [
+        new RegExp(`^ALTER ROLE ${IDENT} SET role = '((?:[^']|'')*)'$`),
+        (m) => `Set the default role of ${unquote(m[1])} to "${m[2].replace(/''/g, "'")}".`,
+    ],
+    [new RegExp(`^ALTER ROLE ${IDENT} WITH LOGIN PASSWORD `), (m) => `Enabled ${unquote(m[1])} with a new password.`],
+    [
+        new RegExp(`^ALTER ROLE ${IDENT} WITH NOLOGIN PASSWORD `),
+        (m) => `Disabled ${unquote(m[1])} (NOLOGIN, and a random password nobody knows).`,
+    ],
+    [new RegExp(`^COMMENT ON ROLE ${IDENT} IS `), (m) => `Recorded the rotation state on ${unquote(m[1])}.`],
+    [
+        new RegExp(`^ALTER ROLE ${IDENT}(?: IN DATABASE ${IDENT})? SET ${IDENT} TO `),
+        (m) => `Copied the setting ${m[3].replace(/""/g, '"')} to ${unquote(m[1])}${m[2] ? ` in database ${unquote(m[2])}` : ''}.`,
+    ],
+    [
+        new RegExp(`^ALTER ROLE ${IDENT}(?: IN DATABASE ${IDENT})? RESET ${IDENT}$`),
+        (m) => `Removed the setting ${m[3].replace(/""/g, '"')} from ${unquote(m[1])}${m[2] ? ` in database ${unquote(m[2])}` : ''}.`,
+    ],
+    [
+        new RegExp(`^ALTER ROLE ${IDENT} CONNECTION LIMIT (-?\\d+)$`),
+        (m) => `Set the connection limit of ${unquote(m[1])} to ${m[2]}.`,
+    ],
+    [
+        new RegExp(`^REASSIGN OWNED BY (.*) TO ${IDENT}$`),
+        (m) => `Moved the objects owned by ${m[1]} to ${unquote(m[2])}.`,
+    ],
+];
+/** One sentence for an executed statement (its display form, secrets already '***'). */
+function describeChange(display) {
+    for (const [re, say] of SHAPES) {
+        const m = re.exec(display);
+        if (m)
+            return say(m);
+    }
+    return `Ran: ${display.length > 200 ? `${display.slice(0, 200)}…` : display}`;
+}
+/** One sentence per executed statement, in order. */
+function describeChanges(changes) {
+    return changes.map(describeChange);
+}
+/** A note that the summary shows as a warning. */
+const isWarning = (note) => /^Warning\b/i.test(note);
+/**
+ * What the log should say after the phase: its changes, the notes and warnings of the
+ * summary that `printed` (the messages already logged while the phase ran) does not hold,
+ * and the outcome in one line.
+ */
+function phaseStory(r, printed = new Set()) {
+    const info = [];
+    const warnings = [];
+    const changes = describeChanges(r.changes);
+    if (changes.length)
+        info.push(`${r.phase}: ${changes.length} change${changes.length === 1 ? '' : 's'}, committed:`);
+    info.push(...changes.map((c) => `  ${c}`));
+    for (const note of r.notes) {
+        if (printed.has(note))
+            continue;
+        if (isWarning(note))
+            warnings.push(note);
+        else
+            info.push(note);
+    }
+    info.push(outcome(r));
+    return { info, warnings };
+}
+function outcome(r) {
+    const o = r.outputs;
+    const parts = [];
+    if (o.state)
+        parts.push(`state ${o.state}`);
+    if (o.username)
+        parts.push(`login to use: "${o.username}"${o.state === 'open' ? ' (incoming)' : ''}`);
+    if (o.previousUsername)
+        parts.push(`${r.phase === 'abort' ? 'aborted' : o.state === 'open' ? 'outgoing (still active until close)' : 'previous'}: "${o.previousUsername}"`);
+    if (o.rotationId)
+        parts.push(`rotation ${o.rotationId}`);
+    if (o.remainingConnections !== undefined)
+        parts.push(`${o.remainingConnections} sessions of the old login left`);
+    const verdict = r.failure
+        ? 'failed'
+        : r.changes.length || r.phase === 'unseal' || r.phase === 'status'
+            ? 'done'
+            : 'done, nothing changed';
+    return `${r.phase} ${verdict}${parts.length ? `: ${parts.join(', ')}` : ''}.`;
+}
+
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(241);
+var errors = __nccwpck_require__(794);
 ;// CONCATENATED MODULE: ./src/domain/result.ts
 /**
  * The action's outputs, in action.yml's order: the output each field of PhaseOutputs is set as,
@@ -769,6 +612,7 @@ const OUTPUT_NAMES = {
     username: 'username',
     password: 'password',
     databaseUrl: 'database-url',
+    pgbouncerUserlist: 'pgbouncer-userlist',
     previousUsername: 'previous-username',
     rotationId: 'rotation-id',
     state: 'state',
@@ -777,17 +621,19 @@ const OUTPUT_NAMES = {
     sealedCredentials: 'sealed-credentials',
 };
 const STATUS_OUTPUT = 'status';
+/** The path of a file holding the status JSON (written by the adapter). */
+const STATUS_FILE_OUTPUT = 'status-file';
 /** Every output name, in action.yml's order. */
-const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT];
+const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT, STATUS_FILE_OUTPUT];
 
 // EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __nccwpck_require__(235);
+var pooler_urls = __nccwpck_require__(1002);
 // EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __nccwpck_require__(1085);
+var urls = __nccwpck_require__(7866);
 // EXTERNAL MODULE: ./src/domain/family.ts
-var family = __nccwpck_require__(5218);
+var family = __nccwpck_require__(8285);
 // EXTERNAL MODULE: ./src/domain/state.ts
-var state = __nccwpck_require__(781);
+var state = __nccwpck_require__(7664);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
@@ -801,8 +647,7 @@ function renderSummary(r) {
     const facts = [
         ['group role', r.group],
         ['state', o.state],
-        ['active login', o.username],
-        ['outgoing login', o.previousUsername],
+        ...loginFacts(r),
         ['rotation', o.rotationId],
         ['remaining connections', o.remainingConnections?.toString()],
         ['drained', o.drained?.toString()],
@@ -824,7 +669,7 @@ function renderSummary(r) {
             lines.push(`| ${esc(l.name)} | login | missing | | | |`);
             continue;
         }
-        lines.push(`| ${esc(l.name)} | login | ${yesNo(l.canLogin)} | ${esc((0,family/* describeSessions */.P)(r.sessions, l.name))} | ${yesNo(l.member && l.canSet)} | ${l.defaultRole === null ? '(none)' : esc(l.defaultRole)} |`);
+        lines.push(`| ${esc(l.name)} | login | ${yesNo(l.canLogin)} | ${esc((0,family/* describeSessions */.Pj)(r.sessions, l.name))} | ${yesNo(l.member && l.canSet)} | ${l.defaultRole === null ? '(none)' : esc(l.defaultRole)} |`);
     }
     lines.push('');
     if (r.failure)
@@ -843,6 +688,22 @@ function renderSummary(r) {
         lines.push(...r.notes.map((n) => `> ${esc(n)}`), '');
     return lines.join('\n');
 }
+/**
+ * username and previous-username, named as the state names them: while a rotation is open,
+ * the state's active login is the outgoing one and username is the incoming login to use now.
+ */
+function loginFacts(r) {
+    const o = r.outputs;
+    if (o.state === 'open')
+        return [
+            ['login to use now (incoming)', o.username],
+            ['active login (outgoing, until close)', o.previousUsername],
+        ];
+    return [
+        ['active login', o.username],
+        [r.phase === 'abort' ? 'aborted login' : 'previous login', o.previousUsername],
+    ];
+}
 function renderStatus(st) {
     const out = [`**${esc(st.group)}**: ${esc(st.description)}`, ''];
     if (st.rotation)
@@ -855,7 +716,13 @@ function renderStatus(st) {
     if (st.sessions.length) {
         out.push('| login | server | database | application | client | sessions |', '|---|---|---|---|---|---|');
         for (const x of st.sessions)
-            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : (0,domain_escape/* markdownCode */.D9)(x.database, true)} | ${(0,domain_escape/* markdownCode */.D9)(x.applicationName, true)} | ${x.clientAddr === null ? 'local' : (0,domain_escape/* markdownCode */.D9)(x.clientAddr, true)} | ${x.count} |`);
+            out.push(`| ${esc(x.login)} | ${esc(x.server)} | ${x.database === null ? '' : (0,domain_escape/* markdownCode */.D9)(x.database, true)} | ${(0,domain_escape/* markdownCode */.D9)(x.applicationName, true)} | ${x.addrHidden ? 'hidden (grant pg_read_all_stats to see it)' : x.clientAddr === null ? 'local' : (0,domain_escape/* markdownCode */.D9)(x.clientAddr, true)} | ${x.count} |`);
+        out.push('');
+    }
+    if (st.replicas?.length) {
+        out.push('| replica | replay behind | last replayed transaction | recovery_min_apply_delay |', '|---|---|---|---|');
+        for (const r of st.replicas)
+            out.push(`| ${esc(r.replica)} | ${r.behindBytes} bytes | ${r.lastReplayAgeS === null ? 'none yet' : `${r.lastReplayAgeS} s ago`} | ${(0,domain_escape/* markdownCode */.D9)(r.applyDelay, true)} |`);
         out.push('');
     }
     if (st.poolers?.length) {
@@ -926,32 +793,61 @@ function esc(s) {
 
 
 
+
+
+
 async function run() {
     maskConnectionSecrets();
     const phase = getInput('phase');
     try {
         const cfg = (0,config/* parseConfig */.o4)((name) => getInput(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(376)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9376));
+        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(995), __nccwpck_require__.e(648)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9648));
         const result = await runPhase(cfg, { reporter });
+        logStory(result);
         setOutputs(result);
         await writeSummary(renderSummary(result));
         if (result.failure)
-            setFailed(result.failure);
+            setFailed((0,domain_escape/* logLine */.BP)(result.failure));
     }
     catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         await writeSummary(renderFailureSummary(phase, message, (0,errors/* wasCommitted */.ii)(e)));
-        setFailed(message);
+        setFailed((0,domain_escape/* logLine */.BP)(message));
     }
 }
+/** The messages the phase logged while it ran, so the story after it does not repeat them. */
+const printed = new Set();
+/**
+ * No line the action prints holds a runner command it did not write: every
+ * message goes through logLine, warnings and errors too (their command format
+ * escapes line breaks, but a `##[` inside would be data only as long as the
+ * runner parses the `::warning::` form first).
+ */
 const reporter = {
-    // No line the core prints may start a runner command (warning and debug are escaped by the command format).
-    info: (m) => info((0,domain_escape/* logLine */.BP)(m)),
-    warning: (m) => warning(m),
-    debug: (m) => debug(m),
+    info: (m) => {
+        printed.add(m);
+        info((0,domain_escape/* logLine */.BP)(m));
+    },
+    warning: (m) => {
+        printed.add(m);
+        warning((0,domain_escape/* logLine */.BP)(m));
+    },
+    notice: (m) => {
+        printed.add(m);
+        notice((0,domain_escape/* logLine */.BP)(m));
+    },
+    debug: (m) => debug((0,domain_escape/* logLine */.BP)(m)),
     secret: (v) => setSecret(v),
 };
+/** After the phase: one line per change, the summary's notes and warnings not yet logged, the outcome. */
+function logStory(result) {
+    const story = phaseStory(result, printed);
+    for (const w of story.warnings)
+        warning((0,domain_escape/* logLine */.BP)(w));
+    for (const line of story.info)
+        info((0,domain_escape/* logLine */.BP)(line));
+}
 /**
  * admin-url, replica-urls, pgbouncer-urls and PGPASSWORD are masked before anything else runs:
  * each URI in every form its password can take (see uriSecrets).
@@ -981,14 +877,17 @@ function setOutputs(r) {
         if (value !== undefined)
             setOutput(name, String(value));
     }
-    if (r.status)
-        setOutput(STATUS_OUTPUT, JSON.stringify(r.status));
+    if (r.status) {
+        const json = JSON.stringify(r.status);
+        setOutput(STATUS_OUTPUT, json);
+        setOutput(STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)()));
+    }
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     try {
-        await summary.addRaw(markdown).write();
+        appendSummary(markdown);
     }
     catch (e) {
         warning(`Could not write the job summary: ${e.message}`);
@@ -998,259 +897,25 @@ async function writeSummary(markdown) {
 
 /***/ }),
 
-/***/ 5680:
+/***/ 1166:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   AG: () => (/* binding */ MIN_PASSWORD_LENGTH),
-/* harmony export */   bk: () => (/* binding */ generatePassword)
+/* harmony export */   A: () => (/* binding */ MIN_PASSWORD_LENGTH),
+/* harmony export */   I: () => (/* binding */ SEAL_KEY_MIN_LENGTH)
 /* harmony export */ });
-/* unused harmony export PASSWORD_ALPHABET */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-
-/** RFC 3986 unreserved characters: safe in a URI userinfo without escaping. */
-const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
+/**
+ * The lengths the inputs are checked against, in a module of their own so that
+ * checking the inputs does not load node:crypto (a run that stops at an input
+ * error never needs it; see docs/benchmarks.md, cold start).
+ */
 const MIN_PASSWORD_LENGTH = 16;
-/** A password from a cryptographically secure source (uniform over the alphabet). */
-function generatePassword(length) {
-    if (!Number.isInteger(length) || length < MIN_PASSWORD_LENGTH) {
-        throw new RangeError(`password length must be an integer of at least ${MIN_PASSWORD_LENGTH}`);
-    }
-    let out = '';
-    for (let i = 0; i < length; i++)
-        out += PASSWORD_ALPHABET[(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomInt)(PASSWORD_ALPHABET.length)];
-    return out;
-}
-
-
-/***/ }),
-
-/***/ 7744:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Eg: () => (/* binding */ sealCredentials),
-/* harmony export */   Iv: () => (/* binding */ SEAL_KEY_MIN_LENGTH),
-/* harmony export */   nS: () => (/* binding */ unsealCredentials)
-/* harmony export */ });
-/* unused harmony exports SEAL_VERSION, SealError */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
-
-
-/**
- * Sealed credentials: the new login's username, password and database URL,
- * encrypted so they can travel as a job output (the runner drops outputs that
- * contain a masked value) and be opened in a later job that knows `seal-key`.
- *
- *   pgrot1.<family>.<rotation id>.<salt>.<nonce>.<key check>.<ciphertext+tag>
- *
- * Every part is unpadded base64url, so the text is one line without `.` inside
- * a part. The key comes from `seal-key` by scrypt (N=2^15, r=8, p=1, 16-byte
- * random salt per sealing); its first 32 bytes are the AES-256-GCM key, the
- * next 8 a key check, so a wrong key is told apart from an altered value
- * (the check is as costly to test as the ciphertext, so it helps no guesser).
- * The whole header, family and rotation id included, is the associated data:
- * changing any character of it makes opening fail. Nonces are random, 12 bytes.
- */
-const SEAL_VERSION = 'pgrot1';
 const SEAL_KEY_MIN_LENGTH = 16;
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-const SALT_BYTES = 16;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const CHECK_BYTES = 8;
-const KEY_BYTES = 32;
-const PARTS = 7;
-/** Far above any real value (a password is at most 1024 characters); keeps garbage from being parsed. */
-const MAX_SEALED_LENGTH = 64 * 1024;
-/** Sealing or unsealing failed. Names the input at fault; never carries a secret or the sealed text. */
-class SealError extends _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz {
-    reason;
-    constructor(input, reason, message) {
-        super(input, message);
-        this.reason = reason;
-        this.name = 'SealError';
-    }
-}
-/** Encrypts the credentials with a key derived from `key`, bound to the family and rotation. */
-function sealCredentials(creds, key, binding) {
-    checkKey(key);
-    for (const field of ['username', 'password', 'databaseUrl']) {
-        if (typeof creds[field] !== 'string')
-            throw new TypeError(`sealCredentials: ${field} must be a string`);
-    }
-    if (!binding.family)
-        throw new TypeError('sealCredentials: family must not be empty');
-    if (!binding.rotationId)
-        throw new TypeError('sealCredentials: rotationId must not be empty');
-    const salt = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(SALT_BYTES);
-    const nonce = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(NONCE_BYTES);
-    const { aesKey, check } = deriveKey(key, salt);
-    const header = [
-        SEAL_VERSION,
-        b64(Buffer.from(binding.family, 'utf8')),
-        b64(Buffer.from(binding.rotationId, 'utf8')),
-        b64(salt),
-        b64(nonce),
-        b64(check),
-    ].join('.');
-    const plaintext = Buffer.from(JSON.stringify({ u: creds.username, p: creds.password, d: creds.databaseUrl }), 'utf8');
-    const cipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createCipheriv)('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(header, 'ascii'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    plaintext.fill(0);
-    aesKey.fill(0);
-    return `${header}.${b64(ciphertext)}`;
-}
-/**
- * Opens a value made by sealCredentials. Checks, in this order: format and
- * version, the family (and the rotation id when `expected.rotationId` is given),
- * the key, then the authentication tag. Each failure is a SealError.
- */
-function unsealCredentials(sealed, key, expected) {
-    checkKey(key);
-    const sealedParts = decodeParts(splitSealed(sealed));
-    checkBinding(sealedParts, expected);
-    const creds = decrypt(sealedParts, key);
-    return { creds, binding: { family: sealedParts.family, rotationId: sealedParts.rotationId } };
-}
-/** Splits the text into its seven parts; refuses anything that is not one sealed value of this version. */
-function splitSealed(sealed) {
-    const text = sealed.trim();
-    if (text === '')
-        throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase');
-    if (text.length > MAX_SEALED_LENGTH)
-        throw fail('malformed', `is ${text.length} characters long, far more than a sealed value; pass the sealed-credentials output of the open phase`);
-    const parts = text.split('.');
-    const version = parts[0];
-    if (version !== SEAL_VERSION) {
-        // Only echo something that looks like a version tag: the value itself could be a pasted secret.
-        if (/^pgrot\d{1,4}$/.test(version)) {
-            throw fail('version', `was sealed in format '${version}', which this version of the action cannot open (it reads ${SEAL_VERSION}); open it with the action version that sealed it, or run open again`);
-        }
-        throw fail('not-sealed', `is not a sealed value (it must start with '${SEAL_VERSION}.'); pass the sealed-credentials output of the open phase`);
-    }
-    if (parts.length !== PARTS) {
-        throw fail('malformed', `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`);
-    }
-    return parts;
-}
-/** Decodes each part strictly; the family and rotation id must be non-empty UTF-8. */
-function decodeParts(parts) {
-    const familyBytes = decodePart(parts[1], 'family');
-    const rotationBytes = decodePart(parts[2], 'rotation id');
-    const salt = decodePart(parts[3], 'salt', SALT_BYTES);
-    const nonce = decodePart(parts[4], 'nonce', NONCE_BYTES);
-    const check = decodePart(parts[5], 'key check', CHECK_BYTES);
-    const ciphertext = decodePart(parts[6], 'ciphertext');
-    if (ciphertext.length <= TAG_BYTES)
-        throw fail('malformed', 'is too short to hold credentials: it was truncated; pass the sealed-credentials output of the open phase unchanged');
-    const family = utf8(familyBytes);
-    const rotationId = utf8(rotationBytes);
-    if (family === null || rotationId === null || family === '' || rotationId === '') {
-        throw fail('malformed', 'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged');
-    }
-    const header = parts.slice(0, PARTS - 1).join('.');
-    return { family, rotationId, salt, nonce, check, ciphertext, header };
-}
-/** A family name holding one is not echoed in a message (it could break the log line). */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
-const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
-/** Refuses a value sealed for another family, or for another rotation when one is expected. */
-function checkBinding(sealed, expected) {
-    const { family, rotationId } = sealed;
-    if (family !== expected.family) {
-        const shown = Buffer.byteLength(family) <= 63 && !CONTROL_CHARACTER.test(family) ? `the family '${family}'` : 'another family';
-        throw fail('family', `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`);
-    }
-    if (expected.rotationId !== undefined && rotationId !== expected.rotationId) {
-        const shown = /^[A-Za-z0-9._:-]{1,100}$/.test(rotationId) ? `rotation ${rotationId}` : 'another rotation';
-        throw fail('rotation', `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`);
-    }
-}
-/** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
-function decrypt(sealed, key) {
-    const { ciphertext } = sealed;
-    const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt);
-    try {
-        if (!(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.timingSafeEqual)(sealed.check, expectedCheck)) {
-            throw new SealError('seal-key', 'wrong-key', 'is not the key these credentials were sealed with; use the same seal-key secret in the job that ran open and in this one');
-        }
-        const decipher = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createDecipheriv)('aes-256-gcm', aesKey, sealed.nonce, { authTagLength: TAG_BYTES });
-        decipher.setAAD(Buffer.from(sealed.header, 'ascii'));
-        decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
-        let plaintext;
-        try {
-            plaintext = Buffer.concat([
-                decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)),
-                decipher.final(),
-            ]);
-        }
-        catch {
-            throw fail('altered', 'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged');
-        }
-        const creds = parsePayload(plaintext);
-        plaintext.fill(0);
-        return creds;
-    }
-    finally {
-        aesKey.fill(0);
-    }
-}
-function checkKey(key) {
-    if (typeof key !== 'string' || key === '') {
-        throw new SealError('seal-key', 'key-too-short', `is empty; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`);
-    }
-    if ([...key].length < SEAL_KEY_MIN_LENGTH) {
-        throw new SealError('seal-key', 'key-too-short', `is shorter than ${SEAL_KEY_MIN_LENGTH} characters; give a random value of at least ${SEAL_KEY_MIN_LENGTH} characters from a secret (e.g. openssl rand -base64 32)`);
-    }
-}
-function deriveKey(key, salt) {
-    const out = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.scryptSync)(Buffer.from(key, 'utf8'), salt, KEY_BYTES + CHECK_BYTES, SCRYPT);
-    return { aesKey: out.subarray(0, KEY_BYTES), check: Buffer.from(out.subarray(KEY_BYTES)) };
-}
-function parsePayload(plaintext) {
-    let data;
-    try {
-        data = JSON.parse(plaintext.toString('utf8'));
-    }
-    catch {
-        data = null;
-    }
-    const d = data;
-    if (!d || typeof d.u !== 'string' || typeof d.p !== 'string' || typeof d.d !== 'string') {
-        throw fail('malformed', 'opened, but does not hold credentials; pass the sealed-credentials output of the open phase');
-    }
-    return { username: d.u, password: d.p, databaseUrl: d.d };
-}
-const b64 = (b) => b.toString('base64url');
-/** Strict base64url: only the alphabet, no padding, and canonical (re-encodes to the same text). */
-function decodePart(part, what, bytes) {
-    const buf = /^[A-Za-z0-9_-]+$/.test(part) ? Buffer.from(part, 'base64url') : null;
-    if (!buf || buf.toString('base64url') !== part || (bytes !== undefined && buf.length !== bytes)) {
-        throw fail('malformed', `has an invalid ${what} part: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`);
-    }
-    return buf;
-}
-function utf8(b) {
-    try {
-        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
-    }
-    catch {
-        return null;
-    }
-}
-function fail(reason, message) {
-    return new SealError('sealed-credentials', reason, message);
-}
 
 
 /***/ }),
 
-/***/ 241:
+/***/ 794:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1323,7 +988,7 @@ function wasCommitted(e) {
 
 /***/ }),
 
-/***/ 9757:
+/***/ 7070:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1332,6 +997,7 @@ function wasCommitted(e) {
 /* harmony export */   TN: () => (/* binding */ oneLine),
 /* harmony export */   p7: () => (/* binding */ markdownText)
 /* harmony export */ });
+/* unused harmony export RUNNER_WHITESPACE */
 /**
  * Server text is data. Database names, application_name, client addresses,
  * role names and server error texts can hold newlines, runner commands
@@ -1344,28 +1010,46 @@ function wasCommitted(e) {
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /**
  * Server text as one printable line: a backslash and every control character
- * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`).
+ * (CR and LF included) written as an escape (`\\`, `\n`, `\x1b`, `\u2028`),
+ * and every `##[` as `\x23#[` (the runner finds that command form anywhere in a line).
  */
 function oneLine(text) {
-    return text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
+    const line = text.replace(/\\/g, '\\\\').replace(CONTROL, (c) => {
         const named = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
         if (named[c])
             return named[c];
         const code = c.charCodeAt(0);
         return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
     });
+    // Embedded anywhere in a log line, `##[` would still be a runner command.
+    return defangHashCommand(line);
 }
 /**
- * A message for the log that no runner parses as a command: each of its lines
- * (split as the runner splits them: CR, LF, CRLF) that would start, after
- * leading whitespace, with `::` or `##[` gets its first character escaped.
- * The last line of defence; server text inside messages goes through oneLine first.
+ * Every character the runner's `String.TrimStart()` removes before it looks for
+ * `::` (.NET's Char.IsWhiteSpace: the ASCII ones, U+0085 NEL, U+00A0, U+1680,
+ * U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), plus U+180E and
+ * U+FEFF, which older runtimes counted too. JavaScript's `\s` misses U+0085.
+ */
+const RUNNER_WHITESPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+const LEADING_COMMAND = new RegExp(`^([${RUNNER_WHITESPACE}]*):(?=:)`);
+/**
+ * A message for the log that no runner parses as a command. The runner knows
+ * two forms: `::cmd::` at the start of a line after trimming whitespace, and
+ * the older `##[cmd]` anywhere in a line (it searches with an unanchored
+ * IndexOf). So in each line (split as the runner splits them: CR, LF, CRLF) a
+ * leading `::` (after any of RUNNER_WHITESPACE) and every `##[` get their
+ * first character escaped (`\x3a:`, `\x23#[`). The last line of defence: server
+ * text inside messages goes through oneLine first.
  */
 function logLine(message) {
     return message
         .split(/\r\n|\r|\n/)
-        .map((line) => line.replace(/^(\s*)([:#])(?=:|#\[)/, (_, space, c) => `${space}\\x${c.charCodeAt(0).toString(16)}`))
+        .map((line) => defangHashCommand(line).replace(LEADING_COMMAND, (_, space) => `${space}\\x3a`))
         .join('\n');
+}
+/** `##[` anywhere becomes `\x23#[`, which the runner's IndexOf("##[") does not find. */
+function defangHashCommand(text) {
+    return text.replace(/#(?=#\[)/g, '\\x23');
 }
 /**
  * Text for Markdown (the job summary), on one line, with the characters that
@@ -1399,15 +1083,63 @@ function markdownCode(text, inTable = false) {
 
 /***/ }),
 
-/***/ 5218:
+/***/ 8285:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   P: () => (/* binding */ describeSessions),
-/* harmony export */   y: () => (/* binding */ sessionCount)
+/* harmony export */   Ft: () => (/* binding */ describeAddr),
+/* harmony export */   M1: () => (/* binding */ describeLoginSessions),
+/* harmony export */   Pj: () => (/* binding */ describeSessions),
+/* harmony export */   TH: () => (/* binding */ idOf),
+/* harmony export */   iH: () => (/* binding */ foreignGrantees),
+/* harmony export */   oL: () => (/* binding */ describeForeignGrantee),
+/* harmony export */   yJ: () => (/* binding */ sessionCount)
 /* harmony export */ });
-/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9757);
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7070);
 
+/** Where a session comes from, never invented: a hidden address is not a local socket. */
+function describeAddr(clientAddr, hidden) {
+    if (hidden)
+        return 'address hidden (grant pg_read_all_stats to see it)';
+    return clientAddr ?? 'local socket';
+}
+/** The backend pid or pooler client id in a LoginSession's key. */
+const idOf = (s) => s.key.slice(s.key.lastIndexOf('#') + 1);
+/** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
+function describeLoginSessions(sessions, max = 10) {
+    const shown = sessions.slice(0, max).map((s) => {
+        const pooler = s.where.startsWith('pooler ');
+        const where = s.where === 'primary' || pooler ? s.where : `replica ${s.where}`;
+        return `${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(where)} ${pooler ? 'client' : 'pid'} ${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(idOf(s))} (database ${s.database === null ? '(none)' : (0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.database)}, application '${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(s.applicationName)}', from ${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(describeAddr(s.clientAddr, s.addrHidden))})`;
+    });
+    const more = sessions.length > max ? `; and ${sessions.length - max} more` : '';
+    return `${shown.join('; ')}${more}`;
+}
+/**
+ * Who, besides the family and the admin, controls a family role: every other
+ * holder of ADMIN OPTION on it, and every member of it other than the logins of
+ * the group (members of a login would act as the group once it joins). The
+ * admin that observes (session_user) and superusers are expected. `roles`
+ * narrows the family roles looked at.
+ */
+function foreignGrantees(obs, group, logins, roles = [group, ...logins]) {
+    const out = [];
+    for (const g of obs.grantees ?? []) {
+        if (!roles.includes(g.role) || g.superuser || g.member === obs.admin.name)
+            continue;
+        if (g.adminOption)
+            out.push({ role: g.role, member: g.member, kind: 'foreign-admin' });
+        else if (!(g.role === group && logins.includes(g.member)))
+            out.push({ role: g.role, member: g.member, kind: 'unexpected-member' });
+    }
+    return out;
+}
+/** "role "tenant" holds ADMIN OPTION on "app_b"" / "role "x" is a member of "app"" (names on one line). */
+function describeForeignGrantee(f) {
+    return f.kind === 'foreign-admin'
+        ? `role "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(f.member)}" holds ADMIN OPTION on "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(f.role)}"`
+        : `role "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(f.member)}" is a member of "${(0,_escape_js__WEBPACK_IMPORTED_MODULE_0__/* .oneLine */ .TN)(f.role)}"`;
+}
 function sessionCount(sessions, login) {
     return sessions.filter((s) => s.login === login).reduce((n, s) => n + s.count, 0);
 }
@@ -1428,17 +1160,20 @@ function describeSessions(sessions, login) {
 
 /***/ }),
 
-/***/ 781:
+/***/ 7664:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A6: () => (/* binding */ otherLogin),
+/* harmony export */   D3: () => (/* binding */ ROTATION_ID),
 /* harmony export */   Jw: () => (/* binding */ describeState),
 /* harmony export */   Kc: () => (/* binding */ describeWrittenBack),
+/* harmony export */   kK: () => (/* binding */ publicRotation),
 /* harmony export */   nd: () => (/* binding */ STATE_VERSION),
 /* harmony export */   rT: () => (/* binding */ STATE_TOOL),
 /* harmony export */   sU: () => (/* binding */ serializeState),
-/* harmony export */   un: () => (/* binding */ readState)
+/* harmony export */   un: () => (/* binding */ readState),
+/* harmony export */   xW: () => (/* binding */ loginsNow)
 /* harmony export */ });
 /* unused harmony export checkStateNames */
 /**
@@ -1448,6 +1183,14 @@ function describeSessions(sessions, login) {
  */
 const STATE_TOOL = 'pg-credential-rotation';
 const STATE_VERSION = 1;
+/**
+ * What a rotation id may hold (the ids this action writes are "20261127T224400Z-3f9a1c"):
+ * the same rule as the rotation-id input, so an id read from the state is safe to
+ * print and can be passed back as that input.
+ */
+const ROTATION_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/** Secret names as GitHub allows them (and github-secrets accepts them). */
+const SECRET_NAME = /^[A-Za-z0-9_]{1,255}$/;
 /**
  * Reads the group role's comment. A comment that is not ours is reported, never
  * parsed as state. The comment is input (anyone who may COMMENT ON ROLE the group
@@ -1485,18 +1228,25 @@ function readState(comment, group) {
             typeof s.rotation.id !== 'string' ||
             !s.logins.includes(s.rotation.incoming) ||
             s.rotation.incoming === s.active ||
-            !['undefined', 'string'].includes(typeof s.rotation.sealed))) {
+            !['undefined', 'string'].includes(typeof s.rotation.sealed) ||
+            !['undefined', 'string'].includes(typeof s.rotation.verifier))) {
         return { kind: 'invalid', reason: 'the open rotation recorded in the state is malformed' };
     }
+    const badId = rotationIdProblem(s);
+    if (badId)
+        return { kind: 'invalid', reason: badId, tampered: true };
     const w = s.writtenBack;
     if (w !== undefined &&
         (!isObject(w) ||
             typeof w.login !== 'string' ||
             typeof w.rotationId !== 'string' ||
             !Array.isArray(w.secrets) ||
-            !w.secrets.every((x) => typeof x === 'string'))) {
+            !w.secrets.every((x) => typeof x === 'string' && SECRET_NAME.test(x)))) {
         return { kind: 'invalid', reason: 'the write-back recorded in the state is malformed' };
     }
+    const v = s.activeVerifier;
+    if (v !== undefined && (!isObject(v) || typeof v.login !== 'string' || typeof v.sealed !== 'string'))
+        return { kind: 'invalid', reason: 'the sealed verifier recorded in the state is malformed' };
     return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } };
 }
 /**
@@ -1519,6 +1269,7 @@ function checkStateNames(s, group) {
         ['lastClosed.previous', s.lastClosed?.previous],
         ['lastAborted.login', s.lastAborted?.login],
         ['writtenBack.login', s.writtenBack?.login],
+        ['activeVerifier.login', s.activeVerifier?.login],
         ...Object.keys(s.passwordSetAt ?? {}).map((k) => ['passwordSetAt', k]),
     ];
     for (const [field, v] of named)
@@ -1526,6 +1277,26 @@ function checkStateNames(s, group) {
             return `${field} names ${shown(v)}, which is not a role of the family`;
     if (isObject(s.rotation) && !s.logins.includes(s.rotation.incoming))
         return `the open rotation hands out ${shown(s.rotation.incoming)}, which is not one of its login roles`;
+    return null;
+}
+/**
+ * Every rotation id in the state (the open rotation's, lastClosed's,
+ * lastAborted's, the write-back record's) must look like one: the comment is
+ * input, and these ids are printed in the log. Returns what is wrong, or null.
+ */
+function rotationIdProblem(s) {
+    const ids = [
+        ['rotation.id', s.rotation?.id],
+        ['lastClosed.id', s.lastClosed?.id],
+        ['lastAborted.id', s.lastAborted?.id],
+        ['writtenBack.rotationId', s.writtenBack?.rotationId],
+    ];
+    for (const [field, v] of ids) {
+        if (v === undefined)
+            continue;
+        if (typeof v !== 'string' || !ROTATION_ID.test(v))
+            return `${field} is not a rotation id (letters, digits and . _ : - only, at most 100)`;
+    }
     return null;
 }
 function serializeState(state) {
@@ -1536,6 +1307,23 @@ function otherLogin(state, login) {
     return state.logins[0] === login ? state.logins[1] : state.logins[0];
 }
 /** "idle, app_a active" / "open (rotation r-...): app_a outgoing, app_b incoming" */
+/**
+ * The username/previous-username outputs for a state: the login the application should
+ * use now (while a rotation is open, the incoming one) and, while one is open, the
+ * outgoing one, which the state still calls active until close.
+ */
+function loginsNow(state) {
+    return state.rotation
+        ? { username: state.rotation.incoming, previousUsername: state.active }
+        : { username: state.active };
+}
+/** The open rotation as status reports it: without anything sealed (ciphertext is for the phases only). */
+function publicRotation(rotation) {
+    if (!rotation)
+        return null;
+    const { sealed: _sealed, verifier: _verifier, ...rest } = rotation;
+    return rest;
+}
 function describeState(state) {
     if (!state)
         return 'not set up';
@@ -1555,11 +1343,11 @@ function describeWrittenBack(w) {
 
 /***/ }),
 
-/***/ 9407:
+/***/ 5388:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4034);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8525);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -1568,7 +1356,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2567:
+/***/ 1348:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1576,14 +1364,16 @@ __webpack_async_result__();
 /* harmony export */   o4: () => (/* binding */ parseConfig)
 /* harmony export */ });
 /* unused harmony exports PHASES, DEFAULTS */
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1601);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
-/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5585);
-/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(235);
-/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8122);
-/* harmony import */ var _crypto_password_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5680);
-/* harmony import */ var _crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7744);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(1085);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5474);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
+/* harmony import */ var _domain_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7664);
+/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5236);
+/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1002);
+/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8105);
+/* harmony import */ var _github_api_url_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8820);
+/* harmony import */ var _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1166);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7866);
+
 
 
 
@@ -1599,6 +1389,7 @@ const DEFAULTS = {
     timeout: '15m',
     interval: '5s',
     minNewConnections: '0',
+    replicaTimeout: '1m',
 };
 function parseConfig(read, env) {
     const get = (name) => read(name).trim();
@@ -1609,6 +1400,7 @@ function parseConfig(read, env) {
     const timing = parseDrainTimingInputs(get);
     const rotationId = parseRotationId(get('rotation-id'));
     const replicas = parseReplicaUrls(get('replica-urls'));
+    const replicaTimeoutMs = (0,_duration_js__WEBPACK_IMPORTED_MODULE_0__/* .parseDuration */ .E)(get('replica-timeout') || DEFAULTS.replicaTimeout, 'replica-timeout');
     const sealing = parseSealInputs(read, get, phase);
     const github = parseWriteBackInputs(get, env, phase, sealing);
     const options = parsePhaseOptions(get);
@@ -1621,6 +1413,7 @@ function parseConfig(read, env) {
         ...options,
         rotationId,
         replicas,
+        replicaTimeoutMs,
         poolers,
         ...sealing,
         github,
@@ -1638,7 +1431,7 @@ function parsePhase(text) {
 /** admin-url (or the PG* variables), the group role, its two logins and the URL the application uses. */
 function parseConnectionInputs(get, env, phase) {
     const adminUrl = get('admin-url');
-    const admin = adminUrl ? { url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkConnectionUrl */ .U$)(adminUrl, 'admin-url') } : {};
+    const admin = adminUrl ? { url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__/* .checkConnectionUrl */ .U$)(adminUrl, 'admin-url') } : {};
     if (phase !== 'unseal' && !adminUrl && !env.PGHOST && !env.PGUSER && !env.PGDATABASE) {
         throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('admin-url', 'is empty and none of PGHOST, PGUSER, PGDATABASE is set; give an admin connection URI (from a secret)');
     }
@@ -1648,12 +1441,13 @@ function parseConnectionInputs(get, env, phase) {
     (0,_names_js__WEBPACK_IMPORTED_MODULE_2__/* .checkRoleName */ .Ko)(role, 'role');
     const logins = parseLogins(get('login-roles'), role);
     const appUrlText = get('app-url');
-    const appUrl = appUrlText ? (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkAppUrl */ .JD)(appUrlText, 'app-url') : (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .defaultAppUrl */ .SL)(admin, env);
-    return { admin, group: role, logins, appUrl };
+    if (appUrlText)
+        return { admin, group: role, logins, appUrl: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__/* .checkAppUrl */ .JD)(appUrlText, 'app-url') };
+    return { admin, group: role, logins, appUrl: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__/* .defaultAppUrl */ .SL)(admin, env), appUrlDefault: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__/* .droppedAppUrlParams */ .L_)(admin) };
 }
 /** How new passwords are made: their length, and who hashes them. */
 function parsePasswordInputs(get) {
-    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', _crypto_password_js__WEBPACK_IMPORTED_MODULE_5__/* .MIN_PASSWORD_LENGTH */ .AG, 1024);
+    const passwordLength = parseInteger(get('password-length') || DEFAULTS.passwordLength, 'password-length', _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__/* .MIN_PASSWORD_LENGTH */ .A, 1024);
     const passwordEncryption = get('password-encryption') || DEFAULTS.passwordEncryption;
     if (passwordEncryption !== 'scram-sha-256' && passwordEncryption !== 'server') {
         throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('password-encryption', `'${passwordEncryption}' is not supported; use scram-sha-256 or server`);
@@ -1672,7 +1466,7 @@ function parseDrainTimingInputs(get) {
 }
 function parseRotationId(text) {
     const rotationId = text || null;
-    if (rotationId !== null && !/^[A-Za-z0-9._:-]{1,100}$/.test(rotationId)) {
+    if (rotationId !== null && !_domain_state_js__WEBPACK_IMPORTED_MODULE_7__/* .ROTATION_ID */ .D3.test(rotationId)) {
         throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('rotation-id', `'${rotationId}' is not a rotation id; pass the rotation-id output of the open phase`);
     }
     return rotationId;
@@ -1683,13 +1477,13 @@ function parseReplicaUrls(text) {
         .split(/\r?\n/)
         .map((l) => l.trim())
         .filter((l) => l !== '' && !l.startsWith('#'))
-        .map((url) => ({ url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_7__/* .checkConnectionUrl */ .U$)(url, 'replica-urls') }));
+        .map((url) => ({ url: (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__/* .checkConnectionUrl */ .U$)(url, 'replica-urls') }));
 }
 /** seal-key (read untrimmed: a passphrase is taken as given) and sealed-credentials, both required by unseal. */
 function parseSealInputs(read, get, phase) {
     const sealKey = read('seal-key') || null;
-    if (sealKey !== null && [...sealKey].length < _crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .Iv) {
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('seal-key', `must be at least ${_crypto_seal_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .Iv} characters; use a long random passphrase stored as a secret`);
+    if (sealKey !== null && [...sealKey].length < _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .I) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('seal-key', `must be at least ${_crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__/* .SEAL_KEY_MIN_LENGTH */ .I} characters; use a long random passphrase stored as a secret`);
     }
     const sealedCredentials = get('sealed-credentials') || null;
     if (phase === 'unseal') {
@@ -1753,12 +1547,17 @@ function parseWriteBack(get, env) {
     if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) {
         throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('github-repository', repository ? `'${repository}' is not owner/name` : 'is empty and GITHUB_REPOSITORY is not set; pass owner/name');
     }
+    const apiUrl = env.GITHUB_API_URL || 'https://api.github.com';
+    // Before any connection: setup writes back after its commit, so a refusal there would come too late.
+    const insecure = (0,_github_api_url_js__WEBPACK_IMPORTED_MODULE_8__/* .insecureApiUrl */ .g)(apiUrl);
+    if (insecure)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz('github-secrets', insecure);
     return {
         token,
         secrets,
         repository,
         environment: get('github-environment') || null,
-        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        apiUrl,
     };
 }
 function parseLogins(text, role) {
@@ -1796,14 +1595,14 @@ function parseBoolean(text, input) {
 
 /***/ }),
 
-/***/ 1601:
+/***/ 5474:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /**
@@ -1843,7 +1642,41 @@ function formatDuration(ms) {
 
 /***/ }),
 
-/***/ 5585:
+/***/ 8820:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   g: () => (/* binding */ insecureApiUrl)
+/* harmony export */ });
+/* unused harmony export API_URL_VARIABLE */
+/**
+ * GITHUB_API_URL, the GitHub REST API the write-back talks to (set by the
+ * runner; https://HOST/api/v3 on GitHub Enterprise Server). github-token and
+ * the encrypted secrets travel to it, so plain http:// is refused unless the
+ * host is this machine (a local stand-in, as the tests use).
+ */
+const API_URL_VARIABLE = 'GITHUB_API_URL';
+/** Why the API URL must not be used, or null. Only a plain-http URL to a non-loopback host is refused here. */
+function insecureApiUrl(url) {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        return null; // apiRoot (src/github/secrets.ts) says what is wrong with it
+    }
+    if (u.protocol !== 'http:' || isLoopback(u.hostname))
+        return null;
+    return `${API_URL_VARIABLE} is http://${u.host}: plain HTTP to another host would send github-token and the secrets unencrypted, so nothing was written or changed. Set ${API_URL_VARIABLE} to an https:// URL (https://api.github.com, or https://HOST/api/v3 on GitHub Enterprise Server); plain http:// is accepted only for a loopback address (localhost, 127.0.0.0/8, [::1])`;
+}
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+
+/***/ }),
+
+/***/ 5236:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1852,7 +1685,7 @@ function formatDuration(ms) {
 /* harmony export */   v4: () => (/* binding */ quoteIdent)
 /* harmony export */ });
 /* unused harmony export MAX_NAME_BYTES */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
 const MAX_NAME_BYTES = 63;
@@ -1893,7 +1726,7 @@ function quoteLiteral(value) {
 
 /***/ }),
 
-/***/ 235:
+/***/ 1002:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1901,10 +1734,10 @@ function quoteLiteral(value) {
 /* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
 /* harmony export */   TA: () => (/* binding */ splitUriList)
 /* harmony export */ });
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
-/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9757);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1085);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6878);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
+/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7070);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7866);
 /**
  * The `pgbouncer-urls` input: console URIs of the poolers in front of the
  * database. Pure parsing, apart from the console client, so that reading the
@@ -1933,7 +1766,7 @@ const POOLER_INPUT = 'pgbouncer-urls';
 function parsePoolerUrls(text) {
     return splitUriList(text).map((url, i) => {
         try {
-            (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_2__/* .checkConnectionUrl */ .U$)(url, POOLER_INPUT);
+            (0,_postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__/* .checkConnectionUrl */ .U$)(url, POOLER_INPUT);
         }
         catch (e) {
             throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} ${e.message.replace(/^input '[^']*': /, '')}`);
@@ -1942,7 +1775,7 @@ function parsePoolerUrls(text) {
         if (c.host?.startsWith('/'))
             throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} names a Unix socket; give the pooler's host and port`);
         if (c.database && c.database !== 'pgbouncer') {
-            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} connects to database "${(0,_domain_escape_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(POOLER_INPUT, `entry ${i + 1} connects to database "${(0,_domain_escape_js__WEBPACK_IMPORTED_MODULE_2__/* .oneLine */ .TN)(c.database)}"; the admin console is the database pgbouncer (postgresql://user:password@host:6432/pgbouncer)`);
         }
         return { url, label: `${c.host || 'localhost'}:${c.port || 5432}`, line: i + 1 };
     });
@@ -1951,7 +1784,7 @@ function parsePoolerUrls(text) {
 
 /***/ }),
 
-/***/ 8122:
+/***/ 8105:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1959,7 +1792,7 @@ function parsePoolerUrls(text) {
 /* harmony export */   nL: () => (/* binding */ secretNameProblem)
 /* harmony export */ });
 /* unused harmony export SECRET_OUTPUTS */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
 /**
  * The `github-secrets` input: which GitHub secrets receive which output. Pure,
  * and free of the GitHub client, so the config can use it at start-up.
@@ -2026,11 +1859,199 @@ function secretNameProblem(name) {
 
 /***/ }),
 
-/***/ 1085:
+/***/ 7971:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DU: () => (/* binding */ uriQuery),
+/* harmony export */   E1: () => (/* binding */ certFileProblem),
+/* harmony export */   I2: () => (/* binding */ FILE_PARAMS),
+/* harmony export */   UI: () => (/* binding */ uriParamProblems),
+/* harmony export */   vv: () => (/* binding */ authPolicy)
+/* harmony export */ });
+/* unused harmony exports AUTH_METHODS, parseRequireAuth */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/**
+ * The libpq connection parameters a URI may carry, and what the action does
+ * with each. A parameter means what it means in libpq, or the URI is refused
+ * at input validation: a parameter silently ignored (`channel_binding=require`
+ * that binds nothing, `sslcrl` that checks no revocation list) would promise a
+ * protection the connection does not have. Pure: no driver, no network.
+ */
+
+/** Parameters the action honours, each with the values it accepts (undefined: any). */
+const HONOURED = {
+    host: undefined,
+    port: undefined,
+    user: undefined,
+    password: undefined,
+    application_name: undefined,
+    fallback_application_name: undefined,
+    options: undefined,
+    client_encoding: undefined,
+    connect_timeout: undefined,
+    keepalives: ['0', '1'],
+    keepalives_idle: undefined,
+    sslmode: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+    sslnegotiation: ['postgres', 'direct'],
+    sslrootcert: undefined,
+    sslcert: undefined,
+    sslkey: undefined,
+    sslpassword: undefined,
+    sslsni: ['1'],
+    sslcertmode: ['allow'],
+    sslcompression: ['0'],
+    ssl_min_protocol_version: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+    ssl_max_protocol_version: ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+    gssencmode: ['disable', 'prefer'],
+    channel_binding: ['disable', 'prefer', 'require'],
+    require_auth: undefined,
+};
+/** libpq parameters the action cannot honour, with what to do instead. */
+const REFUSED = {
+    dbname: 'give the database in the path instead (postgresql://host/dbname)',
+    hostaddr: 'give the address as the host instead',
+    passfile: 'give the password in the URI or PGPASSWORD instead',
+    keepalives_interval: 'remove it (the connection uses the operating system default)',
+    keepalives_count: 'remove it (the connection uses the operating system default)',
+    tcp_user_timeout: 'remove it',
+    replication: 'remove it (the action needs an ordinary connection)',
+    requiressl: 'use sslmode=require instead',
+    sslkeylogfile: 'remove it',
+    sslcrl: 'certificate revocation lists are not supported; remove it, or revoke by replacing the CA',
+    sslcrldir: 'certificate revocation lists are not supported; remove it, or revoke by replacing the CA',
+    requirepeer: 'connect over TCP instead, or remove it',
+    krbsrvname: 'Kerberos (GSSAPI) authentication is not supported; use password authentication (scram-sha-256)',
+    gsslib: 'GSSAPI is not supported; remove it',
+    gssdelegation: 'GSSAPI is not supported; remove it',
+    service: 'service files are not read; give the host, port and database in the URI',
+    target_session_attrs: 'one host per URI: remove it and give the host you mean',
+    load_balance_hosts: 'one host per URI: remove it',
+    min_protocol_version: 'remove it (the action speaks protocol 3.0)',
+    max_protocol_version: 'remove it (the action speaks protocol 3.0)',
+    scram_client_key: 'remove it',
+    scram_server_key: 'remove it',
+    oauth_issuer: 'OAuth is not supported; use password authentication',
+    oauth_client_id: 'OAuth is not supported; use password authentication',
+    oauth_client_secret: 'OAuth is not supported; use password authentication',
+    oauth_scope: 'OAuth is not supported; use password authentication',
+};
+/** Why a value is refused, for parameters with a fixed set of values the action honours. */
+const REFUSED_VALUES = {
+    gssencmode: 'GSSAPI encryption is not supported; use gssencmode=disable (or prefer) with sslmode',
+    sslsni: 'the action always sends SNI for a host name',
+    sslcertmode: 'the client certificate is sent when the server asks for it (sslcertmode=allow)',
+    sslcompression: 'TLS compression is not supported',
+};
+/** Files a URI names that the runner must read. */
+const FILE_PARAMS = ['sslrootcert', 'sslcert', 'sslkey'];
+const AUTH_METHODS = ['password', 'md5', 'scram-sha-256', 'gss', 'sspi', 'none'];
+/**
+ * Every problem with a URI's parameters, as "…" phrases that follow "input 'x': ".
+ * `params` are the decoded query parameters, in order.
+ */
+function uriParamProblems(params) {
+    const problems = [];
+    const seen = new Map(params);
+    for (const [key, value] of params) {
+        if (key in REFUSED) {
+            problems.push(`parameter ${key} is not supported: ${REFUSED[key]}`);
+            continue;
+        }
+        if (!(key in HONOURED)) {
+            problems.push(`parameter ${JSON.stringify(key)} is not a libpq connection parameter the action knows; remove it`);
+            continue;
+        }
+        const values = HONOURED[key];
+        if (values && !values.includes(value)) {
+            const why = REFUSED_VALUES[key] ?? `expected one of ${values.join(', ')}`;
+            problems.push(`${key}=${JSON.stringify(value)} is not supported: ${why}`);
+        }
+    }
+    const ra = seen.get('require_auth');
+    if (ra !== undefined) {
+        try {
+            parseRequireAuth(ra);
+        }
+        catch (e) {
+            problems.push(e.message);
+        }
+    }
+    for (const key of ['connect_timeout', 'keepalives_idle']) {
+        const v = seen.get(key);
+        if (v !== undefined && !/^\d+$/.test(v.trim()))
+            problems.push(`${key}=${JSON.stringify(v)} must be whole seconds`);
+    }
+    if (seen.get('channel_binding') === 'require' && seen.get('sslmode') === 'disable')
+        problems.push('channel_binding=require needs TLS, which sslmode=disable turns off');
+    if (seen.get('sslnegotiation') === 'direct' && ['disable', 'allow', 'prefer'].includes(seen.get('sslmode') ?? ''))
+        problems.push('sslnegotiation=direct needs sslmode=require, verify-ca or verify-full');
+    if (seen.get('sslrootcert') === 'system' && seen.has('sslmode') && seen.get('sslmode') !== 'verify-full')
+        problems.push(`sslrootcert=system needs sslmode=verify-full (or no sslmode), not ${seen.get('sslmode')}`);
+    return problems;
+}
+/** The problem with a file a URI names (missing, unreadable), or null. */
+function certFileProblem(param, path) {
+    if (param === 'sslrootcert' && path === 'system')
+        return null;
+    try {
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.accessSync)(path, node_fs__WEBPACK_IMPORTED_MODULE_0__.constants.R_OK);
+        return null;
+    }
+    catch (e) {
+        const code = e.code;
+        const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : `cannot be read (${code})`;
+        return `parameter ${param} names the file ${JSON.stringify(path)}, which ${why} on the runner; create it in an earlier step, or fix the path`;
+    }
+}
+/** require_auth as libpq reads it: a comma list, all negated with '!' or none. */
+function parseRequireAuth(text) {
+    const items = text.split(',').map((s) => s.trim());
+    const negated = items.map((s) => s.startsWith('!'));
+    if (negated.some((n) => n !== negated[0]))
+        throw new Error(`require_auth=${JSON.stringify(text)} mixes negated (!) and plain methods; use one kind`);
+    const names = items.map((s) => s.replace(/^!/, ''));
+    for (const n of names) {
+        if (!AUTH_METHODS.includes(n))
+            throw new Error(`require_auth=${JSON.stringify(text)} names ${JSON.stringify(n)}; expected a comma list of ${AUTH_METHODS.join(', ')} (each may be negated with !)`);
+    }
+    if (new Set(names).size !== names.length)
+        throw new Error(`require_auth=${JSON.stringify(text)} repeats a method`);
+    const listed = new Set(names);
+    return negated[0] ? new Set(AUTH_METHODS.filter((m) => !listed.has(m))) : listed;
+}
+/** The authentication policy of a connection: URI parameters, else PGCHANNELBINDING / PGREQUIREAUTH. */
+function authPolicy(params, env = {}) {
+    const cb = params.get('channel_binding') ?? env.PGCHANNELBINDING ?? 'prefer';
+    if (!['disable', 'prefer', 'require'].includes(cb))
+        throw new Error(`channel_binding=${JSON.stringify(cb)}: expected disable, prefer or require`);
+    const ra = params.get('require_auth') ?? env.PGREQUIREAUTH ?? null;
+    return {
+        channelBinding: cb,
+        allowed: ra === null || ra === '' ? null : parseRequireAuth(ra),
+        requireAuth: ra || null,
+    };
+}
+/** The decoded query parameters of a postgres:// URI (empty when it has none or does not parse). */
+function uriQuery(url) {
+    try {
+        return [...new URL(url.replace(/^postgres(ql)?:/, 'http:')).searchParams];
+    }
+    catch {
+        return [];
+    }
+}
+
+
+/***/ }),
+
+/***/ 7866:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   JD: () => (/* binding */ checkAppUrl),
+/* harmony export */   L_: () => (/* binding */ droppedAppUrlParams),
 /* harmony export */   SL: () => (/* binding */ defaultAppUrl),
 /* harmony export */   U$: () => (/* binding */ checkConnectionUrl),
 /* harmony export */   aH: () => (/* binding */ maskUriSecrets),
@@ -2038,28 +2059,78 @@ function secretNameProblem(name) {
 /* harmony export */   yO: () => (/* binding */ clientConfig)
 /* harmony export */ });
 /* unused harmony export uriSecrets */
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6878);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
+/* harmony import */ var _uri_params_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7971);
+
 
 
 const URL_RE = /^(postgres(?:ql)?):\/\/([^/?#]*)(.*)$/s;
 // Credentials of the admin connection that must not end up in the application's URL.
 const CREDENTIAL_PARAMS = new Set(['user', 'password', 'passfile', 'sslpassword', 'sslcert', 'sslkey']);
+// Parameters of the admin connection that name a file on the runner or the admin's own session:
+// the default app URL (app-url empty) drops them, since the application runs elsewhere.
+const RUNNER_ONLY_PARAMS = new Set([
+    'service',
+    'sslrootcert',
+    'sslcrl',
+    'sslcrldir',
+    'application_name',
+    'fallback_application_name',
+]);
 // Parameters whose value is a secret.
 const SECRET_PARAMS = new Set(['password', 'sslpassword']);
+// What pg-connection-string's result pg itself reads; the rest (channel_binding, require_auth,
+// keepalives, connect_timeout, ...) is applied by connect() (see uri-params.ts).
+const PG_CONFIG_KEYS = new Set([
+    'host',
+    'port',
+    'user',
+    'password',
+    'database',
+    'ssl',
+    'sslnegotiation',
+    'application_name',
+    'fallback_application_name',
+    'options',
+    'client_encoding',
+]);
 /** Validates a connection URI; the message never repeats the URI (it may hold a password). */
 function checkConnectionUrl(url, input) {
     if (!URL_RE.test(url)) {
         throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is not a connection URI; expected postgresql://user:password@host:port/database?sslmode=...');
     }
+    const malformed = () => new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is a malformed connection URI (check percent-encoding of the user name and password)');
     try {
-        (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(url, { useLibpqCompat: true });
         new URL(url.replace(/^postgres(ql)?:/, 'http:'));
     }
     catch {
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, 'is a malformed connection URI (check percent-encoding of the user name and password)');
+        throw malformed();
+    }
+    const params = (0,_uri_params_js__WEBPACK_IMPORTED_MODULE_2__/* .uriQuery */ .DU)(url);
+    const problems = (0,_uri_params_js__WEBPACK_IMPORTED_MODULE_2__/* .uriParamProblems */ .UI)(params);
+    if (problems.length)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, problems.join('; '));
+    for (const [key, value] of params) {
+        const problem = _uri_params_js__WEBPACK_IMPORTED_MODULE_2__/* .FILE_PARAMS */ .I2.includes(key) ? (0,_uri_params_js__WEBPACK_IMPORTED_MODULE_2__/* .certFileProblem */ .E1)(key, value) : null;
+        if (problem)
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .InputError */ .dz(input, problem);
+    }
+    try {
+        (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(withoutSystemRoot(url), { useLibpqCompat: true });
+    }
+    catch {
+        throw malformed();
     }
     return url;
+}
+/**
+ * `sslrootcert=system` (libpq 16+): the system's trusted CAs, with verify-full. Node's
+ * default CA store stands for the system's; pg-connection-string would read a file named
+ * "system", so the parameter is replaced by sslmode=verify-full before parsing.
+ */
+function withoutSystemRoot(url) {
+    return url.replace(/([?&])sslrootcert=system(?=&|#|$)/, '$1sslmode=verify-full');
 }
 /**
  * pg client settings for a target. Connection-URI parameters follow libpq's
@@ -2068,21 +2139,30 @@ function checkConnectionUrl(url, input) {
  * PGSSLMODE itself.
  */
 function clientConfig(target, override = {}) {
-    const base = target.url ? (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(target.url, { useLibpqCompat: true }) : {};
-    for (const k of Object.keys(base))
-        if (base[k] === undefined || base[k] === null)
-            delete base[k];
+    const parsed = target.url
+        ? (0,pg_connection_string__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(withoutSystemRoot(target.url), { useLibpqCompat: true })
+        : {};
+    const base = {};
+    for (const [k, v] of Object.entries(parsed))
+        if (v !== undefined && v !== null && PG_CONFIG_KEYS.has(k))
+            base[k] = v;
+    if (typeof base.ssl === 'object' && base.ssl) {
+        const { sslpassword } = parsed;
+        if (sslpassword)
+            base.ssl.passphrase = sslpassword;
+    }
     return { ...base, ...override };
 }
 /**
  * Default `app-url`: the admin connection's host, port, database and parameters,
- * without its credentials.
+ * without its credentials and without what only the runner or the admin uses
+ * (files on the runner, its application_name): see droppedAppUrlParams.
  */
 function defaultAppUrl(target, env) {
     if (target.url) {
         const [scheme, authority, rest] = urlParts(target.url);
         const hostPart = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
-        return `${scheme}://${hostPart}${stripCredentialParams(rest)}`;
+        return `${scheme}://${hostPart}${stripParams(rest, (k) => CREDENTIAL_PARAMS.has(k) || RUNNER_ONLY_PARAMS.has(k))}`;
     }
     const host = env.PGHOST || 'localhost';
     const port = env.PGPORT || '5432';
@@ -2125,8 +2205,42 @@ function buildDatabaseUrl(appUrl, username, password) {
     const [scheme, authority, rest] = urlParts(appUrl);
     return `${scheme}://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${authority}${rest}`;
 }
-/** Drops credential parameters, keeping every other parameter byte for byte. */
-function stripCredentialParams(rest) {
+/**
+ * What the default app URL leaves out of admin-url, besides the user and password: the
+ * names of the runner-only and credential parameters it had (in order, once each), and
+ * the sslmode it keeps (null when admin-url has none). Empty for the PG* environment,
+ * whose default URL takes only host, port, database and PGSSLMODE.
+ */
+function droppedAppUrlParams(target) {
+    if (!target.url)
+        return { dropped: [], sslmode: null };
+    const dropped = new Set();
+    let sslmode = null;
+    for (const [key, value] of queryPairs(urlParts(target.url)[2])) {
+        if (key === 'sslmode')
+            sslmode = value;
+        else if (RUNNER_ONLY_PARAMS.has(key) || (CREDENTIAL_PARAMS.has(key) && key !== 'user' && key !== 'password'))
+            dropped.add(key);
+    }
+    return { dropped: [...dropped], sslmode };
+}
+/** The decoded key=value pairs of a URI's query (after the authority). */
+function queryPairs(rest) {
+    const beforeHash = rest.split('#')[0];
+    const q = beforeHash.indexOf('?');
+    if (q < 0)
+        return [];
+    return beforeHash
+        .slice(q + 1)
+        .split('&')
+        .filter((pair) => pair !== '')
+        .map((pair) => {
+        const eq = pair.indexOf('=');
+        return eq < 0 ? [safeDecode(pair), ''] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
+    });
+}
+/** Drops the parameters `drop` names, keeping every other parameter byte for byte. */
+function stripParams(rest, drop) {
     const hash = rest.indexOf('#');
     const beforeHash = hash >= 0 ? rest.slice(0, hash) : rest;
     const q = beforeHash.indexOf('?');
@@ -2135,7 +2249,7 @@ function stripCredentialParams(rest) {
     const kept = beforeHash
         .slice(q + 1)
         .split('&')
-        .filter((pair) => pair !== '' && !CREDENTIAL_PARAMS.has(safeDecode(pair.split('=')[0])));
+        .filter((pair) => pair !== '' && !drop(safeDecode(pair.split('=')[0])));
     return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '');
 }
 function safeDecode(s) {
@@ -2327,6 +2441,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -2474,14 +2595,14 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 /***/ }),
 
-/***/ 984:
+/***/ 6878:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   qg: () => (/* binding */ parse)
 /* harmony export */ });
 /* unused harmony exports toClientConfig, parseIntoClientConfig */
-/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6122);
+/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5632);
 // ESM wrapper for pg-connection-string
 
 
@@ -2721,6 +2842,6 @@ const parseIntoClientConfig = _index_js__WEBPACK_IMPORTED_MODULE_0__.parseIntoCl
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(9407);
+/******/ var __webpack_exports__ = __nccwpck_require__(5388);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -1,8 +1,8 @@
-export const id = 376;
-export const ids = [376];
+export const id = 648;
+export const ids = [648];
 export const modules = {
 
-/***/ 6774:
+/***/ 3355:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -17,13 +17,32 @@ const systemClock = {
 
 /***/ }),
 
-/***/ 6906:
+/***/ 5400:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ silentReporter),
+/* harmony export */   w: () => (/* binding */ reportProgress)
+/* harmony export */ });
+/** Reports a status line through the front end's progress, or as an info line when it has none. */
+function reportProgress(reporter, message) {
+    if (reporter.progress)
+        reporter.progress(message);
+    else
+        reporter.info(message);
+}
+const silentReporter = { info() { }, warning() { }, debug() { }, secret() { } };
+
+
+/***/ }),
+
+/***/ 2631:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   Z: () => (/* binding */ retryWithBackoff)
 /* harmony export */ });
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6774);
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3355);
 
 /**
  * Runs fn until it succeeds, waiting between attempts with exponential backoff
@@ -58,7 +77,7 @@ async function retryWithBackoff(fn, opts = {}) {
 
 /***/ }),
 
-/***/ 9376:
+/***/ 9648:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -67,14 +86,14 @@ __webpack_require__.d(__webpack_exports__, {
   runPhase: () => (/* binding */ runPhase)
 });
 
-// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
-var esm = __webpack_require__(3849);
+// EXTERNAL MODULE: ../../main/node_modules/pg/esm/index.mjs
+var esm = __webpack_require__(8995);
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __webpack_require__(241);
+var errors = __webpack_require__(794);
 // EXTERNAL MODULE: ./src/domain/escape.ts
-var domain_escape = __webpack_require__(9757);
+var domain_escape = __webpack_require__(7070);
 // EXTERNAL MODULE: ./src/domain/state.ts
-var domain_state = __webpack_require__(781);
+var domain_state = __webpack_require__(7664);
 ;// CONCATENATED MODULE: ./src/postgres/statements.ts
 
 
@@ -94,6 +113,16 @@ var domain_state = __webpack_require__(781);
  */
 const PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)";
 /**
+ * The first statement on every admin connection: PIN_SEARCH_PATH, after making
+ * the session run as the role that logged in. A database- or role-level setting
+ * (`ALTER DATABASE appdb SET role = 'app_a'`, which the database's owner may run)
+ * would otherwise make the admin act as another role. Order matters: SET SESSION
+ * AUTHORIZATION DEFAULT (allowed to any role: it returns to the authenticated
+ * user) re-applies the connection-time `role`, and RESET ROLE would too; only
+ * SET ROLE NONE, last, returns current_user to session_user.
+ */
+const RUN_AS_SESSION_USER = `SET SESSION AUTHORIZATION DEFAULT; SET ROLE NONE; ${PIN_SEARCH_PATH}`;
+/**
  * Everything a phase decides on, in one round trip: the server, the admin's
  * privileges, and for each family role ($1: group first, then the logins) its
  * attributes, role-wide settings, comment (the state), the admin's ADMIN
@@ -107,7 +136,7 @@ SELECT current_setting('server_version_num')::int AS version,
        a.rolname AS admin,
        a.rolsuper AS admin_superuser,
        a.rolcreaterole AS admin_createrole,
-       pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
+       pg_catalog.pg_has_role(session_user, 'pg_signal_backend', 'USAGE') AS admin_signal_backend,
        (SELECT coalesce(json_agg(json_build_object(
                  'name', r.rolname,
                  'can_login', r.rolcanlogin,
@@ -116,7 +145,7 @@ SELECT current_setting('server_version_num')::int AS version,
                  'settings', (SELECT array_agg(c ORDER BY c)
                                 FROM pg_db_role_setting s, unnest(s.setconfig) AS c
                                WHERE s.setrole = r.oid AND s.setdatabase = 0),
-                 'admin_option', pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
+                 'admin_option', pg_has_role(session_user, r.oid, 'MEMBER WITH ADMIN OPTION'),
                  'can_set', (SELECT bool_or(coalesce((to_jsonb(m) ->> 'set_option')::boolean, true))
                                FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                               WHERE m.member = r.oid AND g.rolname = ($1::text[])[1]),
@@ -126,23 +155,32 @@ SELECT current_setting('server_version_num')::int AS version,
           FROM pg_roles r
          WHERE r.rolname = ANY($1::text[])) AS roles
   FROM pg_roles a
- WHERE a.rolname = current_user`;
+ WHERE a.rolname = session_user`;
+/**
+ * Whether pg_stat_activity hides a session's client address from the admin:
+ * without pg_read_all_stats (or the privileges of the session's role) the
+ * address is NULL, as for a local socket, and must not be called one.
+ */
+const ADDR_HIDDEN = `NOT (pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR pg_catalog.pg_has_role(current_user, usesysid, 'USAGE'))`;
 /** Sessions of the given logins in every database, except the action's own. */
 const READ_SESSIONS = `
 SELECT usename AS login,
        datname AS database,
        coalesce(application_name, '') AS application_name,
        host(client_addr) AS client_addr,
+       ${ADDR_HIDDEN} AS addr_hidden,
        count(*)::int AS count
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
- GROUP BY 1, 2, 3, 4
- ORDER BY 1, 2, 3, 4`;
+ GROUP BY 1, 2, 3, 4, 5
+ ORDER BY 1, 2, 3, 4, 5`;
 /** Backends of the given logins one by one (pid, state), to match them with poolers' server connections. */
 const READ_BACKENDS = `
 SELECT pid, usename AS login, datname AS database, state,
        coalesce(application_name, '') AS application_name,
-       host(client_addr) AS client_addr
+       host(client_addr) AS client_addr,
+       pg_catalog.to_json(backend_start) #>> '{}' AS backend_start,
+       ${ADDR_HIDDEN} AS addr_hidden
   FROM pg_stat_activity
  WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()
  ORDER BY pid`;
@@ -158,34 +196,72 @@ const TERMINATE_SESSIONS = `
 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS terminated
   FROM pg_stat_activity
  WHERE usename = $1 AND pid <> pg_backend_pid()`;
-/** Serializes phases on one family: held until the transaction ends. */
-const LOCK_FAMILY = 'SELECT pg_advisory_xact_lock($1::bigint)';
 /**
- * Advisory locks are per database, so two phases connected to different
- * databases would both get one. Rewriting the group role's catalog row (with
- * the INHERIT attribute it already has; the action never changes it) serializes
- * them cluster-wide: a concurrent phase waits on that row, then fails with
- * "tuple concurrently updated" and is retried, or, if it comes later, observes
- * the committed state.
+ * Phases serialize on the group role's catalog row: each rewrites it first (with
+ * the INHERIT attribute it already has; the action never changes it), cluster-wide
+ * and whatever database the phase is connected to. A concurrent phase waits on
+ * that row, then fails with "tuple concurrently updated" and is retried, or, if it
+ * comes later, observes the committed state. Only a role that may alter the group
+ * (a superuser, the admin, a holder of ADMIN OPTION on it, or before PostgreSQL 16
+ * any CREATEROLE role) or the group itself (a login's session runs as the group, and a
+ * role may change its own password) can hold that row: unlike an advisory lock, whose
+ * key anyone can take, a role with no grants cannot block a rotation. (A family that does not
+ * exist yet serializes on CREATE ROLE: the second setup waits on the unique index,
+ * then retries and sees the first one's roles.)
  */
 const GROUP_INHERITS = `
 SELECT g.rolinherit AS inherit,
-       pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+       pg_has_role(session_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) AS superuser,
+       (SELECT rolcreaterole FROM pg_roles WHERE rolname = session_user) AS createrole,
        current_setting('server_version_num')::int AS version,
-       current_user AS admin
+       session_user AS admin
   FROM pg_roles g
  WHERE g.rolname = $1`;
 function serializeOnGroup(group, inherit) {
     return `ALTER ROLE ${(0,esm/* escapeIdentifier */.F)(group)} WITH ${inherit ? 'INHERIT' : 'NOINHERIT'}`;
 }
-/** Starts a phase's transaction, bounding how long its statements may wait for locks or run (one round trip). */
-const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'`;
+/**
+ * Who holds what a phase may wait for, when its lock_timeout passed: sessions with a
+ * write lock on a role catalog (a row of pg_authid, pg_auth_members, role settings or
+ * comments changed in a transaction still open) or a lock on one of the family's roles
+ * ($1). pg_locks is readable by every role; `since` (the transaction's start, else
+ * the backend's) is null where pg_stat_activity hides it (pg_read_all_stats).
+ */
+const READ_ROLE_LOCK_HOLDERS = `
+SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application_name,
+       pg_catalog.to_json(COALESCE(a.xact_start, a.backend_start)) #>> '{}' AS since,
+       pg_catalog.string_agg(DISTINCT l.mode, ', ' ORDER BY l.mode) AS modes
+  FROM pg_catalog.pg_locks l
+  JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+ WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
+   AND ((l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.database OPERATOR(pg_catalog.=) 0
+         AND l.mode OPERATOR(pg_catalog.<>) 'AccessShareLock'
+         AND l.relation OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_authid'::pg_catalog.regclass,
+               'pg_catalog.pg_auth_members'::pg_catalog.regclass, 'pg_catalog.pg_db_role_setting'::pg_catalog.regclass,
+               'pg_catalog.pg_shdescription'::pg_catalog.regclass]::pg_catalog.oid[]))
+     OR (l.locktype OPERATOR(pg_catalog.=) 'object' AND l.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+         AND l.objid OPERATOR(pg_catalog.=) ANY (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                  WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))))
+ GROUP BY 1, 2, 3, 4
+ ORDER BY 1
+ LIMIT 6`;
+/**
+ * Starts a phase's transaction, bounding how long its statements may wait for locks or run, and
+ * how long it may sit idle holding the family's locks (one round trip). The idle limit ends a
+ * transaction whose runner stalled or vanished; it is well above the longest wait the action
+ * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
+ */
+const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`;
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 const COMMIT = 'COMMIT';
 const ROLLBACK = 'ROLLBACK';
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db';
+/** A shorter idle_in_transaction_session_timeout for the phase's transaction (tests). */
+function setIdleInTransactionTimeout(ms) {
+    return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(ms))}`;
+}
 /** A shorter lock_timeout for the phase's transaction (tests make a blocked statement fail fast). */
 function setLockTimeout(ms) {
     return `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(ms))}`;
@@ -211,8 +287,57 @@ SELECT r.rolname AS role, coalesce(d.datname, '') AS database, count(*)::int AS 
 function reassignOwned(logins, group) {
     return `REASSIGN OWNED BY ${logins.map((l) => (0,esm/* escapeIdentifier */.F)(l)).join(', ')} TO ${(0,esm/* escapeIdentifier */.F)(group)}`;
 }
+/** Whether the admin may read pg_authid (superusers only, unless granted): pgbouncer-userlist reads verifiers there. */
+const CAN_READ_AUTHID = `SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS readable`;
+/** The stored password (a SCRAM verifier, an md5 hash, or null) of the given roles; needs CAN_READ_AUTHID. */
+const READ_VERIFIERS = `SELECT rolname AS name, rolpassword AS secret FROM pg_catalog.pg_authid WHERE rolname = ANY($1::text[])`;
+/**
+ * What the group role ($1) still lacks in the admin's database for an application
+ * to use it (step 5 of the prerequisites in docs/managed-services.md): CONNECT on
+ * the database, USAGE and CREATE on schema public (when it exists), and who owns
+ * them (pg_database_owner, the owner of public since PostgreSQL 15, resolved to the
+ * database's owner). Run after setup's commit, when the group exists.
+ */
+const READ_GROUP_GRANTS = `
+SELECT pg_catalog.current_database() AS database,
+       pg_catalog.pg_get_userbyid(d.datdba) AS database_owner,
+       pg_catalog.has_database_privilege($1::pg_catalog.name, d.oid, 'CONNECT') AS can_connect,
+       n.oid IS NOT NULL AS has_public,
+       CASE WHEN o.rolname OPERATOR(pg_catalog.=) 'pg_database_owner' THEN pg_catalog.pg_get_userbyid(d.datdba)
+            ELSE o.rolname END AS schema_owner,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'USAGE') AS schema_usage,
+       pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'CREATE') AS schema_create
+  FROM pg_catalog.pg_database d
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) 'public'
+  LEFT JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`;
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
 const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user';
+// ---- replicas (replica-urls) ------------------------------------------------
+/** On a replica, before any change: it must be a standby (a primary never replays the phase's commit). */
+const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby';
+/**
+ * The cluster's system identifier (pg_control_system(), executable by every role): a standby
+ * has its primary's. A standby of another cluster has WAL positions that mean nothing for
+ * this primary's commits, so waiting on its replay could report success it never had.
+ */
+const SYSTEM_IDENTIFIER = 'SELECT system_identifier::text AS system FROM pg_catalog.pg_control_system()';
+/**
+ * On the primary, right after a COMMIT on the same connection: a WAL position at
+ * or past the end of that commit record (the insert position: with
+ * synchronous_commit off the write position may still be before it), and the
+ * page size, to see a replay that stopped at the page boundary just before it.
+ */
+const WAL_POSITION = `
+SELECT pg_catalog.pg_current_wal_insert_lsn()::text AS lsn,
+       pg_catalog.current_setting('wal_block_size')::int AS block_size`;
+/** On a replica: how far it has received and replayed WAL, and why it may lag ($1: the commit's position). */
+const REPLAY_POSITION = `
+SELECT pg_catalog.pg_last_wal_replay_lsn()::text AS replayed,
+       pg_catalog.pg_last_wal_receive_lsn()::text AS received,
+       pg_catalog.pg_wal_lsn_diff($1::text::pg_catalog.pg_lsn, pg_catalog.pg_last_wal_replay_lsn())::bigint::text AS behind,
+       round(extract(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()))::int AS replay_age_s,
+       pg_catalog.current_setting('recovery_min_apply_delay') AS apply_delay`;
 /**
  * Renders a step. `secret` is the password literal (a SCRAM verifier, or the
  * plaintext with password-encryption: server) for enable-login/disable-login.
@@ -273,14 +398,29 @@ SELECT r.rolname AS role,
   FROM pg_catalog.pg_roles r
  WHERE r.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])`;
 /**
+ * Who else holds a family role ($1): every direct membership in it, with whether
+ * it carries ADMIN OPTION (on PostgreSQL 16+ one row per grantor: any of them) and
+ * whether the member is a superuser. The planner and drift decide which are expected.
+ */
+const READ_FAMILY_GRANTEES = `
+SELECT g.rolname AS role, m.rolname AS member, pg_catalog.bool_or(am.admin_option) AS admin_option,
+       m.rolsuper AS superuser
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) am.roleid
+  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
+ WHERE g.rolname OPERATOR(pg_catalog.=) ANY($1::pg_catalog.text[])
+ GROUP BY 1, 2, 4
+ ORDER BY 1, 2`;
+/**
  * What observe() reads, in one round trip: OBSERVE_FAMILY, plus each role's
- * configuration (READ_ROLE_CONFIG) and the sessions of every role of the
- * family (READ_SESSIONS), as JSON arrays. $1: the group first, then the logins.
+ * configuration (READ_ROLE_CONFIG), the sessions of every role of the family
+ * (READ_SESSIONS) and the memberships in its roles (READ_FAMILY_GRANTEES), as JSON arrays. $1: the group first, then the logins.
  */
 const OBSERVE_EVERYTHING = `
 SELECT f.*,
        (SELECT COALESCE(pg_catalog.json_agg(c), '[]'::pg_catalog.json) FROM (${READ_ROLE_CONFIG}) c) AS configs,
-       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions
+       (SELECT COALESCE(pg_catalog.json_agg(s), '[]'::pg_catalog.json) FROM (${READ_SESSIONS}) s) AS sessions,
+       (SELECT COALESCE(pg_catalog.json_agg(m), '[]'::pg_catalog.json) FROM (${READ_FAMILY_GRANTEES}) m) AS grantees
   FROM (${OBSERVE_FAMILY}) f`;
 function oneLineDisplay(sql) {
     return { sql, display: (0,domain_escape/* oneLine */.TN)(sql) };
@@ -502,6 +642,11 @@ const CONSOLE = {
     servers: 'SHOW SERVERS',
     pools: 'SHOW POOLS',
     databases: 'SHOW DATABASES',
+    /**
+     * A harmless probe of admin rights (PgBouncer 1.24+): client ids start at 1, so an admin
+     * console answers "client not found" and a stats_users console "admin access needed".
+     */
+    killRightsProbe: 'KILL_CLIENT 0',
 };
 /** Ends one pooler client (PgBouncer 1.24+); `id` is the numeric id SHOW CLIENTS gave. */
 function killClient(id) {
@@ -510,17 +655,216 @@ function killClient(id) {
     return `KILL_CLIENT ${id}`;
 }
 
-// EXTERNAL MODULE: ./node_modules/pg-connection-string/esm/index.mjs
-var pg_connection_string_esm = __webpack_require__(984);
+// EXTERNAL MODULE: external "node:module"
+var external_node_module_ = __webpack_require__(1376);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __webpack_require__(7030);
+var external_node_net_default = /*#__PURE__*/__webpack_require__.n(external_node_net_);
+;// CONCATENATED MODULE: ./src/postgres/negotiate.ts
+
+
+// node:tls is loaded when a server answers 'S', not before: a few ms a plaintext connection does not pay.
+const lazyRequire = (0,external_node_module_.createRequire)(import.meta.url);
+const loadTls = () => lazyRequire('node:tls');
+// Int32 length 8, then the SSLRequest code 1234.5679.
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/** Connects and negotiates TLS within `timeoutMs`; the stream is handed to pg as a connected socket. */
+function openStream(plan, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        let current;
+        let settled = false;
+        const fail = (e) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            current.destroy();
+            reject(e);
+        };
+        const done = (stream, encrypted) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            // `fail` stays attached (a no-op now): an error before pg attaches its own listener must not crash.
+            resolve({ stream: handOver(stream, paused), encrypted });
+        };
+        let paused = false;
+        const timer = setTimeout(() => fail(new Error('timeout expired')), timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
+        timer.unref?.();
+        const socket = plan.host.startsWith('/')
+            ? external_node_net_default().connect({ path: `${plan.host}/.s.PGSQL.${plan.port}` })
+            : external_node_net_default().connect({ host: plan.host, port: plan.port });
+        current = socket;
+        socket.setNoDelay(true);
+        if (plan.keepAliveMs !== undefined)
+            socket.setKeepAlive(true, plan.keepAliveMs);
+        socket.on('error', fail);
+        const upgrade = () => {
+            const options = { socket, host: plan.host, ...(plan.ssl === true ? {} : plan.ssl) };
+            // SNI must not be an IP address (RFC 6066, section 3); pg does the same.
+            if (external_node_net_default().isIP(plan.host) === 0 && !plan.host.startsWith('/'))
+                options.servername = plan.host;
+            if (plan.direct)
+                options.ALPNProtocols = ['postgresql'];
+            const secure = loadTls().connect(options);
+            current = secure;
+            secure.on('error', fail);
+            secure.once('secureConnect', () => secured(secure, plan.direct, fail, done));
+        };
+        socket.once('connect', () => {
+            if (!plan.ssl)
+                return done(socket, false);
+            if (plan.direct)
+                return upgrade();
+            socket.write(SSL_REQUEST);
+            socket.once('data', (chunk) => {
+                socket.pause();
+                paused = true;
+                // More than the one-byte answer: data a man in the middle injected (CVE-2021-23222).
+                if (chunk.length !== 1)
+                    return fail(new Error('received unexpected data after the answer to the SSL request'));
+                const answer = String.fromCharCode(chunk[0]);
+                if (answer === 'S') {
+                    paused = false;
+                    return upgrade();
+                }
+                if (answer === 'N') {
+                    if (plan.optional)
+                        return done(socket, false);
+                    return fail(new Error('The server does not support SSL connections'));
+                }
+                return fail(new Error('There was an error establishing an SSL connection'));
+            });
+        });
+    });
+}
+/**
+ * As libpq: a direct TLS connection counts only when the server selected ALPN "postgresql";
+ * without it the peer may be another TLS service with a valid certificate for the host (ALPACA).
+ */
+function secured(secure, direct, fail, done) {
+    if (!direct || secure.alpnProtocol === 'postgresql')
+        return done(secure, true);
+    fail(new Error('sslnegotiation=direct: the server did not select the ALPN protocol "postgresql" (PostgreSQL 17 or later does; a TLS service that is not PostgreSQL does not), so nothing was sent'));
+}
+/**
+ * pg calls connect() on the stream it is given and waits for 'connect'; this
+ * socket is connected already, so connect() only announces it (after pg has
+ * attached its parser, which the same tick does) and resumes reading.
+ */
+function handOver(stream, paused) {
+    stream.connect = (() => {
+        process.nextTick(() => {
+            if (paused)
+                stream.resume();
+            stream.emit('connect');
+        });
+        return stream;
+    });
+    return stream;
+}
+/** Why the connection refused to authenticate: the password was not sent. */
+class AuthRefused extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthRefused';
+    }
+}
+const ASKED = {
+    password: 'a cleartext password',
+    md5: 'an MD5-hashed password',
+    'scram-sha-256': 'SCRAM-SHA-256 authentication',
+    gss: 'GSSAPI authentication',
+    sspi: 'SSPI authentication',
+    none: 'no authentication',
+};
+/**
+ * Watches node-postgres's connection for the server's authentication request
+ * and releases the password only when the policy allows that method. Attach it
+ * before client.connect(): its listeners then run before pg's own.
+ */
+class AuthGuard {
+    policy;
+    encrypted;
+    secret;
+    #method = null;
+    #saslMechanism = null;
+    #saslFinal = false;
+    #refused = null;
+    constructor(policy, encrypted, secret) {
+        this.policy = policy;
+        this.encrypted = encrypted;
+        this.secret = secret;
+    }
+    /** Channel binding is used whenever TLS is, unless channel_binding=disable (libpq's prefer). */
+    get bind() {
+        return this.encrypted && this.policy.channelBinding !== 'disable';
+    }
+    attach(connection) {
+        const check = (method, extra) => {
+            this.#method = method;
+            const problem = this.#problem(method) ?? extra?.() ?? null;
+            if (problem)
+                this.#refuse(connection, problem);
+        };
+        connection.on('authenticationCleartextPassword', () => check('password'));
+        connection.on('authenticationMD5Password', () => check('md5'));
+        connection.on('authenticationSASL', (msg) => check('scram-sha-256', () => {
+            this.#saslMechanism = this.bind && msg.mechanisms.includes('SCRAM-SHA-256-PLUS') ? 'SCRAM-SHA-256-PLUS' : null;
+            if (this.policy.channelBinding === 'require' && !this.#saslMechanism)
+                return this.encrypted
+                    ? 'channel_binding=require, but the server did not offer SCRAM-SHA-256-PLUS (authentication with channel binding)'
+                    : 'channel_binding=require, but the connection is not encrypted (channel binding needs TLS)';
+            return null;
+        }));
+        connection.on('authenticationSASLFinal', () => {
+            this.#saslFinal = true;
+        });
+        connection.on('authenticationOk', () => {
+            if (this.#method === null)
+                return check('none');
+            if (this.#method === 'scram-sha-256' && !this.#saslFinal)
+                return this.#refuse(connection, 'the server ended SCRAM authentication without proving that it knows the password');
+        });
+    }
+    /** pg's password: the secret, once the server's request passed the policy. */
+    password = async () => {
+        if (this.#refused)
+            throw this.#refused;
+        if (this.#method === null)
+            throw new AuthRefused('internal: the password was asked for before the server asked');
+        return this.secret();
+    };
+    #problem(method) {
+        const { allowed, requireAuth, channelBinding } = this.policy;
+        if (allowed && !allowed.has(method))
+            return `require_auth=${requireAuth}, but the server asked for ${ASKED[method]}`;
+        if (channelBinding === 'require' && method !== 'scram-sha-256')
+            return `channel_binding=require, but the server asked for ${ASKED[method]}, which has no channel binding`;
+        return null;
+    }
+    #refuse(connection, problem) {
+        if (this.#refused)
+            return;
+        this.#refused = new AuthRefused(`${problem}; the password was not sent`);
+        connection.emit('error', this.#refused);
+        connection.stream?.destroy();
+    }
+}
+
+// EXTERNAL MODULE: ../../main/node_modules/pg-connection-string/esm/index.mjs
+var pg_connection_string_esm = __webpack_require__(6878);
 ;// CONCATENATED MODULE: ./src/postgres/tls.ts
 
 const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslnegotiation'];
 /**
  * The TLS attempts for a connection, in libpq's order. An `sslmode` (or another
  * TLS parameter) in the URI is used as given; else PGSSLMODE; else libpq's
- * default, `prefer`: TLS without verification, and plaintext only when the
- * server answers that it does not support SSL. `allow` is the reverse:
- * plaintext, and TLS when the server refuses a plaintext connection.
+ * default, `prefer`: TLS without verification, and plaintext on the same
+ * socket only when the server answers that it does not support SSL. `allow` is
+ * the reverse: plaintext, and TLS on a second connection when the server
+ * refuses a plaintext one (as libpq does).
  */
 function tlsAttempts(target, base, env = process.env) {
     const params = target.url ? uriParams(target.url) : new Map();
@@ -528,12 +872,26 @@ function tlsAttempts(target, base, env = process.env) {
     const envMode = env.PGSSLMODE || 'prefer';
     const mode = fromUri ? params.get('sslmode') : envMode;
     const ssl = fromUri ? base.ssl : libpqSsl(envMode, env);
-    const unverified = typeof ssl === 'object' ? { ...ssl, rejectUnauthorized: false } : { rejectUnauthorized: false };
+    const versions = tlsVersions(params);
+    const unverified = { ...(typeof ssl === 'object' ? ssl : {}), rejectUnauthorized: false, ...versions };
     if (mode === 'prefer')
-        return [{ ssl: unverified, fallBackOn: serverHasNoTls }, { ssl: false }];
+        return [{ ssl: unverified, optional: true }];
     if (mode === 'allow')
         return [{ ssl: false, fallBackOn: plaintextRefused }, { ssl: unverified }];
-    return [{ ssl }];
+    if (!ssl || !Object.keys(versions).length)
+        return [{ ssl }];
+    return [{ ssl: { ...(ssl === true ? {} : ssl), ...versions } }];
+}
+/** ssl_min_protocol_version / ssl_max_protocol_version as Node's TLS options. */
+function tlsVersions(params) {
+    const v = {};
+    const min = params.get('ssl_min_protocol_version');
+    const max = params.get('ssl_max_protocol_version');
+    if (min)
+        v.minVersion = min;
+    if (max)
+        v.maxVersion = max;
+    return v;
 }
 /** "The server does not support SSL connections": the server answered 'N' to SSLRequest. */
 function serverHasNoTls(e) {
@@ -577,8 +935,10 @@ function isLocal(host) {
     return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
+// EXTERNAL MODULE: ./src/postgres/uri-params.ts
+var uri_params = __webpack_require__(7971);
 // EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __webpack_require__(1085);
+var urls = __webpack_require__(7866);
 ;// CONCATENATED MODULE: ./src/postgres/db.ts
 
 
@@ -586,16 +946,34 @@ var urls = __webpack_require__(1085);
 
 
 
+
+
 /**
- * Opens a connection with search_path pinned to pg_catalog and TLS negotiated
- * as libpq does (see tlsAttempts); errors say which connection failed without
- * repeating any secret.
+ * Opens a connection with search_path pinned to pg_catalog, TLS negotiated
+ * as libpq does (see tlsAttempts and negotiate.ts: one TCP connection for
+ * sslmode=prefer) and the URI's require_auth / channel_binding enforced before
+ * the password leaves; errors say which connection failed without repeating
+ * any secret.
  */
 async function connect(target, what, opts) {
-    const override = {
-        application_name: opts.applicationName,
-        connectionTimeoutMillis: opts.connectTimeoutMs ?? 15_000,
-    };
+    try {
+        return await openConnection(target, opts, opts.asLogin ? PIN_SEARCH_PATH : RUN_AS_SESSION_USER);
+    }
+    catch (e) {
+        throw connectionError(e, what);
+    }
+}
+/**
+ * The connection itself, errors as they come (the pooler console maps them its
+ * own way). `first`: the statement that runs before any other (null on a pooler
+ * console, which accepts only SHOW and its own commands).
+ */
+async function openConnection(target, opts, first) {
+    const params = new Map(target.url ? (0,uri_params/* uriQuery */.DU)(target.url) : []);
+    const timeoutMs = opts.connectTimeoutMs ?? (params.has('connect_timeout') ? Number(params.get('connect_timeout')) * 1000 : 15_000);
+    const override = { application_name: opts.applicationName };
+    if (opts.queryTimeoutMs !== undefined)
+        override.query_timeout = opts.queryTimeoutMs;
     if (opts.user !== undefined)
         override.user = opts.user;
     if (opts.password !== undefined)
@@ -605,25 +983,19 @@ async function connect(target, what, opts) {
     if (opts.database !== undefined)
         override.database = opts.database;
     const base = (0,urls/* clientConfig */.yO)(target, override);
-    let attempts;
-    try {
-        attempts = tlsAttempts(target, base);
-    }
-    catch (e) {
-        throw connectionError(e, what);
-    }
+    const attempts = tlsAttempts(target, base);
+    const policy = (0,uri_params/* authPolicy */.vv)(params, process.env);
+    const keepAliveMs = params.get('keepalives') === '0' ? undefined : Number(params.get('keepalives_idle') ?? '0') * 1000 || undefined;
+    const deadline = Date.now() + timeoutMs;
     for (let i = 0;; i++) {
-        const { ssl, fallBackOn } = attempts[i];
+        const { ssl, optional, fallBackOn } = attempts[i];
         try {
-            const client = await openOnce({ ...base, ssl });
-            if (ssl)
-                encrypted.add(client);
-            return client;
+            return await openOnce(base, { ssl, optional, policy, keepAliveMs, deadline, first });
         }
         catch (e) {
             if (i + 1 < attempts.length && fallBackOn?.(e))
                 continue;
-            throw connectionError(e, what);
+            throw e;
         }
     }
 }
@@ -633,19 +1005,63 @@ const encrypted = new WeakSet();
 function isEncrypted(client) {
     return encrypted.has(client);
 }
-async function openOnce(config) {
-    const client = new esm/* default.Client */.Ay.Client(config);
+/**
+ * Whether to start TLS directly (PostgreSQL 17+) instead of with an SSLRequest, as libpq decides:
+ * the URI's sslnegotiation, else PGSSLNEGOTIATION, else postgres. Direct needs TLS that is required
+ * (the URI's check refuses it with sslmode disable/allow/prefer); the variable is not honoured then.
+ */
+function directTls(fromUri, tlsRequired, env = process.env) {
+    return tlsRequired && (fromUri ?? env.PGSSLNEGOTIATION) === 'direct';
+}
+async function openOnce(config, a) {
+    const host = config.host ?? process.env.PGHOST ?? 'localhost';
+    const port = Number(config.port ?? process.env.PGPORT ?? 5432);
+    const ssl = a.ssl ?? false;
+    const { stream, encrypted: tlsInUse } = await openStream({
+        host,
+        port,
+        ssl,
+        optional: Boolean(a.optional),
+        direct: directTls(config.sslnegotiation, ssl !== false && !a.optional),
+        keepAliveMs: a.keepAliveMs,
+    }, Math.max(1, a.deadline - Date.now()));
+    const known = config.password ?? process.env.PGPASSWORD;
+    const guard = new AuthGuard(a.policy, tlsInUse, async () => (typeof known === 'function' ? known() : known));
+    let client;
+    try {
+        client = new esm/* default.Client */.Ay.Client({
+            ...config,
+            host,
+            port,
+            // TLS is done (openStream): pg gets a ready stream, so no ssl and no sslnegotiation of its own.
+            ssl: false,
+            sslnegotiation: 'postgres',
+            stream: () => stream,
+            enableChannelBinding: guard.bind,
+            // Without a known password pg looks in ~/.pgpass; the guard then stops the stream before pg writes.
+            ...(known !== undefined ? { password: guard.password } : {}),
+            connectionTimeoutMillis: Math.max(1, a.deadline - Date.now()),
+        });
+    }
+    catch (e) {
+        stream.destroy();
+        throw e;
+    }
+    guard.attach(client.connection);
     // An idle client whose server goes away emits 'error'; without a listener Node exits.
     client.on('error', () => { });
     try {
         await client.connect();
-        // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH).
-        await client.query(PIN_SEARCH_PATH);
+        // Before any other statement: the database is not on our side (see PIN_SEARCH_PATH, RUN_AS_SESSION_USER).
+        if (a.first)
+            await client.query(a.first);
     }
     catch (e) {
         await client.end().catch(() => { });
         throw e;
     }
+    if (tlsInUse)
+        encrypted.add(client);
     return client;
 }
 async function db_close(client) {
@@ -655,6 +1071,9 @@ async function db_close(client) {
 function connectionError(e, what) {
     const err = e;
     const code = err.code ?? '';
+    if (e instanceof AuthRefused) {
+        return new errors/* DatabaseError */.a$(`${what}: ${(0,domain_escape/* oneLine */.TN)(e.message)}.`, 'The server (or something between it and the runner) asked for a weaker authentication than the URI allows. Check that the host is the database you mean; if the server is right, change its pg_hba.conf method (scram-sha-256), or relax require_auth / channel_binding in the URI.');
+    }
     switch (code) {
         case '28P01':
             return new errors/* DatabaseError */.a$(`${what}: password authentication failed.`, 'Check the user name and password in the connection URI or PGUSER/PGPASSWORD.', code);
@@ -673,6 +1092,10 @@ function connectionError(e, what) {
     }
     // Server text (it may name a database holding a line break): one line.
     const msg = (0,domain_escape/* oneLine */.TN)(err.message ?? String(e));
+    if (msg === 'Query read timeout') {
+        // Logged in, then silence (queryTimeoutMs): a hung server, not a network blip; not retried.
+        return new errors/* DatabaseError */.a$(`${what}: the server accepted the login but did not answer its first statement in time.`, 'Check the server (hung, or overloaded) and the network between it and the runner, then run the phase again.');
+    }
     if (/timeout/i.test(msg)) {
         return new errors/* DatabaseError */.a$(`${what}: connection timed out.`, 'Check the host and port, and that the runner can reach the database.', 'ETIMEDOUT');
     }
@@ -681,13 +1104,20 @@ function connectionError(e, what) {
 /**
  * Errors worth retrying within the phase's time: the connection went away or the
  * server is starting, a serialization failure or deadlock, or a concurrent
- * catalog update ("tuple concurrently updated"). Everything else fails at once.
+ * catalog update ("tuple concurrently updated"), a role created meanwhile by a
+ * concurrent setup (the retry observes it). Everything else fails at once.
  */
 function isRetryable(e) {
     const err = e;
     if (isConnectionLost(e))
         return true;
     if (err.code && ['57P03', '40001', '40P01', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT'].includes(err.code))
+        return true;
+    // Two setups of a new family: the second CREATE ROLE waits on the first, then finds the name
+    // taken (23505), or finds the role that was committed after this phase observed it missing (42710).
+    if (err.code === '23505' && /pg_authid_rolname_index/.test(err.message ?? ''))
+        return true;
+    if (err.code === '42710' && /^role ".*" already exists$/s.test(err.message ?? ''))
         return true;
     return err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '');
 }
@@ -705,11 +1135,24 @@ function isConnectionLost(e) {
  * `done`, when given, says what is already durable (committed earlier, or
  * written to GitHub): the message then says that instead of "nothing was changed".
  */
+/** The code of a statement that got no answer within the connection's queryTimeoutMs. */
+const QUERY_TIMEOUT = 'QUERY_TIMEOUT';
+/**
+ * pg's client-side query timeout fired: the statement got no answer, and the
+ * connection is stuck behind it (nothing more can be sent on it; ending it ends
+ * the transaction on the server).
+ */
+function isQueryTimeout(e) {
+    const err = e;
+    return err?.code === QUERY_TIMEOUT || err?.message === 'Query read timeout';
+}
 function statementError(e, statement, done) {
     const err = e;
     const nothing = done ? `this transaction was rolled back, but ${done}` : 'nothing was changed';
     const Nothing = nothing[0].toUpperCase() + nothing.slice(1);
     const fail = (message, hint) => new errors/* DatabaseError */.a$(message, hint, err.code, Boolean(done));
+    if (isQueryTimeout(e))
+        return queryTimeoutError(statement, nothing, done);
     if (err.code === 'XX000' && /tuple concurrently updated/.test(err.message ?? '')) {
         return fail(`Another phase changed the same roles at the same moment (tuple concurrently updated); this one was rolled back and ${done ?? 'nothing was changed'}.`, 'Run it again: it will see what the other phase did.');
     }
@@ -733,11 +1176,15 @@ function statementError(e, statement, done) {
     }
     return fail(`${(0,domain_escape/* oneLine */.TN)(err.message ?? String(e))} (while running: ${statement}). ${Nothing}.`);
 }
+/** A statement that got no answer: for COMMIT nobody knows whether it happened, so the message must not say "nothing". */
+function queryTimeoutError(statement, nothing, done) {
+    if (/^COMMIT\b/i.test(statement))
+        return new errors/* DatabaseError */.a$(`The server did not answer COMMIT within the client's query timeout: the phase's changes may or may not have been committed${done ? `, and ${done}` : ''}.`, 'Run status to see the family as it is now, then run the phase again (a finished phase is a no-op).', QUERY_TIMEOUT, true);
+    return new errors/* DatabaseError */.a$(`The server did not answer within the client's query timeout (while running: ${statement}); ${nothing}: the transaction ends with the connection.`, 'Check the server (hung, or overloaded) and the network between it and the runner, then run the phase again.', QUERY_TIMEOUT, Boolean(done));
+}
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
-// EXTERNAL MODULE: ./src/inputs/names.ts
-var names = __webpack_require__(5585);
 ;// CONCATENATED MODULE: ./src/crypto/scram.ts
 
 /**
@@ -762,6 +1209,20 @@ function scramVerifier(password, iterations = SCRAM_DEFAULT_ITERATIONS, salt = (
     const storedKey = (0,external_node_crypto_.createHash)('sha256').update(clientKey).digest();
     const serverKey = (0,external_node_crypto_.createHmac)('sha256', salted).update('Server Key').digest();
     return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+/**
+ * One verifier per iteration count for `password`, computed once: the phase seals
+ * and lists the very verifier (same salt) that the apply step sets, whatever
+ * attempt of the transaction sets it.
+ */
+function verifierOnce(password) {
+    const made = new Map();
+    return (iterations) => {
+        let v = made.get(iterations);
+        if (v === undefined)
+            made.set(iterations, (v = scramVerifier(password, iterations)));
+        return v;
+    };
 }
 function parseVerifier(verifier) {
     const m = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(verifier);
@@ -953,6 +1414,12 @@ async function observe(client, family) {
         state: (0,domain_state/* readState */.un)(groupRow ? groupRow.comment : null, family.group),
         sessions,
         configs: toRoleConfigs(info.configs),
+        grantees: info.grantees.map((g) => ({
+            role: g.role,
+            member: g.member,
+            adminOption: g.admin_option,
+            superuser: g.superuser,
+        })),
     };
 }
 /** Settings, connection limit and VALID UNTIL of the roles that exist (READ_ROLE_CONFIG rows), keyed by name. */
@@ -975,10 +1442,11 @@ function toSessionGroups(rows, server) {
         database: r.database,
         applicationName: r.application_name,
         clientAddr: r.client_addr,
+        ...(r.addr_hidden === true ? { addrHidden: true } : {}),
         count: r.count,
     }));
 }
-async function readSessions(client, logins, server = 'primary') {
+async function observe_readSessions(client, logins, server = 'primary') {
     return toSessionGroups((await client.query(READ_SESSIONS, [logins])).rows, server);
 }
 /** Privileges and memberships granted to the logins directly instead of to the group (current database, plus shared objects). */
@@ -988,10 +1456,85 @@ async function readDirectGrants(client, group, logins) {
     return { grants, memberships };
 }
 
-// EXTERNAL MODULE: ./src/crypto/password.ts
-var crypto_password = __webpack_require__(5680);
+;// CONCATENATED MODULE: ./src/postgres/lock-holders.ts
+
+
+
+/** "pid 4242 (role "dba", application "psql", in a transaction since 2026-…; RowExclusiveLock)" */
+function describeHolder(h) {
+    const since = h.since ? `, since ${h.since}` : ', since: hidden (pg_read_all_stats shows it)';
+    return `pid ${h.pid} (role "${(0,domain_escape/* oneLine */.TN)(h.role ?? '?')}", application "${(0,domain_escape/* oneLine */.TN)(h.application_name)}"${since}; ${h.modes})`;
+}
+/** Every session holding the lock is one of the login's that the phase disables: `pids` may be ended. */
+class OwnLoginHoldsLock extends errors/* DatabaseError */.a$ {
+    login;
+    pids;
+    constructor(message, hint, code, login, pids) {
+        super(message, hint, code);
+        this.login = login;
+        this.pids = pids;
+    }
+}
+/**
+ * A phase that waited past lock_timeout (55P03): the same error, naming the sessions
+ * that hold a write lock on the role catalogs or a lock on a family role (read on the
+ * phase's connection, after its ROLLBACK), so a DBA can act. Any other error, or a
+ * failure to read the holders, is returned as it was.
+ */
+async function withLockHolders(client, e, roles, own) {
+    if (!(e instanceof errors/* DatabaseError */.a$) || e.code !== '55P03')
+        return e;
+    let holders;
+    try {
+        holders = (await client.query(READ_ROLE_LOCK_HOLDERS, [roles])).rows;
+    }
+    catch {
+        return e;
+    }
+    const found = holders.length
+        ? `Held by ${holders.map(describeHolder).join('; ')}.`
+        : 'No session holds it any more (it ended after the wait).';
+    // A family role's own session holds what the phase needs (a login may alter its own row, or the group's
+    // row as the group): no phase runs as it, whatever its application_name says (the client sets that).
+    const family = holders.filter((h) => h.role !== null && roles.includes(h.role));
+    const hint = family.length
+        ? `pid ${family.map((h) => h.pid).join(', ')} ${family.length === 1 ? 'is a session' : 'are sessions'} of the family's own role${family.length === 1 ? '' : 's'} (${[...new Set(family.map((h) => `"${(0,domain_escape/* oneLine */.TN)(h.role ?? '')}"`))].join(', ')}), not a phase of this action (phases run as the admin role), whatever its application name says: a login that may alter its own row, or the group's as the group, can hold it open. End it (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend); if it keeps coming back, first disable that login by hand (ALTER ROLE … NOLOGIN), then run this phase again.`
+        : holders.length
+            ? `Let it finish (another phase of this family shows as application pg-credential-rotation/<phase>), or end the one that should not be running (SELECT pg_terminate_backend(<pid>); as a superuser or a member of pg_signal_backend), then run this phase again.`
+            : e.hint;
+    // The message ends with its hint: the holders go between the two.
+    const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message;
+    if (own && holders.length && holders.every((h) => h.role === own.login)) {
+        const pids = holders.map((h) => h.pid);
+        const them = pids.length === 1 ? 'it' : 'them';
+        return new OwnLoginHoldsLock(`${base} ${found}`, `pid ${pids.join(', ')} ${pids.length === 1 ? 'is a session' : 'are sessions'} of "${(0,domain_escape/* oneLine */.TN)(own.login)}", the login this phase disables (not a phase of this action, whatever its application name says): a login may alter its own row, or the group's as the group, and keep it locked in an open transaction. ${own.remedy}: ${them} ${pids.length === 1 ? 'is' : 'are'} ended and the phase retried once.`, e.code ?? '55P03', own.login, pids);
+    }
+    return new errors/* DatabaseError */.a$(`${base} ${found}`, hint, e.code, e.committed);
+}
+
+// EXTERNAL MODULE: ./src/crypto/limits.ts
+var limits = __webpack_require__(1166);
+;// CONCATENATED MODULE: ./src/crypto/password.ts
+
+
+
+/** RFC 3986 unreserved characters: safe in a URI userinfo without escaping. */
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~';
+/** A password from a cryptographically secure source (uniform over the alphabet). */
+function generatePassword(length) {
+    if (!Number.isInteger(length) || length < limits/* MIN_PASSWORD_LENGTH */.A) {
+        throw new RangeError(`password length must be an integer of at least ${limits/* MIN_PASSWORD_LENGTH */.A}`);
+    }
+    let out = '';
+    for (let i = 0; i < length; i++)
+        out += PASSWORD_ALPHABET[(0,external_node_crypto_.randomInt)(PASSWORD_ALPHABET.length)];
+    return out;
+}
+
+// EXTERNAL MODULE: ./src/inputs/names.ts
+var names = __webpack_require__(5236);
 // EXTERNAL MODULE: ./src/domain/family.ts
-var family = __webpack_require__(5218);
+var family = __webpack_require__(8285);
 ;// CONCATENATED MODULE: ./src/domain/plan.ts
 
 
@@ -1007,6 +1550,7 @@ function planSetup(obs, cfg, ctx) {
     const adopting = !existing && Boolean(cfg.adopt) && Boolean(obs.group?.canLogin);
     refuseUnsafeSetup(obs, cfg, existing, adopting);
     const steps = missingRoleSteps(obs, cfg);
+    refuseForeignControl(obs, cfg, existing, adopting, steps);
     if (existing)
         return repairOnly(obs, cfg.group, existing, steps);
     const canLogin = cfg.logins.filter((l) => obs.logins[l]?.canLogin);
@@ -1027,6 +1571,29 @@ function refuseUnsafeSetup(obs, cfg, existing, adopting) {
     if (existing && !sameLogins(existing.logins, cfg.logins)) {
         throw new errors/* StateError */.qq(`The family's state names the login roles ${existing.logins.join(', ')}, but login-roles is ${cfg.logins.join(', ')}.`, (0,domain_state/* describeState */.Jw)(existing), `Pass login-roles: ${existing.logins.join(',')}.`);
     }
+}
+/**
+ * Setup never makes a role someone else controls part of the family. A role that
+ * exists before the family's first setup (or a login a repair would grant the group
+ * to) was not created by setup: when a role other than the admin or a superuser
+ * holds ADMIN OPTION on it (on PostgreSQL 16+ a CREATEROLE role holds it on every
+ * role it creates, and may then give it a password and LOGIN) or is a member of it
+ * (and would act as it), granting it the group hands that role the group's
+ * privileges. adopt: true covers the adopted login itself (the group), as the
+ * application's own login; status reports its holders as drift.
+ */
+function refuseForeignControl(obs, cfg, existing, adopting, steps) {
+    const group = cfg.group;
+    const roles = existing
+        ? steps.flatMap((s) => (s.kind === 'grant-membership' && obs.logins[s.login] ? [s.login] : []))
+        : [...(obs.group && !adopting ? [group] : []), ...cfg.logins.filter((l) => obs.logins[l])];
+    const foreign = (0,family/* foreignGrantees */.iH)(obs, group, cfg.logins, roles);
+    if (foreign.length === 0)
+        return;
+    // REVOKE removes the membership and the ADMIN OPTION it carries.
+    const revoke = foreign.map((f) => `REVOKE ${(0,names/* quoteIdent */.v4)(f.role)} FROM ${(0,names/* quoteIdent */.v4)(f.member)};`);
+    const named = [...new Set(foreign.map((f) => `"${f.role}"`))].join(', ');
+    throw new errors/* StateError */.qq(`Refusing to set up the family: ${foreign.map(family/* describeForeignGrantee */.oL).join('; ')}. Setup did not create ${named} and will not make a role that another role controls part of the family: that role could give it a password and LOGIN, or act as it, and use the group's privileges. Nothing was changed.`, existing ? (0,domain_state/* describeState */.Jw)(existing) : 'not set up', `Find out who created ${named} and why (on PostgreSQL 16+ a CREATEROLE role holds ADMIN OPTION on every role it creates). If the roles are not yours, drop them (DROP ROLE ...) or choose other names (role, login-roles); if they are, take the control back as a superuser (${[...new Set(revoke)].join(' ')}), then run setup again.`);
 }
 /** The roles, memberships and default roles the family lacks. */
 function missingRoleSteps(obs, cfg) {
@@ -1061,7 +1628,9 @@ function planAdoption(obs, cfg, canLogin, steps) {
     if (canLogin.length > 0) {
         throw new errors/* StateError */.qq(`adopt: true, but login role ${canLogin.map((l) => `"${l}"`).join(' and ')} can already log in; the adopted login "${group}" must be the only one.`, 'not set up', `Make ${canLogin.join(' and ')} NOLOGIN, or drop them, and run setup again.`);
     }
+    const held = (0,family/* foreignGrantees */.iH)(obs, group, cfg.logins, [group]).map((f) => `Warning: ${(0,family/* describeForeignGrantee */.oL)(f)}, the adopted login; status reports it as drift until it is revoked.`);
     const notes = [
+        ...held,
         `Adopted "${group}": it stays the active login (password unchanged, not emitted) and becomes the group role; the first rotation hands out "${cfg.logins[0]}" and its close disables "${group}".`,
     ];
     // Role settings apply to the role a session logs in as: each login gets the single login's own.
@@ -1125,7 +1694,7 @@ function planOpen(obs, cfg, ctx) {
     // The incoming login's sessions must see what the outgoing login's see (settings apply per login).
     const follow = followConfig(obs.configs, state.active, [incoming]);
     const notes = [...follow.notes];
-    const stale = (0,family/* sessionCount */.y)(obs.sessions, incoming);
+    const stale = (0,family/* sessionCount */.yJ)(obs.sessions, incoming);
     if (stale > 0)
         notes.push(`The standby login "${incoming}" still has ${stale} sessions from before; they keep running.`);
     const next = {
@@ -1163,9 +1732,9 @@ function planOpenRerun(obs, cfg, state, ctx) {
     if (w && w.rotationId === r.id) {
         throw new errors/* StateError */.qq(`close already wrote the credentials of "${r.incoming}" to GitHub secrets ${w.secrets.join(', ')}, so open will not replace its password.`, (0,domain_state/* describeState */.Jw)(state), 'Run close again to finish the rotation.');
     }
-    const sessions = (0,family/* sessionCount */.y)(obs.sessions, r.incoming);
+    const sessions = (0,family/* sessionCount */.yJ)(obs.sessions, r.incoming);
     if (sessions > 0) {
-        throw new errors/* StateError */.qq(`This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${(0,family/* describeSessions */.P)(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`, (0,domain_state/* describeState */.Jw)(state), 'Deploy with the password issued by the first attempt, or continue with verify-drain and close.');
+        throw new errors/* StateError */.qq(`This workflow run opened rotation ${r.id}, but the incoming login "${r.incoming}" already has ${(0,family/* describeSessions */.Pj)(obs.sessions, r.incoming)} sessions, so its password is in use and is not replaced.`, (0,domain_state/* describeState */.Jw)(state), 'Deploy with the password issued by the first attempt, or continue with verify-drain and close.');
     }
     if (!cfg.force) {
         throw new errors/* StateError */.qq(`This workflow run opened rotation ${r.id}, and its password cannot be emitted again: it was opened without seal-key, so the state keeps no copy. Issuing a new one could break a deploy that already uses the first (no sessions now does not mean unused: an application may be scaled to zero).`, (0,domain_state/* describeState */.Jw)(state), 'Use the outputs of the first attempt; or, if no deploy can have received them, run open with force: true to issue a new password; or abort and open again. Pass seal-key to open so that re-runs emit the same credentials.');
@@ -1183,11 +1752,23 @@ function planOpenRerun(obs, cfg, state, ctx) {
         ],
     };
 }
-/** The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with seal-key). */
-function withSealed(plan, sealed) {
+/**
+ * The plan with the issued credentials, sealed, kept in the open rotation of the state it writes (open with
+ * seal-key), and the incoming login's verifier sealed alone (kept after close for the next pgbouncer-userlist).
+ */
+function withSealed(plan, sealed, verifier) {
     if (plan.kind !== 'issue')
         return plan;
-    const state = { ...plan.state, rotation: { ...plan.state.rotation, sealed } };
+    const rotation = { ...plan.state.rotation, sealed, ...(verifier ? { verifier } : {}) };
+    return withState(plan, { ...plan.state, rotation });
+}
+/** setup with seal-key: the issued login's verifier, sealed alone, kept as the state's activeVerifier. */
+function withActiveVerifier(plan, sealed) {
+    if (plan.kind !== 'issue')
+        return plan;
+    return withState(plan, { ...plan.state, activeVerifier: { login: plan.login, sealed } });
+}
+function withState(plan, state) {
     return { ...plan, state, steps: plan.steps.map((st) => (st.kind === 'write-state' ? { ...st, state } : st)) };
 }
 /**
@@ -1219,22 +1800,25 @@ function planClose(obs, cfg, ctx) {
         return noop(state, alreadyClosed(state));
     const r = requireRotation(state, cfg, 'close');
     const outgoing = state.active;
-    const remaining = (0,family/* sessionCount */.y)(obs.sessions, outgoing);
+    const remaining = (0,family/* sessionCount */.yJ)(obs.sessions, outgoing);
     const notes = [];
     if (remaining > 0) {
         if (!cfg.terminate && !cfg.force) {
-            throw new errors/* StateError */.qq(`The outgoing login "${outgoing}" still has ${(0,family/* describeSessions */.P)(obs.sessions, outgoing)} sessions.`, (0,domain_state/* describeState */.Jw)(state), 'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.');
+            throw new errors/* StateError */.qq(`The outgoing login "${outgoing}" still has ${(0,family/* describeSessions */.Pj)(obs.sessions, outgoing)} sessions.`, (0,domain_state/* describeState */.Jw)(state), 'Wait for them with verify-drain, or run close with terminate: true to end them, or force: true to close while they run.');
         }
         notes.push(cfg.terminate
             ? `Ending ${remaining} sessions of "${outgoing}" after the commit.`
             : `Closing with force: ${remaining} sessions of "${outgoing}" keep running until they disconnect.`);
     }
+    const { activeVerifier: _outgoing, ...rest } = withoutWriteBack(state);
     const next = {
-        ...withoutWriteBack(state),
+        ...rest,
         active: r.incoming,
         rotation: null,
         lastClosed: { id: r.id, closedAt: ctx.now.toISOString(), active: r.incoming, previous: outgoing },
         passwordSetAt: { ...state.passwordSetAt, [outgoing]: ctx.now.toISOString() },
+        // The verifier open sealed for the incoming login follows it; the outgoing one's goes with its password.
+        ...(r.verifier ? { activeVerifier: { login: r.incoming, sealed: r.verifier } } : {}),
     };
     // The adopted single login becomes a plain NOLOGIN group: its settings now live on the logins only.
     const retired = outgoing === cfg.group ? retireSettings(obs.configs, outgoing, r.incoming) : { steps: [], notes: [] };
@@ -1298,53 +1882,72 @@ function planAbort(obs, cfg, ctx) {
     };
 }
 /**
- * What the admin lacks to run these steps (and to end sessions, when asked),
- * checked before anything changes. Superusers can do everything; otherwise
- * CREATEROLE, on PostgreSQL 16+ ADMIN OPTION on every existing role the steps
- * alter (the action serializes on the group role, so that one always), and
- * pg_signal_backend to terminate sessions.
+ * abort never strands a deploy: while the incoming login has sessions anywhere
+ * the action can see (primary, replicas, pooler clients), a rollout already
+ * uses the new credentials, and disabling them would make every restart of it
+ * fail. abort refuses, changing nothing, unless force: true. Called inside
+ * abort's transaction, just before the change, with the sessions read then.
+ * Returns notes for the summary (under force).
  */
-function missingPrivilege(obs, group, steps, terminate) {
+function checkAbortInUse(sessions, state, cfg) {
+    const incoming = state.rotation?.incoming;
+    const mine = sessions.filter((s) => s.login === incoming);
+    if (!incoming || mine.length === 0)
+        return [];
+    const listed = `${mine.length} session(s): ${(0,family/* describeLoginSessions */.M1)(mine)}`;
+    if (!cfg.force) {
+        throw new errors/* StateError */.qq(`The incoming login "${incoming}" has ${listed}. A deploy already uses the new credentials: abort would disable them, and every restart of that deploy would then fail to log in. Nothing was changed.`, (0,domain_state/* describeState */.Jw)(state), `Either finish the rollout and run close; or first move the application back to the credentials of "${state.active}" (the platform's previous value), then run abort with force: true${cfg.terminate ? ', which then also ends these sessions' : ' (add terminate: true to end these sessions)'}.`);
+    }
+    return [
+        `force: true: "${incoming}" had ${listed}; ${cfg.terminate ? 'they are ended after the commit' : 'they keep running until they disconnect, and cannot log in again'}.`,
+    ];
+}
+/**
+ * Everything the admin lacks for the whole rotation, checked before anything
+ * changes, so one run reports it all: CREATEROLE; on PostgreSQL 16+ ADMIN OPTION
+ * on every existing role of the family (the group and both logins: each phase
+ * alters some of them, and the action serializes on the group role) but those
+ * this phase creates; pg_signal_backend to terminate sessions. Superusers can do
+ * everything. The grants are the least-privilege form docs/managed-services.md
+ * recommends: on 16+, authority over the roles without their privileges
+ * (WITH ADMIN TRUE, INHERIT FALSE, SET FALSE); before 16 ADMIN OPTION is never
+ * needed (CREATEROLE alters every role that is not a superuser). The grantee is
+ * the admin that logged in (session_user).
+ */
+function missingPrivilege(obs, group, logins, needs) {
     const a = obs.admin;
     if (a.superuser)
         return null;
     const q = names/* quoteIdent */.v4;
-    if (steps.length > 0) {
-        if (!a.createrole)
-            return { privilege: 'CREATEROLE', grant: `ALTER ROLE ${q(a.name)} CREATEROLE` };
+    const privileges = [];
+    const grants = [];
+    if (needs.changes) {
+        if (!a.createrole) {
+            privileges.push('CREATEROLE');
+            grants.push(`ALTER ROLE ${q(a.name)} CREATEROLE`);
+        }
         if (obs.serverVersion >= 160000) {
-            const created = new Set(steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : [])));
-            const touched = new Set();
-            if (obs.group)
-                touched.add(group);
-            for (const st of steps) {
-                if (st.kind === 'grant-membership')
-                    touched.add(st.group).add(st.login);
-                else if (st.kind === 'set-default-role')
-                    touched.add(st.login);
-                else if (st.kind === 'enable-login' || st.kind === 'disable-login')
-                    touched.add(st.role);
-                else if (st.kind === 'write-state')
-                    touched.add(st.group);
-                else if (st.kind === 'set-setting' || st.kind === 'reset-setting' || st.kind === 'set-connection-limit')
-                    touched.add(st.role);
-            }
-            for (const role of touched) {
-                if (!created.has(role) && !a.adminOption[role]) {
-                    return {
-                        privilege: `ADMIN OPTION on role ${q(role)} (PostgreSQL 16+ requires it to alter a role)`,
-                        grant: `GRANT ${q(role)} TO ${q(a.name)} WITH ADMIN OPTION`,
-                    };
-                }
+            const existing = [group, ...logins].filter((r) => (r === group ? obs.group : obs.logins[r]));
+            const lacking = existing.filter((r) => !needs.created?.has(r) && !a.adminOption[r]);
+            if (lacking.length) {
+                const names = lacking.map((r) => q(r));
+                const list = names.length === 1 ? `role ${names[0]}` : `roles ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+                privileges.push(`ADMIN OPTION on ${list} (PostgreSQL 16+ requires it to alter a role)`);
+                grants.push(`GRANT ${names.join(', ')} TO ${q(a.name)} ${adminOptionClause(obs.serverVersion)}`);
             }
         }
     }
-    if (terminate && !a.signalBackend)
-        return {
-            privilege: 'pg_signal_backend (to terminate sessions of other roles)',
-            grant: `GRANT pg_signal_backend TO ${q(a.name)}`,
-        };
-    return null;
+    if (needs.terminate && !a.signalBackend) {
+        privileges.push('pg_signal_backend (to terminate sessions of other roles)');
+        grants.push(`GRANT pg_signal_backend TO ${q(a.name)}`);
+    }
+    if (privileges.length === 0)
+        return null;
+    return { privilege: privileges.join(' and '), grant: grants.join('; ') };
+}
+/** ADMIN OPTION without the role's privileges where the server can say so (16+). */
+function adminOptionClause(serverVersion) {
+    return serverVersion >= 160000 ? 'WITH ADMIN TRUE, INHERIT FALSE, SET FALSE' : 'WITH ADMIN OPTION';
 }
 /**
  * Undo an open whose login check failed after commit: the incoming login gets
@@ -1410,7 +2013,7 @@ function forbiddenTarget(obs, group, logins, steps) {
             if (role !== group && !logins.includes(role))
                 return `"${role}" is not a role of the family (${[group, ...logins].map((r) => `"${r}"`).join(', ')})`;
             if (role === obs.admin.name)
-                return `"${role}" is the admin role itself (current_user)`;
+                return `"${role}" is the admin role itself (session_user)`;
             if (info?.superuser)
                 return `"${role}" is a superuser`;
         }
@@ -1464,7 +2067,7 @@ function sameLogins(a, b) {
 }
 
 // EXTERNAL MODULE: ./src/domain/retry.ts
-var retry = __webpack_require__(6906);
+var retry = __webpack_require__(2631);
 ;// CONCATENATED MODULE: ./src/postgres/apply.ts
 
 
@@ -1480,10 +2083,6 @@ var retry = __webpack_require__(6906);
 const SCRAMBLE_LENGTH = 64;
 /** How long a phase keeps retrying transient failures (connection loss, server start, concurrent update). */
 const RETRY_BUDGET_MS = 60_000;
-/** Advisory-lock key of a family: the first 8 bytes of a hash of the group role's name. */
-function familyLockKey(group) {
-    return (0,external_node_crypto_.createHash)('sha256').update(`pg-credential-rotation:${group}`).digest().readBigInt64BE(0).toString();
-}
 /**
  * Runs one phase's change as one transaction: lock the family, observe, plan,
  * check the admin's privileges, execute the plan's statements, commit. A plan
@@ -1492,10 +2091,23 @@ function familyLockKey(group) {
  * observation, for up to RETRY_BUDGET_MS.
  */
 async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
+    let ended = false;
     return (0,retry/* retryWithBackoff */.Z)(async (attempt) => {
         if (attempt.number > 1)
             await reconnectAfter(session, attempt);
-        return attemptOnce(session, cfg, reporter, decide, opts);
+        try {
+            return await attemptOnce(session, cfg, reporter, decide, opts);
+        }
+        catch (e) {
+            if (!(e instanceof OwnLoginHoldsLock) || !opts.lockHolder?.end || ended)
+                throw e;
+            ended = true;
+            // Once: a holder that comes back (it can until the login is disabled) fails the retry, named.
+            const note = await endLockHolders(session, e);
+            reporter.warning(`${note} Trying the phase once more.`);
+            const applied = await attemptOnce(session, cfg, reporter, decide, { ...opts, lockHolder: undefined });
+            return { ...applied, notes: [note, ...applied.notes] };
+        }
     }, {
         clock: session.clock,
         budgetMs: RETRY_BUDGET_MS,
@@ -1518,6 +2130,11 @@ async function reconnectAfter(session, attempt) {
         }
     }
 }
+/** Ends the disabled login's sessions that held the family's lock; returns the note that says so. */
+async function endLockHolders(session, e) {
+    const ended = (await session.client.query(TERMINATE_BACKENDS, [e.login, e.pids])).rows[0].terminated;
+    return `Ended ${ended} session(s) of "${(0,domain_escape/* oneLine */.TN)(e.login)}" that held the family's lock (pid ${e.pids.join(', ')}).`;
+}
 /** The admin connection could not be renewed for a retry: the phase ends here, whatever the code. */
 class ReconnectFailed extends errors/* DatabaseError */.a$ {
 }
@@ -1528,15 +2145,23 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
         await client.query(BEGIN_PHASE);
         if (session.lockTimeoutMs !== undefined)
             await client.query(setLockTimeout(session.lockTimeoutMs));
-        await run(client, LOCK_FAMILY, [familyLockKey(cfg.group)]);
+        if (session.idleInTransactionTimeoutMs !== undefined)
+            await client.query(setIdleInTransactionTimeout(session.idleInTransactionTimeoutMs));
         const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0];
         if (group) {
             // The serializing ALTER ROLE below touches the group role: never the admin itself.
             if (group.admin === cfg.group)
-                throw new errors/* StateError */.qq(`Refusing to alter role "${cfg.group}": it is the admin role itself (current_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.');
-            if (!group.superuser && group.version >= 160000 && !group.admin_option) {
-                // Checked here: without it the serializing statement below fails with a bare permission error.
-                throw privilegeError(`ADMIN OPTION on role ${(0,names/* quoteIdent */.v4)(cfg.group)} (PostgreSQL 16+ requires it to alter a role)`, `GRANT ${(0,names/* quoteIdent */.v4)(cfg.group)} TO ${(0,names/* quoteIdent */.v4)(group.admin)} WITH ADMIN OPTION`);
+                throw new errors/* StateError */.qq(`Refusing to alter role "${cfg.group}": it is the admin role itself (session_user). Nothing was changed.`, 'unchanged', 'Pass the group role of the family as role, and connect as another role.');
+            if (!group.superuser && (!group.createrole || (group.version >= 160000 && !group.admin_option))) {
+                // Checked here: without them the serializing statement below fails with a bare permission error.
+                // Read-only, to report everything the rotation needs in this one message.
+                const seen = await observe(client, { group: cfg.group, logins: cfg.logins });
+                const missing = missingPrivilege(seen, cfg.group, cfg.logins, {
+                    changes: true,
+                    terminate: Boolean(opts.terminate),
+                });
+                if (missing)
+                    throw privilegeError(missing.privilege, missing.grant);
             }
             await run(client, serializeOnGroup(cfg.group, group.inherit));
         }
@@ -1545,18 +2170,38 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
         const forbidden = forbiddenTarget(before, cfg.group, cfg.logins, plan.steps);
         if (forbidden)
             throw new errors/* StateError */.qq(`Refusing to change the roles: ${forbidden}; no phase alters a superuser, the admin itself or a role outside the family. Nothing was changed.`, 'unchanged', 'Check role and login-roles, and the state comment on the group role.');
-        const missing = missingPrivilege(before, cfg.group, plan.steps, Boolean(opts.terminate));
+        const missing = missingPrivilege(before, cfg.group, cfg.logins, {
+            changes: plan.steps.length > 0,
+            created: new Set(plan.steps.flatMap((x) => (x.kind === 'create-role' ? [x.role] : []))),
+            terminate: Boolean(opts.terminate),
+        });
         if (missing)
             throw privilegeError(missing.privilege, missing.grant);
         if (opts.beforeChanges && plan.steps.length > 0)
             await opts.beforeChanges(before, plan);
         const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts);
         await run(client, COMMIT, undefined, COMMIT, opts.durable?.());
-        return { before, plan, executed, password };
+        return { before, plan, executed, password, notes: [] };
     }
     catch (e) {
+        // After a query timeout the connection is stuck behind the unanswered statement: a ROLLBACK would
+        // wait as long again; ending the connection (the phase fails) ends the transaction on the server.
+        if (isQueryTimeout(e))
+            throw e instanceof errors/* DatabaseError */.a$ ? e : statementError(e, 'a statement of the phase');
         await client.query(ROLLBACK).catch(() => { });
-        throw e;
+        throw await withLockHolders(client, e, [cfg.group, ...cfg.logins], await ownLogin(client, cfg, e, opts));
+    }
+}
+/** After a lock wait timed out: the login this phase disables, from the family's state read now (read-only). */
+async function ownLogin(client, cfg, e, opts) {
+    if (!opts.lockHolder || !(e instanceof errors/* DatabaseError */.a$) || e.code !== '55P03')
+        return null;
+    try {
+        const login = opts.lockHolder.login(await observe(client, { group: cfg.group, logins: cfg.logins }));
+        return login ? { login, remedy: opts.lockHolder.remedy } : null;
+    }
+    catch {
+        return null;
     }
 }
 /** Runs the plan's statements; enable-login gets the phase's password (or a fresh one), disable-login one nobody keeps. */
@@ -1568,12 +2213,15 @@ async function executeSteps(client, cfg, reporter, before, plan, opts) {
         if (step.kind === 'enable-login' || step.kind === 'disable-login') {
             const plaintext = step.kind === 'enable-login' && opts.password
                 ? opts.password
-                : (0,crypto_password/* generatePassword */.bk)(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
+                : generatePassword(step.kind === 'enable-login' ? cfg.passwordLength : SCRAMBLE_LENGTH);
             reporter.secret(plaintext);
             if (step.kind === 'enable-login')
                 password = plaintext;
             if (cfg.passwordEncryption === 'scram-sha-256') {
-                secret = scramVerifier(plaintext, before.scramIterations);
+                secret =
+                    step.kind === 'enable-login' && opts.password && opts.verifier
+                        ? opts.verifier(before.scramIterations)
+                        : scramVerifier(plaintext, before.scramIterations);
                 reporter.secret(secret);
             }
             else {
@@ -1598,30 +2246,7 @@ async function run(client, sql, params, display = sql, durable) {
     }
 }
 function privilegeError(privilege, grant) {
-    return new errors/* DatabaseError */.a$(`The admin role lacks ${privilege}; nothing was changed.`, `Grant it (as a superuser or a role that may): ${grant};`, '42501');
-}
-
-;// CONCATENATED MODULE: ./src/phase-support/sessions.ts
-/** Sessions of the family's logins across the primary and every replica, and ending them. */
-
-
-
-async function sessionsEverywhere(logins, deps) {
-    const primary = await readSessions(deps.session.client, logins);
-    return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary;
-}
-async function terminateEverywhere(login, deps) {
-    const n = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated;
-    return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0);
-}
-/** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
-async function waitGone(login, deps, limitMs = 5000) {
-    const end = deps.now().getTime() + limitMs;
-    while (deps.now().getTime() < end) {
-        if ((0,family/* sessionCount */.y)(await sessionsEverywhere([login], deps), login) === 0)
-            return;
-        await deps.sleep(50);
-    }
+    return new errors/* DatabaseError */.a$(`The admin role lacks ${privilege}; nothing was changed.`, `Grant everything at once (as a superuser, or for ADMIN OPTION the roles' creator), then run the phase again: ${grant};`, '42501');
 }
 
 ;// CONCATENATED MODULE: ./src/phase-support/after-commit.ts
@@ -1643,8 +2268,399 @@ async function afterCommit(committed, work) {
     }
 }
 
-// EXTERNAL MODULE: ./src/crypto/seal.ts
-var seal = __webpack_require__(7744);
+;// CONCATENATED MODULE: ./src/domain/replay.ts
+/** Pure rules for waiting on a replica's replay of a commit (see phase-support/replicas-wait.ts). */
+/** A pg_lsn in its text form ("16/B374D848") as a number of bytes. */
+function parseLsn(lsn) {
+    const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn);
+    if (!m)
+        throw new Error(`internal: not a WAL position: ${JSON.stringify(lsn)}`);
+    return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
+}
+/** Page header sizes of the WAL: a long one opens each segment, a short one every other page. */
+const PAGE_HEADERS = [24n, 40n];
+/**
+ * Whether a replica that has replayed up to `replayed` has replayed everything
+ * before `target`, the primary's insert position read right after a commit.
+ * When that commit ended exactly at a page boundary, the insert position points
+ * past the next page's header, which no record ends at: a replay that stopped
+ * at that boundary has replayed the commit.
+ */
+function hasReplayed(replayed, target, blockSize) {
+    const done = parseLsn(replayed);
+    const want = parseLsn(target);
+    if (done >= want)
+        return true;
+    const offset = want % BigInt(blockSize);
+    return PAGE_HEADERS.includes(offset) && done === want - offset;
+}
+/** "3.1 s" for a wait in milliseconds. */
+function seconds(ms) {
+    return `${(ms / 1000).toFixed(1)} s`;
+}
+
+;// CONCATENATED MODULE: ./src/phase-support/replicas-wait.ts
+
+
+/** How long past replica-timeout a poll (query or reconnect) of a stalled replica may run. */
+const POLL_MARGIN_MS = 500;
+/** First poll interval; it doubles up to MAX_POLL_MS. */
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 1000;
+/** A replica that did not replay the commit within replica-timeout; the message says by how much. */
+class ReplicaLagError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ReplicaLagError';
+    }
+}
+/**
+ * Waits (with the run's clock, up to replica-timeout) until every replica has
+ * replayed everything the primary had written when this is called: call it
+ * right after the commit, on the admin connection that made it. Logs and
+ * returns one note per replica with the lag it waited for. Throws a
+ * ReplicaLagError naming each replica still behind, ending with `next` (what
+ * to do); the caller says what was committed.
+ */
+async function waitForReplicas(cfg, deps, next) {
+    const replicas = deps.replicas;
+    if (!replicas.count)
+        return [];
+    const { lsn, block_size: blockSize } = (await deps.session.client.query(WAL_POSITION)).rows[0];
+    const start = deps.now().getTime();
+    const deadline = start + cfg.replicaTimeoutMs;
+    const first = new Map();
+    const last = new Map();
+    const pending = new Set(Array.from({ length: replicas.count }, (_, i) => i));
+    const notes = [];
+    let poll = FIRST_POLL_MS;
+    for (;;) {
+        for (const i of [...pending]) {
+            let pos;
+            try {
+                // The poll may take only the time left (the run's clock; the replica's by Date.now()).
+                const left = Math.max(0, deadline - deps.now().getTime());
+                pos = await replicas.replayPosition(i, lsn, Date.now() + left + POLL_MARGIN_MS);
+            }
+            catch (e) {
+                if (deps.now().getTime() < deadline)
+                    throw e;
+                throw new ReplicaLagError(`after waiting ${seconds(deps.now().getTime() - start)} (replica-timeout) ${replicas.describe(i)} did not answer whether it replayed the commit (WAL ${lsn}): ${e.message} ${next} Check the replica; raise replica-timeout if it is slow on purpose.`);
+            }
+            const firstPos = first.get(i) ?? pos;
+            first.set(i, firstPos);
+            last.set(i, pos);
+            if (!hasReplayed(pos.replayed, lsn, blockSize))
+                continue;
+            pending.delete(i);
+            const waited = deps.now().getTime() - start;
+            const was = firstPos.behind;
+            const note = was > 0n
+                ? `${capital(replicas.describe(i))} replayed the commit (WAL ${lsn}) after ${seconds(waited)}; it was ${was} bytes behind.`
+                : `${capital(replicas.describe(i))} had already replayed the commit (WAL ${lsn}).`;
+            deps.reporter.info(note);
+            notes.push(note);
+        }
+        if (pending.size === 0)
+            return notes;
+        const now = deps.now().getTime();
+        if (now >= deadline)
+            break;
+        await deps.sleep(Math.min(poll, deadline - now));
+        poll = Math.min(poll * 2, MAX_POLL_MS);
+    }
+    const waited = seconds(deps.now().getTime() - start);
+    const lagging = [...pending].map((i) => describeLag(replicas.describe(i), last.get(i), lsn));
+    throw new ReplicaLagError(`after waiting ${waited} (replica-timeout) ${lagging.join('; ')}. ${next} Raise replica-timeout if the replica lags that much on purpose.`);
+}
+/** Each replica's replay position relative to what the primary has written now (the status phase). */
+async function replicaStatus(deps) {
+    const { lsn } = (await deps.session.client.query(WAL_POSITION)).rows[0];
+    const out = [];
+    for (let i = 0; i < deps.replicas.count; i++) {
+        const pos = await deps.replicas.replayPosition(i, lsn);
+        out.push({
+            replica: deps.replicas.describe(i),
+            behindBytes: pos.behind > 0n ? Number(pos.behind) : 0,
+            lastReplayAgeS: pos.replayAgeS,
+            applyDelay: pos.applyDelay,
+        });
+    }
+    return out;
+}
+function describeLag(replica, pos, lsn) {
+    const parts = [
+        `${replica} has not replayed the commit (WAL ${lsn}): it is ${pos.behind} bytes behind (replayed up to ${pos.replayed}`,
+    ];
+    parts[0] += pos.received === null ? ', receives nothing by streaming)' : `, received up to ${pos.received})`;
+    if (pos.replayAgeS !== null)
+        parts.push(`the last transaction it replayed committed ${pos.replayAgeS} s ago`);
+    if (pos.applyDelay !== '0' && pos.applyDelay !== '0ms')
+        parts.push(`its recovery_min_apply_delay is ${pos.applyDelay}, so it applies every commit that late`);
+    return parts.join(', ');
+}
+const capital = (s) => s[0].toUpperCase() + s.slice(1);
+
+;// CONCATENATED MODULE: ./src/crypto/seal.ts
+
+
+
+
+/**
+ * Sealed credentials: the new login's username, password and database URL,
+ * encrypted so they can travel as a job output (the runner drops outputs that
+ * contain a masked value) and be opened in a later job that knows `seal-key`.
+ *
+ *   pgrot1.<family>.<rotation id>.<salt>.<nonce>.<key check>.<ciphertext+tag>
+ *
+ * Every part is unpadded base64url, so the text is one line without `.` inside
+ * a part. The key comes from `seal-key` by scrypt (N=2^15, r=8, p=1, 16-byte
+ * random salt per sealing); its first 32 bytes are the AES-256-GCM key, the
+ * next 8 a key check, so a wrong key is told apart from an altered value
+ * (the check is as costly to test as the ciphertext, so it helps no guesser).
+ * The whole header, family and rotation id included, is the associated data:
+ * changing any character of it makes opening fail. Nonces are random, 12 bytes.
+ */
+const SEAL_VERSION = 'pgrot1';
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const SALT_BYTES = 16;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const CHECK_BYTES = 8;
+const KEY_BYTES = 32;
+const PARTS = 7;
+/** Far above any real value (a password is at most 1024 characters); keeps garbage from being parsed. */
+const MAX_SEALED_LENGTH = 64 * 1024;
+/** Sealing or unsealing failed. Names the input at fault; never carries a secret or the sealed text. */
+class SealError extends errors/* InputError */.dz {
+    reason;
+    constructor(input, reason, message) {
+        super(input, message);
+        this.reason = reason;
+        this.name = 'SealError';
+    }
+}
+/** Encrypts the credentials with a key derived from `key`, bound to the family and rotation. */
+function sealCredentials(creds, key, binding) {
+    checkKey(key);
+    for (const field of ['username', 'password', 'databaseUrl']) {
+        if (typeof creds[field] !== 'string')
+            throw new TypeError(`sealCredentials: ${field} must be a string`);
+    }
+    for (const field of ['verifier', 'userlist']) {
+        if (creds[field] !== undefined && typeof creds[field] !== 'string')
+            throw new TypeError(`sealCredentials: ${field} must be a string`);
+    }
+    const payload = {
+        u: creds.username,
+        p: creds.password,
+        d: creds.databaseUrl,
+        ...(creds.verifier !== undefined ? { v: creds.verifier } : {}),
+        ...(creds.userlist !== undefined ? { l: creds.userlist } : {}),
+    };
+    return sealPayload(payload, key, binding);
+}
+/**
+ * Seals one login's SCRAM verifier alone (no password), for the state comment:
+ * the next open lists it in pgbouncer-userlist when the admin cannot read
+ * pg_authid. unsealCredentials refuses it (it holds no credentials).
+ */
+function sealVerifier(username, verifier, key, binding) {
+    checkKey(key);
+    return sealPayload({ u: username, v: verifier }, key, binding);
+}
+/** Opens a value made by sealVerifier; checks the family only (it outlives its rotation). */
+function unsealVerifier(sealed, key, expected) {
+    checkKey(key);
+    const sealedParts = decodeParts(splitSealed(sealed));
+    checkBinding(sealedParts, expected);
+    const d = decryptPayload(sealedParts, key);
+    if (!d || typeof d.u !== 'string' || typeof d.v !== 'string')
+        throw fail('malformed', 'opened, but does not hold a verifier');
+    return { username: d.u, verifier: d.v };
+}
+/** The envelope: header (version, binding, salt, nonce, key check) and the AES-256-GCM ciphertext of `payload` as JSON. */
+function sealPayload(payload, key, binding) {
+    if (!binding.family)
+        throw new TypeError('sealCredentials: family must not be empty');
+    if (!binding.rotationId)
+        throw new TypeError('sealCredentials: rotationId must not be empty');
+    const salt = (0,external_node_crypto_.randomBytes)(SALT_BYTES);
+    const nonce = (0,external_node_crypto_.randomBytes)(NONCE_BYTES);
+    const { aesKey, check } = deriveKey(key, salt);
+    const header = [
+        SEAL_VERSION,
+        b64(Buffer.from(binding.family, 'utf8')),
+        b64(Buffer.from(binding.rotationId, 'utf8')),
+        b64(salt),
+        b64(nonce),
+        b64(check),
+    ].join('.');
+    const plaintext = Buffer.from(JSON.stringify(payload), 'utf8');
+    const cipher = (0,external_node_crypto_.createCipheriv)('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(header, 'ascii'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    plaintext.fill(0);
+    aesKey.fill(0);
+    return `${header}.${b64(ciphertext)}`;
+}
+/**
+ * Opens a value made by sealCredentials. Checks, in this order: format and
+ * version, the family (and the rotation id when `expected.rotationId` is given),
+ * the key, then the authentication tag. Each failure is a SealError.
+ */
+function unsealCredentials(sealed, key, expected) {
+    checkKey(key);
+    const sealedParts = decodeParts(splitSealed(sealed));
+    checkBinding(sealedParts, expected);
+    const creds = decrypt(sealedParts, key);
+    return { creds, binding: { family: sealedParts.family, rotationId: sealedParts.rotationId } };
+}
+/** Splits the text into its seven parts; refuses anything that is not one sealed value of this version. */
+function splitSealed(sealed) {
+    const text = sealed.trim();
+    if (text === '')
+        throw fail('empty', 'is empty; pass the sealed-credentials output of the open phase');
+    if (text.length > MAX_SEALED_LENGTH)
+        throw fail('malformed', `is ${text.length} characters long, far more than a sealed value; pass the sealed-credentials output of the open phase`);
+    const parts = text.split('.');
+    const version = parts[0];
+    if (version !== SEAL_VERSION) {
+        // Only echo something that looks like a version tag: the value itself could be a pasted secret.
+        if (/^pgrot\d{1,4}$/.test(version)) {
+            throw fail('version', `was sealed in format '${version}', which this version of the action cannot open (it reads ${SEAL_VERSION}); open it with the action version that sealed it, or run open again`);
+        }
+        throw fail('not-sealed', `is not a sealed value (it must start with '${SEAL_VERSION}.'); pass the sealed-credentials output of the open phase`);
+    }
+    if (parts.length !== PARTS) {
+        throw fail('malformed', `has ${parts.length} dot-separated parts instead of ${PARTS}: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`);
+    }
+    return parts;
+}
+/** Decodes each part strictly; the family and rotation id must be non-empty UTF-8. */
+function decodeParts(parts) {
+    const familyBytes = decodePart(parts[1], 'family');
+    const rotationBytes = decodePart(parts[2], 'rotation id');
+    const salt = decodePart(parts[3], 'salt', SALT_BYTES);
+    const nonce = decodePart(parts[4], 'nonce', NONCE_BYTES);
+    const check = decodePart(parts[5], 'key check', CHECK_BYTES);
+    const ciphertext = decodePart(parts[6], 'ciphertext');
+    if (ciphertext.length <= TAG_BYTES)
+        throw fail('malformed', 'is too short to hold credentials: it was truncated; pass the sealed-credentials output of the open phase unchanged');
+    const family = utf8(familyBytes);
+    const rotationId = utf8(rotationBytes);
+    if (family === null || rotationId === null || family === '' || rotationId === '') {
+        throw fail('malformed', 'has an unreadable family or rotation id: it was altered; pass the sealed-credentials output of the open phase unchanged');
+    }
+    const header = parts.slice(0, PARTS - 1).join('.');
+    return { family, rotationId, salt, nonce, check, ciphertext, header };
+}
+/** A family name holding one is not echoed in a message (it could break the log line). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
+/** Refuses a value sealed for another family, or for another rotation when one is expected. */
+function checkBinding(sealed, expected) {
+    const { family, rotationId } = sealed;
+    if (family !== expected.family) {
+        const shown = Buffer.byteLength(family) <= 63 && !CONTROL_CHARACTER.test(family) ? `the family '${family}'` : 'another family';
+        throw fail('family', `was sealed for ${shown}, not '${expected.family}'; pass the sealed-credentials of a rotation of '${expected.family}'`);
+    }
+    if (expected.rotationId !== undefined && rotationId !== expected.rotationId) {
+        const shown = /^[A-Za-z0-9._:-]{1,100}$/.test(rotationId) ? `rotation ${rotationId}` : 'another rotation';
+        throw fail('rotation', `was sealed for ${shown}, not rotation ${expected.rotationId}; pass the sealed-credentials and rotation-id outputs of the same open phase`);
+    }
+}
+/** Derives the key, tells a wrong key from an altered value, decrypts and reads the credentials. */
+function decrypt(sealed, key) {
+    return parsePayload(decryptPayload(sealed, key));
+}
+/** Derives the key, tells a wrong key from an altered value, decrypts and parses the JSON payload (null: not JSON). */
+function decryptPayload(sealed, key) {
+    const { ciphertext } = sealed;
+    const { aesKey, check: expectedCheck } = deriveKey(key, sealed.salt);
+    try {
+        if (!(0,external_node_crypto_.timingSafeEqual)(sealed.check, expectedCheck)) {
+            throw new SealError('seal-key', 'wrong-key', 'is not the key these credentials were sealed with; use the same seal-key secret in the job that ran open and in this one');
+        }
+        const decipher = (0,external_node_crypto_.createDecipheriv)('aes-256-gcm', aesKey, sealed.nonce, { authTagLength: TAG_BYTES });
+        decipher.setAAD(Buffer.from(sealed.header, 'ascii'));
+        decipher.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES));
+        let plaintext;
+        try {
+            plaintext = Buffer.concat([
+                decipher.update(ciphertext.subarray(0, ciphertext.length - TAG_BYTES)),
+                decipher.final(),
+            ]);
+        }
+        catch {
+            throw fail('altered', 'failed its integrity check: it was altered or truncated after sealing; pass the sealed-credentials output of the open phase unchanged');
+        }
+        let data;
+        try {
+            data = JSON.parse(plaintext.toString('utf8'));
+        }
+        catch {
+            data = null;
+        }
+        plaintext.fill(0);
+        return data;
+    }
+    finally {
+        aesKey.fill(0);
+    }
+}
+function checkKey(key) {
+    if (typeof key !== 'string' || key === '') {
+        throw new SealError('seal-key', 'key-too-short', `is empty; give a random value of at least ${limits/* SEAL_KEY_MIN_LENGTH */.I} characters from a secret (e.g. openssl rand -base64 32)`);
+    }
+    if ([...key].length < limits/* SEAL_KEY_MIN_LENGTH */.I) {
+        throw new SealError('seal-key', 'key-too-short', `is shorter than ${limits/* SEAL_KEY_MIN_LENGTH */.I} characters; give a random value of at least ${limits/* SEAL_KEY_MIN_LENGTH */.I} characters from a secret (e.g. openssl rand -base64 32)`);
+    }
+}
+function deriveKey(key, salt) {
+    const out = (0,external_node_crypto_.scryptSync)(Buffer.from(key, 'utf8'), salt, KEY_BYTES + CHECK_BYTES, SCRYPT);
+    return { aesKey: out.subarray(0, KEY_BYTES), check: Buffer.from(out.subarray(KEY_BYTES)) };
+}
+/** Values sealed before the verifier and userlist were added hold only u, p and d: they read as before. */
+function parsePayload(data) {
+    const d = data;
+    if (!d ||
+        typeof d.u !== 'string' ||
+        typeof d.p !== 'string' ||
+        typeof d.d !== 'string' ||
+        !['undefined', 'string'].includes(typeof d.v) ||
+        !['undefined', 'string'].includes(typeof d.l)) {
+        throw fail('malformed', 'opened, but does not hold credentials; pass the sealed-credentials output of the open phase');
+    }
+    return {
+        username: d.u,
+        password: d.p,
+        databaseUrl: d.d,
+        ...(typeof d.v === 'string' ? { verifier: d.v } : {}),
+        ...(typeof d.l === 'string' ? { userlist: d.l } : {}),
+    };
+}
+const b64 = (b) => b.toString('base64url');
+/** Strict base64url: only the alphabet, no padding, and canonical (re-encodes to the same text). */
+function decodePart(part, what, bytes) {
+    const buf = /^[A-Za-z0-9_-]+$/.test(part) ? Buffer.from(part, 'base64url') : null;
+    if (!buf || buf.toString('base64url') !== part || (bytes !== undefined && buf.length !== bytes)) {
+        throw fail('malformed', `has an invalid ${what} part: it was truncated or altered; pass the sealed-credentials output of the open phase unchanged`);
+    }
+    return buf;
+}
+function utf8(b) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
+    }
+    catch {
+        return null;
+    }
+}
+function fail(reason, message) {
+    return new SealError('sealed-credentials', reason, message);
+}
+
 ;// CONCATENATED MODULE: ./src/phase-support/deps.ts
 
 
@@ -1664,20 +2680,50 @@ function rotationId(now) {
 }
 /**
  * Credentials outputs for a newly issued password; masks the URL before it
- * exists anywhere else, and seals all three for other jobs when seal-key is set.
+ * exists anywhere else, and seals them for other jobs when seal-key is set.
  */
-function credentialOutputs(cfg, reporter, username, password, rotationId, sealed) {
+function credentialOutputs(cfg, reporter, issued) {
+    const { username, password, rotationId, verifier, userlist } = issued;
     const databaseUrl = (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, username, password);
     reporter.secret(databaseUrl);
-    const sealedCredentials = sealed ??
+    const sealedCredentials = issued.sealed ??
         (cfg.sealKey
-            ? (0,seal/* sealCredentials */.Eg)({ username, password, databaseUrl }, cfg.sealKey, { family: cfg.group, rotationId })
+            ? sealCredentials({ username, password, databaseUrl, verifier, userlist }, cfg.sealKey, {
+                family: cfg.group,
+                rotationId,
+            })
             : undefined);
-    return { username, password, databaseUrl, sealedCredentials };
+    return { username, password, databaseUrl, pgbouncerUserlist: userlist, sealedCredentials };
 }
-/** The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included). */
-async function resultWithFamily(cfg, deps, outputs, changes, notes, failure, extra = {}) {
-    const after = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
+/**
+ * When database-url was built without app-url: where it came from, what of admin-url it
+ * left out and the sslmode it kept, as a notice (printed, and returned for the summary).
+ */
+function defaultAppUrlNotice(cfg, reporter) {
+    const d = cfg.appUrlDefault;
+    if (!d)
+        return [];
+    const parts = [
+        `database-url: app-url is empty, so the application's URL uses the host, port and database of ${cfg.admin.url ? 'admin-url' : 'the PG* variables'}`,
+    ];
+    if (d.dropped.length)
+        parts.push(`without the runner-only parameters ${d.dropped.join(', ')} (they name files on the runner or the admin's session)`);
+    if (d.sslmode)
+        parts.push(`and keeps sslmode=${d.sslmode}`);
+    let message = `${parts.join(', ')}.`;
+    if (/^verify-/.test(d.sslmode ?? ''))
+        message += ` With sslmode=${d.sslmode} the application needs a CA bundle on its own host (libpq: ~/.postgresql/root.crt, or sslrootcert in app-url).`;
+    message +=
+        ' Set app-url when the application connects elsewhere (a pooler, a private address) or needs parameters of its own.';
+    (reporter.notice ?? reporter.info)(message);
+    return [message];
+}
+/**
+ * The phase's result, with the family re-read after the phase so the summary shows what is true now (replicas included).
+ * `observed`: a read of the family the phase made after its last change and its last wait, used instead of a second one.
+ */
+async function resultWithFamily(cfg, deps, outputs, changes, notes, failure, extra = {}, observed) {
+    const after = observed ?? (await observe(deps.session.client, { group: cfg.group, logins: cfg.logins }));
     const replicaSessions = deps.replicas.count
         ? await deps.replicas.sessions([cfg.group, ...cfg.logins])
         : [];
@@ -1767,11 +2813,12 @@ function describePoolers(views, logins) {
 /**
  * Without pgbouncer-urls: do the remaining sessions look like a pooler's idle
  * server connections (all idle, all from one client address)? Returns that
- * address, or null.
+ * address, or null (also when the admin may not see the addresses).
  */
 function looksPooled(sessions, login) {
     const mine = sessions.filter((s) => s.login === login);
-    if (mine.length === 0)
+    // A hidden address (no pg_read_all_stats) is unknown, not one host shared by all.
+    if (mine.length === 0 || mine.some((s) => s.addrHidden))
         return null;
     const addrs = new Set(mine.map((s) => s.clientAddr ?? 'local socket'));
     if (addrs.size !== 1 || !mine.every((s) => s.state === 'idle'))
@@ -1799,8 +2846,10 @@ function clientsToKill(readings, login, supports) {
     return out;
 }
 
+// EXTERNAL MODULE: ./src/domain/clock.ts
+var domain_clock = __webpack_require__(3355);
 // EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __webpack_require__(235);
+var pooler_urls = __webpack_require__(1002);
 ;// CONCATENATED MODULE: ./src/postgres/poolers.ts
 /**
  * Connection poolers in front of the database (PgBouncer, or a pooler whose
@@ -1820,6 +2869,7 @@ var pooler_urls = __webpack_require__(235);
 
 
 
+const POOLER_LIMITS = { connectMs: 5000, commandMs: 5000, readMs: 15_000, lastLookMs: 1000 };
 /** The first PgBouncer release with KILL_CLIENT. */
 const KILL_CLIENT_SINCE = [1, 24];
 
@@ -1846,6 +2896,8 @@ function parseClients(rows) {
         addr: r.addr === null || r.addr === undefined || r.addr === '' ? null : String(r.addr),
         applicationName: str(r.application_name),
         id: r.id === undefined || r.id === null ? null : String(r.id),
+        port: r.port === undefined || r.port === null ? undefined : String(r.port),
+        connectTime: r.connect_time === undefined || r.connect_time === null ? undefined : String(r.connect_time),
     }));
 }
 function parseServers(rows) {
@@ -1872,6 +2924,10 @@ function parseForcedUsers(rows) {
 function consoleLoginError(e) {
     const err = e;
     const msg = err.message ?? String(e);
+    if (e instanceof AuthRefused)
+        return (0,domain_escape/* oneLine */.TN)(msg);
+    if (/does not support SSL/i.test(msg))
+        return 'the console does not support TLS, and the URI requires it (sslmode=require or verify-*); configure client_tls_* on PgBouncer, or set sslmode=prefer';
     if (err.code === '28P01' || /SASL|password authentication|password must be a string/i.test(msg))
         return 'password authentication failed for the console user';
     if (err.code && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNRESET'].includes(err.code))
@@ -1886,29 +2942,59 @@ function consoleLoginError(e) {
 class Poolers {
     targets;
     applicationName;
-    connectTimeoutMs;
+    limits;
+    clock;
     #clients;
-    constructor(targets, applicationName, connectTimeoutMs = 5000) {
+    #killRights = new Map();
+    /** Epoch ms (on the clock) by which every read must end; see setDeadline. */
+    #deadline;
+    #ended = false;
+    constructor(targets, applicationName, limits = POOLER_LIMITS, clock = domain_clock/* systemClock */.m) {
         this.targets = targets;
         this.applicationName = applicationName;
-        this.connectTimeoutMs = connectTimeoutMs;
+        this.limits = limits;
+        this.clock = clock;
         this.#clients = targets.map(() => null);
     }
     get count() {
         return this.targets.length;
     }
+    /**
+     * Bounds every later read and command by a phase's deadline (epoch ms on the
+     * clock), verify-drain's timeout: a read that starts after it still gets
+     * limits.lastLookMs, so the last look is bounded too.
+     */
+    setDeadline(epochMs) {
+        this.#deadline = epochMs;
+    }
+    /** How long a read (or a command outside one) may take from now. */
+    #budget() {
+        const { readMs, lastLookMs } = this.limits;
+        if (this.#deadline === undefined)
+            return readMs;
+        return Math.min(readMs, Math.max(this.#deadline - this.clock.now().getTime(), lastLookMs));
+    }
     /** Reads every pooler; a pooler that cannot be read yields a reading with the reason, never a throw. */
     async read() {
-        return Promise.all(this.targets.map((t, i) => this.#readOne(t, i)));
+        const until = Date.now() + this.#budget();
+        return Promise.all(this.targets.map((t, i) => this.#readOne(t, i, until)));
     }
-    async #readOne(t, i) {
+    /** A console command with a deadline: past it (or past `until`), the connection is destroyed and the command fails. */
+    async #command(c, command, until) {
+        const ms = Math.max(0, Math.min(this.limits.commandMs, until - Date.now()));
+        const rows = await within(c.query(command), ms, () => destroy(c), `no answer to ${command} within ${ms} ms`);
+        return rows.rows;
+    }
+    async #readOne(t, i, until) {
         try {
-            const c = await this.#client(i);
+            const c = await this.#client(i, until);
             const q = async (command) => {
                 try {
-                    return (await c.query(command)).rows;
+                    return await this.#command(c, command, until);
                 }
                 catch (e) {
+                    if (e instanceof Stalled)
+                        throw new Error(`${e.message}: the console stalled, its connection was closed`, { cause: e });
                     throw new Error(`unexpected answer to ${command}: ${e.message} (is this a PgBouncer admin console?)`, { cause: e });
                 }
             };
@@ -1925,45 +3011,133 @@ class Poolers {
             return { label: t.label, line: t.line, snapshot };
         }
         catch (e) {
-            await db_close(this.#clients[i]);
+            const c = this.#clients[i];
             this.#clients[i] = null;
+            await endWithin(c);
             return { label: t.label, line: t.line, error: (0,domain_escape/* oneLine */.TN)(e.message) };
         }
     }
-    async #client(i) {
+    /** The console connection, opened if needed within limits.connectMs and by `until` (Date.now() ms). */
+    async #client(i, until) {
         const existing = this.#clients[i];
         if (existing)
             return existing;
         const t = this.targets[i];
-        const c = new esm/* default.Client */.Ay.Client((0,urls/* clientConfig */.yO)({ url: t.url }, { application_name: this.applicationName, connectionTimeoutMillis: this.connectTimeoutMs }));
-        c.on('error', () => { });
+        let c;
         try {
-            await c.connect();
+            // The same sslmode, require_auth and channel_binding rules as every other connection.
+            c = await openConnection({ url: t.url }, {
+                applicationName: this.applicationName,
+                connectTimeoutMs: Math.max(1, Math.min(this.limits.connectMs, until - Date.now())),
+            }, null);
         }
         catch (e) {
-            await c.end().catch(() => { });
             throw new Error(consoleLoginError(e), { cause: e });
+        }
+        // A connection that completes after the read gave up on it, or after end(), is not kept open.
+        if (this.#ended) {
+            destroy(c);
+            throw new Error('the phase has ended');
         }
         this.#clients[i] = c;
         return c;
     }
+    /**
+     * Whether the console user may run KILL_CLIENT (it is in admin_users), asked once per pooler
+     * with a KILL_CLIENT that ends nobody. Returns the reason it cannot, or null when it can.
+     */
+    async killRights(label) {
+        const known = this.#killRights.get(label);
+        if (known !== undefined)
+            return known;
+        const i = this.targets.findIndex((t) => t.label === label);
+        const until = Date.now() + this.#budget();
+        const c = await this.#client(i, until);
+        let why;
+        try {
+            await this.#command(c, CONSOLE.killRightsProbe, until);
+            why = null;
+        }
+        catch (e) {
+            const msg = e.message;
+            if (e instanceof Stalled)
+                this.#clients[i] = null;
+            if (/client not found/i.test(msg))
+                why = null;
+            else if (/admin access needed/i.test(msg))
+                why = 'its console user is not in admin_users (a stats_users console cannot run KILL_CLIENT)';
+            else
+                why = `KILL_CLIENT is refused there (${(0,domain_escape/* oneLine */.TN)(msg)})`;
+        }
+        this.#killRights.set(label, why);
+        return why;
+    }
     /** KILL_CLIENT for each client id on one pooler (PgBouncer 1.24+). Returns how many were killed. */
     async killClients(label, ids) {
         const i = this.targets.findIndex((t) => t.label === label);
-        const c = await this.#client(i);
+        const until = Date.now() + this.#budget();
+        const c = await this.#client(i, until);
         let n = 0;
         for (const id of ids) {
             if (!/^\d+$/.test(id))
                 continue;
-            await c.query(killClient(id));
+            try {
+                await this.#command(c, killClient(id), until);
+            }
+            catch (e) {
+                if (!(e instanceof Stalled))
+                    throw e;
+                this.#clients[i] = null;
+                throw new Error(`${POOLER_NAME} ${label}: ${e.message} (after ending ${n} client(s)); its connection was closed`, { cause: e });
+            }
             n++;
         }
         return n;
     }
+    /** Closes every console connection; one that does not close at once (a stalled console) is destroyed. */
     async end() {
-        await Promise.all(this.#clients.map((c) => db_close(c)));
+        this.#ended = true;
+        await Promise.all(this.#clients.map((c) => endWithin(c)));
         this.#clients = this.targets.map(() => null);
     }
+}
+const POOLER_NAME = 'pooler';
+/** A deadline that passed. */
+class Stalled extends Error {
+}
+/**
+ * Settles like `p`, or rejects with Stalled(message) after `ms`, calling
+ * onExpire first (to destroy what `p` waits on). The timer never outlives `p`.
+ */
+function within(p, ms, onExpire, message) {
+    p.catch(() => { }); // a late failure of what was given up on is not unhandled
+    let timer;
+    const expired = new Promise((_, reject) => {
+        timer = setTimeout(() => {
+            onExpire();
+            reject(new Stalled(message));
+        }, ms);
+    });
+    return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
+/** Tears the connection down at once: no Terminate message, no waiting for the console. */
+function destroy(c) {
+    ;
+    c.connection?.stream?.destroy();
+}
+/** Ends a console connection politely, or destroys it when the console does not let it go within a second. */
+async function endWithin(c) {
+    if (!c)
+        return;
+    let timer;
+    await Promise.race([
+        c.end().catch(() => { }),
+        new Promise((resolve) => {
+            timer = setTimeout(resolve, 1000);
+        }),
+    ]);
+    clearTimeout(timer);
+    destroy(c);
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/pooled.ts
@@ -1976,10 +3150,12 @@ async function readBackends(client, logins) {
     const rows = (await client.query(READ_BACKENDS, [logins])).rows;
     return rows.map((r) => ({
         pid: Number(r.pid),
+        started: r.backend_start ?? null,
         login: r.login,
         database: r.database,
         state: r.state,
         clientAddr: r.client_addr,
+        ...(r.addr_hidden === true ? { addrHidden: true } : {}),
         applicationName: r.application_name,
     }));
 }
@@ -2029,13 +3205,35 @@ function sessionsSeenThroughPoolers(groups, j, readings) {
 }
 /**
  * KILL_CLIENT for every pooler client of the login, or, when a pooler holding
- * such clients cannot (before PgBouncer 1.24), the reason it refuses.
+ * such clients cannot (before PgBouncer 1.24, or a console user not in
+ * admin_users), the reason it refuses.
  */
-function killRefusal(readings, login) {
-    const blocked = clientsToKill(readings, login, supportsKillClient).filter((k) => !k.supported);
+function killRefusal(readings, login, rights = {}) {
+    const blocked = clientsToKill(readings, login, supportsKillClient).filter((k) => !k.supported || rights[k.label]);
     if (blocked.length === 0)
         return null;
-    return `${blocked.map((b) => `pooler ${b.label} (${b.version}) has ${b.clients} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`).join('; ')}, so they cannot be ended`;
+    return `${blocked
+        .map((b) => b.supported
+        ? `pooler ${b.label} has ${b.clients} client(s) of "${login}", but ${rights[b.label]}`
+        : `pooler ${b.label} (${b.version}) has ${b.clients} client(s) of "${login}" and no KILL_CLIENT (PgBouncer 1.24 or later has it)`)
+        .join('; ')}, so they cannot be ended`;
+}
+/**
+ * Before anything changes: asks each pooler that has KILL_CLIENT and holds
+ * clients of these logins whether its console may run it (admin_users), so a
+ * phase that will need KILL_CLIENT refuses up front rather than after its commit.
+ */
+async function probeKillRights(deps, readings, logins) {
+    const rights = {};
+    for (const login of logins)
+        for (const k of clientsToKill(readings, login, supportsKillClient).filter((x) => x.supported)) {
+            if (k.label in rights)
+                continue;
+            const why = await deps.poolers.killRights(k.label);
+            if (why)
+                rights[k.label] = why;
+        }
+    return rights;
 }
 async function killPoolerClients(deps, readings, login) {
     let n = 0;
@@ -2085,13 +3283,21 @@ async function endIdlePooledServers(deps, login) {
 
 
 
-/** Reads every pooler (failing, with nothing changed, when one cannot be read) and the family's backends. */
-async function lookThroughPoolers(deps, logins) {
+/**
+ * Reads every pooler (failing, with nothing changed, when one cannot be read)
+ * and the family's backends. With terminate, also asks each pooler that holds
+ * clients of these logins whether its console may run KILL_CLIENT.
+ */
+async function lookThroughPoolers(deps, logins, terminate = false) {
     if (!deps.poolers.count)
         return null;
     const readings = await deps.poolers.read();
     requireReadable(readings);
-    return { readings, backends: await readBackends(deps.session.client, logins) };
+    return {
+        readings,
+        backends: await readBackends(deps.session.client, logins),
+        killRights: terminate ? await probeKillRights(deps, readings, logins) : {},
+    };
 }
 /**
  * The observation a plan sees: the login's idle pooled server connections are
@@ -2102,9 +3308,9 @@ function seenThroughPoolers(obs, look, login, terminate) {
     if (!look || !login)
         return obs;
     if (terminate) {
-        const refusal = killRefusal(look.readings, login);
+        const refusal = killRefusal(look.readings, login, look.killRights);
         if (refusal) {
-            throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : 'not set up', `Wait for those clients to disconnect (verify-drain), upgrade the pooler, or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${pooler_urls/* POOLER_INPUT */.H0} was read; nothing was changed.`);
+            throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : 'not set up', `Wait for those clients to disconnect (verify-drain), give ${pooler_urls/* POOLER_INPUT */.H0} a console user in the pooler's admin_users (upgrade a pooler older than PgBouncer 1.24), or end them on the pooler yourself; or run close with force: true and without terminate, which closes while they stay connected (their next transaction then fails). ${pooler_urls/* POOLER_INPUT */.H0} was read; nothing was changed.`);
         }
     }
     const j = judgeLogin(login, look.backends, look.readings);
@@ -2125,18 +3331,26 @@ async function recheckPoolerClients(deps, obs, cfg) {
     if (j.clients === 0)
         return;
     if (cfg.terminate) {
-        const refusal = killRefusal(readings, login);
+        const refusal = killRefusal(readings, login, await probeKillRights(deps, readings, [login]));
         if (!refusal)
             return;
-        throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : '', `Nothing was changed.`);
+        throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : '', `Give ${pooler_urls/* POOLER_INPUT */.H0} a console user in the pooler's admin_users, or wait for those clients to disconnect. Nothing was changed.`);
     }
     const where = readings.filter((r) => r.snapshot?.clients.some((c) => c.user === login)).map((r) => r.label);
     throw new errors/* StateError */.qq(`The outgoing login "${login}" has ${j.clients} client(s) logged in to pooler ${where.join(', ')}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : '', 'Wait for them with verify-drain, or run close with force: true to close while they stay connected. Nothing was changed.');
 }
-/** close/abort with terminate: KILL_CLIENT the login's pooler clients where the pooler has it. */
-async function killPooledClients(deps, login) {
-    const killed = await killPoolerClients(deps, await deps.poolers.read(), login);
-    return killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : [];
+/**
+ * abort with terminate, before anything changes: a pooler that has KILL_CLIENT
+ * and clients of the login to disable, but a console user that may not run it,
+ * makes abort refuse (it would fail after its commit otherwise).
+ */
+function requireKillRights(look, login, obs) {
+    if (!look)
+        return;
+    const refusal = killRefusal(look.readings.filter((r) => look.killRights[r.label]), login, look.killRights);
+    if (!refusal)
+        return;
+    throw new errors/* StateError */.qq(`terminate: true, but ${refusal}.`, obs.state.kind === 'ok' ? (0,domain_state/* describeState */.Jw)(obs.state.state) : 'not set up', `Give ${pooler_urls/* POOLER_INPUT */.H0} a console user in the pooler's admin_users, or run abort without terminate. ${pooler_urls/* POOLER_INPUT */.H0} was read; nothing was changed.`);
 }
 /**
  * After the login was disabled: end its pooled server connections that no
@@ -2153,10 +3367,149 @@ async function endPooled(deps, login) {
         deps.reporter.warning(`${pooler_urls/* POOLER_INPUT */.H0}: could not read ${unreadable.join('; ')} after the change; its idle server connections of "${login}" were not ended.`);
     return notes;
 }
-/** Remaining connections of a login through the poolers: pooler clients plus backends no listed pooler holds. */
-async function remainingThroughPoolers(deps, login) {
-    const readings = await deps.poolers.read();
-    return judgeLogin(login, await readBackends(deps.session.client, [login]), readings).count;
+
+;// CONCATENATED MODULE: ./src/phase-support/login-sessions.ts
+/**
+ * A login's sessions one by one, wherever the application reaches: the
+ * primary, every replica in replica-urls, and every client logged in to a
+ * pooler in pgbouncer-urls. close and abort read them before their
+ * transaction and again after their commit (sessions can log in while the
+ * transaction runs), and end them there with terminate.
+ */
+
+
+
+
+
+
+/**
+ * The sessions of these logins that someone uses, from what was read: backends
+ * that a listed pooler holds for its clients are not counted (the clients are,
+ * and a pooler's idle server connections are ended separately), unless no
+ * client of that login is on a pooler (a database entry forcing the user).
+ */
+function loginSessionsFrom(logins, primary, readings, replicas) {
+    const sessions = [];
+    for (const login of logins) {
+        const j = judgeLogin(login, primary, readings);
+        const held = new Map();
+        for (const r of readings)
+            for (const s of r.snapshot?.servers ?? [])
+                if (s.user === login)
+                    held.set(s.remotePid, held.get(s.remotePid) || s.inUse);
+        for (const b of primary.filter((x) => x.login === login)) {
+            const inUse = held.get(b.pid);
+            if (inUse === false || (inUse === true && j.clients > 0))
+                continue;
+            sessions.push(backendSession('primary', b));
+        }
+        for (const r of readings)
+            for (const c of r.snapshot?.clients.filter((x) => x.user === login) ?? [])
+                sessions.push({
+                    where: `pooler ${r.label}`,
+                    key: `pooler ${r.label}#${c.id ?? `${c.addr ?? ''}:${c.port ?? ''}@${c.connectTime ?? ''}`}`,
+                    login,
+                    database: c.database,
+                    applicationName: c.applicationName,
+                    clientAddr: c.addr,
+                });
+        for (const b of replicas.filter((x) => x.login === login))
+            sessions.push(backendSession(b.server, b));
+    }
+    const unreadable = readings.filter((r) => r.error !== undefined).map((r) => `${r.label}: ${r.error}`);
+    return { sessions, unreadable, readings };
+}
+/** A backend as a login session; its key holds backend_start too, so a backend reusing an ended one's pid is new. */
+function backendSession(where, b) {
+    return {
+        where,
+        key: `${where}#${b.pid}@${b.started ?? ''}`,
+        login: b.login,
+        database: b.database,
+        applicationName: b.applicationName,
+        clientAddr: b.clientAddr,
+        ...(b.addrHidden ? { addrHidden: true } : {}),
+    };
+}
+/** Reads them now: the primary, the poolers (when listed), the replicas (when listed). */
+async function readLoginSessions(deps, logins) {
+    const primary = await readBackends(deps.session.client, logins);
+    const readings = deps.poolers.count ? await deps.poolers.read() : [];
+    const replicas = deps.replicas.count ? await deps.replicas.backends(logins) : [];
+    return loginSessionsFrom(logins, primary, readings, replicas);
+}
+/** Replica backends as the session groups a plan and a summary count. */
+function groupBackends(backends) {
+    const out = [];
+    for (const b of backends) {
+        const g = out.find((x) => x.server === b.server &&
+            x.login === b.login &&
+            x.database === b.database &&
+            x.applicationName === b.applicationName &&
+            x.clientAddr === b.clientAddr &&
+            Boolean(x.addrHidden) === Boolean(b.addrHidden));
+        if (g)
+            g.count++;
+        else
+            out.push({
+                server: b.server,
+                login: b.login,
+                database: b.database,
+                applicationName: b.applicationName,
+                clientAddr: b.clientAddr,
+                ...(b.addrHidden ? { addrHidden: true } : {}),
+                count: 1,
+            });
+    }
+    return out;
+}
+/**
+ * After the commit that disabled the login (it can no longer log in): ends its
+ * sessions everywhere, KILL_CLIENT on the poolers where the console may, and
+ * reads again until none is left or the limit passes (a session that was
+ * authenticating at the commit can still appear). Returns what was ended and
+ * what is left, with the reason a pooler could not end its clients.
+ */
+async function endLoginEverywhere(deps, login, limitMs = 5000) {
+    const ended = new Map();
+    const refusals = new Set();
+    const end = deps.now().getTime() + limitMs;
+    for (;;) {
+        const now = await readLoginSessions(deps, [login]);
+        const done = () => ({ ended: [...ended.values()], left: now, refusals: [...refusals] });
+        if (now.sessions.length === 0 || deps.now().getTime() >= end)
+            return done();
+        const fresh = now.sessions.filter((s) => !ended.has(s.key));
+        const acted = [];
+        const onPoolers = fresh.filter((s) => s.where.startsWith('pooler '));
+        if (onPoolers.length) {
+            const rights = await probeKillRights(deps, now.readings, [login]);
+            const refusal = killRefusal(now.readings, login, rights);
+            if (refusal)
+                refusals.add(refusal);
+            for (const k of clientsToKill(now.readings, login, supportsKillClient)) {
+                if (!k.supported || rights[k.label])
+                    continue;
+                const mine = onPoolers.filter((s) => s.where === `pooler ${k.label}`);
+                if (mine.length === 0)
+                    continue;
+                await deps.poolers.killClients(k.label, mine.map(family/* idOf */.TH));
+                acted.push(...mine);
+            }
+        }
+        const servers = fresh.filter((s) => !s.where.startsWith('pooler '));
+        if (servers.some((s) => s.where === 'primary'))
+            await deps.session.client.query(TERMINATE_SESSIONS, [login]);
+        if (servers.some((s) => s.where !== 'primary') && deps.replicas.count)
+            await deps.replicas.terminate(login);
+        acted.push(...servers);
+        for (const s of acted)
+            ended.set(s.key, s);
+        // Nothing more to end, and nothing ended still on its way out: what is left stays.
+        if (acted.length === 0 && !now.sessions.some((s) => ended.has(s.key)))
+            return done();
+        await deps.sleep(50);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/phases/abort.ts
@@ -2168,54 +3521,117 @@ async function remainingThroughPoolers(deps, login) {
 
 
 
+
+
+
+/** The incoming login's own session holding the family's lock is in use: ended only with force and terminate. */
+function incomingLockHolder(cfg) {
+    return {
+        login: (obs) => (obs.state.kind === 'ok' ? (obs.state.state.rotation?.incoming ?? null) : null),
+        end: cfg.terminate && cfg.force,
+        remedy: 'Run abort with force: true and terminate: true (the login is in use)',
+    };
+}
 /**
- * Cancels an open rotation (what a workflow runs with `if: failure()` after a
- * failed deploy). Safe in any state: with no rotation open it does nothing and
- * says so. With terminate, also ends the incoming login's sessions.
+ * Cancels an open rotation (what a workflow runs after a failed or cancelled
+ * deploy). Safe in any state: with no rotation open it does nothing and says so.
+ * It never strands a deploy: while the incoming login has sessions anywhere
+ * (primary, replicas, pooler clients) it refuses, changing nothing, unless
+ * force. With terminate, also ends the incoming login's sessions.
  */
 async function abort(cfg, deps) {
     // With pgbouncer-urls, every pooler must answer before anything changes.
-    await lookThroughPoolers(deps, cfg.logins);
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planAbort(obs, cfg, planContext(deps)), { terminate: cfg.terminate });
+    const look = await lookThroughPoolers(deps, cfg.logins, cfg.terminate);
+    const inUse = { notes: [], seen: [] };
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+        const plan = planAbort(obs, cfg, planContext(deps));
+        if (plan.kind === 'change' && cfg.terminate)
+            requireKillRights(look, plan.state.lastAborted.login, obs);
+        return plan;
+    }, {
+        terminate: cfg.terminate,
+        lockHolder: incomingLockHolder(cfg),
+        // With the family locked, just before the change: who uses the incoming login now.
+        beforeChanges: async (obs) => {
+            if (obs.state.kind !== 'ok' || !obs.state.state.rotation)
+                return;
+            await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
+            const now = await readLoginSessions(deps, [obs.state.state.rotation.incoming]);
+            requireReadable(now.readings);
+            inUse.seen = now.sessions;
+            inUse.notes = checkAbortInUse(now.sessions, obs.state.state, cfg);
+        },
+    });
     const { plan, before } = applied;
     if (plan.kind === 'noop') {
+        const notes = [
+            `Nothing to do: ${plan.reason}.`,
+            ...(await replayedEarlierAbort(cfg, deps, plan.state, plan.reason)),
+        ];
         return resultWithFamily(cfg, deps, {
-            username: before.state.kind === 'ok' ? plan.state.active : undefined,
+            ...(before.state.kind === 'ok' ? (0,domain_state/* loginsNow */.xW)(plan.state) : {}),
             state: plan.state.rotation ? 'open' : 'idle',
-        }, [], [`Nothing to do: ${plan.reason}.`]);
+        }, [], notes);
     }
     const aborted = plan.state.lastAborted.login;
     const committed = `"${aborted}" was disabled and rotation ${plan.state.lastAborted.id} aborted`;
     return afterCommit(committed, async () => {
-        const notes = [...plan.notes];
-        if (cfg.terminate) {
-            const sessions = (0,family/* sessionCount */.y)(await sessionsEverywhere([aborted], deps), aborted);
-            if (sessions > 0) {
-                notes.push(`Signalled ${await terminateEverywhere(aborted, deps)} sessions of "${aborted}" to terminate.`);
-                await waitGone(aborted, deps);
-            }
-        }
-        if (cfg.terminate)
-            notes.push(...(await poolerClientsLeft(deps, aborted)));
-        notes.push(...(await endPooled(deps, aborted)));
+        const notes = [...applied.notes, ...plan.notes, ...inUse.notes];
+        // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
+        notes.push(...(await waitForReplicas(cfg, deps, abortNext(aborted))));
+        notes.push(...(await incomingGone(cfg, deps, aborted, plan.state.active, inUse.seen)));
         return resultWithFamily(cfg, deps, { username: plan.state.active, previousUsername: aborted, rotationId: plan.state.lastAborted.id, state: 'idle' }, applied.executed.map((s) => s.display), notes);
     });
 }
-/** abort with terminate ends the aborted login's pooler clients where KILL_CLIENT exists; elsewhere it says they remain. */
-async function poolerClientsLeft(deps, login) {
-    if (!deps.poolers.count)
-        return [];
-    const readings = await deps.poolers.read();
-    const refusal = killRefusal(readings, login);
-    const killed = await killPoolerClients(deps, readings, login);
-    const notes = killed ? [`Ended ${killed} pooler client(s) of "${login}" with KILL_CLIENT.`] : [];
-    if (refusal)
-        notes.push(`Not ended: ${refusal}; they fail at their next transaction that needs a new server connection.`);
+/**
+ * abort's postcondition, after its commit (and after the replicas replayed it):
+ * the aborted login's sessions are read again. With terminate, every one is
+ * ended; what cannot be (a pooler without KILL_CLIENT) is named. Without it, a
+ * session that logged in after abort's check (so no force: true covered it) is
+ * a deploy that connected meanwhile: abort fails after its commit, naming it.
+ */
+async function incomingGone(cfg, deps, aborted, active, seen) {
+    const notes = [];
+    if (cfg.terminate) {
+        const { ended, left, refusals } = await endLoginEverywhere(deps, aborted);
+        const clients = ended.filter((x) => x.where.startsWith('pooler ')).length;
+        if (clients)
+            notes.push(`Ended ${clients} pooler client(s) of "${aborted}" with KILL_CLIENT.`);
+        if (ended.length > clients)
+            notes.push(`Signalled ${ended.length - clients} sessions of "${aborted}" to terminate.`);
+        if (left.sessions.length)
+            notes.push(`Not ended: ${(0,family/* describeLoginSessions */.M1)(left.sessions)}${refusals.length ? ` (${refusals.join('; ')})` : ''}; they fail at their next transaction that needs a new server connection.`);
+        notes.push(...(await endPooled(deps, aborted)));
+        return notes;
+    }
+    notes.push(...(await endPooled(deps, aborted)));
+    const known = new Set(seen.map((s) => s.key));
+    const appeared = (await readLoginSessions(deps, [aborted])).sessions.filter((s) => !known.has(s.key));
+    if (appeared.length)
+        throw new Error(`"${aborted}" has ${appeared.length} session(s) that logged in while abort ran: ${(0,family/* describeLoginSessions */.M1)(appeared)}. A deploy may be using the credentials abort just disabled: they keep working until they disconnect, and cannot log in again. Move the application back to the credentials of "${active}".`);
     return notes;
+}
+/** A re-run after an abort whose replay wait timed out: wait for the replicas again. */
+async function replayedEarlierAbort(cfg, deps, state, reason) {
+    const last = state.lastAborted;
+    if (!deps.replicas.count || !last)
+        return [];
+    try {
+        return await waitForReplicas(cfg, deps, abortNext(last.login));
+    }
+    catch (e) {
+        if (!(e instanceof ReplicaLagError))
+            throw e;
+        throw new errors/* PartialFailure */.CI(`Nothing to do: ${reason}. Rotation ${last.id} was aborted earlier, but ${e.message}`);
+    }
+}
+/** What to do when a replica did not replay abort's commit in time. */
+function abortNext(login) {
+    return `Until it replays the commit, "${login}" still logs in on that replica. Run abort again: it waits for the replicas again.`;
 }
 
 // EXTERNAL MODULE: ./src/inputs/config.ts
-var config = __webpack_require__(2567);
+var config = __webpack_require__(1348);
 ;// CONCATENATED MODULE: ./src/github/writeback.ts
 /** GitHub requests made while the family lock is held: 10 s each, one retry. */
 const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] };
@@ -2229,7 +3645,7 @@ async function writeBack(cfg, creds, deps, limits = {}) {
     const gh = cfg.github;
     if (!gh)
         return [];
-    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(71), __webpack_require__.e(538)]).then(__webpack_require__.bind(__webpack_require__, 6538));
+    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(109), __webpack_require__.e(427)]).then(__webpack_require__.bind(__webpack_require__, 5427));
     const value = {
         username: creds.username,
         password: creds.password,
@@ -2283,32 +3699,164 @@ async function recordWriteBack(session, group, rotationId, record) {
 ;// CONCATENATED MODULE: ./src/phase-support/login-check.ts
 
 
-/** Logs in as the login with its new password; returns what is wrong, or null. */
-async function checkLogin(cfg, login, password) {
+
+/**
+ * Logs in as the login with its new password; returns what is wrong, or null.
+ * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
+ */
+async function checkLogin(cfg, login, password, on) {
     let c = null;
+    const where = on ? ` on ${on.where}` : '';
     try {
-        // Same host, port, database and TLS settings as the admin connection, but not its session options.
-        c = await connect(cfg.admin, `login check as "${login}"`, {
+        // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
+        c = await connect(on?.target ?? cfg.admin, `login check as "${login}"${where}`, {
             applicationName: 'pg-credential-rotation/open-check',
             user: login,
             password,
             withoutOptions: true,
+            asLogin: true,
         });
         const row = (await c.query(WHO_AM_I)).rows[0];
         if (row.current_user !== cfg.group) {
-            return `Logged in as "${login}", but current_user is "${row.current_user}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`;
+            return `Logged in as "${login}"${where}, but current_user is "${(0,domain_escape/* oneLine */.TN)(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`;
         }
         return null;
     }
     catch (e) {
-        return `Logging in as "${login}" with the new password failed: ${e.message}`;
+        return `Logging in as "${login}" with the new password${where} failed: ${e.message}`;
     }
     finally {
         await db_close(c);
     }
 }
+/** The login check on every replica (after they replayed the commit); the problems found, one per replica. */
+async function checkLoginOnReplicas(cfg, replicas, login, password) {
+    const problems = [];
+    for (let i = 0; i < replicas.count; i++) {
+        const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) });
+        if (p)
+            problems.push(p);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/domain/userlist.ts
+/** The pgbouncer-userlist output: the lines of `entries`, in the order given, without a trailing newline. */
+function renderUserlist(entries) {
+    return entries.map((e) => `${quote(e.login)} ${quote(e.verifier)}`).join('\n');
+}
+/** The verifier a userlist (as renderUserlist wrote it) gives `login`, or null. */
+function verifierInUserlist(userlist, login) {
+    for (const line of userlist.split('\n')) {
+        const m = /^"((?:[^"]|"")*)" "((?:[^"]|"")*)"$/.exec(line);
+        if (m && m[1].replace(/""/g, '"') === login)
+            return m[2].replace(/""/g, '"');
+    }
+    return null;
+}
+/** Only SCRAM verifiers go into the list: an md5 hash or a plaintext password cannot do SCRAM pass-through. */
+function isScramVerifier(secret) {
+    return (typeof secret === 'string' && /^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/.test(secret));
+}
+const quote = (s) => `"${s.replace(/"/g, '""')}"`;
+
+;// CONCATENATED MODULE: ./src/phase-support/userlist.ts
+
+
+
+
+const USERLIST_OUTPUT = 'pgbouncer-userlist';
+/** Reads the stored passwords of `roles` from pg_authid, or null when the admin may not (it is superuser-only). */
+async function readStoredSecrets(client, roles) {
+    try {
+        if (!(await client.query(CAN_READ_AUTHID)).rows[0]?.readable)
+            return null;
+        const rows = (await client.query(READ_VERIFIERS, [roles])).rows;
+        return Object.fromEntries(rows.map((r) => [r.name, r.secret]));
+    }
+    catch {
+        return null;
+    }
+}
+/** The verifier of `login` from pg_authid, else from a sealed copy; or why it is unknown. */
+function knownVerifier(cfg, login, sources) {
+    if (sources.stored) {
+        const secret = sources.stored[login] ?? null;
+        if (isScramVerifier(secret))
+            return { login, verifier: secret };
+        const what = secret === null
+            ? 'has no password'
+            : /^md5/.test(String(secret))
+                ? 'has an md5 password'
+                : 'has no SCRAM verifier';
+        return {
+            login,
+            missing: `it ${what} in pg_authid, and PgBouncer needs the login's SCRAM verifier for SCRAM pass-through; set a SCRAM password (password_encryption = scram-sha-256) or let a rotation issue one`,
+        };
+    }
+    let problem = '';
+    for (const copy of sources.sealed) {
+        if (!cfg.sealKey) {
+            problem = 'the state keeps it sealed, but this step has no seal-key to open it';
+            continue;
+        }
+        try {
+            if (copy.kind === 'verifier') {
+                const v = unsealVerifier(copy.sealed, cfg.sealKey, { family: cfg.group });
+                if (v.username === login && isScramVerifier(v.verifier))
+                    return { login, verifier: v.verifier };
+            }
+            else {
+                const { creds } = unsealCredentials(copy.sealed, cfg.sealKey, { family: cfg.group });
+                const v = creds.verifier ?? (creds.userlist ? verifierInUserlist(creds.userlist, login) : null);
+                if (creds.username === login && isScramVerifier(v))
+                    return { login, verifier: v };
+            }
+        }
+        catch (e) {
+            problem = `its sealed copy could not be opened (${e.message})`;
+        }
+    }
+    const hint = `a superuser can read it (SELECT rolpassword FROM pg_authid WHERE rolname = ${(0,names/* quoteLiteral */.ce)(login)}) to write its line by hand; pass seal-key to setup, open and close so the state keeps each verifier the action sets, sealed, for the next rotation`;
+    return {
+        login,
+        missing: `the admin cannot read pg_authid (superuser only), and ${problem || 'the state keeps no sealed copy of it (its password was set without seal-key, or outside this action)'}; ${hint}`,
+    };
+}
+/**
+ * The pgbouncer-userlist output for `entries` (in that order), masked before it
+ * exists anywhere else, and a note for the summary; undefined output when a
+ * verifier is missing or the server computes them.
+ */
+function userlistOutput(cfg, reporter, entries) {
+    if (cfg.passwordEncryption === 'server') {
+        return {
+            note: `${USERLIST_OUTPUT}: not emitted: with password-encryption: server the server computes the SCRAM verifier from the password and the action never sees it. For PgBouncer, use auth_query (docs/poolers.md), or password-encryption: scram-sha-256.`,
+        };
+    }
+    const missing = entries.find((e) => 'missing' in e);
+    if (missing) {
+        return {
+            note: `${USERLIST_OUTPUT}: not emitted, because the action does not know the SCRAM verifier of ${(0,names/* quoteIdent */.v4)(missing.login)}, which the list must keep (a list without it would lock it out of PgBouncer): ${missing.missing}.`,
+        };
+    }
+    const known = entries;
+    for (const e of known)
+        reporter.secret(e.verifier);
+    const userlist = renderUserlist(known);
+    for (const line of userlist.split('\n'))
+        reporter.secret(line);
+    reporter.secret(userlist);
+    return {
+        userlist,
+        note: `${USERLIST_OUTPUT}: the auth_file lines of ${known.map((e) => (0,names/* quoteIdent */.v4)(e.login)).join(' and ')}, with their SCRAM verifiers as PostgreSQL stores them.`,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/phases/close.ts
+
+
+
 
 
 
@@ -2332,30 +3880,89 @@ async function checkLogin(cfg, login, password) {
 async function closePhase(cfg, deps) {
     const watched = [cfg.group, ...cfg.logins];
     const progress = { written: [], afterWrite: '' };
-    const onReplicas = deps.replicas.count ? await deps.replicas.sessions(watched) : [];
-    const look = await lookThroughPoolers(deps, watched);
+    const replicaBackends = deps.replicas.count ? await deps.replicas.backends(watched) : [];
+    const onReplicas = groupBackends(replicaBackends);
+    const look = await lookThroughPoolers(deps, watched, cfg.terminate);
+    // Who is connected before the close: a session not among these after the commit logged in during it.
+    const start = loginSessionsFrom(watched, look?.backends ?? (await readBackends(deps.session.client, watched)), look?.readings ?? [], replicaBackends);
     const applied = await applyClose(cfg, deps, onReplicas, look, progress);
     const { plan, before } = applied;
     if (plan.kind === 'noop')
-        return close_alreadyClosed(cfg, deps, plan);
+        return close_alreadyClosed(cfg, deps, plan, before);
     const outgoing = before.state.kind === 'ok' ? before.state.state.active : '';
-    const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed`;
+    const written = progress.written.length
+        ? `; GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}"`
+        : '';
+    const committed = `"${outgoing}" was disabled and rotation ${plan.state.lastClosed.id} closed${written}`;
     return afterCommit(committed, async () => {
-        const notes = [...plan.notes];
-        for (const n of plan.notes)
+        const previousState = before.state.kind === 'ok' ? before.state.state : null;
+        const list = await activeUserlist(cfg, deps, plan.state.active, previousState);
+        const notes = [...applied.notes, ...plan.notes, list.note];
+        for (const n of notes)
             deps.reporter.info(n);
-        notes.push(...(await endOutgoing(cfg, deps, outgoing, look, [...before.sessions, ...onReplicas])));
+        // Before its sessions are read again and ended there: every replica has replayed the NOLOGIN.
+        notes.push(...(await waitForReplicas(cfg, deps, closeNext(cfg, outgoing))));
+        const gone = await outgoingGone(cfg, deps, outgoing, plan.state.lastClosed.id, start);
+        notes.push(...gone.notes);
         const outputs = {
             username: plan.state.active,
+            pgbouncerUserlist: list.userlist,
             previousUsername: outgoing,
             rotationId: plan.state.lastClosed.id,
             state: 'idle',
-            remainingConnections: await remainingConnections(deps, outgoing, look),
+            remainingConnections: gone.remaining,
         };
         if (progress.written.length)
             notes.push(`GitHub secrets ${progress.written.join(', ')} hold the credentials of "${plan.state.active}" (written before "${outgoing}" was disabled).`);
         return resultWithFamily(cfg, deps, outputs, applied.executed.map((s) => s.display), notes);
     });
+}
+/**
+ * close's postcondition, after its commit (and after the replicas replayed it):
+ * the outgoing login's sessions are read again everywhere the application
+ * reaches, since a session can log in while close's transaction runs. With
+ * terminate, every one is ended (those that logged in during the close too);
+ * without, one that was not there when close began makes close fail, saying
+ * what was committed, which sessions remain and how to end them. Sessions that
+ * force: true accepted stay, and are the remaining connections.
+ */
+async function outgoingGone(cfg, deps, outgoing, rotationId, start) {
+    const notes = [];
+    const rerun = `run close again with terminate: true and rotation-id: ${rotationId} to end them`;
+    if (cfg.terminate) {
+        const { ended, left, refusals } = await endLoginEverywhere(deps, outgoing);
+        const known = new Set(start.sessions.map((s) => s.key));
+        const during = ended.filter((s) => !known.has(s.key)).length;
+        const clients = ended.filter((x) => x.where.startsWith('pooler ')).length;
+        if (clients)
+            notes.push(`Ended ${clients} pooler client(s) of "${outgoing}" with KILL_CLIENT.`);
+        if (ended.length > clients)
+            notes.push(`Signalled ${ended.length - clients} sessions of "${outgoing}" to terminate.`);
+        if (during)
+            notes.push(`${during} of them logged in while close ran, after its first look.`);
+        notes.push(...(await endPooled(deps, outgoing)));
+        requireNoneLeft(outgoing, left, refusals, rerun);
+        return { notes, remaining: 0 };
+    }
+    notes.push(...(await endPooled(deps, outgoing)));
+    const now = await readLoginSessions(deps, [outgoing]);
+    const known = new Set(start.sessions.map((s) => s.key));
+    const appeared = now.sessions.filter((s) => !known.has(s.key));
+    if (appeared.length)
+        throw new Error(`"${outgoing}" still has ${appeared.length} session(s) that logged in during the close: ${(0,family/* describeLoginSessions */.M1)(appeared)}. They keep working until they disconnect (the login can no longer log in); ${rerun}.`);
+    if (now.unreadable.length)
+        requireNoneLeft(outgoing, now, [], rerun);
+    return { notes, remaining: now.sessions.length };
+}
+/** After the commit, what could not be ended (or read) fails the phase, naming it. */
+function requireNoneLeft(outgoing, left, refusals, rerun) {
+    const parts = [];
+    if (left.sessions.length)
+        parts.push(`${left.sessions.length} session(s) of "${outgoing}" could not be ended: ${(0,family/* describeLoginSessions */.M1)(left.sessions)}${refusals.length ? ` (${refusals.join('; ')})` : ''}`);
+    if (left.unreadable.length)
+        parts.push(`${pooler_urls/* POOLER_INPUT */.H0}: could not read ${left.unreadable.map((u) => `pooler ${u}`).join('; ')} after the commit, so its clients of "${outgoing}" are unknown`);
+    if (parts.length)
+        throw new Error(`${parts.join('; ')}. Fix that, then ${rerun}.`);
 }
 /** The close transaction: the plan sees replica sessions and pooler clients; the GitHub write-back runs under its lock. */
 async function applyClose(cfg, deps, onReplicas, look, progress) {
@@ -2364,6 +3971,12 @@ async function applyClose(cfg, deps, onReplicas, look, progress) {
         return await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planClose(seenThroughPoolers({ ...obs, sessions: [...obs.sessions, ...onReplicas] }, look, obs.state.kind === 'ok' ? obs.state.state.active : null, cfg.terminate), cfg, planContext(deps)), {
             // With poolers, close ends the old login's idle pooled server connections: that needs pg_signal_backend too.
             terminate: cfg.terminate || look !== null,
+            // The outgoing login's own session holding the family's lock: with terminate, ended like its others.
+            lockHolder: {
+                login: (obs) => (obs.state.kind === 'ok' && obs.state.state.rotation ? obs.state.state.active : null),
+                end: cfg.terminate,
+                remedy: 'Run close with terminate: true',
+            },
             // With the family locked, so no abort or other phase can slip in between the write and the close.
             beforeChanges: github || look
                 ? async (obs) => {
@@ -2383,39 +3996,73 @@ async function applyClose(cfg, deps, onReplicas, look, progress) {
         throw e;
     }
 }
-/** A re-run with the rotation-id close already finished: report the rotation it closed. */
-function close_alreadyClosed(cfg, deps, plan) {
-    const last = plan.state.lastClosed;
-    return resultWithFamily(cfg, deps, {
-        username: plan.state.active,
-        previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(plan.state, last.active),
-        rotationId: last.id,
-        state: 'idle',
-        remainingConnections: 0,
-    }, [], [`Nothing to do: ${plan.reason}.`]);
+/** What to do when a replica did not replay close's commit in time. */
+function closeNext(cfg, outgoing) {
+    const sessions = cfg.terminate ? ` and its sessions there were not ended` : '';
+    const again = cfg.terminate ? ` and ends "${outgoing}"'s sessions there` : '';
+    return `Until it replays the commit, "${outgoing}" still logs in on that replica${sessions}. Run close again with the same rotation-id: it waits for the replicas again${again}.`;
+}
+/** A re-run after a close whose replay wait timed out: wait for the replicas again, before its sessions are read. */
+async function replayedEarlierClose(cfg, deps, rotationId, previous) {
+    if (!deps.replicas.count)
+        return [];
+    try {
+        return await waitForReplicas(cfg, deps, closeNext(cfg, previous));
+    }
+    catch (e) {
+        if (!(e instanceof ReplicaLagError))
+            throw e;
+        throw new errors/* PartialFailure */.CI(`Rotation ${rotationId} was closed earlier ("${previous}" is disabled on the primary), but ${e.message}`);
+    }
 }
 /**
- * After the commit, when the outgoing login can no longer log back in: with
- * terminate, its pooler clients first (KILL_CLIENT), then its server sessions;
- * always its idle pooled server connections. Returns notes for the summary.
+ * pgbouncer-userlist after close: the active login's line only (the disabled one
+ * is left out). Its verifier from pg_authid, else from the copy open sealed into
+ * the state (or the state's copy after close), else from sealed-credentials.
  */
-async function endOutgoing(cfg, deps, outgoing, look, seen) {
-    const notes = [];
-    if (look && cfg.terminate)
-        notes.push(...(await killPooledClients(deps, outgoing)));
-    if (cfg.terminate && (0,family/* sessionCount */.y)(seen, outgoing) > 0) {
-        notes.push(`Signalled ${await terminateEverywhere(outgoing, deps)} sessions of "${outgoing}" to terminate.`);
-        await waitGone(outgoing, deps);
-    }
-    notes.push(...(await endPooled(deps, outgoing)));
-    return notes;
+async function activeUserlist(cfg, deps, active, state) {
+    if (cfg.passwordEncryption === 'server')
+        return userlistOutput(cfg, deps.reporter, []);
+    const stored = await readStoredSecrets(deps.session.client, [active]);
+    const sealed = [];
+    if (state?.rotation?.incoming === active && state.rotation.verifier)
+        sealed.push({ kind: 'verifier', sealed: state.rotation.verifier });
+    if (state?.activeVerifier?.login === active)
+        sealed.push({ kind: 'verifier', sealed: state.activeVerifier.sealed });
+    if (cfg.sealedCredentials)
+        sealed.push({ kind: 'credentials', sealed: cfg.sealedCredentials });
+    return userlistOutput(cfg, deps.reporter, [knownVerifier(cfg, active, { stored, sealed })]);
 }
-/** With poolers, the primary's connections count as the poolers see them; replica sessions count as they are. */
-async function remainingConnections(deps, outgoing, look) {
-    if (!look)
-        return (0,family/* sessionCount */.y)(await sessionsEverywhere([outgoing], deps), outgoing);
-    return ((await remainingThroughPoolers(deps, outgoing)) +
-        (0,family/* sessionCount */.y)((await sessionsEverywhere([outgoing], deps)).filter((s) => s.server && s.server !== 'primary'), outgoing));
+/**
+ * A re-run with the rotation-id close already finished: report the rotation it
+ * closed. With terminate, the closed login's sessions that are still there
+ * (one that logged in during that close) are ended now, while it stays disabled.
+ */
+async function close_alreadyClosed(cfg, deps, plan, before) {
+    const last = plan.state.lastClosed;
+    const previous = last.previous ?? (0,domain_state/* otherLogin */.A6)(plan.state, last.active);
+    const list = await activeUserlist(cfg, deps, plan.state.active, plan.state);
+    const notes = [
+        `Nothing to do: ${plan.reason}.`,
+        list.note,
+        ...(await replayedEarlierClose(cfg, deps, last.id, previous)),
+    ];
+    let remaining = 0;
+    const disabled = before.logins[previous]?.canLogin === false || (previous === cfg.group && before.group?.canLogin === false);
+    if (disabled && cfg.terminate) {
+        const gone = await outgoingGone(cfg, deps, previous, last.id, { sessions: [], unreadable: [], readings: [] });
+        notes.push(...gone.notes);
+    }
+    else if (disabled)
+        remaining = (await readLoginSessions(deps, [previous])).sessions.length;
+    return resultWithFamily(cfg, deps, {
+        username: plan.state.active,
+        pgbouncerUserlist: list.userlist,
+        previousUsername: previous,
+        rotationId: last.id,
+        state: 'idle',
+        remainingConnections: remaining,
+    }, [], notes);
 }
 /**
  * Before the old login is disabled (inside close's transaction, with the family
@@ -2460,7 +4107,7 @@ async function writeBackBeforeClose(cfg, github, deps, obs, progress) {
 /** open's sealed credentials, masked, checked to be this rotation's incoming login and to log in. */
 async function credentialsToWrite(cfg, deps, active, rotation) {
     const { sealed, key } = (0,config/* sealedInput */.XU)(cfg);
-    const { creds } = (0,seal/* unsealCredentials */.nS)(sealed, key, {
+    const { creds } = unsealCredentials(sealed, key, {
         family: cfg.group,
         rotationId: rotation.id,
     });
@@ -2504,6 +4151,10 @@ async function failedWrite(cfg, deps, e, active, rotationId, incoming) {
 
 
 
+
+
+
+
 /**
  * Gives the standby login a new password and LOGIN, then logs in with it and
  * checks that the session runs as the group role. If that check fails the
@@ -2512,18 +4163,9 @@ async function failedWrite(cfg, deps, e, active, rotationId, incoming) {
  * again instead of changing the password.
  */
 async function open_open(cfg, deps) {
-    const password = (0,crypto_password/* generatePassword */.bk)(cfg.passwordLength);
+    const password = generatePassword(cfg.passwordLength);
     deps.reporter.secret(password);
-    let sealed;
-    const decide = (obs) => {
-        const plan = planOpen(obs, cfg, planContext(deps));
-        if (plan.kind !== 'issue' || !cfg.sealKey)
-            return plan;
-        const creds = { username: plan.login, password, databaseUrl: (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, plan.login, password) };
-        sealed = (0,seal/* sealCredentials */.Eg)(creds, cfg.sealKey, { family: cfg.group, rotationId: plan.state.rotation.id });
-        return withSealed(plan, sealed);
-    };
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, { password });
+    const { applied, sealed, verifier, list } = await applyOpen(cfg, deps, password);
     const { plan } = applied;
     if (plan.kind === 'reemit')
         return reemit(cfg, deps, plan);
@@ -2532,31 +4174,83 @@ async function open_open(cfg, deps) {
     const previous = applied.before.state.state;
     const rotation = plan.state.rotation;
     const incoming = rotation.incoming;
-    for (const n of plan.notes)
+    const notes = [...plan.notes, list.note];
+    for (const n of notes)
         deps.reporter.info(n);
     const outputs = {
-        ...credentialOutputs(cfg, deps.reporter, incoming, password, rotation.id, sealed),
+        ...credentialOutputs(cfg, deps.reporter, {
+            username: incoming,
+            password,
+            rotationId: rotation.id,
+            sealed,
+            verifier,
+            userlist: list.userlist,
+        }),
         previousUsername: plan.state.active,
         rotationId: rotation.id,
         state: 'open',
     };
-    // The login check and the summary's re-read of the family use different connections: run them side by side.
-    const [problem, result] = await Promise.all([
-        checkLogin(cfg, incoming, password),
-        resultWithFamily(cfg, deps, outputs, applied.executed.map((s) => s.display), plan.notes),
-    ]);
-    if (problem) {
-        const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
-            const p = planRevertOpen(obs, cfg, rotation.id, previous);
-            if (!p)
-                throw new errors/* DatabaseError */.a$(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true);
-            return p;
-        });
-        throw new errors/* DatabaseError */.a$(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${plan.state.active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.', undefined, true);
-    }
-    await confirmStillOpen(cfg, deps, rotation.id, incoming);
+    const committed = `Committed: rotation ${rotation.id} is open and "${incoming}" has LOGIN and a new password, which this step did not report`;
+    // Nothing is reported before the login check passed on the primary and on every replica, after they replayed the commit.
+    const replayed = await afterCommit(committed, async () => {
+        let problem = await checkLogin(cfg, incoming, password);
+        let notes = [];
+        if (!problem && deps.replicas.count) {
+            notes = await waitForReplicas(cfg, deps, OPEN_NEXT);
+            problem = (await checkLoginOnReplicas(cfg, deps.replicas, incoming, password)).join(' ') || null;
+        }
+        if (problem)
+            await undoOpen(cfg, deps, problem, plan.state.active, incoming, rotation.id, previous);
+        return notes;
+    });
+    const now = await confirmStillOpen(cfg, deps, rotation.id, incoming);
     deps.reporter.info(`Logged in as "${incoming}" with the new password: current_user is "${cfg.group}".`);
-    return result;
+    return afterCommit(committed, () => resultWithFamily(cfg, deps, outputs, applied.executed.map((s) => s.display), [...notes, ...replayed, ...defaultAppUrlNotice(cfg, deps.reporter)], undefined, {}, now));
+}
+/** What to do when the replicas did not replay open's commit in time. */
+const OPEN_NEXT = 'Re-run open in the same workflow run: with seal-key it emits the same credentials once every replica has replayed them (without seal-key, run abort and open again); or run abort.';
+/** The login check failed after the commit: undo the rotation (the incoming login NOLOGIN again) and fail. */
+async function undoOpen(cfg, deps, problem, active, incoming, rotationId, previous) {
+    const undo = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+        const p = planRevertOpen(obs, cfg, rotationId, previous);
+        if (!p)
+            throw new errors/* DatabaseError */.a$(`${problem} The rotation could not be undone because its state changed meanwhile; run the status phase and abort.`, undefined, undefined, true);
+        return p;
+    });
+    throw new errors/* DatabaseError */.a$(`${problem} The rotation was undone: "${incoming}" is NOLOGIN again and "${active}" stays active (${undo.executed.length} statements).`, 'Run setup to repair the family, check pg_hba.conf allows the login roles, then open again.', undefined, true);
+}
+/**
+ * The open transaction. The new password's verifier is computed once, so the one
+ * set is the one sealed (with seal-key: in the credentials and, alone, in the
+ * state for the next rotation) and listed in pgbouncer-userlist next to the
+ * outgoing login's, read from pg_authid where the admin may.
+ */
+async function applyOpen(cfg, deps, password) {
+    const scram = cfg.passwordEncryption === 'scram-sha-256';
+    const verifierFor = verifierOnce(password);
+    const stored = scram ? await readStoredSecrets(deps.session.client, [cfg.group, ...cfg.logins]) : null;
+    const out = { list: { note: '' } };
+    const decide = (obs) => {
+        const plan = planOpen(obs, cfg, planContext(deps));
+        if (plan.kind !== 'issue')
+            return plan;
+        const verifier = (out.verifier = scram ? verifierFor(obs.scramIterations) : undefined);
+        const entries = openUserlist(cfg, obs, plan.state.active, plan.login, verifier, stored);
+        out.list = userlistOutput(cfg, deps.reporter, entries);
+        if (!cfg.sealKey)
+            return plan;
+        const binding = { family: cfg.group, rotationId: plan.state.rotation.id };
+        const databaseUrl = (0,urls/* buildDatabaseUrl */.p5)(cfg.appUrl, plan.login, password);
+        const creds = { username: plan.login, password, databaseUrl, verifier, userlist: out.list.userlist };
+        out.sealed = sealCredentials(creds, cfg.sealKey, binding);
+        const sealedVerifier = verifier ? sealVerifier(plan.login, verifier, cfg.sealKey, binding) : undefined;
+        return withSealed(plan, out.sealed, sealedVerifier);
+    };
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, decide, {
+        password,
+        verifier: verifierFor,
+    });
+    return { applied, ...out };
 }
 /** A re-run of this run's open: the credentials sealed in the state, checked to log in, emitted again. */
 async function reemit(cfg, deps, plan) {
@@ -2564,32 +4258,72 @@ async function reemit(cfg, deps, plan) {
     if (!cfg.sealKey) {
         throw new errors/* InputError */.dz('seal-key', `is required to re-run open for rotation ${rotationId}: the state keeps its credentials sealed with the seal-key of the first attempt (nothing was changed)`);
     }
-    const { creds } = (0,seal/* unsealCredentials */.nS)(plan.sealed, cfg.sealKey, { family: cfg.group, rotationId });
+    const { creds } = unsealCredentials(plan.sealed, cfg.sealKey, { family: cfg.group, rotationId });
     deps.reporter.secret(creds.password);
     deps.reporter.secret(creds.databaseUrl);
+    const notes = [...plan.notes];
+    if (creds.userlist) {
+        for (const line of creds.userlist.split('\n'))
+            deps.reporter.secret(line);
+        deps.reporter.secret(creds.userlist);
+        notes.push('pgbouncer-userlist: emitted again as the first attempt sealed it.');
+    }
     const problem = await checkLogin(cfg, creds.username, creds.password);
     if (problem) {
         throw new errors/* DatabaseError */.a$(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.');
     }
-    await confirmStillOpen(cfg, deps, rotationId, plan.login);
+    let replayed = [];
+    if (deps.replicas.count) {
+        try {
+            replayed = await waitForReplicas(cfg, deps, OPEN_NEXT);
+        }
+        catch (e) {
+            if (!(e instanceof ReplicaLagError))
+                throw e;
+            throw new errors/* DatabaseError */.a$(`Rotation ${rotationId} stays open and its sealed credentials were not emitted again: ${e.message} Nothing was changed by this run.`);
+        }
+        const onReplicas = await checkLoginOnReplicas(cfg, deps.replicas, creds.username, creds.password);
+        if (onReplicas.length)
+            throw new errors/* DatabaseError */.a$(`${onReplicas.join(' ')} The credentials sealed in the state for rotation ${rotationId} were not emitted again; nothing was changed.`, 'Check pg_hba.conf on the replica allows the login roles; then re-run open, or abort.');
+    }
+    const now = await confirmStillOpen(cfg, deps, rotationId, plan.login);
     const outputs = {
         username: creds.username,
         password: creds.password,
         databaseUrl: creds.databaseUrl,
+        pgbouncerUserlist: creds.userlist,
         sealedCredentials: plan.sealed,
         previousUsername: plan.state.active,
         rotationId,
         state: 'open',
     };
-    return resultWithFamily(cfg, deps, outputs, [], plan.notes);
+    return resultWithFamily(cfg, deps, outputs, [], [...notes, ...replayed], undefined, {}, now);
 }
-/** After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended the rotation. */
+/**
+ * The lines open hands out: both logins, in the family's order, the incoming one
+ * with the verifier open sets, the outgoing one (after adoption, the group role)
+ * as pg_authid or the state's sealed copy knows it.
+ */
+function openUserlist(cfg, obs, outgoing, incoming, verifier, stored) {
+    const state = obs.state.kind === 'ok' ? obs.state.state : null;
+    const copy = state?.activeVerifier?.login === outgoing ? state.activeVerifier.sealed : undefined;
+    const old = knownVerifier(cfg, outgoing, { stored, sealed: copy ? [{ kind: 'verifier', sealed: copy }] : [] });
+    const fresh = verifier ? { login: incoming, verifier } : { login: incoming, missing: 'no verifier' };
+    const order = [cfg.group, ...cfg.logins];
+    return [old, fresh].sort((a, b) => order.indexOf(a.login) - order.indexOf(b.login));
+}
+/**
+ * After the login check, from the committed state: a concurrent abort (or a close onto another login) would have ended
+ * the rotation. Returns that read: it is the family as the phase leaves it, which the result shows (no second read).
+ */
 async function confirmStillOpen(cfg, deps, rotationId, incoming) {
     if (deps.afterLoginCheck)
         await deps.afterLoginCheck();
     // A read of the committed state is enough: an abort still in flight has not happened yet, and one that
     // commits after this read would race any check alike, so taking the family lock here would buy nothing.
-    planConfirmOpen(await observe(deps.session.client, { group: cfg.group, logins: cfg.logins }), rotationId, incoming);
+    const now = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
+    planConfirmOpen(now, rotationId, incoming);
+    return now;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/adoption.ts
@@ -2654,7 +4388,46 @@ function adoptionFindings(f, group, logins, now) {
     return { warnings, notes };
 }
 
+;// CONCATENATED MODULE: ./src/phase-support/remaining-grants.ts
+/** After setup: the grants the family still needs that setup cannot run, as statements and who runs them. */
+
+
+
+/**
+ * One note listing, in the order docs/managed-services.md gives them (step 5), the
+ * statements the group role still needs in the admin's database, each with who may
+ * run it (a superuser, or the owner of the schema or the database: a GRANT the rotation
+ * admin runs on objects it does not own only warns "no privileges were granted");
+ * null when nothing is missing.
+ */
+async function remainingGrants(client, group) {
+    const row = (await client.query(READ_GROUP_GRANTS, [group])).rows[0];
+    if (!row)
+        return null;
+    const g = (0,names/* quoteIdent */.v4)(group);
+    const db = (0,names/* quoteIdent */.v4)(row.database);
+    const lines = [];
+    if (row.has_public && !(row.schema_usage && row.schema_create)) {
+        const owner = row.schema_owner ? ` or the owner of schema public, ${(0,names/* quoteIdent */.v4)(row.schema_owner)}` : '';
+        lines.push(`as a superuser${owner}: GRANT USAGE, CREATE ON SCHEMA public TO ${g};`);
+    }
+    if (!row.can_connect)
+        lines.push(`as a superuser or the owner of database ${db}, ${(0,names/* quoteIdent */.v4)(row.database_owner)}: GRANT CONNECT ON DATABASE ${db} TO ${g};`);
+    if (lines.length === 0)
+        return null;
+    return (0,domain_escape/* oneLine */.TN)(`Remaining grants for "${group}" in database ${db} (setup cannot run them: they are on objects the rotation admin does not own; run them once, before the application uses the family, and the same in every other database it uses; see docs/managed-services.md, Prerequisites in order, step 5): ${lines.join(' ')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/phases/setup.ts
+
+
+
+
+
+
+
+
+
 
 
 
@@ -2669,19 +4442,21 @@ function adoptionFindings(f, group, logins, now) {
  * login roles to the group role, database by database.
  */
 async function setup(cfg, deps) {
-    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => planSetup(obs, cfg, planContext(deps)));
-    const { plan, password } = applied;
-    for (const n of plan.notes)
-        deps.reporter.info(n);
-    const outputs = {
-        username: plan.state.active,
-        state: plan.state.rotation ? 'open' : 'idle',
-        ...(plan.kind === 'issue' && password ? credentialOutputs(cfg, deps.reporter, plan.login, password, 'setup') : {}),
-    };
+    const { applied, verifier } = await applySetup(cfg, deps);
+    const { plan } = applied;
+    const { outputs, planNotes } = setupOutputs(cfg, deps, applied, verifier);
     const changes = applied.executed.map((s) => s.display);
-    const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...plan.notes] : [...plan.notes];
+    const notes = plan.kind === 'noop' ? [`Nothing to do: ${plan.reason}.`, ...planNotes] : [...planNotes];
+    if (outputs.databaseUrl)
+        notes.push(...defaultAppUrlNotice(cfg, deps.reporter));
     let failure;
-    if (cfg.github) {
+    // After the commit, before the credentials go anywhere: every replica has replayed it, and they log in there.
+    if (applied.executed.length > 0 && deps.replicas.count)
+        failure = await replicasCaughtUp(cfg, deps, outputs, notes);
+    if (cfg.github && failure) {
+        notes.push('github-secrets: nothing written, because the new credentials do not log in on every replica yet.');
+    }
+    else if (cfg.github) {
         if (outputs.password && outputs.databaseUrl) {
             // After the commit: the secret store only ever receives a credential that logs in.
             try {
@@ -2711,7 +4486,94 @@ async function setup(cfg, deps) {
     }
     if (cfg.adopt && plan.state.adoptedFrom === cfg.group && plan.state.active === cfg.group)
         notes.push(...(await checkAdoption(cfg, deps, applied.before.configs?.[cfg.group])));
-    return resultWithFamily(cfg, deps, outputs, changes, notes, failure);
+    notes.push(...(await remainingGrantsNote(cfg, deps)));
+    if (applied.executed.length === 0)
+        return resultWithFamily(cfg, deps, outputs, changes, notes, failure);
+    const issued = outputs.password ? ` and "${outputs.username}" has a new password, which this step did not report` : '';
+    return afterCommit(`Committed: setup's role changes${issued}`, () => resultWithFamily(cfg, deps, outputs, changes, notes, failure));
+}
+/**
+ * Waits for every replica to replay setup's commit and, when setup issued a
+ * password, logs in with it on each. Returns what failed (the step then fails
+ * after reporting the outputs, the only copy of the password), or undefined.
+ */
+async function replicasCaughtUp(cfg, deps, outputs, notes) {
+    const issued = outputs.password
+        ? `"${outputs.username}" has a new password (in this step's masked outputs)`
+        : 'no password was issued';
+    try {
+        notes.push(...(await waitForReplicas(cfg, deps, 'Use the new credentials only once that replica has replayed the commit (SELECT pg_last_wal_replay_lsn() there), or rotate (open, close) once it keeps up.')));
+    }
+    catch (e) {
+        return `Committed: setup's role changes (${issued}), but ${e.message}`;
+    }
+    if (!outputs.password)
+        return undefined;
+    const problems = await checkLoginOnReplicas(cfg, deps.replicas, outputs.username, outputs.password);
+    if (!problems.length)
+        return undefined;
+    return `${problems.join(' ')} setup's role changes are committed and ${issued}, but it does not log in on that replica. Check pg_hba.conf on the replica, then rotate (open, close).`;
+}
+/** The outputs of setup (with the credentials and pgbouncer-userlist when it issued a password) and its plan's notes, logged. */
+function setupOutputs(cfg, deps, applied, verifier) {
+    const { plan, password } = applied;
+    const list = plan.kind === 'issue' && password
+        ? userlistOutput(cfg, deps.reporter, [
+            verifier ? { login: plan.login, verifier } : { login: plan.login, missing: 'no verifier' },
+        ])
+        : null;
+    const planNotes = list ? [...plan.notes, list.note] : plan.notes;
+    for (const n of planNotes)
+        deps.reporter.info(n);
+    const outputs = {
+        ...(0,domain_state/* loginsNow */.xW)(plan.state),
+        state: plan.state.rotation ? 'open' : 'idle',
+        ...(plan.kind === 'issue' && password
+            ? credentialOutputs(cfg, deps.reporter, {
+                username: plan.login,
+                password,
+                rotationId: 'setup',
+                verifier,
+                userlist: list?.userlist,
+            })
+            : {}),
+    };
+    return { outputs, planNotes };
+}
+/**
+ * The setup transaction. The password is generated here (used only if setup
+ * issues one) so that, with seal-key, its verifier is sealed into the state it
+ * writes, for the first open's pgbouncer-userlist.
+ */
+async function applySetup(cfg, deps) {
+    const newPassword = generatePassword(cfg.passwordLength);
+    deps.reporter.secret(newPassword);
+    const verifierFor = verifierOnce(newPassword);
+    let verifier;
+    const applied = await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+        const plan = planSetup(obs, cfg, planContext(deps));
+        if (plan.kind !== 'issue' || cfg.passwordEncryption !== 'scram-sha-256')
+            return plan;
+        verifier = verifierFor(obs.scramIterations);
+        if (!cfg.sealKey)
+            return plan;
+        const sealed = sealVerifier(plan.login, verifier, cfg.sealKey, { family: cfg.group, rotationId: 'setup' });
+        return withActiveVerifier(plan, sealed);
+    }, { password: newPassword, verifier: verifierFor });
+    return { applied, verifier };
+}
+/** The grants the group still needs that setup cannot run, in the log and the summary (never fails: setup has committed). */
+async function remainingGrantsNote(cfg, deps) {
+    let note;
+    try {
+        note = await remainingGrants(deps.session.client, cfg.group);
+    }
+    catch (e) {
+        note = `Could not check which grants the group role still needs (${(0,domain_escape/* oneLine */.TN)(e.message)}); see docs/managed-services.md, Prerequisites in order, step 5.`;
+    }
+    if (note)
+        deps.reporter.info(note);
+    return note ? [note] : [];
 }
 /** Warns (never fails: the adoption has committed) about what else changes for the application. */
 async function checkAdoption(cfg, deps, config) {
@@ -2851,6 +4713,7 @@ function differences(ref, own, reference, login) {
 }
 
 ;// CONCATENATED MODULE: ./src/domain/drift.ts
+
 /**
  * Where the family differs from what the rotation relies on. Pure: from an
  * observation and the objects each role owns (pg_shdepend).
@@ -2908,7 +4771,18 @@ function findDrift(obs, group, logins, ownership) {
                 });
         }
     }
+    drift.push(...foreignControl(obs, group, logins));
     return drift;
+}
+/** Roles other than the admin or a superuser that hold ADMIN OPTION on, or are unexpected members of, the family's roles. */
+function foreignControl(obs, group, logins) {
+    return (0,family/* foreignGrantees */.iH)(obs, group, logins).map((f) => ({
+        kind: f.kind,
+        role: f.role,
+        detail: f.kind === 'foreign-admin'
+            ? `${(0,family/* describeForeignGrantee */.oL)(f)}: it may change its password and LOGIN (PostgreSQL 16+) and grant it`
+            : `${(0,family/* describeForeignGrantee */.oL)(f)}: it may act as it${f.role === group ? " and use the group's privileges" : ''}`,
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/phase-support/poolers-status.ts
@@ -2944,6 +4818,7 @@ async function poolerStatus(deps, logins) {
 
 
 
+
 /** Read-only: which login is active, which can log in, the open rotation, sessions, last rotations, drift. */
 async function status_status(cfg, deps) {
     const client = deps.session.client;
@@ -2956,9 +4831,8 @@ async function status_status(cfg, deps) {
     ];
     const state = obs.state.kind === 'ok' ? obs.state.state : null;
     const result = await resultWithFamily(cfg, deps, {
-        username: state?.active,
+        ...(state ? (0,domain_state/* loginsNow */.xW)(state) : {}),
         state: state?.rotation ? 'open' : 'idle',
-        previousUsername: state?.rotation ? state.active : undefined,
         rotationId: state?.rotation?.id,
     }, [], []);
     const roles = obs.group ? [[cfg.group, obs.group.canLogin]] : [];
@@ -2975,7 +4849,7 @@ async function status_status(cfg, deps) {
             : (0,domain_state/* describeState */.Jw)(state),
         active: state?.active ?? null,
         canLogin: Object.fromEntries(roles),
-        rotation: state?.rotation ?? null,
+        rotation: (0,domain_state/* publicRotation */.kK)(state?.rotation ?? null),
         lastClosed: state?.lastClosed ?? null,
         lastAborted: state?.lastAborted ?? null,
         passwordSetAt: state?.passwordSetAt ?? {},
@@ -2986,10 +4860,11 @@ async function status_status(cfg, deps) {
             database: s.database,
             applicationName: s.applicationName,
             clientAddr: s.clientAddr,
+            ...(s.addrHidden ? { addrHidden: true } : {}),
             count: s.count,
         })),
         drift,
-        ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.group, ...cfg.logins]) } : {}),
+        ...(await peerStatus(cfg, deps)),
     };
     if (obs.state.kind === 'invalid')
         deps.reporter.warning(`The state comment on role "${cfg.group}" ${obs.state.tampered ? 'was tampered with' : 'cannot be read'}: ${obs.state.reason}. Other phases refuse to act until it is reset.`);
@@ -2998,6 +4873,13 @@ async function status_status(cfg, deps) {
     if (drift.length)
         deps.reporter.warning(`Drift: ${drift.map((d) => `${d.role}: ${d.detail}`).join('; ')}`);
     return { ...result, status: report };
+}
+/** What status shows of the servers in front of and beside the primary: pgbouncer-urls and replica-urls. */
+async function peerStatus(cfg, deps) {
+    return {
+        ...(deps.poolers.count ? { poolers: await poolerStatus(deps, [cfg.group, ...cfg.logins]) } : {}),
+        ...(deps.replicas.count ? { replicas: await replicaStatus(deps) } : {}),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/phases/unseal.ts
@@ -3009,12 +4891,17 @@ async function status_status(cfg, deps) {
  */
 function unseal(cfg, reporter) {
     const { sealed, key } = (0,config/* sealedInput */.XU)(cfg);
-    const { creds, binding } = (0,seal/* unsealCredentials */.nS)(sealed, key, {
+    const { creds, binding } = unsealCredentials(sealed, key, {
         family: cfg.group,
         rotationId: cfg.rotationId ?? undefined,
     });
     reporter.secret(creds.password);
     reporter.secret(creds.databaseUrl);
+    if (creds.userlist) {
+        for (const line of creds.userlist.split('\n'))
+            reporter.secret(line);
+        reporter.secret(creds.userlist);
+    }
     return {
         phase: 'unseal',
         group: cfg.group,
@@ -3022,11 +4909,15 @@ function unseal(cfg, reporter) {
             username: creds.username,
             password: creds.password,
             databaseUrl: creds.databaseUrl,
+            pgbouncerUserlist: creds.userlist,
             rotationId: binding.rotationId === 'setup' ? undefined : binding.rotationId,
         },
         changes: [],
         notes: [
             `Unsealed the credentials of "${creds.username}" (${binding.rotationId === 'setup' ? 'issued by setup' : `rotation ${binding.rotationId}`}).`,
+            creds.userlist
+                ? 'pgbouncer-userlist: the auth_file lines the sealing phase emitted.'
+                : 'pgbouncer-userlist: not emitted: the sealing phase had none (see its notes; values sealed by releases before this output hold none).',
         ],
         roles: { group: null, logins: [] },
         sessions: [],
@@ -3035,7 +4926,30 @@ function unseal(cfg, reporter) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/duration.ts
-var duration = __webpack_require__(1601);
+var duration = __webpack_require__(5474);
+;// CONCATENATED MODULE: ./src/phase-support/sessions.ts
+/** Sessions of the family's logins across the primary and every replica, and ending them. */
+
+
+
+async function sessionsEverywhere(logins, deps) {
+    const primary = await readSessions(deps.session.client, logins);
+    return deps.replicas.count ? [...primary, ...(await deps.replicas.sessions(logins))] : primary;
+}
+async function terminateEverywhere(login, deps) {
+    const n = (await deps.session.client.query(TERMINATE_SESSIONS, [login])).rows[0].terminated;
+    return n + (deps.replicas.count ? await deps.replicas.terminate(login) : 0);
+}
+/** Terminated backends exit asynchronously: wait briefly until pg_stat_activity no longer lists them. */
+async function waitGone(login, deps, limitMs = 5000) {
+    const end = deps.now().getTime() + limitMs;
+    while (deps.now().getTime() < end) {
+        if (sessionCount(await sessionsEverywhere([login], deps), login) === 0)
+            return;
+        await deps.sleep(50);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/phase-support/poolers-drain.ts
 /** verify-drain's use of pgbouncer-urls: each poll's judgement, terminate-after, and the failure message. */
 
@@ -3055,7 +4969,7 @@ async function pooledTermination(deps, outgoing) {
     const unreadable = readings.filter((r) => r.error !== undefined);
     if (unreadable.length)
         return `${pooler_urls/* POOLER_INPUT */.H0}: ${unreadable.map((r) => `pooler ${r.label}: ${r.error}`).join('; ')}, so its clients cannot be ended`;
-    const refusal = killRefusal(readings, outgoing);
+    const refusal = killRefusal(readings, outgoing, await probeKillRights(deps, readings, [outgoing]));
     if (refusal)
         return refusal;
     const n = await killPoolerClients(deps, readings, outgoing);
@@ -3111,7 +5025,10 @@ function closeAdvice(pooled, outgoing) {
     return `close with force: true (terminate would refuse: ${where} cannot end pooler clients without KILL_CLIENT)`;
 }
 
+// EXTERNAL MODULE: ./src/domain/reporter.ts
+var reporter = __webpack_require__(5400);
 ;// CONCATENATED MODULE: ./src/phases/verify-drain.ts
+
 
 
 
@@ -3138,7 +5055,9 @@ async function verifyDrain(cfg, deps) {
     const target = planDrain(obs, cfg);
     if (target.kind === 'noop')
         return verify_drain_alreadyClosed(cfg, deps, target);
-    const missing = cfg.terminateAfterMs !== null ? missingPrivilege(obs, cfg.group, [], true) : null;
+    const missing = cfg.terminateAfterMs !== null
+        ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
+        : null;
     if (missing) {
         throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
     }
@@ -3149,6 +5068,7 @@ async function verifyDrain(cfg, deps) {
 function verify_drain_alreadyClosed(cfg, deps, target) {
     const last = target.state.lastClosed;
     return resultWithFamily(cfg, deps, {
+        username: last.active,
         previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(target.state, last.active),
         rotationId: last.id,
         state: 'idle',
@@ -3160,6 +5080,8 @@ function verify_drain_alreadyClosed(cfg, deps, target) {
 async function watchDrain(cfg, deps, outgoing, incoming) {
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;
+    // The timeout bounds the whole wait, a slow or silent pooler console included.
+    deps.poolers.setDeadline(deadline);
     const watch = {
         outgoing,
         incoming,
@@ -3180,7 +5102,8 @@ async function watchDrain(cfg, deps, outgoing, incoming) {
         watch.polls++;
         const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming);
         const elapsed = deps.now().getTime() - start;
-        deps.reporter.info(`poll ${watch.polls} at ${(0,duration/* formatDuration */.a)(elapsed)}: "${outgoing}" ${(0,family/* describeSessions */.P)(watch.sessions, outgoing)}, "${incoming}" ${(0,family/* describeSessions */.P)(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`);
+        const left = (0,duration/* formatDuration */.a)(Math.max(0, watch.deadline - start - elapsed));
+        (0,reporter/* reportProgress */.w)(deps.reporter, `poll ${watch.polls} at ${(0,duration/* formatDuration */.a)(elapsed)} (${left} left): "${outgoing}" ${(0,family/* describeSessions */.Pj)(watch.sessions, outgoing)}, "${incoming}" ${(0,family/* describeSessions */.Pj)(watch.sessions, incoming)}${watch.pooled ? `; ${describePoolers(watch.pooled.views, [outgoing, incoming])}` : ''}`);
         if (old === 0 && fresh >= cfg.minNewConnections && !blocked)
             break;
         // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
@@ -3206,7 +5129,7 @@ async function poll(deps, watch) {
     const logins = [watch.outgoing, watch.incoming];
     try {
         await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
-        watch.sessions = await readSessions(deps.session.client, logins);
+        watch.sessions = await observe_readSessions(deps.session.client, logins);
         if (deps.replicas.count)
             watch.sessions.push(...(await deps.replicas.sessions(logins)));
         watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null;
@@ -3248,7 +5171,14 @@ async function drainResult(cfg, deps, rotationId, watch) {
     else {
         notes.push(`Drained after ${(0,duration/* formatDuration */.a)(deps.now().getTime() - watch.start)} (${watch.polls} polls).`);
     }
-    return resultWithFamily(cfg, deps, { previousUsername: watch.outgoing, rotationId, state: 'open', remainingConnections: remaining, drained }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
+    return resultWithFamily(cfg, deps, {
+        username: watch.incoming,
+        previousUsername: watch.outgoing,
+        rotationId,
+        state: 'open',
+        remainingConnections: remaining,
+        drained,
+    }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
 }
 async function whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked }) {
     const { outgoing, incoming } = watch;
@@ -3260,7 +5190,7 @@ async function whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked }) {
         return poolerFailure(watch.pooled, outgoing, incoming, fresh, cfg.minNewConnections, when);
     }
     if (remaining > 0)
-        return `"${outgoing}" still has ${(0,family/* describeSessions */.P)(watch.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`;
+        return `"${outgoing}" still has ${(0,family/* describeSessions */.Pj)(watch.sessions, outgoing)} sessions ${after}${await unpooledHint(deps, outgoing)}`;
     return `"${incoming}" has ${fresh} sessions, fewer than min-new-connections (${cfg.minNewConnections}), ${after}`;
 }
 /** One warning line per remaining pooler client count and session group of the outgoing login. */
@@ -3273,15 +5203,15 @@ function warnRemaining(deps, watch) {
     for (const s of watch.sessions.filter((x) => x.login === outgoing)) {
         const server = s.server && s.server !== 'primary' ? ` on replica ${(0,domain_escape/* oneLine */.TN)(s.server)}` : '';
         const database = s.database === null ? '(none)' : (0,domain_escape/* oneLine */.TN)(s.database);
-        deps.reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${(0,domain_escape/* oneLine */.TN)(s.clientAddr ?? 'local socket')} (application_name '${(0,domain_escape/* oneLine */.TN)(s.applicationName)}')`);
+        deps.reporter.warning(`remaining: ${s.count} session(s) of "${s.login}" on database ${database}${server} from ${(0,domain_escape/* oneLine */.TN)((0,family/* describeAddr */.Ft)(s.clientAddr, s.addrHidden))} (application_name '${(0,domain_escape/* oneLine */.TN)(s.applicationName)}')`);
     }
 }
 /** The outgoing login's remaining connections, the incoming one's, and whether a pooler could not be read. */
 function drainCounts(sessions, pooled, outgoing, incoming) {
     if (!pooled)
-        return { old: (0,family/* sessionCount */.y)(sessions, outgoing), fresh: (0,family/* sessionCount */.y)(sessions, incoming), blocked: false };
+        return { old: (0,family/* sessionCount */.yJ)(sessions, outgoing), fresh: (0,family/* sessionCount */.yJ)(sessions, incoming), blocked: false };
     // Pooler pids are matched on the primary; sessions on replicas count as they are.
-    const onReplicas = (login) => (0,family/* sessionCount */.y)(sessions.filter((s) => s.server && s.server !== 'primary'), login);
+    const onReplicas = (login) => (0,family/* sessionCount */.yJ)(sessions.filter((s) => s.server && s.server !== 'primary'), login);
     return {
         old: pooled.outgoing.count + onReplicas(outgoing),
         fresh: pooled.incoming.count + onReplicas(incoming),
@@ -3302,6 +5232,14 @@ async function reconnectUntil(deps, deadline) {
 
 
 
+
+
+/** How long one statement on a replica may take: a replica that stops answering is a failure, never a hang. */
+const REPLICA_QUERY_TIMEOUT_MS = 15_000;
+/** A statement with its own client-side time limit (pg honours query_timeout per query; its types omit it). */
+function timed(text, values, queryTimeoutMs) {
+    return { text, values, query_timeout: queryTimeoutMs };
+}
 /**
  * Read replicas given by `replica-urls`. pg_stat_activity only shows the server
  * it runs on, so sessions are counted (and, when asked, terminated) on each.
@@ -3334,37 +5272,111 @@ class Replicas {
     get count() {
         return this.targets.length;
     }
-    async #client(i) {
+    /** The connection target of replica i (the login check connects there as the new login). */
+    target(i) {
+        return this.targets[i];
+    }
+    /** How messages name replica i: "host:port (replica-urls line n)". */
+    describe(i) {
+        return `replica ${this.labels[i]} (replica-urls line ${i + 1})`;
+    }
+    async #client(i, connectTimeoutMs) {
         const existing = this.#clients[i];
         if (existing)
             return existing;
-        const c = await connect(this.targets[i], `replica ${this.labels[i]} (replica-urls line ${i + 1})`, {
+        const c = await connect(this.targets[i], this.describe(i), {
             applicationName: this.applicationName,
+            queryTimeoutMs: REPLICA_QUERY_TIMEOUT_MS,
+            ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
         });
         this.#clients[i] = c;
         return c;
     }
-    /** Runs fn on every replica; a lost connection is reopened once. */
+    /**
+     * Runs fn on replica i; a lost connection is reopened once. With `deadline` (a Date.now() time,
+     * replica-timeout's end), the reconnect gets only the time left.
+     */
+    async #on(i, fn, deadline) {
+        const left = () => (deadline === undefined ? undefined : Math.max(1, deadline - Date.now()));
+        try {
+            return await fn(await this.#client(i, left()), this.labels[i]);
+        }
+        catch (e) {
+            if (isQueryTimeout(e)) {
+                // No answer: the connection is stuck behind the statement, and a polite end would wait on it too.
+                const stuck = this.#clients[i];
+                stuck?.connection?.stream?.destroy();
+                this.#clients[i] = null;
+                throw e;
+            }
+            if (!isConnectionLost(e))
+                throw e;
+            await db_close(this.#clients[i]);
+            this.#clients[i] = null;
+            return fn(await this.#client(i, left()), this.labels[i]);
+        }
+    }
+    /** Runs fn on every replica, one after the other. */
     async #each(fn) {
         const out = [];
+        for (let i = 0; i < this.targets.length; i++)
+            out.push(await this.#on(i, fn));
+        return out;
+    }
+    /**
+     * Before a phase changes anything: every replica answers and is a standby (a
+     * server that is not in recovery never replays the phase's commit). The
+     * error names the replica and says that nothing was changed.
+     */
+    async checkStandbys(phase, primary) {
+        const system = this.targets.length ? await systemIdentifier(primary) : null;
         for (let i = 0; i < this.targets.length; i++) {
+            let standby;
+            let theirs;
             try {
-                out.push(await fn(await this.#client(i), this.labels[i]));
+                standby = await this.#on(i, async (c) => (await c.query(IS_STANDBY)).rows[0].standby === true);
+                theirs = await this.#on(i, systemIdentifier);
             }
             catch (e) {
-                if (!isConnectionLost(e))
-                    throw e;
-                await db_close(this.#clients[i]);
-                this.#clients[i] = null;
-                out.push(await fn(await this.#client(i), this.labels[i]));
+                throw new errors/* DatabaseError */.a$(`${e.message} Nothing was changed: ${phase} checks that every replica of replica-urls answers before it changes anything, since it then waits for each to replay its change.`, 'Fix the replica (or its URI), or remove it from replica-urls, then run the phase again.', e.code);
             }
+            if (!standby)
+                throw new errors/* DatabaseError */.a$(`${this.describe(i)} is not a standby (pg_is_in_recovery() is false), so it would never replay ${phase}'s change. Nothing was changed.`, "List only streaming standbys of admin-url's server in replica-urls (a primary, or a replica that was promoted, does not belong there).");
+            if (system !== null && theirs !== null && theirs !== system)
+                throw new errors/* DatabaseError */.a$(`${this.describe(i)} is a standby of another cluster (system identifier ${theirs}; admin-url's server has ${system}), so it would never replay ${phase}'s change, and its WAL positions say nothing about it. Nothing was changed.`, "List only streaming standbys of admin-url's server in replica-urls; check that admin-url and replica-urls name the same cluster.");
         }
-        return out;
+    }
+    /**
+     * Where replica i is relative to the commit at lsn (pg_lsn text). With `deadline` (a Date.now()
+     * time), the query and any reconnect may take only the time left (at most the usual limit).
+     */
+    async replayPosition(i, lsn, deadline) {
+        const limit = () => deadline === undefined
+            ? REPLICA_QUERY_TIMEOUT_MS
+            : Math.min(REPLICA_QUERY_TIMEOUT_MS, Math.max(1, deadline - Date.now()));
+        const row = await this.#on(i, async (c) => (await c.query(timed(REPLAY_POSITION, [lsn], limit()))).rows[0], deadline);
+        if (row.replayed === null)
+            throw new errors/* DatabaseError */.a$(`${this.describe(i)} is no longer a standby (pg_last_wal_replay_lsn() is null: was it promoted?).`, 'Remove it from replica-urls if it is now a primary.');
+        return {
+            replayed: row.replayed,
+            received: row.received,
+            behind: BigInt(row.behind),
+            replayAgeS: row.replay_age_s,
+            applyDelay: row.apply_delay,
+        };
     }
     async sessions(logins) {
         const all = await this.#each(async (c, label) => {
             await c.query(CLEAR_STATS_SNAPSHOT);
-            return readSessions(c, logins, label);
+            return observe_readSessions(c, logins, label);
+        });
+        return all.flat();
+    }
+    /** Each replica's backends of these logins, one by one (pid), labelled with the replica. */
+    async backends(logins) {
+        const all = await this.#each(async (c, label) => {
+            await c.query(CLEAR_STATS_SNAPSHOT);
+            return (await readBackends(c, logins)).map((b) => ({ ...b, server: label }));
         });
         return all.flat();
     }
@@ -3377,13 +5389,29 @@ class Replicas {
         this.#clients = this.targets.map(() => null);
     }
 }
+/** The cluster's system identifier, or null where pg_control_system() cannot be read (the check is then skipped). */
+async function systemIdentifier(c) {
+    try {
+        return (await c.query(SYSTEM_IDENTIFIER)).rows[0]?.system ?? null;
+    }
+    catch (e) {
+        if (isConnectionLost(e))
+            throw e;
+        return null;
+    }
+}
 
-// EXTERNAL MODULE: ./src/domain/clock.ts
-var domain_clock = __webpack_require__(6774);
 ;// CONCATENATED MODULE: ./src/postgres/session.ts
 
 
 
+/**
+ * How long any statement on an admin connection may go unanswered before the
+ * client gives up on it: above the phase transaction's statement_timeout
+ * (120 s), so a busy server reports its own timeout first, and only a server
+ * (or network) that stopped answering meets this one.
+ */
+const ADMIN_QUERY_TIMEOUT_MS = 150_000;
 /**
  * The admin connection of a phase. A phase that loses it (server restart,
  * network) opens a new one with renew() and carries on.
@@ -3394,17 +5422,25 @@ class AdminSession {
     what;
     lockTimeoutMs;
     clock;
+    idleInTransactionTimeoutMs;
+    queryTimeoutMs;
     #client = null;
     constructor(target, applicationName, what = 'admin connection (admin-url)', 
     /** Overrides the phase transaction's lock_timeout (30 s); tests only. */
     lockTimeoutMs, 
     /** The run's clock: applyInTransaction waits with it between attempts on this connection. */
-    clock = domain_clock/* systemClock */.m) {
+    clock = domain_clock/* systemClock */.m, 
+    /** Overrides the phase transaction's idle_in_transaction_session_timeout (5 min); tests only. */
+    idleInTransactionTimeoutMs, 
+    /** The client-side limit of every statement on these connections. */
+    queryTimeoutMs = ADMIN_QUERY_TIMEOUT_MS) {
         this.target = target;
         this.applicationName = applicationName;
         this.what = what;
         this.lockTimeoutMs = lockTimeoutMs;
         this.clock = clock;
+        this.idleInTransactionTimeoutMs = idleInTransactionTimeoutMs;
+        this.queryTimeoutMs = queryTimeoutMs;
     }
     get client() {
         if (!this.#client)
@@ -3412,7 +5448,10 @@ class AdminSession {
         return this.#client;
     }
     async open() {
-        this.#client = await connect(this.target, this.what, { applicationName: this.applicationName });
+        this.#client = await connect(this.target, this.what, {
+            applicationName: this.applicationName,
+            queryTimeoutMs: this.queryTimeoutMs,
+        });
         return this.#client;
     }
     async renew() {
@@ -3422,13 +5461,17 @@ class AdminSession {
     }
     /** A second connection to the same database (the write-back record's autocommit statements). */
     async another() {
-        return connect(this.target, `${this.what}, second connection`, { applicationName: this.applicationName });
+        return connect(this.target, `${this.what}, second connection`, {
+            applicationName: this.applicationName,
+            queryTimeoutMs: this.queryTimeoutMs,
+        });
     }
     /** A connection to the same server with the same credentials but another database. */
     async forDatabase(database) {
         return connect(this.target, `${this.what}, database "${(0,domain_escape/* oneLine */.TN)(database)}"`, {
             applicationName: this.applicationName,
             database,
+            queryTimeoutMs: this.queryTimeoutMs,
         });
     }
     async end() {
@@ -3463,6 +5506,8 @@ const PHASES = {
 };
 /** The phases that read the poolers of pgbouncer-urls. */
 const POOLER_PHASES = ['verify-drain', 'close', 'abort', 'status'];
+/** The phases that wait for replica-urls to replay their commit, and so check them before changing anything. */
+const REPLAYING_PHASES = ['setup', 'open', 'close', 'abort'];
 /** How long the first connection may keep failing transiently (server starting, network blip). */
 const CONNECT_BUDGET_MS = 30_000;
 /** Runs one phase against the admin connection. The entry point for every front end. */
@@ -3472,14 +5517,14 @@ async function runPhase(cfg, opts) {
     const phase = cfg.phase;
     const applicationName = `pg-credential-rotation/${cfg.phase}${cfg.run.runId ? ` run ${cfg.run.runId}` : ''}`.slice(0, 63);
     const clock = opts.clock ?? domain_clock/* systemClock */.m;
-    const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock);
+    const session = new AdminSession(cfg.admin, applicationName, undefined, opts.lockTimeoutMs, clock, opts.idleInTransactionTimeoutMs, opts.adminQueryTimeoutMs);
     const deps = {
         reporter: opts.reporter,
         now: () => clock.now(),
         sleep: (ms) => clock.sleep(ms),
         session,
         replicas: Replicas.create(cfg.replicas, applicationName),
-        poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName),
+        poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName, opts.poolerLimits ?? POOLER_LIMITS, clock),
         afterLoginCheck: opts.afterLoginCheck,
     };
     try {
@@ -3487,6 +5532,8 @@ async function runPhase(cfg, opts) {
         const plaintext = plaintextWarning(isEncrypted(session.client), (0,urls/* clientConfig */.yO)(cfg.admin).host ?? process.env.PGHOST);
         if (plaintext)
             deps.reporter.warning(plaintext);
+        if (REPLAYING_PHASES.includes(phase))
+            await deps.replicas.checkStandbys(phase, session.client);
         const result = await PHASES[phase](cfg, deps);
         if (cfg.poolers.length && !POOLER_PHASES.includes(phase))
             result.notes.push(`${pooler_urls/* POOLER_INPUT */.H0} is not used by ${phase} (only by ${POOLER_PHASES.join(', ')}).`);

@@ -1,32 +1,24 @@
-export const id = 538;
-export const ids = [538];
+export const id = 427;
+export const ids = [427];
 export const modules = {
 
-/***/ 6538:
+/***/ 5427:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-
-// EXPORTS
-__webpack_require__.d(__webpack_exports__, {
-  writeSecrets: () => (/* binding */ writeSecrets)
-});
-
-// UNUSED EXPORTS: DEFAULT_API_URL, GitHubSecretsError, SECRET_OUTPUTS, parseSecretMap, secretNameProblem
-
-// EXTERNAL MODULE: external "node:module"
-var external_node_module_ = __webpack_require__(1376);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __webpack_require__(3136);
-;// CONCATENATED MODULE: ./src/domain/reporter.ts
-const silentReporter = { info() { }, warning() { }, debug() { }, secret() { } };
-
-// EXTERNAL MODULE: ./src/domain/retry.ts
-var retry = __webpack_require__(6906);
-// EXTERNAL MODULE: ./src/inputs/secret-map.ts
-var secret_map = __webpack_require__(8122);
-;// CONCATENATED MODULE: ./src/github/secrets.ts
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   writeSecrets: () => (/* binding */ writeSecrets)
+/* harmony export */ });
+/* unused harmony exports DEFAULT_API_URL, GitHubSecretsError */
+/* harmony import */ var node_module__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1376);
+/* harmony import */ var node_module__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_module__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3136);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_url__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _domain_reporter_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5400);
+/* harmony import */ var _domain_retry_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(2631);
+/* harmony import */ var _inputs_secret_map_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8105);
+/* harmony import */ var _inputs_github_api_url_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8820);
 /**
  * Writes the new credentials back to GitHub as repository or environment secrets.
  *
@@ -40,6 +32,7 @@ var secret_map = __webpack_require__(8122);
  * together) are loaded by writeSecrets, so parseSecretMap can be used at config
  * time for free.
  */
+
 
 
 
@@ -92,9 +85,12 @@ function checkRequest(opts) {
     const baseUrl = apiRoot(opts.apiUrl || DEFAULT_API_URL);
     if (!baseUrl)
         throw refuse('the GitHub API URL is not an http(s) URL; set GITHUB_API_URL to https://api.github.com or https://HOST/api/v3');
+    const insecure = (0,_inputs_github_api_url_js__WEBPACK_IMPORTED_MODULE_6__/* .insecureApiUrl */ .g)(baseUrl);
+    if (insecure)
+        throw refuse(insecure);
     const entries = Object.entries(opts.secrets);
     for (const [name, value] of entries) {
-        const problem = (0,secret_map/* secretNameProblem */.nL)(name);
+        const problem = (0,_inputs_secret_map_js__WEBPACK_IMPORTED_MODULE_5__/* .secretNameProblem */ .nL)(name);
         if (problem)
             throw refuse(problem);
         if (typeof value !== 'string' || value === '')
@@ -104,11 +100,11 @@ function checkRequest(opts) {
 }
 /** Loads libsodium and the GitHub client (only now: about 2 MB), with a log that never shows the token or a value. */
 async function connect(opts, request) {
-    const reporter = opts.reporter ?? silentReporter;
+    const reporter = opts.reporter ?? _domain_reporter_js__WEBPACK_IMPORTED_MODULE_3__/* .silentReporter */ .P;
     const redact = redactor([opts.token, ...request.entries.map(([, v]) => v)]);
     const { env } = request;
     const sodium = await loadSodium();
-    const { getOctokit } = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 2413));
+    const { getOctokit } = await __webpack_require__.e(/* import() */ 587).then(__webpack_require__.bind(__webpack_require__, 8587));
     const octokit = getOctokit(opts.token, {
         baseUrl: request.baseUrl,
         userAgent: 'pg-credential-rotation',
@@ -184,7 +180,7 @@ async function callWithRetry(api, step, request) {
     const delays = opts.retryDelaysMs ?? [1000, 3000];
     let attempts = 0;
     try {
-        return await (0,retry/* retryWithBackoff */.Z)((attempt) => {
+        return await (0,_domain_retry_js__WEBPACK_IMPORTED_MODULE_4__/* .retryWithBackoff */ .Z)((attempt) => {
             attempts = attempt.number;
             return request();
         }, {
@@ -286,11 +282,11 @@ async function loadSodium() {
         const g = globalThis;
         const provided = !('__dirname' in g);
         if (provided)
-            g.__dirname = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+            g.__dirname = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(import.meta.url));
         try {
             // The bundler's require, on purpose: createRequire would load from a node_modules the bundle does not have.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            sodium = __webpack_require__(7071);
+            sodium = __webpack_require__(8109);
         }
         finally {
             if (provided)
