@@ -48,8 +48,14 @@ export interface LoginSession {
   addrHidden?: boolean
 }
 
-/** The backend pid or pooler client id in a LoginSession's key. */
-export const idOf = (s: LoginSession): string => s.key.slice(s.key.lastIndexOf('#') + 1)
+/**
+ * The backend pid or pooler client id in a LoginSession's key. A backend's key also holds its
+ * backend_start (`pid@start`, so a reused pid is a new session), which is not part of its id.
+ */
+export const idOf = (s: LoginSession): string => {
+  const id = s.key.slice(s.key.lastIndexOf('#') + 1)
+  return s.where.startsWith('pooler ') ? id : id.split('@')[0]
+}
 
 /** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
 export function describeLoginSessions(sessions: LoginSession[], max = 10): string {
