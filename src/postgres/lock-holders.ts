@@ -24,7 +24,7 @@ export interface OwnLogin {
   remedy: string
 }
 
-/** Every session holding the lock is one of the login's that the phase disables: `pids` may be ended. */
+/** Sessions of the login that the phase disables hold a lock the phase waited for: `pids` may be ended. */
 export class OwnLoginHoldsLock extends DatabaseError {
   constructor(
     message: string,
@@ -69,8 +69,12 @@ export async function withLockHolders(
       : e.hint
   // The message ends with its hint: the holders go between the two.
   const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message
-  if (own && holders.length && holders.every((h) => h.role === own.login)) {
-    const pids = holders.map((h) => h.pid)
+  // Sessions of the login this phase disables are ended even when others hold locks on the role
+  // catalogs too (a phase of another family, say, which is not what blocks this one): ending them
+  // is what terminate asks for anyway; a retry that still waits fails naming who holds it then.
+  const mine = own ? holders.filter((h) => h.role === own.login) : []
+  if (own && mine.length) {
+    const pids = mine.map((h) => h.pid)
     const them = pids.length === 1 ? 'it' : 'them'
     return new OwnLoginHoldsLock(
       `${base} ${found}`,

@@ -133,6 +133,37 @@ describe.each(servers())('PostgreSQL $major: the family lock', (server) => {
     }
   })
 
+  it("close with terminate: true ends the outgoing login's holder even while an unrelated session holds a role-catalog lock elsewhere (another family's phase)", async () => {
+    const role = familyName()
+    const other = familyName('other')
+    await withAdmin(server, (c) => c.query(`CREATE ROLE ${other} NOLOGIN`))
+    const s = await phase(server, { role, phase: 'setup' })
+    const o = await phase(server, { role, phase: 'open' })
+    const holder = await loginAs(server, s.outputs.username!, s.outputs.password!)
+    holder.on('error', () => {})
+    const dba = await adminClient(server)
+    try {
+      // What a phase of another family holds while it runs: a write lock on pg_authid, on another row.
+      await dba.query('BEGIN')
+      await dba.query(`ALTER ROLE ${other} CONNECTION LIMIT 5`)
+      await holder.query('BEGIN')
+      await holder.query(`ALTER ROLE ${role} PASSWORD NULL`)
+      const c = await phase(
+        server,
+        { role, phase: 'close', 'rotation-id': o.outputs.rotationId!, terminate: 'true' },
+        { lockTimeoutMs: 1000 },
+      )
+      expect(c.outputs.state).toBe('idle')
+      expect(c.log.lines.join('\n')).toMatch(/Ended 1 session\(s\) of ".*" that held the family's lock/)
+      // The unrelated session is untouched.
+      expect((await dba.query('SELECT 1 AS one')).rows[0].one).toBe(1)
+    } finally {
+      await dba.query('ROLLBACK').catch(() => {})
+      await dba.end()
+      await holder.end().catch(() => {})
+    }
+  })
+
   it("abort ends the incoming login's session that holds the group's row only with force: true and terminate: true", async () => {
     const role = familyName()
     await phase(server, { role, phase: 'setup' })
