@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 5632:
+/***/ 6122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -245,7 +245,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 8525:
+/***/ 1198:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -260,7 +260,7 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
-;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -296,7 +296,7 @@ function toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -501,9 +501,9 @@ function writeStatusFile(json, dir) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/config.ts
-var config = __nccwpck_require__(1348);
+var config = __nccwpck_require__(2567);
 // EXTERNAL MODULE: ./src/domain/escape.ts
-var domain_escape = __nccwpck_require__(7070);
+var domain_escape = __nccwpck_require__(9757);
 ;// CONCATENATED MODULE: ./src/domain/story.ts
 const IDENT = '"((?:[^"]|"")*)"';
 const unquote = (s) => `"${s.replace(/""/g, '"')}"`;
@@ -601,7 +601,7 @@ function outcome(r) {
 }
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(794);
+var errors = __nccwpck_require__(241);
 ;// CONCATENATED MODULE: ./src/domain/result.ts
 /**
  * The action's outputs, in action.yml's order: the output each field of PhaseOutputs is set as,
@@ -627,13 +627,13 @@ const STATUS_FILE_OUTPUT = 'status-file';
 const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT, STATUS_FILE_OUTPUT];
 
 // EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __nccwpck_require__(1002);
+var pooler_urls = __nccwpck_require__(235);
 // EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __nccwpck_require__(7866);
+var urls = __nccwpck_require__(1085);
 // EXTERNAL MODULE: ./src/domain/family.ts
-var family = __nccwpck_require__(8285);
+var family = __nccwpck_require__(5218);
 // EXTERNAL MODULE: ./src/domain/state.ts
-var state = __nccwpck_require__(7664);
+var state = __nccwpck_require__(781);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
@@ -802,7 +802,7 @@ async function run() {
     try {
         const cfg = (0,config/* parseConfig */.o4)((name) => getInput(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(995), __nccwpck_require__.e(648)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9648));
+        const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(918)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1918));
         const result = await runPhase(cfg, { reporter });
         logStory(result);
         setOutputs(result);
@@ -897,7 +897,7 @@ async function writeSummary(markdown) {
 
 /***/ }),
 
-/***/ 1166:
+/***/ 3153:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -915,7 +915,7 @@ const SEAL_KEY_MIN_LENGTH = 16;
 
 /***/ }),
 
-/***/ 794:
+/***/ 241:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -988,7 +988,7 @@ function wasCommitted(e) {
 
 /***/ }),
 
-/***/ 7070:
+/***/ 9757:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1083,7 +1083,7 @@ function markdownCode(text, inTable = false) {
 
 /***/ }),
 
-/***/ 8285:
+/***/ 5218:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1095,7 +1095,7 @@ function markdownCode(text, inTable = false) {
 /* harmony export */   oL: () => (/* binding */ describeForeignGrantee),
 /* harmony export */   yJ: () => (/* binding */ sessionCount)
 /* harmony export */ });
-/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7070);
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9757);
 
 /** Where a session comes from, never invented: a hidden address is not a local socket. */
 function describeAddr(clientAddr, hidden) {
@@ -1103,8 +1103,14 @@ function describeAddr(clientAddr, hidden) {
         return 'address hidden (grant pg_read_all_stats to see it)';
     return clientAddr ?? 'local socket';
 }
-/** The backend pid or pooler client id in a LoginSession's key. */
-const idOf = (s) => s.key.slice(s.key.lastIndexOf('#') + 1);
+/**
+ * The backend pid or pooler client id in a LoginSession's key. A backend's key also holds its
+ * backend_start (`pid@start`, so a reused pid is a new session), which is not part of its id.
+ */
+const idOf = (s) => {
+    const id = s.key.slice(s.key.lastIndexOf('#') + 1);
+    return s.where.startsWith('pooler ') ? id : id.split('@')[0];
+};
 /** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
 function describeLoginSessions(sessions, max = 10) {
     const shown = sessions.slice(0, max).map((s) => {
@@ -1160,7 +1166,7 @@ function describeSessions(sessions, login) {
 
 /***/ }),
 
-/***/ 7664:
+/***/ 781:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1343,11 +1349,11 @@ function describeWrittenBack(w) {
 
 /***/ }),
 
-/***/ 5388:
+/***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8525);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1198);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -1356,7 +1362,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1348:
+/***/ 2567:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1364,15 +1370,15 @@ __webpack_async_result__();
 /* harmony export */   o4: () => (/* binding */ parseConfig)
 /* harmony export */ });
 /* unused harmony exports PHASES, DEFAULTS */
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5474);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
-/* harmony import */ var _domain_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7664);
-/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5236);
-/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1002);
-/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8105);
-/* harmony import */ var _github_api_url_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8820);
-/* harmony import */ var _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1166);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7866);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1601);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(781);
+/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5585);
+/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(235);
+/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8122);
+/* harmony import */ var _github_api_url_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8543);
+/* harmony import */ var _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(3153);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1085);
 
 
 
@@ -1595,14 +1601,14 @@ function parseBoolean(text, input) {
 
 /***/ }),
 
-/***/ 5474:
+/***/ 1601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /**
@@ -1642,7 +1648,7 @@ function formatDuration(ms) {
 
 /***/ }),
 
-/***/ 8820:
+/***/ 8543:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1676,7 +1682,7 @@ function isLoopback(hostname) {
 
 /***/ }),
 
-/***/ 5236:
+/***/ 5585:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1685,7 +1691,7 @@ function isLoopback(hostname) {
 /* harmony export */   v4: () => (/* binding */ quoteIdent)
 /* harmony export */ });
 /* unused harmony export MAX_NAME_BYTES */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
 const MAX_NAME_BYTES = 63;
@@ -1726,7 +1732,7 @@ function quoteLiteral(value) {
 
 /***/ }),
 
-/***/ 1002:
+/***/ 235:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1734,10 +1740,10 @@ function quoteLiteral(value) {
 /* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
 /* harmony export */   TA: () => (/* binding */ splitUriList)
 /* harmony export */ });
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6878);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
-/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7070);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7866);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9757);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1085);
 /**
  * The `pgbouncer-urls` input: console URIs of the poolers in front of the
  * database. Pure parsing, apart from the console client, so that reading the
@@ -1784,7 +1790,7 @@ function parsePoolerUrls(text) {
 
 /***/ }),
 
-/***/ 8105:
+/***/ 8122:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1792,7 +1798,7 @@ function parsePoolerUrls(text) {
 /* harmony export */   nL: () => (/* binding */ secretNameProblem)
 /* harmony export */ });
 /* unused harmony export SECRET_OUTPUTS */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
 /**
  * The `github-secrets` input: which GitHub secrets receive which output. Pure,
  * and free of the GitHub client, so the config can use it at start-up.
@@ -1859,7 +1865,7 @@ function secretNameProblem(name) {
 
 /***/ }),
 
-/***/ 7971:
+/***/ 3028:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -2046,7 +2052,7 @@ function uriQuery(url) {
 
 /***/ }),
 
-/***/ 7866:
+/***/ 1085:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -2059,9 +2065,9 @@ function uriQuery(url) {
 /* harmony export */   yO: () => (/* binding */ clientConfig)
 /* harmony export */ });
 /* unused harmony export uriSecrets */
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6878);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(794);
-/* harmony import */ var _uri_params_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7971);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(984);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(241);
+/* harmony import */ var _uri_params_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3028);
 
 
 
@@ -2595,14 +2601,14 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 
 /***/ }),
 
-/***/ 6878:
+/***/ 984:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   qg: () => (/* binding */ parse)
 /* harmony export */ });
 /* unused harmony exports toClientConfig, parseIntoClientConfig */
-/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5632);
+/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6122);
 // ESM wrapper for pg-connection-string
 
 
@@ -2842,6 +2848,6 @@ const parseIntoClientConfig = _index_js__WEBPACK_IMPORTED_MODULE_0__.parseIntoCl
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(5388);
+/******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

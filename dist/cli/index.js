@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 8000:
+/***/ 7593:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -9,7 +9,7 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /* harmony export */   eb: () => (/* binding */ UsageError),
 /* harmony export */   pD: () => (/* binding */ envName)
 /* harmony export */ });
-/* harmony import */ var _inputs_generated_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5763);
+/* harmony import */ var _inputs_generated_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4022);
 /**
  * The command line: `pg-credential-rotation <phase> [--<input> <value>]…` plus the CLI's own
  * options. Every input of action.yml is a flag of the same name (CLI_INPUTS, generated from
@@ -119,15 +119,15 @@ function switchValue(name, text) {
 
 /***/ }),
 
-/***/ 8510:
+/***/ 7911:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   A: () => (/* binding */ BIN),
 /* harmony export */   W: () => (/* binding */ renderHelp)
 /* harmony export */ });
-/* harmony import */ var _args_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8000);
-/* harmony import */ var _inputs_generated_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5763);
+/* harmony import */ var _args_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7593);
+/* harmony import */ var _inputs_generated_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4022);
 /** `--help`: the phases and every flag with its default and phases, from action.yml (CLI_INPUTS). */
 
 
@@ -176,13 +176,13 @@ function wrap(text, indent) {
 
 /***/ }),
 
-/***/ 4081:
+/***/ 486:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8330);
-/* harmony import */ var _args_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8000);
-/* harmony import */ var _help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8510);
+/* harmony import */ var _args_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7593);
+/* harmony import */ var _help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7911);
 /**
  * The command-line entry (bin pg-credential-rotation, dist/cli.js). --help and --version
  * answer from this small module; the phases, pg and the rest load only for a run.
@@ -198,7 +198,7 @@ async function main(argv) {
     catch (e) {
         if (!(e instanceof _args_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb))
             throw e;
-        const { usageError } = await __nccwpck_require__.e(/* import() */ 717).then(__nccwpck_require__.bind(__nccwpck_require__, 8717));
+        const { usageError } = await __nccwpck_require__.e(/* import() */ 697).then(__nccwpck_require__.bind(__nccwpck_require__, 697));
         const phase = argv.find((a) => !a.startsWith('-')) ?? '';
         return usageError({ stdout: process.stdout, stderr: process.stderr, env: process.env }, phase, e.message, argv.includes('--json'));
     }
@@ -210,7 +210,7 @@ async function main(argv) {
         process.stdout.write((0,_help_js__WEBPACK_IMPORTED_MODULE_2__/* .renderHelp */ .W)(cmd.phase));
         return 0;
     }
-    const { runCommand } = await __nccwpck_require__.e(/* import() */ 717).then(__nccwpck_require__.bind(__nccwpck_require__, 8717));
+    const { runCommand } = await __nccwpck_require__.e(/* import() */ 697).then(__nccwpck_require__.bind(__nccwpck_require__, 697));
     return runCommand(cmd, { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }
 process.exitCode = await main(process.argv.slice(2));
@@ -220,7 +220,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5763:
+/***/ 4022:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -1022,6 +1022,6 @@ module.exports = {"rE":"1.0.0"};
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(4081);
+/******/ var __webpack_exports__ = __nccwpck_require__(486);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

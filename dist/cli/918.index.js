@@ -1,8 +1,8 @@
-export const id = 648;
-export const ids = [648];
+export const id = 918;
+export const ids = [918];
 export const modules = {
 
-/***/ 3355:
+/***/ 6774:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -17,7 +17,7 @@ const systemClock = {
 
 /***/ }),
 
-/***/ 5400:
+/***/ 9231:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -36,13 +36,13 @@ const silentReporter = { info() { }, warning() { }, debug() { }, secret() { } };
 
 /***/ }),
 
-/***/ 2631:
+/***/ 6906:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   Z: () => (/* binding */ retryWithBackoff)
 /* harmony export */ });
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3355);
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6774);
 
 /**
  * Runs fn until it succeeds, waiting between attempts with exponential backoff
@@ -77,7 +77,7 @@ async function retryWithBackoff(fn, opts = {}) {
 
 /***/ }),
 
-/***/ 9648:
+/***/ 1918:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -86,14 +86,14 @@ __webpack_require__.d(__webpack_exports__, {
   runPhase: () => (/* binding */ runPhase)
 });
 
-// EXTERNAL MODULE: ../../main/node_modules/pg/esm/index.mjs
-var esm = __webpack_require__(8995);
+// EXTERNAL MODULE: ./node_modules/pg/esm/index.mjs
+var esm = __webpack_require__(3849);
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __webpack_require__(794);
+var errors = __webpack_require__(241);
 // EXTERNAL MODULE: ./src/domain/escape.ts
-var domain_escape = __webpack_require__(7070);
+var domain_escape = __webpack_require__(9757);
 // EXTERNAL MODULE: ./src/domain/state.ts
-var domain_state = __webpack_require__(7664);
+var domain_state = __webpack_require__(781);
 ;// CONCATENATED MODULE: ./src/postgres/statements.ts
 
 
@@ -853,8 +853,8 @@ class AuthGuard {
     }
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/pg-connection-string/esm/index.mjs
-var pg_connection_string_esm = __webpack_require__(6878);
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+var pg_connection_string_esm = __webpack_require__(984);
 ;// CONCATENATED MODULE: ./src/postgres/tls.ts
 
 const TLS_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl', 'sslnegotiation'];
@@ -936,9 +936,9 @@ function isLocal(host) {
 }
 
 // EXTERNAL MODULE: ./src/postgres/uri-params.ts
-var uri_params = __webpack_require__(7971);
+var uri_params = __webpack_require__(3028);
 // EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __webpack_require__(7866);
+var urls = __webpack_require__(1085);
 ;// CONCATENATED MODULE: ./src/postgres/db.ts
 
 
@@ -1465,7 +1465,7 @@ function describeHolder(h) {
     const since = h.since ? `, since ${h.since}` : ', since: hidden (pg_read_all_stats shows it)';
     return `pid ${h.pid} (role "${(0,domain_escape/* oneLine */.TN)(h.role ?? '?')}", application "${(0,domain_escape/* oneLine */.TN)(h.application_name)}"${since}; ${h.modes})`;
 }
-/** Every session holding the lock is one of the login's that the phase disables: `pids` may be ended. */
+/** Sessions of the login that the phase disables hold a lock the phase waited for: `pids` may be ended. */
 class OwnLoginHoldsLock extends errors/* DatabaseError */.a$ {
     login;
     pids;
@@ -1504,8 +1504,12 @@ async function withLockHolders(client, e, roles, own) {
             : e.hint;
     // The message ends with its hint: the holders go between the two.
     const base = e.hint && e.message.endsWith(` ${e.hint}`) ? e.message.slice(0, -e.hint.length - 1) : e.message;
-    if (own && holders.length && holders.every((h) => h.role === own.login)) {
-        const pids = holders.map((h) => h.pid);
+    // Sessions of the login this phase disables are ended even when others hold locks on the role
+    // catalogs too (a phase of another family, say, which is not what blocks this one): ending them
+    // is what terminate asks for anyway; a retry that still waits fails naming who holds it then.
+    const mine = own ? holders.filter((h) => h.role === own.login) : [];
+    if (own && mine.length) {
+        const pids = mine.map((h) => h.pid);
         const them = pids.length === 1 ? 'it' : 'them';
         return new OwnLoginHoldsLock(`${base} ${found}`, `pid ${pids.join(', ')} ${pids.length === 1 ? 'is a session' : 'are sessions'} of "${(0,domain_escape/* oneLine */.TN)(own.login)}", the login this phase disables (not a phase of this action, whatever its application name says): a login may alter its own row, or the group's as the group, and keep it locked in an open transaction. ${own.remedy}: ${them} ${pids.length === 1 ? 'is' : 'are'} ended and the phase retried once.`, e.code ?? '55P03', own.login, pids);
     }
@@ -1513,7 +1517,7 @@ async function withLockHolders(client, e, roles, own) {
 }
 
 // EXTERNAL MODULE: ./src/crypto/limits.ts
-var limits = __webpack_require__(1166);
+var limits = __webpack_require__(3153);
 ;// CONCATENATED MODULE: ./src/crypto/password.ts
 
 
@@ -1532,9 +1536,9 @@ function generatePassword(length) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/names.ts
-var names = __webpack_require__(5236);
+var names = __webpack_require__(5585);
 // EXTERNAL MODULE: ./src/domain/family.ts
-var family = __webpack_require__(8285);
+var family = __webpack_require__(5218);
 ;// CONCATENATED MODULE: ./src/domain/plan.ts
 
 
@@ -2067,7 +2071,7 @@ function sameLogins(a, b) {
 }
 
 // EXTERNAL MODULE: ./src/domain/retry.ts
-var retry = __webpack_require__(2631);
+var retry = __webpack_require__(6906);
 ;// CONCATENATED MODULE: ./src/postgres/apply.ts
 
 
@@ -2847,9 +2851,9 @@ function clientsToKill(readings, login, supports) {
 }
 
 // EXTERNAL MODULE: ./src/domain/clock.ts
-var domain_clock = __webpack_require__(3355);
+var domain_clock = __webpack_require__(6774);
 // EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __webpack_require__(1002);
+var pooler_urls = __webpack_require__(235);
 ;// CONCATENATED MODULE: ./src/postgres/poolers.ts
 /**
  * Connection poolers in front of the database (PgBouncer, or a pooler whose
@@ -3631,7 +3635,7 @@ function abortNext(login) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/config.ts
-var config = __webpack_require__(1348);
+var config = __webpack_require__(2567);
 ;// CONCATENATED MODULE: ./src/github/writeback.ts
 /** GitHub requests made while the family lock is held: 10 s each, one retry. */
 const UNDER_LOCK = { requestTimeoutMs: 10_000, retryDelaysMs: [1000] };
@@ -3645,7 +3649,7 @@ async function writeBack(cfg, creds, deps, limits = {}) {
     const gh = cfg.github;
     if (!gh)
         return [];
-    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(109), __webpack_require__.e(427)]).then(__webpack_require__.bind(__webpack_require__, 5427));
+    const { writeSecrets } = await Promise.all(/* import() */[__webpack_require__.e(71), __webpack_require__.e(298)]).then(__webpack_require__.bind(__webpack_require__, 298));
     const value = {
         username: creds.username,
         password: creds.password,
@@ -4926,7 +4930,7 @@ function unseal(cfg, reporter) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/duration.ts
-var duration = __webpack_require__(5474);
+var duration = __webpack_require__(1601);
 ;// CONCATENATED MODULE: ./src/phase-support/sessions.ts
 /** Sessions of the family's logins across the primary and every replica, and ending them. */
 
@@ -5026,7 +5030,7 @@ function closeAdvice(pooled, outgoing) {
 }
 
 // EXTERNAL MODULE: ./src/domain/reporter.ts
-var reporter = __webpack_require__(5400);
+var reporter = __webpack_require__(9231);
 ;// CONCATENATED MODULE: ./src/phases/verify-drain.ts
 
 

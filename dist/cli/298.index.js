@@ -1,8 +1,8 @@
-export const id = 427;
-export const ids = [427];
+export const id = 298;
+export const ids = [298];
 export const modules = {
 
-/***/ 5427:
+/***/ 298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -15,10 +15,10 @@ export const modules = {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3136);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_url__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _domain_reporter_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5400);
-/* harmony import */ var _domain_retry_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(2631);
-/* harmony import */ var _inputs_secret_map_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8105);
-/* harmony import */ var _inputs_github_api_url_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8820);
+/* harmony import */ var _domain_reporter_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(9231);
+/* harmony import */ var _domain_retry_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(6906);
+/* harmony import */ var _inputs_secret_map_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(8122);
+/* harmony import */ var _inputs_github_api_url_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8543);
 /**
  * Writes the new credentials back to GitHub as repository or environment secrets.
  *
@@ -104,7 +104,7 @@ async function connect(opts, request) {
     const redact = redactor([opts.token, ...request.entries.map(([, v]) => v)]);
     const { env } = request;
     const sodium = await loadSodium();
-    const { getOctokit } = await __webpack_require__.e(/* import() */ 587).then(__webpack_require__.bind(__webpack_require__, 8587));
+    const { getOctokit } = await __webpack_require__.e(/* import() */ 413).then(__webpack_require__.bind(__webpack_require__, 2413));
     const octokit = getOctokit(opts.token, {
         baseUrl: request.baseUrl,
         userAgent: 'pg-credential-rotation',
@@ -286,7 +286,7 @@ async function loadSodium() {
         try {
             // The bundler's require, on purpose: createRequire would load from a node_modules the bundle does not have.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            sodium = __webpack_require__(8109);
+            sodium = __webpack_require__(7071);
         }
         finally {
             if (provided)

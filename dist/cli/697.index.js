@@ -1,8 +1,8 @@
-export const id = 717;
-export const ids = [717];
+export const id = 697;
+export const ids = [697];
 export const modules = {
 
-/***/ 5632:
+/***/ 6122:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -246,7 +246,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 8717:
+/***/ 697:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -259,15 +259,15 @@ __webpack_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: EXIT
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __webpack_require__(794);
+var errors = __webpack_require__(241);
 // EXTERNAL MODULE: ./src/cli/help.ts
-var help = __webpack_require__(8510);
+var help = __webpack_require__(7911);
 // EXTERNAL MODULE: ./src/inputs/config.ts
-var config = __webpack_require__(1348);
+var config = __webpack_require__(2567);
 // EXTERNAL MODULE: ./src/cli/args.ts
-var args = __webpack_require__(8000);
+var args = __webpack_require__(7593);
 // EXTERNAL MODULE: ./src/cli/inputs.generated.ts
-var inputs_generated = __webpack_require__(5763);
+var inputs_generated = __webpack_require__(4022);
 ;// CONCATENATED MODULE: ./src/cli/inputs.ts
 /**
  * Flags and environment to the Config the action builds: the same parser (parseConfig), so
@@ -355,9 +355,9 @@ function jsonLine(result) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/pooler-urls.ts
-var pooler_urls = __webpack_require__(1002);
+var pooler_urls = __webpack_require__(235);
 // EXTERNAL MODULE: ./src/postgres/urls.ts
-var urls = __webpack_require__(7866);
+var urls = __webpack_require__(1085);
 ;// CONCATENATED MODULE: ./src/cli/mask.ts
 /**
  * What a person must not see unless they ask. Two kinds of secret:
@@ -417,9 +417,9 @@ function maskConnectionSecrets(masker, read, env) {
 }
 
 // EXTERNAL MODULE: ./src/domain/family.ts
-var family = __webpack_require__(8285);
+var family = __webpack_require__(5218);
 // EXTERNAL MODULE: ./src/domain/state.ts
-var state = __webpack_require__(7664);
+var state = __webpack_require__(781);
 ;// CONCATENATED MODULE: ./src/domain/story.ts
 const IDENT = '"((?:[^"]|"")*)"';
 const unquote = (s) => `"${s.replace(/""/g, '"')}"`;
@@ -517,7 +517,7 @@ function outcome(r) {
 }
 
 // EXTERNAL MODULE: ./src/domain/escape.ts
-var domain_escape = __webpack_require__(7070);
+var domain_escape = __webpack_require__(9757);
 ;// CONCATENATED MODULE: ./src/cli/reporter.ts
 /**
  * The terminal's Reporter: what the core says goes to stderr (stdout is the result's), each
@@ -766,7 +766,7 @@ async function runCommand(cmd, io) {
         reporter.warning(w);
     try {
         // Loaded after the inputs are valid: a usage error never loads pg or the phases.
-        const { runPhase } = await Promise.all(/* import() */[__webpack_require__.e(995), __webpack_require__.e(648)]).then(__webpack_require__.bind(__webpack_require__, 9648));
+        const { runPhase } = await Promise.all(/* import() */[__webpack_require__.e(849), __webpack_require__.e(918)]).then(__webpack_require__.bind(__webpack_require__, 1918));
         const result = await runPhase(cfg, { reporter });
         reporter.finish();
         io.stdout.write(cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose));
@@ -800,7 +800,7 @@ function usageError(io, phase, message, json, masker = new Masker(false)) {
 
 /***/ }),
 
-/***/ 1166:
+/***/ 3153:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -818,7 +818,7 @@ const SEAL_KEY_MIN_LENGTH = 16;
 
 /***/ }),
 
-/***/ 794:
+/***/ 241:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -891,7 +891,7 @@ function wasCommitted(e) {
 
 /***/ }),
 
-/***/ 7070:
+/***/ 9757:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -984,7 +984,7 @@ function markdownCode(text, inTable = false) {
 
 /***/ }),
 
-/***/ 8285:
+/***/ 5218:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -996,7 +996,7 @@ function markdownCode(text, inTable = false) {
 /* harmony export */   oL: () => (/* binding */ describeForeignGrantee),
 /* harmony export */   yJ: () => (/* binding */ sessionCount)
 /* harmony export */ });
-/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7070);
+/* harmony import */ var _escape_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9757);
 
 /** Where a session comes from, never invented: a hidden address is not a local socket. */
 function describeAddr(clientAddr, hidden) {
@@ -1004,8 +1004,14 @@ function describeAddr(clientAddr, hidden) {
         return 'address hidden (grant pg_read_all_stats to see it)';
     return clientAddr ?? 'local socket';
 }
-/** The backend pid or pooler client id in a LoginSession's key. */
-const idOf = (s) => s.key.slice(s.key.lastIndexOf('#') + 1);
+/**
+ * The backend pid or pooler client id in a LoginSession's key. A backend's key also holds its
+ * backend_start (`pid@start`, so a reused pid is a new session), which is not part of its id.
+ */
+const idOf = (s) => {
+    const id = s.key.slice(s.key.lastIndexOf('#') + 1);
+    return s.where.startsWith('pooler ') ? id : id.split('@')[0];
+};
 /** "primary pid 4242 (database appdb, application 'api', from 10.0.0.5); pooler 127.0.0.1:6432 client 7 (...)" */
 function describeLoginSessions(sessions, max = 10) {
     const shown = sessions.slice(0, max).map((s) => {
@@ -1061,7 +1067,7 @@ function describeSessions(sessions, login) {
 
 /***/ }),
 
-/***/ 7664:
+/***/ 781:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1244,7 +1250,7 @@ function describeWrittenBack(w) {
 
 /***/ }),
 
-/***/ 1348:
+/***/ 2567:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1252,15 +1258,15 @@ function describeWrittenBack(w) {
 /* harmony export */   o4: () => (/* binding */ parseConfig)
 /* harmony export */ });
 /* unused harmony exports PHASES, DEFAULTS */
-/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5474);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(794);
-/* harmony import */ var _domain_state_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7664);
-/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5236);
-/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1002);
-/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8105);
-/* harmony import */ var _github_api_url_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8820);
-/* harmony import */ var _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(1166);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7866);
+/* harmony import */ var _duration_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1601);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(241);
+/* harmony import */ var _domain_state_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(781);
+/* harmony import */ var _names_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(5585);
+/* harmony import */ var _pooler_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(235);
+/* harmony import */ var _secret_map_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8122);
+/* harmony import */ var _github_api_url_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(8543);
+/* harmony import */ var _crypto_limits_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3153);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(1085);
 
 
 
@@ -1483,14 +1489,14 @@ function parseBoolean(text, input) {
 
 /***/ }),
 
-/***/ 5474:
+/***/ 1601:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   E: () => (/* binding */ parseDuration),
 /* harmony export */   a: () => (/* binding */ formatDuration)
 /* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(241);
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /**
@@ -1530,7 +1536,7 @@ function formatDuration(ms) {
 
 /***/ }),
 
-/***/ 8820:
+/***/ 8543:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1564,7 +1570,7 @@ function isLoopback(hostname) {
 
 /***/ }),
 
-/***/ 5236:
+/***/ 5585:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1573,7 +1579,7 @@ function isLoopback(hostname) {
 /* harmony export */   v4: () => (/* binding */ quoteIdent)
 /* harmony export */ });
 /* unused harmony export MAX_NAME_BYTES */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(241);
 
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes. */
 const MAX_NAME_BYTES = 63;
@@ -1614,7 +1620,7 @@ function quoteLiteral(value) {
 
 /***/ }),
 
-/***/ 1002:
+/***/ 235:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1622,10 +1628,10 @@ function quoteLiteral(value) {
 /* harmony export */   H0: () => (/* binding */ POOLER_INPUT),
 /* harmony export */   TA: () => (/* binding */ splitUriList)
 /* harmony export */ });
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6878);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(794);
-/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7070);
-/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(7866);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(984);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(241);
+/* harmony import */ var _domain_escape_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(9757);
+/* harmony import */ var _postgres_urls_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1085);
 /**
  * The `pgbouncer-urls` input: console URIs of the poolers in front of the
  * database. Pure parsing, apart from the console client, so that reading the
@@ -1672,7 +1678,7 @@ function parsePoolerUrls(text) {
 
 /***/ }),
 
-/***/ 8105:
+/***/ 8122:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1680,7 +1686,7 @@ function parsePoolerUrls(text) {
 /* harmony export */   nL: () => (/* binding */ secretNameProblem)
 /* harmony export */ });
 /* unused harmony export SECRET_OUTPUTS */
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(794);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(241);
 /**
  * The `github-secrets` input: which GitHub secrets receive which output. Pure,
  * and free of the GitHub client, so the config can use it at start-up.
@@ -1747,7 +1753,7 @@ function secretNameProblem(name) {
 
 /***/ }),
 
-/***/ 7971:
+/***/ 3028:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1934,7 +1940,7 @@ function uriQuery(url) {
 
 /***/ }),
 
-/***/ 7866:
+/***/ 1085:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -1947,9 +1953,9 @@ function uriQuery(url) {
 /* harmony export */   yO: () => (/* binding */ clientConfig)
 /* harmony export */ });
 /* unused harmony export maskUriSecrets */
-/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6878);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(794);
-/* harmony import */ var _uri_params_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7971);
+/* harmony import */ var pg_connection_string__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(984);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(241);
+/* harmony import */ var _uri_params_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3028);
 
 
 
@@ -2217,14 +2223,14 @@ function urlParts(url) {
 
 /***/ }),
 
-/***/ 6878:
+/***/ 984:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   qg: () => (/* binding */ parse)
 /* harmony export */ });
 /* unused harmony exports toClientConfig, parseIntoClientConfig */
-/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(5632);
+/* harmony import */ var _index_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6122);
 // ESM wrapper for pg-connection-string
 
 
