@@ -2,21 +2,42 @@
 import type { Config } from '../inputs/config.js'
 import { oneLine } from '../domain/escape.js'
 import { close, connect, type Client } from '../postgres/db.js'
-import { WHO_AM_I } from '../postgres/statements.js'
+import { BACKEND_LISTED, CLEAR_STATS_SNAPSHOT, WHO_AM_I } from '../postgres/statements.js'
 import type { ConnectionTarget } from '../postgres/urls.js'
 import type { Replicas } from '../postgres/replicas.js'
+
+/** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
+const CHECK_GONE_MS = 2000
+
+/**
+ * The check's backend exits asynchronously after the disconnect: until it has, it counts as a
+ * session of the new login (abort right after open would refuse: "a deploy already uses it").
+ * Waits, on the admin connection, until it is no longer listed (or CHECK_GONE_MS passed).
+ */
+async function waitCheckGone(admin: Client, pid: number): Promise<void> {
+  const end = Date.now() + CHECK_GONE_MS
+  for (;;) {
+    await admin.query(CLEAR_STATS_SNAPSHOT)
+    if (!(await admin.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 /**
  * Logs in as the login with its new password; returns what is wrong, or null.
  * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
+ * With `admin` (the admin connection, on the same server), returns only once the check's own
+ * session is gone from pg_stat_activity, so it never counts as a session of the login.
  */
 export async function checkLogin(
   cfg: Config,
   login: string,
   password: string,
   on?: { target: ConnectionTarget; where: string },
+  admin?: Client,
 ): Promise<string | null> {
   let c: Client | null = null
+  let pid: number | null = null
   const where = on ? ` on ${on.where}` : ''
   try {
     // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
@@ -28,6 +49,7 @@ export async function checkLogin(
       asLogin: true,
     })
     const row = (await c.query(WHO_AM_I)).rows[0]
+    pid = row.pid
     if (row.current_user !== cfg.group) {
       return `Logged in as "${login}"${where}, but current_user is "${oneLine(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`
     }
@@ -36,6 +58,7 @@ export async function checkLogin(
     return `Logging in as "${login}" with the new password${where} failed: ${(e as Error).message}`
   } finally {
     await close(c)
+    if (admin && pid !== null) await waitCheckGone(admin, pid).catch(() => {})
   }
 }
 

@@ -242,7 +242,11 @@ SELECT pg_catalog.current_database() AS database,
  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`
 
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
-export const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user'
+export const WHO_AM_I =
+  'SELECT current_user AS current_user, session_user AS session_user, pg_catalog.pg_backend_pid() AS pid'
+
+/** After the login check disconnected: is its backend still listed (it exits asynchronously)? Run after CLEAR_STATS_SNAPSHOT. */
+export const BACKEND_LISTED = 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1) AS listed'
 
 // ---- replicas (replica-urls) ------------------------------------------------
 

@@ -26,6 +26,22 @@ describe.each(servers())('PostgreSQL $major: open', (server) => {
     expect(await loginError(server, `${role}_a`, s.outputs.password!)).toBeNull()
   })
 
+  it("open returns only once its login check's session is gone: the incoming login has no session, so an abort right after it is not refused", async () => {
+    for (let i = 0; i < 5; i++) {
+      const role = familyName()
+      await phase(server, { phase: 'setup', role })
+      const o = await phase(server, { phase: 'open', role })
+      const n = await withAdmin(
+        server,
+        async (c) =>
+          (await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [o.outputs.username]))
+            .rows[0].n,
+      )
+      expect(n).toBe(0)
+      await phase(server, { phase: 'abort', role })
+    }
+  })
+
   it('open refuses when a rotation opened by another workflow run is open, and changes nothing', async () => {
     const role = familyName()
     await phase(server, { phase: 'setup', role })
