@@ -312,7 +312,9 @@ SELECT pg_catalog.current_database() AS database,
   LEFT JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) n.nspowner
  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`;
 /** Run by the incoming login right after open, to prove its credentials and SET role default. */
-const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user';
+const WHO_AM_I = 'SELECT current_user AS current_user, session_user AS session_user, pg_catalog.pg_backend_pid() AS pid';
+/** After the login check disconnected: is its backend still listed (it exits asynchronously)? Run after CLEAR_STATS_SNAPSHOT. */
+const BACKEND_LISTED = 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1) AS listed';
 // ---- replicas (replica-urls) ------------------------------------------------
 /** On a replica, before any change: it must be a standby (a primary never replays the phase's commit). */
 const IS_STANDBY = 'SELECT pg_catalog.pg_is_in_recovery() AS standby';
@@ -3704,12 +3706,31 @@ async function recordWriteBack(session, group, rotationId, record) {
 
 
 
+/** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
+const CHECK_GONE_MS = 2000;
+/**
+ * The check's backend exits asynchronously after the disconnect: until it has, it counts as a
+ * session of the new login (abort right after open would refuse: "a deploy already uses it").
+ * Waits, on the admin connection, until it is no longer listed (or CHECK_GONE_MS passed).
+ */
+async function waitCheckGone(admin, pid) {
+    const end = Date.now() + CHECK_GONE_MS;
+    for (;;) {
+        await admin.query(CLEAR_STATS_SNAPSHOT);
+        if (!(await admin.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end)
+            return;
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
 /**
  * Logs in as the login with its new password; returns what is wrong, or null.
  * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
+ * With `admin` (the admin connection, on the same server), returns only once the check's own
+ * session is gone from pg_stat_activity, so it never counts as a session of the login.
  */
-async function checkLogin(cfg, login, password, on) {
+async function checkLogin(cfg, login, password, on, admin) {
     let c = null;
+    let pid = null;
     const where = on ? ` on ${on.where}` : '';
     try {
         // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
@@ -3721,6 +3742,7 @@ async function checkLogin(cfg, login, password, on) {
             asLogin: true,
         });
         const row = (await c.query(WHO_AM_I)).rows[0];
+        pid = row.pid;
         if (row.current_user !== cfg.group) {
             return `Logged in as "${login}"${where}, but current_user is "${(0,domain_escape/* oneLine */.TN)(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`;
         }
@@ -3731,6 +3753,8 @@ async function checkLogin(cfg, login, password, on) {
     }
     finally {
         await db_close(c);
+        if (admin && pid !== null)
+            await waitCheckGone(admin, pid).catch(() => { });
     }
 }
 /** The login check on every replica (after they replayed the commit); the problems found, one per replica. */
@@ -4197,7 +4221,7 @@ async function open_open(cfg, deps) {
     const committed = `Committed: rotation ${rotation.id} is open and "${incoming}" has LOGIN and a new password, which this step did not report`;
     // Nothing is reported before the login check passed on the primary and on every replica, after they replayed the commit.
     const replayed = await afterCommit(committed, async () => {
-        let problem = await checkLogin(cfg, incoming, password);
+        let problem = await checkLogin(cfg, incoming, password, undefined, deps.session.client);
         let notes = [];
         if (!problem && deps.replicas.count) {
             notes = await waitForReplicas(cfg, deps, OPEN_NEXT);
@@ -4272,7 +4296,7 @@ async function reemit(cfg, deps, plan) {
         deps.reporter.secret(creds.userlist);
         notes.push('pgbouncer-userlist: emitted again as the first attempt sealed it.');
     }
-    const problem = await checkLogin(cfg, creds.username, creds.password);
+    const problem = await checkLogin(cfg, creds.username, creds.password, undefined, deps.session.client);
     if (problem) {
         throw new errors/* DatabaseError */.a$(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.');
     }
