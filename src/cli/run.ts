@@ -41,7 +41,7 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
     const result = await runPhase(cfg, { reporter })
     reporter.finish()
     io.stdout.write(
-      cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose),
+      cmd.json ? jsonLine(jsonResult(result, masker)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose),
     )
     if (!result.failure) return EXIT.ok
     reporter.error(result.failure)
