@@ -2,9 +2,12 @@
  * --json: one object on stdout for a pipeline, everything the action's outputs give:
  *   {"phase", "ok", "outputs": {<action output name>: value}, "changes", "notes", "error"}
  * Outputs keep their JSON types (remaining-connections a number, drained a boolean, status
- * an object). Secrets are included: the caller asked for them.
+ * an object). Secrets are included: the caller asked for them. `error` is text for a person,
+ * masked as the terminal masks it (connection secrets always, issued credentials unless
+ * --show-secrets), whether the phase returned its failure or threw it.
  */
 import { OUTPUT_NAMES, STATUS_OUTPUT, type PhaseOutputs, type PhaseResult } from '../domain/result.js'
+import type { Masker } from './mask.js'
 
 export interface JsonResult {
   phase: string
@@ -15,12 +18,19 @@ export interface JsonResult {
   error: string | null
 }
 
-export function jsonResult(r: PhaseResult): JsonResult {
+export function jsonResult(r: PhaseResult, masker: Masker): JsonResult {
   const outputs: Record<string, unknown> = {}
   for (const [field, name] of Object.entries(OUTPUT_NAMES) as [keyof PhaseOutputs, string][])
     if (r.outputs[field] !== undefined) outputs[name] = r.outputs[field]
   if (r.status) outputs[STATUS_OUTPUT] = r.status
-  return { phase: r.phase, ok: !r.failure, outputs, changes: r.changes, notes: r.notes, error: r.failure ?? null }
+  return {
+    phase: r.phase,
+    ok: !r.failure,
+    outputs,
+    changes: r.changes,
+    notes: r.notes,
+    error: r.failure === undefined ? null : masker.mask(r.failure),
+  }
 }
 
 /** A phase that failed (or a command line refused) before it had a result. */

@@ -4,7 +4,8 @@
  *   form they can take, PGPASSWORD, seal-key, github-token): always shown as ***;
  * - the credentials a phase issues (registered through Reporter.secret: the new password and
  *   the database-url holding it): shown as *** unless --show-secrets.
- * The JSON output is not masked: the caller asked for it, and it goes to a pipe.
+ * The JSON output's values are not masked: the caller asked for them, and they go to a pipe; its
+ * `error` (text for a person) is masked as the terminal is.
  */
 import { splitUriList } from '../inputs/pooler-urls.js'
 import type { InputReader } from '../inputs/config.js'

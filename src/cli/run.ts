@@ -6,7 +6,7 @@
  */
 import { InputError, wasCommitted } from '../domain/errors.js'
 import type { Config } from '../inputs/config.js'
-import type { RunCommand } from './args.js'
+import { UsageError, type RunCommand } from './args.js'
 import { BIN } from './help.js'
 import { cliConfig, inputReader, unusedInputs } from './inputs.js'
 import { jsonFailure, jsonLine, jsonResult } from './json.js'
@@ -31,6 +31,7 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
   try {
     cfg = cliConfig(cmd, io.env)
   } catch (e) {
+    if (e instanceof UsageError) return usageError(io, cmd.phase, e.message, cmd.json, masker)
     if (!(e instanceof InputError)) throw e
     return usageError(io, cmd.phase, `--${e.input}: ${e.message.replace(/^input '[^']*': /, '')}`, cmd.json, masker)
   }
@@ -41,7 +42,7 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
     const result = await runPhase(cfg, { reporter })
     reporter.finish()
     io.stdout.write(
-      cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose),
+      cmd.json ? jsonLine(jsonResult(result, masker)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose),
     )
     if (!result.failure) return EXIT.ok
     reporter.error(result.failure)
