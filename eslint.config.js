@@ -24,6 +24,12 @@ export default tseslint.config(
     },
   },
   {
+    // The action's entry is CommonJS (see its header): it requires the adapter.
+    files: ['src/index.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/action/**', 'src/github/**'],
     rules: { 'no-restricted-imports': 'off' },
   },

@@ -4,7 +4,8 @@
  * `npm run build` (after tsc): bundles both front doors with ncc, so neither needs
  * node_modules at run time:
  *
- *   dist/index.js (+ chunks)      the GitHub Action (action.yml runs it)
+ *   dist/index.js (+ chunks)      the GitHub Action (action.yml runs it), CommonJS
+ *   dist/package.json             {"type":"commonjs"}: the action's files are CommonJS
  *   dist/cli/index.js (+ chunks)  the command-line tool
  *   dist/cli.js                   its executable entry, package.json's "bin"
  *
@@ -14,7 +15,7 @@
  * built before the CLI goes into its subdirectory.
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -22,10 +23,14 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const NCC = join(root, 'node_modules', '.bin', 'ncc')
 const FLAGS = ['--license', 'licenses.txt', '--target', 'es2022']
 
-/** The bin: a file of its own so that it carries the shebang and the executable bit. */
+/**
+ * The bin: a file of its own so that it carries the shebang and the executable bit.
+ * CommonJS like the rest of dist/ (dist/package.json); the CLI itself is an ES module
+ * (dist/cli/package.json), loaded with import().
+ */
 export const CLI_SHIM = `#!/usr/bin/env node
 // pg-credential-rotation: the command-line tool (package.json "bin"), bundled in dist/cli/.
-import './cli/index.js'
+import('./cli/index.js')
 `
 
 /** @param {string} entry @param {string} dir */
@@ -42,9 +47,25 @@ export function buildCli(out) {
   writeFileSync(join(out, 'cli.js'), CLI_SHIM, { mode: 0o755 })
 }
 
+/**
+ * The action, as CommonJS: ncc bundles a `.cjs` entry as CommonJS into index.cjs and
+ * chunks named `<id>.index.cjs.js`. The entry is renamed to index.js (the path action.yml
+ * and every workflow run), and dist/package.json makes Node read dist/*.js as CommonJS
+ * (the project's own package.json says "module"). Chunks are loaded by their own names,
+ * which the rename does not touch.
+ * @param {string} out
+ */
+export function buildAction(out) {
+  ncc('src/index.cjs', out)
+  renameSync(join(out, 'index.cjs'), join(out, 'index.js'))
+  writeFileSync(join(out, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`)
+  const leftover = readdirSync(out).filter((f) => f.endsWith('.mjs'))
+  if (leftover.length) throw new Error(`ncc emitted ES modules for a CommonJS entry: ${leftover.join(', ')}`)
+}
+
 /** Both front doors. @param {string} out */
 export function build(out) {
-  ncc('src/index.ts', out)
+  buildAction(out)
   buildCli(out)
 }
 

@@ -13,11 +13,55 @@
  * cold start that is ~25 ms of Node's own). The job summary is appended as
  * lib/summary.js's `summary.addRaw(markdown).write()` does, without loading
  * summary.js (it loads fs/promises, another ~3 ms with its own chunk).
+ *
+ * Lines go to file descriptor 1 with fs.writeSync instead of process.stdout: creating
+ * process.stdout on the runner's pipe sets up a net.Socket and its stream machinery,
+ * about 2 ms of every run (docs/benchmarks.md). The text is byte for byte what
+ * lib/command.js's issueCommand writes (the tests compare them).
  */
-import { accessSync, appendFileSync, constants, existsSync } from 'node:fs'
+import fs from 'node:fs'
 import { EOL } from 'node:os'
-import { issueCommand } from '../../node_modules/@actions/core/lib/command.js'
 import { toCommandValue } from '../../node_modules/@actions/core/lib/utils.js'
+
+/** A short wait while the reader drains a full pipe; nothing else runs in the meantime. */
+const PIPE_FULL_WAIT_MS = 1
+
+/**
+ * Writes all of `text` to file descriptor 1, in order with every earlier line. A full
+ * non-blocking pipe (EAGAIN) is waited out, never dropped: a line may be an
+ * ::add-mask:: that must reach the runner before the secret does.
+ */
+export function writeStdout(text: string): void {
+  const bytes = Buffer.from(text, 'utf8')
+  let written = 0
+  while (written < bytes.length) {
+    try {
+      written += fs.writeSync(1, bytes, written, bytes.length - written)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PIPE_FULL_WAIT_MS)
+    }
+  }
+}
+
+/** lib/command.js issueCommand: `::name key=value,...::message`, escaped as there. */
+function issueCommand(command: string, properties: Record<string, string>, message: string): void {
+  const props = Object.entries(properties)
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k}=${escapeProperty(v)}`)
+    .join(',')
+  writeStdout(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`)
+}
+
+/** lib/command.js escapeData. */
+function escapeData(s: string): string {
+  return toCommandValue(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
+}
+
+/** lib/command.js escapeProperty. */
+function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C')
+}
 
 /** lib/summary.js SUMMARY_ENV_VAR. */
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY'
@@ -31,25 +75,28 @@ export function appendSummary(markdown: string): void {
     )
   }
   try {
-    accessSync(pathFromEnv, constants.R_OK | constants.W_OK)
+    fs.accessSync(pathFromEnv, fs.constants.R_OK | fs.constants.W_OK)
   } catch {
     throw new Error(
       `Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`,
     )
   }
-  appendFileSync(pathFromEnv, markdown, { encoding: 'utf8' })
+  fs.appendFileSync(pathFromEnv, markdown, { encoding: 'utf8' })
 }
 
-/** lib/file-command.js issueFileCommand. */
-function issueFileCommand(command: string, message: string): void {
+/**
+ * lib/file-command.js issueFileCommand, for several messages at once: the file gets
+ * what one issueFileCommand per message would append, in one write.
+ */
+function issueFileCommand(command: string, messages: string[]): void {
   const filePath = process.env[`GITHUB_${command}`]
   if (!filePath) {
     throw new Error(`Unable to find environment variable for file command ${command}`)
   }
-  if (!existsSync(filePath)) {
+  if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`)
   }
-  appendFileSync(filePath, `${toCommandValue(message)}${EOL}`, {
+  fs.appendFileSync(filePath, messages.map((m) => `${toCommandValue(m)}${EOL}`).join(''), {
     encoding: 'utf8',
   })
 }
@@ -76,16 +123,26 @@ export function setSecret(secret: string): void {
 }
 
 export function setOutput(name: string, value: string): void {
+  setOutputs([[name, value]])
+}
+
+/** setOutput for each pair, in order, with one append to GITHUB_OUTPUT for all of them. */
+export function setOutputs(outputs: [name: string, value: string][]): void {
   if (process.env['GITHUB_OUTPUT']) {
-    issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value))
+    issueFileCommand(
+      'OUTPUT',
+      outputs.map(([name, value]) => prepareKeyValueMessage(name, value)),
+    )
     return
   }
-  process.stdout.write(EOL)
-  issueCommand('set-output', { name }, toCommandValue(value))
+  for (const [name, value] of outputs) {
+    writeStdout(EOL)
+    issueCommand('set-output', { name }, toCommandValue(value))
+  }
 }
 
 export function info(message: string): void {
-  process.stdout.write(message + EOL)
+  writeStdout(message + EOL)
 }
 
 export function debug(message: string): void {

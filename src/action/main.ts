@@ -95,15 +95,17 @@ function maskConnectionSecrets(): void {
 
 function setOutputs(r: PhaseResult): void {
   // Secrets were registered with core.setSecret by the phase before they existed anywhere else.
+  const outputs: [string, string][] = []
   for (const [field, name] of Object.entries(OUTPUT_NAMES) as [keyof PhaseOutputs, string][]) {
     const value = r.outputs[field]
-    if (value !== undefined) core.setOutput(name, String(value))
+    if (value !== undefined) outputs.push([name, String(value)])
   }
   if (r.status) {
     const json = JSON.stringify(r.status)
-    core.setOutput(STATUS_OUTPUT, json)
-    core.setOutput(STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || tmpdir()))
+    outputs.push([STATUS_OUTPUT, json])
+    outputs.push([STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || tmpdir())])
   }
+  core.setOutputs(outputs)
 }
 
 async function writeSummary(markdown: string): Promise<void> {

@@ -4,7 +4,7 @@
  * cold start low. These tests fail when an update moves those files or changes
  * what the public functions write, so the shortcut can never drift silently.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import fs, { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -22,6 +22,25 @@ function captureStdout(fn: () => void): string {
     text += String(chunk)
     return true
   })
+  try {
+    fn()
+  } finally {
+    spy.mockRestore()
+  }
+  return text
+}
+
+/** What the shortcut writes to file descriptor 1 (it bypasses process.stdout). */
+function captureFd1(fn: () => void): string {
+  let text = ''
+  const real = fs.writeSync.bind(fs) as (...a: unknown[]) => number
+  const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, ...rest: unknown[]) => {
+    if (fd !== 1) return real(fd, ...rest)
+    const [buf, offset = 0, length] = rest as [Buffer, number?, number?]
+    const end = length === undefined ? buf.length : offset + length
+    text += buf.subarray(offset, end).toString('utf8')
+    return end - offset
+  }) as typeof fs.writeSync)
   try {
     fn()
   } finally {
@@ -68,7 +87,7 @@ describe('the @actions/core shortcut', () => {
       ['info', 'plain text'],
       ['setFailed', 'failed: %0A'],
     ] as const) {
-      const mine = captureStdout(() => (ours as unknown as Record<string, (...a: string[]) => void>)[name](...args))
+      const mine = captureFd1(() => (ours as unknown as Record<string, (...a: string[]) => void>)[name](...args))
       const theirs = captureStdout(() => (core as unknown as Record<string, (...a: string[]) => void>)[name](...args))
       expect(mine, name).toBe(theirs)
     }
@@ -79,6 +98,45 @@ describe('the @actions/core shortcut', () => {
     expect(withOutputFile(() => ours.setOutput('database-url', value))).toBe(
       withOutputFile(() => core.setOutput('database-url', value)),
     )
+  })
+
+  it('sets several outputs in one append, as one public setOutput each would', () => {
+    const pairs: [string, string][] = [
+      ['username', 'app_b'],
+      ['database-url', 'postgresql://app_b:s%3Acret@db/app\nsecond line'],
+      ['remaining-connections', '0'],
+    ]
+    expect(withOutputFile(() => ours.setOutputs(pairs))).toBe(
+      withOutputFile(() => pairs.forEach(([n, v]) => core.setOutput(n, v))),
+    )
+  })
+
+  it('writes every byte of a long line to fd 1, waiting out a full pipe (EAGAIN)', () => {
+    const line = 'x'.repeat(200_000)
+    let calls = 0
+    let text = ''
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((
+      fd: number,
+      buf: Buffer,
+      at?: number,
+      length?: number,
+    ) => {
+      expect(fd).toBe(1)
+      calls++
+      if (calls % 2 === 0)
+        throw Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN' })
+      const offset = at ?? 0
+      const n = Math.min(65_536, length ?? buf.length - offset)
+      text += buf.subarray(offset, offset + n).toString('utf8')
+      return n
+    }) as typeof fs.writeSync)
+    try {
+      ours.info(line)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(text).toBe(line + '\n')
+    expect(calls).toBeGreaterThan(4)
   })
 
   it('reads inputs as the public getInput does', () => {
