@@ -237,6 +237,69 @@ describe.each([
   })
 })
 
+/**
+ * The jobs of a workflow that hold the admin URL (an expression naming secrets.DB_ADMIN_URL or
+ * picking a secret by name, secrets[...]), each with its `environment` as written ('' when the
+ * job has none). The quick start keeps the admin URL in a protected environment: a job that
+ * reads it outside that environment gets an empty value (or a repository secret of that name).
+ */
+function adminSecretJobs(name: string, content: string): { job: string; environment: string }[] {
+  const result = parse(name, content)
+  const jobs = result.value && isMapping(result.value) ? result.value.find('jobs') : undefined
+  if (!jobs || !isMapping(jobs)) return []
+  const out: { job: string; environment: string }[] = []
+  for (const { key, value: job } of jobs) {
+    if (!isMapping(job)) continue
+    const text = JSON.stringify(tokenText(job))
+    if (!/\bsecrets\.DB_ADMIN_URL\b|\bsecrets\[/.test(text)) continue
+    const env = job.find('environment')
+    out.push({ job: isString(key) ? key.value : String(key), environment: env ? JSON.stringify(tokenText(env)) : '' })
+  }
+  return out
+}
+
+describe('the admin URL stays in its protected environment', () => {
+  const workflows = [
+    ...recipeFiles().map((f) => ({ where: `docs/recipes/${f}`, content: readFileSync(join(recipes, f), 'utf8') })),
+    ...markdownFiles().flatMap((file) =>
+      workflowBlocks(file).map((b) => ({ where: `${file} #${b.index + 1}`, content: `${b.yaml}\n` })),
+    ),
+  ]
+
+  it.each(workflows.map((w) => [w.where, w] as const))(
+    '%s: every job that holds the admin URL runs in the same environment',
+    (_, w) => {
+      const holders = adminSecretJobs(w.where, w.content)
+      for (const h of holders) expect(h.environment, `${w.where}: job ${h.job} has no environment`).not.toBe('')
+      expect(
+        new Set(holders.map((h) => h.environment)).size,
+        `${w.where}: ${JSON.stringify(holders)}`,
+      ).toBeLessThanOrEqual(1)
+    },
+  )
+
+  it('the check can fail: a job that reads DB_ADMIN_URL outside the environment', () => {
+    const yaml = [
+      'on: workflow_dispatch',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    environment: production',
+      '    steps:',
+      '      - run: echo "${{ secrets.DB_ADMIN_URL }}"',
+      '  b:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo "${{ secrets.DB_ADMIN_URL }}"',
+      '',
+    ].join('\n')
+    expect(adminSecretJobs('t.yml', yaml)).toEqual([
+      { job: 'a', environment: '"production"' },
+      { job: 'b', environment: '' },
+    ])
+  })
+})
+
 describe('workflows shown in Markdown', () => {
   const blocks = markdownFiles().flatMap((file) => workflowBlocks(file).map((b) => ({ file, ...b })))
 

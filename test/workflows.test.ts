@@ -410,6 +410,32 @@ const holdsAdminSecret = (job: JobInfo) =>
   expressionsIn(job.token).some((e) => /\bsecrets\.DB_ADMIN_URL\b|\bsecrets\[/.test(e))
 
 describe('protected environments for the admin secret', () => {
+  /** The `environment` a job runs in, or passes to the reusable workflow it calls, as expressions ('' if none). */
+  const environmentOf = (job: JobInfo): string => {
+    const uses = stringAt(job.token, 'uses')
+    const env = uses ? mappingAt(job.token, 'with')?.find('environment') : job.token.find('environment')
+    if (!env) return ''
+    return isString(env) ? env.value : expressionsIn(env).join(' ')
+  }
+
+  it.each(workflowFiles())(
+    '%s: every job that holds the admin URL runs in an environment, and every call of rotate.yml passes one',
+    (file) => {
+      const jobs = jobsOf(parseWorkflowText(file, readFileSync(join(workflowDir, file), 'utf8')))
+      const callsRotate = (job: JobInfo) => /\/rotate\.yml$/.test(stringAt(job.token, 'uses') ?? '')
+      for (const job of jobs.filter((j) => holdsAdminSecret(j) || callsRotate(j)))
+        expect(environmentOf(job), `${file}: job ${job.id}`).not.toBe('')
+      // A secret picked by name from the database list lives in that database's environment.
+      for (const job of jobs) {
+        const text = expressionsIn(job.token).join(' ')
+        if (/secrets\[needs\.database\.outputs\.admin-secret\]/.test(text))
+          expect(environmentOf(job), `${file}: job ${job.id}`).toContain('needs.database.outputs.environment')
+        if (/secrets\[matrix\.admin_secret\]/.test(text))
+          expect(environmentOf(job), `${file}: job ${job.id}`).toContain('matrix.environment')
+      }
+    },
+  )
+
   it.each(['rotate.yml', 'rotate-maintenance.yml'])(
     '%s takes an environment input and applies it to every job that holds the admin URL',
     (file) => {

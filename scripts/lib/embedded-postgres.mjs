@@ -205,11 +205,17 @@ export async function startPrimaryAndReplica(major, settings = {}) {
   const { unix_socket_directories: _ignored, ...rest } = primary.settings
   let replica
   try {
-    replica = await startEmbedded(major, rest, {
-      copyFrom: primary.dataDir,
-      password: primary.password,
-      standbyOf: primary.port,
-    })
+    // The standby starts while the primary is stopped: its first connection to it fails, and it
+    // would try again only after the default 5 s (the first test waited for that).
+    replica = await startEmbedded(
+      major,
+      { ...rest, wal_retrieve_retry_interval: '100ms' },
+      {
+        copyFrom: primary.dataDir,
+        password: primary.password,
+        standbyOf: primary.port,
+      },
+    )
   } finally {
     await primary.resume()
   }

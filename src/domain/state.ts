@@ -148,6 +148,8 @@ export function readState(comment: string | null, group: string): StateRead {
   const v = s.activeVerifier as unknown
   if (v !== undefined && (!isObject(v) || typeof v.login !== 'string' || typeof v.sealed !== 'string'))
     return { kind: 'invalid', reason: 'the sealed verifier recorded in the state is malformed' }
+  const badTime = timeProblem(s)
+  if (badTime) return { kind: 'invalid', reason: badTime, tampered: true }
   return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } }
 }
 
@@ -198,6 +200,49 @@ function rotationIdProblem(s: FamilyState): string | null {
     if (typeof v !== 'string' || !ROTATION_ID.test(v))
       return `${field} is not a rotation id (letters, digits and . _ : - only, at most 100)`
   }
+  return null
+}
+
+/**
+ * A time as the action writes it (Date.prototype.toISOString: UTC, "2026-12-03T10:04:55.000Z";
+ * the milliseconds optional), a real date, between 2000 and 2099.
+ */
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/
+
+function isTime(v: unknown): boolean {
+  if (typeof v !== 'string') return false
+  const m = TIME.exec(v)
+  if (!m) return false
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number)
+  const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second))
+  return (
+    year >= 2000 &&
+    year < 2100 &&
+    d.getUTCMonth() === month - 1 &&
+    d.getUTCDate() === day &&
+    d.getUTCHours() === hour &&
+    d.getUTCMinutes() === minute &&
+    d.getUTCSeconds() === second
+  )
+}
+
+/**
+ * Every time in the state (when the rotation was opened, closed, aborted, written back, when
+ * each password was set) must be one the action could have written: the comment is input, and
+ * these times are printed in the log, the summary and status. Returns what is wrong, or null.
+ */
+function timeProblem(s: FamilyState): string | null {
+  const notATime = (field: string) => `${field} is not a time (UTC, as 2026-12-03T10:04:55.000Z, between 2000 and 2099)`
+  const records: [string, unknown, string][] = [
+    ['rotation', s.rotation, 'openedAt'],
+    ['lastClosed', s.lastClosed, 'closedAt'],
+    ['lastAborted', s.lastAborted, 'abortedAt'],
+    ['writtenBack', s.writtenBack, 'at'],
+  ]
+  for (const [name, record, key] of records)
+    if (record != null && !(isObject(record) && isTime(record[key]))) return notATime(`${name}.${key}`)
+  for (const [login, at] of Object.entries(s.passwordSetAt ?? {}))
+    if (!isTime(at)) return notATime(`passwordSetAt of ${JSON.stringify(login.slice(0, 63))}`)
   return null
 }
 

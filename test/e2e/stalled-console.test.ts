@@ -4,27 +4,32 @@
  * process exits: nothing it opened keeps it alive) and names the console; a
  * console whose answers hold runner commands yields none.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, expect, it } from 'vitest'
 import { runAction } from '../../scripts/lib/run-action.mjs'
-import { familyName, servers } from '../harness/helpers.js'
+import { describeEachServer, familyName } from '../harness/helpers.js'
 import { fakeConsole, type FakeConsole } from '../harness/fake-console.js'
 import { runnerCommands } from '../harness/markdown.js'
 
-const consoles: FakeConsole[] = []
-afterEach(async () => {
-  await Promise.all(consoles.splice(0).map((c) => c.close()))
-})
-async function console_(opts: Parameters<typeof fakeConsole>[0]): Promise<FakeConsole> {
-  const c = await fakeConsole(opts)
-  consoles.push(c)
-  return c
+/** Fake consoles for the suite it is called in, closed after each of its tests (per suite: the servers' suites run side by side). */
+function suiteConsoles(): (opts: Parameters<typeof fakeConsole>[0]) => Promise<FakeConsole> {
+  const consoles: FakeConsole[] = []
+  afterEach(async () => {
+    await Promise.all(consoles.splice(0).map((c) => c.close()))
+  })
+  return async (opts) => {
+    const c = await fakeConsole(opts)
+    consoles.push(c)
+    return c
+  }
 }
 
 /** The runner commands in the output other than the action's own (which carry no `##[`). */
 const foreign = (stdout: string) =>
   runnerCommands(stdout).filter((l) => !/^::(add-mask|warning|error|notice|debug)::/.test(l) || l.includes('##['))
 
-describe.each(servers())('PostgreSQL $major: a stalled pooler console (dist/index.js)', (server) => {
+describeEachServer('a stalled pooler console (dist/index.js)', (server) => {
+  const console_ = suiteConsoles()
+
   async function opened(): Promise<{ role: string }> {
     const role = familyName('e2estall')
     for (const phase of ['setup', 'open']) {

@@ -6,8 +6,16 @@
  */
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
-import { describe, expect, it } from 'vitest'
-import { adminClient, familyName, loginAs, loginError, phase, servers, withAdmin } from '../harness/helpers.js'
+import { expect, it } from 'vitest'
+import {
+  adminClient,
+  describeEachServer,
+  familyName,
+  loginAs,
+  loginError,
+  phase,
+  withAdmin,
+} from '../harness/helpers.js'
 import { createRoleAdmin } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
 
@@ -37,7 +45,7 @@ async function waitingBackend(c: pg.Client, phaseName: string, exceptPid?: numbe
   throw new Error(`no ${phaseName} backend waiting on a lock`)
 }
 
-describe.each(servers())('PostgreSQL $major: the family lock', (server) => {
+describeEachServer('the family lock', (server) => {
   it('a role with no grants holding the old advisory-lock key blocks neither close nor abort', async () => {
     const role = familyName()
     const s = await phase(server, { role, phase: 'setup' })

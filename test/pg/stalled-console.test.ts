@@ -7,9 +7,9 @@
  */
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
+import { describeEachServer, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
 import { family, openedFamily } from '../harness/roles.js'
-import { fakeConsole, type FakeConsole } from '../harness/fake-console.js'
+import { fakeConsole, type FakeConsole, type FakeConsoleOptions } from '../harness/fake-console.js'
 import { connectTo } from '../harness/clients.js'
 import { canSignalBackends, signalBackend } from '../harness/servers.js'
 import { BEGIN_PHASE, ROLLBACK } from '../../src/postgres/statements.js'
@@ -18,16 +18,22 @@ import type { PoolerLimits } from '../../src/postgres/poolers.js'
 /** Short limits, so a stalled console fails a phase in about a second. */
 const LIMITS: PoolerLimits = { connectMs: 1000, commandMs: 1000, readMs: 2000, lastLookMs: 500 }
 
-const consoles: FakeConsole[] = []
-async function stallingConsole(opts: Parameters<typeof fakeConsole>[0]): Promise<FakeConsole> {
-  const c = await fakeConsole(opts)
-  consoles.push(c)
-  return c
+/**
+ * A factory of stalling consoles for the suite it is called in, closing them after each of the
+ * suite's tests: per suite, so the servers' suites can run side by side (describeEachServer).
+ */
+function stallingConsoles(): (opts: Parameters<typeof fakeConsole>[0]) => Promise<FakeConsole> {
+  const consoles: FakeConsole[] = []
+  afterEach(async () => {
+    // Closing the fake consoles also ends a phase that (before the fix) would wait on one forever.
+    await Promise.all(consoles.splice(0).map((c) => c.close()))
+  })
+  return async (opts) => {
+    const c = await fakeConsole(opts)
+    consoles.push(c)
+    return c
+  }
 }
-afterEach(async () => {
-  // Closing the fake consoles also ends a phase that (before the fix) would wait on one forever.
-  await Promise.all(consoles.splice(0).map((c) => c.close()))
-})
 
 /** Settles like `p`, or rejects when it takes longer than `ms`: on the code before the fix these phases hang. */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -61,8 +67,12 @@ async function idleInTransaction(server: Parameters<typeof withAdmin>[0], phaseN
   )
 }
 
-describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs a phase', (server) => {
-  it('close whose console stalls inside its transaction fails within the limits naming it, changes nothing and holds no lock', async () => {
+describeEachServer('a silent pooler console never hangs a phase', (server) => {
+  const stallingConsole = stallingConsoles()
+
+  it('close whose console stalls inside its transaction fails within the limits naming it, changes nothing and holds no lock', async ({
+    expect,
+  }) => {
     const f = await openedFamily(server, 'stall')
     // Answers close's first look (five SHOW commands), then never answers its re-check under the lock.
     const fc = await stallingConsole({ answer: 5 })
@@ -153,7 +163,7 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
   // process in the server's container (signalled with kill inside it).
   it.skipIf(!canSignalBackends(server))(
     'a backend that stops answering inside the phase transaction fails the phase after the query timeout, without a second wait for ROLLBACK',
-    async () => {
+    async ({ expect }) => {
       const f = await openedFamily(server, 'stall')
       const before = await snapshotRoles(server, family(f.role))
       const dba = await connectTo(server.url)
@@ -192,12 +202,12 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
     },
   )
 
-  it.each([
+  it.for<[string, FakeConsoleOptions]>([
     ['never answers a query', { answer: 0 }],
     ['never answers the login', { silentStartup: true }],
   ])(
     'verify-drain with timeout 3s and a console that %s returns within the timeout, not drained, naming it',
-    async (_what, opts) => {
+    async ([, opts], { expect }) => {
       const f = await openedFamily(server, 'stall')
       const fc = await stallingConsole(opts)
       const started = Date.now()
@@ -219,6 +229,7 @@ describe.each(servers())('PostgreSQL $major: a silent pooler console never hangs
 
 describe('a database server that stops answering never hangs a phase either', () => {
   const server = servers()[0]
+  const stallingConsole = stallingConsoles()
 
   it.each([
     ['right after the login (its first statement)', { answer: 0 }],

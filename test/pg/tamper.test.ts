@@ -56,6 +56,23 @@ describe.each(servers())('PostgreSQL $major: a tampered state comment', (server)
     expect(status.log.lines.join('\n')).toMatch(/warning: .*tampered/)
   })
 
+  it('with a forged time (a runner command in rotation.openedAt): every phase refuses as tampered and changes nothing; status reports it', async () => {
+    const role = familyName('tamper')
+    await phase(server, { phase: 'setup', role })
+    await phase(server, { phase: 'open', role })
+    const state = (await readComment(server, role)) as { rotation: Record<string, unknown> }
+    await writeComment(server, role, { ...state, rotation: { ...state.rotation, openedAt: '##[error]forged' } })
+    const before = await snapshotRoles(server, family(role))
+    for (const p of ['close', 'abort', 'open', 'verify-drain', 'setup'])
+      await expect(phase(server, { phase: p, role, force: p === 'close' ? 'true' : 'false' }), p).rejects.toThrow(
+        /state comment on role "[^"]+" was tampered with: rotation\.openedAt is not a time.*nothing was changed/s,
+      )
+    expect(await snapshotRoles(server, family(role))).toEqual(before)
+    const status = await phase(server, { phase: 'status', role })
+    expect(status.status).toMatchObject({ state: 'unreadable' })
+    expect(status.log.lines.join('\n')).not.toContain('##[error]forged')
+  })
+
   it('the documented repair (clear the comment, run setup) records the login that can log in', async () => {
     const role = familyName('tamper')
     const admin = await adminName(server)

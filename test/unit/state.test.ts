@@ -40,7 +40,7 @@ describe('readState', () => {
   it('round-trips an open state with lastClosed and passwordSetAt', () => {
     const s = open({
       lastClosed: { id: 'r-0', closedAt: '2026-01-01T12:00:00.000Z', active: 'app_a' },
-      passwordSetAt: { app_a: 'x', app_b: 'y' },
+      passwordSetAt: { app_a: '2025-12-01T08:00:00.000Z', app_b: '2026-01-02T00:00:00.000Z' },
     })
     expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
   })
@@ -185,6 +185,70 @@ describe('readState with a tampered comment', () => {
     expect(r.kind === 'invalid' && r.reason).toContain(`${field} is not a rotation id`)
   })
 
+  const T = '2026-01-02T00:00:00.000Z'
+  it.each([
+    [
+      'an open rotation opened at a word',
+      { rotation: { id: 'r-1', incoming: 'app_b', openedAt: 'x', openedBy: RUN } },
+      'rotation.openedAt',
+    ],
+    [
+      'an open rotation with no openedAt',
+      { rotation: { id: 'r-1', incoming: 'app_b', openedBy: RUN } },
+      'rotation.openedAt',
+    ],
+    [
+      'an open rotation opened at a forged log line',
+      { rotation: { id: 'r-1', incoming: 'app_b', openedAt: `${T}\n::error::forged`, openedBy: RUN } },
+      'rotation.openedAt',
+    ],
+    [
+      'lastClosed closed at a number',
+      { lastClosed: { id: 'r-0', closedAt: 1767312000000, active: 'app_a' } },
+      'lastClosed.closedAt',
+    ],
+    [
+      'lastClosed closed on 30 February',
+      { lastClosed: { id: 'r-0', closedAt: '2026-02-30T00:00:00.000Z', active: 'app_a' } },
+      'lastClosed.closedAt',
+    ],
+    [
+      'lastAborted aborted in the year 9999',
+      { lastAborted: { id: 'r-0', abortedAt: '9999-12-31T23:59:59.999Z', login: 'app_b' } },
+      'lastAborted.abortedAt',
+    ],
+    [
+      'lastAborted aborted in 1970',
+      { lastAborted: { id: 'r-0', abortedAt: '1970-01-01T00:00:00.000Z', login: 'app_b' } },
+      'lastAborted.abortedAt',
+    ],
+    [
+      'a write-back at a local time without zone',
+      { writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: [], at: '2026-01-02 00:00:00' } },
+      'writtenBack.at',
+    ],
+    ['a password set at ##[', { passwordSetAt: { app_a: '##[error]x' } }, 'passwordSetAt of "app_a"'],
+    [
+      'a password set at a time with an offset',
+      { passwordSetAt: { app_a: '2026-01-02T01:00:00+01:00' } },
+      'passwordSetAt of "app_a"',
+    ],
+  ])('reads a state with %s as tampered (its times reach the log and the summary)', (_what, patch, field) => {
+    const r = readState(JSON.stringify({ ...idle(), ...patch }), 'app')
+    expect(r).toMatchObject({ kind: 'invalid', tampered: true })
+    expect(r.kind === 'invalid' && r.reason).toContain(`${field} is not a time`)
+  })
+
+  it('reads every time the action writes (toISOString), with or without milliseconds', () => {
+    const s = open({
+      lastClosed: { id: 'r-0', closedAt: '2025-06-30T23:59:59Z', active: 'app_a' },
+      lastAborted: { id: 'r-00', abortedAt: new Date('2025-07-01T00:00:00.123Z').toISOString(), login: 'app_b' },
+      passwordSetAt: { app_a: new Date().toISOString(), app_b: '2026-01-02T00:00:00.5Z' },
+      writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: T },
+    })
+    expect(readState(serializeState(s), 'app')).toEqual({ kind: 'ok', state: s })
+  })
+
   it('reads a write-back record naming a secret that is not a secret name as invalid', () => {
     const writtenBack = { login: 'app_b', rotationId: 'r-1', secrets: ['X ##[error]y'], at: 'x' }
     expect(readState(JSON.stringify({ ...idle(), writtenBack }), 'app')).toMatchObject({ kind: 'invalid' })
@@ -192,7 +256,13 @@ describe('readState with a tampered comment', () => {
 
   it('round-trips a state with a write-back record and sealed credentials', () => {
     const s = open({
-      writtenBack: { login: 'app_b', rotationId: 'r-1', secrets: ['DATABASE_URL'], at: 'x', pending: true },
+      writtenBack: {
+        login: 'app_b',
+        rotationId: 'r-1',
+        secrets: ['DATABASE_URL'],
+        at: '2026-01-02T00:05:00.000Z',
+        pending: true,
+      },
     })
     const sealed = { ...s, rotation: { ...s.rotation!, sealed: 'pgrot1.abc' } }
     expect(readState(serializeState(sealed), 'app')).toEqual({ kind: 'ok', state: sealed })
