@@ -2,7 +2,8 @@
 import type { Config } from '../inputs/config.js'
 import { oneLine } from '../domain/escape.js'
 import { close, connect, type Client } from '../postgres/db.js'
-import { BACKEND_LISTED, CLEAR_STATS_SNAPSHOT, WHO_AM_I } from '../postgres/statements.js'
+import { waitBackendGone } from '../postgres/observe.js'
+import { WHO_AM_I } from '../postgres/statements.js'
 import type { ConnectionTarget } from '../postgres/urls.js'
 import type { Replicas } from '../postgres/replicas.js'
 
@@ -10,31 +11,30 @@ import type { Replicas } from '../postgres/replicas.js'
 const CHECK_GONE_MS = 2000
 
 /**
- * The check's backend exits asynchronously after the disconnect: until it has, it counts as a
- * session of the new login (abort right after open would refuse: "a deploy already uses it").
- * Waits, on the admin connection, until it is no longer listed (or CHECK_GONE_MS passed).
+ * Waits until the check's backend (`pid`) has left pg_stat_activity of the server the check ran
+ * on, at most `limitMs`. The backend exits asynchronously after the disconnect: until it has, it
+ * counts as a session of the new login there (abort right after open would refuse: "a deploy
+ * already uses it").
  */
-async function waitCheckGone(admin: Client, pid: number): Promise<void> {
-  const end = Date.now() + CHECK_GONE_MS
-  for (;;) {
-    await admin.query(CLEAR_STATS_SNAPSHOT)
-    if (!(await admin.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
+export type CheckGone = (pid: number, limitMs: number) => Promise<void>
+
+/** The wait for a check on the admin connection's server, run on that connection. */
+export function goneFromPrimary(admin: Client): CheckGone {
+  return (pid, limitMs) => waitBackendGone(admin, pid, limitMs)
 }
 
 /**
  * Logs in as the login with its new password; returns what is wrong, or null.
  * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
- * With `admin` (the admin connection, on the same server), returns only once the check's own
- * session is gone from pg_stat_activity, so it never counts as a session of the login.
+ * With `gone` (a wait on the same server: goneFromPrimary, or a replica's), returns only once the
+ * check's own session is gone from pg_stat_activity, so it never counts as a session of the login.
  */
 export async function checkLogin(
   cfg: Config,
   login: string,
   password: string,
   on?: { target: ConnectionTarget; where: string },
-  admin?: Client,
+  gone?: CheckGone,
 ): Promise<string | null> {
   let c: Client | null = null
   let pid: number | null = null
@@ -58,11 +58,14 @@ export async function checkLogin(
     return `Logging in as "${login}" with the new password${where} failed: ${(e as Error).message}`
   } finally {
     await close(c)
-    if (admin && pid !== null) await waitCheckGone(admin, pid).catch(() => {})
+    if (gone && pid !== null) await gone(pid, CHECK_GONE_MS).catch(() => {})
   }
 }
 
-/** The login check on every replica (after they replayed the commit); the problems found, one per replica. */
+/**
+ * The login check on every replica (after they replayed the commit); the problems found, one per
+ * replica. Each returns once its session has left that replica's pg_stat_activity.
+ */
 export async function checkLoginOnReplicas(
   cfg: Config,
   replicas: Replicas,
@@ -71,7 +74,13 @@ export async function checkLoginOnReplicas(
 ): Promise<string[]> {
   const problems: string[] = []
   for (let i = 0; i < replicas.count; i++) {
-    const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) })
+    const p = await checkLogin(
+      cfg,
+      login,
+      password,
+      { target: replicas.target(i), where: replicas.describe(i) },
+      (pid, ms) => replicas.waitBackendGone(i, pid, ms),
+    )
     if (p) problems.push(p)
   }
   return problems

@@ -25,7 +25,7 @@ import {
   type PhaseDeps,
 } from '../phase-support/deps.js'
 import { knownVerifier, readStoredSecrets, userlistOutput, type Known } from '../phase-support/userlist.js'
-import { checkLogin, checkLoginOnReplicas } from '../phase-support/login-check.js'
+import { checkLogin, checkLoginOnReplicas, goneFromPrimary } from '../phase-support/login-check.js'
 import { afterCommit } from '../phase-support/after-commit.js'
 import { ReplicaLagError, waitForReplicas } from '../phase-support/replicas-wait.js'
 
@@ -65,7 +65,7 @@ export async function open(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const committed = `Committed: rotation ${rotation.id} is open and "${incoming}" has LOGIN and a new password, which this step did not report`
   // Nothing is reported before the login check passed on the primary and on every replica, after they replayed the commit.
   const replayed = await afterCommit(committed, async () => {
-    let problem = await checkLogin(cfg, incoming, password, undefined, deps.session.client)
+    let problem = await checkLogin(cfg, incoming, password, undefined, goneFromPrimary(deps.session.client))
     let notes: string[] = []
     if (!problem && deps.replicas.count) {
       notes = await waitForReplicas(cfg, deps, OPEN_NEXT)
@@ -180,7 +180,7 @@ async function reemit(cfg: Config, deps: PhaseDeps, plan: ReemitPlan<OpenState>)
     deps.reporter.secret(creds.userlist)
     notes.push('pgbouncer-userlist: emitted again as the first attempt sealed it.')
   }
-  const problem = await checkLogin(cfg, creds.username, creds.password, undefined, deps.session.client)
+  const problem = await checkLogin(cfg, creds.username, creds.password, undefined, goneFromPrimary(deps.session.client))
   if (problem) {
     throw new DatabaseError(
       `${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`,

@@ -3,8 +3,8 @@ import { isConnectionLost } from '../postgres/db.js'
 import { DatabaseError } from '../domain/errors.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
-import { describeAddr, describeSessions, sessionCount, type SessionGroup } from '../domain/family.js'
-import { observe, readSessions } from '../postgres/observe.js'
+import { describeAddr, describeSessions, sessionCount, type Observation, type SessionGroup } from '../domain/family.js'
+import { observe } from '../postgres/observe.js'
 import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
@@ -32,7 +32,7 @@ import { reportProgress } from '../domain/reporter.js'
 export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> {
   const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const target = planDrain(obs, cfg)
-  if (target.kind === 'noop') return alreadyClosed(cfg, deps, target)
+  if (target.kind === 'noop') return alreadyClosed(cfg, deps, target, obs)
   const missing =
     cfg.terminateAfterMs !== null
       ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
@@ -44,7 +44,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       '42501',
     )
   }
-  const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming)
+  const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming, obs)
   return drainResult(cfg, deps, target.rotationId, watch)
 }
 
@@ -53,6 +53,7 @@ function alreadyClosed(
   cfg: Config,
   deps: PhaseDeps,
   target: Extract<DrainTarget, { kind: 'noop' }>,
+  obs: Observation,
 ): Promise<PhaseResult> {
   const last = target.state.lastClosed
   return resultWithFamily(
@@ -68,6 +69,9 @@ function alreadyClosed(
     },
     [],
     [`Nothing to do: ${target.reason}.`],
+    undefined,
+    {},
+    obs,
   )
 }
 
@@ -79,6 +83,14 @@ interface DrainWatch {
   deadline: number
   sessions: SessionGroup[]
   pooled: DrainJudgement | null
+  /**
+   * The family as the last poll read it (roles and sessions), while nothing was ended since:
+   * the result shows it instead of reading the family once more. The first poll is the read
+   * verify-drain began with (one statement of its own, a moment earlier).
+   */
+  observed: Observation | null
+  /** The read the first poll takes over; null once taken. */
+  initial: Observation | null
   /** Why terminate-after could not end the outgoing login's pooler clients. */
   refusal: string | null
   polls: number
@@ -86,7 +98,13 @@ interface DrainWatch {
 }
 
 /** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
-async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incoming: string): Promise<DrainWatch> {
+async function watchDrain(
+  cfg: Config,
+  deps: PhaseDeps,
+  outgoing: string,
+  incoming: string,
+  initial: Observation,
+): Promise<DrainWatch> {
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
   // The timeout bounds the whole wait, a slow or silent pooler console included.
@@ -98,6 +116,8 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
     deadline,
     sessions: [],
     pooled: null,
+    observed: null,
+    initial,
     refusal: null,
     polls: 0,
     terminated: 0,
@@ -108,7 +128,7 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
     `Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`,
   )
   for (;;) {
-    if (!(await poll(deps, watch))) continue
+    if (!(await poll(cfg, deps, watch))) continue
     watch.polls++
     const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming)
     const elapsed = deps.now().getTime() - start
@@ -131,15 +151,21 @@ async function watchDrain(cfg: Config, deps: PhaseDeps, outgoing: string, incomi
 }
 
 /**
- * One look at both logins' sessions (after clearing the stats snapshot, so it
- * sees fresh activity) and, with poolers, their clients. A lost connection is
- * renewed before the deadline and the look reported as not taken (false).
+ * One look at both logins' sessions (a read of the family, after clearing the stats
+ * snapshot, so it sees fresh activity) and, with poolers, their clients. A lost
+ * connection is renewed before the deadline and the look reported as not taken (false).
  */
-async function poll(deps: PhaseDeps, watch: DrainWatch): Promise<boolean> {
+async function poll(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<boolean> {
   const logins = [watch.outgoing, watch.incoming]
   try {
-    await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
-    watch.sessions = await readSessions(deps.session.client, logins)
+    let obs = watch.initial
+    watch.initial = null
+    if (!obs) {
+      await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
+      obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
+    }
+    watch.observed = obs
+    watch.sessions = obs.sessions.filter((s) => logins.includes(s.login))
     if (deps.replicas.count) watch.sessions.push(...(await deps.replicas.sessions(logins)))
     watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null
     return true
@@ -159,6 +185,7 @@ async function poll(deps: PhaseDeps, watch: DrainWatch): Promise<boolean> {
 async function terminateOutgoing(deps: PhaseDeps, watch: DrainWatch, terminateAfter: number): Promise<boolean> {
   watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
   if (watch.refusal) return false
+  watch.observed = null
   const n = await terminateEverywhere(watch.outgoing, deps)
   watch.terminated += n
   deps.reporter.warning(
@@ -197,6 +224,7 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
     notes,
     failure,
     watch.pooled ? { poolers: watch.pooled.views } : {},
+    watch.observed ?? undefined,
   )
 }
 

@@ -16,7 +16,9 @@ import {
   COMMIT,
   ROLLBACK,
   GROUP_INHERITS,
+  planBatch,
   renderStep,
+  ROLLBACK_TO_PLAN_SAVEPOINT,
   serializeOnGroup,
   setLockTimeout,
   setIdleInTransactionTimeout,
@@ -254,10 +256,38 @@ async function executeSteps(
     }
     const stmt = renderStep(step, before.serverVersion, secret)
     reporter.debug(`sql: ${stmt.display}`)
-    await run(client, stmt.sql, undefined, stmt.display, opts.durable?.())
     executed.push(stmt)
   }
+  await runPlanStatements(client, executed, opts.durable?.())
   return { executed, password }
+}
+
+/**
+ * The plan's statements in one round trip (setup's nine were nine; over a network each is a
+ * round trip to the server), after a savepoint. When the batch fails, the error must still
+ * name the statement that failed, as it did when they went one at a time: the phase rolls
+ * back to the savepoint and runs them again one by one, and the one that fails again is
+ * named. Not for errors that a second run would only repeat slowly or that the phase retries
+ * from the start anyway: a lock or statement timeout (the lock holders are named from the
+ * catalog), a cancel, a lost connection, a concurrent change.
+ */
+async function runPlanStatements(
+  client: AdminSession['client'],
+  statements: Statement[],
+  durable: string | null | undefined,
+): Promise<void> {
+  if (statements.length === 0) return
+  if (statements.length === 1) return run(client, statements[0].sql, undefined, statements[0].display, durable)
+  try {
+    await client.query(planBatch(statements))
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (isRetryable(e)) throw e
+    if (isQueryTimeout(e) || code === '55P03' || code === '57014')
+      throw statementError(e, `one of: ${statements.map((s) => s.display.trim()).join('; ')}`, durable ?? undefined)
+    await run(client, ROLLBACK_TO_PLAN_SAVEPOINT)
+    for (const s of statements) await run(client, s.sql, undefined, s.display, durable)
+  }
 }
 
 async function run(

@@ -3,7 +3,14 @@ import type { Observation, RoleInfo, SessionGroup } from '../domain/family.js'
 import { SCRAM_DEFAULT_ITERATIONS } from '../crypto/scram.js'
 import { parseSetconfig, type RoleConfig, type RoleSetting } from '../domain/settings.js'
 import type { DirectGrant, DirectMembership } from '../domain/config-drift.js'
-import { OBSERVE_EVERYTHING, READ_DIRECT_GRANTS, READ_LOGIN_MEMBERSHIPS, READ_SESSIONS } from './statements.js'
+import {
+  BACKEND_LISTED,
+  CLEAR_STATS_SNAPSHOT,
+  OBSERVE_EVERYTHING,
+  READ_DIRECT_GRANTS,
+  READ_LOGIN_MEMBERSHIPS,
+  READ_SESSIONS,
+} from './statements.js'
 import { readState } from '../domain/state.js'
 
 export interface Family {
@@ -140,4 +147,17 @@ export async function readDirectGrants(
   const grants = (await client.query(READ_DIRECT_GRANTS, [logins])).rows as DirectGrant[]
   const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows as DirectMembership[]
   return { grants, memberships }
+}
+
+/**
+ * Waits, on `c`, until the backend `pid` of the same server has left pg_stat_activity (a backend
+ * exits asynchronously after its client disconnected), or `limitMs` passed.
+ */
+export async function waitBackendGone(c: Client, pid: number, limitMs: number): Promise<void> {
+  const end = Date.now() + limitMs
+  for (;;) {
+    await c.query(CLEAR_STATS_SNAPSHOT)
+    if (!(await c.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }

@@ -3,7 +3,7 @@ import { parse } from 'pg-connection-string'
 import { close, connect, isConnectionLost, isQueryTimeout, type Client } from './db.js'
 import { DatabaseError } from '../domain/errors.js'
 import type { SessionGroup } from '../domain/family.js'
-import { readSessions } from './observe.js'
+import { readSessions, waitBackendGone } from './observe.js'
 import { readBackends } from './pooled.js'
 import type { BackendSession } from '../domain/drain-rule.js'
 import {
@@ -197,6 +197,11 @@ export class Replicas {
       return (await readBackends(c, logins)).map((b) => ({ ...b, server: label }))
     })
     return all.flat()
+  }
+
+  /** Waits until backend `pid` of replica i has left its pg_stat_activity (or limitMs passed). */
+  async waitBackendGone(i: number, pid: number, limitMs: number): Promise<void> {
+    await this.#on(i, (c) => waitBackendGone(c, pid, limitMs))
   }
 
   async terminate(login: string): Promise<number> {

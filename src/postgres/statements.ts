@@ -176,6 +176,23 @@ export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL sta
 export const COMMIT = 'COMMIT'
 export const ROLLBACK = 'ROLLBACK'
 
+/**
+ * A plan's statements go to the server as one query string, after this savepoint: when one
+ * of them fails, the phase rolls back to it and runs them again one at a time, so that the
+ * error names the statement (see runPlanStatements in apply.ts).
+ */
+export const PLAN_SAVEPOINT = 'SAVEPOINT pg_credential_rotation_plan'
+export const ROLLBACK_TO_PLAN_SAVEPOINT = 'ROLLBACK TO SAVEPOINT pg_credential_rotation_plan'
+
+/**
+ * The query string that runs a plan's statements in one round trip. Every statement is
+ * one complete statement rendered by renderStep (identifiers and literals quoted), so
+ * joining them with `;` changes nothing about any of them.
+ */
+export function planBatch(statements: readonly Statement[]): string {
+  return [PLAN_SAVEPOINT, ...statements.map((s) => s.sql)].join(';\n')
+}
+
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 export const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db'
 

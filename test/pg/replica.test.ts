@@ -61,6 +61,59 @@ async function stallAtReplayPoll(upstreamPort: number): Promise<{ port: number; 
   }
 }
 
+/** The frontend's Terminate message ('X', length 4): what a client sends last, before it closes. */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4])
+
+/**
+ * A proxy in front of the replica that forwards everything, but holds each client's Terminate
+ * message (and the end of its connection) for `holdMs`: the server's backend of a session the
+ * client has closed stays in pg_stat_activity that long, as a backend that is slow to exit does.
+ */
+async function slowExits(upstreamPort: number, holdMs: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1')
+    let holding = false
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.on('data', (d: Buffer) => {
+      const last = d.subarray(d.length - TERMINATE.length)
+      if (!last.equals(TERMINATE)) return void upstream.write(d)
+      upstream.write(d.subarray(0, d.length - TERMINATE.length))
+      holding = true
+      const t = setTimeout(() => {
+        timers.delete(t)
+        upstream.end(TERMINATE)
+      }, holdMs)
+      timers.add(t)
+    })
+    client.on('end', () => {
+      if (!holding) upstream.end()
+    })
+    upstream.on('data', (d: Buffer) => {
+      if (!client.destroyed) client.write(d)
+    })
+    upstream.on('end', () => client.end())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t)
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
 async function applyDelay(replica: EmbeddedServer, delay: string): Promise<void> {
   await withClient(replica.url, async (c) => {
     await c.query(`ALTER SYSTEM SET recovery_min_apply_delay = '${delay}'`)
@@ -296,6 +349,24 @@ describe.skipIf(majors.length === 0).concurrent.each(majors)('PostgreSQL %i', (m
       expect(r.masks).toContain(replica.url)
       expect(r.masks).toContain(replica.password)
       expect(JSON.parse(r.outputs.status).state).toBe('not set up')
+    })
+
+    it("open returns only once its login check's session has left the replica too: the incoming login has no session there, so an abort right after it is not refused", async () => {
+      const p = asTestServer(primary)
+      const role = familyName()
+      // The check's backend on the replica outlives its disconnect by 1 s (well within the check's wait).
+      const proxy = await slowExits(replica.port, 1_000)
+      try {
+        const url = replica.url.replace(`:${replica.port}/`, `:${proxy.port}/`)
+        expect(url).not.toBe(replica.url)
+        await phase(p, { phase: 'setup', role })
+        const o = await phase(p, { phase: 'open', role, 'replica-urls': url })
+        expect(await sessionsOf(replica, o.outputs.username!)).toBe(0)
+        const a = await phase(p, { phase: 'abort', role, 'replica-urls': url })
+        expect(a.outputs.state).toBe('idle')
+      } finally {
+        await proxy.close()
+      }
     })
 
     it('a replica that stops answering at the replay poll fails the phase at replica-timeout, not after the 15 s statement limit', async () => {

@@ -3,11 +3,12 @@
  * Action adapter (src/action/main.ts, in-process, inputs as INPUT_* variables as the runner
  * sets them), prints one line per change it made and every warning its summary holds.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { run } from '../../src/action/main.js'
 import { describeChange } from '../../src/domain/story.js'
 import { familyName, servers, withAdmin } from '../harness/helpers.js'
 import { createRoleAdmin } from '../harness/roles.js'
+import { captureFd1 } from '../harness/fd1.js'
 
 /** Runs the adapter with these inputs; returns what it printed that a runner shows at the default level. */
 async function runLogged(inputs: Record<string, string>): Promise<{ lines: string[]; code: number }> {
@@ -15,16 +16,11 @@ async function runLogged(inputs: Record<string, string>): Promise<{ lines: strin
   for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
   delete process.env.GITHUB_OUTPUT
   delete process.env.GITHUB_STEP_SUMMARY
-  let out = ''
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk)
-    return true
-  })
+  let out: string
   try {
     process.exitCode = undefined
-    await run()
+    out = await captureFd1(run)
   } finally {
-    spy.mockRestore()
     process.env = saved
   }
   const code = Number(process.exitCode ?? 0)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as core from '@actions/core'
 import * as ours from '../../src/action/actions-core.js'
+import { captureFd1 } from '../harness/fd1.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
 const installed = JSON.parse(
@@ -22,25 +23,6 @@ function captureStdout(fn: () => void): string {
     text += String(chunk)
     return true
   })
-  try {
-    fn()
-  } finally {
-    spy.mockRestore()
-  }
-  return text
-}
-
-/** What the shortcut writes to file descriptor 1 (it bypasses process.stdout). */
-function captureFd1(fn: () => void): string {
-  let text = ''
-  const real = fs.writeSync.bind(fs) as (...a: unknown[]) => number
-  const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, ...rest: unknown[]) => {
-    if (fd !== 1) return real(fd, ...rest)
-    const [buf, offset = 0, length] = rest as [Buffer, number?, number?]
-    const end = length === undefined ? buf.length : offset + length
-    text += buf.subarray(offset, end).toString('utf8')
-    return end - offset
-  }) as typeof fs.writeSync)
   try {
     fn()
   } finally {
@@ -77,7 +59,7 @@ describe('the @actions/core shortcut', () => {
     expect(installed.version).toBe(pkg.dependencies['@actions/core'])
   })
 
-  it('writes the same runner commands as the public functions', () => {
+  it('writes the same runner commands as the public functions', async () => {
     for (const [name, ...args] of [
       ['setSecret', 'p@ss%word\nline'],
       ['warning', 'careful: 100%\r\nnext'],
@@ -87,7 +69,7 @@ describe('the @actions/core shortcut', () => {
       ['info', 'plain text'],
       ['setFailed', 'failed: %0A'],
     ] as const) {
-      const mine = captureFd1(() => (ours as unknown as Record<string, (...a: string[]) => void>)[name](...args))
+      const mine = await captureFd1(() => (ours as unknown as Record<string, (...a: string[]) => void>)[name](...args))
       const theirs = captureStdout(() => (core as unknown as Record<string, (...a: string[]) => void>)[name](...args))
       expect(mine, name).toBe(theirs)
     }
