@@ -18,7 +18,10 @@ export function servers(): TestServer[] {
  * `describe.each(servers())`, with the servers side by side: one suite per server, the suites
  * running concurrently (each server is its own PostgreSQL, so nothing is shared between them),
  * the tests of one server in order as before. For files whose tests only wait on the server;
- * a file with file-level hooks (afterEach) or module-level state must not use it.
+ * a file with file-level hooks (afterEach) or module-level state must not use it until they move
+ * into the body, one per suite (test/pg/stalled-console.test.ts). A test that uses expect.poll
+ * takes `expect` from its context (`async ({ expect }) => …`): the global one does not know which
+ * of the concurrent tests is running.
  */
 export function describeEachServer(title: string, body: (server: TestServer) => void): void {
   describe.concurrent.each(servers())(`PostgreSQL $major`, (server) => {

@@ -1,5 +1,6 @@
 /** Role families and admins the PostgreSQL tests create. */
 import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { familyName, phase, withAdmin } from './helpers.js'
 import type { TestServer } from './servers.js'
 
@@ -12,6 +13,24 @@ export async function createRoleAdmin(server: TestServer): Promise<{ name: strin
   const password = randomBytes(12).toString('hex')
   await withAdmin(server, (c) => c.query(`CREATE ROLE ${name} LOGIN CREATEROLE PASSWORD '${password}'`))
   return { name, url: `postgresql://${name}:${password}@${server.host}:${server.port}/postgres` }
+}
+
+/**
+ * GRANT CREATE ON DATABASE postgres TO `role`, one at a time on the server: two GRANTs on one
+ * database at the same moment (suites side by side, or two files) update its pg_database row
+ * together, and one fails with "tuple concurrently updated". A session-level advisory lock
+ * serializes them; the GRANT runs in its own transaction after the previous one committed.
+ */
+export async function grantCreateOnPostgres(server: TestServer, role: string): Promise<void> {
+  await withAdmin(server, async (c) => {
+    const key = "hashtext('test harness: GRANT ON DATABASE postgres')"
+    await c.query(`SELECT pg_catalog.pg_advisory_lock(${key})`)
+    try {
+      await c.query(`GRANT CREATE ON DATABASE postgres TO ${pg.escapeIdentifier(role)}`)
+    } finally {
+      await c.query(`SELECT pg_catalog.pg_advisory_unlock(${key})`)
+    }
+  })
 }
 
 /** A new family after setup and open: the outgoing (old) and incoming (next) credentials and the rotation id. */

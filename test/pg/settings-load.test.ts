@@ -10,6 +10,7 @@
 import { expect, it } from 'vitest'
 import { startApp } from '../load/app.mjs'
 import { describeEachServer, familyName, loginAs, phase, withAdmin } from '../harness/helpers.js'
+import { grantCreateOnPostgres } from '../harness/roles.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -29,8 +30,8 @@ describeEachServer('adopting a login with settings, two rotations under load', (
       await c.query(`ALTER ROLE ${role} SET search_path = ${schema}, public`)
       await c.query(`ALTER ROLE ${role} SET statement_timeout = '5s'`)
       await c.query(`ALTER ROLE ${role} IN DATABASE ${other} SET work_mem = '8MB'`)
-      await c.query(`GRANT CREATE ON DATABASE postgres TO ${role}`)
     })
+    await grantCreateOnPostgres(server, role)
     const secrets = [password, server.password]
     const app = await startApp({
       port: server.port,

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
 import { familyName, phase, servers, withAdmin } from '../harness/helpers.js'
-import { createRoleAdmin } from '../harness/roles.js'
+import { createRoleAdmin, grantCreateOnPostgres } from '../harness/roles.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 
 const missing = pgbouncerMissing()
@@ -65,7 +65,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
         const setup = await phase(server, { phase: 'setup', ...common })
         expect(setup.outputs.pgbouncerUserlist).toBe(await authidLines(server, [a]))
         await deploy(setup.outputs.pgbouncerUserlist)
-        await withAdmin(server, (c) => c.query(`GRANT CREATE ON DATABASE postgres TO ${role}`))
+        await grantCreateOnPostgres(server, role)
         const secrets = [server.password, setup.outputs.password!]
         app = await startApp({
           host: bouncer.host,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
 import { familyName, phase, servers, withAdmin } from '../harness/helpers.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
+import { grantCreateOnPostgres } from '../harness/roles.js'
 
 const missing = pgbouncerMissing()
 if (missing) {
@@ -42,7 +43,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
         const schema = `shop_${role}`
         const urls = bouncer.statsUrl
         const setup = await phase(server, { phase: 'setup', role })
-        await withAdmin(server, (c) => c.query(`GRANT CREATE ON DATABASE postgres TO ${role}`))
+        await grantCreateOnPostgres(server, role)
         const secrets = [server.password, setup.outputs.password!]
         app = await startApp({
           host: bouncer.host,
