@@ -7,13 +7,13 @@
  * settings followed the rotation, most queries failed with "relation widgets
  * does not exist" once the application moved to the new login.
  */
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { startApp } from '../load/app.mjs'
-import { familyName, loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
+import { describeEachServer, familyName, loginAs, phase, withAdmin } from '../harness/helpers.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-describe.each(servers())('PostgreSQL $major: adopting a login with settings, two rotations under load', (server) => {
+describeEachServer('adopting a login with settings, two rotations under load', (server) => {
   it('zero failed queries; every session of either login sees the settings the single login had', async () => {
     const role = familyName('shop')
     const password = 'legacy-password-1234'

@@ -35,92 +35,95 @@ async function authidLines(server: Parameters<typeof withAdmin>[0], logins: stri
   })
 }
 
-describe.skipIf(Boolean(missing)).each(poolerPairs(servers()))(
-  'PostgreSQL $server.major behind $version with auth_file: rotations under live load',
+// One suite per (server, PgBouncer) pair, side by side: each pair has its own PgBouncer, family and application.
+describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
+  'PostgreSQL $server.major behind $version',
   ({ server, bin }) => {
-    let bouncer: PgBouncer
-    let app: App | null = null
-    beforeAll(async () => {
-      bouncer = await startPgBouncer(server, { bin, authFile: true })
-    })
-    afterAll(async () => {
-      await app?.stop().catch(() => {})
-      await bouncer?.stop()
-    })
-
-    it('the userlist output written to auth_file and RELOADed: zero failed queries and connects', async () => {
-      const role = familyName('authfile')
-      const [a, b] = [`${role}_a`, `${role}_b`]
-      const admin = await createRoleAdmin(server)
-      // close ends the old login's idle pooled server connections.
-      await withAdmin(server, (c) => c.query(`GRANT pg_signal_backend TO ${admin.name}`))
-      const common = { role, 'admin-url': admin.url, 'seal-key': SEAL_KEY }
-      const deploy = async (userlist: string | undefined) => {
-        bouncer.writeUserlist(userlist ?? '')
-        await bouncer.reload()
-      }
-
-      const setup = await phase(server, { phase: 'setup', ...common })
-      expect(setup.outputs.pgbouncerUserlist).toBe(await authidLines(server, [a]))
-      await deploy(setup.outputs.pgbouncerUserlist)
-      await withAdmin(server, (c) => c.query(`GRANT CREATE ON DATABASE postgres TO ${role}`))
-      const secrets = [server.password, setup.outputs.password!]
-      app = await startApp({
-        host: bouncer.host,
-        port: bouncer.port,
-        credentials: { user: setup.outputs.username!, password: setup.outputs.password! },
-        group: role,
-        schema: `shop_${role}`,
-        workers: 50,
-        tickMs: 40,
-        maxLifetimeSeconds: 3,
-        secrets,
+    describe.sequential('with auth_file: rotations under live load', () => {
+      let bouncer: PgBouncer
+      let app: App | null = null
+      beforeAll(async () => {
+        bouncer = await startPgBouncer(server, { bin, authFile: true })
       })
-      await sleep(1500)
-      const lines: string[] = []
-      for (let n = 1; n <= ROTATIONS; n++) {
-        const open = await phase(server, { phase: 'open', ...common })
-        secrets.push(open.outputs.password!)
-        expect(open.outputs.pgbouncerUserlist, open.notes.join('\n')).toBe(await authidLines(server, [a, b]))
-        expect(open.log.secrets).toContain(open.outputs.pgbouncerUserlist)
-        await deploy(open.outputs.pgbouncerUserlist)
-        await sleep(300)
-        const deployed = await app.deploy({ user: open.outputs.username!, password: open.outputs.password! })
-        const drain = await phase(server, {
-          phase: 'verify-drain',
-          ...common,
-          'pgbouncer-urls': bouncer.statsUrl,
-          interval: '200ms',
-          timeout: '30s',
-          'min-new-connections': '10',
+      afterAll(async () => {
+        await app?.stop().catch(() => {})
+        await bouncer?.stop()
+      })
+
+      it('the userlist output written to auth_file and RELOADed: zero failed queries and connects', async () => {
+        const role = familyName('authfile')
+        const [a, b] = [`${role}_a`, `${role}_b`]
+        const admin = await createRoleAdmin(server)
+        // close ends the old login's idle pooled server connections.
+        await withAdmin(server, (c) => c.query(`GRANT pg_signal_backend TO ${admin.name}`))
+        const common = { role, 'admin-url': admin.url, 'seal-key': SEAL_KEY }
+        const deploy = async (userlist: string | undefined) => {
+          bouncer.writeUserlist(userlist ?? '')
+          await bouncer.reload()
+        }
+
+        const setup = await phase(server, { phase: 'setup', ...common })
+        expect(setup.outputs.pgbouncerUserlist).toBe(await authidLines(server, [a]))
+        await deploy(setup.outputs.pgbouncerUserlist)
+        await withAdmin(server, (c) => c.query(`GRANT CREATE ON DATABASE postgres TO ${role}`))
+        const secrets = [server.password, setup.outputs.password!]
+        app = await startApp({
+          host: bouncer.host,
+          port: bouncer.port,
+          credentials: { user: setup.outputs.username!, password: setup.outputs.password! },
+          group: role,
+          schema: `shop_${role}`,
+          workers: 50,
+          tickMs: 40,
+          maxLifetimeSeconds: 3,
+          secrets,
         })
-        expect(drain.outputs, drain.failure).toMatchObject({ drained: true })
-        await deployed.retired
-        const close = await phase(server, { phase: 'close', ...common, 'pgbouncer-urls': bouncer.statsUrl })
-        expect(close.outputs.state).toBe('idle')
-        // Without the login close disabled.
-        expect(close.outputs.pgbouncerUserlist, close.notes.join('\n')).toBe(
-          await authidLines(server, [open.outputs.username!]),
+        await sleep(1500)
+        const lines: string[] = []
+        for (let n = 1; n <= ROTATIONS; n++) {
+          const open = await phase(server, { phase: 'open', ...common })
+          secrets.push(open.outputs.password!)
+          expect(open.outputs.pgbouncerUserlist, open.notes.join('\n')).toBe(await authidLines(server, [a, b]))
+          expect(open.log.secrets).toContain(open.outputs.pgbouncerUserlist)
+          await deploy(open.outputs.pgbouncerUserlist)
+          await sleep(300)
+          const deployed = await app.deploy({ user: open.outputs.username!, password: open.outputs.password! })
+          const drain = await phase(server, {
+            phase: 'verify-drain',
+            ...common,
+            'pgbouncer-urls': bouncer.statsUrl,
+            interval: '200ms',
+            timeout: '30s',
+            'min-new-connections': '10',
+          })
+          expect(drain.outputs, drain.failure).toMatchObject({ drained: true })
+          await deployed.retired
+          const close = await phase(server, { phase: 'close', ...common, 'pgbouncer-urls': bouncer.statsUrl })
+          expect(close.outputs.state).toBe('idle')
+          // Without the login close disabled.
+          expect(close.outputs.pgbouncerUserlist, close.notes.join('\n')).toBe(
+            await authidLines(server, [open.outputs.username!]),
+          )
+          await deploy(close.outputs.pgbouncerUserlist)
+          lines.push(`  rotation ${n}: ${open.outputs.previousUsername} -> ${open.outputs.username}`)
+          await sleep(1000)
+        }
+        await app.stop()
+        const stats = app.stats()
+        app = null
+        console.log(
+          [
+            `[pooler auth_file] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations, ${stats.perSecond.length - 1} s`,
+            ...lines,
+            `  queries ok ${stats.ok}, failed ${stats.failed}; connects failed ${stats.connectFailed}; idle errors ${stats.idleErrors}; errors: ${stats.errors.join(' | ') || 'none'}`,
+          ].join('\n'),
         )
-        await deploy(close.outputs.pgbouncerUserlist)
-        lines.push(`  rotation ${n}: ${open.outputs.previousUsername} -> ${open.outputs.username}`)
-        await sleep(1000)
-      }
-      await app.stop()
-      const stats = app.stats()
-      app = null
-      console.log(
-        [
-          `[pooler auth_file] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations, ${stats.perSecond.length - 1} s`,
-          ...lines,
-          `  queries ok ${stats.ok}, failed ${stats.failed}; connects failed ${stats.connectFailed}; idle errors ${stats.idleErrors}; errors: ${stats.errors.join(' | ') || 'none'}`,
-        ].join('\n'),
-      )
-      expect(stats.errors).toEqual([])
-      expect(stats.failed).toBe(0)
-      expect(stats.connectFailed).toBe(0)
-      expect(stats.idleErrors).toBe(0)
-      expect(Object.keys(stats.okBy).sort()).toEqual([a, b])
-    }, 120_000)
+        expect(stats.errors).toEqual([])
+        expect(stats.failed).toBe(0)
+        expect(stats.connectFailed).toBe(0)
+        expect(stats.idleErrors).toBe(0)
+        expect(Object.keys(stats.okBy).sort()).toEqual([a, b])
+      }, 120_000)
+    })
   },
 )
