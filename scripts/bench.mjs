@@ -367,10 +367,51 @@ function seedSql(x, phase) {
   }
 }
 
+/**
+ * The least a Node program using `pg` can do for a phase: a CommonJS bundle (built by the
+ * same ncc as dist/) that connects with the same URL, sends the same SQL as psql in one
+ * query string, and exits. The yardstick for what the action adds to Node and pg.
+ * @returns {{ file: string, dir: string } | null}
+ */
+function buildFloor() {
+  const ncc = join(ROOT, 'node_modules', '.bin', 'ncc')
+  if (!existsSync(ncc)) return null
+  const dir = join(ROOT, 'node_modules', '.cache', `bench-floor-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  const entry = join(dir, 'floor.cjs')
+  writeFileSync(
+    entry,
+    "const { Client } = require('pg')\n" +
+      'const c = new Client({ connectionString: process.argv[2] })\n' +
+      'c.connect().then(() => c.query(process.argv[3])).then(() => c.end()).catch((e) => { console.error(e.message); process.exit(1) })\n',
+  )
+  execFileSync(ncc, ['build', entry, '-o', join(dir, 'out'), '--target', 'es2022', '-q'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  const file = readdirSync(join(dir, 'out')).find((f) => /^index\.c?js$/.test(f))
+  if (!file) throw new Error('ncc produced no bundle for the Node + pg floor')
+  return { file: join(dir, 'out', file), dir }
+}
+
 /** @param {{ url: string }} server @param {{ path: string }} node @param {string | null} psql */
 async function phases(server, node, psql) {
-  /** @type {Record<string, { action: number[], psql: number[], node: number[] }>} */
-  const t = Object.fromEntries(PHASES.map((p) => [p, { action: [], psql: [], node: [] }]))
+  /** @type {Record<string, { action: number[], psql: number[], node: number[], floor: number[] }>} */
+  const t = Object.fromEntries(PHASES.map((p) => [p, { action: [], psql: [], node: [], floor: [] }]))
+  const floor = buildFloor()
+  try {
+    await phaseRounds(server, node, psql, floor, t)
+  } finally {
+    if (floor) rmSync(floor.dir, { recursive: true, force: true })
+  }
+  return t
+}
+
+/**
+ * @param {{ url: string }} server @param {{ path: string }} node @param {string | null} psql
+ * @param {{ file: string } | null} floor
+ * @param {Record<string, { action: number[], psql: number[], node: number[], floor: number[] }>} t
+ */
+async function phaseRounds(server, node, psql, floor, t) {
   for (let i = 0; i < RUNS; i++) {
     for (const phase of PHASES) {
       const steps = [
@@ -403,12 +444,19 @@ async function phases(server, node, psql) {
           t[phase].psql.push(r.ms)
         },
         async () => t[phase].node.push(/** @type {{ ms: number }} */ (await timeProcess(node.path, ['-e', '0'])).ms),
+        async () => {
+          if (!floor) return
+          const r = /** @type {{ ms: number, code: number, out: string }} */ (
+            await timeProcess(node.path, [floor.file, server.url, seedSql(`floor${i}`, phase)])
+          )
+          if (r.code !== 0) throw new Error(`the Node + pg floor failed for ${phase}: exit ${r.code}\n${r.out}`)
+          t[phase].floor.push(r.ms)
+        },
       ]
       // Rotate the order so that no tool always runs first.
       for (let k = 0; k < steps.length; k++) await steps[(k + i) % steps.length]()
     }
   }
-  return t
 }
 
 // ---- 3. drain detection latency -----------------------------------------------------------
@@ -651,7 +699,8 @@ async function main() {
     throw new Error(`PG_MAJOR=${major} is not installed; installed: ${installed.join(', ')}`)
   const distBytes = statSync(DIST).size
   const distGzip = gzipSync(readFileSync(DIST)).length
-  const chunks = readdirSync(dirname(DIST)).filter((f) => f.endsWith('.js') && join(dirname(DIST), f) !== DIST)
+  // The action's chunks are named <id>.index.cjs.js by ncc (dist/cli.js is the CLI's entry, not a chunk).
+  const chunks = readdirSync(dirname(DIST)).filter((f) => /^\d+\.index\.(cjs\.)?js$/.test(f))
   const chunkBytes = chunks.reduce((n, f) => n + statSync(join(dirname(DIST), f)).size, 0)
   const started = Date.now()
 
@@ -696,7 +745,8 @@ async function main() {
     const a = median(t[p].action)
     const q = median(t[p].psql)
     const z = median(t[p].node)
-    return { p, a, q, z, r: a / (q + z), db: a - median(runnerCold.action) }
+    const f = median(t[p].floor)
+    return { p, a, q, z, f, r: a / (q + z), fr: f / (q + z), db: a - median(runnerCold.action) }
   })
   const drainMedian = median(drain.latency)
   const drainMax = Math.max(...drain.latency)
@@ -819,7 +869,8 @@ async function main() {
         "`open` = `alter role x_b login password '…';`, `verify-drain` = the write-up's `select datname, usename, count(usename) from pg_stat_activity group by datname, usename order by datname;`, " +
         "`close` = `alter role x_a nologin password '…';`. " +
         'The action does more in each: an advisory lock and a transaction, reading the family and its state, a client-side SCRAM verifier, the state comment, the job summary, and for `open` a second login with the new password to check it. ' +
-        '"Database work" is the action\'s time less its cold start: loading the phase\'s code and `pg` where the bundle loads them on demand, connecting, the statements, the job summary.',
+        '"Database work" is the action\'s time less its cold start: loading the phase\'s code and `pg` where the bundle loads them on demand, connecting, the statements, the job summary. ' +
+        '"Node + pg" is the least a Node program using `pg` can do for the same phase: a CommonJS bundle of `pg` alone (built by the same ncc) that connects with the same URL, sends psql\'s SQL in one query string and exits; the action\'s time above it is what the action itself adds.',
       '',
     )
     lines.push(
@@ -832,6 +883,9 @@ async function main() {
           'psql + `node -e 0`',
           `action / (psql + node -e 0), target ≤ ${TARGET.phase}x`,
           'database work',
+          'Node + pg, same SQL as psql',
+          'Node + pg / (psql + node -e 0)',
+          'action - Node + pg',
         ],
         phaseRows.map((r) => [
           r.p,
@@ -841,6 +895,9 @@ async function main() {
           ms(r.q + r.z),
           `${ratioVs(r.r, TARGET.phase)} ${r.r <= TARGET.phase ? '(met)' : '(missed)'}`,
           ms(r.db),
+          Number.isNaN(r.f) ? 'n/a' : ms(r.f),
+          Number.isNaN(r.fr) ? 'n/a' : ratio(r.fr),
+          Number.isNaN(r.f) ? 'n/a' : ms(r.a - r.f),
         ]),
       ),
       '',
@@ -938,7 +995,7 @@ async function main() {
           ...cats.map((c) => [c, ...profiled.map((p) => cell(p, c))]),
           ['profiled run, in all', ...profiled.map((p) => ms(profiles[p]?.totalMs ?? NaN))],
           [
-            'statements sent (sessions)',
+            'queries sent, each a round trip (sessions)',
             ...profiled.map((p) => `${profiles[p]?.statements} (${profiles[p]?.sessions})`),
           ],
           ...(psql ? [['psql, for comparison', ...profiled.map(() => '1 query string (1 session)')]] : []),
@@ -998,7 +1055,7 @@ async function main() {
         `against psql's whole run, start-up included, of ${phaseRows.map((r) => ms(r.q)).join(', ')}. ` +
         `${phaseRows.every((r) => median(runnerCold.action) > r.db) ? 'The cold start is the larger part in every phase.' : phaseRows.every((r) => median(runnerCold.action) <= r.db) ? 'The database work is the larger part in every phase.' : 'Neither part dominates in every phase.'}` +
         (worst
-          ? ` In the profile of ${worstPhase.p}: ${top(worst, 3)}; it sends ${worst.statements} statements over ${worst.sessions} session(s), each a round trip (psql sends its statements as one query string). \`open\` logs in twice: as the admin, then with the new password to prove it works (a second SCRAM exchange).`
+          ? ` In the profile of ${worstPhase.p}: ${top(worst, 3)}; it sends ${worst.statements} queries over ${worst.sessions} session(s), each a round trip (psql sends its statements as one query string). \`open\` logs in twice: as the admin, then with the new password to prove it works (a second SCRAM exchange).`
           : '') +
         est,
     )
@@ -1015,17 +1072,18 @@ async function main() {
   if (coldRatio > TARGET.coldStart) {
     help.push(
       "a smaller start-up path. Already done: @actions/core's own command, file-command and utils modules instead of the package (which loads its HTTP client), " +
-        '`pg`, the phases, libsodium and Octokit loaded only by the runs that need them, node:crypto and node:tls loaded on first use, the job summary appended without fs/promises. ' +
-        'What is left is mostly Node itself: an ES module entry (the ESM loader, about 2 ms over a CommonJS one) and `process.stdout` on a pipe (a net.Socket and the stream modules, about 3 ms, ' +
-        'which writing the runner commands to file descriptor 1 directly would avoid), then evaluating the ~115 KiB bundle and checking the inputs. ' +
-        'Minifying does not help (measured), and a V8 compile cache would not help on hosted runners, where every job starts on a fresh machine',
+        '`pg`, the phases, libsodium and Octokit loaded only by the runs that need them, node:crypto and node:tls loaded on first use, the job summary appended without fs/promises, ' +
+        'a CommonJS entry (no ES module loader) and the runner commands written to file descriptor 1 (no `process.stdout` stream). ' +
+        'What is left is evaluating the ~110 KiB bundle and checking the inputs. ' +
+        'Minifying or stripping comments does not help (measured), and a V8 compile cache would not help on hosted runners, where every job starts on a fresh machine',
     )
   }
   if (psql && phasesMet === false) {
     help.push(
-      "fewer round trips and less code per phase. Already one query string each: the session setup (authorization, role, search_path) and the transaction's fixed statements (BEGIN, the SET LOCALs); " +
-        "one query reads the family (roles, memberships, settings, state, sessions). Left: the plan's DDL is sent one statement at a time (setup: 9 in its transaction), because a failed statement must be named in the error; " +
-        "loading and compiling `pg` and the phases (about 450 KiB of JavaScript, ~10 ms), the SCRAM verifier, and open's second login with the new password (a second connection and SCRAM exchange) are work psql does not do",
+      "less work per phase than the action does today; round trips are already few: one query string each for the session setup (authorization, role, search_path), the transaction's fixed statements (BEGIN, the SET LOCALs) and the plan's statements, " +
+        "one query reads the family (roles, memberships, settings, state, sessions), and verify-drain's first poll is that read. " +
+        'What is left is work psql does not do: compiling `pg` and the phases (about 450 KiB of JavaScript), the family reads (the first query of a new server session pays for loading the catalogs it reads), the SCRAM verifier, ' +
+        'the serializing lock and the state comment, and open\'s second login with the new password (a second connection and SCRAM exchange). The "Node + pg" column is the floor for any Node program that uses `pg`',
     )
   }
   if (help.length) lines.push(`What would help: ${help.join('; ')}.`, '')
