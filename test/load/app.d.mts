@@ -53,6 +53,8 @@ export interface App {
   readonly startedAt: number
   readonly user: string
   readonly version: number
+  /** Resolves once every worker has finished a tick: the pool holds all its connections, all under load. */
+  warmedUp(): Promise<void>
   deploy(creds: Credentials): Promise<{ user: string; version: number; retired: Promise<void> }>
   retired(): Promise<void>
   stats(): AppStats

@@ -184,6 +184,12 @@ export async function startApp(options) {
 
   let running = true
   let version = 0
+  /** Workers that finished at least one tick; warm once all have (see warmedUp). */
+  const ticked = new Set()
+  /** @type {() => void} */
+  let markWarm = () => {}
+  /** @type {Promise<void>} */
+  const warm = new Promise((resolve) => (markWarm = resolve))
   let current = await ready(o.credentials, version)
 
   /** @param {number} id */
@@ -224,6 +230,10 @@ export async function startApp(options) {
         client?.release(/** @type {Error} */ (e))
       } finally {
         entry.inflight--
+        if (ticked.size < o.workers && !ticked.has(id)) {
+          ticked.add(id)
+          if (ticked.size === o.workers) markWarm()
+        }
       }
     }
   }
@@ -242,6 +252,13 @@ export async function startApp(options) {
     /** The login the deployed config uses. */
     get user() {
       return current.user
+    },
+    /**
+     * Resolves once every worker has finished a tick: the pool holds its `workers` connections
+     * and all of them run the load (what a fixed warm-up sleep waited for).
+     */
+    warmedUp() {
+      return warm
     },
     /** The release number of the deployed config (0 at start, +1 per deploy). */
     get version() {

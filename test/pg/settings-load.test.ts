@@ -46,7 +46,7 @@ describeEachServer('adopting a login with settings, two rotations under load', (
     })
     const checked: Record<string, unknown>[] = []
     try {
-      await sleep(1000)
+      await app.warmedUp()
       await phase(server, { phase: 'setup', role, adopt: 'true' })
       for (const n of [1, 2]) {
         const open = await phase(server, { phase: 'open', role })

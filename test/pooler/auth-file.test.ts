@@ -78,7 +78,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           maxLifetimeSeconds: 3,
           secrets,
         })
-        await sleep(1500)
+        await app.warmedUp()
         const lines: string[] = []
         for (let n = 1; n <= ROTATIONS; n++) {
           const open = await phase(server, { phase: 'open', ...common })

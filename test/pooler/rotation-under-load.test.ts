@@ -56,7 +56,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           maxLifetimeSeconds: 3,
           secrets,
         })
-        await sleep(1500)
+        await app.warmedUp()
         const lines: string[] = []
         const latencies: number[] = []
         let current = setup.outputs.username!
