@@ -19,9 +19,11 @@ import {
 } from '../domain/result.js'
 import { splitUriList } from '../inputs/pooler-urls.js'
 import { maskUriSecrets } from '../postgres/urls.js'
+import { refuseNativeDriver } from '../postgres/no-native.js'
 import { renderFailureSummary, renderSummary } from './summary.js'
 
 export async function run(): Promise<void> {
+  refuseNativeDriver()
   maskConnectionSecrets()
   const phase = core.getInput('phase')
   try {

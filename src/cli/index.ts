@@ -5,8 +5,10 @@
 import pkg from '../../package.json' with { type: 'json' }
 import { parseArgs, UsageError, type Command } from './args.js'
 import { renderHelp } from './help.js'
+import { refuseNativeDriver } from '../postgres/no-native.js'
 
 async function main(argv: string[]): Promise<number> {
+  refuseNativeDriver()
   let cmd: Command
   try {
     cmd = parseArgs(argv)

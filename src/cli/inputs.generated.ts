@@ -76,7 +76,7 @@ export const CLI_INPUTS: readonly CliInput[] = [
   },
   {
     "name": "password-encryption",
-    "text": "scram-sha-256: compute the SCRAM verifier in the action and send only the verifier, so the password never reaches server logs. server: send the plaintext password for the server to hash; it then reaches the server log (and statement-capturing extensions such as pgaudit) whenever statements are logged (log_statement = ddl or all, log_min_duration_statement), so use it only for services that refuse verifiers. Also applies to the random passwords close and abort set.",
+    "text": "scram-sha-256: compute the SCRAM verifier in the action and send only the verifier, so the password never reaches server logs. server: send the plaintext password for the server to hash; it then reaches the server log (and statement-capturing extensions such as pgaudit) whenever statements are logged (log_statement = ddl or all, log_min_duration_statement) or that statement fails (log_min_error_statement), so use it only for services that refuse verifiers. A statement that carries a password or verifier is always sent alone, never with other statements whose failure would log it. Also applies to the random passwords close and abort set.",
     "required": false,
     "default": "scram-sha-256",
     "boolean": false,

@@ -263,30 +263,55 @@ async function executeSteps(
 }
 
 /**
- * The plan's statements in one round trip (setup's nine were nine; over a network each is a
- * round trip to the server), after a savepoint. When the batch fails, the error must still
- * name the statement that failed, as it did when they went one at a time: the phase rolls
- * back to the savepoint and runs them again one by one, and the one that fails again is
- * named. Not for errors that a second run would only repeat slowly or that the phase retries
- * from the start anyway: a lock or statement timeout (the lock holders are named from the
- * catalog), a cancel, a lost connection, a concurrent change.
+ * The plan's statements in few round trips (setup's nine were nine; over a network each is a
+ * round trip to the server): those without a secret as one query string, after a savepoint,
+ * then each one that carries a password or verifier on its own, so that no other statement's
+ * failure puts it in the server log. They run in one transaction, and no statement of a plan
+ * depends on one that sets a password, so the order within it does not matter.
  */
 async function runPlanStatements(
   client: AdminSession['client'],
   statements: Statement[],
   durable: string | null | undefined,
 ): Promise<void> {
+  await runBatch(
+    client,
+    statements.filter((s) => !s.secret),
+    durable,
+  )
+  for (const s of statements.filter((x) => x.secret)) await run(client, s.sql, undefined, s.display, durable)
+}
+
+/**
+ * Statements without a secret, as one query string after a savepoint. When the batch fails,
+ * the error must still name the statement that failed, as it did when they went one at a
+ * time: the phase rolls back to the savepoint and runs them again one by one, and the one
+ * that fails again is named. If none does, the batch's own error stands (the phase never
+ * commits past an error). Not re-run: errors that a second run would only repeat slowly or
+ * that the phase retries from the start anyway (a lock or statement timeout, whose lock
+ * holders are named from the catalog; a cancel; a lost connection; a concurrent change).
+ */
+async function runBatch(
+  client: AdminSession['client'],
+  statements: Statement[],
+  durable: string | null | undefined,
+): Promise<void> {
   if (statements.length === 0) return
   if (statements.length === 1) return run(client, statements[0].sql, undefined, statements[0].display, durable)
+  const batchError = (e: unknown) =>
+    statementError(e, `one of: ${statements.map((s) => s.display.trim()).join('; ')}`, durable ?? undefined)
   try {
     await client.query(planBatch(statements))
   } catch (e) {
     const code = (e as { code?: string }).code
     if (isRetryable(e)) throw e
-    if (isQueryTimeout(e) || code === '55P03' || code === '57014')
-      throw statementError(e, `one of: ${statements.map((s) => s.display.trim()).join('; ')}`, durable ?? undefined)
-    await run(client, ROLLBACK_TO_PLAN_SAVEPOINT)
+    if (isQueryTimeout(e) || code === '55P03' || code === '57014') throw batchError(e)
+    // A query string the server could not parse fails before its SAVEPOINT ran: report the batch's error.
+    await client.query(ROLLBACK_TO_PLAN_SAVEPOINT).catch(() => {
+      throw batchError(e)
+    })
     for (const s of statements) await run(client, s.sql, undefined, s.display, durable)
+    throw batchError(e)
   }
 }
 

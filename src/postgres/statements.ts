@@ -187,7 +187,8 @@ export const ROLLBACK_TO_PLAN_SAVEPOINT = 'ROLLBACK TO SAVEPOINT pg_credential_r
 /**
  * The query string that runs a plan's statements in one round trip. Every statement is
  * one complete statement rendered by renderStep (identifiers and literals quoted), so
- * joining them with `;` changes nothing about any of them.
+ * joining them with `;` changes nothing about any of them. Never a statement that carries
+ * a secret (see Statement.secret).
  */
 export function planBatch(statements: readonly Statement[]): string {
   return [PLAN_SAVEPOINT, ...statements.map((s) => s.sql)].join(';\n')
@@ -312,6 +313,12 @@ export interface Statement {
   sql: string
   /** The same statement with any password or verifier replaced by '***', for logs and summaries. */
   display: string
+  /**
+   * It carries a password or verifier: it goes to the server alone, never in a query string
+   * with others, so that another statement's failure cannot put it in the server log
+   * (log_min_error_statement logs the whole query string of a failed statement).
+   */
+  secret?: true
 }
 
 /**
@@ -353,7 +360,7 @@ function plain(sql: string): Statement {
 }
 
 function withSecret(prefix: string, secret: string): Statement {
-  return { sql: `${prefix} ${lit(secret)}`, display: `${prefix} '***'` }
+  return { sql: `${prefix} ${lit(secret)}`, display: `${prefix} '***'`, secret: true }
 }
 
 function requireSecret(step: Step, secret: string | undefined): string {

@@ -7,8 +7,16 @@
 import { randomBytes } from 'node:crypto'
 import { expect, it } from 'vitest'
 import { startCountingProxy } from '../harness/counting-proxy.js'
-import { describeEachServer, familyName, loginError, phase, snapshotRoles, withAdmin } from '../harness/helpers.js'
-import type { TestServer } from '../harness/servers.js'
+import {
+  describeEachServer,
+  familyName,
+  loginError,
+  phase,
+  recorder,
+  snapshotRoles,
+  withAdmin,
+} from '../harness/helpers.js'
+import { serverLog, type TestServer } from '../harness/servers.js'
 
 /** The plan's statements: what renderStep produces (never the lock, the reads or COMMIT). */
 const PLAN_STATEMENT =
@@ -17,7 +25,7 @@ const PLAN_STATEMENT =
 const family = (role: string) => [role, `${role}_a`, `${role}_b`]
 
 describeEachServer('the plan in one round trip', (server) => {
-  it("setup and open send their plan's statements as one query string; a drained verify-drain reads the family once", async () => {
+  it("setup sends its plan's statements in one query string and the password alone; a drained verify-drain reads the family once", async () => {
     const proxy = await startCountingProxy({ host: server.host, port: server.port })
     try {
       const via: TestServer = {
@@ -26,15 +34,21 @@ describeEachServer('the plan in one round trip', (server) => {
         url: server.url.replace(`:${server.port}/`, `:${proxy.port}/`),
       }
       const role = familyName('rt')
-      for (const [p, statements] of [
-        ['setup', 9],
-        ['open', 2],
+      // setup: 8 statements without a secret in one query string, then the password on its own
+      // (another statement's failure must not put it in the server log). open: the state
+      // comment, then the password.
+      for (const [p, sizes] of [
+        ['setup', [8, 1]],
+        ['open', [1, 1]],
       ] as const) {
         proxy.reset()
         await phase(via, { phase: p, role })
         const carrying = proxy.queries.filter((q) => PLAN_STATEMENT.test(q))
-        expect({ phase: p, queries: carrying.length }).toEqual({ phase: p, queries: 1 })
-        expect(carrying[0].split(';\n').filter((s) => PLAN_STATEMENT.test(s))).toHaveLength(statements)
+        const statements = carrying.map((q) => q.split(';\n').filter((s) => PLAN_STATEMENT.test(s)))
+        expect({ phase: p, sizes: statements.map((x) => x.length) }).toEqual({ phase: p, sizes })
+        const withPassword = carrying.filter((q) => /PASSWORD '/.test(q))
+        expect(withPassword).toHaveLength(1)
+        expect(withPassword[0]).toMatch(/^ALTER ROLE "[^"]+" WITH LOGIN PASSWORD '[^']+'$/)
       }
       // verify-drain with nothing left to drain: its first poll is the read it began with, and
       // the result shows what that poll saw: the session's set-up and one read of the family.
@@ -65,12 +79,23 @@ describeEachServer('the plan in one round trip', (server) => {
       await c.query(`ALTER ROLE ${role}_a SET work_mem = '5MB'`)
     })
     const before = await snapshotRoles(server, family(role))
-    await expect(phase(server, { 'admin-url': url, phase: 'open', role })).rejects.toThrow(
+    const logBefore = (await serverLog(server)).length
+    // With password-encryption: server the plaintext would be in the statement: it must not
+    // reach the server log with the statement that failed (log_min_error_statement).
+    const log = recorder()
+    await expect(
+      phase(server, { 'admin-url': url, phase: 'open', role, 'password-encryption': 'server' }, { reporter: log }),
+    ).rejects.toThrow(
       new RegExp(
         `while running: ALTER ROLE "${role}_b" SET "log_min_duration_statement" TO '1s'\\).*Nothing was changed`,
       ),
     )
     expect(await snapshotRoles(server, family(role))).toEqual(before)
+    const logged = (await serverLog(server)).slice(logBefore)
+    expect(logged).toMatch(/log_min_duration_statement/)
+    expect(log.secrets.length).toBeGreaterThan(0)
+    for (const secret of log.secrets) expect(logged).not.toContain(secret)
+    expect(logged).not.toMatch(/PASSWORD '/)
     expect(await loginError(server, `${role}_b`, 'x'.repeat(16))).not.toBeNull()
   })
 })
