@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // pg-credential-rotation: the command-line tool (package.json "bin"), bundled in dist/cli/.
-import './cli/index.js'
+import('./cli/index.js')

@@ -260,12 +260,12 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
 var errors = __webpack_require__(241);
+// EXTERNAL MODULE: ./src/cli/args.ts
+var args = __webpack_require__(7593);
 // EXTERNAL MODULE: ./src/cli/help.ts
 var help = __webpack_require__(7911);
 // EXTERNAL MODULE: ./src/inputs/config.ts
 var config = __webpack_require__(2567);
-// EXTERNAL MODULE: ./src/cli/args.ts
-var args = __webpack_require__(7593);
 // EXTERNAL MODULE: ./src/cli/inputs.generated.ts
 var inputs_generated = __webpack_require__(4022);
 ;// CONCATENATED MODULE: ./src/cli/inputs.ts
@@ -288,7 +288,43 @@ function inputReader(cmd, env) {
     };
 }
 function cliConfig(cmd, env) {
-    return (0,config/* parseConfig */.o4)(inputReader(cmd, env), env);
+    const cfg = (0,config/* parseConfig */.o4)(inputReader(cmd, env), env);
+    return { ...cfg, run: cliRunInfo(cfg.run, env) };
+}
+/** Names the CI run (pipeline, build) a phase belongs to, on a CI the CLI does not recognise. */
+const RUN_ID_VARIABLE = 'PG_ROTATION_RUN_ID';
+/** What a run id may hold: it is recorded in the state, printed, and part of application_name. */
+const RUN_ID = /^[A-Za-z0-9._:/@+-]{1,200}$/;
+/**
+ * The run a phase belongs to, which the state records when open opens a rotation: only the
+ * same run may re-run open (a retried job). The core reads GitHub Actions' GITHUB_RUN_ID
+ * (`base`), which stays the same across re-run attempts. The CLI also knows, in this order:
+ * PG_ROTATION_RUN_ID (any CI: the caller names the run); GitHub Actions; GitLab CI, whose
+ * CI_PIPELINE_ID stays the same when a job is retried (recorded as "gitlab:<id>", so it never
+ * matches a GitHub run id; CI_JOB_ID is the attempt). Elsewhere there is none, and a second
+ * open is refused.
+ */
+function cliRunInfo(base, env) {
+    const explicit = env[RUN_ID_VARIABLE]?.trim();
+    if (explicit)
+        return { ...base, runId: checkedRunId(explicit, RUN_ID_VARIABLE) };
+    if (base.runId)
+        return base;
+    const pipeline = env.GITLAB_CI === 'true' ? env.CI_PIPELINE_ID?.trim() : undefined;
+    if (pipeline)
+        return {
+            runId: checkedRunId(`gitlab:${pipeline}`, 'CI_PIPELINE_ID'),
+            runAttempt: env.CI_JOB_ID ?? '',
+            workflow: env.CI_PIPELINE_NAME ?? '',
+            repository: env.CI_PROJECT_PATH ?? '',
+            actor: env.GITLAB_USER_LOGIN ?? '',
+        };
+    return base;
+}
+function checkedRunId(value, variable) {
+    if (RUN_ID.test(value))
+        return value;
+    throw new args/* UsageError */.eb(`${variable} must name the CI run in letters, digits and . _ : / @ + - only (at most 200 characters), e.g. "buildkite:$BUILDKITE_BUILD_ID"`);
 }
 /** Inputs given (as flags or variables) that the phase does not read: worth a warning, not an error. */
 function unusedInputs(cmd, env) {
@@ -329,17 +365,26 @@ const OUTPUTS = [...Object.values(OUTPUT_NAMES), STATUS_OUTPUT, STATUS_FILE_OUTP
  * --json: one object on stdout for a pipeline, everything the action's outputs give:
  *   {"phase", "ok", "outputs": {<action output name>: value}, "changes", "notes", "error"}
  * Outputs keep their JSON types (remaining-connections a number, drained a boolean, status
- * an object). Secrets are included: the caller asked for them.
+ * an object). Secrets are included: the caller asked for them. `error` is text for a person,
+ * masked as the terminal masks it (connection secrets always, issued credentials unless
+ * --show-secrets), whether the phase returned its failure or threw it.
  */
 
-function jsonResult(r) {
+function jsonResult(r, masker) {
     const outputs = {};
     for (const [field, name] of Object.entries(OUTPUT_NAMES))
         if (r.outputs[field] !== undefined)
             outputs[name] = r.outputs[field];
     if (r.status)
         outputs[STATUS_OUTPUT] = r.status;
-    return { phase: r.phase, ok: !r.failure, outputs, changes: r.changes, notes: r.notes, error: r.failure ?? null };
+    return {
+        phase: r.phase,
+        ok: !r.failure,
+        outputs,
+        changes: r.changes,
+        notes: r.notes,
+        error: r.failure === undefined ? null : masker.mask(r.failure),
+    };
 }
 /** A phase that failed (or a command line refused) before it had a result. */
 function jsonFailure(phase, error) {
@@ -365,7 +410,8 @@ var urls = __webpack_require__(1085);
  *   form they can take, PGPASSWORD, seal-key, github-token): always shown as ***;
  * - the credentials a phase issues (registered through Reporter.secret: the new password and
  *   the database-url holding it): shown as *** unless --show-secrets.
- * The JSON output is not masked: the caller asked for it, and it goes to a pipe.
+ * The JSON output's values are not masked: the caller asked for them, and they go to a pipe; its
+ * `error` (text for a person) is masked as the terminal is.
  */
 
 
@@ -747,6 +793,7 @@ function yesNo(b) {
 
 
 
+
 const EXIT = { ok: 0, failed: 1, usage: 2 };
 async function runCommand(cmd, io) {
     const masker = new Masker(cmd.showSecrets);
@@ -758,6 +805,8 @@ async function runCommand(cmd, io) {
         cfg = cliConfig(cmd, io.env);
     }
     catch (e) {
+        if (e instanceof args/* UsageError */.eb)
+            return usageError(io, cmd.phase, e.message, cmd.json, masker);
         if (!(e instanceof errors/* InputError */.dz))
             throw e;
         return usageError(io, cmd.phase, `--${e.input}: ${e.message.replace(/^input '[^']*': /, '')}`, cmd.json, masker);
@@ -769,7 +818,7 @@ async function runCommand(cmd, io) {
         const { runPhase } = await Promise.all(/* import() */[__webpack_require__.e(849), __webpack_require__.e(918)]).then(__webpack_require__.bind(__webpack_require__, 1918));
         const result = await runPhase(cfg, { reporter });
         reporter.finish();
-        io.stdout.write(cmd.json ? jsonLine(jsonResult(result)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose));
+        io.stdout.write(cmd.json ? jsonLine(jsonResult(result, masker)) : renderResult(result, masker, styleFor(io.stdout), cmd.verbose));
         if (!result.failure)
             return EXIT.ok;
         reporter.error(result.failure);
@@ -1154,6 +1203,9 @@ function readState(comment, group) {
     const v = s.activeVerifier;
     if (v !== undefined && (!isObject(v) || typeof v.login !== 'string' || typeof v.sealed !== 'string'))
         return { kind: 'invalid', reason: 'the sealed verifier recorded in the state is malformed' };
+    const badTime = timeProblem(s);
+    if (badTime)
+        return { kind: 'invalid', reason: badTime, tampered: true };
     return { kind: 'ok', state: { ...s, passwordSetAt: s.passwordSetAt ?? {}, lastClosed: s.lastClosed ?? null } };
 }
 /**
@@ -1204,6 +1256,48 @@ function rotationIdProblem(s) {
         if (typeof v !== 'string' || !ROTATION_ID.test(v))
             return `${field} is not a rotation id (letters, digits and . _ : - only, at most 100)`;
     }
+    return null;
+}
+/**
+ * A time as the action writes it (Date.prototype.toISOString: UTC, "2026-12-03T10:04:55.000Z";
+ * the milliseconds optional), a real date, between 2000 and 2099.
+ */
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,3})?Z$/;
+function isTime(v) {
+    if (typeof v !== 'string')
+        return false;
+    const m = TIME.exec(v);
+    if (!m)
+        return false;
+    const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+    const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    return (year >= 2000 &&
+        year < 2100 &&
+        d.getUTCMonth() === month - 1 &&
+        d.getUTCDate() === day &&
+        d.getUTCHours() === hour &&
+        d.getUTCMinutes() === minute &&
+        d.getUTCSeconds() === second);
+}
+/**
+ * Every time in the state (when the rotation was opened, closed, aborted, written back, when
+ * each password was set) must be one the action could have written: the comment is input, and
+ * these times are printed in the log, the summary and status. Returns what is wrong, or null.
+ */
+function timeProblem(s) {
+    const notATime = (field) => `${field} is not a time (UTC, as 2026-12-03T10:04:55.000Z, between 2000 and 2099)`;
+    const records = [
+        ['rotation', s.rotation, 'openedAt'],
+        ['lastClosed', s.lastClosed, 'closedAt'],
+        ['lastAborted', s.lastAborted, 'abortedAt'],
+        ['writtenBack', s.writtenBack, 'at'],
+    ];
+    for (const [name, record, key] of records)
+        if (record != null && !(isObject(record) && isTime(record[key])))
+            return notATime(`${name}.${key}`);
+    for (const [login, at] of Object.entries(s.passwordSetAt ?? {}))
+        if (!isTime(at))
+            return notATime(`passwordSetAt of ${JSON.stringify(login.slice(0, 63))}`);
     return null;
 }
 function serializeState(state) {

@@ -256,6 +256,22 @@ const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 const COMMIT = 'COMMIT';
 const ROLLBACK = 'ROLLBACK';
+/**
+ * A plan's statements go to the server as one query string, after this savepoint: when one
+ * of them fails, the phase rolls back to it and runs them again one at a time, so that the
+ * error names the statement (see runPlanStatements in apply.ts).
+ */
+const PLAN_SAVEPOINT = 'SAVEPOINT pg_credential_rotation_plan';
+const ROLLBACK_TO_PLAN_SAVEPOINT = 'ROLLBACK TO SAVEPOINT pg_credential_rotation_plan';
+/**
+ * The query string that runs a plan's statements in one round trip. Every statement is
+ * one complete statement rendered by renderStep (identifiers and literals quoted), so
+ * joining them with `;` changes nothing about any of them. Never a statement that carries
+ * a secret (see Statement.secret).
+ */
+function planBatch(statements) {
+    return [PLAN_SAVEPOINT, ...statements.map((s) => s.sql)].join(';\n');
+}
 /** The database a connection is in (fix-ownership visits the others on connections of their own). */
 const CURRENT_DATABASE = 'SELECT pg_catalog.current_database() AS db';
 /** A shorter idle_in_transaction_session_timeout for the phase's transaction (tests). */
@@ -373,7 +389,7 @@ function plain(sql) {
     return { sql, display: sql };
 }
 function withSecret(prefix, secret) {
-    return { sql: `${prefix} ${(0,esm/* escapeLiteral */.NO)(secret)}`, display: `${prefix} '***'` };
+    return { sql: `${prefix} ${(0,esm/* escapeLiteral */.NO)(secret)}`, display: `${prefix} '***'`, secret: true };
 }
 function requireSecret(step, secret) {
     if (!secret)
@@ -1457,6 +1473,19 @@ async function readDirectGrants(client, group, logins) {
     const memberships = (await client.query(READ_LOGIN_MEMBERSHIPS, [logins, group])).rows;
     return { grants, memberships };
 }
+/**
+ * Waits, on `c`, until the backend `pid` of the same server has left pg_stat_activity (a backend
+ * exits asynchronously after its client disconnected), or `limitMs` passed.
+ */
+async function waitBackendGone(c, pid, limitMs) {
+    const end = Date.now() + limitMs;
+    for (;;) {
+        await c.query(CLEAR_STATS_SNAPSHOT);
+        if (!(await c.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end)
+            return;
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/postgres/lock-holders.ts
 
@@ -2236,10 +2265,55 @@ async function executeSteps(client, cfg, reporter, before, plan, opts) {
         }
         const stmt = renderStep(step, before.serverVersion, secret);
         reporter.debug(`sql: ${stmt.display}`);
-        await run(client, stmt.sql, undefined, stmt.display, opts.durable?.());
         executed.push(stmt);
     }
+    await runPlanStatements(client, executed, opts.durable?.());
     return { executed, password };
+}
+/**
+ * The plan's statements in few round trips (setup's nine were nine; over a network each is a
+ * round trip to the server): those without a secret as one query string, after a savepoint,
+ * then each one that carries a password or verifier on its own, so that no other statement's
+ * failure puts it in the server log. They run in one transaction, and no statement of a plan
+ * depends on one that sets a password, so the order within it does not matter.
+ */
+async function runPlanStatements(client, statements, durable) {
+    await runBatch(client, statements.filter((s) => !s.secret), durable);
+    for (const s of statements.filter((x) => x.secret))
+        await run(client, s.sql, undefined, s.display, durable);
+}
+/**
+ * Statements without a secret, as one query string after a savepoint. When the batch fails,
+ * the error must still name the statement that failed, as it did when they went one at a
+ * time: the phase rolls back to the savepoint and runs them again one by one, and the one
+ * that fails again is named. If none does, the batch's own error stands (the phase never
+ * commits past an error). Not re-run: errors that a second run would only repeat slowly or
+ * that the phase retries from the start anyway (a lock or statement timeout, whose lock
+ * holders are named from the catalog; a cancel; a lost connection; a concurrent change).
+ */
+async function runBatch(client, statements, durable) {
+    if (statements.length === 0)
+        return;
+    if (statements.length === 1)
+        return run(client, statements[0].sql, undefined, statements[0].display, durable);
+    const batchError = (e) => statementError(e, `one of: ${statements.map((s) => s.display.trim()).join('; ')}`, durable ?? undefined);
+    try {
+        await client.query(planBatch(statements));
+    }
+    catch (e) {
+        const code = e.code;
+        if (isRetryable(e))
+            throw e;
+        if (isQueryTimeout(e) || code === '55P03' || code === '57014')
+            throw batchError(e);
+        // A query string the server could not parse fails before its SAVEPOINT ran: report the batch's error.
+        await client.query(ROLLBACK_TO_PLAN_SAVEPOINT).catch(() => {
+            throw batchError(e);
+        });
+        for (const s of statements)
+            await run(client, s.sql, undefined, s.display, durable);
+        throw batchError(e);
+    }
 }
 async function run(client, sql, params, display = sql, durable) {
     try {
@@ -3706,29 +3780,20 @@ async function recordWriteBack(session, group, rotationId, record) {
 
 
 
+
 /** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
 const CHECK_GONE_MS = 2000;
-/**
- * The check's backend exits asynchronously after the disconnect: until it has, it counts as a
- * session of the new login (abort right after open would refuse: "a deploy already uses it").
- * Waits, on the admin connection, until it is no longer listed (or CHECK_GONE_MS passed).
- */
-async function waitCheckGone(admin, pid) {
-    const end = Date.now() + CHECK_GONE_MS;
-    for (;;) {
-        await admin.query(CLEAR_STATS_SNAPSHOT);
-        if (!(await admin.query(BACKEND_LISTED, [pid])).rows[0].listed || Date.now() >= end)
-            return;
-        await new Promise((r) => setTimeout(r, 10));
-    }
+/** The wait for a check on the admin connection's server, run on that connection. */
+function goneFromPrimary(admin) {
+    return (pid, limitMs) => waitBackendGone(admin, pid, limitMs);
 }
 /**
  * Logs in as the login with its new password; returns what is wrong, or null.
  * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
- * With `admin` (the admin connection, on the same server), returns only once the check's own
- * session is gone from pg_stat_activity, so it never counts as a session of the login.
+ * With `gone` (a wait on the same server: goneFromPrimary, or a replica's), returns only once the
+ * check's own session is gone from pg_stat_activity, so it never counts as a session of the login.
  */
-async function checkLogin(cfg, login, password, on, admin) {
+async function checkLogin(cfg, login, password, on, gone) {
     let c = null;
     let pid = null;
     const where = on ? ` on ${on.where}` : '';
@@ -3753,15 +3818,18 @@ async function checkLogin(cfg, login, password, on, admin) {
     }
     finally {
         await db_close(c);
-        if (admin && pid !== null)
-            await waitCheckGone(admin, pid).catch(() => { });
+        if (gone && pid !== null)
+            await gone(pid, CHECK_GONE_MS).catch(() => { });
     }
 }
-/** The login check on every replica (after they replayed the commit); the problems found, one per replica. */
+/**
+ * The login check on every replica (after they replayed the commit); the problems found, one per
+ * replica. Each returns once its session has left that replica's pg_stat_activity.
+ */
 async function checkLoginOnReplicas(cfg, replicas, login, password) {
     const problems = [];
     for (let i = 0; i < replicas.count; i++) {
-        const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) });
+        const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) }, (pid, ms) => replicas.waitBackendGone(i, pid, ms));
         if (p)
             problems.push(p);
     }
@@ -4221,7 +4289,7 @@ async function open_open(cfg, deps) {
     const committed = `Committed: rotation ${rotation.id} is open and "${incoming}" has LOGIN and a new password, which this step did not report`;
     // Nothing is reported before the login check passed on the primary and on every replica, after they replayed the commit.
     const replayed = await afterCommit(committed, async () => {
-        let problem = await checkLogin(cfg, incoming, password, undefined, deps.session.client);
+        let problem = await checkLogin(cfg, incoming, password, undefined, goneFromPrimary(deps.session.client));
         let notes = [];
         if (!problem && deps.replicas.count) {
             notes = await waitForReplicas(cfg, deps, OPEN_NEXT);
@@ -4296,7 +4364,7 @@ async function reemit(cfg, deps, plan) {
         deps.reporter.secret(creds.userlist);
         notes.push('pgbouncer-userlist: emitted again as the first attempt sealed it.');
     }
-    const problem = await checkLogin(cfg, creds.username, creds.password, undefined, deps.session.client);
+    const problem = await checkLogin(cfg, creds.username, creds.password, undefined, goneFromPrimary(deps.session.client));
     if (problem) {
         throw new errors/* DatabaseError */.a$(`${problem} The credentials sealed in the state for rotation ${rotationId} no longer log in (changed outside this action?); nothing was changed.`, 'Check with the status phase; abort and open again.');
     }
@@ -5082,18 +5150,18 @@ async function verifyDrain(cfg, deps) {
     const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
     const target = planDrain(obs, cfg);
     if (target.kind === 'noop')
-        return verify_drain_alreadyClosed(cfg, deps, target);
+        return verify_drain_alreadyClosed(cfg, deps, target, obs);
     const missing = cfg.terminateAfterMs !== null
         ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
         : null;
     if (missing) {
         throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
     }
-    const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming);
+    const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming, obs);
     return drainResult(cfg, deps, target.rotationId, watch);
 }
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
-function verify_drain_alreadyClosed(cfg, deps, target) {
+function verify_drain_alreadyClosed(cfg, deps, target, obs) {
     const last = target.state.lastClosed;
     return resultWithFamily(cfg, deps, {
         username: last.active,
@@ -5102,10 +5170,10 @@ function verify_drain_alreadyClosed(cfg, deps, target) {
         state: 'idle',
         remainingConnections: 0,
         drained: true,
-    }, [], [`Nothing to do: ${target.reason}.`]);
+    }, [], [`Nothing to do: ${target.reason}.`], undefined, {}, obs);
 }
 /** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
-async function watchDrain(cfg, deps, outgoing, incoming) {
+async function watchDrain(cfg, deps, outgoing, incoming, initial) {
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;
     // The timeout bounds the whole wait, a slow or silent pooler console included.
@@ -5117,6 +5185,8 @@ async function watchDrain(cfg, deps, outgoing, incoming) {
         deadline,
         sessions: [],
         pooled: null,
+        observed: null,
+        initial,
         refusal: null,
         polls: 0,
         terminated: 0,
@@ -5125,7 +5195,7 @@ async function watchDrain(cfg, deps, outgoing, incoming) {
     const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : '';
     deps.reporter.info(`Waiting up to ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${(0,duration/* formatDuration */.a)(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
     for (;;) {
-        if (!(await poll(deps, watch)))
+        if (!(await poll(cfg, deps, watch)))
             continue;
         watch.polls++;
         const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming);
@@ -5149,15 +5219,21 @@ async function watchDrain(cfg, deps, outgoing, incoming) {
     return watch;
 }
 /**
- * One look at both logins' sessions (after clearing the stats snapshot, so it
- * sees fresh activity) and, with poolers, their clients. A lost connection is
- * renewed before the deadline and the look reported as not taken (false).
+ * One look at both logins' sessions (a read of the family, after clearing the stats
+ * snapshot, so it sees fresh activity) and, with poolers, their clients. A lost
+ * connection is renewed before the deadline and the look reported as not taken (false).
  */
-async function poll(deps, watch) {
+async function poll(cfg, deps, watch) {
     const logins = [watch.outgoing, watch.incoming];
     try {
-        await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
-        watch.sessions = await observe_readSessions(deps.session.client, logins);
+        let obs = watch.initial;
+        watch.initial = null;
+        if (!obs) {
+            await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
+            obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
+        }
+        watch.observed = obs;
+        watch.sessions = obs.sessions.filter((s) => logins.includes(s.login));
         if (deps.replicas.count)
             watch.sessions.push(...(await deps.replicas.sessions(logins)));
         watch.pooled = deps.poolers.count ? await pooledCounts(deps, watch.outgoing, watch.incoming) : null;
@@ -5180,6 +5256,7 @@ async function terminateOutgoing(deps, watch, terminateAfter) {
     watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null;
     if (watch.refusal)
         return false;
+    watch.observed = null;
     const n = await terminateEverywhere(watch.outgoing, deps);
     watch.terminated += n;
     deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`);
@@ -5206,7 +5283,7 @@ async function drainResult(cfg, deps, rotationId, watch) {
         state: 'open',
         remainingConnections: remaining,
         drained,
-    }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {});
+    }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
 }
 async function whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked }) {
     const { outgoing, incoming } = watch;
@@ -5407,6 +5484,10 @@ class Replicas {
             return (await readBackends(c, logins)).map((b) => ({ ...b, server: label }));
         });
         return all.flat();
+    }
+    /** Waits until backend `pid` of replica i has left its pg_stat_activity (or limitMs passed). */
+    async waitBackendGone(i, pid, limitMs) {
+        await this.#on(i, (c) => waitBackendGone(c, pid, limitMs));
     }
     async terminate(login) {
         const n = await this.#each(async (c) => (await c.query(TERMINATE_SESSIONS, [login])).rows[0].terminated);

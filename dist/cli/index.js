@@ -183,6 +183,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8330);
 /* harmony import */ var _args_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7593);
 /* harmony import */ var _help_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7911);
+/* harmony import */ var _postgres_no_native_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3578);
 /**
  * The command-line entry (bin pg-credential-rotation, dist/cli.js). --help and --version
  * answer from this small module; the phases, pg and the rest load only for a run.
@@ -190,7 +191,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
+
 async function main(argv) {
+    (0,_postgres_no_native_js__WEBPACK_IMPORTED_MODULE_3__/* .refuseNativeDriver */ .E)();
     let cmd;
     try {
         cmd = (0,_args_js__WEBPACK_IMPORTED_MODULE_1__/* .parseArgs */ .Zy)(argv);
@@ -301,7 +304,7 @@ const CLI_INPUTS = [
     },
     {
         "name": "password-encryption",
-        "text": "scram-sha-256: compute the SCRAM verifier in the action and send only the verifier, so the password never reaches server logs. server: send the plaintext password for the server to hash; it then reaches the server log (and statement-capturing extensions such as pgaudit) whenever statements are logged (log_statement = ddl or all, log_min_duration_statement), so use it only for services that refuse verifiers. Also applies to the random passwords close and abort set.",
+        "text": "scram-sha-256: compute the SCRAM verifier in the action and send only the verifier, so the password never reaches server logs. server: send the plaintext password for the server to hash; it then reaches the server log (and statement-capturing extensions such as pgaudit) whenever statements are logged (log_statement = ddl or all, log_min_duration_statement) or that statement fails (log_min_error_statement), so use it only for services that refuse verifiers. A statement that carries a password or verifier is always sent alone, never with other statements whose failure would log it. Also applies to the random passwords close and abort set.",
         "required": false,
         "default": "scram-sha-256",
         "boolean": false,
@@ -518,6 +521,26 @@ const CLI_INPUTS = [
         ]
     }
 ];
+
+
+/***/ }),
+
+/***/ 3578:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ refuseNativeDriver)
+/* harmony export */ });
+/**
+ * node-postgres loads its native binding (`pg-native`, found through NODE_PATH or any
+ * node_modules above the bundle) instead of its JavaScript client when NODE_PG_FORCE_NATIVE
+ * is set. The action bundles the JavaScript client and has checked it: a module found on
+ * the runner's disk must never receive the admin connection. Called by every front end
+ * before anything imports pg.
+ */
+function refuseNativeDriver(env = process.env) {
+    delete env.NODE_PG_FORCE_NATIVE;
+}
 
 
 /***/ }),

@@ -1,6 +1,7 @@
-export const id = 298;
-export const ids = [298];
-export const modules = {
+"use strict";
+exports.id = 298;
+exports.ids = [298];
+exports.modules = {
 
 /***/ 298:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
@@ -282,7 +283,7 @@ async function loadSodium() {
         const g = globalThis;
         const provided = !('__dirname' in g);
         if (provided)
-            g.__dirname = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(import.meta.url));
+            g.__dirname = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(require("url").pathToFileURL(__filename).href));
         try {
             // The bundler's require, on purpose: createRequire would load from a node_modules the bundle does not have.
             // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -327,3 +328,4 @@ function apiRoot(url) {
 /***/ })
 
 };
+;
