@@ -3,14 +3,16 @@
  * application (50 connections to PgBouncer, recycled every 3 s, a query and a
  * write per worker every 40 ms) rotates its credentials twice while the
  * action watches PgBouncer's console through pgbouncer-urls. Not one query or
- * connection attempt may fail; each verify-drain must finish within about one
- * interval of the old deployment's last disconnect, although PgBouncer keeps
- * the old login's idle server connections; close must leave no server
- * session of the old login.
+ * connection attempt may fail; each verify-drain must see the drain at its
+ * first poll after the old deployment's last disconnect, although PgBouncer
+ * keeps the old login's idle server connections; close must leave no server
+ * session of the old login. (How long that takes in wall-clock time is a
+ * benchmark figure, `npm run bench`, not asserted here: on a shared machine
+ * the scheduler decides it.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
-import { familyName, phase, servers, withAdmin } from '../harness/helpers.js'
+import { familyName, phase, recorder, servers, withAdmin } from '../harness/helpers.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 import { grantCreateOnPostgres } from '../harness/roles.js'
 
@@ -22,6 +24,12 @@ if (missing) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ROTATIONS = 2
 const INTERVAL_MS = 200
+/**
+ * Time PgBouncer may take to drop a client from SHOW CLIENTS after the client's
+ * socket closed. A poll that starts later than this after the last disconnect
+ * must see the drain.
+ */
+const POOLER_SETTLE_MS = INTERVAL_MS
 
 // One suite per (server, PgBouncer) pair, side by side: each pair has its own PgBouncer, family and application.
 describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
@@ -38,7 +46,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
         await bouncer?.stop()
       })
 
-      it('zero failed queries and connects; drained within about one interval of the last disconnect; no old server session after close', async () => {
+      it('zero failed queries and connects; the first poll after the last disconnect sees the drain; no old server session after close', async () => {
         const role = familyName('load')
         const schema = `shop_${role}`
         const urls = bouncer.statsUrl
@@ -58,26 +66,46 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
         })
         await app.warmedUp()
         const lines: string[] = []
-        const latencies: number[] = []
+        /** Per rotation, the polls that still saw the old login although they began after it was gone. */
+        const latePolls: string[][] = []
         let current = setup.outputs.username!
         for (let n = 1; n <= ROTATIONS; n++) {
           const open = await phase(server, { phase: 'open', role })
           secrets.push(open.outputs.password!)
           await sleep(500)
           const deployed = await app.deploy({ user: open.outputs.username!, password: open.outputs.password! })
-          const drain = await phase(server, {
-            phase: 'verify-drain',
-            role,
-            'pgbouncer-urls': urls,
-            interval: `${INTERVAL_MS}ms`,
-            timeout: '30s',
-            'min-new-connections': '10',
-          })
+          // Each poll's line, with the time it was reported (the poll's read was done by then).
+          const polls: { at: number; line: string }[] = []
+          const reporter = { ...recorder(), progress: (line: string) => polls.push({ at: Date.now(), line }) }
+          const drain = await phase(
+            server,
+            {
+              phase: 'verify-drain',
+              role,
+              'pgbouncer-urls': urls,
+              interval: `${INTERVAL_MS}ms`,
+              timeout: '30s',
+              'min-new-connections': '10',
+            },
+            { reporter },
+          )
           const drainedAt = Date.now()
           expect(drain.outputs, drain.failure).toMatchObject({ drained: true, remainingConnections: 0 })
           await deployed.retired
           const lastDisconnect = app.stats().deploys.at(-1)!.oldEndedAt!
-          latencies.push(drainedAt - lastDisconnect)
+          // Every poll but the last saw something left. At most one of them (the one in flight when the
+          // old deployment's last connection closed) may be reported after lastDisconnect + settle:
+          // the next one began after that report, so it began after the old login was gone everywhere.
+          const waiting = polls.slice(0, -1).filter((p) => p.at > lastDisconnect + POOLER_SETTLE_MS)
+          latePolls.push(waiting.slice(1).map((p) => `${p.at - lastDisconnect} ms after: ${p.line}`))
+          // And it stops at the first poll at which the pooler lists no client of the old login (the
+          // application reaches the database only through it; the new login has its 10 sessions by then).
+          const clientsOfOld = polls.map((p) => {
+            const m = new RegExp(`"${current}" (\\d+) client\\(s\\)`).exec(p.line)
+            expect(m, `poll line names the old login's pooler clients: ${p.line}`).not.toBeNull()
+            return Number(m![1])
+          })
+          expect(clientsOfOld.indexOf(0), polls.map((p) => p.line).join('\n')).toBe(polls.length - 1)
           const pooledBefore = await withAdmin(
             server,
             async (c) =>
@@ -94,7 +122,7 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           )
           expect(left).toBe(0)
           lines.push(
-            `  rotation ${n}: drained ${drainedAt - lastDisconnect} ms after the old deployment's last disconnect (${pooledBefore} idle pooled server connections of ${current} left; close ended them: ${left} remain)`,
+            `  rotation ${n}: drained ${drainedAt - lastDisconnect} ms after the old deployment's last disconnect, at poll ${polls.length} (${pooledBefore} idle pooled server connections of ${current} left; close ended them: ${left} remain)`,
           )
           current = open.outputs.username!
           await sleep(1000)
@@ -114,8 +142,8 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
         expect(stats.connectFailed).toBe(0)
         expect(stats.idleErrors).toBe(0)
         expect(Object.keys(stats.okBy).sort()).toEqual([`${role}_a`, `${role}_b`])
-        // Within about one interval of the last disconnect (plus scheduling slack on a busy machine).
-        for (const ms of latencies) expect(ms).toBeLessThan(INTERVAL_MS * 2 + 1000)
+        // The first poll that began after the last disconnect saw the drain, in every rotation.
+        expect(latePolls).toEqual(Array.from({ length: ROTATIONS }, () => []))
       }, 120_000)
     })
   },
