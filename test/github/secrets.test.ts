@@ -154,7 +154,7 @@ describe('writeSecrets', () => {
     const err = await failure(writeSecrets({ ...options(gh), apiUrl: 'http://192.0.2.1/api/v3' }))
     expect(err.message).toMatch(/^GITHUB_API_URL is http:\/\/192\.0\.2\.1: plain HTTP to another host/)
     expect(err.written).toEqual([])
-    expect(Date.now() - started).toBeLessThan(1000) // refused, not a network timeout
+    expect(Date.now() - started).toBeLessThan(5000) // refused, not a network timeout
   })
 
   it('writes nothing and makes no request when there is nothing to write', async () => {
@@ -292,7 +292,8 @@ describe('writeSecrets', () => {
     const result = await writeSecrets({ ...options(gh), retryDelaysMs: undefined, clock })
     expect(result).toEqual({ written: ['DB_PASSWORD', 'DATABASE_URL'] })
     expect(waits).toEqual([1000, 3000])
-    expect(Date.now() - started).toBeLessThan(1000)
+    // Real timers would have taken the 4 s themselves.
+    expect(Date.now() - started).toBeLessThan(3000)
   })
 
   it('gives up after three attempts when GitHub keeps failing', async () => {

@@ -385,7 +385,8 @@ describe.skipIf(majors.length === 0).concurrent.each(majors)('PostgreSQL %i', (m
         )
         const took = Date.now() - started
         expect(failed).not.toBeNull()
-        expect(took).toBeLessThan(4_000)
+        // At the 2 s replica-timeout (plus the phase's own work on a busy machine), far from 15 s.
+        expect(took).toBeLessThan(10_000)
         expect(failed!.message).toMatch(/replica-timeout/)
         expect(failed!.message).toContain(`127.0.0.1:${proxy.port}`)
       } finally {

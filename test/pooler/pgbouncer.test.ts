@@ -80,7 +80,8 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           timeout: '10s',
         })
         expect(d.outputs).toMatchObject({ drained: true, remainingConnections: 0 })
-        expect(Date.now() - started).toBeLessThan(3000)
+        // Not at the 10 s timeout, which is where a check blind to the pooler would end (not drained).
+        expect(Date.now() - started).toBeLessThan(8000)
         expect(d.log.lines.join('\n')).toMatch(
           new RegExp(
             `pooler 127\\.0\\.0\\.1:${bouncer.port}: "${f.old.user}" 0 client\\(s\\), \\d+ server connection\\(s\\) \\(0 in use\\)`,

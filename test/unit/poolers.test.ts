@@ -331,7 +331,8 @@ describe('the job summary with poolers', () => {
 })
 
 describe('Poolers: every console read has a deadline (a stand-in console that stalls)', () => {
-  const limits = { connectMs: 2000, commandMs: 400, readMs: 1500, lastLookMs: 300 }
+  // Far apart, so that which limit ended a read shows in its time even on a busy machine.
+  const limits = { connectMs: 2000, commandMs: 400, readMs: 5000, lastLookMs: 300 }
   const target = (c: FakeConsole) => [{ url: c.url, label: c.label, line: 1 }]
 
   it('a command that gets no answer fails after commandMs, and its socket is destroyed', async () => {
@@ -340,7 +341,7 @@ describe('Poolers: every console read has a deadline (a stand-in console that st
     try {
       const started = Date.now()
       const [r] = await poolers.read()
-      expect(Date.now() - started).toBeLessThan(limits.commandMs + 500)
+      expect(Date.now() - started).toBeLessThan(limits.commandMs + 2000)
       expect(r.error).toBe(
         `no answer to SHOW SERVERS within ${limits.commandMs} ms: the console stalled, its connection was closed`,
       )
@@ -361,12 +362,12 @@ describe('Poolers: every console read has a deadline (a stand-in console that st
       let started = Date.now()
       let [r] = await poolers.read()
       expect(Date.now() - started).toBeGreaterThanOrEqual(600)
-      expect(Date.now() - started).toBeLessThan(700 + 400)
+      expect(Date.now() - started).toBeLessThan(700 + 2000) // not commandMs (5 s)
       expect(r.error).toMatch(/^no answer to SHOW VERSION within \d+ ms/)
       now = 10_000 // past the deadline: the last look
       started = Date.now()
       ;[r] = await poolers.read()
-      expect(Date.now() - started).toBeLessThan(limits.lastLookMs + 400)
+      expect(Date.now() - started).toBeLessThan(limits.lastLookMs + 2000) // not commandMs (5 s)
       expect(r.error).toMatch(/^no answer to SHOW VERSION within \d+ ms/)
     } finally {
       await poolers.end()
@@ -381,7 +382,7 @@ describe('Poolers: every console read has a deadline (a stand-in console that st
     expect(r.error).toMatch(/timed out|timeout/)
     const started = Date.now()
     await poolers.end()
-    expect(Date.now() - started).toBeLessThan(500)
+    expect(Date.now() - started).toBeLessThan(2000)
     await expect.poll(() => fc.stats.closed, { timeout: 1000 }).toBe(fc.stats.accepted)
     await fc.close()
   })
