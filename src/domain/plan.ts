@@ -412,6 +412,26 @@ export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
   return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state }
 }
 
+/**
+ * What a later read says of the rotation a verify-drain watches: still open; closed (by
+ * another run, while this one waited); or over otherwise (aborted, or replaced by a newer
+ * rotation), with the reason in words.
+ */
+export type WatchedRotation =
+  { kind: 'open' } | { kind: 'closed'; state: ClosedState } | { kind: 'over'; reason: string; state: FamilyState }
+
+export function watchedRotation(obs: Observation, cfg: PlanConfig, rotationId: string): WatchedRotation {
+  const state = requireState(obs, cfg)
+  if (state.rotation?.id === rotationId) return { kind: 'open' }
+  if (!state.rotation && state.lastClosed?.id === rotationId) return { kind: 'closed', state: state as ClosedState }
+  const reason = state.rotation
+    ? `rotation ${rotationId} is no longer open: rotation ${state.rotation.id} is open now`
+    : state.lastAborted?.id === rotationId
+      ? `rotation ${rotationId} was aborted at ${state.lastAborted.abortedAt}`
+      : `rotation ${rotationId} is no longer open`
+  return { kind: 'over', reason, state }
+}
+
 // ---- close --------------------------------------------------------------------
 
 export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): ClosePlan {

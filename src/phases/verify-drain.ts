@@ -1,16 +1,23 @@
 import type { Config } from '../inputs/config.js'
 import { isConnectionLost } from '../postgres/db.js'
-import { DatabaseError } from '../domain/errors.js'
+import { DatabaseError, StateError } from '../domain/errors.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
 import { describeAddr, describeSessions, sessionCount, type Observation, type SessionGroup } from '../domain/family.js'
 import { observe } from '../postgres/observe.js'
-import { missingPrivilege, planDrain, type DrainTarget } from '../domain/plan.js'
+import {
+  missingPrivilege,
+  planDrain,
+  watchedRotation,
+  type ClosedState,
+  type DrainTarget,
+  type WatchedRotation,
+} from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
 import { terminateEverywhere } from '../phase-support/sessions.js'
 import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
-import { otherLogin } from '../domain/state.js'
+import { describeState, otherLogin } from '../domain/state.js'
 import { describePoolers, type DrainJudgement } from '../domain/drain-rule.js'
 import {
   closeAdvice,
@@ -44,8 +51,46 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
       '42501',
     )
   }
-  const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming, obs)
+  const watch = await watchDrain(cfg, deps, target, obs)
+  if (watch.rotation.kind === 'closed') return closedMeanwhile(cfg, deps, watch.rotation.state, watch)
+  if (watch.rotation.kind === 'over') {
+    throw new StateError(
+      `verify-drain stopped waiting: ${watch.rotation.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`,
+      describeState(watch.rotation.state),
+      'There is nothing left to verify for that rotation: deploy with the credentials of the login that is active now, and run open again to rotate.',
+    )
+  }
   return drainResult(cfg, deps, target.rotationId, watch)
+}
+
+/**
+ * The watched rotation was closed by another run while verify-drain waited. Drained when the
+ * last poll saw nothing left of the outgoing login (a close with force may leave sessions).
+ */
+function closedMeanwhile(cfg: Config, deps: PhaseDeps, state: ClosedState, watch: DrainWatch): Promise<PhaseResult> {
+  const last = state.lastClosed
+  const { old: remaining, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
+  const drained = remaining === 0 && !blocked
+  const what = `rotation ${last.id} was closed at ${last.closedAt} by another run while this verify-drain waited (poll ${watch.polls})`
+  return resultWithFamily(
+    cfg,
+    deps,
+    {
+      username: last.active,
+      previousUsername: last.previous ?? otherLogin(state, last.active),
+      rotationId: last.id,
+      state: 'idle',
+      remainingConnections: remaining,
+      drained,
+    },
+    [],
+    drained ? [`Nothing left to wait for: ${what}.`] : [],
+    drained
+      ? undefined
+      : `Not drained: ${what}, and "${watch.outgoing}" still has ${remaining} connection(s) (a close with force leaves them running). They keep working until they disconnect; end them with pg_terminate_backend, or wait.`,
+    watch.pooled ? { poolers: watch.pooled.views } : {},
+    watch.observed ?? undefined,
+  )
 }
 
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
@@ -79,6 +124,12 @@ function alreadyClosed(
 interface DrainWatch {
   outgoing: string
   incoming: string
+  rotationId: string
+  /**
+   * The watched rotation as the last poll's read of the state comment shows it: another run
+   * may close or abort it (or open a new one after an abort) while verify-drain waits.
+   */
+  rotation: WatchedRotation
   start: number
   deadline: number
   sessions: SessionGroup[]
@@ -101,10 +152,10 @@ interface DrainWatch {
 async function watchDrain(
   cfg: Config,
   deps: PhaseDeps,
-  outgoing: string,
-  incoming: string,
+  target: Extract<DrainTarget, { kind: 'wait' }>,
   initial: Observation,
 ): Promise<DrainWatch> {
+  const { outgoing, incoming, rotationId } = target
   const start = deps.now().getTime()
   const deadline = start + cfg.timeoutMs
   // The timeout bounds the whole wait, a slow or silent pooler console included.
@@ -112,6 +163,8 @@ async function watchDrain(
   const watch: DrainWatch = {
     outgoing,
     incoming,
+    rotationId,
+    rotation: { kind: 'open' },
     start,
     deadline,
     sessions: [],
@@ -130,6 +183,7 @@ async function watchDrain(
   for (;;) {
     if (!(await poll(cfg, deps, watch))) continue
     watch.polls++
+    if (watch.rotation.kind !== 'open') break
     const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming)
     const elapsed = deps.now().getTime() - start
     const left = formatDuration(Math.max(0, watch.deadline - start - elapsed))
@@ -163,6 +217,8 @@ async function poll(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<bo
     if (!obs) {
       await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
       obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
+      // The read carries the state comment: stop if another run ended the rotation meanwhile.
+      watch.rotation = watchedRotation(obs, cfg, watch.rotationId)
     }
     watch.observed = obs
     watch.sessions = obs.sessions.filter((s) => logins.includes(s.login))

@@ -7,6 +7,7 @@ import type { Reporter } from '../../src/domain/reporter.js'
 import type { PhaseResult } from '../../src/domain/result.js'
 import { runPhase } from '../../src/run-phase.js'
 import type { PoolerLimits } from '../../src/postgres/poolers.js'
+import type { Clock } from '../../src/domain/clock.js'
 import { connectTo, withClient } from './clients.js'
 import type { TestServer } from './servers.js'
 
@@ -112,6 +113,8 @@ export async function phase(
     poolerLimits?: PoolerLimits
     adminQueryTimeoutMs?: number
     afterLoginCheck?: () => Promise<void>
+    /** The phase's clock (its waits: verify-drain's polls); the system clock by default. */
+    clock?: Clock
   } = {},
 ): Promise<PhaseResult & { log: Recorded }> {
   const reporter = opts.reporter ?? recorder()
@@ -124,6 +127,7 @@ export async function phase(
     poolerLimits: opts.poolerLimits,
     adminQueryTimeoutMs: opts.adminQueryTimeoutMs,
     afterLoginCheck: opts.afterLoginCheck,
+    clock: opts.clock,
   })
   return { ...result, log: reporter }
 }

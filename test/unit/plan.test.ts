@@ -20,6 +20,7 @@ import {
   planOpen,
   planRevertOpen,
   planSetup,
+  watchedRotation,
   withSealed,
   type Plan,
   type PlanContext,
@@ -668,6 +669,39 @@ describe('planDrain', () => {
     const state = openState({ lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_a' } })
     const e = refusal(() => planDrain(familyObs(state), cfg({ rotationId: 'r-0' })))
     expect(e.message).toContain('rotation-id r-0 does not match the open rotation r-1.')
+  })
+})
+
+describe('watchedRotation (what a verify-drain poll reads of the rotation it watches)', () => {
+  it('open while the state names the same rotation', () => {
+    expect(watchedRotation(familyObs(openState()), cfg(), 'r-1')).toEqual({ kind: 'open' })
+  })
+
+  it('closed when no rotation is open and the last closed one is it', () => {
+    const state = idleState({ active: 'app_b', lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b' } })
+    expect(watchedRotation(familyObs(state), cfg(), 'r-1')).toEqual({ kind: 'closed', state })
+  })
+
+  it('over, and why: aborted; replaced by a newer rotation; or gone without a record of it', () => {
+    const aborted = idleState({ lastAborted: { id: 'r-1', abortedAt: EARLIER, login: 'app_b' } })
+    expect(watchedRotation(familyObs(aborted), cfg(), 'r-1')).toMatchObject({
+      kind: 'over',
+      reason: `rotation r-1 was aborted at ${EARLIER}`,
+    })
+    const replaced = openState({ rotation: { ...openState().rotation!, id: 'r-2' } })
+    expect(watchedRotation(familyObs(replaced), cfg(), 'r-1')).toMatchObject({
+      kind: 'over',
+      reason: 'rotation r-1 is no longer open: rotation r-2 is open now',
+    })
+    const otherClosed = idleState({ active: 'app_b', lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_b' } })
+    expect(watchedRotation(familyObs(otherClosed), cfg(), 'r-1')).toMatchObject({
+      kind: 'over',
+      reason: 'rotation r-1 is no longer open',
+    })
+  })
+
+  it('refuses a state it cannot act on, as every phase does', () => {
+    expect(() => watchedRotation(familyObs(null), cfg(), 'r-1')).toThrow(StateError)
   })
 })
 
