@@ -1828,6 +1828,19 @@ function planDrain(obs, cfg) {
     const r = requireRotation(state, cfg, 'verify-drain');
     return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state };
 }
+function watchedRotation(obs, cfg, rotationId) {
+    const state = requireState(obs, cfg);
+    if (state.rotation?.id === rotationId)
+        return { kind: 'open' };
+    if (!state.rotation && state.lastClosed?.id === rotationId)
+        return { kind: 'closed', state: state };
+    const reason = state.rotation
+        ? `rotation ${rotationId} is no longer open: rotation ${state.rotation.id} is open now`
+        : state.lastAborted?.id === rotationId
+            ? `rotation ${rotationId} was aborted at ${state.lastAborted.abortedAt}`
+            : `rotation ${rotationId} is no longer open`;
+    return { kind: 'over', reason, state };
+}
 // ---- close --------------------------------------------------------------------
 function planClose(obs, cfg, ctx) {
     const state = requireState(obs, cfg);
@@ -5157,8 +5170,33 @@ async function verifyDrain(cfg, deps) {
     if (missing) {
         throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
     }
-    const watch = await watchDrain(cfg, deps, target.outgoing, target.incoming, obs);
+    const watch = await watchDrain(cfg, deps, target, obs);
+    if (watch.rotation.kind === 'closed')
+        return closedMeanwhile(cfg, deps, watch.rotation.state, watch);
+    if (watch.rotation.kind === 'over') {
+        throw new errors/* StateError */.qq(`verify-drain stopped waiting: ${watch.rotation.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`, (0,domain_state/* describeState */.Jw)(watch.rotation.state), 'There is nothing left to verify for that rotation: deploy with the credentials of the login that is active now, and run open again to rotate.');
+    }
     return drainResult(cfg, deps, target.rotationId, watch);
+}
+/**
+ * The watched rotation was closed by another run while verify-drain waited. Drained when the
+ * last poll saw nothing left of the outgoing login (a close with force may leave sessions).
+ */
+function closedMeanwhile(cfg, deps, state, watch) {
+    const last = state.lastClosed;
+    const { old: remaining, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming);
+    const drained = remaining === 0 && !blocked;
+    const what = `rotation ${last.id} was closed at ${last.closedAt} by another run while this verify-drain waited (poll ${watch.polls})`;
+    return resultWithFamily(cfg, deps, {
+        username: last.active,
+        previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(state, last.active),
+        rotationId: last.id,
+        state: 'idle',
+        remainingConnections: remaining,
+        drained,
+    }, [], drained ? [`Nothing left to wait for: ${what}.`] : [], drained
+        ? undefined
+        : `Not drained: ${what}, and "${watch.outgoing}" still has ${remaining} connection(s) (a close with force leaves them running). They keep working until they disconnect; end them with pg_terminate_backend, or wait.`, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
 }
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
 function verify_drain_alreadyClosed(cfg, deps, target, obs) {
@@ -5173,7 +5211,8 @@ function verify_drain_alreadyClosed(cfg, deps, target, obs) {
     }, [], [`Nothing to do: ${target.reason}.`], undefined, {}, obs);
 }
 /** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
-async function watchDrain(cfg, deps, outgoing, incoming, initial) {
+async function watchDrain(cfg, deps, target, initial) {
+    const { outgoing, incoming, rotationId } = target;
     const start = deps.now().getTime();
     const deadline = start + cfg.timeoutMs;
     // The timeout bounds the whole wait, a slow or silent pooler console included.
@@ -5181,6 +5220,8 @@ async function watchDrain(cfg, deps, outgoing, incoming, initial) {
     const watch = {
         outgoing,
         incoming,
+        rotationId,
+        rotation: { kind: 'open' },
         start,
         deadline,
         sessions: [],
@@ -5198,6 +5239,8 @@ async function watchDrain(cfg, deps, outgoing, incoming, initial) {
         if (!(await poll(cfg, deps, watch)))
             continue;
         watch.polls++;
+        if (watch.rotation.kind !== 'open')
+            break;
         const { old, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, outgoing, incoming);
         const elapsed = deps.now().getTime() - start;
         const left = (0,duration/* formatDuration */.a)(Math.max(0, watch.deadline - start - elapsed));
@@ -5231,6 +5274,8 @@ async function poll(cfg, deps, watch) {
         if (!obs) {
             await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
             obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
+            // The read carries the state comment: stop if another run ended the rotation meanwhile.
+            watch.rotation = watchedRotation(obs, cfg, watch.rotationId);
         }
         watch.observed = obs;
         watch.sessions = obs.sessions.filter((s) => logins.includes(s.login));
