@@ -2,8 +2,8 @@
  * The CLI outside GitHub Actions knows which pipeline it runs in: a retried `open` job in the
  * same GitLab pipeline (same CI_PIPELINE_ID, a new CI_JOB_ID) is a re-run of open, as a
  * re-run attempt of a GitHub workflow run is (same GITHUB_RUN_ID): with seal-key it emits the
- * same credentials again. Another pipeline is refused. PG_ROTATION_RUN_ID names the run on
- * any other CI. The CLI runs in-process here (runCommand, the same code dist/cli.js bundles)
+ * same credentials again. Another pipeline is refused. Buildkite (BUILDKITE_BUILD_ID) and Azure
+ * Pipelines (BUILD_BUILDID) likewise. PG_ROTATION_RUN_ID names the run on any other CI. The CLI runs in-process here (runCommand, the same code dist/cli.js bundles)
  * against real PostgreSQL.
  */
 import { Writable } from 'node:stream'
@@ -76,6 +76,63 @@ describeEachServer('the CLI run identity', (server) => {
       actor: 'ops',
     })
   })
+
+  it.each([
+    {
+      ci: 'Buildkite',
+      marker: 'BUILDKITE',
+      run: { BUILDKITE: 'true', BUILDKITE_BUILD_ID: '0190b6d2-1b7e-4c1a-9f0e-3f1d2c4b5a69' },
+      first: { BUILDKITE_RETRY_COUNT: '0' },
+      retry: { BUILDKITE_RETRY_COUNT: '1' },
+      other: { BUILDKITE_BUILD_ID: '0190b6d2-1b7e-4c1a-9f0e-3f1d2c4b5a70' },
+      extra: { BUILDKITE_PIPELINE_SLUG: 'deploy', BUILDKITE_ORGANIZATION_SLUG: 'acme', BUILDKITE_BUILD_CREATOR: 'Ops' },
+      openedBy: {
+        runId: 'buildkite:0190b6d2-1b7e-4c1a-9f0e-3f1d2c4b5a69',
+        runAttempt: '0',
+        workflow: 'deploy',
+        repository: 'acme',
+        actor: 'Ops',
+      },
+    },
+    {
+      ci: 'Azure Pipelines',
+      marker: 'TF_BUILD',
+      run: { TF_BUILD: 'True', BUILD_BUILDID: '20931' },
+      first: { SYSTEM_JOBATTEMPT: '1' },
+      retry: { SYSTEM_JOBATTEMPT: '2' },
+      other: { BUILD_BUILDID: '20932' },
+      extra: { BUILD_DEFINITIONNAME: 'deploy', BUILD_REPOSITORY_NAME: 'acme/shop', BUILD_REQUESTEDFOR: 'Ops Team' },
+      openedBy: {
+        runId: 'azure:20931',
+        runAttempt: '1',
+        workflow: 'deploy',
+        repository: 'acme/shop',
+        actor: 'Ops Team',
+      },
+    },
+  ])(
+    'a retried open job in the same $ci run emits the same credentials again; another run is refused',
+    async ({ marker, run, first, retry, other, extra, openedBy }) => {
+      const role = familyName('ci')
+      await phase(server, { phase: 'setup', role })
+      const a = await open(role, { ...run, ...extra, ...first })
+      expect(a.code, a.stderr).toBe(0)
+      const again = await open(role, { ...run, ...extra, ...retry })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.result.outputs).toMatchObject({
+        'rotation-id': a.result.outputs['rotation-id'],
+        password: a.result.outputs.password,
+      })
+      expect(again.result.notes.join(' ')).toMatch(/emitted again/)
+      const refused = await open(role, { ...run, ...extra, ...retry, ...other })
+      expect(refused.code).toBe(1)
+      expect(refused.result.error).toMatch(new RegExp(`already open .*by workflow run ${openedBy.runId}`))
+      // The run id alone, without the variable that says the CLI runs on that CI, names no run.
+      expect((await open(role, { ...run, ...extra, [marker]: '' })).code).toBe(1)
+      const status = await cli(['status', '--role', role, '--admin-url', server.url], {})
+      expect(status.result.outputs.status.rotation.openedBy).toEqual(openedBy)
+    },
+  )
 
   it('PG_ROTATION_RUN_ID names the run on any CI: the same value is a re-run, another is refused', async () => {
     const role = familyName('ci')
