@@ -295,14 +295,55 @@ function cliConfig(cmd, env) {
 const RUN_ID_VARIABLE = 'PG_ROTATION_RUN_ID';
 /** What a run id may hold: it is recorded in the state, printed, and part of application_name. */
 const RUN_ID = /^[A-Za-z0-9._:/@+-]{1,200}$/;
+const v = (env, name) => env[name] ?? '';
+/** GitLab CI, Buildkite and Azure Pipelines, as their documentation names their variables. */
+const CI_RUNS = [
+    {
+        // CI_PIPELINE_ID stays when a job is retried; CI_JOB_ID is the attempt.
+        ci: 'GitLab CI',
+        on: (env) => env.GITLAB_CI === 'true',
+        prefix: 'gitlab',
+        id: 'CI_PIPELINE_ID',
+        info: (env) => ({
+            runAttempt: v(env, 'CI_JOB_ID'),
+            workflow: v(env, 'CI_PIPELINE_NAME'),
+            repository: v(env, 'CI_PROJECT_PATH'),
+            actor: v(env, 'GITLAB_USER_LOGIN'),
+        }),
+    },
+    {
+        // A retried job stays in its build (BUILDKITE_BUILD_ID, a UUID); BUILDKITE_RETRY_COUNT counts the retries.
+        ci: 'Buildkite',
+        on: (env) => env.BUILDKITE === 'true',
+        prefix: 'buildkite',
+        id: 'BUILDKITE_BUILD_ID',
+        info: (env) => ({
+            runAttempt: v(env, 'BUILDKITE_RETRY_COUNT'),
+            workflow: v(env, 'BUILDKITE_PIPELINE_SLUG'),
+            repository: v(env, 'BUILDKITE_ORGANIZATION_SLUG'),
+            actor: v(env, 'BUILDKITE_BUILD_CREATOR'),
+        }),
+    },
+    {
+        // Re-running failed jobs keeps the run's Build.BuildId; System.JobAttempt counts the attempts.
+        ci: 'Azure Pipelines',
+        on: (env) => env.TF_BUILD?.toLowerCase() === 'true',
+        prefix: 'azure',
+        id: 'BUILD_BUILDID',
+        info: (env) => ({
+            runAttempt: v(env, 'SYSTEM_JOBATTEMPT'),
+            workflow: v(env, 'BUILD_DEFINITIONNAME'),
+            repository: v(env, 'BUILD_REPOSITORY_NAME'),
+            actor: v(env, 'BUILD_REQUESTEDFOR'),
+        }),
+    },
+];
 /**
  * The run a phase belongs to, which the state records when open opens a rotation: only the
  * same run may re-run open (a retried job). The core reads GitHub Actions' GITHUB_RUN_ID
  * (`base`), which stays the same across re-run attempts. The CLI also knows, in this order:
- * PG_ROTATION_RUN_ID (any CI: the caller names the run); GitHub Actions; GitLab CI, whose
- * CI_PIPELINE_ID stays the same when a job is retried (recorded as "gitlab:<id>", so it never
- * matches a GitHub run id; CI_JOB_ID is the attempt). Elsewhere there is none, and a second
- * open is refused.
+ * PG_ROTATION_RUN_ID (any CI: the caller names the run); GitHub Actions; the CIs of CI_RUNS.
+ * Elsewhere there is none, and a second open is refused.
  */
 function cliRunInfo(base, env) {
     const explicit = env[RUN_ID_VARIABLE]?.trim();
@@ -310,21 +351,17 @@ function cliRunInfo(base, env) {
         return { ...base, runId: checkedRunId(explicit, RUN_ID_VARIABLE) };
     if (base.runId)
         return base;
-    const pipeline = env.GITLAB_CI === 'true' ? env.CI_PIPELINE_ID?.trim() : undefined;
-    if (pipeline)
-        return {
-            runId: checkedRunId(`gitlab:${pipeline}`, 'CI_PIPELINE_ID'),
-            runAttempt: env.CI_JOB_ID ?? '',
-            workflow: env.CI_PIPELINE_NAME ?? '',
-            repository: env.CI_PROJECT_PATH ?? '',
-            actor: env.GITLAB_USER_LOGIN ?? '',
-        };
+    for (const ci of CI_RUNS) {
+        const id = ci.on(env) ? env[ci.id]?.trim() : undefined;
+        if (id)
+            return { runId: checkedRunId(`${ci.prefix}:${id}`, ci.id), ...ci.info(env) };
+    }
     return base;
 }
 function checkedRunId(value, variable) {
     if (RUN_ID.test(value))
         return value;
-    throw new args/* UsageError */.eb(`${variable} must name the CI run in letters, digits and . _ : / @ + - only (at most 200 characters), e.g. "buildkite:$BUILDKITE_BUILD_ID"`);
+    throw new args/* UsageError */.eb(`${variable} must name the CI run in letters, digits and . _ : / @ + - only (at most 200 characters), e.g. "myci:<the pipeline's id>"`);
 }
 /** Inputs given (as flags or variables) that the phase does not read: worth a warning, not an error. */
 function unusedInputs(cmd, env) {
