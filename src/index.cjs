@@ -4,4 +4,7 @@
 // docs/benchmarks.md). The rest of src/ stays TypeScript modules; the bundler joins them.
 'use strict'
 
+// First: from here on, process.stdout (console.log too) writes through the adapter's one
+// writer of file descriptor 1, whatever code touches it later (src/action/stdout.ts).
+require('./action/stdout.ts').ownStdout()
 require('./action/main.ts').run()

@@ -16,8 +16,10 @@
  *
  * Lines go to file descriptor 1 with fs.writeSync instead of process.stdout: creating
  * process.stdout on the runner's pipe sets up a net.Socket and its stream machinery,
- * about 2 ms of every run (docs/benchmarks.md). The text is byte for byte what
- * lib/command.js's issueCommand writes (the tests compare them).
+ * about 2 ms of every run (docs/benchmarks.md). If something touches process.stdout
+ * anyway, its writes come here too (./stdout.ts): fd 1 has one writer. The text is byte for
+ * byte what lib/command.js's issueCommand writes (the tests compare them), except for the
+ * line break a command gets after text that did not end its line.
  */
 import fs from 'node:fs'
 import { EOL } from 'node:os'
@@ -26,13 +28,16 @@ import { toCommandValue } from '../../node_modules/@actions/core/lib/utils.js'
 /** A short wait while the reader drains a full pipe; nothing else runs in the meantime. */
 const PIPE_FULL_WAIT_MS = 1
 
+/** Whether the last byte written to fd 1 ended a line (fd 1's only writer is writeStdout, see ./stdout.ts). */
+let atLineStart = true
+
 /**
- * Writes all of `text` to file descriptor 1, in order with every earlier line. A full
- * non-blocking pipe (EAGAIN) is waited out, never dropped: a line may be an
+ * Writes all of `data` (a string as UTF-8) to file descriptor 1, in order with every earlier
+ * write. A full non-blocking pipe (EAGAIN) is waited out, never dropped: a line may be an
  * ::add-mask:: that must reach the runner before the secret does.
  */
-export function writeStdout(text: string): void {
-  const bytes = Buffer.from(text, 'utf8')
+export function writeStdout(data: string | Buffer): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
   let written = 0
   while (written < bytes.length) {
     try {
@@ -42,15 +47,20 @@ export function writeStdout(text: string): void {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PIPE_FULL_WAIT_MS)
     }
   }
+  if (bytes.length) atLineStart = bytes[bytes.length - 1] === 0x0a
 }
 
-/** lib/command.js issueCommand: `::name key=value,...::message`, escaped as there. */
+/**
+ * lib/command.js issueCommand: `::name key=value,...::message`, escaped as there. The runner
+ * takes a command only at a line's start: after text that did not end its line (a
+ * dependency's process.stdout.write), a line break comes first.
+ */
 function issueCommand(command: string, properties: Record<string, string>, message: string): void {
   const props = Object.entries(properties)
     .filter(([, v]) => v)
     .map(([k, v]) => `${k}=${escapeProperty(v)}`)
     .join(',')
-  writeStdout(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`)
+  writeStdout(`${atLineStart ? '' : EOL}::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`)
 }
 
 /** lib/command.js escapeData. */
