@@ -4,6 +4,8 @@
  * restart), on PostgreSQL 14 and 18 when installed and wanted (PG_MAJORS).
  */
 import pg from 'pg'
+import { expect } from 'vitest'
+import type { App, AppStats } from './app.mjs'
 import { installedMajors } from '../../scripts/lib/embedded-postgres.mjs'
 import type { ActionRun } from '../../scripts/lib/run-action.mjs'
 import { connectTo, withClient as withAnyClient } from '../harness/clients.js'
@@ -70,4 +72,32 @@ export function describeRun(r: ActionRun): string {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN
+}
+
+/**
+ * Stops the test application, prints what it saw (a heading, the test's own lines, the
+ * totals), and requires that nothing failed: no query, no connection attempt, no idle
+ * connection, no other error; and that exactly `logins` served queries.
+ */
+export async function stopAndRequireNoFailure(
+  app: App,
+  heading: string,
+  lines: string[],
+  logins: string[],
+): Promise<AppStats> {
+  await app.stop()
+  const stats = app.stats()
+  console.log(
+    [
+      `${heading}, ${stats.perSecond.length - 1} s`,
+      ...lines,
+      `  queries ok ${stats.ok}, failed ${stats.failed}; connects failed ${stats.connectFailed}; idle errors ${stats.idleErrors}; errors: ${stats.errors.join(' | ') || 'none'}`,
+    ].join('\n'),
+  )
+  expect(stats.errors).toEqual([])
+  expect(stats.failed).toBe(0)
+  expect(stats.connectFailed).toBe(0)
+  expect(stats.idleErrors).toBe(0)
+  expect(Object.keys(stats.okBy).sort()).toEqual([...logins].sort())
+  return stats
 }

@@ -100,7 +100,7 @@ describeEachServer('a silent pooler console never hangs a phase', (server) => {
     expect(await snapshotRoles(server, family(f.role))).toEqual(before)
     expect(await idleInTransaction(server, `close run ${run}`)).toBe(0)
     // The stalled connection was torn down, not left open.
-    await expect.poll(() => fc.stats.closed, { timeout: 2000 }).toBe(fc.stats.accepted)
+    await expect.poll(() => fc.stats.closed, { timeout: 5000 }).toBe(fc.stats.accepted)
   })
 
   it('an abort started while close waits on a stalled console proceeds once close gives up', async () => {
@@ -223,7 +223,7 @@ describeEachServer('a silent pooler console never hangs a phase', (server) => {
       expect(d.failure).toMatch(/Not drained/)
       // The 2 s timeout, not the 5 s a console command may take by default.
       expect(ms).toBeLessThan(2000 + 2500)
-      await expect.poll(() => fc.stats.closed, { timeout: 2000 }).toBe(fc.stats.accepted)
+      await expect.poll(() => fc.stats.closed, { timeout: 5000 }).toBe(fc.stats.accepted)
     },
   )
 })
@@ -252,6 +252,6 @@ describe('a database server that stops answering never hangs a phase either', ()
     expect(error).toMatch(/did not answer its first statement in time|Query read timeout/)
     // The 1 s query timeout, not a hang (bounded at 15 s above).
     expect(Date.now() - started).toBeLessThan(1000 + 5000)
-    await expect.poll(() => fake.stats.closed, { timeout: 2000 }).toBe(fake.stats.accepted)
+    await expect.poll(() => fake.stats.closed, { timeout: 5000 }).toBe(fake.stats.accepted)
   })
 })

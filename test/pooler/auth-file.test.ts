@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
+import { stopAndRequireNoFailure } from '../load/support.js'
 import { familyName, phase, servers, withAdmin } from '../harness/helpers.js'
 import { createRoleAdmin, grantCreateOnPostgres } from '../harness/roles.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
@@ -108,21 +109,14 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           lines.push(`  rotation ${n}: ${open.outputs.previousUsername} -> ${open.outputs.username}`)
           await sleep(1000)
         }
-        await app.stop()
-        const stats = app.stats()
+        const done = app
         app = null
-        console.log(
-          [
-            `[pooler auth_file] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations, ${stats.perSecond.length - 1} s`,
-            ...lines,
-            `  queries ok ${stats.ok}, failed ${stats.failed}; connects failed ${stats.connectFailed}; idle errors ${stats.idleErrors}; errors: ${stats.errors.join(' | ') || 'none'}`,
-          ].join('\n'),
+        await stopAndRequireNoFailure(
+          done,
+          `[pooler auth_file] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations`,
+          lines,
+          [a, b],
         )
-        expect(stats.errors).toEqual([])
-        expect(stats.failed).toBe(0)
-        expect(stats.connectFailed).toBe(0)
-        expect(stats.idleErrors).toBe(0)
-        expect(Object.keys(stats.okBy).sort()).toEqual([a, b])
       }, 120_000)
     })
   },

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type App } from '../load/app.mjs'
+import { stopAndRequireNoFailure } from '../load/support.js'
 import { familyName, phase, recorder, servers, withAdmin } from '../harness/helpers.js'
 import { pgbouncerMissing, poolerPairs, startPgBouncer, type PgBouncer } from '../harness/pgbouncer.js'
 import { grantCreateOnPostgres } from '../harness/roles.js'
@@ -127,21 +128,14 @@ describe.skipIf(Boolean(missing)).concurrent.each(poolerPairs(servers()))(
           current = open.outputs.username!
           await sleep(1000)
         }
-        await app.stop()
-        const stats = app.stats()
+        const done = app
         app = null
-        console.log(
-          [
-            `[pooler load] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations, ${stats.perSecond.length - 1} s`,
-            ...lines,
-            `  queries ok ${stats.ok}, failed ${stats.failed}; connects failed ${stats.connectFailed}; idle errors ${stats.idleErrors}; errors: ${stats.errors.join(' | ') || 'none'}`,
-          ].join('\n'),
+        await stopAndRequireNoFailure(
+          done,
+          `[pooler load] PostgreSQL ${server.major} via ${bouncer.version}, ${ROTATIONS} rotations`,
+          lines,
+          [`${role}_a`, `${role}_b`],
         )
-        expect(stats.errors).toEqual([])
-        expect(stats.failed).toBe(0)
-        expect(stats.connectFailed).toBe(0)
-        expect(stats.idleErrors).toBe(0)
-        expect(Object.keys(stats.okBy).sort()).toEqual([`${role}_a`, `${role}_b`])
         // The first poll that began after the last disconnect saw the drain, in every rotation.
         expect(latePolls).toEqual(Array.from({ length: ROTATIONS }, () => []))
       }, 120_000)

@@ -345,7 +345,7 @@ describe('Poolers: every console read has a deadline (a stand-in console that st
       expect(r.error).toBe(
         `no answer to SHOW SERVERS within ${limits.commandMs} ms: the console stalled, its connection was closed`,
       )
-      await expect.poll(() => fc.stats.closed, { timeout: 1000 }).toBe(1)
+      await expect.poll(() => fc.stats.closed, { timeout: 5000 }).toBe(1)
     } finally {
       await poolers.end()
       await fc.close()
@@ -383,7 +383,7 @@ describe('Poolers: every console read has a deadline (a stand-in console that st
     const started = Date.now()
     await poolers.end()
     expect(Date.now() - started).toBeLessThan(2000)
-    await expect.poll(() => fc.stats.closed, { timeout: 1000 }).toBe(fc.stats.accepted)
+    await expect.poll(() => fc.stats.closed, { timeout: 5000 }).toBe(fc.stats.accepted)
     await fc.close()
   })
 })
