@@ -246,20 +246,31 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 370:
+/***/ 6276:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  fe: () => (/* binding */ appendSummary),
+  Yz: () => (/* binding */ debug),
+  V4: () => (/* binding */ getInput),
+  pq: () => (/* binding */ info),
+  lm: () => (/* binding */ notice),
+  C1: () => (/* binding */ setFailed),
+  n0: () => (/* binding */ setOutputs),
+  Pq: () => (/* binding */ setSecret),
+  $e: () => (/* binding */ warning),
+  jQ: () => (/* binding */ writeStdout)
 });
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = require("node:os");
+// UNUSED EXPORTS: error, setOutput
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -315,21 +326,25 @@ function toCommandProperties(annotationProperties) {
  *
  * Lines go to file descriptor 1 with fs.writeSync instead of process.stdout: creating
  * process.stdout on the runner's pipe sets up a net.Socket and its stream machinery,
- * about 2 ms of every run (docs/benchmarks.md). The text is byte for byte what
- * lib/command.js's issueCommand writes (the tests compare them).
+ * about 2 ms of every run (docs/benchmarks.md). If something touches process.stdout
+ * anyway, its writes come here too (./stdout.ts): fd 1 has one writer. The text is byte for
+ * byte what lib/command.js's issueCommand writes (the tests compare them), except for the
+ * line break a command gets after text that did not end its line.
  */
 
 
 
 /** A short wait while the reader drains a full pipe; nothing else runs in the meantime. */
 const PIPE_FULL_WAIT_MS = 1;
+/** Whether the last byte written to fd 1 ended a line (fd 1's only writer is writeStdout, see ./stdout.ts). */
+let atLineStart = true;
 /**
- * Writes all of `text` to file descriptor 1, in order with every earlier line. A full
- * non-blocking pipe (EAGAIN) is waited out, never dropped: a line may be an
+ * Writes all of `data` (a string as UTF-8) to file descriptor 1, in order with every earlier
+ * write. A full non-blocking pipe (EAGAIN) is waited out, never dropped: a line may be an
  * ::add-mask:: that must reach the runner before the secret does.
  */
-function writeStdout(text) {
-    const bytes = Buffer.from(text, 'utf8');
+function writeStdout(data) {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let written = 0;
     while (written < bytes.length) {
         try {
@@ -341,14 +356,20 @@ function writeStdout(text) {
             Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PIPE_FULL_WAIT_MS);
         }
     }
+    if (bytes.length)
+        atLineStart = bytes[bytes.length - 1] === 0x0a;
 }
-/** lib/command.js issueCommand: `::name key=value,...::message`, escaped as there. */
+/**
+ * lib/command.js issueCommand: `::name key=value,...::message`, escaped as there. The runner
+ * takes a command only at a line's start: after text that did not end its line (a
+ * dependency's process.stdout.write), a line break comes first.
+ */
 function issueCommand(command, properties, message) {
     const props = Object.entries(properties)
         .filter(([, v]) => v)
         .map(([k, v]) => `${k}=${escapeProperty(v)}`)
         .join(',');
-    writeStdout(`::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${external_node_os_namespaceObject.EOL}`);
+    writeStdout(`${atLineStart ? '' : external_node_os_.EOL}::${command}${props ? ` ${props}` : ''}::${escapeData(message)}${external_node_os_.EOL}`);
 }
 /** lib/command.js escapeData. */
 function escapeData(s) {
@@ -386,7 +407,7 @@ function issueFileCommand(command, messages) {
     if (!external_node_fs_default().existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_node_fs_default().appendFileSync(filePath, messages.map((m) => `${toCommandValue(m)}${external_node_os_namespaceObject.EOL}`).join(''), {
+    external_node_fs_default().appendFileSync(filePath, messages.map((m) => `${toCommandValue(m)}${external_node_os_.EOL}`).join(''), {
         encoding: 'utf8',
     });
 }
@@ -400,7 +421,7 @@ function prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_node_os_namespaceObject.EOL}${convertedValue}${external_node_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_node_os_.EOL}${convertedValue}${external_node_os_.EOL}${delimiter}`;
 }
 function getInput(name) {
     return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim();
@@ -418,12 +439,12 @@ function setOutputs(outputs) {
         return;
     }
     for (const [name, value] of outputs) {
-        writeStdout(external_node_os_namespaceObject.EOL);
+        writeStdout(external_node_os_.EOL);
         issueCommand('set-output', { name }, toCommandValue(value));
     }
 }
 function info(message) {
-    writeStdout(message + external_node_os_namespaceObject.EOL);
+    writeStdout(message + external_node_os_.EOL);
 }
 function debug(message) {
     issueCommand('debug', {}, message);
@@ -442,6 +463,24 @@ function setFailed(message) {
     error(message);
 }
 
+
+/***/ }),
+
+/***/ 803:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e: () => (/* binding */ run)
+});
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: ./src/action/actions-core.ts + 1 modules
+var actions_core = __nccwpck_require__(6276);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/action/status-file.ts
@@ -770,22 +809,22 @@ function esc(s) {
 async function run() {
     refuseNativeDriver();
     maskConnectionSecrets();
-    const phase = getInput('phase');
+    const phase = actions_core/* getInput */.V4('phase');
     try {
-        const cfg = (0,config/* parseConfig */.o4)((name) => getInput(name), process.env);
+        const cfg = (0,config/* parseConfig */.o4)((name) => actions_core/* getInput */.V4(name), process.env);
         // Loaded after the inputs are valid: a run that fails on input never loads pg or the phases.
         const { runPhase } = await Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(918)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1918));
         const result = await runPhase(cfg, { reporter });
         logStory(result);
-        main_setOutputs(result);
+        setOutputs(result);
         await writeSummary(renderSummary(result));
         if (result.failure)
-            setFailed((0,domain_escape/* logLine */.BP)(result.failure));
+            actions_core/* setFailed */.C1((0,domain_escape/* logLine */.BP)(result.failure));
     }
     catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         await writeSummary(renderFailureSummary(phase, message, (0,errors/* wasCommitted */.ii)(e)));
-        setFailed((0,domain_escape/* logLine */.BP)(message));
+        actions_core/* setFailed */.C1((0,domain_escape/* logLine */.BP)(message));
     }
 }
 /** The messages the phase logged while it ran, so the story after it does not repeat them. */
@@ -799,26 +838,26 @@ const printed = new Set();
 const reporter = {
     info: (m) => {
         printed.add(m);
-        info((0,domain_escape/* logLine */.BP)(m));
+        actions_core/* info */.pq((0,domain_escape/* logLine */.BP)(m));
     },
     warning: (m) => {
         printed.add(m);
-        warning((0,domain_escape/* logLine */.BP)(m));
+        actions_core/* warning */.$e((0,domain_escape/* logLine */.BP)(m));
     },
     notice: (m) => {
         printed.add(m);
-        notice((0,domain_escape/* logLine */.BP)(m));
+        actions_core/* notice */.lm((0,domain_escape/* logLine */.BP)(m));
     },
-    debug: (m) => debug((0,domain_escape/* logLine */.BP)(m)),
-    secret: (v) => setSecret(v),
+    debug: (m) => actions_core/* debug */.Yz((0,domain_escape/* logLine */.BP)(m)),
+    secret: (v) => actions_core/* setSecret */.Pq(v),
 };
 /** After the phase: one line per change, the summary's notes and warnings not yet logged, the outcome. */
 function logStory(result) {
     const story = phaseStory(result, printed);
     for (const w of story.warnings)
-        warning((0,domain_escape/* logLine */.BP)(w));
+        actions_core/* warning */.$e((0,domain_escape/* logLine */.BP)(w));
     for (const line of story.info)
-        info((0,domain_escape/* logLine */.BP)(line));
+        actions_core/* info */.pq((0,domain_escape/* logLine */.BP)(line));
 }
 /**
  * admin-url, replica-urls, pgbouncer-urls and PGPASSWORD are masked before anything else runs:
@@ -826,23 +865,23 @@ function logStory(result) {
  */
 function maskConnectionSecrets() {
     const uris = [
-        getInput('admin-url'),
-        ...getInput('replica-urls').split(/\r?\n/),
-        ...(0,pooler_urls/* splitUriList */.TA)(getInput('pgbouncer-urls')),
+        actions_core/* getInput */.V4('admin-url'),
+        ...actions_core/* getInput */.V4('replica-urls').split(/\r?\n/),
+        ...(0,pooler_urls/* splitUriList */.TA)(actions_core/* getInput */.V4('pgbouncer-urls')),
     ]
         .map((u) => u.trim())
         .filter(Boolean);
     for (const uri of uris)
         (0,urls/* maskUriSecrets */.aH)(uri, reporter);
     if (process.env.PGPASSWORD)
-        setSecret(process.env.PGPASSWORD);
+        actions_core/* setSecret */.Pq(process.env.PGPASSWORD);
     for (const name of ['seal-key', 'github-token']) {
-        const v = getInput(name);
+        const v = actions_core/* getInput */.V4(name);
         if (v)
-            setSecret(v);
+            actions_core/* setSecret */.Pq(v);
     }
 }
-function main_setOutputs(r) {
+function setOutputs(r) {
     // Secrets were registered with core.setSecret by the phase before they existed anywhere else.
     const outputs = [];
     for (const [field, name] of Object.entries(OUTPUT_NAMES)) {
@@ -853,19 +892,68 @@ function main_setOutputs(r) {
     if (r.status) {
         const json = JSON.stringify(r.status);
         outputs.push([STATUS_OUTPUT, json]);
-        outputs.push([STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)())]);
+        outputs.push([STATUS_FILE_OUTPUT, writeStatusFile(json, process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)())]);
     }
-    setOutputs(outputs);
+    actions_core/* setOutputs */.n0(outputs);
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
     try {
-        appendSummary(markdown);
+        actions_core/* appendSummary */.fe(markdown);
     }
     catch (e) {
-        warning(`Could not write the job summary: ${e.message}`);
+        actions_core/* warning */.$e(`Could not write the job summary: ${e.message}`);
     }
+}
+
+
+/***/ }),
+
+/***/ 4007:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   o: () => (/* binding */ ownStdout)
+/* harmony export */ });
+/* harmony import */ var _actions_core_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6276);
+
+/** Called by the action's entry before anything else; `proc` is for tests. */
+function ownStdout(proc = process) {
+    const lazy = Object.getOwnPropertyDescriptor(proc, 'stdout');
+    const create = lazy?.get;
+    if (!lazy?.configurable || !create)
+        return;
+    let stream;
+    Object.defineProperty(proc, 'stdout', {
+        configurable: true,
+        enumerable: lazy.enumerable,
+        get() {
+            if (!stream)
+                stream = throughWriteStdout(create.call(proc));
+            return stream;
+        },
+    });
+}
+/**
+ * Replaces the stream's own writes (Writable's `_write` and `_writev`, which every write(),
+ * end(chunk) and pipe() reaches) with writeStdout. A write error (EPIPE) goes to the
+ * callback, so the stream reports it as it would have.
+ */
+function throughWriteStdout(stream) {
+    const write = (chunks, done) => {
+        try {
+            (0,_actions_core_js__WEBPACK_IMPORTED_MODULE_0__/* .writeStdout */ .jQ)(Buffer.concat(chunks.map(({ chunk, encoding }) => typeof chunk === 'string' ? Buffer.from(chunk, encoding === 'buffer' ? 'utf8' : encoding) : chunk)));
+        }
+        catch (e) {
+            done(e);
+            return;
+        }
+        done();
+    };
+    stream._write = (chunk, encoding, done) => write([{ chunk, encoding }], done);
+    stream._writev = (chunks, done) => write(chunks, done);
+    return stream;
 }
 
 
@@ -2488,6 +2576,13 @@ module.exports = require("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = require("node:os");
+
+/***/ }),
+
 /***/ 6760:
 /***/ ((module) => {
 
@@ -2767,7 +2862,10 @@ var __webpack_exports__ = {};
 // docs/benchmarks.md). The rest of src/ stays TypeScript modules; the bundler joins them.
 
 
-__nccwpck_require__(370)/* .run */ .e()
+// First: from here on, process.stdout (console.log too) writes through the adapter's one
+// writer of file descriptor 1, whatever code touches it later (src/action/stdout.ts).
+__nccwpck_require__(4007)/* .ownStdout */ .o()
+__nccwpck_require__(803)/* .run */ .e()
 
 module.exports = __webpack_exports__;
 /******/ })()
