@@ -32,6 +32,8 @@ export interface RunOptions {
   adminQueryTimeoutMs?: number
   /** Test seam, see PhaseDeps. */
   afterLoginCheck?: () => Promise<void>
+  /** Test seam, see PhaseDeps. */
+  beforeTerminating?: () => Promise<void>
 }
 
 const PHASES: Record<Exclude<Phase, 'unseal'>, PhaseFn> = {
@@ -83,6 +85,7 @@ export async function runPhase(cfg: Config, opts: RunOptions): Promise<PhaseResu
       clock,
     ),
     afterLoginCheck: opts.afterLoginCheck,
+    beforeTerminating: opts.beforeTerminating,
   }
   try {
     await connectWithRetry(session, deps)

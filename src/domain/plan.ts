@@ -407,36 +407,85 @@ export type DrainTarget =
 
 export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
   const state = requireState(obs, cfg)
-  if (isClosedRerun(state, cfg)) return { kind: 'noop', reason: alreadyClosed(state), state }
+  if (isClosedRerun(state, cfg)) {
+    requireClosedLoginDisabled(obs, state)
+    return { kind: 'noop', reason: alreadyClosed(state), state }
+  }
   const r = requireRotation(state, cfg, 'verify-drain')
   return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state }
 }
 
 /**
  * What a later read says of the rotation a verify-drain watches: still open; closed (by
- * another run, while this one waited); or over otherwise (aborted, or replaced by a newer
- * rotation), with the reason in words.
+ * another run, while this one waited); or over otherwise (aborted, closed and followed by a
+ * newer rotation, or gone without a record), with the reason and what to do, in words.
  */
 export type WatchedRotation =
-  { kind: 'open' } | { kind: 'closed'; state: ClosedState } | { kind: 'over'; reason: string; state: FamilyState }
+  | { kind: 'open'; state: OpenState }
+  | { kind: 'closed'; state: ClosedState }
+  | { kind: 'over'; reason: string; next: string; state: FamilyState }
 
 export function watchedRotation(obs: Observation, cfg: PlanConfig, rotationId: string): WatchedRotation {
   const state = requireState(obs, cfg)
-  if (state.rotation?.id === rotationId) return { kind: 'open' }
-  if (!state.rotation && state.lastClosed?.id === rotationId) return { kind: 'closed', state: state as ClosedState }
-  const reason = state.rotation
-    ? `rotation ${rotationId} is no longer open: rotation ${state.rotation.id} is open now`
-    : state.lastAborted?.id === rotationId
-      ? `rotation ${rotationId} was aborted at ${state.lastAborted.abortedAt}`
-      : `rotation ${rotationId} is no longer open`
-  return { kind: 'over', reason, state }
+  if (isOpen(state) && state.rotation.id === rotationId) return { kind: 'open', state }
+  const closed = state.lastClosed?.id === rotationId ? state.lastClosed : null
+  if (closed && !state.rotation) {
+    requireClosedLoginDisabled(obs, state as ClosedState)
+    return { kind: 'closed', state: state as ClosedState }
+  }
+  const verify = 'There is nothing left to verify for that rotation'
+  if (state.rotation) {
+    const newer = `rotation ${state.rotation.id} is open now (opened at ${state.rotation.openedAt} by workflow run ${state.rotation.openedBy.runId || '(none)'})`
+    return closed
+      ? {
+          kind: 'over',
+          reason: `rotation ${rotationId} was closed at ${closed.closedAt}, and ${newer}`,
+          next: `${verify}: its close finished it. The newer rotation belongs to the run that opened it.`,
+          state,
+        }
+      : {
+          kind: 'over',
+          reason: `rotation ${rotationId} is no longer open: ${newer}`,
+          next: `${verify}. The newer rotation belongs to the run that opened it: let it finish, or abort it.`,
+          state,
+        }
+  }
+  const aborted = state.lastAborted?.id === rotationId ? state.lastAborted : null
+  return {
+    kind: 'over',
+    reason: aborted
+      ? `rotation ${rotationId} was aborted at ${aborted.abortedAt}`
+      : `rotation ${rotationId} is no longer open`,
+    next: `${verify}: deploy with the credentials of the login that is active now, and run open again to rotate.`,
+    state,
+  }
+}
+
+/**
+ * A closed rotation's previous login must not log in any more: close disabled it in the
+ * transaction that recorded the close. If it still can, the state comment (or the role) was
+ * changed outside the action, and nothing may be reported as closed on the comment's word.
+ */
+function requireClosedLoginDisabled(obs: Observation, state: ClosedState): void {
+  const previous = state.lastClosed.previous ?? otherLogin(state, state.lastClosed.active)
+  // The previous login is a login role, or the group itself when the family was adopted from a single login.
+  const role = previous in obs.logins ? obs.logins[previous] : obs.group
+  if (!role?.canLogin) return
+  throw new StateError(
+    `The state says rotation ${state.lastClosed.id} was closed at ${state.lastClosed.closedAt}, but its previous login "${previous}" can still log in: the state comment or the role was changed outside the action, so the rotation is not treated as closed.`,
+    describeState(state),
+    'Run status to see the drift; if nothing uses that login any more, disable it (ALTER ROLE ... NOLOGIN) or run a full rotation (open, verify-drain, close).',
+  )
 }
 
 // ---- close --------------------------------------------------------------------
 
 export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): ClosePlan {
   const state = requireState(obs, cfg)
-  if (isClosedRerun(state, cfg)) return noop(state, alreadyClosed(state))
+  if (isClosedRerun(state, cfg)) {
+    requireClosedLoginDisabled(obs, state)
+    return noop(state, alreadyClosed(state))
+  }
   const r = requireRotation(state, cfg, 'close')
   const outgoing = state.active
   const remaining = sessionCount(obs.sessions, outgoing)

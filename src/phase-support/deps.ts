@@ -26,6 +26,8 @@ export interface PhaseDeps extends Clock {
   poolers: Poolers
   /** Test seam: runs between open's login check and its re-read of the rotation under the lock. */
   afterLoginCheck?: () => Promise<void>
+  /** Test seam: runs when verify-drain's terminate-after is due, before it locks the family to end sessions. */
+  beforeTerminating?: () => Promise<void>
 }
 
 export type PhaseFn = (cfg: Config, deps: PhaseDeps) => Promise<PhaseResult>

@@ -1,6 +1,7 @@
 import type { Config } from '../inputs/config.js'
 import { isConnectionLost } from '../postgres/db.js'
-import { DatabaseError, StateError } from '../domain/errors.js'
+import { DatabaseError, PartialFailure, StateError } from '../domain/errors.js'
+import { applyInTransaction } from '../postgres/apply.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
 import { describeAddr, describeSessions, sessionCount, type Observation, type SessionGroup } from '../domain/family.js'
@@ -54,24 +55,70 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const watch = await watchDrain(cfg, deps, target, obs)
   if (watch.rotation.kind === 'closed') return closedMeanwhile(cfg, deps, watch.rotation.state, watch)
   if (watch.rotation.kind === 'over') {
-    throw new StateError(
-      `verify-drain stopped waiting: ${watch.rotation.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`,
-      describeState(watch.rotation.state),
-      'There is nothing left to verify for that rotation: deploy with the credentials of the login that is active now, and run open again to rotate.',
+    const r = watch.rotation
+    throw stoppedWaiting(
+      watch,
+      new StateError(
+        `verify-drain stopped waiting: ${r.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`,
+        describeState(r.state),
+        r.next,
+      ),
     )
   }
   return drainResult(cfg, deps, target.rotationId, watch)
 }
 
 /**
- * The watched rotation was closed by another run while verify-drain waited. Drained when the
- * last poll saw nothing left of the outgoing login (a close with force may leave sessions).
+ * verify-drain stops because the family's state changed while it waited. When terminate-after
+ * had already ended sessions, that is said, and the failure is not one that changed nothing.
+ */
+function stoppedWaiting(watch: DrainWatch, e: StateError): Error {
+  if (!watch.terminated) return e
+  return new PartialFailure(
+    `${e.message} Before that, terminate-after had ended ${watch.terminated} session(s) of "${watch.outgoing}" while the rotation was open.`,
+  )
+}
+
+/** A state that cannot be acted on, read at a poll (tampered, cleared): say where verify-drain was. */
+function changedWhileWaiting(watch: DrainWatch, e: unknown): unknown {
+  if (!(e instanceof StateError)) return e
+  return stoppedWaiting(
+    watch,
+    new StateError(`verify-drain stopped waiting at poll ${watch.polls + 1}: ${stateProblem(e)}`, e.state, e.next),
+  )
+}
+
+/** A StateError's own message, without the state and the advice its constructor appended. */
+function stateProblem(e: StateError): string {
+  const appended = ` The family is ${e.state}. ${e.next}`
+  return e.message.endsWith(appended) ? e.message.slice(0, -appended.length) : e.message
+}
+
+/**
+ * The watched rotation was closed by another run while verify-drain waited. Drained as a
+ * poll would judge it: nothing left of the outgoing login where this run looks, and
+ * min-new-connections met (a close with force, or one that did not look at the replicas or
+ * poolers this run names, may leave connections).
  */
 function closedMeanwhile(cfg: Config, deps: PhaseDeps, state: ClosedState, watch: DrainWatch): Promise<PhaseResult> {
   const last = state.lastClosed
-  const { old: remaining, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
-  const drained = remaining === 0 && !blocked
+  const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
+  const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked
   const what = `rotation ${last.id} was closed at ${last.closedAt} by another run while this verify-drain waited (poll ${watch.polls})`
+  let failure: string | undefined
+  if (!drained) {
+    const left =
+      remaining > 0 || blocked
+        ? `"${watch.outgoing}" still has ${remaining} connection(s)${blocked ? ' (and a pooler could not be read)' : ''}: they keep working until they disconnect (see the remaining: lines)`
+        : `"${watch.incoming}" has ${fresh} connection(s), fewer than min-new-connections (${cfg.minNewConnections})`
+    failure = `Not drained: ${what}, and ${left}.`
+    warnRemaining(deps, watch)
+  }
+  const notes = drained ? [`Nothing left to wait for: ${what}.`] : []
+  if (watch.terminated && cfg.terminateAfterMs !== null)
+    notes.push(
+      `Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`,
+    )
   return resultWithFamily(
     cfg,
     deps,
@@ -84,10 +131,8 @@ function closedMeanwhile(cfg: Config, deps: PhaseDeps, state: ClosedState, watch
       drained,
     },
     [],
-    drained ? [`Nothing left to wait for: ${what}.`] : [],
-    drained
-      ? undefined
-      : `Not drained: ${what}, and "${watch.outgoing}" still has ${remaining} connection(s) (a close with force leaves them running). They keep working until they disconnect; end them with pg_terminate_backend, or wait.`,
+    notes,
+    failure,
     watch.pooled ? { poolers: watch.pooled.views } : {},
     watch.observed ?? undefined,
   )
@@ -164,7 +209,7 @@ async function watchDrain(
     outgoing,
     incoming,
     rotationId,
-    rotation: { kind: 'open' },
+    rotation: watchedRotation(initial, cfg, rotationId),
     start,
     deadline,
     sessions: [],
@@ -195,7 +240,7 @@ async function watchDrain(
     // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
     if (watch.polls === 1 && blocked) break
     const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter
-    if (terminating && !(await terminateOutgoing(deps, watch, terminateAfter))) break
+    if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter))) break
     const now = deps.now().getTime()
     if (now >= watch.deadline) break
     // After signalling terminations, look again soon to confirm they are gone.
@@ -218,7 +263,11 @@ async function poll(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<bo
       await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
       obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
       // The read carries the state comment: stop if another run ended the rotation meanwhile.
-      watch.rotation = watchedRotation(obs, cfg, watch.rotationId)
+      try {
+        watch.rotation = watchedRotation(obs, cfg, watch.rotationId)
+      } catch (e) {
+        throw changedWhileWaiting(watch, e)
+      }
     }
     watch.observed = obs
     watch.sessions = obs.sessions.filter((s) => logins.includes(s.login))
@@ -234,18 +283,47 @@ async function poll(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<bo
 }
 
 /**
- * terminate-after reached: end the outgoing login's sessions everywhere (and,
- * with poolers, its pooler clients). Returns false when a pooler refuses, which
- * ends the wait: ending only the server side would leave its clients connected.
+ * terminate-after reached: end the outgoing login's sessions everywhere (and, with poolers,
+ * its pooler clients), in a transaction that holds the family's lock and only while the state
+ * still names the watched rotation: an abort by another run makes the outgoing login the
+ * active one again, and its sessions must then be left alone. Returns false when the wait
+ * ends: a pooler refuses (ending only the server side would leave its clients connected), or
+ * the rotation is no longer open.
  */
-async function terminateOutgoing(deps: PhaseDeps, watch: DrainWatch, terminateAfter: number): Promise<boolean> {
-  watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
-  if (watch.refusal) return false
+async function terminateOutgoing(
+  cfg: Config,
+  deps: PhaseDeps,
+  watch: DrainWatch,
+  terminateAfter: number,
+): Promise<boolean> {
+  if (deps.beforeTerminating) await deps.beforeTerminating()
+  let ended = 0
+  try {
+    await applyInTransaction(
+      deps.session,
+      cfg,
+      deps.reporter,
+      (obs) => {
+        watch.rotation = watchedRotation(obs, cfg, watch.rotationId)
+        return { kind: 'noop', steps: [], state: watch.rotation.state, reason: 'terminate-after', notes: [] }
+      },
+      {
+        terminate: true,
+        whileLocked: async () => {
+          if (watch.rotation.kind !== 'open') return
+          watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
+          if (!watch.refusal) ended = await terminateEverywhere(watch.outgoing, deps)
+        },
+      },
+    )
+  } catch (e) {
+    throw changedWhileWaiting(watch, e)
+  }
+  if (watch.rotation.kind !== 'open' || watch.refusal) return false
   watch.observed = null
-  const n = await terminateEverywhere(watch.outgoing, deps)
-  watch.terminated += n
+  watch.terminated += ended
   deps.reporter.warning(
-    `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`,
+    `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${ended} sessions of "${watch.outgoing}" to terminate.`,
   )
   return true
 }

@@ -52,6 +52,12 @@ export interface ApplyOptions {
    */
   beforeChanges?: (obs: Observation, plan: Plan) => Promise<void>
   /**
+   * Runs inside the transaction, with the family locked, after the plan and the privilege
+   * checks, whether or not the plan changes anything: work that must not race another phase
+   * (verify-drain's terminate-after ends sessions only while its rotation is still open).
+   */
+  whileLocked?: (obs: Observation, plan: Plan) => Promise<void>
+  /**
    * What is already durable outside this transaction (GitHub secrets written by
    * beforeChanges), for the message of a statement that fails after it; null: nothing.
    */
@@ -195,6 +201,7 @@ async function attemptOnce<P extends Plan>(
     })
     if (missing) throw privilegeError(missing.privilege, missing.grant)
     if (opts.beforeChanges && plan.steps.length > 0) await opts.beforeChanges(before, plan)
+    if (opts.whileLocked) await opts.whileLocked(before, plan)
 
     const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts)
     await run(client, COMMIT, undefined, COMMIT, opts.durable?.())

@@ -115,6 +115,7 @@ export async function phase(
     afterLoginCheck?: () => Promise<void>
     /** The phase's clock (its waits: verify-drain's polls); the system clock by default. */
     clock?: Clock
+    beforeTerminating?: () => Promise<void>
   } = {},
 ): Promise<PhaseResult & { log: Recorded }> {
   const reporter = opts.reporter ?? recorder()
@@ -128,6 +129,7 @@ export async function phase(
     adminQueryTimeoutMs: opts.adminQueryTimeoutMs,
     afterLoginCheck: opts.afterLoginCheck,
     clock: opts.clock,
+    beforeTerminating: opts.beforeTerminating,
   })
   return { ...result, log: reporter }
 }

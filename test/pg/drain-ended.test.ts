@@ -8,27 +8,44 @@
  * the other run's phases to the end before it returns, so the second poll always reads after them.
  */
 import { describe, expect, it } from 'vitest'
-import { loginAs, phase, servers } from '../harness/helpers.js'
+import pg from 'pg'
+import { loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
 import { openedFamily as opened } from '../harness/roles.js'
+import type { TestServer } from '../harness/servers.js'
 import { systemClock, type Clock } from '../../src/domain/clock.js'
+import { readState, serializeState, type FamilyState } from '../../src/domain/state.js'
 
-/** A clock whose first sleep (verify-drain's first wait after a poll) runs `meanwhile` first. */
-function holdingClock(meanwhile: () => Promise<void>): Clock & { held: Promise<void> } {
-  let first = true
+/** A clock whose `at`-th sleep (by default the first: verify-drain's first wait after a poll) runs `meanwhile` first. */
+function holdingClock(meanwhile: () => Promise<void>, at = 1): Clock & { held: Promise<void> } {
+  let sleeps = 0
   let done!: () => void
   const held = new Promise<void>((r) => (done = r))
   return {
     held,
     now: () => systemClock.now(),
     sleep: async (ms) => {
-      if (first) {
-        first = false
+      if (++sleeps === at) {
         await meanwhile()
         done()
       }
       return systemClock.sleep(ms)
     },
   }
+}
+
+/** Rewrites the group's state comment as someone with the right to COMMENT ON ROLE could. */
+async function rewriteState(server: TestServer, group: string, edit: (state: FamilyState) => FamilyState | null) {
+  await withAdmin(server, async (c) => {
+    const comment = (
+      await c.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [group])
+    ).rows[0].c as string
+    const read = readState(comment, group)
+    if (read.kind !== 'ok') throw new Error(`unexpected state: ${read.kind}`)
+    const next = edit(read.state)
+    await c.query(
+      `COMMENT ON ROLE ${pg.escapeIdentifier(group)} IS ${next ? pg.escapeLiteral(serializeState(next)) : 'NULL'}`,
+    )
+  })
 }
 
 /** Another workflow run: its own run id. */
@@ -41,15 +58,22 @@ describe.each(servers())('PostgreSQL $major: verify-drain when another run ends 
    * Opens a family whose outgoing login keeps a session (so verify-drain waits), runs
    * verify-drain, and runs `meanwhile` (another run's phases) in its first wait between polls.
    */
-  async function drainWhile(meanwhile: (f: Family) => Promise<void>) {
+  async function drainWhile(meanwhile: (f: Family) => Promise<void>, extra: Record<string, string> = {}, at = 1) {
     const f = await opened(server, 'ended')
     const app = await loginAs(server, f.old.user, f.old.password)
     app.on('error', () => {})
     try {
-      const clock = holdingClock(() => meanwhile(f))
+      const clock = holdingClock(() => meanwhile(f), at)
       const outcome = await phase(
         server,
-        { phase: 'verify-drain', role: f.role, 'rotation-id': f.rotationId, interval: '100ms', timeout: '5s' },
+        {
+          phase: 'verify-drain',
+          role: f.role,
+          'rotation-id': f.rotationId,
+          interval: '100ms',
+          timeout: '5s',
+          ...extra,
+        },
         { clock },
       ).then(
         (result) => ({ result, error: undefined }),
@@ -87,8 +111,10 @@ describe.each(servers())('PostgreSQL $major: verify-drain when another run ends 
     })
     expect(next).not.toBe('')
     expect(error?.message).toContain(
-      `verify-drain stopped waiting: rotation ${f.rotationId} is no longer open: rotation ${next} is open now, by another run`,
+      `verify-drain stopped waiting: rotation ${f.rotationId} is no longer open: rotation ${next} is open now (opened at `,
     )
+    expect(error?.message).toMatch(/by workflow run 2002\), by another run, while it waited/)
+    expect(error?.message).toMatch(/let it finish, or abort it/)
   })
 
   it('a close with terminate: drained, and the outputs say the rotation is closed (state idle)', async () => {
@@ -123,5 +149,95 @@ describe.each(servers())('PostgreSQL $major: verify-drain when another run ends 
         `^Not drained: rotation ${f.rotationId} was closed at \\S+ by another run while this verify-drain waited \\(poll 2\\), and "${f.old.user}" still has 1 connection`,
       ),
     )
+  })
+
+  it('a close and a new open: says the rotation was closed and which one is open now', async () => {
+    let next = ''
+    const { f, error } = await drainWhile(async (f) => {
+      await otherPhase({ phase: 'close', role: f.role, 'rotation-id': f.rotationId, terminate: 'true' })
+      next = (await otherPhase({ phase: 'open', role: f.role })).outputs.rotationId!
+    })
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^verify-drain stopped waiting: rotation ${f.rotationId} was closed at \\S+, and rotation ${next} is open now`,
+      ),
+    )
+    expect(error?.message).toMatch(/its close finished it/)
+  })
+
+  it('a state comment forged to say "closed" while the old login still logs in: refused, not reported drained', async () => {
+    const { f, result, error } = await drainWhile((f) =>
+      rewriteState(server, f.role, (st) => ({
+        ...st,
+        active: f.next.user,
+        rotation: null,
+        lastClosed: { id: f.rotationId, closedAt: st.rotation!.openedAt, active: f.next.user, previous: f.old.user },
+      })),
+    )
+    expect(result?.outputs.drained).toBeUndefined()
+    expect(error?.message).toContain(
+      `verify-drain stopped waiting at poll 2: The state says rotation ${f.rotationId} was closed`,
+    )
+    expect(error?.message).toContain(`its previous login "${f.old.user}" can still log in`)
+  })
+
+  it('a state comment cleared while it waits: stops at that poll, saying where', async () => {
+    const { f, error } = await drainWhile((f) => rewriteState(server, f.role, () => null))
+    expect(error?.message).toContain(`verify-drain stopped waiting at poll 2: Role "${f.role}" has no rotation state.`)
+  })
+
+  it('an abort after terminate-after ended sessions: the failure says they were ended (not "nothing was changed")', async () => {
+    // Poll 2 (after 100 ms) ends the old session; the second wait runs the abort; poll 3 sees it.
+    const { f, error } = await drainWhile(
+      (f) => otherPhase({ phase: 'abort', role: f.role }).then(() => {}),
+      { 'terminate-after': '50ms' },
+      2,
+    )
+    expect(error?.name).toBe('PartialFailure')
+    expect(error?.message).toMatch(new RegExp(`^verify-drain stopped waiting: rotation ${f.rotationId} was aborted`))
+    expect(error?.message).toContain(
+      `Before that, terminate-after had ended 1 session(s) of "${f.old.user}" while the rotation was open.`,
+    )
+  })
+})
+
+describe.each(servers())('PostgreSQL $major: terminate-after and an abort by another run', (server) => {
+  it('an abort that lands when terminate-after is due: no session of the login it made active again is ended', async () => {
+    const f = await opened(server, 'ended')
+    const app = await loginAs(server, f.old.user, f.old.password)
+    let appError: Error | null = null
+    app.on('error', (e) => (appError = e))
+    try {
+      const outcome = await phase(
+        server,
+        {
+          phase: 'verify-drain',
+          role: f.role,
+          'rotation-id': f.rotationId,
+          interval: '100ms',
+          timeout: '5s',
+          'terminate-after': '100ms',
+        },
+        {
+          // The window: terminate-after is due, the last poll saw the rotation open; another run aborts now.
+          beforeTerminating: async () => {
+            const a = await phase(server, { phase: 'abort', role: f.role }, otherRun)
+            expect(a.outputs.state).toBe('idle')
+          },
+        },
+      ).then(
+        (result) => ({ result, error: undefined }),
+        (error: Error) => ({ result: undefined, error }),
+      )
+      expect(outcome.result?.failure).toBeUndefined()
+      expect(outcome.error?.message).toMatch(
+        new RegExp(`^verify-drain stopped waiting: rotation ${f.rotationId} was aborted at \\S+, by another run`),
+      )
+      // The application's session of the login that is active again still works.
+      expect((await app.query('SELECT 1 AS ok')).rows[0].ok).toBe(1)
+      expect(appError).toBeNull()
+    } finally {
+      await app.end().catch(() => {})
+    }
   })
 })

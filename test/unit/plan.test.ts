@@ -674,7 +674,8 @@ describe('planDrain', () => {
 
 describe('watchedRotation (what a verify-drain poll reads of the rotation it watches)', () => {
   it('open while the state names the same rotation', () => {
-    expect(watchedRotation(familyObs(openState()), cfg(), 'r-1')).toEqual({ kind: 'open' })
+    const state = openState()
+    expect(watchedRotation(familyObs(state), cfg(), 'r-1')).toEqual({ kind: 'open', state })
   })
 
   it('closed when no rotation is open and the last closed one is it', () => {
@@ -691,7 +692,8 @@ describe('watchedRotation (what a verify-drain poll reads of the rotation it wat
     const replaced = openState({ rotation: { ...openState().rotation!, id: 'r-2' } })
     expect(watchedRotation(familyObs(replaced), cfg(), 'r-1')).toMatchObject({
       kind: 'over',
-      reason: 'rotation r-1 is no longer open: rotation r-2 is open now',
+      reason: `rotation r-1 is no longer open: rotation r-2 is open now (opened at ${EARLIER} by workflow run 1001)`,
+      next: expect.stringMatching(/let it finish, or abort it/),
     })
     const otherClosed = idleState({ active: 'app_b', lastClosed: { id: 'r-0', closedAt: EARLIER, active: 'app_b' } })
     expect(watchedRotation(familyObs(otherClosed), cfg(), 'r-1')).toMatchObject({
@@ -700,8 +702,51 @@ describe('watchedRotation (what a verify-drain poll reads of the rotation it wat
     })
   })
 
+  it('closed and followed by a newer rotation: says both, and that the close finished it (not "run open again")', () => {
+    const state = openState({
+      active: 'app_b',
+      rotation: { id: 'r-2', incoming: 'app_a', openedAt: NOW.toISOString(), openedBy: OTHER_RUN },
+      lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b', previous: 'app_a' },
+    })
+    const w = watchedRotation(familyObs(state), cfg(), 'r-1')
+    expect(w).toMatchObject({
+      kind: 'over',
+      reason: `rotation r-1 was closed at ${EARLIER}, and rotation r-2 is open now (opened at ${NOW.toISOString()} by workflow run 2002)`,
+    })
+    expect(w.kind === 'over' && w.next).toMatch(/its close finished it/)
+    expect(w.kind === 'over' && w.next).not.toMatch(/run open again/)
+  })
+
   it('refuses a state it cannot act on, as every phase does', () => {
     expect(() => watchedRotation(familyObs(null), cfg(), 'r-1')).toThrow(StateError)
+  })
+})
+
+describe('a closed rotation whose previous login can still log in is not taken as closed (a forged state)', () => {
+  const closed = idleState({
+    active: 'app_b',
+    lastClosed: { id: 'r-1', closedAt: EARLIER, active: 'app_b', previous: 'app_a' },
+  })
+  // Both logins can log in: the comment says r-1 closed, the roles say it did not.
+  const forged = familyObs(closed, {
+    logins: { app_a: login('app_a', { canLogin: true }), app_b: login('app_b', { canLogin: true }) },
+  })
+
+  it.each([
+    ['watchedRotation', () => watchedRotation(forged, cfg(), 'r-1')],
+    ['planDrain with the rotation-id', () => planDrain(forged, cfg({ rotationId: 'r-1' }))],
+    ['planClose with the rotation-id', () => planClose(forged, cfg({ rotationId: 'r-1' }), ctx())],
+  ])('%s refuses, naming the login and status', (_what, fn) => {
+    const e = refusal(fn)
+    expect(e.message).toContain(
+      `The state says rotation r-1 was closed at ${EARLIER}, but its previous login "app_a" can still log in`,
+    )
+    expect(e.next).toMatch(/^Run status/)
+  })
+
+  it('a real close (the previous login disabled) is taken as closed', () => {
+    expect(watchedRotation(familyObs(closed), cfg(), 'r-1')).toMatchObject({ kind: 'closed' })
+    expect(planDrain(familyObs(closed), cfg({ rotationId: 'r-1' })).kind).toBe('noop')
   })
 })
 
