@@ -1824,29 +1824,69 @@ function planConfirmOpen(obs, rotationId, incoming) {
 }
 function planDrain(obs, cfg) {
     const state = requireState(obs, cfg);
-    if (isClosedRerun(state, cfg))
+    if (isClosedRerun(state, cfg)) {
+        requireClosedLoginDisabled(obs, state);
         return { kind: 'noop', reason: alreadyClosed(state), state };
+    }
     const r = requireRotation(state, cfg, 'verify-drain');
     return { kind: 'wait', outgoing: state.active, incoming: r.incoming, rotationId: r.id, state };
 }
 function watchedRotation(obs, cfg, rotationId) {
     const state = requireState(obs, cfg);
-    if (state.rotation?.id === rotationId)
-        return { kind: 'open' };
-    if (!state.rotation && state.lastClosed?.id === rotationId)
+    if (isOpen(state) && state.rotation.id === rotationId)
+        return { kind: 'open', state };
+    const closed = state.lastClosed?.id === rotationId ? state.lastClosed : null;
+    if (closed && !state.rotation) {
+        requireClosedLoginDisabled(obs, state);
         return { kind: 'closed', state: state };
-    const reason = state.rotation
-        ? `rotation ${rotationId} is no longer open: rotation ${state.rotation.id} is open now`
-        : state.lastAborted?.id === rotationId
-            ? `rotation ${rotationId} was aborted at ${state.lastAborted.abortedAt}`
-            : `rotation ${rotationId} is no longer open`;
-    return { kind: 'over', reason, state };
+    }
+    const verify = 'There is nothing left to verify for that rotation';
+    if (state.rotation) {
+        const newer = `rotation ${state.rotation.id} is open now (opened at ${state.rotation.openedAt} by workflow run ${state.rotation.openedBy.runId || '(none)'})`;
+        return closed
+            ? {
+                kind: 'over',
+                reason: `rotation ${rotationId} was closed at ${closed.closedAt}, and ${newer}`,
+                next: `${verify}: its close finished it. The newer rotation belongs to the run that opened it.`,
+                state,
+            }
+            : {
+                kind: 'over',
+                reason: `rotation ${rotationId} is no longer open: ${newer}`,
+                next: `${verify}. The newer rotation belongs to the run that opened it: let it finish, or abort it.`,
+                state,
+            };
+    }
+    const aborted = state.lastAborted?.id === rotationId ? state.lastAborted : null;
+    return {
+        kind: 'over',
+        reason: aborted
+            ? `rotation ${rotationId} was aborted at ${aborted.abortedAt}`
+            : `rotation ${rotationId} is no longer open`,
+        next: `${verify}: deploy with the credentials of the login that is active now, and run open again to rotate.`,
+        state,
+    };
+}
+/**
+ * A closed rotation's previous login must not log in any more: close disabled it in the
+ * transaction that recorded the close. If it still can, the state comment (or the role) was
+ * changed outside the action, and nothing may be reported as closed on the comment's word.
+ */
+function requireClosedLoginDisabled(obs, state) {
+    const previous = state.lastClosed.previous ?? (0,domain_state/* otherLogin */.A6)(state, state.lastClosed.active);
+    // The previous login is a login role, or the group itself when the family was adopted from a single login.
+    const role = previous in obs.logins ? obs.logins[previous] : obs.group;
+    if (!role?.canLogin)
+        return;
+    throw new errors/* StateError */.qq(`The state says rotation ${state.lastClosed.id} was closed at ${state.lastClosed.closedAt}, but its previous login "${previous}" can still log in: the state comment or the role was changed outside the action, so the rotation is not treated as closed.`, (0,domain_state/* describeState */.Jw)(state), 'Run status to see the drift; if nothing uses that login any more, disable it (ALTER ROLE ... NOLOGIN) or run a full rotation (open, verify-drain, close).');
 }
 // ---- close --------------------------------------------------------------------
 function planClose(obs, cfg, ctx) {
     const state = requireState(obs, cfg);
-    if (isClosedRerun(state, cfg))
+    if (isClosedRerun(state, cfg)) {
+        requireClosedLoginDisabled(obs, state);
         return noop(state, alreadyClosed(state));
+    }
     const r = requireRotation(state, cfg, 'close');
     const outgoing = state.active;
     const remaining = (0,family/* sessionCount */.yJ)(obs.sessions, outgoing);
@@ -2228,6 +2268,8 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
             throw privilegeError(missing.privilege, missing.grant);
         if (opts.beforeChanges && plan.steps.length > 0)
             await opts.beforeChanges(before, plan);
+        if (opts.whileLocked)
+            await opts.whileLocked(before, plan);
         const { executed, password } = await executeSteps(client, cfg, reporter, before, plan, opts);
         await run(client, COMMIT, undefined, COMMIT, opts.durable?.());
         return { before, plan, executed, password, notes: [] };
@@ -5153,6 +5195,7 @@ var reporter = __webpack_require__(9231);
 
 
 
+
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
  * the outgoing login has no sessions (and the incoming one has
@@ -5175,19 +5218,53 @@ async function verifyDrain(cfg, deps) {
     if (watch.rotation.kind === 'closed')
         return closedMeanwhile(cfg, deps, watch.rotation.state, watch);
     if (watch.rotation.kind === 'over') {
-        throw new errors/* StateError */.qq(`verify-drain stopped waiting: ${watch.rotation.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`, (0,domain_state/* describeState */.Jw)(watch.rotation.state), 'There is nothing left to verify for that rotation: deploy with the credentials of the login that is active now, and run open again to rotate.');
+        const r = watch.rotation;
+        throw stoppedWaiting(watch, new errors/* StateError */.qq(`verify-drain stopped waiting: ${r.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`, (0,domain_state/* describeState */.Jw)(r.state), r.next));
     }
     return drainResult(cfg, deps, target.rotationId, watch);
 }
 /**
- * The watched rotation was closed by another run while verify-drain waited. Drained when the
- * last poll saw nothing left of the outgoing login (a close with force may leave sessions).
+ * verify-drain stops because the family's state changed while it waited. When terminate-after
+ * had already ended sessions, that is said, and the failure is not one that changed nothing.
+ */
+function stoppedWaiting(watch, e) {
+    if (!watch.terminated)
+        return e;
+    return new errors/* PartialFailure */.CI(`${e.message} Before that, terminate-after had ended ${watch.terminated} session(s) of "${watch.outgoing}" while the rotation was open.`);
+}
+/** A state that cannot be acted on, read at a poll (tampered, cleared): say where verify-drain was. */
+function changedWhileWaiting(watch, e) {
+    if (!(e instanceof errors/* StateError */.qq))
+        return e;
+    return stoppedWaiting(watch, new errors/* StateError */.qq(`verify-drain stopped waiting at poll ${watch.polls + 1}: ${stateProblem(e)}`, e.state, e.next));
+}
+/** A StateError's own message, without the state and the advice its constructor appended. */
+function stateProblem(e) {
+    const appended = ` The family is ${e.state}. ${e.next}`;
+    return e.message.endsWith(appended) ? e.message.slice(0, -appended.length) : e.message;
+}
+/**
+ * The watched rotation was closed by another run while verify-drain waited. Drained as a
+ * poll would judge it: nothing left of the outgoing login where this run looks, and
+ * min-new-connections met (a close with force, or one that did not look at the replicas or
+ * poolers this run names, may leave connections).
  */
 function closedMeanwhile(cfg, deps, state, watch) {
     const last = state.lastClosed;
-    const { old: remaining, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming);
-    const drained = remaining === 0 && !blocked;
+    const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming);
+    const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked;
     const what = `rotation ${last.id} was closed at ${last.closedAt} by another run while this verify-drain waited (poll ${watch.polls})`;
+    let failure;
+    if (!drained) {
+        const left = remaining > 0 || blocked
+            ? `"${watch.outgoing}" still has ${remaining} connection(s)${blocked ? ' (and a pooler could not be read)' : ''}: they keep working until they disconnect (see the remaining: lines)`
+            : `"${watch.incoming}" has ${fresh} connection(s), fewer than min-new-connections (${cfg.minNewConnections})`;
+        failure = `Not drained: ${what}, and ${left}.`;
+        warnRemaining(deps, watch);
+    }
+    const notes = drained ? [`Nothing left to wait for: ${what}.`] : [];
+    if (watch.terminated && cfg.terminateAfterMs !== null)
+        notes.push(`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
     return resultWithFamily(cfg, deps, {
         username: last.active,
         previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(state, last.active),
@@ -5195,9 +5272,7 @@ function closedMeanwhile(cfg, deps, state, watch) {
         state: 'idle',
         remainingConnections: remaining,
         drained,
-    }, [], drained ? [`Nothing left to wait for: ${what}.`] : [], drained
-        ? undefined
-        : `Not drained: ${what}, and "${watch.outgoing}" still has ${remaining} connection(s) (a close with force leaves them running). They keep working until they disconnect; end them with pg_terminate_backend, or wait.`, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
+    }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
 }
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
 function verify_drain_alreadyClosed(cfg, deps, target, obs) {
@@ -5222,7 +5297,7 @@ async function watchDrain(cfg, deps, target, initial) {
         outgoing,
         incoming,
         rotationId,
-        rotation: { kind: 'open' },
+        rotation: watchedRotation(initial, cfg, rotationId),
         start,
         deadline,
         sessions: [],
@@ -5252,7 +5327,7 @@ async function watchDrain(cfg, deps, target, initial) {
         if (watch.polls === 1 && blocked)
             break;
         const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter;
-        if (terminating && !(await terminateOutgoing(deps, watch, terminateAfter)))
+        if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter)))
             break;
         const now = deps.now().getTime();
         if (now >= watch.deadline)
@@ -5276,7 +5351,12 @@ async function poll(cfg, deps, watch) {
             await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
             obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins });
             // The read carries the state comment: stop if another run ended the rotation meanwhile.
-            watch.rotation = watchedRotation(obs, cfg, watch.rotationId);
+            try {
+                watch.rotation = watchedRotation(obs, cfg, watch.rotationId);
+            }
+            catch (e) {
+                throw changedWhileWaiting(watch, e);
+            }
         }
         watch.observed = obs;
         watch.sessions = obs.sessions.filter((s) => logins.includes(s.login));
@@ -5294,18 +5374,40 @@ async function poll(cfg, deps, watch) {
     }
 }
 /**
- * terminate-after reached: end the outgoing login's sessions everywhere (and,
- * with poolers, its pooler clients). Returns false when a pooler refuses, which
- * ends the wait: ending only the server side would leave its clients connected.
+ * terminate-after reached: end the outgoing login's sessions everywhere (and, with poolers,
+ * its pooler clients), in a transaction that holds the family's lock and only while the state
+ * still names the watched rotation: an abort by another run makes the outgoing login the
+ * active one again, and its sessions must then be left alone. Returns false when the wait
+ * ends: a pooler refuses (ending only the server side would leave its clients connected), or
+ * the rotation is no longer open.
  */
-async function terminateOutgoing(deps, watch, terminateAfter) {
-    watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null;
-    if (watch.refusal)
+async function terminateOutgoing(cfg, deps, watch, terminateAfter) {
+    if (deps.beforeTerminating)
+        await deps.beforeTerminating();
+    let ended = 0;
+    try {
+        await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
+            watch.rotation = watchedRotation(obs, cfg, watch.rotationId);
+            return { kind: 'noop', steps: [], state: watch.rotation.state, reason: 'terminate-after', notes: [] };
+        }, {
+            terminate: true,
+            whileLocked: async () => {
+                if (watch.rotation.kind !== 'open')
+                    return;
+                watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null;
+                if (!watch.refusal)
+                    ended = await terminateEverywhere(watch.outgoing, deps);
+            },
+        });
+    }
+    catch (e) {
+        throw changedWhileWaiting(watch, e);
+    }
+    if (watch.rotation.kind !== 'open' || watch.refusal)
         return false;
     watch.observed = null;
-    const n = await terminateEverywhere(watch.outgoing, deps);
-    watch.terminated += n;
-    deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached: signalled ${n} sessions of "${watch.outgoing}" to terminate.`);
+    watch.terminated += ended;
+    deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached: signalled ${ended} sessions of "${watch.outgoing}" to terminate.`);
     return true;
 }
 async function drainResult(cfg, deps, rotationId, watch) {
@@ -5681,6 +5783,7 @@ async function runPhase(cfg, opts) {
         replicas: Replicas.create(cfg.replicas, applicationName),
         poolers: new Poolers(POOLER_PHASES.includes(phase) ? cfg.poolers : [], applicationName, opts.poolerLimits ?? POOLER_LIMITS, clock),
         afterLoginCheck: opts.afterLoginCheck,
+        beforeTerminating: opts.beforeTerminating,
     };
     try {
         await connectWithRetry(session, deps);
