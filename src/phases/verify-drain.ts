@@ -41,9 +41,11 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   const obs = await observe(deps.session.client, { group: cfg.group, logins: cfg.logins })
   const target = planDrain(obs, cfg)
   if (target.kind === 'noop') return alreadyClosed(cfg, deps, target, obs)
+  // terminate-after ends sessions under the family's lock (the serializing ALTER ROLE of every
+  // phase that changes something): it needs what such a phase needs, checked before the wait.
   const missing =
     cfg.terminateAfterMs !== null
-      ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
+      ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: true, terminate: true })
       : null
   if (missing) {
     throw new DatabaseError(

@@ -107,6 +107,36 @@ describe.each(servers())('PostgreSQL $major: a CREATEROLE admin (not a superuser
   })
 
   it.runIf(server.major >= 16)(
+    'on PostgreSQL 16+, terminate-after without ADMIN OPTION on the family fails up front (it ends sessions under the family lock), naming the grant',
+    async () => {
+      const role = familyName()
+      const s = await phase(server, { role, phase: 'setup' }) // by the superuser
+      await phase(server, { role, phase: 'open' })
+      const other = await createRoleAdmin(server)
+      await withAdmin(server, (c) => c.query(`GRANT pg_signal_backend TO ${other.name}`))
+      // A session of the outgoing login, so that terminate-after would be due.
+      const straggler = await loginAs(server, s.outputs.username!, s.outputs.password!)
+      straggler.on('error', () => {})
+      let due = false
+      try {
+        await expect(
+          phase(
+            server,
+            { 'admin-url': other.url, role, phase: 'verify-drain', 'terminate-after': '100ms', timeout: '3s' },
+            { beforeTerminating: async () => void (due = true) },
+          ),
+        ).rejects.toThrow(
+          new RegExp(`lacks ADMIN OPTION on roles "${role}", "${role}_a" and "${role}_b".*which terminate-after needs`),
+        )
+        expect(due).toBe(false)
+        expect((await straggler.query('SELECT 1 AS ok')).rows[0].ok).toBe(1)
+      } finally {
+        await straggler.end().catch(() => {})
+      }
+    },
+  )
+
+  it.runIf(server.major >= 16)(
     'on PostgreSQL 16+, a family it did not create needs ADMIN OPTION on all three roles: one error names them all and the least-privilege GRANT, nothing changes, and after the grant it works',
     async () => {
       const role = familyName()
