@@ -5208,8 +5208,10 @@ async function verifyDrain(cfg, deps) {
     const target = planDrain(obs, cfg);
     if (target.kind === 'noop')
         return verify_drain_alreadyClosed(cfg, deps, target, obs);
+    // terminate-after ends sessions under the family's lock (the serializing ALTER ROLE of every
+    // phase that changes something): it needs what such a phase needs, checked before the wait.
     const missing = cfg.terminateAfterMs !== null
-        ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: false, terminate: true })
+        ? missingPrivilege(obs, cfg.group, cfg.logins, { changes: true, terminate: true })
         : null;
     if (missing) {
         throw new errors/* DatabaseError */.a$(`The admin role lacks ${missing.privilege}, which terminate-after needs; nothing was changed.`, `Grant it (as a superuser or a role that may): ${missing.grant};`, '42501');
