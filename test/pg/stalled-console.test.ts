@@ -252,6 +252,9 @@ describe('a database server that stops answering never hangs a phase either', ()
     expect(error).toMatch(/did not answer its first statement in time|Query read timeout/)
     // The 1 s query timeout, not a hang (bounded at 15 s above).
     expect(Date.now() - started).toBeLessThan(1000 + 5000)
+    // And not retried: a server that accepted the login and then said nothing is hung, not restarting,
+    // so one connection only (the bound above leaves room for a retried first statement).
+    expect(fake.stats.accepted).toBe(1)
     await expect.poll(() => fake.stats.closed, { timeout: 5000 }).toBe(fake.stats.accepted)
   })
 })
