@@ -3,7 +3,7 @@
  * same GitLab pipeline (same CI_PIPELINE_ID, a new CI_JOB_ID) is a re-run of open, as a
  * re-run attempt of a GitHub workflow run is (same GITHUB_RUN_ID): with seal-key it emits the
  * same credentials again. Another pipeline is refused. Buildkite (BUILDKITE_BUILD_ID) and Azure
- * Pipelines (BUILD_BUILDID) likewise. PG_ROTATION_RUN_ID names the run on any other CI. The CLI runs in-process here (runCommand, the same code dist/cli.js bundles)
+ * Pipelines (BUILD_BUILDID, except in a classic release job) likewise. PG_ROTATION_RUN_ID names the run on any other CI. The CLI runs in-process here (runCommand, the same code dist/cli.js bundles)
  * against real PostgreSQL.
  */
 import { Writable } from 'node:stream'
@@ -133,6 +133,38 @@ describeEachServer('the CLI run identity', (server) => {
       expect(status.result.outputs.status.rotation.openedBy).toEqual(openedBy)
     },
   )
+
+  it('an Azure Pipelines classic release job is no run the CLI knows: another release of the same build is refused', async () => {
+    const role = familyName('rel')
+    await phase(server, { phase: 'setup', role })
+    // A classic release job carries BUILD_BUILDID of its primary artifact's build, the same in every
+    // release of that build: it names no run. Release.ReleaseId (RELEASE_RELEASEID) says it is one.
+    const release = { TF_BUILD: 'True', BUILD_BUILDID: '20931', SYSTEM_JOBATTEMPT: '1' }
+    const first = await open(role, { ...release, RELEASE_RELEASEID: '118' })
+    expect(first.code, first.stderr).toBe(0)
+    const second = await open(role, { ...release, RELEASE_RELEASEID: '119' })
+    expect(second.code).toBe(1)
+    expect(second.result.error).toMatch(/A rotation is already open/)
+    expect(second.result.outputs?.password).toBeUndefined()
+    const status = await cli(['status', '--role', role, '--admin-url', server.url], {})
+    expect(status.result.outputs.status.rotation.openedBy.runId).toBe('')
+    // PG_ROTATION_RUN_ID names the run there: the same release re-runs open, another is refused.
+    const named = familyName('rel')
+    await phase(server, { phase: 'setup', role: named })
+    const openNamed = (id: string) =>
+      cli(['open', '--role', named, '--admin-url', server.url], {
+        PG_ROTATION_SEAL_KEY: SEAL_KEY,
+        ...release,
+        RELEASE_RELEASEID: id,
+        PG_ROTATION_RUN_ID: `azure-release:${id}`,
+      })
+    const a = await openNamed('118')
+    expect(a.code, a.stderr).toBe(0)
+    const again = await openNamed('118')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.result.outputs.password).toBe(a.result.outputs.password)
+    expect((await openNamed('119')).code).toBe(1)
+  })
 
   it('PG_ROTATION_RUN_ID names the run on any CI: the same value is a re-run, another is refused', async () => {
     const role = familyName('ci')
