@@ -326,8 +326,10 @@ const CI_RUNS = [
     },
     {
         // Re-running failed jobs keeps the run's Build.BuildId; System.JobAttempt counts the attempts.
+        // A classic release job (Release.ReleaseId set) carries the Build.BuildId of its primary
+        // artifact's build, the same in every release of that build: no run is known there.
         ci: 'Azure Pipelines',
-        on: (env) => env.TF_BUILD?.toLowerCase() === 'true',
+        on: (env) => env.TF_BUILD?.toLowerCase() === 'true' && !env.RELEASE_RELEASEID?.trim(),
         prefix: 'azure',
         id: 'BUILD_BUILDID',
         info: (env) => ({
