@@ -53,7 +53,7 @@ export async function runCommand(cmd: RunCommand, io: Io): Promise<number> {
     reporter.error(message)
     reporter.info(
       wasCommitted(e)
-        ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
+        ? 'Some changes were made before the failure (a commit, GitHub secrets written, or sessions ended): the message above says which.'
         : 'Nothing was changed.',
     )
     if (cmd.json) io.stdout.write(jsonLine(jsonFailure(cmd.phase, masker.mask(message))))

@@ -408,7 +408,7 @@ export type DrainTarget =
 export function planDrain(obs: Observation, cfg: PlanConfig): DrainTarget {
   const state = requireState(obs, cfg)
   if (isClosedRerun(state, cfg)) {
-    requireClosedLoginDisabled(obs, state)
+    requireClosedLoginDisabled(obs, state, cfg.group)
     return { kind: 'noop', reason: alreadyClosed(state), state }
   }
   const r = requireRotation(state, cfg, 'verify-drain')
@@ -430,7 +430,7 @@ export function watchedRotation(obs: Observation, cfg: PlanConfig, rotationId: s
   if (isOpen(state) && state.rotation.id === rotationId) return { kind: 'open', state }
   const closed = state.lastClosed?.id === rotationId ? state.lastClosed : null
   if (closed && !state.rotation) {
-    requireClosedLoginDisabled(obs, state as ClosedState)
+    requireClosedLoginDisabled(obs, state as ClosedState, cfg.group)
     return { kind: 'closed', state: state as ClosedState }
   }
   const verify = 'There is nothing left to verify for that rotation'
@@ -462,19 +462,28 @@ export function watchedRotation(obs: Observation, cfg: PlanConfig, rotationId: s
 }
 
 /**
- * A closed rotation's previous login must not log in any more: close disabled it in the
- * transaction that recorded the close. If it still can, the state comment (or the role) was
- * changed outside the action, and nothing may be reported as closed on the comment's word.
+ * A closed rotation leaves exactly one login that can log in: the active one, which the close
+ * recorded as `lastClosed.active` (it disabled the previous one in the same transaction). If
+ * the roles say otherwise, the state comment (or a role) was changed outside the action, and
+ * nothing may be reported as closed on the comment's word. Every family role but the active
+ * one is checked, not only the one the comment names as previous: a forged comment could name
+ * a role that happens to be NOLOGIN.
  */
-function requireClosedLoginDisabled(obs: Observation, state: ClosedState): void {
-  const previous = state.lastClosed.previous ?? otherLogin(state, state.lastClosed.active)
-  // The previous login is a login role, or the group itself when the family was adopted from a single login.
-  const role = previous in obs.logins ? obs.logins[previous] : obs.group
-  if (!role?.canLogin) return
+function requireClosedLoginDisabled(obs: Observation, state: ClosedState, group: string): void {
+  const closed = state.lastClosed
+  const roles: [string, RoleInfo | null | undefined][] = [[group, obs.group], ...Object.entries(obs.logins)]
+  const loggable = roles.filter(([name, r]) => name !== state.active && r?.canLogin).map(([name]) => `"${name}"`)
+  const problem =
+    closed.active !== state.active
+      ? `it records "${closed.active}" as the login the close left active, while the active login is "${state.active}"`
+      : loggable.length
+        ? `${loggable.join(' and ')} can still log in, where only the active login "${state.active}" should`
+        : null
+  if (!problem) return
   throw new StateError(
-    `The state says rotation ${state.lastClosed.id} was closed at ${state.lastClosed.closedAt}, but its previous login "${previous}" can still log in: the state comment or the role was changed outside the action, so the rotation is not treated as closed.`,
+    `The state says rotation ${closed.id} was closed at ${closed.closedAt}, but ${problem}: the state comment or a role was changed outside the action, so the rotation is not treated as closed.`,
     describeState(state),
-    'Run status to see the drift; if nothing uses that login any more, disable it (ALTER ROLE ... NOLOGIN) or run a full rotation (open, verify-drain, close).',
+    'Run status to see which logins can log in and the drift; if nothing uses a login that should not log in, disable it (ALTER ROLE ... NOLOGIN), or run a full rotation (open, verify-drain, close).',
   )
 }
 
@@ -483,7 +492,7 @@ function requireClosedLoginDisabled(obs: Observation, state: ClosedState): void 
 export function planClose(obs: Observation, cfg: PlanConfig, ctx: PlanContext): ClosePlan {
   const state = requireState(obs, cfg)
   if (isClosedRerun(state, cfg)) {
-    requireClosedLoginDisabled(obs, state)
+    requireClosedLoginDisabled(obs, state, cfg.group)
     return noop(state, alreadyClosed(state))
   }
   const r = requireRotation(state, cfg, 'close')

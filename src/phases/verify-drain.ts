@@ -1,6 +1,6 @@
 import type { Config } from '../inputs/config.js'
 import { isConnectionLost } from '../postgres/db.js'
-import { DatabaseError, PartialFailure, StateError } from '../domain/errors.js'
+import { DatabaseError, PartialFailure, StateError, wasCommitted } from '../domain/errors.js'
 import { applyInTransaction } from '../postgres/apply.js'
 import { formatDuration } from '../inputs/duration.js'
 import { oneLine } from '../domain/escape.js'
@@ -15,7 +15,7 @@ import {
   type WatchedRotation,
 } from '../domain/plan.js'
 import type { PhaseResult } from '../domain/result.js'
-import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
+import { CLEAR_STATS_SNAPSHOT, PHASE_LOCK_TIMEOUT_MS } from '../postgres/statements.js'
 import { terminateEverywhere } from '../phase-support/sessions.js'
 import { resultWithFamily, type PhaseDeps } from '../phase-support/deps.js'
 import { describeState, otherLogin } from '../domain/state.js'
@@ -29,6 +29,9 @@ import {
 } from '../phase-support/poolers-drain.js'
 import { retryWithBackoff } from '../domain/retry.js'
 import { reportProgress } from '../domain/reporter.js'
+
+/** SQLSTATE lock_not_available: lock_timeout passed. */
+const LOCK_NOT_AVAILABLE = '55P03'
 
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
@@ -75,19 +78,21 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
  * had already ended sessions, that is said, and the failure is not one that changed nothing.
  */
 function stoppedWaiting(watch: DrainWatch, e: StateError): Error {
-  if (!watch.terminated) return e
+  return afterTerminations(watch, e) as Error
+}
+
+/** Any failure after terminate-after ended sessions says so: it is not one that changed nothing. */
+function afterTerminations(watch: DrainWatch, e: unknown): unknown {
+  if (!watch.terminated || wasCommitted(e) || !(e instanceof Error)) return e
   return new PartialFailure(
     `${e.message} Before that, terminate-after had ended ${watch.terminated} session(s) of "${watch.outgoing}" while the rotation was open.`,
   )
 }
 
-/** A state that cannot be acted on, read at a poll (tampered, cleared): say where verify-drain was. */
-function changedWhileWaiting(watch: DrainWatch, e: unknown): unknown {
+/** A state that cannot be acted on (tampered, cleared), read at poll `at` or at the termination after it. */
+function changedWhileWaiting(e: unknown, where: string): unknown {
   if (!(e instanceof StateError)) return e
-  return stoppedWaiting(
-    watch,
-    new StateError(`verify-drain stopped waiting at poll ${watch.polls + 1}: ${stateProblem(e)}`, e.state, e.next),
-  )
+  return new StateError(`verify-drain stopped waiting ${where}: ${stateProblem(e)}`, e.state, e.next)
 }
 
 /** A StateError's own message, without the state and the advice its constructor appended. */
@@ -222,11 +227,21 @@ async function watchDrain(
     polls: 0,
     terminated: 0,
   }
-  const terminateAfter = cfg.terminateAfterMs
   const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : ''
   deps.reporter.info(
     `Waiting up to ${formatDuration(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${formatDuration(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`,
   )
+  try {
+    await pollUntilDone(cfg, deps, watch)
+  } catch (e) {
+    throw afterTerminations(watch, e)
+  }
+  return watch
+}
+
+async function pollUntilDone(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<void> {
+  const { outgoing, incoming, start } = watch
+  const terminateAfter = cfg.terminateAfterMs
   for (;;) {
     if (!(await poll(cfg, deps, watch))) continue
     watch.polls++
@@ -242,13 +257,18 @@ async function watchDrain(
     // A pooler that cannot be read at the first look is misconfigured (URI, password, stats_users): fail now.
     if (watch.polls === 1 && blocked) break
     const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter
-    if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter))) break
+    if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter))) {
+      // Closed by another run while the termination waited for the lock: report what is true
+      // now, not what the poll before the close saw.
+      // (terminateOutgoing re-read the state: `as` undoes the narrowing from the check above.)
+      if ((watch.rotation as WatchedRotation).kind === 'closed') while (!(await poll(cfg, deps, watch)));
+      break
+    }
     const now = deps.now().getTime()
     if (now >= watch.deadline) break
     // After signalling terminations, look again soon to confirm they are gone.
     await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, watch.deadline - now))
   }
-  return watch
 }
 
 /**
@@ -268,7 +288,7 @@ async function poll(cfg: Config, deps: PhaseDeps, watch: DrainWatch): Promise<bo
       try {
         watch.rotation = watchedRotation(obs, cfg, watch.rotationId)
       } catch (e) {
-        throw changedWhileWaiting(watch, e)
+        throw changedWhileWaiting(e, `at poll ${watch.polls + 1}`)
       }
     }
     watch.observed = obs
@@ -299,6 +319,9 @@ async function terminateOutgoing(
   terminateAfter: number,
 ): Promise<boolean> {
   if (deps.beforeTerminating) await deps.beforeTerminating()
+  // The timeout bounds the whole phase: the wait for the family's lock included.
+  const left = watch.deadline - deps.now().getTime()
+  if (left <= 0) return false
   let ended = 0
   try {
     await applyInTransaction(
@@ -311,7 +334,10 @@ async function terminateOutgoing(
       },
       {
         terminate: true,
+        lockTimeoutMs: Math.min(deps.session.lockTimeoutMs ?? PHASE_LOCK_TIMEOUT_MS, left),
+        retryBudgetMs: left,
         whileLocked: async () => {
+          ended = 0
           if (watch.rotation.kind !== 'open') return
           watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null
           if (!watch.refusal) ended = await terminateEverywhere(watch.outgoing, deps)
@@ -319,11 +345,18 @@ async function terminateOutgoing(
       },
     )
   } catch (e) {
-    throw changedWhileWaiting(watch, e)
+    if (e instanceof DatabaseError && e.code === LOCK_NOT_AVAILABLE) {
+      // Another phase held the family's lock until the timeout: nothing was ended; report what is left.
+      deps.reporter.warning(
+        `terminate-after (${formatDuration(terminateAfter)}) reached, but the family's lock was not free before the timeout, so no session was ended: ${oneLine(e.message)}`,
+      )
+      return false
+    }
+    throw changedWhileWaiting(e, `at the termination after poll ${watch.polls}`)
   }
+  watch.terminated += ended
   if (watch.rotation.kind !== 'open' || watch.refusal) return false
   watch.observed = null
-  watch.terminated += ended
   deps.reporter.warning(
     `terminate-after (${formatDuration(terminateAfter)}) reached: signalled ${ended} sessions of "${watch.outgoing}" to terminate.`,
   )

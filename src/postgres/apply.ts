@@ -57,6 +57,10 @@ export interface ApplyOptions {
    * (verify-drain's terminate-after ends sessions only while its rotation is still open).
    */
   whileLocked?: (obs: Observation, plan: Plan) => Promise<void>
+  /** A shorter wait for the family's lock than the phase's (verify-drain's timeout bounds it). */
+  lockTimeoutMs?: number
+  /** A shorter budget for retries than RETRY_BUDGET_MS. */
+  retryBudgetMs?: number
   /**
    * What is already durable outside this transaction (GitHub secrets written by
    * beforeChanges), for the message of a statement that fails after it; null: nothing.
@@ -111,7 +115,7 @@ export async function applyInTransaction<P extends Plan>(
     },
     {
       clock: session.clock,
-      budgetMs: RETRY_BUDGET_MS,
+      budgetMs: Math.min(RETRY_BUDGET_MS, opts.retryBudgetMs ?? RETRY_BUDGET_MS),
       isRetryable: (e) => !(e instanceof ReconnectFailed) && isRetryable(e),
       onRetry: ({ error, attempt, delayMs }) =>
         reporter.warning(
@@ -161,7 +165,8 @@ async function attemptOnce<P extends Plan>(
   const client = session.client
   try {
     await client.query(BEGIN_PHASE)
-    if (session.lockTimeoutMs !== undefined) await client.query(setLockTimeout(session.lockTimeoutMs))
+    const lockTimeoutMs = opts.lockTimeoutMs ?? session.lockTimeoutMs
+    if (lockTimeoutMs !== undefined) await client.query(setLockTimeout(lockTimeoutMs))
     if (session.idleInTransactionTimeoutMs !== undefined)
       await client.query(setIdleInTransactionTimeout(session.idleInTransactionTimeoutMs))
     const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0]

@@ -171,6 +171,8 @@ SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application
  * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
  */
 export const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`
+/** BEGIN_PHASE's lock_timeout, for a caller that must wait less (setLockTimeout). */
+export const PHASE_LOCK_TIMEOUT_MS = 30_000
 
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 export const COMMIT = 'COMMIT'

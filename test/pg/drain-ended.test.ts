@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
+import { connectTo } from '../harness/clients.js'
 import { openedFamily as opened } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
 import { systemClock, type Clock } from '../../src/domain/clock.js'
@@ -165,21 +166,31 @@ describe.each(servers())('PostgreSQL $major: verify-drain when another run ends 
     expect(error?.message).toMatch(/its close finished it/)
   })
 
-  it('a state comment forged to say "closed" while the old login still logs in: refused, not reported drained', async () => {
-    const { f, result, error } = await drainWhile((f) =>
-      rewriteState(server, f.role, (st) => ({
-        ...st,
-        active: f.next.user,
-        rotation: null,
-        lastClosed: { id: f.rotationId, closedAt: st.rotation!.openedAt, active: f.next.user, previous: f.old.user },
-      })),
-    )
-    expect(result?.outputs.drained).toBeUndefined()
-    expect(error?.message).toContain(
-      `verify-drain stopped waiting at poll 2: The state says rotation ${f.rotationId} was closed`,
-    )
-    expect(error?.message).toContain(`its previous login "${f.old.user}" can still log in`)
-  })
+  it.each(['the old login', 'the group (NOLOGIN, so a check of "previous" alone passes)'])(
+    'a state comment forged to say "closed" (previous: %s) while the old login still logs in: refused, not reported drained',
+    async (previous) => {
+      const { f, result, error } = await drainWhile((f) =>
+        rewriteState(server, f.role, (st) => ({
+          ...st,
+          active: f.next.user,
+          rotation: null,
+          lastClosed: {
+            id: f.rotationId,
+            closedAt: st.rotation!.openedAt,
+            active: f.next.user,
+            previous: previous === 'the old login' ? f.old.user : f.role,
+          },
+        })),
+      )
+      expect(result?.outputs.drained).toBeUndefined()
+      expect(error?.message).toContain(
+        `verify-drain stopped waiting at poll 2: The state says rotation ${f.rotationId} was closed`,
+      )
+      expect(error?.message).toContain(
+        `"${f.old.user}" can still log in, where only the active login "${f.next.user}" should`,
+      )
+    },
+  )
 
   it('a state comment cleared while it waits: stops at that poll, saying where', async () => {
     const { f, error } = await drainWhile((f) => rewriteState(server, f.role, () => null))
@@ -236,6 +247,135 @@ describe.each(servers())('PostgreSQL $major: terminate-after and an abort by ano
       // The application's session of the login that is active again still works.
       expect((await app.query('SELECT 1 AS ok')).rows[0].ok).toBe(1)
       expect(appError).toBeNull()
+    } finally {
+      await app.end().catch(() => {})
+    }
+  })
+})
+
+describe.each(servers())('PostgreSQL $major: terminate-after and the family lock', (server) => {
+  /** The serializing statement every phase begins with: holds the family's lock until COMMIT or ROLLBACK. */
+  const lockFamily = (c: pg.Client, group: string) => c.query(`ALTER ROLE ${pg.escapeIdentifier(group)} WITH INHERIT`)
+
+  /** Resolves once a verify-drain of run `run` waits on a lock. */
+  async function waitsOnLock(run: string): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const r = await withAdmin(server, (c) =>
+        c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [
+          `pg-credential-rotation/verify-drain run ${run}`,
+        ]),
+      )
+      if (r.rowCount) return
+      await systemClock.sleep(25)
+    }
+    throw new Error(`verify-drain run ${run} never waited on a lock`)
+  }
+
+  const drainInputs = (f: { role: string; rotationId: string }, extra: Record<string, string> = {}) => ({
+    phase: 'verify-drain',
+    role: f.role,
+    'rotation-id': f.rotationId,
+    interval: '100ms',
+    timeout: '10s',
+    'terminate-after': '100ms',
+    ...extra,
+  })
+
+  it('an abort in progress (it holds the lock) when the termination is due: verify-drain waits for it, then ends nothing', async () => {
+    const f = await opened(server, 'ended')
+    const app = await loginAs(server, f.old.user, f.old.password)
+    app.on('error', () => {})
+    const run = String(3e9 + Math.floor(Math.random() * 1e9))
+    const dba = await connectTo(server.url)
+    let committed: Promise<void> = Promise.resolve()
+    try {
+      const outcome = await phase(server, drainInputs(f), {
+        env: { GITHUB_RUN_ID: run },
+        // An abort-like transaction: the family locked, the state rewritten as aborted, the incoming login
+        // disabled; committed only once verify-drain waits on the lock. A termination that read the state
+        // without the lock would see the rotation still open and end the application's session.
+        beforeTerminating: async () => {
+          await dba.query('BEGIN')
+          await lockFamily(dba, f.role)
+          const comment = (
+            await dba.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [
+              f.role,
+            ])
+          ).rows[0].c as string
+          const read = readState(comment, f.role)
+          if (read.kind !== 'ok' || !read.state.rotation) throw new Error('expected an open rotation')
+          const st = read.state
+          const aborted: FamilyState = {
+            ...st,
+            rotation: null,
+            lastAborted: { id: st.rotation!.id, abortedAt: new Date().toISOString(), login: st.rotation!.incoming },
+          }
+          await dba.query(
+            `COMMENT ON ROLE ${pg.escapeIdentifier(f.role)} IS ${pg.escapeLiteral(serializeState(aborted))}`,
+          )
+          await dba.query(`ALTER ROLE ${pg.escapeIdentifier(f.next.user)} NOLOGIN`)
+          committed = waitsOnLock(run).then(async () => void (await dba.query('COMMIT')))
+        },
+      }).then(
+        (result) => ({ result, error: undefined }),
+        (error: Error) => ({ result: undefined, error }),
+      )
+      await committed
+      expect(outcome.error?.message).toMatch(
+        new RegExp(`^verify-drain stopped waiting: rotation ${f.rotationId} was aborted at \\S+, by another run`),
+      )
+      expect((await app.query('SELECT 1 AS ok')).rows[0].ok).toBe(1)
+    } finally {
+      await dba.query('ROLLBACK').catch(() => {})
+      await dba.end().catch(() => {})
+      await app.end().catch(() => {})
+    }
+  })
+
+  it('the lock held past the timeout: verify-drain returns at its timeout, not after lock_timeout (30 s), having ended nothing', async () => {
+    const f = await opened(server, 'ended')
+    const app = await loginAs(server, f.old.user, f.old.password)
+    app.on('error', () => {})
+    const dba = await connectTo(server.url)
+    try {
+      const started = Date.now()
+      const d = await phase(server, drainInputs(f, { timeout: '2s' }), {
+        beforeTerminating: async () => {
+          await dba.query('BEGIN')
+          await lockFamily(dba, f.role)
+        },
+      })
+      const ms = Date.now() - started
+      expect(d.outputs).toMatchObject({ drained: false, remainingConnections: 1 })
+      expect(d.log.lines.join('\n')).toMatch(
+        /the family's lock was not free before the timeout, so no session was ended/,
+      )
+      expect(ms).toBeLessThan(15_000) // 2 s, far from the 30 s lock_timeout
+      expect((await app.query('SELECT 1 AS ok')).rows[0].ok).toBe(1)
+    } finally {
+      await dba.query('ROLLBACK').catch(() => {})
+      await dba.end().catch(() => {})
+      await app.end().catch(() => {})
+    }
+  })
+
+  it('a close by another run just before the termination: drained, from a fresh look (not the poll before the close)', async () => {
+    const f = await opened(server, 'ended')
+    const app = await loginAs(server, f.old.user, f.old.password)
+    app.on('error', () => {})
+    try {
+      const d = await phase(server, drainInputs(f), {
+        beforeTerminating: async () => {
+          const c = await phase(
+            server,
+            { phase: 'close', role: f.role, 'rotation-id': f.rotationId, terminate: 'true' },
+            otherRun,
+          )
+          expect(c.outputs.state).toBe('idle')
+        },
+      })
+      expect(d.failure).toBeUndefined()
+      expect(d.outputs).toMatchObject({ drained: true, state: 'idle', remainingConnections: 0 })
     } finally {
       await app.end().catch(() => {})
     }

@@ -739,9 +739,22 @@ describe('a closed rotation whose previous login can still log in is not taken a
   ])('%s refuses, naming the login and status', (_what, fn) => {
     const e = refusal(fn)
     expect(e.message).toContain(
-      `The state says rotation r-1 was closed at ${EARLIER}, but its previous login "app_a" can still log in`,
+      `The state says rotation r-1 was closed at ${EARLIER}, but "app_a" can still log in, where only the active login "app_b" should`,
     )
     expect(e.next).toMatch(/^Run status/)
+  })
+
+  it('whatever role the comment names as previous (a forged "previous: the group", which is NOLOGIN)', () => {
+    const st = { ...closed, lastClosed: { ...closed.lastClosed!, previous: 'app' } }
+    const obs = { ...forged, state: { kind: 'ok' as const, state: st } }
+    expect(refusal(() => watchedRotation(obs, cfg(), 'r-1')).message).toContain('"app_a" can still log in')
+  })
+
+  it('a lastClosed.active that is not the active login', () => {
+    const st = { ...closed, lastClosed: { ...closed.lastClosed!, active: 'app_a', previous: 'app_b' } }
+    expect(refusal(() => planDrain(familyObs(st), cfg({ rotationId: 'r-1' }))).message).toContain(
+      'it records "app_a" as the login the close left active, while the active login is "app_b"',
+    )
   })
 
   it('a real close (the previous login disabled) is taken as closed', () => {
