@@ -254,6 +254,8 @@ SELECT a.pid, a.usename AS role, COALESCE(a.application_name, '') AS application
  * itself makes inside it (close's GitHub write-back: 10 s per request, one retry, per secret).
  */
 const BEGIN_PHASE = `BEGIN; SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '120s'; SET LOCAL idle_in_transaction_session_timeout = '5min'`;
+/** BEGIN_PHASE's lock_timeout, for a caller that must wait less (setLockTimeout). */
+const PHASE_LOCK_TIMEOUT_MS = 30_000;
 /** Ends a phase's transaction: its changes stand, or none of them do. */
 const COMMIT = 'COMMIT';
 const ROLLBACK = 'ROLLBACK';
@@ -1825,7 +1827,7 @@ function planConfirmOpen(obs, rotationId, incoming) {
 function planDrain(obs, cfg) {
     const state = requireState(obs, cfg);
     if (isClosedRerun(state, cfg)) {
-        requireClosedLoginDisabled(obs, state);
+        requireClosedLoginDisabled(obs, state, cfg.group);
         return { kind: 'noop', reason: alreadyClosed(state), state };
     }
     const r = requireRotation(state, cfg, 'verify-drain');
@@ -1837,7 +1839,7 @@ function watchedRotation(obs, cfg, rotationId) {
         return { kind: 'open', state };
     const closed = state.lastClosed?.id === rotationId ? state.lastClosed : null;
     if (closed && !state.rotation) {
-        requireClosedLoginDisabled(obs, state);
+        requireClosedLoginDisabled(obs, state, cfg.group);
         return { kind: 'closed', state: state };
     }
     const verify = 'There is nothing left to verify for that rotation';
@@ -1868,23 +1870,31 @@ function watchedRotation(obs, cfg, rotationId) {
     };
 }
 /**
- * A closed rotation's previous login must not log in any more: close disabled it in the
- * transaction that recorded the close. If it still can, the state comment (or the role) was
- * changed outside the action, and nothing may be reported as closed on the comment's word.
+ * A closed rotation leaves exactly one login that can log in: the active one, which the close
+ * recorded as `lastClosed.active` (it disabled the previous one in the same transaction). If
+ * the roles say otherwise, the state comment (or a role) was changed outside the action, and
+ * nothing may be reported as closed on the comment's word. Every family role but the active
+ * one is checked, not only the one the comment names as previous: a forged comment could name
+ * a role that happens to be NOLOGIN.
  */
-function requireClosedLoginDisabled(obs, state) {
-    const previous = state.lastClosed.previous ?? (0,domain_state/* otherLogin */.A6)(state, state.lastClosed.active);
-    // The previous login is a login role, or the group itself when the family was adopted from a single login.
-    const role = previous in obs.logins ? obs.logins[previous] : obs.group;
-    if (!role?.canLogin)
+function requireClosedLoginDisabled(obs, state, group) {
+    const closed = state.lastClosed;
+    const roles = [[group, obs.group], ...Object.entries(obs.logins)];
+    const loggable = roles.filter(([name, r]) => name !== state.active && r?.canLogin).map(([name]) => `"${name}"`);
+    const problem = closed.active !== state.active
+        ? `it records "${closed.active}" as the login the close left active, while the active login is "${state.active}"`
+        : loggable.length
+            ? `${loggable.join(' and ')} can still log in, where only the active login "${state.active}" should`
+            : null;
+    if (!problem)
         return;
-    throw new errors/* StateError */.qq(`The state says rotation ${state.lastClosed.id} was closed at ${state.lastClosed.closedAt}, but its previous login "${previous}" can still log in: the state comment or the role was changed outside the action, so the rotation is not treated as closed.`, (0,domain_state/* describeState */.Jw)(state), 'Run status to see the drift; if nothing uses that login any more, disable it (ALTER ROLE ... NOLOGIN) or run a full rotation (open, verify-drain, close).');
+    throw new errors/* StateError */.qq(`The state says rotation ${closed.id} was closed at ${closed.closedAt}, but ${problem}: the state comment or a role was changed outside the action, so the rotation is not treated as closed.`, (0,domain_state/* describeState */.Jw)(state), 'Run status to see which logins can log in and the drift; if nothing uses a login that should not log in, disable it (ALTER ROLE ... NOLOGIN), or run a full rotation (open, verify-drain, close).');
 }
 // ---- close --------------------------------------------------------------------
 function planClose(obs, cfg, ctx) {
     const state = requireState(obs, cfg);
     if (isClosedRerun(state, cfg)) {
-        requireClosedLoginDisabled(obs, state);
+        requireClosedLoginDisabled(obs, state, cfg.group);
         return noop(state, alreadyClosed(state));
     }
     const r = requireRotation(state, cfg, 'close');
@@ -2199,7 +2209,7 @@ async function applyInTransaction(session, cfg, reporter, decide, opts = {}) {
         }
     }, {
         clock: session.clock,
-        budgetMs: RETRY_BUDGET_MS,
+        budgetMs: Math.min(RETRY_BUDGET_MS, opts.retryBudgetMs ?? RETRY_BUDGET_MS),
         isRetryable: (e) => !(e instanceof ReconnectFailed) && isRetryable(e),
         onRetry: ({ error, attempt, delayMs }) => reporter.warning(`Attempt ${attempt} failed (${firstLine(error)}); nothing was applied. Retrying in ${delayMs}ms.`),
     });
@@ -2232,8 +2242,9 @@ async function attemptOnce(session, cfg, reporter, decide, opts) {
     const client = session.client;
     try {
         await client.query(BEGIN_PHASE);
-        if (session.lockTimeoutMs !== undefined)
-            await client.query(setLockTimeout(session.lockTimeoutMs));
+        const lockTimeoutMs = opts.lockTimeoutMs ?? session.lockTimeoutMs;
+        if (lockTimeoutMs !== undefined)
+            await client.query(setLockTimeout(lockTimeoutMs));
         if (session.idleInTransactionTimeoutMs !== undefined)
             await client.query(setIdleInTransactionTimeout(session.idleInTransactionTimeoutMs));
         const group = (await client.query(GROUP_INHERITS, [cfg.group])).rows[0];
@@ -5196,6 +5207,8 @@ var reporter = __webpack_require__(9231);
 
 
 
+/** SQLSTATE lock_not_available: lock_timeout passed. */
+const LOCK_NOT_AVAILABLE = '55P03';
 /**
  * Polls pg_stat_activity (every database, the primary and each replica) until
  * the outgoing login has no sessions (and the incoming one has
@@ -5230,15 +5243,19 @@ async function verifyDrain(cfg, deps) {
  * had already ended sessions, that is said, and the failure is not one that changed nothing.
  */
 function stoppedWaiting(watch, e) {
-    if (!watch.terminated)
+    return afterTerminations(watch, e);
+}
+/** Any failure after terminate-after ended sessions says so: it is not one that changed nothing. */
+function afterTerminations(watch, e) {
+    if (!watch.terminated || (0,errors/* wasCommitted */.ii)(e) || !(e instanceof Error))
         return e;
     return new errors/* PartialFailure */.CI(`${e.message} Before that, terminate-after had ended ${watch.terminated} session(s) of "${watch.outgoing}" while the rotation was open.`);
 }
-/** A state that cannot be acted on, read at a poll (tampered, cleared): say where verify-drain was. */
-function changedWhileWaiting(watch, e) {
+/** A state that cannot be acted on (tampered, cleared), read at poll `at` or at the termination after it. */
+function changedWhileWaiting(e, where) {
     if (!(e instanceof errors/* StateError */.qq))
         return e;
-    return stoppedWaiting(watch, new errors/* StateError */.qq(`verify-drain stopped waiting at poll ${watch.polls + 1}: ${stateProblem(e)}`, e.state, e.next));
+    return new errors/* StateError */.qq(`verify-drain stopped waiting ${where}: ${stateProblem(e)}`, e.state, e.next);
 }
 /** A StateError's own message, without the state and the advice its constructor appended. */
 function stateProblem(e) {
@@ -5310,9 +5327,19 @@ async function watchDrain(cfg, deps, target, initial) {
         polls: 0,
         terminated: 0,
     };
-    const terminateAfter = cfg.terminateAfterMs;
     const where = deps.replicas.count ? ` on the primary and ${deps.replicas.count} replica(s)` : '';
     deps.reporter.info(`Waiting up to ${(0,duration/* formatDuration */.a)(cfg.timeoutMs)} for "${outgoing}" to drain${where} (polling every ${(0,duration/* formatDuration */.a)(cfg.intervalMs)})${cfg.minNewConnections ? ` and for "${incoming}" to reach ${cfg.minNewConnections} sessions` : ''}.`);
+    try {
+        await pollUntilDone(cfg, deps, watch);
+    }
+    catch (e) {
+        throw afterTerminations(watch, e);
+    }
+    return watch;
+}
+async function pollUntilDone(cfg, deps, watch) {
+    const { outgoing, incoming, start } = watch;
+    const terminateAfter = cfg.terminateAfterMs;
     for (;;) {
         if (!(await poll(cfg, deps, watch)))
             continue;
@@ -5329,15 +5356,21 @@ async function watchDrain(cfg, deps, target, initial) {
         if (watch.polls === 1 && blocked)
             break;
         const terminating = old > 0 && terminateAfter !== null && elapsed >= terminateAfter;
-        if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter)))
+        if (terminating && !(await terminateOutgoing(cfg, deps, watch, terminateAfter))) {
+            // Closed by another run while the termination waited for the lock: report what is true
+            // now, not what the poll before the close saw.
+            // (terminateOutgoing re-read the state: `as` undoes the narrowing from the check above.)
+            if (watch.rotation.kind === 'closed')
+                while (!(await poll(cfg, deps, watch)))
+                    ;
             break;
+        }
         const now = deps.now().getTime();
         if (now >= watch.deadline)
             break;
         // After signalling terminations, look again soon to confirm they are gone.
         await deps.sleep(Math.min(terminating ? Math.min(cfg.intervalMs, 200) : cfg.intervalMs, watch.deadline - now));
     }
-    return watch;
 }
 /**
  * One look at both logins' sessions (a read of the family, after clearing the stats
@@ -5357,7 +5390,7 @@ async function poll(cfg, deps, watch) {
                 watch.rotation = watchedRotation(obs, cfg, watch.rotationId);
             }
             catch (e) {
-                throw changedWhileWaiting(watch, e);
+                throw changedWhileWaiting(e, `at poll ${watch.polls + 1}`);
             }
         }
         watch.observed = obs;
@@ -5386,6 +5419,10 @@ async function poll(cfg, deps, watch) {
 async function terminateOutgoing(cfg, deps, watch, terminateAfter) {
     if (deps.beforeTerminating)
         await deps.beforeTerminating();
+    // The timeout bounds the whole phase: the wait for the family's lock included.
+    const left = watch.deadline - deps.now().getTime();
+    if (left <= 0)
+        return false;
     let ended = 0;
     try {
         await applyInTransaction(deps.session, cfg, deps.reporter, (obs) => {
@@ -5393,7 +5430,10 @@ async function terminateOutgoing(cfg, deps, watch, terminateAfter) {
             return { kind: 'noop', steps: [], state: watch.rotation.state, reason: 'terminate-after', notes: [] };
         }, {
             terminate: true,
+            lockTimeoutMs: Math.min(deps.session.lockTimeoutMs ?? PHASE_LOCK_TIMEOUT_MS, left),
+            retryBudgetMs: left,
             whileLocked: async () => {
+                ended = 0;
                 if (watch.rotation.kind !== 'open')
                     return;
                 watch.refusal = watch.pooled ? await pooledTermination(deps, watch.outgoing) : null;
@@ -5403,12 +5443,17 @@ async function terminateOutgoing(cfg, deps, watch, terminateAfter) {
         });
     }
     catch (e) {
-        throw changedWhileWaiting(watch, e);
+        if (e instanceof errors/* DatabaseError */.a$ && e.code === LOCK_NOT_AVAILABLE) {
+            // Another phase held the family's lock until the timeout: nothing was ended; report what is left.
+            deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached, but the family's lock was not free before the timeout, so no session was ended: ${(0,domain_escape/* oneLine */.TN)(e.message)}`);
+            return false;
+        }
+        throw changedWhileWaiting(e, `at the termination after poll ${watch.polls}`);
     }
+    watch.terminated += ended;
     if (watch.rotation.kind !== 'open' || watch.refusal)
         return false;
     watch.observed = null;
-    watch.terminated += ended;
     deps.reporter.warning(`terminate-after (${(0,duration/* formatDuration */.a)(terminateAfter)}) reached: signalled ${ended} sessions of "${watch.outgoing}" to terminate.`);
     return true;
 }

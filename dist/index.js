@@ -755,7 +755,7 @@ function renderStatus(st) {
  */
 function renderFailureSummary(phase, message, committed = false) {
     const outcome = committed
-        ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
+        ? 'Some changes were made before the failure (a commit, GitHub secrets written, or sessions ended): the message above says which.'
         : 'Nothing was changed.';
     return `### PostgreSQL credential rotation: \`${phase || '(no phase)'}\` failed\n\n**${esc(message)}**\n\n${outcome}\n`;
 }

@@ -868,7 +868,7 @@ async function runCommand(cmd, io) {
         const message = e instanceof Error ? e.message : String(e);
         reporter.error(message);
         reporter.info((0,errors/* wasCommitted */.ii)(e)
-            ? 'Some changes were made before the failure (a commit, or GitHub secrets written): the message above says which.'
+            ? 'Some changes were made before the failure (a commit, GitHub secrets written, or sessions ended): the message above says which.'
             : 'Nothing was changed.');
         if (cmd.json)
             io.stdout.write(jsonLine(jsonFailure(cmd.phase, masker.mask(message))));

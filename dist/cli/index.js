@@ -337,7 +337,7 @@ const CLI_INPUTS = [
     },
     {
         "name": "terminate-after",
-        "text": "After this long, terminate the old login's remaining sessions and confirm they are gone. Empty: never.",
+        "text": "After this long, terminate the old login's remaining sessions and confirm they are gone, under the family's lock and only while the rotation is still open (the admin needs what close needs, and pg_signal_backend). Empty: never.",
         "required": false,
         "default": "",
         "boolean": false,
