@@ -45,3 +45,19 @@ export async function openedFamily(server: TestServer, prefix?: string) {
     rotationId: o.outputs.rotationId!,
   }
 }
+
+/**
+ * The pid of a phase's backend once it waits on a lock. `phaseName` begins its application_name
+ * after "pg-credential-rotation/": "close", or "verify-drain run 1234" for one run's.
+ */
+export async function waitingBackend(c: pg.Client, phaseName: string, exceptPid?: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const r = await c.query(
+      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND wait_event_type = 'Lock' AND pid <> $2`,
+      [`pg-credential-rotation/${phaseName}%`, exceptPid ?? 0],
+    )
+    if (r.rows[0]) return r.rows[0].pid
+    await new Promise((res) => setTimeout(res, 25))
+  }
+  throw new Error(`no ${phaseName} backend waiting on a lock`)
+}

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { loginAs, phase, servers, withAdmin } from '../harness/helpers.js'
 import { connectTo } from '../harness/clients.js'
-import { openedFamily as opened } from '../harness/roles.js'
+import { openedFamily as opened, waitingBackend } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
 import { systemClock, type Clock } from '../../src/domain/clock.js'
 import { readState, serializeState, type FamilyState } from '../../src/domain/state.js'
@@ -34,15 +34,20 @@ function holdingClock(meanwhile: () => Promise<void>, at = 1): Clock & { held: P
   }
 }
 
+/** The family's state as its comment on the group role records it. */
+async function familyState(c: pg.Client, group: string): Promise<FamilyState> {
+  const comment = (
+    await c.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [group])
+  ).rows[0].c as string
+  const read = readState(comment, group)
+  if (read.kind !== 'ok') throw new Error(`unexpected state: ${read.kind}`)
+  return read.state
+}
+
 /** Rewrites the group's state comment as someone with the right to COMMENT ON ROLE could. */
 async function rewriteState(server: TestServer, group: string, edit: (state: FamilyState) => FamilyState | null) {
   await withAdmin(server, async (c) => {
-    const comment = (
-      await c.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [group])
-    ).rows[0].c as string
-    const read = readState(comment, group)
-    if (read.kind !== 'ok') throw new Error(`unexpected state: ${read.kind}`)
-    const next = edit(read.state)
+    const next = edit(await familyState(c, group))
     await c.query(
       `COMMENT ON ROLE ${pg.escapeIdentifier(group)} IS ${next ? pg.escapeLiteral(serializeState(next)) : 'NULL'}`,
     )
@@ -257,20 +262,6 @@ describe.each(servers())('PostgreSQL $major: terminate-after and the family lock
   /** The serializing statement every phase begins with: holds the family's lock until COMMIT or ROLLBACK. */
   const lockFamily = (c: pg.Client, group: string) => c.query(`ALTER ROLE ${pg.escapeIdentifier(group)} WITH INHERIT`)
 
-  /** Resolves once a verify-drain of run `run` waits on a lock. */
-  async function waitsOnLock(run: string): Promise<void> {
-    for (let i = 0; i < 400; i++) {
-      const r = await withAdmin(server, (c) =>
-        c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [
-          `pg-credential-rotation/verify-drain run ${run}`,
-        ]),
-      )
-      if (r.rowCount) return
-      await systemClock.sleep(25)
-    }
-    throw new Error(`verify-drain run ${run} never waited on a lock`)
-  }
-
   const drainInputs = (f: { role: string; rotationId: string }, extra: Record<string, string> = {}) => ({
     phase: 'verify-drain',
     role: f.role,
@@ -297,14 +288,8 @@ describe.each(servers())('PostgreSQL $major: terminate-after and the family lock
         beforeTerminating: async () => {
           await dba.query('BEGIN')
           await lockFamily(dba, f.role)
-          const comment = (
-            await dba.query(`SELECT shobj_description(oid, 'pg_authid') AS c FROM pg_roles WHERE rolname = $1`, [
-              f.role,
-            ])
-          ).rows[0].c as string
-          const read = readState(comment, f.role)
-          if (read.kind !== 'ok' || !read.state.rotation) throw new Error('expected an open rotation')
-          const st = read.state
+          const st = await familyState(dba, f.role)
+          if (!st.rotation) throw new Error('expected an open rotation')
           const aborted: FamilyState = {
             ...st,
             rotation: null,
@@ -314,7 +299,9 @@ describe.each(servers())('PostgreSQL $major: terminate-after and the family lock
             `COMMENT ON ROLE ${pg.escapeIdentifier(f.role)} IS ${pg.escapeLiteral(serializeState(aborted))}`,
           )
           await dba.query(`ALTER ROLE ${pg.escapeIdentifier(f.next.user)} NOLOGIN`)
-          committed = waitsOnLock(run).then(async () => void (await dba.query('COMMIT')))
+          committed = withAdmin(server, (c) => waitingBackend(c, `verify-drain run ${run}`)).then(
+            async () => void (await dba.query('COMMIT')),
+          )
         },
       }).then(
         (result) => ({ result, error: undefined }),

@@ -16,7 +16,7 @@ import {
   phase,
   withAdmin,
 } from '../harness/helpers.js'
-import { createRoleAdmin } from '../harness/roles.js'
+import { createRoleAdmin, waitingBackend } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
 
 /** The advisory-lock key earlier versions derived, publicly, from the group role's name. */
@@ -30,19 +30,6 @@ async function nobody(server: TestServer): Promise<pg.Client> {
   const c = await loginAs(server, name, 'nobody-pw')
   c.on('error', () => {})
   return c
-}
-
-/** The pid of the phase's backend once it waits on a lock. */
-async function waitingBackend(c: pg.Client, phaseName: string, exceptPid?: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const r = await c.query(
-      `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND wait_event_type = 'Lock' AND pid <> $2`,
-      [`pg-credential-rotation/${phaseName}%`, exceptPid ?? 0],
-    )
-    if (r.rows[0]) return r.rows[0].pid
-    await new Promise((res) => setTimeout(res, 25))
-  }
-  throw new Error(`no ${phaseName} backend waiting on a lock`)
 }
 
 describeEachServer('the family lock', (server) => {
