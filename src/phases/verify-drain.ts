@@ -61,7 +61,7 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
   if (watch.rotation.kind === 'closed') return closedMeanwhile(cfg, deps, watch.rotation.state, watch)
   if (watch.rotation.kind === 'over') {
     const r = watch.rotation
-    throw stoppedWaiting(
+    throw afterTerminations(
       watch,
       new StateError(
         `verify-drain stopped waiting: ${r.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`,
@@ -71,14 +71,6 @@ export async function verifyDrain(cfg: Config, deps: PhaseDeps): Promise<PhaseRe
     )
   }
   return drainResult(cfg, deps, target.rotationId, watch)
-}
-
-/**
- * verify-drain stops because the family's state changed while it waited. When terminate-after
- * had already ended sessions, that is said, and the failure is not one that changed nothing.
- */
-function stoppedWaiting(watch: DrainWatch, e: StateError): Error {
-  return afterTerminations(watch, e) as Error
 }
 
 /** Any failure after terminate-after ended sessions says so: it is not one that changed nothing. */
