@@ -5234,16 +5234,9 @@ async function verifyDrain(cfg, deps) {
         return closedMeanwhile(cfg, deps, watch.rotation.state, watch);
     if (watch.rotation.kind === 'over') {
         const r = watch.rotation;
-        throw stoppedWaiting(watch, new errors/* StateError */.qq(`verify-drain stopped waiting: ${r.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`, (0,domain_state/* describeState */.Jw)(r.state), r.next));
+        throw afterTerminations(watch, new errors/* StateError */.qq(`verify-drain stopped waiting: ${r.reason}, by another run, while it waited for "${watch.outgoing}" to drain.`, (0,domain_state/* describeState */.Jw)(r.state), r.next));
     }
     return drainResult(cfg, deps, target.rotationId, watch);
-}
-/**
- * verify-drain stops because the family's state changed while it waited. When terminate-after
- * had already ended sessions, that is said, and the failure is not one that changed nothing.
- */
-function stoppedWaiting(watch, e) {
-    return afterTerminations(watch, e);
 }
 /** Any failure after terminate-after ended sessions says so: it is not one that changed nothing. */
 function afterTerminations(watch, e) {
