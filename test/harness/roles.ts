@@ -61,3 +61,9 @@ export async function waitingBackend(c: pg.Client, phaseName: string, exceptPid?
   }
   throw new Error(`no ${phaseName} backend waiting on a lock`)
 }
+
+/** A workflow run id of its own: application_name then names this test's phase alone (other files run phases on the same server). */
+export function ownRun(): { id: string; env: { GITHUB_RUN_ID: string } } {
+  const id = String(1e9 + Math.floor(Math.random() * 8e9))
+  return { id, env: { GITHUB_RUN_ID: id } }
+}

@@ -16,7 +16,7 @@ import {
   phase,
   withAdmin,
 } from '../harness/helpers.js'
-import { createRoleAdmin, waitingBackend } from '../harness/roles.js'
+import { createRoleAdmin, ownRun, waitingBackend } from '../harness/roles.js'
 import type { TestServer } from '../harness/servers.js'
 
 /** The advisory-lock key earlier versions derived, publicly, from the group role's name. */
@@ -219,9 +219,10 @@ describeEachServer('the family lock', (server) => {
     const other = await adminClient(server)
     await other.query('BEGIN')
     await other.query(`CREATE ROLE ${role} NOLOGIN`)
-    const setup = phase(server, { role, phase: 'setup' })
+    const run = ownRun()
+    const setup = phase(server, { role, phase: 'setup' }, { env: run.env })
     try {
-      await waitingBackend(c, 'setup')
+      await waitingBackend(c, `setup run ${run.id}`)
       await other.query('COMMIT')
       const s = await setup
       expect(s.outputs).toMatchObject({ state: 'idle', username: `${role}_a` })
@@ -246,9 +247,10 @@ describeEachServer('the family lock', (server) => {
     const dba = await adminClient(server)
     await dba.query('BEGIN')
     await dba.query(`ALTER ROLE ${role}_a CONNECTION LIMIT -1`)
-    const closing = phase(server, { ...a, phase: 'close', 'rotation-id': o.outputs.rotationId! })
+    const closeRun = ownRun()
+    const closing = phase(server, { ...a, phase: 'close', 'rotation-id': o.outputs.rotationId! }, { env: closeRun.env })
     try {
-      const closePid = await waitingBackend(c, 'close')
+      const closePid = await waitingBackend(c, `close run ${closeRun.id}`)
       const err = await phase(server, { ...a, phase: 'abort' }, { lockTimeoutMs: 1000 }).then(
         () => null,
         (e: Error) => e.message,
@@ -258,8 +260,9 @@ describeEachServer('the family lock', (server) => {
         new RegExp(`pid ${closePid} \\(role "${admin.name}", application "pg-credential-rotation/close`),
       )
       // Without a short lock_timeout, abort waits for close, then sees the closed rotation.
-      const aborting = phase(server, { ...a, phase: 'abort' })
-      await waitingBackend(c, 'abort')
+      const abortRun = ownRun()
+      const aborting = phase(server, { ...a, phase: 'abort' }, { env: abortRun.env })
+      await waitingBackend(c, `abort run ${abortRun.id}`)
       await dba.query('ROLLBACK')
       const closed = await closing
       expect(closed.outputs.state).toBe('idle')

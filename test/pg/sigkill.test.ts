@@ -14,9 +14,10 @@ import {
   snapshotRoles,
   withAdmin,
 } from '../harness/helpers.js'
+import { ownRun } from '../harness/roles.js'
 
-/** Starts dist/index.js as the runner would, returning the child so the test can kill it. */
-function startAction(inputs: Record<string, string>) {
+/** Starts dist/index.js as the runner would (as workflow run `runId`), returning the child so the test can kill it. */
+function startAction(inputs: Record<string, string>, runId: string) {
   const dir = mkdtempSync(join(tmpdir(), 'gha-kill-'))
   writeFileSync(join(dir, 'out'), '')
   writeFileSync(join(dir, 'sum'), '')
@@ -24,7 +25,7 @@ function startAction(inputs: Record<string, string>) {
     PATH: process.env.PATH ?? '',
     GITHUB_OUTPUT: join(dir, 'out'),
     GITHUB_STEP_SUMMARY: join(dir, 'sum'),
-    GITHUB_RUN_ID: '777',
+    GITHUB_RUN_ID: runId,
   }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const child = spawn(runnerNode(), [DIST], { env, stdio: 'ignore' })
@@ -51,12 +52,17 @@ describe.each(servers())('PostgreSQL $major: a phase whose process is killed wit
       const blocker = await adminClient(server)
       await blocker.query('BEGIN')
       await blocker.query(`ALTER ROLE ${target} CONNECTION LIMIT -1`)
-      const { child, exited } = startAction({ phase: which, role, 'admin-url': server.url })
+      // A run id of its own: application_name then names this phase's backend alone (other files run
+      // phases on the same server, and theirs may wait on locks too).
+      const run = ownRun()
+      const appName = `pg-credential-rotation/${which} run ${run.id}`
+      const { child, exited } = startAction({ phase: which, role, 'admin-url': server.url }, run.id)
       try {
         const waiting = await withAdmin(server, async (c) => {
           for (let i = 0; i < 200; i++) {
             const { rows } = await c.query(
-              `SELECT pid, query FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/${which}%' AND wait_event_type = 'Lock'`,
+              `SELECT pid, query FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+              [appName],
             )
             if (rows.length) return rows[0]
             await new Promise((r) => setTimeout(r, 50))
@@ -75,9 +81,7 @@ describe.each(servers())('PostgreSQL $major: a phase whose process is killed wit
       // The orphaned backend finishes its statement, finds its client gone, and rolls back.
       await withAdmin(server, async (c) => {
         for (let i = 0; i < 200; i++) {
-          const { rows } = await c.query(
-            `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/${which}%'`,
-          )
+          const { rows } = await c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1`, [appName])
           if (!rows.length) return
           await new Promise((r) => setTimeout(r, 50))
         }

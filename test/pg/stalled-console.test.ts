@@ -8,7 +8,7 @@
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeEachServer, phase, servers, snapshotRoles, withAdmin } from '../harness/helpers.js'
-import { family, openedFamily } from '../harness/roles.js'
+import { family, openedFamily, ownRun } from '../harness/roles.js'
 import { fakeConsole, type FakeConsole, type FakeConsoleOptions } from '../harness/fake-console.js'
 import { connectTo } from '../harness/clients.js'
 import { canSignalBackends, signalBackend } from '../harness/servers.js'
@@ -172,14 +172,21 @@ describeEachServer('a silent pooler console never hangs a phase', (server) => {
         // A DBA transaction holds the group's row: abort's serializing ALTER ROLE waits inside its transaction.
         await dba.query(`BEGIN; ALTER ROLE ${pg.escapeIdentifier(f.role)} WITH INHERIT`)
         const started = Date.now()
+        // A run id of its own: other files' aborts on this server may wait on locks too, and stopping one
+        // of theirs would let this abort through.
+        const run = ownRun()
         const abort = settle(
-          phase(server, { phase: 'abort', role: f.role }, { adminQueryTimeoutMs: 3000, lockTimeoutMs: 20_000 }),
+          phase(
+            server,
+            { phase: 'abort', role: f.role },
+            { adminQueryTimeoutMs: 3000, lockTimeoutMs: 20_000, env: run.env },
+          ),
         )
         for (let i = 0; i < 100 && stopped === null; i++) {
           const r = await withAdmin(server, (c) =>
-            c.query(
-              `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pg-credential-rotation/abort%' AND wait_event_type = 'Lock'`,
-            ),
+            c.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [
+              `pg-credential-rotation/abort run ${run.id}`,
+            ]),
           )
           if (r.rows[0]) {
             stopped = Number(r.rows[0].pid)
