@@ -8,7 +8,10 @@ import type { ConnectionTarget } from '../postgres/urls.js'
 import type { Replicas } from '../postgres/replicas.js'
 
 /** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
-const CHECK_GONE_MS = 2000
+export const CHECK_GONE_MS = 2000
+
+/** The application_name of open's login check: the action's own short session as the incoming login. */
+export const OPEN_CHECK_APP = 'pg-credential-rotation/open-check'
 
 /**
  * Waits until the check's backend (`pid`) has left pg_stat_activity of the server the check ran
@@ -42,7 +45,7 @@ export async function checkLogin(
   try {
     // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
     c = await connect(on?.target ?? cfg.admin, `login check as "${login}"${where}`, {
-      applicationName: 'pg-credential-rotation/open-check',
+      applicationName: OPEN_CHECK_APP,
       user: login,
       password,
       withoutOptions: true,

@@ -13,9 +13,29 @@ import {
   endLoginEverywhere,
   readLoginSessions,
   type LoginSession,
+  type LoginSessions,
 } from '../phase-support/login-sessions.js'
+import { CHECK_GONE_MS, OPEN_CHECK_APP } from '../phase-support/login-check.js'
 import { requireReadable } from '../postgres/pooled.js'
 import { CLEAR_STATS_SNAPSHOT } from '../postgres/statements.js'
+
+/**
+ * The incoming login's sessions, read with the family locked. open's login check (its own short
+ * session, OPEN_CHECK_APP) may still be connected when an abort follows at once or runs at the
+ * same moment; open waits for it to leave, and so does abort: while every session it sees is
+ * such a check, it looks again, for at most CHECK_GONE_MS. A session that stays is judged like
+ * any other (an application that happens to use that name still stops the abort).
+ */
+async function sessionsWithoutOpenCheck(deps: PhaseDeps, incoming: string): Promise<LoginSessions> {
+  const until = deps.now().getTime() + CHECK_GONE_MS
+  for (;;) {
+    await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
+    const now = await readLoginSessions(deps, [incoming])
+    const onlyChecks = now.sessions.length > 0 && now.sessions.every((s) => s.applicationName === OPEN_CHECK_APP)
+    if (!onlyChecks || deps.now().getTime() >= until) return now
+    await deps.sleep(50)
+  }
+}
 
 /** The incoming login's own session holding the family's lock is in use: ended only with force and terminate. */
 function incomingLockHolder(cfg: Config): ApplyOptions['lockHolder'] {
@@ -52,8 +72,7 @@ export async function abort(cfg: Config, deps: PhaseDeps): Promise<PhaseResult> 
       // With the family locked, just before the change: who uses the incoming login now.
       beforeChanges: async (obs) => {
         if (obs.state.kind !== 'ok' || !obs.state.state.rotation) return
-        await deps.session.client.query(CLEAR_STATS_SNAPSHOT)
-        const now = await readLoginSessions(deps, [obs.state.state.rotation.incoming])
+        const now = await sessionsWithoutOpenCheck(deps, obs.state.state.rotation.incoming)
         requireReadable(now.readings)
         inUse.seen = now.sessions
         inUse.notes = checkAbortInUse(now.sessions, obs.state.state, cfg)
