@@ -3659,6 +3659,68 @@ async function endLoginEverywhere(deps, login, limitMs = 5000) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/phase-support/login-check.ts
+
+
+
+
+/** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
+const CHECK_GONE_MS = 2000;
+/** The application_name of open's login check: the action's own short session as the incoming login. */
+const OPEN_CHECK_APP = 'pg-credential-rotation/open-check';
+/** The wait for a check on the admin connection's server, run on that connection. */
+function goneFromPrimary(admin) {
+    return (pid, limitMs) => waitBackendGone(admin, pid, limitMs);
+}
+/**
+ * Logs in as the login with its new password; returns what is wrong, or null.
+ * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
+ * With `gone` (a wait on the same server: goneFromPrimary, or a replica's), returns only once the
+ * check's own session is gone from pg_stat_activity, so it never counts as a session of the login.
+ */
+async function checkLogin(cfg, login, password, on, gone) {
+    let c = null;
+    let pid = null;
+    const where = on ? ` on ${on.where}` : '';
+    try {
+        // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
+        c = await connect(on?.target ?? cfg.admin, `login check as "${login}"${where}`, {
+            applicationName: OPEN_CHECK_APP,
+            user: login,
+            password,
+            withoutOptions: true,
+            asLogin: true,
+        });
+        const row = (await c.query(WHO_AM_I)).rows[0];
+        pid = row.pid;
+        if (row.current_user !== cfg.group) {
+            return `Logged in as "${login}"${where}, but current_user is "${(0,domain_escape/* oneLine */.TN)(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`;
+        }
+        return null;
+    }
+    catch (e) {
+        return `Logging in as "${login}" with the new password${where} failed: ${e.message}`;
+    }
+    finally {
+        await db_close(c);
+        if (gone && pid !== null)
+            await gone(pid, CHECK_GONE_MS).catch(() => { });
+    }
+}
+/**
+ * The login check on every replica (after they replayed the commit); the problems found, one per
+ * replica. Each returns once its session has left that replica's pg_stat_activity.
+ */
+async function checkLoginOnReplicas(cfg, replicas, login, password) {
+    const problems = [];
+    for (let i = 0; i < replicas.count; i++) {
+        const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) }, (pid, ms) => replicas.waitBackendGone(i, pid, ms));
+        if (p)
+            problems.push(p);
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/phases/abort.ts
 
 
@@ -3671,6 +3733,25 @@ async function endLoginEverywhere(deps, login, limitMs = 5000) {
 
 
 
+
+/**
+ * The incoming login's sessions, read with the family locked. open's login check (its own short
+ * session, OPEN_CHECK_APP) may still be connected when an abort follows at once or runs at the
+ * same moment; open waits for it to leave, and so does abort: while every session it sees is
+ * such a check, it looks again, for at most CHECK_GONE_MS. A session that stays is judged like
+ * any other (an application that happens to use that name still stops the abort).
+ */
+async function sessionsWithoutOpenCheck(deps, incoming) {
+    const until = deps.now().getTime() + CHECK_GONE_MS;
+    for (;;) {
+        await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
+        const now = await readLoginSessions(deps, [incoming]);
+        const onlyChecks = now.sessions.length > 0 && now.sessions.every((s) => s.applicationName === OPEN_CHECK_APP);
+        if (!onlyChecks || deps.now().getTime() >= until)
+            return now;
+        await deps.sleep(50);
+    }
+}
 /** The incoming login's own session holding the family's lock is in use: ended only with force and terminate. */
 function incomingLockHolder(cfg) {
     return {
@@ -3702,8 +3783,7 @@ async function abort(cfg, deps) {
         beforeChanges: async (obs) => {
             if (obs.state.kind !== 'ok' || !obs.state.state.rotation)
                 return;
-            await deps.session.client.query(CLEAR_STATS_SNAPSHOT);
-            const now = await readLoginSessions(deps, [obs.state.state.rotation.incoming]);
+            const now = await sessionsWithoutOpenCheck(deps, obs.state.state.rotation.incoming);
             requireReadable(now.readings);
             inUse.seen = now.sessions;
             inUse.notes = checkAbortInUse(now.sessions, obs.state.state, cfg);
@@ -3841,66 +3921,6 @@ async function recordWriteBack(session, group, rotationId, record) {
     finally {
         await db_close(client);
     }
-}
-
-;// CONCATENATED MODULE: ./src/phase-support/login-check.ts
-
-
-
-
-/** How long the check waits for its own backend to leave pg_stat_activity after it disconnected. */
-const CHECK_GONE_MS = 2000;
-/** The wait for a check on the admin connection's server, run on that connection. */
-function goneFromPrimary(admin) {
-    return (pid, limitMs) => waitBackendGone(admin, pid, limitMs);
-}
-/**
- * Logs in as the login with its new password; returns what is wrong, or null.
- * On the admin connection's server, or on `on` (a replica of replica-urls, named `where`).
- * With `gone` (a wait on the same server: goneFromPrimary, or a replica's), returns only once the
- * check's own session is gone from pg_stat_activity, so it never counts as a session of the login.
- */
-async function checkLogin(cfg, login, password, on, gone) {
-    let c = null;
-    let pid = null;
-    const where = on ? ` on ${on.where}` : '';
-    try {
-        // Same host, port, database and TLS settings as the admin (or replica) connection, but not its session options.
-        c = await connect(on?.target ?? cfg.admin, `login check as "${login}"${where}`, {
-            applicationName: 'pg-credential-rotation/open-check',
-            user: login,
-            password,
-            withoutOptions: true,
-            asLogin: true,
-        });
-        const row = (await c.query(WHO_AM_I)).rows[0];
-        pid = row.pid;
-        if (row.current_user !== cfg.group) {
-            return `Logged in as "${login}"${where}, but current_user is "${(0,domain_escape/* oneLine */.TN)(String(row.current_user))}", not "${cfg.group}": the SET role default did not apply, so objects it creates would be owned by the login.`;
-        }
-        return null;
-    }
-    catch (e) {
-        return `Logging in as "${login}" with the new password${where} failed: ${e.message}`;
-    }
-    finally {
-        await db_close(c);
-        if (gone && pid !== null)
-            await gone(pid, CHECK_GONE_MS).catch(() => { });
-    }
-}
-/**
- * The login check on every replica (after they replayed the commit); the problems found, one per
- * replica. Each returns once its session has left that replica's pg_stat_activity.
- */
-async function checkLoginOnReplicas(cfg, replicas, login, password) {
-    const problems = [];
-    for (let i = 0; i < replicas.count; i++) {
-        const p = await checkLogin(cfg, login, password, { target: replicas.target(i), where: replicas.describe(i) }, (pid, ms) => replicas.waitBackendGone(i, pid, ms));
-        if (p)
-            problems.push(p);
-    }
-    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/domain/userlist.ts
