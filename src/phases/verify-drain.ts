@@ -113,28 +113,35 @@ function closedMeanwhile(cfg: Config, deps: PhaseDeps, state: ClosedState, watch
     failure = `Not drained: ${what}, and ${left}.`
     warnRemaining(deps, watch)
   }
-  const notes = drained ? [`Nothing left to wait for: ${what}.`] : []
-  if (watch.terminated && cfg.terminateAfterMs !== null)
-    notes.push(
-      `Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`,
-    )
+  const notes = [...(drained ? [`Nothing left to wait for: ${what}.`] : []), ...terminatedNotes(cfg, watch)]
   return resultWithFamily(
     cfg,
     deps,
-    {
-      username: last.active,
-      previousUsername: last.previous ?? otherLogin(state, last.active),
-      rotationId: last.id,
-      state: 'idle',
-      remainingConnections: remaining,
-      drained,
-    },
+    { ...closedOutputs(state), remainingConnections: remaining, drained },
     [],
     notes,
     failure,
     watch.pooled ? { poolers: watch.pooled.views } : {},
     watch.observed ?? undefined,
   )
+}
+
+/** The outputs of a closed rotation: the login it left active, the one it disabled, its id. */
+function closedOutputs(state: ClosedState) {
+  const last = state.lastClosed
+  return {
+    username: last.active,
+    previousUsername: last.previous ?? otherLogin(state, last.active),
+    rotationId: last.id,
+    state: 'idle' as const,
+  }
+}
+
+/** What terminate-after ended while verify-drain waited, for the result's notes. */
+function terminatedNotes(cfg: Config, watch: DrainWatch): string[] {
+  return watch.terminated && cfg.terminateAfterMs !== null
+    ? [`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`]
+    : []
 }
 
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
@@ -144,18 +151,10 @@ function alreadyClosed(
   target: Extract<DrainTarget, { kind: 'noop' }>,
   obs: Observation,
 ): Promise<PhaseResult> {
-  const last = target.state.lastClosed
   return resultWithFamily(
     cfg,
     deps,
-    {
-      username: last.active,
-      previousUsername: last.previous ?? otherLogin(target.state, last.active),
-      rotationId: last.id,
-      state: 'idle',
-      remainingConnections: 0,
-      drained: true,
-    },
+    { ...closedOutputs(target.state), remainingConnections: 0, drained: true },
     [],
     [`Nothing to do: ${target.reason}.`],
     undefined,
@@ -359,10 +358,7 @@ async function drainResult(cfg: Config, deps: PhaseDeps, rotationId: string, wat
   const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming)
   const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !watch.refusal
   const notes: string[] = []
-  if (watch.terminated && cfg.terminateAfterMs !== null)
-    notes.push(
-      `Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${formatDuration(cfg.terminateAfterMs)}.`,
-    )
+  notes.push(...terminatedNotes(cfg, watch))
   let failure: string | undefined
   if (!drained) {
     failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, ${closeAdvice(watch.pooled, watch.outgoing)}, or abort.`
