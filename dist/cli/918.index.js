@@ -5293,29 +5293,28 @@ function closedMeanwhile(cfg, deps, state, watch) {
         failure = `Not drained: ${what}, and ${left}.`;
         warnRemaining(deps, watch);
     }
-    const notes = drained ? [`Nothing left to wait for: ${what}.`] : [];
-    if (watch.terminated && cfg.terminateAfterMs !== null)
-        notes.push(`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
-    return resultWithFamily(cfg, deps, {
+    const notes = [...(drained ? [`Nothing left to wait for: ${what}.`] : []), ...terminatedNotes(cfg, watch)];
+    return resultWithFamily(cfg, deps, { ...closedOutputs(state), remainingConnections: remaining, drained }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
+}
+/** The outputs of a closed rotation: the login it left active, the one it disabled, its id. */
+function closedOutputs(state) {
+    const last = state.lastClosed;
+    return {
         username: last.active,
         previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(state, last.active),
         rotationId: last.id,
         state: 'idle',
-        remainingConnections: remaining,
-        drained,
-    }, [], notes, failure, watch.pooled ? { poolers: watch.pooled.views } : {}, watch.observed ?? undefined);
+    };
+}
+/** What terminate-after ended while verify-drain waited, for the result's notes. */
+function terminatedNotes(cfg, watch) {
+    return watch.terminated && cfg.terminateAfterMs !== null
+        ? [`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`]
+        : [];
 }
 /** A re-run with the rotation-id close already finished: drained, and nothing to wait for. */
 function verify_drain_alreadyClosed(cfg, deps, target, obs) {
-    const last = target.state.lastClosed;
-    return resultWithFamily(cfg, deps, {
-        username: last.active,
-        previousUsername: last.previous ?? (0,domain_state/* otherLogin */.A6)(target.state, last.active),
-        rotationId: last.id,
-        state: 'idle',
-        remainingConnections: 0,
-        drained: true,
-    }, [], [`Nothing to do: ${target.reason}.`], undefined, {}, obs);
+    return resultWithFamily(cfg, deps, { ...closedOutputs(target.state), remainingConnections: 0, drained: true }, [], [`Nothing to do: ${target.reason}.`], undefined, {}, obs);
 }
 /** Polls until drained, a pooler cannot be read at the first look, terminate-after is refused, or the timeout. */
 async function watchDrain(cfg, deps, target, initial) {
@@ -5473,8 +5472,7 @@ async function drainResult(cfg, deps, rotationId, watch) {
     const { old: remaining, fresh, blocked } = drainCounts(watch.sessions, watch.pooled, watch.outgoing, watch.incoming);
     const drained = remaining === 0 && fresh >= cfg.minNewConnections && !blocked && !watch.refusal;
     const notes = [];
-    if (watch.terminated && cfg.terminateAfterMs !== null)
-        notes.push(`Terminated ${watch.terminated} sessions of "${watch.outgoing}" after ${(0,duration/* formatDuration */.a)(cfg.terminateAfterMs)}.`);
+    notes.push(...terminatedNotes(cfg, watch));
     let failure;
     if (!drained) {
         failure = `Not drained: ${await whyNotDrained(cfg, deps, watch, { remaining, fresh, blocked })}. The rotation stays open. Check that every deploy uses the new credentials, then run verify-drain again, ${closeAdvice(watch.pooled, watch.outgoing)}, or abort.`;
